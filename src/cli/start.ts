@@ -1,0 +1,18 @@
+import { ConfigError, loadConfig } from '../config/index.js';
+import { startVigil } from '../main.js';
+import { flagString, parseArgs } from './args.js';
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseArgs(args);
+  const file = flagString(parsed, 'config', process.env.VIGIL_CONFIG ?? 'vigil.yml')!;
+  let loaded;
+  try {
+    loaded = loadConfig(file);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : String(err));
+    return 1;
+  }
+  const vigil = await startVigil(loaded, { handleSignals: true });
+  await vigil.closed;
+  return 0;
+}

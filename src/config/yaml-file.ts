@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import { interpolateEnv } from './interpolate.js';
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Skip `${ENV}` substitution (files in Prometheus formats, which have none). */
+  interpolate?: boolean;
+}
+
+/**
+ * Reads a YAML file, substitutes environment variables, and validates it with a
+ * schema. Every problem is reported with its path and line; nothing partial is
+ * returned. Shared by vigil.yml, rule files and notification configs.
+ */
+export function loadYamlFile<S extends z.ZodType>(file: string, schema: S, opts: LoadOptions = {}): z.output<S> {
+  let raw: string;
+  try {
+    raw = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
+  }
+  return parseYamlText(raw, file, schema, opts);
+}
+
+export function parseYamlText<S extends z.ZodType>(raw: string, file: string, schema: S, opts: LoadOptions = {}): z.output<S> {
+  let text = raw;
+  if (opts.interpolate !== false) {
+    const r = interpolateEnv(raw, opts.env);
+    if (r.errors.length) throw new ConfigError(file, r.errors.map((e) => ({ path: '', line: e.line, message: e.message })));
+    text = r.text;
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: '', line: lineCounter.linePos(e.pos[0]).line, message: e.message.split('\n')[0] })),
+    );
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: (err as Error).message }]);
+  }
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const issues: ConfigIssue[] = result.error.issues.map((i) => ({
+      path: formatPath(i.path),
+      message: i.message,
+      line: lineOf(doc, lineCounter, i.path),
+    }));
+    throw new ConfigError(file, issues);
+  }
+  return result.data;
+}
+
+function lineOf(doc: Document, lc: LineCounter, path: readonly PropertyKey[]): number | undefined {
+  // Walk up to the deepest existing node so a missing key still points near it.
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
+  }
+  return undefined;
+}

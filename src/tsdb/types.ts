@@ -1,0 +1,68 @@
+/**
+ * The storage contract every other folder codes against. The embedded store
+ * (src/tsdb) and any remote store implement it; the PromQL engine only reads
+ * through `Querier`, collectors and rules only write through `Appender`.
+ *
+ * Times are Unix milliseconds (integers), values are float64.
+ */
+
+/** A label set. Keys are label names, including `__name__` for the metric name. */
+export type Labels = Readonly<Record<string, string>>;
+
+export type MatchType = '=' | '!=' | '=~' | '!~';
+
+export interface Matcher {
+  readonly type: MatchType;
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * Samples of one series within a queried time range, in time order.
+ * `stale[i] === 1` marks a staleness marker at `t[i]` (its value is NaN);
+ * it is absent when the range holds no staleness marker.
+ */
+export interface SeriesData {
+  readonly labels: Labels;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  readonly stale?: Uint8Array;
+}
+
+export interface Appender {
+  /** Adds one sample. Out-of-order or duplicate samples are rejected with an error. */
+  append(labels: Labels, t: number, v: number): void;
+  /** Adds a staleness marker: the series ended at `t` (target gone, series vanished). */
+  appendStale(labels: Labels, t: number): void;
+  /** Makes the appended samples durable and visible. */
+  commit(): Promise<void>;
+  /** Drops the appended samples. */
+  rollback(): void;
+}
+
+export interface Querier {
+  /** Series matching all matchers with at least one sample in [mint, maxt]. */
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[];
+  /** Label names present on series matching the matchers (all series when empty). */
+  labelNames(matchers: readonly Matcher[], mint: number, maxt: number): string[];
+  /** Values of one label on series matching the matchers, sorted. */
+  labelValues(name: string, matchers: readonly Matcher[], mint: number, maxt: number): string[];
+  /** Label sets of the series matching the matchers within [mint, maxt]. */
+  series(matchers: readonly Matcher[], mint: number, maxt: number): Labels[];
+}
+
+export interface Storage {
+  appender(): Appender;
+  querier(): Querier;
+  /** Statistics for self-metrics and the status API. */
+  stats(): StorageStats;
+  close(): Promise<void>;
+}
+
+export interface StorageStats {
+  series: number;
+  samples: number;
+  bytes: number;
+  minTime: number;
+  maxTime: number;
+}

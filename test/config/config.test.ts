@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/index.js';
+import { interpolateEnv } from '../../src/config/interpolate.js';
+import { parseDuration } from '../../src/config/duration.js';
+
+describe('config', () => {
+  it('loads the committed default config', () => {
+    const { config } = loadConfig('vigil.yml', { env: {} });
+    expect(config.server.listen).toBe('127.0.0.1:9470');
+    expect(config.server.token).toBeUndefined();
+    expect(config.global.scrape_interval).toBe(15_000);
+  });
+
+  it('interpolates ${ENV} and ${ENV:-default}, leaves ${1} alone', () => {
+    const r = interpolateEnv('a: ${A}\nb: ${B:-x}\nc: ${1}\nd: $$HOME', { A: 'one' });
+    expect(r.errors).toEqual([]);
+    expect(r.text).toBe('a: one\nb: x\nc: ${1}\nd: $HOME');
+  });
+
+  it('names the line of a missing environment variable', () => {
+    expect(() => parseConfig('server:\n  token: ${NOPE_NOT_SET}\n', 'x.yml', { env: {} })).toThrow(/line 2: environment variable NOPE_NOT_SET/);
+  });
+
+  it('lists every error with its path and line', () => {
+    const text = 'global:\n  scrape_interval: 15x\nserver:\n  listen: nope\nbogus: 1\n';
+    try {
+      parseConfig(text, 'bad.yml', { env: {} });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const e = err as ConfigError;
+      expect(e.file).toBe('bad.yml');
+      const paths = e.issues.map((i) => i.path);
+      expect(paths).toContain('global.scrape_interval');
+      expect(paths).toContain('server.listen');
+      expect(e.issues.find((i) => i.path === 'server.listen')?.line).toBe(4);
+      expect(e.message).toMatch(/bogus/);
+    }
+  });
+
+  it('rejects YAML syntax errors and binary garbage with a line', () => {
+    expect(() => parseConfig('a: [1, 2\n', 'x.yml')).toThrow(ConfigError);
+    expect(() => parseConfig('\u0000\u0001\u0002: \u00ff\n  - ]', 'x.yml')).toThrow(ConfigError);
+    expect(() => parseConfig('- just\n- a list\n', 'x.yml')).toThrow(ConfigError);
+  });
+
+  it('rejects duplicate keys and alias bombs', () => {
+    expect(() => parseConfig('server:\n  listen: a:1\n  listen: b:2\n', 'x.yml')).toThrow(/line/);
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`)].join('\n');
+    expect(() => parseConfig(bomb, 'x.yml')).toThrow(ConfigError);
+  });
+
+  it('reports an unreadable file', () => {
+    expect(() => loadConfig('/nonexistent/vigil.yml')).toThrow(/cannot read file/);
+  });
+
+  it('resolves paths relative to the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-cfg-'));
+    writeFileSync(join(dir, 'v.yml'), 'storage:\n  path: d\n');
+    const loaded = loadConfig(join(dir, 'v.yml'));
+    expect(loaded.baseDir).toBe(dir);
+  });
+
+  it('parses Prometheus durations', () => {
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(() => parseDuration('30m1h')).toThrow();
+    expect(() => parseDuration('1.5h')).toThrow();
+  });
+});
