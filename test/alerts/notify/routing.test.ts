@@ -1,0 +1,155 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadAlertmanagerConfig, parseAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
+import { matchRoutes, routeTree } from '../../../src/alerts/notify/route.js';
+import { requireBinary } from '../../helpers/services.js';
+import { run as routesTest } from '../../../src/cli/routes-test.js';
+
+const exec = promisify(execFile);
+const amtool = requireBinary('amtool', 'prometheus-alertmanager');
+const FIXTURE = new URL('./fixtures/routing.yml', import.meta.url).pathname;
+const EXAMPLE = new URL('../../../alerting/alertmanager.yml', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'vigil-routing-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const EXAMPLE_ENV = { SMTP_AUTH_PASSWORD: 'pw', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/XXXX' };
+
+/** The example with ${ENV} substituted, as Vigil sees it, for amtool to read. */
+function substitutedExample(): string {
+  const raw = readFileSync(EXAMPLE, 'utf8');
+  const text = raw.replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_m, k: string, d?: string) => (EXAMPLE_ENV as Record<string, string>)[k] ?? d ?? '');
+  const f = join(dir, 'example.yml');
+  writeFileSync(f, text);
+  return f;
+}
+
+async function amtoolRoutes(file: string, labels: Record<string, string>): Promise<string> {
+  const args = ['config', 'routes', 'test', `--config.file=${file}`, ...Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`)];
+  const { stdout } = await exec(amtool!, args);
+  return stdout.trim();
+}
+
+function vigilRoutes(file: string, labels: Record<string, string>, env?: NodeJS.ProcessEnv): string {
+  const cfg = loadAlertmanagerConfig(file, env);
+  return matchRoutes(routeTree(cfg), labels)
+    .map((r) => r.opts.receiver)
+    .join(',');
+}
+
+/** Deterministic pseudo-random label sets over small domains so every branch is hit. */
+function generate(n: number): Record<string, string>[] {
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const domains: Record<string, string[]> = {
+    alertname: ['HighErrorRate', 'HighLatency', 'PodRestart', 'PodCrashLooping', 'DatabaseDown', 'Pod'],
+    severity: ['critical', 'warning', 'info', ''],
+    service: ['api', 'web', 'batch', 'db', 'apiweb'],
+    team: ['db', 'dba', 'a,b', 'web', ''],
+    env: ['prod', 'dev', 'stage', 'staging', 'stag', ''],
+  };
+  const out: Record<string, string>[] = [];
+  for (let i = 0; i < n; i++) {
+    const ls: Record<string, string> = {};
+    for (const [k, vals] of Object.entries(domains)) {
+      if (rnd() < 0.8) {
+        const v = vals[Math.floor(rnd() * vals.length)];
+        if (v !== '') ls[k] = v;
+      }
+    }
+    out.push(ls);
+  }
+  return out;
+}
+
+async function inBatches<T, R>(items: T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return out;
+}
+
+describe.skipIf(!amtool)('routing agrees with amtool', () => {
+  it('amtool check-config accepts the example and the fixture', async () => {
+    for (const f of [substitutedExample(), FIXTURE]) {
+      const { stdout } = await exec(amtool!, ['check-config', f]);
+      expect(stdout).toContain('SUCCESS');
+    }
+  });
+
+  it('documented tree (seed-notes §5)', async () => {
+    const f = substitutedExample();
+    const cases = [
+      { severity: 'critical', alertname: 'HighErrorRate', service: 'api' },
+      { severity: 'warning', alertname: 'HighLatency' },
+      { severity: 'info' },
+      {},
+      { alertname: 'DatabaseConnectionFailure', severity: 'critical' },
+    ];
+    for (const c of cases) {
+      const want = await amtoolRoutes(f, c);
+      expect(vigilRoutes(EXAMPLE, c, { ...process.env, ...EXAMPLE_ENV }), JSON.stringify(c)).toBe(want);
+    }
+    expect(vigilRoutes(EXAMPLE, { severity: 'critical' }, { ...process.env, ...EXAMPLE_ENV })).toBe('critical-alerts');
+  });
+
+  it('600 generated label sets on a tree with every matcher form', async () => {
+    const sets = generate(600);
+    const want = await inBatches(sets, 8, (ls) => amtoolRoutes(FIXTURE, ls));
+    const got = sets.map((ls) => vigilRoutes(FIXTURE, ls));
+    const mismatches = sets.map((ls, i) => ({ ls, want: want[i], got: got[i] })).filter((x) => x.want !== x.got);
+    expect(mismatches).toEqual([]);
+    // The generated sets must actually exercise the tree.
+    expect(new Set(want).size).toBeGreaterThan(8);
+  });
+
+  it('vigil routes test prints what amtool prints', async () => {
+    const lines: string[] = [];
+    const orig = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      expect(await routesTest(['--config', FIXTURE, 'severity=critical', 'service=api', 'team=dba', 'env=prod'])).toBe(0);
+      expect(await routesTest(['--config', FIXTURE, '--verify.receivers=nope', 'severity=critical'])).toBe(1);
+    } finally {
+      console.log = orig;
+    }
+    expect(lines[0]).toBe(await amtoolRoutes(FIXTURE, { severity: 'critical', service: 'api', team: 'dba', env: 'prod' }));
+  });
+});
+
+describe('alertmanager config validation', () => {
+  const bad = (text: string) => {
+    try {
+      parseAlertmanagerConfig(text, 'am.yml');
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error('expected an error');
+  };
+  it('names file, line and field', () => {
+    const msg = bad('route:\n  receiver: x\n  group_wait: soon\nreceivers: [{name: x}]\n');
+    expect(msg).toContain('am.yml');
+    expect(msg).toMatch(/line 3: route.group_wait/);
+  });
+  it('rejects unknown receivers, missing root receiver, bad regex, bad matchers, unknown keys', () => {
+    expect(bad('route: {receiver: nope}\nreceivers: [{name: x}]\n')).toContain('undefined receiver "nope"');
+    expect(bad('route: {group_by: [a]}\n')).toContain('root route must specify a default receiver');
+    expect(bad('route: {receiver: x, routes: [{match_re: {a: "("}}]}\nreceivers: [{name: x}]\n')).toContain('invalid regular expression');
+    expect(bad('route: {receiver: x, routes: [{matchers: ["a=~\\"(\\""]}]}\nreceivers: [{name: x}]\n')).toContain('invalid regular expression');
+    expect(bad('route: {receiver: x, routes: [{matchers: ["==="]}]}\nreceivers: [{name: x}]\n')).toContain('bad matcher format');
+    expect(bad('route: {receiver: x, bogus: 1}\nreceivers: [{name: x}]\n')).toMatch(/bogus/);
+    expect(bad('route: {receiver: x}\nreceivers: [{name: x, pagerduty_configs: [{}]}]\n')).toContain('pagerduty_configs is not supported');
+    expect(bad('route: {receiver: x, group_by: ["...", a]}\nreceivers: [{name: x}]\n')).toContain('wildcard');
+    expect(bad('route: {receiver: x}\nreceivers: [{name: x, slack_configs: [{channel: a}]}]\n')).toContain('no global Slack API URL');
+    expect(bad('route: {receiver: x}\nreceivers: [{name: x, email_configs: [{to: a@b}]}]\n')).toContain('no global SMTP smarthost');
+    expect(bad('route: {receiver: x, routes: [{mute_time_intervals: [w]}]}\nreceivers: [{name: x}]\n')).toContain('undefined time interval');
+    expect(bad('route: {receiver: x}\nreceivers: [{name: x}]\ntime_intervals: [{name: w, time_intervals: [{weekdays: [funday]}]}]\n')).toContain('funday');
+  });
+  it('survives hostile input', () => {
+    expect(bad('[')).toContain('am.yml');
+    expect(bad('a: &a [*a]\n')).toBeTruthy();
+    expect(bad(`route: {receiver: x, routes: [{matchers: ["a=\\"${'x'.repeat(20_000)}\\""]}]}\nreceivers: [{name: x}]\n`)).toContain('too long');
+  });
+});
