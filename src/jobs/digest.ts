@@ -1,0 +1,160 @@
+import { IncomingWebhook } from '@slack/webhook';
+import nodemailer from 'nodemailer';
+import type { DigestConfig } from '../config/jobs.js';
+import type { QueryEngine } from '../promql/types.js';
+import type { JobDefinition } from './types.js';
+
+export interface AlertEpisode {
+  alertname: string;
+  severity: string;
+  labels: Record<string, string>;
+  startedAt: number;
+  endedAt?: number;
+  durationMs: number;
+}
+
+export interface BackupStatus {
+  job: string;
+  lastSuccess?: string;
+  lastError?: string;
+}
+
+export interface DigestData {
+  from: number;
+  to: number;
+  episodes: AlertEpisode[];
+  noisiest: Array<{ alertname: string; count: number; totalMs: number }>;
+  backups: BackupStatus[];
+  downTargets: Array<{ job: string; instance: string; availability: number }>;
+}
+
+const STEP_MS = 60_000;
+
+/** Reads the last window's alert episodes, flapping rules and down targets from storage. */
+export async function collectDigest(engine: QueryEngine, windowMs: number, backups: BackupStatus[], now = Date.now()): Promise<DigestData> {
+  const to = Math.floor(now / STEP_MS) * STEP_MS;
+  const from = to - windowMs;
+  const firing = await engine.rangeQuery('ALERTS{alertstate="firing"}', from, to, STEP_MS);
+  const episodes: AlertEpisode[] = [];
+  if (firing.value.resultType === 'matrix') {
+    for (const s of firing.value.result) {
+      const { __name__: _n, alertstate: _s, ...labels } = s.labels;
+      let start = -1;
+      for (let i = 0; i <= s.t.length; i++) {
+        const contiguous = i < s.t.length && (i === 0 || s.t[i] - s.t[i - 1] <= STEP_MS);
+        if (start < 0 && i < s.t.length) start = i;
+        else if (start >= 0 && !contiguous) {
+          const last = s.t[i - 1];
+          const ended = last < to ? last + STEP_MS : undefined;
+          episodes.push({
+            alertname: labels.alertname ?? '',
+            severity: labels.severity ?? '',
+            labels,
+            startedAt: s.t[start],
+            endedAt: ended,
+            durationMs: (ended ?? to) - s.t[start],
+          });
+          start = i < s.t.length ? i : -1;
+        }
+      }
+    }
+  }
+  episodes.sort((a, b) => a.startedAt - b.startedAt);
+  const byRule = new Map<string, { alertname: string; count: number; totalMs: number }>();
+  for (const e of episodes) {
+    const r = byRule.get(e.alertname) ?? { alertname: e.alertname, count: 0, totalMs: 0 };
+    r.count++;
+    r.totalMs += e.durationMs;
+    byRule.set(e.alertname, r);
+  }
+  const noisiest = [...byRule.values()].sort((a, b) => b.count - a.count || b.totalMs - a.totalMs).slice(0, 5);
+
+  const windowStr = `${Math.round(windowMs / 1000)}s`;
+  const up = await engine.instantQuery(`avg_over_time(up[${windowStr}]) < 1`, to);
+  const downTargets =
+    up.value.resultType === 'vector'
+      ? up.value.result
+          .map((s) => ({ job: s.labels.job ?? '', instance: s.labels.instance ?? '', availability: s.v }))
+          .sort((a, b) => a.availability - b.availability)
+      : [];
+  return { from, to, episodes, noisiest, backups, downTargets };
+}
+
+export function formatDuration(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  if (m < 60) return `${m}m`;
+  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+
+const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+
+export function digestText(d: DigestData): string {
+  const lines = [`Vigil daily digest ${iso(d.from)} to ${iso(d.to)}`, ''];
+  lines.push(`Alerts: ${d.episodes.length} fired, ${d.episodes.filter((e) => e.endedAt).length} resolved`);
+  for (const e of d.episodes) {
+    lines.push(`- ${e.alertname} (${e.severity || 'no severity'}) ${iso(e.startedAt)} ${e.endedAt ? `resolved after ${formatDuration(e.durationMs)}` : `still firing (${formatDuration(e.durationMs)})`}`);
+  }
+  lines.push('', 'Noisiest rules:');
+  if (!d.noisiest.length) lines.push('- none');
+  for (const r of d.noisiest) lines.push(`- ${r.alertname}: ${r.count} time(s), ${formatDuration(r.totalMs)} in total`);
+  lines.push('', 'Backups:');
+  if (!d.backups.length) lines.push('- no backup job configured');
+  for (const b of d.backups) lines.push(`- ${b.job}: last success ${b.lastSuccess ?? 'never'}${b.lastError ? `, last error: ${b.lastError}` : ''}`);
+  lines.push('', 'Targets that were down:');
+  if (!d.downTargets.length) lines.push('- none');
+  for (const t of d.downTargets) lines.push(`- ${t.job} ${t.instance}: up ${(t.availability * 100).toFixed(1)}% of the time`);
+  return lines.join('\n');
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function digestHtml(d: DigestData): string {
+  // The text form is complete; the HTML keeps it readable in mail clients.
+  return `<!doctype html><html><body><pre style="font-family:monospace">${escapeHtml(digestText(d))}</pre></body></html>`;
+}
+
+export interface DigestDeps {
+  engine: QueryEngine;
+  backups: () => BackupStatus[];
+}
+
+export function digestJob(name: string, cfg: DigestConfig, deps: DigestDeps): JobDefinition {
+  return {
+    name,
+    kind: 'digest',
+    schedule: cfg.schedule,
+    timezone: cfg.timezone,
+    catchUp: cfg.catch_up,
+    timeoutMs: cfg.timeout,
+    async run(ctx) {
+      const data = await collectDigest(deps.engine, cfg.window, deps.backups());
+      const text = digestText(data);
+      const subject = `Vigil digest: ${data.episodes.length} alert(s), ${data.downTargets.length} target(s) down`;
+      const sent: string[] = [];
+      if (cfg.slack) {
+        const hook = new IncomingWebhook(cfg.slack.webhook_url, { channel: cfg.slack.channel, timeout: 10_000 });
+        await hook.send({ text: subject, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '```' + text.slice(0, 2900) + '```' } }] });
+        sent.push('slack');
+      }
+      if (cfg.email) {
+        const [host, port] = cfg.email.smarthost.split(':');
+        const transport = nodemailer.createTransport({
+          host,
+          port: Number(port),
+          secure: Number(port) === 465,
+          requireTLS: cfg.email.require_tls,
+          auth: cfg.email.auth_username ? { user: cfg.email.auth_username, pass: cfg.email.auth_password ?? '' } : undefined,
+          connectionTimeout: 10_000,
+        });
+        try {
+          await transport.sendMail({ from: cfg.email.from, to: cfg.email.to, subject, text, html: digestHtml(data) });
+        } finally {
+          transport.close();
+        }
+        sent.push('email');
+      }
+      ctx.record({ alerts: data.episodes.length, down_targets: data.downTargets.length });
+      return `digest sent to ${sent.join(' and ') || 'nobody (no slack or email configured)'}`;
+    },
+  };
+}
