@@ -1,0 +1,201 @@
+import { describe, expect, it } from 'vitest';
+import { ExpositionError, ExpositionParser, parseExposition, parseValue } from '../../src/collectors/exposition.js';
+
+function errorOf(text: string, openMetrics = false): ExpositionError {
+  try {
+    parseExposition(text, { openMetrics });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ExpositionError);
+    return err as ExpositionError;
+  }
+  throw new Error('expected a parse error');
+}
+
+describe('exposition parser: Prometheus text 0.0.4', () => {
+  it('parses HELP, TYPE, labels, escapes and timestamps', () => {
+    const text = [
+      '# HELP http_requests_total Total requests.\\nSecond line with \\\\ backslash.',
+      '# TYPE http_requests_total counter',
+      'http_requests_total{method="GET",endpoint="/api/plans",status="200"} 1027 1395066363000',
+      'http_requests_total{method="POST", endpoint="/a\\"b\\\\c\\nd" , status="500",} 3',
+      '# a plain comment',
+      '',
+      '  ',
+      'active_connections 7',
+      'no_labels{} 1.5e3',
+    ].join('\n');
+    const { samples, metadata } = parseExposition(text);
+    expect(samples).toHaveLength(4);
+    expect(samples[0]).toEqual({
+      labels: { __name__: 'http_requests_total', method: 'GET', endpoint: '/api/plans', status: '200' },
+      value: 1027,
+      timestampMs: 1395066363000,
+    });
+    expect(samples[1].labels).toEqual({ __name__: 'http_requests_total', method: 'POST', endpoint: '/a"b\\c\nd', status: '500' });
+    expect(samples[1].timestampMs).toBeUndefined();
+    expect(samples[2]).toEqual({ labels: { __name__: 'active_connections' }, value: 7 });
+    expect(samples[3].value).toBe(1500);
+    expect(metadata.get('http_requests_total')).toEqual({
+      type: 'counter',
+      help: 'Total requests.\nSecond line with \\ backslash.',
+    });
+  });
+
+  it('parses NaN, +Inf, -Inf and negative timestamps', () => {
+    const { samples } = parseExposition('a NaN\nb +Inf\nc -Inf\nd -0.5 -1000\ne Inf\n');
+    expect(samples.map((s) => s.value)).toEqual([NaN, Infinity, -Infinity, -0.5, Infinity]);
+    expect(samples[3].timestampMs).toBe(-1000);
+  });
+
+  it('parses histograms and summaries', () => {
+    const text = `# HELP http_request_duration_seconds Latency.
+# TYPE http_request_duration_seconds histogram
+http_request_duration_seconds_bucket{method="GET",endpoint="/x",le="0.005"} 1
+http_request_duration_seconds_bucket{method="GET",endpoint="/x",le="+Inf"} 4
+http_request_duration_seconds_sum{method="GET",endpoint="/x"} 0.31
+http_request_duration_seconds_count{method="GET",endpoint="/x"} 4
+# TYPE rpc_duration_seconds summary
+rpc_duration_seconds{quantile="0.5"} 4773
+rpc_duration_seconds{quantile="0.99"} NaN
+rpc_duration_seconds_sum 1.7560473e+07
+rpc_duration_seconds_count 2693
+`;
+    const { samples, metadata } = parseExposition(text);
+    expect(samples).toHaveLength(8);
+    expect(samples[1].labels.le).toBe('+Inf');
+    expect(metadata.get('http_request_duration_seconds')?.type).toBe('histogram');
+    expect(metadata.get('rpc_duration_seconds')?.type).toBe('summary');
+    expect(Number.isNaN(samples[5].value)).toBe(true);
+  });
+
+  it('drops empty label values like Prometheus and accepts CRLF line ends', () => {
+    const { samples } = parseExposition('a{x="",y="1"} 1\r\nb 2\r\n');
+    expect(samples[0].labels).toEqual({ __name__: 'a', y: '1' });
+    expect(samples[1].value).toBe(2);
+  });
+
+  it('ignores exemplars', () => {
+    const { samples } = parseExposition('a_bucket{le="1"} 3 # {trace_id="abc"} 0.5 1600000000.1\n');
+    expect(samples[0].value).toBe(3);
+  });
+
+  it('treats "# EOF" as the end of input', () => {
+    expect(parseExposition('a 1\n# EOF\n').samples).toHaveLength(1);
+    expect(errorOf('a 1\n# EOF\nb 2\n').line).toBe(3);
+  });
+});
+
+describe('exposition parser: OpenMetrics', () => {
+  it('parses UNIT, seconds timestamps, _created and requires # EOF', () => {
+    const text = `# TYPE request_duration_seconds histogram
+# UNIT request_duration_seconds seconds
+# HELP request_duration_seconds Latency with a \\"quote\\".
+request_duration_seconds_bucket{le="0.1"} 2 1520879607.789
+request_duration_seconds_bucket{le="+Inf"} 3 1520879607.789 # {trace_id="x"} 0.2 1520879607.7
+request_duration_seconds_sum 0.5
+request_duration_seconds_count 3
+request_duration_seconds_created 1520430000.123
+# TYPE jobs counter
+jobs_total 5
+# EOF
+`;
+    const { samples, metadata } = parseExposition(text, { openMetrics: true });
+    expect(samples).toHaveLength(6);
+    expect(samples[0].timestampMs).toBe(1520879607789);
+    expect(metadata.get('request_duration_seconds')).toEqual({ type: 'histogram', unit: 'seconds', help: 'Latency with a "quote".' });
+    expect(samples[5].labels.__name__).toBe('jobs_total');
+  });
+
+  it('rejects missing or non-final # EOF, empty lines and stray comments', () => {
+    expect(errorOf('a 1\n', true).message).toMatch(/missing "# EOF"/);
+    expect(errorOf('a 1\n# EOF\na 2\n', true).message).toMatch(/line 3: content after "# EOF"/);
+    expect(errorOf('a 1\n\n# EOF\n', true).message).toMatch(/line 2: empty line/);
+    expect(errorOf('# just a comment\n# EOF\n', true).message).toMatch(/line 1: invalid comment/);
+    expect(errorOf('a 1 1.5.5\n# EOF\n', true).message).toMatch(/invalid timestamp/);
+    expect(errorOf('# TYPE a untyped\n# EOF\n', true).message).toMatch(/invalid metric type/);
+    expect(errorOf('# TYPE a_seconds gauge\n# UNIT a_seconds bytes\n# EOF\n', true).message).toMatch(/not a suffix/);
+  });
+});
+
+describe('exposition parser: hostile input', () => {
+  const cases: Array<[string, string, RegExp, number]> = [
+    ['bad escape', 'a{b="x\\q"} 1\n', /invalid escape "\\\\q"/, 1],
+    ['unterminated value', 'ok 1\na{b="x} 1\n', /unterminated value for label "b"/, 2],
+    ['missing brace', 'a{b="x" 1\n', /expected "," or "}"/, 1],
+    ['invalid label name', 'a{1b="x"} 1\n', /invalid label name/, 1],
+    ['NaN as a bare label', 'a{NaN} 1\n', /expected "=" after label name "NaN"/, 1],
+    ['NaN where a label set goes', 'a{"NaN"} 1\n', /invalid label name/, 1],
+    ['unquoted label value', 'a{b=NaN} 1\n', /expected a quoted value for label "b"/, 1],
+    ['duplicate label', 'a{b="1",b="2"} 1\n', /duplicate label "b"/, 1],
+    ['__name__ inside braces', 'a{__name__="b"} 1\n', /__name__ is not allowed/, 1],
+    ['duplicate series', 'a{b="1"} 1\nc 1\na{b="1"} 2\n', /line 3: duplicate series/, 3],
+    ['duplicate series, other label order', 'a{b="1",c="2"} 1\na{c="2",b="1"} 2\n', /duplicate series/, 2],
+    ['invalid value', 'a 12abc\n', /invalid value "12abc"/, 1],
+    ['missing value', 'a\n', /expected a space and a value/, 1],
+    ['invalid timestamp', 'a 1 12.5\n', /invalid timestamp "12.5"/, 1],
+    ['trailing garbage', 'a 1 2 3\n', /unexpected text after the value/, 1],
+    ['invalid metric name', '1abc 1\n', /invalid metric name/, 1],
+    ['binary garbage', 'ok 1\n\u0000\u0001\u0002\ufffd\u00ff 1\n', /line 2: invalid metric name/, 2],
+    ['second TYPE', '# TYPE a gauge\n# TYPE a counter\n', /second TYPE line for a/, 2],
+    ['bad TYPE', '# TYPE a nonsense\n', /invalid metric type "nonsense"/, 1],
+    ['UNIT in 0.0.4', '# UNIT a_bytes bytes\n', /only valid in OpenMetrics/, 1],
+  ];
+  for (const [name, text, re, line] of cases) {
+    it(`rejects ${name} with the line number`, () => {
+      const err = errorOf(text);
+      expect(err.message).toMatch(re);
+      expect(err.line).toBe(line);
+      expect(err.message).toMatch(new RegExp(`^line ${line}: `));
+    });
+  }
+
+  it('rejects huge lines without scanning them into labels', () => {
+    const huge = 'a{b="' + 'x'.repeat(2_000_000) + '"} 1\n';
+    expect(errorOf(huge).message).toMatch(/line 1: line too long \(2000009 characters, limit 1048576\)/);
+    expect(() => parseExposition('a{b="' + 'x'.repeat(100) + '"} 1\n', { maxLineLength: 50 })).toThrow(/line too long/);
+  });
+
+  it('keeps error excerpts short and printable', () => {
+    const err = errorOf('\u0000'.repeat(10_000) + ' 1\n');
+    expect(err.message.length).toBeLessThan(300);
+    expect(err.message).toContain('\\u0000');
+  });
+
+  it('accepts NaN as a label value and as a label name like Prometheus', () => {
+    const { samples } = parseExposition('a{le="NaN",NaN="x"} NaN\n');
+    expect(samples[0].labels).toEqual({ __name__: 'a', le: 'NaN', NaN: 'x' });
+  });
+});
+
+describe('exposition parser: series cache across parses', () => {
+  it('reuses label objects, and forgets vanished series', () => {
+    const p = new ExpositionParser();
+    const a = p.parse('x{a="1"} 1\nx{a="2"} 2\n');
+    const b = p.parse('x{a="1"} 3\nx{a="2"} 4\n');
+    expect(b.samples[0].labels).toBe(a.samples[0].labels);
+    expect(b.samples.map((s) => s.value)).toEqual([3, 4]);
+    // Reordered, prefixed and changed series still parse correctly.
+    const c = p.parse('x{a="2"} 5\nx{a="1"}  6\nx{a="3"} 7\nx 8\n');
+    expect(c.samples.map((s) => [s.labels.a, s.value])).toEqual([['2', 5], ['1', 6], ['3', 7], [undefined, 8]]);
+    const d = p.parse('x{a="1"} 3\n');
+    expect(d.samples).toHaveLength(1);
+    // A cached series text must not match a longer metric name.
+    const e = p.parse('x{a="1"} 1\nx 2\nx_total 3\n');
+    expect(e.samples.map((s) => s.labels.__name__)).toEqual(['x', 'x', 'x_total']);
+  });
+
+  it('still detects duplicates on cached series and errors on a line that reuses a cached prefix badly', () => {
+    const p = new ExpositionParser();
+    p.parse('a{b="1"} 1\n');
+    expect(() => p.parse('a{b="1"} 1\na{b="1"} 1\n')).toThrow(/line 2: duplicate series/);
+    expect(() => p.parse('a{b="1"}x 1\n')).toThrow(ExpositionError);
+    expect(p.parse('a{b="1"} 9\n').samples[0].value).toBe(9);
+  });
+
+  it('parseValue follows Go float syntax', () => {
+    expect(parseValue('1e3')).toBe(1000);
+    expect(parseValue('-Inf')).toBe(-Infinity);
+    expect(parseValue('+inf')).toBe(Infinity);
+    expect(parseValue('')).toBeNaN();
+  });
+});
