@@ -24,9 +24,8 @@ export interface JobsOptions {
 /** Builds the scheduler with one job per enabled entry of `jobs:`. */
 export function createJobs(opts: JobsOptions): JobScheduler {
   const defs: JobDefinition[] = [];
-  let scheduler: JobScheduler | undefined;
   const backups = () =>
-    (scheduler?.list() ?? []).filter((j) => j.kind === 'pg_backup').map((j) => ({ job: j.name, lastSuccess: j.lastSuccess, lastError: j.lastError }));
+    scheduler.list().filter((j) => j.kind === 'pg_backup').map((j) => ({ job: j.name, lastSuccess: j.lastSuccess, lastError: j.lastError }));
   for (const [name, cfg] of Object.entries(opts.jobs)) {
     if (!cfg.enabled) continue;
     switch (cfg.type) {
@@ -41,6 +40,6 @@ export function createJobs(opts: JobsOptions): JobScheduler {
         break;
     }
   }
-  scheduler = new JobScheduler({ jobs: defs, dataDir: opts.dataDir, registry: opts.registry, logger: opts.logger.child({ component: 'jobs' }) });
+  const scheduler: JobScheduler = new JobScheduler({ jobs: defs, dataDir: opts.dataDir, registry: opts.registry, logger: opts.logger.child({ component: 'jobs' }) });
   return scheduler;
 }
