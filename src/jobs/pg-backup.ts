@@ -127,54 +127,63 @@ export function pgBackupJob(name: string, cfg: PgBackupConfig, baseDir: string):
       await fsp.mkdir(dir, { recursive: true });
       const previous = (await listBackups(dir, cfg.prefix))[0];
       const previousSize = previous ? (await fsp.stat(previous.file)).size : 0;
-      const base = backupFileName(cfg.prefix, new Date(), cfg.timezone);
-      const file = join(dir, base);
-      const partial = join(dir, `.${base}.partial`);
-      ctx.record({ verified: 0, previous_size_bytes: previousSize });
-
-      // With restore verification, dump an exported snapshot so the row counts
-      // compared later are exactly what the dump contains.
-      let snapshotClient: pg.Client | undefined;
-      let expected: Map<string, number> | undefined;
-      const dumpArgs = ['--dbname', cfg.database_url, '--no-owner', '--no-privileges'];
+      ctx.record({ previous_size_bytes: previousSize });
       try {
-        if (cfg.verify_restore) {
-          snapshotClient = new pg.Client({ connectionString: cfg.database_url, connectionTimeoutMillis: 10_000 });
-          await snapshotClient.connect();
-          await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-          const snap = await snapshotClient.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-          dumpArgs.push('--snapshot', snap.rows[0].id);
-          expected = await tableCounts(snapshotClient);
-        }
-        try {
-          await run(cfg.pg_dump_path, dumpArgs, { stdout: createGzipTo(partial), signal: ctx.signal });
-          const fh = await fsp.open(partial, 'r+');
-          await fh.sync();
-          await fh.close();
-        } catch (err) {
-          await fsp.rm(partial, { force: true });
-          throw err;
-        }
-      } finally {
-        if (snapshotClient) await snapshotClient.end().catch(() => undefined);
+        return await takeBackup(cfg, dir, ctx);
+      } catch (err) {
+        ctx.record({ verified: 0 });
+        throw err;
       }
-      await fsp.rename(partial, file);
-      const size = (await fsp.stat(file)).size;
-      ctx.record({ size_bytes: size, previous_size_bytes: previousSize });
-
-      const { uncompressedBytes } = await verifyArchive(file);
-      let restored = '';
-      if (expected) {
-        await restoreAndCompare(file, cfg, expected, ctx);
-        restored = `, restored ${expected.size} tables with matching row counts`;
-      }
-      ctx.record({ verified: 1, last_success_timestamp_seconds: Date.now() / 1000 });
-
-      const deleted = await applyRetention(dir, cfg.prefix, cfg.retention, file);
-      ctx.record({ files: (await listBackups(dir, cfg.prefix)).length });
-      return `wrote ${file} (${size} bytes, ${uncompressedBytes} uncompressed)${restored}; deleted ${deleted} old backup(s)`;
     },
   };
+}
+
+async function takeBackup(cfg: PgBackupConfig, dir: string, ctx: JobRunContext): Promise<string> {
+  const base = backupFileName(cfg.prefix, new Date(), cfg.timezone);
+  const file = join(dir, base);
+  const partial = join(dir, `.${base}.partial`);
+
+  // With restore verification, dump an exported snapshot so the row counts
+  // compared later are exactly what the dump contains.
+  let snapshotClient: pg.Client | undefined;
+  let expected: Map<string, number> | undefined;
+  const dumpArgs = ['--dbname', cfg.database_url, '--no-owner', '--no-privileges'];
+  try {
+    if (cfg.verify_restore) {
+      snapshotClient = new pg.Client({ connectionString: cfg.database_url, connectionTimeoutMillis: 10_000 });
+      await snapshotClient.connect();
+      await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snap = await snapshotClient.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      dumpArgs.push('--snapshot', snap.rows[0].id);
+      expected = await tableCounts(snapshotClient);
+    }
+    try {
+      await run(cfg.pg_dump_path, dumpArgs, { stdout: createGzipTo(partial), signal: ctx.signal });
+      const fh = await fsp.open(partial, 'r+');
+      await fh.sync();
+      await fh.close();
+    } catch (err) {
+      await fsp.rm(partial, { force: true });
+      throw err;
+    }
+  } finally {
+    if (snapshotClient) await snapshotClient.end().catch(() => undefined);
+  }
+  await fsp.rename(partial, file);
+  const size = (await fsp.stat(file)).size;
+  ctx.record({ size_bytes: size });
+
+  const { uncompressedBytes } = await verifyArchive(file);
+  let restored = '';
+  if (expected) {
+    await restoreAndCompare(file, cfg, expected, ctx);
+    restored = `, restored ${expected.size} tables with matching row counts`;
+  }
+  ctx.record({ verified: 1, last_success_timestamp_seconds: Date.now() / 1000 });
+
+  const deleted = await applyRetention(dir, cfg.prefix, cfg.retention, file);
+  ctx.record({ files: (await listBackups(dir, cfg.prefix)).length });
+  return `wrote ${file} (${size} bytes, ${uncompressedBytes} uncompressed)${restored}; deleted ${deleted} old backup(s)`;
 }
 
 /** A writable that gzips into `file`. */

@@ -41,6 +41,8 @@ export class JobScheduler implements Component {
     runs: Counter;
     consecutive: Gauge;
     runningG: Gauge;
+    info: Gauge;
+    firstSeen: Gauge;
   };
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -49,13 +51,15 @@ export class JobScheduler implements Component {
     this.state = new JobStateFile(join(opts.dataDir, 'jobs', 'state.json'), opts.logger);
     const r = [opts.registry];
     this.m = {
-      lastRun: new Gauge({ name: 'vigil_job_last_run_timestamp_seconds', help: 'Start time of the last run of the job.', labelNames: ['job'], registers: r }),
-      lastSuccess: new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Start time of the last successful run of the job.', labelNames: ['job'], registers: r }),
-      duration: new Gauge({ name: 'vigil_job_duration_seconds', help: 'Duration of the last run of the job.', labelNames: ['job'], registers: r }),
-      failures: new Counter({ name: 'vigil_job_failures_total', help: 'Failed runs of the job.', labelNames: ['job'], registers: r }),
-      runs: new Counter({ name: 'vigil_job_runs_total', help: 'Runs of the job by outcome.', labelNames: ['job', 'outcome', 'reason'], registers: r }),
-      consecutive: new Gauge({ name: 'vigil_job_consecutive_failures', help: 'Failed runs of the job since its last success.', labelNames: ['job'], registers: r }),
-      runningG: new Gauge({ name: 'vigil_job_running', help: '1 while the job runs.', labelNames: ['job'], registers: r }),
+      lastRun: new Gauge({ name: 'vigil_job_last_run_timestamp_seconds', help: 'Start time of the last run of the job.', labelNames: ['job_name'], registers: r }),
+      lastSuccess: new Gauge({ name: 'vigil_job_last_success_timestamp_seconds', help: 'Start time of the last successful run of the job.', labelNames: ['job_name'], registers: r }),
+      duration: new Gauge({ name: 'vigil_job_duration_seconds', help: 'Duration of the last run of the job.', labelNames: ['job_name'], registers: r }),
+      failures: new Counter({ name: 'vigil_job_failures_total', help: 'Failed runs of the job.', labelNames: ['job_name'], registers: r }),
+      runs: new Counter({ name: 'vigil_job_runs_total', help: 'Runs of the job by outcome.', labelNames: ['job_name', 'outcome', 'reason'], registers: r }),
+      consecutive: new Gauge({ name: 'vigil_job_consecutive_failures', help: 'Failed runs of the job since its last success.', labelNames: ['job_name'], registers: r }),
+      runningG: new Gauge({ name: 'vigil_job_running', help: '1 while the job runs.', labelNames: ['job_name'], registers: r }),
+      info: new Gauge({ name: 'vigil_job_info', help: 'Configured jobs: kind and schedule.', labelNames: ['job_name', 'kind', 'schedule', 'timezone'], registers: r }),
+      firstSeen: new Gauge({ name: 'vigil_job_first_seen_timestamp_seconds', help: 'When the job was first configured.', labelNames: ['job_name'], registers: r }),
     };
   }
 
@@ -64,12 +68,14 @@ export class JobScheduler implements Component {
     const now = this.now();
     for (const job of this.jobs.values()) {
       const s = this.state.get(job.name, now);
-      this.m.failures.inc({ job: job.name }, 0);
-      this.m.consecutive.set({ job: job.name }, s.consecutiveFailures);
-      this.m.runningG.set({ job: job.name }, 0);
-      if (s.lastRun) this.m.lastRun.set({ job: job.name }, s.lastRun / 1000);
-      if (s.lastSuccess) this.m.lastSuccess.set({ job: job.name }, s.lastSuccess / 1000);
-      if (s.lastDurationMs !== undefined) this.m.duration.set({ job: job.name }, s.lastDurationMs / 1000);
+      this.m.failures.inc({ job_name: job.name }, 0);
+      this.m.consecutive.set({ job_name: job.name }, s.consecutiveFailures);
+      this.m.runningG.set({ job_name: job.name }, 0);
+      this.m.info.set({ job_name: job.name, kind: job.kind, schedule: job.schedule, timezone: job.timezone }, 1);
+      this.m.firstSeen.set({ job_name: job.name }, s.firstSeen / 1000);
+      if (s.lastRun) this.m.lastRun.set({ job_name: job.name }, s.lastRun / 1000);
+      if (s.lastSuccess) this.m.lastSuccess.set({ job_name: job.name }, s.lastSuccess / 1000);
+      if (s.lastDurationMs !== undefined) this.m.duration.set({ job_name: job.name }, s.lastDurationMs / 1000);
       for (const [k, v] of Object.entries(s.extra ?? {})) this.setFigure(job, k, v);
     }
     this.state.save();
@@ -125,7 +131,7 @@ export class JobScheduler implements Component {
     const job = this.jobs.get(name);
     if (!job) return Promise.resolve({ job: name, status: 'unknown_job', message: `no job named "${name}"` });
     if (this.running.has(name)) {
-      this.m.runs.inc({ job: name, outcome: 'skipped_overlap', reason });
+      this.m.runs.inc({ job_name: name, outcome: 'skipped_overlap', reason });
       return Promise.resolve({ job: name, status: 'already_running', reason, message: 'a run of this job is in progress' });
     }
     const controller = new AbortController();
@@ -139,8 +145,8 @@ export class JobScheduler implements Component {
     const s = this.state.get(job.name, started);
     const log = this.opts.logger.child({ job: job.name, reason });
     const timer = setTimeout(() => controller.abort(new Error(`timed out after ${job.timeoutMs}ms`)), job.timeoutMs);
-    this.m.runningG.set({ job: job.name }, 1);
-    this.m.lastRun.set({ job: job.name }, started / 1000);
+    this.m.runningG.set({ job_name: job.name }, 1);
+    this.m.lastRun.set({ job_name: job.name }, started / 1000);
     s.lastRun = started;
     const figures: Record<string, number> = {};
     let result: RunResult;
@@ -151,16 +157,16 @@ export class JobScheduler implements Component {
       s.lastSuccess = started;
       s.consecutiveFailures = 0;
       s.lastError = undefined;
-      this.m.lastSuccess.set({ job: job.name }, started / 1000);
-      this.m.runs.inc({ job: job.name, outcome: 'success', reason });
+      this.m.lastSuccess.set({ job_name: job.name }, started / 1000);
+      this.m.runs.inc({ job_name: job.name, outcome: 'success', reason });
       result = { job: job.name, status: 'success', reason, message: message || 'ok' };
       log.info({ message }, 'job succeeded');
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       s.consecutiveFailures++;
       s.lastError = msg;
-      this.m.failures.inc({ job: job.name });
-      this.m.runs.inc({ job: job.name, outcome: 'failure', reason });
+      this.m.failures.inc({ job_name: job.name });
+      this.m.runs.inc({ job_name: job.name, outcome: 'failure', reason });
       result = { job: job.name, status: 'failure', reason, message: msg };
       log.error({ err: msg }, 'job failed');
     } finally {
@@ -170,9 +176,9 @@ export class JobScheduler implements Component {
     s.lastDurationMs = duration;
     s.extra = { ...(s.extra ?? {}), ...figures };
     for (const [k, v] of Object.entries(figures)) this.setFigure(job, k, v);
-    this.m.duration.set({ job: job.name }, duration / 1000);
-    this.m.consecutive.set({ job: job.name }, s.consecutiveFailures);
-    this.m.runningG.set({ job: job.name }, 0);
+    this.m.duration.set({ job_name: job.name }, duration / 1000);
+    this.m.consecutive.set({ job_name: job.name }, s.consecutiveFailures);
+    this.m.runningG.set({ job_name: job.name }, 0);
     try {
       this.state.save();
     } catch (err) {
@@ -185,10 +191,10 @@ export class JobScheduler implements Component {
     const name = `${FIGURE_PREFIX[job.kind] ?? `vigil_${job.kind}_`}${figure}`;
     let g = this.figureGauges.get(name);
     if (!g) {
-      g = new Gauge({ name, help: `Job figure ${figure} of ${job.kind} jobs.`, labelNames: ['job'], registers: [this.opts.registry] });
+      g = new Gauge({ name, help: `Job figure ${figure} of ${job.kind} jobs.`, labelNames: ['job_name'], registers: [this.opts.registry] });
       this.figureGauges.set(name, g);
     }
-    g.set({ job: job.name }, value);
+    g.set({ job_name: job.name }, value);
   }
 
   /** The latest scheduled time before `now` that the job did not run for, if any. */

@@ -13,7 +13,7 @@ function job(name: string, run: (ctx: JobRunContext) => Promise<string | void>, 
 
 async function metric(registry: Registry, name: string, job: string): Promise<number | undefined> {
   const m = await registry.getSingleMetric(name)?.get();
-  return m?.values.find((v) => v.labels.job === job)?.value;
+  return m?.values.find((v) => v.labels.job_name === job)?.value;
 }
 
 describe('job scheduler', () => {
