@@ -1,0 +1,163 @@
+import { Client, errors } from '@elastic/elasticsearch';
+import type { ElasticsearchConfig } from '../config/logs.js';
+import type { Logger } from '../logger.js';
+import type { LogEvent } from './event.js';
+import type { LogMetrics } from './metrics.js';
+import type { Sink } from './sink.js';
+
+interface BulkItem {
+  status: number;
+  error?: { type?: string; reason?: string };
+}
+
+/** The ILM policy matching the documented retention (delete after N days), rolling over daily. */
+export function ilmPolicy(retentionMs: number): Record<string, unknown> {
+  return {
+    phases: {
+      hot: { actions: { rollover: { max_age: '1d', max_primary_shard_size: '50gb' } } },
+      delete: { min_age: `${Math.max(1, Math.round(retentionMs / 1000))}s`, actions: { delete: {} } },
+    },
+  };
+}
+
+/** Index template turning `<data_stream>` into a data stream with ECS-friendly mappings. */
+export function indexTemplate(dataStream: string, policy: string): Record<string, unknown> {
+  return {
+    index_patterns: [`${dataStream}*`],
+    data_stream: {},
+    priority: 200,
+    template: {
+      settings: { 'index.lifecycle.name': policy },
+      mappings: {
+        dynamic_templates: [{ labels: { path_match: 'labels.*', mapping: { type: 'keyword', ignore_above: 1024 } } }],
+        properties: {
+          '@timestamp': { type: 'date' },
+          message: { type: 'match_only_text' },
+          'event.original': { type: 'keyword', index: false, doc_values: false },
+          'log.level': { type: 'keyword' },
+          'service.name': { type: 'keyword' },
+          'trace.id': { type: 'keyword' },
+          'span.id': { type: 'keyword' },
+          'client.ip': { type: 'ip', ignore_malformed: true },
+          'event.duration': { type: 'long' },
+          'http.response.status_code': { type: 'long' },
+          'error.stack_trace': { type: 'wildcard' },
+        },
+      },
+    },
+    _meta: { managed_by: 'vigil' },
+  };
+}
+
+function isRetryable(status: number): boolean {
+  return status === 429 || status >= 500;
+}
+
+/**
+ * Ships batches to Elasticsearch with `_bulk` `create` actions into a data
+ * stream. Per item: 2xx and 409 (already stored under this _id) are delivered,
+ * 429/5xx are retried, other rejections (mapping errors) go to the dead-letter
+ * index with their reason; nothing is dropped without a metric and a log line.
+ */
+export class ElasticsearchSink implements Sink {
+  readonly name = 'elasticsearch';
+  private readonly client: Client;
+  private readonly createAction: string;
+
+  constructor(
+    private readonly cfg: ElasticsearchConfig,
+    private readonly metrics: LogMetrics,
+    private readonly logger: Logger,
+  ) {
+    this.client = new Client({
+      nodes: cfg.urls,
+      auth: cfg.api_key ? { apiKey: cfg.api_key } : cfg.username ? { username: cfg.username, password: cfg.password ?? '' } : undefined,
+      // Retries are ours (per item, with backoff and spooling); the client's would duplicate them.
+      maxRetries: 0,
+      requestTimeout: cfg.request_timeout,
+      tls: cfg.tls_insecure ? { rejectUnauthorized: false } : undefined,
+    });
+    this.createAction = '{"create":{"_id":"';
+  }
+
+  async start(): Promise<void> {
+    if (!this.cfg.setup) return;
+    const policy = `vigil-${this.cfg.data_stream}`;
+    try {
+      await this.client.ilm.putLifecycle({ name: policy, policy: ilmPolicy(this.cfg.retention) as never });
+      await this.client.indices.putIndexTemplate({ name: `vigil-${this.cfg.data_stream}`, ...(indexTemplate(this.cfg.data_stream, policy) as object) });
+      this.logger.info({ data_stream: this.cfg.data_stream, policy }, 'elasticsearch index template and ILM policy installed');
+    } catch (err) {
+      const status = err instanceof errors.ResponseError ? err.statusCode : undefined;
+      // Without the privilege the cluster's own templates apply; shipping still works.
+      if (status === 403) this.logger.warn({ status }, 'not permitted to install the index template / ILM policy; continuing');
+      else this.logger.warn({ err: (err as Error).message }, 'could not install the index template / ILM policy; continuing');
+    }
+  }
+
+  private operations(events: LogEvent[]): string[] {
+    const ops = new Array<string>(events.length * 2);
+    for (let i = 0; i < events.length; i++) {
+      ops[2 * i] = `${this.createAction}${events[i].id}"}}`;
+      ops[2 * i + 1] = events[i].json;
+    }
+    return ops;
+  }
+
+  async send(events: LogEvent[]): Promise<LogEvent[]> {
+    const res = await this.client.bulk({ index: this.cfg.data_stream, operations: this.operations(events) as never[] });
+    if (!res.errors) return [];
+    const retry: LogEvent[] = [];
+    const rejected: Array<{ event: LogEvent; item: BulkItem }> = [];
+    res.items.forEach((it, i) => {
+      const item = (it.create ?? it.index) as BulkItem | undefined;
+      const ev = events[i];
+      if (!item || !ev) return;
+      if ((item.status >= 200 && item.status < 300) || item.status === 409) return;
+      if (isRetryable(item.status)) retry.push(ev);
+      else rejected.push({ event: ev, item });
+    });
+    if (rejected.length) retry.push(...(await this.deadLetter(rejected)));
+    return retry;
+  }
+
+  /** Stores rejected events with the reason; returns those to retry. */
+  private async deadLetter(rejected: Array<{ event: LogEvent; item: BulkItem }>): Promise<LogEvent[]> {
+    const now = new Date().toISOString();
+    const ops: string[] = [];
+    for (const { event, item } of rejected) {
+      ops.push(`${this.createAction}${event.id}"}}`);
+      ops.push(
+        JSON.stringify({
+          '@timestamp': now,
+          error: { type: item.error?.type ?? `http_${item.status}`, message: item.error?.reason ?? `status ${item.status}` },
+          event: { original: event.json, kind: 'pipeline_error' },
+          vigil: { target: this.cfg.data_stream, status: item.status },
+        }),
+      );
+    }
+    let res;
+    try {
+      res = await this.client.bulk({ index: this.cfg.dead_letter_index, operations: ops as never[] });
+    } catch {
+      return rejected.map((r) => r.event);
+    }
+    const retry: LogEvent[] = [];
+    res.items.forEach((it, i) => {
+      const item = (it.create ?? it.index) as BulkItem | undefined;
+      const ev = rejected[i]?.event;
+      if (!item || !ev) return;
+      if ((item.status >= 200 && item.status < 300) || item.status === 409) this.metrics.deadLettered.inc();
+      else if (isRetryable(item.status)) retry.push(ev);
+      else {
+        this.metrics.dropped.inc({ reason: 'dead_letter_rejected' });
+        this.logger.error({ id: ev.id, status: item.status, reason: item.error?.reason }, 'event rejected by both the data stream and the dead-letter index');
+      }
+    });
+    return retry;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,110 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { requireToken } from '../api/auth.js';
+import { toEcs } from './ecs.js';
+import { eventId, type LogEvent } from './event.js';
+import { BadPayload, jsonDepth } from './json-guard.js';
+
+export interface HttpIntakeOptions {
+  token?: string;
+  bodyLimit: number;
+  maxLines: number;
+  maxDepth?: number;
+  queue: { push(events: LogEvent[]): void; accepting(): boolean };
+  onAccepted?: (n: number) => void;
+}
+
+interface LineError {
+  line: number;
+  error: string;
+}
+
+/** Body parsers that hand the raw text to the route (depth-checked per record there). */
+export function addTextParsers(app: FastifyInstance, types: string[], bodyLimit: number): void {
+  for (const t of types) {
+    if (app.hasContentTypeParser(t)) app.removeContentTypeParser(t);
+    app.addContentTypeParser(t, { parseAs: 'string', bodyLimit }, (_req, body, done) => done(null, body));
+  }
+}
+
+/**
+ * Splits a batch into records: a JSON array (or single object), or NDJSON.
+ * Bad records are reported by 1-based line (NDJSON) or element index (array)
+ * while the good ones are still accepted.
+ */
+export function splitBatch(body: string, maxLines: number, maxDepth: number): { records: Array<{ n: number; rec: Record<string, unknown>; raw: string }>; errors: LineError[] } {
+  const records: Array<{ n: number; rec: Record<string, unknown>; raw: string }> = [];
+  const errors: LineError[] = [];
+  const trimmed = body.trimStart();
+  const take = (n: number, v: unknown, raw: string) => {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) errors.push({ line: n, error: `expected a JSON object, got ${Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v}` });
+    else records.push({ n, rec: v as Record<string, unknown>, raw });
+  };
+  if (trimmed.startsWith('[')) {
+    if (jsonDepth(trimmed, maxDepth + 1) > maxDepth + 1) throw new BadPayload(`JSON nested deeper than ${maxDepth} levels`);
+    let arr: unknown;
+    try {
+      arr = JSON.parse(trimmed);
+    } catch (err) {
+      throw new BadPayload(`invalid JSON array: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(arr)) throw new BadPayload('expected a JSON array');
+    if (arr.length > maxLines) throw new BadPayload(`batch has ${arr.length} records, limit is ${maxLines}`, 413);
+    arr.forEach((v, i) => take(i + 1, v, JSON.stringify(v)));
+    return { records, errors };
+  }
+  const lines = body.split('\n');
+  if (lines.length > maxLines + 1) throw new BadPayload(`batch has more than ${maxLines} lines`, 413);
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return;
+    if (jsonDepth(line, maxDepth) > maxDepth) {
+      errors.push({ line: i + 1, error: `JSON nested deeper than ${maxDepth} levels` });
+      return;
+    }
+    try {
+      take(i + 1, JSON.parse(line), line);
+    } catch (err) {
+      errors.push({ line: i + 1, error: `invalid JSON: ${(err as Error).message}` });
+    }
+  });
+  return { records, errors };
+}
+
+/** POST /api/v1/logs: JSON array or NDJSON batches of log records in the API's layout. */
+export function httpIntakeRoutes(o: HttpIntakeOptions): FastifyPluginAsync {
+  const maxDepth = o.maxDepth ?? 32;
+  return async (app) => {
+    addTextParsers(app, ['application/json', 'application/x-ndjson', 'application/ndjson', 'text/plain'], o.bodyLimit);
+    app.post('/api/v1/logs', { preHandler: requireToken(o.token), bodyLimit: o.bodyLimit }, async (req, reply) => {
+      if (typeof req.body !== 'string' || req.body.length === 0) {
+        return reply.code(400).send({ status: 'error', errorType: 'bad_data', error: 'empty body: send a JSON array or NDJSON lines' });
+      }
+      if (!o.queue.accepting()) {
+        return reply.code(503).header('retry-after', '10').send({ status: 'error', errorType: 'unavailable', error: 'log queue and spool are full' });
+      }
+      let split;
+      try {
+        split = splitBatch(req.body, o.maxLines, maxDepth);
+      } catch (err) {
+        const e = err as BadPayload;
+        return reply.code(e.statusCode ?? 400).send({ status: 'error', errorType: 'bad_data', error: e.message });
+      }
+      // The same batch re-posted by a retrying client maps to the same _ids.
+      const batchId = eventId(req.body);
+      const events: LogEvent[] = split.records.map(({ n, rec, raw }) => ({
+        id: eventId('http', batchId, n),
+        json: JSON.stringify(toEcs(rec, raw, { service: typeof rec.service === 'string' ? rec.service : 'unknown' })),
+      }));
+      o.queue.push(events);
+      o.onAccepted?.(events.length);
+      const code = events.length === 0 ? 400 : 200;
+      return reply.code(code).send({
+        status: code === 200 ? 'success' : 'error',
+        accepted: events.length,
+        rejected: split.errors.length,
+        errors: split.errors.slice(0, 100),
+        ...(code === 400 ? { errorType: 'bad_data', error: 'no valid records in the batch' } : {}),
+      });
+    });
+  };
+}

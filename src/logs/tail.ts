@@ -1,0 +1,199 @@
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from '../logger.js';
+import { lineToEcs, unparsedToEcs, type MapContext } from './ecs.js';
+import { eventId, type LogEvent } from './event.js';
+
+export interface Position {
+  ino: number;
+  offset: number;
+}
+
+export interface TailSink {
+  push(events: LogEvent[]): void;
+  accepting(): boolean;
+}
+
+export interface TailOptions {
+  path: string;
+  service: string;
+  startAt: 'beginning' | 'end';
+  maxLineBytes: number;
+  /** Largest read per poll, bounding memory per file. */
+  readBytes?: number;
+  sink: TailSink;
+  logger: Logger;
+  /** Called when the committed (delivered) position advances. */
+  onCommit: (pos: Position) => void;
+}
+
+interface Open {
+  fh: FileHandle;
+  ino: number;
+  /** Offset of the next unread byte (after the held partial line). */
+  offset: number;
+  partial: Buffer;
+}
+
+interface Pending {
+  ino: number;
+  end: number;
+  acked: boolean;
+}
+
+/**
+ * Follows one file like `tail -F`: a poll reads what was appended, a changed
+ * inode at the path means rotation (the old file is read to its end first), a
+ * size below our offset means truncation (copytruncate: start over). A partial
+ * last line waits for its newline. Offsets are committed only once every event
+ * up to them is delivered or spooled, in order, so a restart from the committed
+ * position neither skips nor (beyond idempotent re-sends) repeats lines.
+ */
+export class FileTailer {
+  private cur?: Open;
+  private pending: Pending[] = [];
+  private committed?: Position;
+  private readonly readBytes: number;
+  private readonly ctx: MapContext;
+
+  constructor(private readonly o: TailOptions) {
+    this.readBytes = o.readBytes ?? 1024 * 1024;
+    this.ctx = { service: o.service, file: o.path };
+  }
+
+  get position(): Position | undefined {
+    return this.committed;
+  }
+
+  /** Opens the file at the saved position (finding it by inode if it was rotated meanwhile). */
+  async init(saved: Position | undefined): Promise<void> {
+    this.committed = saved;
+    const st = await stat(this.o.path).catch(() => undefined);
+    if (saved && (!st || st.ino !== saved.ino)) {
+      const rotated = await this.findByInode(saved.ino);
+      if (rotated) {
+        await this.openAt(rotated, saved.ino, saved.offset);
+        return;
+      }
+    }
+    if (!st) return;
+    const offset = saved && st.ino === saved.ino ? (saved.offset <= st.size ? saved.offset : 0) : this.o.startAt === 'end' && !saved ? st.size : 0;
+    await this.openAt(this.o.path, st.ino, offset);
+  }
+
+  private async findByInode(ino: number): Promise<string | undefined> {
+    const dir = dirname(this.o.path);
+    const base = basename(this.o.path);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const n of names) {
+      if (n === base || !n.startsWith(base)) continue;
+      const st = await stat(join(dir, n)).catch(() => undefined);
+      if (st?.ino === ino) return join(dir, n);
+    }
+    return undefined;
+  }
+
+  private async openAt(path: string, ino: number, offset: number): Promise<void> {
+    const fh = await open(path, 'r');
+    this.cur = { fh, ino, offset, partial: Buffer.alloc(0) };
+  }
+
+  /** One poll: read new data, detect rotation and truncation. */
+  async poll(): Promise<void> {
+    if (!this.o.sink.accepting()) return;
+    if (!this.cur) {
+      const st = await stat(this.o.path).catch(() => undefined);
+      if (!st) return;
+      await this.openAt(this.o.path, st.ino, 0);
+    }
+    const cur = this.cur!;
+    const fst = await cur.fh.stat();
+    if (fst.size < cur.offset) {
+      this.o.logger.info({ path: this.o.path }, 'log file truncated; reading from the start');
+      cur.offset = 0;
+      cur.partial = Buffer.alloc(0);
+    }
+    await this.readAvailable(cur, fst.size, false);
+    const pst = await stat(this.o.path).catch(() => undefined);
+    if (pst && pst.ino !== cur.ino) {
+      // Rotated: drain the old file (including an unterminated last line), then follow the new one.
+      const final = await cur.fh.stat();
+      await this.readAvailable(cur, final.size, true);
+      await cur.fh.close();
+      await this.openAt(this.o.path, pst.ino, 0);
+      await this.readAvailable(this.cur!, (await this.cur!.fh.stat()).size, false);
+    }
+  }
+
+  private async readAvailable(cur: Open, size: number, flushPartial: boolean): Promise<void> {
+    while (cur.offset < size && this.o.sink.accepting()) {
+      const len = Math.min(this.readBytes, size - cur.offset);
+      const buf = Buffer.allocUnsafe(len);
+      const { bytesRead } = await cur.fh.read(buf, 0, len, cur.offset);
+      if (bytesRead === 0) break;
+      const startOfChunk = cur.offset - cur.partial.length;
+      const data = cur.partial.length ? Buffer.concat([cur.partial, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+      cur.offset += bytesRead;
+      this.emitLines(cur, data, startOfChunk);
+    }
+    if (flushPartial && cur.partial.length) {
+      const start = cur.offset - cur.partial.length;
+      this.emit(cur, [this.toEvent(cur, cur.partial.toString('utf8'), start)], cur.offset);
+      cur.partial = Buffer.alloc(0);
+    }
+  }
+
+  private emitLines(cur: Open, data: Buffer, base: number): void {
+    const events: LogEvent[] = [];
+    let pos = 0;
+    for (;;) {
+      const nl = data.indexOf(10, pos);
+      if (nl < 0) break;
+      let end = nl;
+      if (end > pos && data[end - 1] === 13) end--; // CRLF
+      if (end > pos) events.push(this.toEvent(cur, data.toString('utf8', pos, end), base + pos));
+      pos = nl + 1;
+    }
+    let rest = data.subarray(pos);
+    if (rest.length > this.o.maxLineBytes) {
+      // A runaway line: ship what we have, tagged, rather than hold unbounded memory.
+      const raw = rest.toString('utf8', 0, this.o.maxLineBytes);
+      const doc = unparsedToEcs(raw, `line longer than ${this.o.maxLineBytes} bytes, truncated`, this.ctx);
+      events.push({ id: eventId(this.o.path, cur.ino, base + pos, 'truncated'), json: JSON.stringify(doc) });
+      pos += rest.length;
+      rest = Buffer.alloc(0);
+    }
+    cur.partial = Buffer.from(rest);
+    if (events.length) this.emit(cur, events, base + pos);
+  }
+
+  private toEvent(cur: Open, line: string, offset: number): LogEvent {
+    // Content is part of the id: after copytruncate the same offsets hold new lines.
+    return { id: eventId(this.o.path, cur.ino, offset, line), json: JSON.stringify(lineToEcs(line, this.ctx)) };
+  }
+
+  private emit(cur: Open, events: LogEvent[], end: number): void {
+    const p: Pending = { ino: cur.ino, end, acked: false };
+    this.pending.push(p);
+    events[events.length - 1].ack = () => {
+      p.acked = true;
+      this.advance();
+    };
+    this.o.sink.push(events);
+  }
+
+  private advance(): void {
+    let moved = false;
+    while (this.pending.length && this.pending[0].acked) {
+      const p = this.pending.shift()!;
+      this.committed = { ino: p.ino, offset: p.end };
+      moved = true;
+    }
+    if (moved && this.committed) this.o.onCommit(this.committed);
+  }
+
+  async close(): Promise<void> {
+    await this.cur?.fh.close().catch(() => undefined);
+    this.cur = undefined;
+  }
+}
