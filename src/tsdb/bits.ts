@@ -1,0 +1,93 @@
+/**
+ * Bit-level writer and reader for the chunk encoding. Values are written most
+ * significant bit first, at most 32 bits per call; 64-bit quantities are split
+ * into two 32-bit halves by the caller.
+ */
+export class BitWriter {
+  buf: Uint8Array;
+  /** Number of bits written. */
+  pos = 0;
+
+  constructor(initialBytes = 64) {
+    this.buf = new Uint8Array(initialBytes);
+  }
+
+  /** Continues writing after `bits` bits of an existing stream (a restored head chunk). */
+  static resume(bytes: Uint8Array, bits: number): BitWriter {
+    const w = new BitWriter(Math.max(64, bytes.length * 2));
+    const whole = bits >>> 3;
+    w.buf.set(bytes.subarray(0, whole));
+    if (bits & 7) w.buf[whole] = bytes[whole] & (0xff << (8 - (bits & 7)));
+    w.pos = bits;
+    return w;
+  }
+
+  private grow(): void {
+    const next = new Uint8Array(this.buf.length * 2);
+    next.set(this.buf);
+    this.buf = next;
+  }
+
+  writeBit(bit: number): void {
+    const idx = this.pos >>> 3;
+    if (idx >= this.buf.length) this.grow();
+    if (bit) this.buf[idx] |= 0x80 >>> (this.pos & 7);
+    this.pos++;
+  }
+
+  /** Writes the low `n` (0..32) bits of `v`. */
+  writeBits(v: number, n: number): void {
+    while (n > 0) {
+      const idx = this.pos >>> 3;
+      if (idx >= this.buf.length) this.grow();
+      const free = 8 - (this.pos & 7);
+      const take = n < free ? n : free;
+      const bits = (v >>> (n - take)) & ((1 << take) - 1);
+      this.buf[idx] |= bits << (free - take);
+      this.pos += take;
+      n -= take;
+    }
+  }
+
+  /** The written bytes (a view; copy before the writer is written again if it must not change). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, (this.pos + 7) >>> 3);
+  }
+}
+
+export class BitReader {
+  pos = 0;
+  private readonly bitLen: number;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.bitLen = buf.length * 8;
+  }
+
+  /** Throws once the stream is exhausted: a truncated chunk must not decode into garbage silently. */
+  private check(n: number): void {
+    if (this.pos + n > this.bitLen) throw new RangeError('chunk data truncated');
+  }
+
+  readBit(): number {
+    if (this.pos >= this.bitLen) this.check(1);
+    const bit = (this.buf[this.pos >>> 3] >>> (7 - (this.pos & 7))) & 1;
+    this.pos++;
+    return bit;
+  }
+
+  /** Reads `n` (0..32) bits as an unsigned number. */
+  readBits(n: number): number {
+    if (this.pos + n > this.bitLen) this.check(n);
+    let r = 0;
+    while (n > 0) {
+      const avail = 8 - (this.pos & 7);
+      const take = n < avail ? n : avail;
+      const byte = this.buf[this.pos >>> 3];
+      const bits = (byte >>> (avail - take)) & ((1 << take) - 1);
+      r = (r << take) | bits;
+      this.pos += take;
+      n -= take;
+    }
+    return r >>> 0;
+  }
+}

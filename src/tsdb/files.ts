@@ -1,0 +1,58 @@
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Writes a whole buffer (writeSync may write less than asked). */
+export function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+}
+
+/** Writes `path` atomically: temp file, fsync, rename, fsync of the directory. */
+export function writeFileAtomic(dir: string, name: string, data: Uint8Array): void {
+  const tmp = join(dir, `${name}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeAll(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+  fsyncDir(dir);
+}
+
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still ordered.
+  }
+}
+
+/** Files named by an 8-digit sequence number (plus `suffix`), ascending. */
+export function listSequenced(dir: string, suffix: string): Array<{ seq: number; name: string }> {
+  const re = new RegExp(`^(\\d{8})${suffix.replace('.', '\\.')}$`);
+  const out: Array<{ seq: number; name: string }> = [];
+  for (const name of readdirSync(dir)) {
+    const m = re.exec(name);
+    if (m) out.push({ seq: Number(m[1]), name });
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+export function seqName(seq: number, suffix = ''): string {
+  return String(seq).padStart(8, '0') + suffix;
+}
+
+export function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
