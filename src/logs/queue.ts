@@ -137,7 +137,8 @@ export class DeliveryQueue implements EventSink {
         const batch = this.takeMem();
         this.inflight = batch;
         this.inflightFromMem = true;
-        if (await this.deliver(batch)) for (const e of batch) e.ack?.();
+        if (!(await this.deliver(batch))) break; // stopping: stop() spools what is left of it
+        for (const e of batch) e.ack?.();
         this.inflight = [];
         continue;
       }
