@@ -1,0 +1,178 @@
+import { MeanAcc, kahanAdd, linearRegression, quantile, type Kahan } from './mathx.js';
+
+/** What a range-vector function sees for one series at one step. */
+export interface RangeCtx {
+  t: Float64Array;
+  v: Float64Array;
+  lo: number;
+  hi: number;
+  /** Window (rangeStart, rangeEnd] in ms. */
+  rangeStart: number;
+  rangeEnd: number;
+  rangeMs: number;
+  /** Evaluation time of the step (ms). */
+  evalT: number;
+  /** Scalar arguments, in call order, excluding the range vector. */
+  scalars: number[];
+}
+
+/** Returns the value or undefined for "no output for this series". */
+export type RangeFn = (c: RangeCtx) => number | undefined;
+
+function extrapolatedRate(c: RangeCtx, isCounter: boolean, isRate: boolean): number | undefined {
+  const { t, v, lo, hi } = c;
+  const n = hi - lo;
+  if (n < 2) return undefined;
+  const firstT = t[lo];
+  const lastT = t[hi - 1];
+  let result = v[hi - 1] - v[lo];
+  if (isCounter) {
+    let prev = v[lo];
+    for (let i = lo + 1; i < hi; i++) {
+      if (v[i] < prev) result += prev;
+      prev = v[i];
+    }
+  }
+  let durationToStart = (firstT - c.rangeStart) / 1000;
+  let durationToEnd = (c.rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const avgBetween = sampledInterval / (n - 1);
+  const threshold = avgBetween * 1.1;
+  if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+  if (isCounter && result > 0 && v[lo] >= 0) {
+    const durationToZero = sampledInterval * (v[lo] / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+  let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+  if (isRate) factor /= c.rangeMs / 1000;
+  return result * factor;
+}
+
+function instantValue(c: RangeCtx, isRate: boolean): number | undefined {
+  const { t, v, lo, hi } = c;
+  if (hi - lo < 2) return undefined;
+  const last = v[hi - 1];
+  const prev = v[hi - 2];
+  let result = last - prev;
+  if (isRate && last < prev) result = last;
+  const interval = t[hi - 1] - t[hi - 2];
+  if (interval === 0) return undefined;
+  if (isRate) result /= interval / 1000;
+  return result;
+}
+
+function sumOver(c: RangeCtx): number {
+  const k: Kahan = { sum: 0, c: 0 };
+  for (let i = c.lo; i < c.hi; i++) kahanAdd(k, c.v[i]);
+  return k.sum + k.c;
+}
+
+function variance(c: RangeCtx): number {
+  let count = 0;
+  const mean: Kahan = { sum: 0, c: 0 };
+  const aux: Kahan = { sum: 0, c: 0 };
+  for (let i = c.lo; i < c.hi; i++) {
+    const f = c.v[i];
+    count++;
+    const delta = f - (mean.sum + mean.c);
+    kahanAdd(mean, delta / count);
+    kahanAdd(aux, delta * (f - (mean.sum + mean.c)));
+  }
+  return (aux.sum + aux.c) / count;
+}
+
+function values(c: RangeCtx): number[] {
+  const out: number[] = [];
+  for (let i = c.lo; i < c.hi; i++) out.push(c.v[i]);
+  return out;
+}
+
+function doubleExponentialSmoothing(c: RangeCtx): number | undefined {
+  const [sf, tf] = c.scalars;
+  if (c.hi - c.lo < 2) return undefined;
+  let s0 = 0;
+  let s1 = c.v[c.lo];
+  let b = c.v[c.lo + 1] - c.v[c.lo];
+  for (let i = c.lo + 1; i < c.hi; i++) {
+    const x = sf * c.v[i];
+    if (i > c.lo + 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+/** Functions taking one range vector (plus scalars), returning a value per series. */
+export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
+  rate: (c) => extrapolatedRate(c, true, true),
+  increase: (c) => extrapolatedRate(c, true, false),
+  delta: (c) => extrapolatedRate(c, false, false),
+  irate: (c) => instantValue(c, true),
+  idelta: (c) => instantValue(c, false),
+  deriv: (c) => (c.hi - c.lo < 2 ? undefined : linearRegression(c.t, c.v, c.lo, c.hi, c.t[c.lo])[0]),
+  predict_linear: (c) => {
+    if (c.hi - c.lo < 2) return undefined;
+    const [slope, intercept] = linearRegression(c.t, c.v, c.lo, c.hi, c.evalT);
+    return intercept + slope * c.scalars[0];
+  },
+  resets: (c) => {
+    let n = 0;
+    for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] < c.v[i - 1]) n++;
+    return n;
+  },
+  changes: (c) => {
+    let n = 0;
+    for (let i = c.lo + 1; i < c.hi; i++) {
+      const a = c.v[i - 1];
+      const b = c.v[i];
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
+    }
+    return n;
+  },
+  avg_over_time: (c) => {
+    const m = new MeanAcc();
+    for (let i = c.lo; i < c.hi; i++) m.add(c.v[i]);
+    return m.value();
+  },
+  sum_over_time: sumOver,
+  count_over_time: (c) => c.hi - c.lo,
+  min_over_time: (c) => {
+    let m = c.v[c.lo];
+    for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] < m || Number.isNaN(m)) m = c.v[i];
+    return m;
+  },
+  max_over_time: (c) => {
+    let m = c.v[c.lo];
+    for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] > m || Number.isNaN(m)) m = c.v[i];
+    return m;
+  },
+  last_over_time: (c) => c.v[c.hi - 1],
+  first_over_time: (c) => c.v[c.lo],
+  ts_of_last_over_time: (c) => c.t[c.hi - 1] / 1000,
+  ts_of_first_over_time: (c) => c.t[c.lo] / 1000,
+  ts_of_max_over_time: (c) => {
+    let m = c.lo;
+    for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] >= c.v[m] || Number.isNaN(c.v[m])) m = i;
+    return c.t[m] / 1000;
+  },
+  ts_of_min_over_time: (c) => {
+    let m = c.lo;
+    for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] <= c.v[m] || Number.isNaN(c.v[m])) m = i;
+    return c.t[m] / 1000;
+  },
+  present_over_time: () => 1,
+  stdvar_over_time: variance,
+  stddev_over_time: (c) => Math.sqrt(variance(c)),
+  quantile_over_time: (c) => quantile(c.scalars[0], values(c)),
+  mad_over_time: (c) => {
+    const vals = values(c);
+    const median = quantile(0.5, vals);
+    return quantile(0.5, vals.map((x) => Math.abs(x - median)));
+  },
+  double_exponential_smoothing: doubleExponentialSmoothing,
+};
+
+/** Range functions that keep `__name__` (they return a sample of the series itself). */
+export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);

@@ -1,0 +1,84 @@
+import type { Labels } from '../tsdb/types.js';
+import { labelsKey } from '../tsdb/matchers.js';
+
+/**
+ * A series identity within one query. Refs are interned by label set and
+ * name-dropping flag, so equal refs are the same object: grouping and
+ * duplicate checks compare objects instead of hashing labels per step.
+ */
+export interface SeriesRef {
+  readonly labels: Labels;
+  readonly key: string;
+  /**
+   * Prometheus 3 drops `__name__` late: functions and arithmetic only mark the
+   * sample, and the name goes when the result leaves the engine. Until then
+   * aggregations and label_replace can still see it.
+   */
+  readonly dropName: boolean;
+  /** Cached: the same series marked for name dropping. */
+  dropped?: SeriesRef;
+  /** Per-step stamp for duplicate detection without a set. */
+  stamp: number;
+}
+
+export interface Sample {
+  readonly ref: SeriesRef;
+  readonly v: number;
+}
+
+/** A window of one series' samples: indices [lo, hi) of t/v. */
+export interface Window {
+  readonly ref: SeriesRef;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+  lo: number;
+  hi: number;
+}
+
+export class RefTable {
+  private readonly refs = new Map<string, SeriesRef>();
+
+  get(labels: Labels, dropName = false): SeriesRef {
+    const key = labelsKey(labels);
+    const k = dropName ? '\x01' + key : key;
+    let ref = this.refs.get(k);
+    if (!ref) {
+      ref = { labels, key, dropName, stamp: 0 };
+      this.refs.set(k, ref);
+    }
+    return ref;
+  }
+
+  dropped(ref: SeriesRef): SeriesRef {
+    if (ref.dropName) return ref;
+    if (!ref.dropped) ref.dropped = this.get(ref.labels, true);
+    return ref.dropped;
+  }
+}
+
+/** Labels without `__name__`. */
+export function withoutName(labels: Labels): Labels {
+  if (!('__name__' in labels)) return labels;
+  const out: Record<string, string> = {};
+  for (const k in labels) if (k !== '__name__') out[k] = labels[k];
+  return out;
+}
+
+/** Go's strconv.FormatFloat(f, 'f', -1, 64), used for label values. */
+export function formatFloat(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Infinity) return '+Inf';
+  if (f === -Infinity) return '-Inf';
+  const s = String(f);
+  if (!s.includes('e')) return s;
+  const [mant, expStr] = s.split('e');
+  const exp = Number(expStr);
+  const neg = mant.startsWith('-');
+  const digits = mant.replace('-', '').replace('.', '');
+  const pointAt = (mant.replace('-', '').indexOf('.') < 0 ? mant.replace('-', '').length : mant.replace('-', '').indexOf('.')) + exp;
+  let out: string;
+  if (pointAt <= 0) out = '0.' + '0'.repeat(-pointAt) + digits;
+  else if (pointAt >= digits.length) out = digits + '0'.repeat(pointAt - digits.length);
+  else out = digits.slice(0, pointAt) + '.' + digits.slice(pointAt);
+  return (neg ? '-' : '') + out;
+}
