@@ -1,0 +1,153 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Writable } from 'node:stream';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApiLogger, formatUptime, parseTraceparent, vigilInstrumentation, type HealthCheck } from '../../src/api/instrumentation/index.js';
+import { parseExposition } from '../../src/collectors/exposition.js';
+
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { lines, logger: createApiLogger({ destination: stream }) };
+}
+
+async function app(opts: { checks?: HealthCheck[]; timeoutMs?: number } = {}) {
+  const log = capture();
+  const a = Fastify();
+  const registry = new Registry();
+  await a.register(vigilInstrumentation, { registry, healthChecks: opts.checks, healthCheckTimeoutMs: opts.timeoutMs, version: '1.2.3', logger: log.logger });
+  a.get('/api/v1/plans/:id', async (req) => {
+    a.apiMetrics.cacheMiss('plan');
+    await a.apiMetrics.timeDbQuery('select', 'study_plans', async () => undefined);
+    a.apiMetrics.businessEvent('plan_viewed', 'success');
+    return { id: (req.params as { id: string }).id };
+  });
+  a.get('/boom', async () => {
+    throw new Error('kaput');
+  });
+  let release!: () => void;
+  a.get('/hold', () => new Promise((r) => (release = () => r({ ok: true }))));
+  await a.ready();
+  return { a, registry, log, release: () => release() };
+}
+
+async function scrape(a: FastifyInstance) {
+  const res = await a.inject('/metrics');
+  return parseExposition(res.body);
+}
+
+describe('instrumentation plugin', () => {
+  const apps: FastifyInstance[] = [];
+  afterEach(async () => {
+    for (const a of apps.splice(0)) await a.close();
+  });
+
+  it('exposes the documented metrics with their labels and buckets', async () => {
+    const { a } = await app();
+    apps.push(a);
+    await a.inject('/api/v1/plans/42');
+    await a.inject('/api/v1/plans/43');
+    await a.inject('/no/such/route/1');
+    await a.inject('/no/such/route/2');
+    const { samples, metadata } = await scrape(a);
+    const find = (name: string, labels: Record<string, string> = {}) =>
+      samples.filter((s) => s.labels.__name__ === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+
+    expect(metadata.get('http_requests_total')?.type).toBe('counter');
+    expect(find('http_requests_total', { method: 'GET', endpoint: '/api/v1/plans/:id', status: '200' })[0].value).toBe(2);
+    // Raw paths never become label values.
+    expect(find('http_requests_total').some((s) => s.labels.endpoint.includes('42'))).toBe(false);
+    expect(find('http_requests_total', { endpoint: 'unmatched', status: '404' })[0].value).toBe(2);
+    expect(Object.keys(find('http_requests_total')[0].labels).sort()).toEqual(['__name__', 'endpoint', 'method', 'status']);
+
+    expect(metadata.get('http_request_duration_seconds')?.type).toBe('histogram');
+    const buckets = find('http_request_duration_seconds_bucket', { endpoint: '/api/v1/plans/:id' }).map((s) => s.labels.le);
+    expect(buckets).toEqual([...DEFAULT_BUCKETS.map(String), '+Inf']);
+    expect(Object.keys(find('http_request_duration_seconds_count')[0].labels).sort()).toEqual(['__name__', 'endpoint', 'method']);
+
+    expect(metadata.get('active_connections')?.type).toBe('gauge');
+    const dbBuckets = find('db_query_duration_seconds_bucket', { operation: 'select', table: 'study_plans' }).map((s) => s.labels.le);
+    expect(dbBuckets).toEqual(['0.001', '0.005', '0.01', '0.05', '0.1', '0.5', '1', '2', '5', '+Inf']);
+    expect(find('cache_misses_total', { cache_type: 'plan' })[0].value).toBe(2);
+    expect(find('cache_hits_total')).toEqual([]); // declared, no child yet
+    expect(metadata.get('cache_hits_total')?.type).toBe('counter');
+    expect(find('business_events_total', { event_type: 'plan_viewed', status: 'success' })[0].value).toBe(2);
+    expect(find('process_resident_memory_bytes')).toHaveLength(1);
+    expect(find('process_cpu_seconds_total')).toHaveLength(1);
+  });
+
+  it('counts in-flight requests in active_connections', async () => {
+    const { a, release } = await app();
+    apps.push(a);
+    const pending = a.inject('/hold');
+    await new Promise((r) => setTimeout(r, 50));
+    const during = (await scrape(a)).samples.find((s) => s.labels.__name__ === 'active_connections')!.value;
+    release();
+    await pending;
+    const after = (await scrape(a)).samples.find((s) => s.labels.__name__ === 'active_connections')!.value;
+    // The scrape itself is in flight while it renders.
+    expect(during).toBe(2);
+    expect(after).toBe(1);
+  });
+
+  it('writes request logs in the documented field layout, with trace context', async () => {
+    const { a, log } = await app();
+    apps.push(a);
+    await a.inject({ url: '/api/v1/plans/7?x=1', headers: { 'user-agent': 'vitest', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+    await a.inject('/boom');
+    await a.inject('/metrics'); // quiet
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.lines).toHaveLength(2);
+    const ok = log.lines[0];
+    expect(ok).toMatchObject({ level: 'info', logger: 'http', message: 'request', method: 'GET', path: '/api/v1/plans/7', status: 200, user_agent: 'vitest', client_ip: '127.0.0.1', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+    expect(new Date(ok.timestamp as string).toISOString()).toBe(ok.timestamp);
+    expect(typeof ok.latency).toBe('number');
+    const bad = log.lines[1];
+    expect(bad).toMatchObject({ level: 'error', status: 500, error: 'kaput', path: '/boom', method: 'GET' });
+    expect(String(bad.stacktrace)).toMatch(/kaput/);
+    expect(bad.trace_id).toBeUndefined();
+  });
+
+  it('answers /health with the contract: 200 healthy, 503 naming the failed dependency, per-check timeout', async () => {
+    const healthy = await app({ checks: [{ name: 'database', check: async () => undefined }, { name: 'redis', check: async () => undefined }] });
+    apps.push(healthy.a);
+    const ok = await healthy.a.inject('/health');
+    expect(ok.statusCode).toBe(200);
+    const body = ok.json();
+    expect(body).toMatchObject({ status: 'healthy', services: { database: 'healthy', redis: 'healthy' }, version: '1.2.3' });
+    expect(Object.keys(body).sort()).toEqual(['services', 'status', 'timestamp', 'uptime', 'version']);
+
+    const sick = await app({
+      timeoutMs: 100,
+      checks: [
+        { name: 'database', check: async () => Promise.reject(new Error('connection refused\nsecond line')) },
+        { name: 'redis', check: () => new Promise(() => undefined) },
+      ],
+    });
+    apps.push(sick.a);
+    const t0 = Date.now();
+    const bad = await sick.a.inject('/health');
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(bad.statusCode).toBe(503);
+    expect(bad.json()).toMatchObject({ status: 'unhealthy', services: { database: 'unhealthy: connection refused', redis: 'unhealthy: timed out after 100ms' } });
+
+    const ready = await sick.a.inject('/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready' });
+  });
+
+  it('parses only well-formed traceparent headers and formats uptime like Go', () => {
+    expect(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeUndefined();
+    expect(parseTraceparent('garbage')).toBeUndefined();
+    expect(parseTraceparent(['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'])).toEqual({ trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+    expect(formatUptime(3_723_500)).toBe('1h2m3.5s');
+    expect(formatUptime(4200)).toBe('4.2s');
+  });
+});
