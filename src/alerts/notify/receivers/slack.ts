@@ -1,0 +1,105 @@
+/**
+ * Slack receiver through @slack/webhook: a Block Kit message inside an
+ * attachment whose colour says status and severity, a `[FIRING:2] Name (sev)`
+ * header, each alert's summary, description and labels, and links to the
+ * runbook, dashboard, source and a one-click silence.
+ */
+import { IncomingWebhook } from '@slack/webhook';
+import type { SlackConfig } from '../config.js';
+import { defaultTitle, silenceLink, templateData, type TemplateAlert, type TemplateData } from '../template-data.js';
+import type { Render } from '../templates.js';
+import { NotifyError, parseRetryAfter, type Integration } from '../types.js';
+import { redactUrl, slackEscape, truncate } from './common.js';
+
+export interface SlackOptions {
+  url: string;
+  config: SlackConfig;
+  render: Render;
+  index: number;
+  timeoutMs?: number;
+}
+
+const COLORS = { resolved: '#2eb886', critical: '#a30200', warning: '#daa038', other: '#439fe0' };
+
+export function slackColor(d: TemplateData): string {
+  if (d.Status === 'resolved') return COLORS.resolved;
+  const sev = d.Alerts.filter((a) => a.Status === 'firing').map((a) => a.Labels.severity);
+  if (sev.includes('critical')) return COLORS.critical;
+  if (sev.includes('warning')) return COLORS.warning;
+  return COLORS.other;
+}
+
+function alertBlocks(a: TemplateAlert, externalUrl: string): object[] {
+  const icon = a.Status === 'resolved' ? ':white_check_mark:' : a.Labels.severity === 'critical' ? ':red_circle:' : ':warning:';
+  const summary = a.Annotations.summary ?? a.Labels.alertname ?? 'alert';
+  const lines = [`${icon} *${slackEscape(summary)}*`];
+  if (a.Annotations.description) lines.push(slackEscape(a.Annotations.description));
+  const labels = Object.keys(a.Labels)
+    .sort()
+    .map((k) => `\`${slackEscape(k)}=${slackEscape(a.Labels[k])}\``)
+    .join(' ');
+  const links: string[] = [];
+  const link = (url: string | undefined, text: string) => {
+    if (url && /^https?:\/\//.test(url)) links.push(`<${url.replace(/[<>|]/g, encodeURIComponent)}|${text}>`);
+  };
+  link(a.Annotations.runbook_url ?? a.Annotations.runbook, 'Runbook');
+  link(a.Annotations.dashboard ?? a.Annotations.dashboard_url, 'Dashboard');
+  link(a.GeneratorURL, 'Source');
+  if (a.Status === 'firing') link(silenceLink(externalUrl, a.Labels), 'Silence');
+  const blocks: object[] = [{ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } }];
+  const ctx = [labels, links.join(' · ')].filter(Boolean);
+  if (ctx.length) blocks.push({ type: 'context', elements: ctx.map((t) => ({ type: 'mrkdwn', text: truncate(t, 2000) })) });
+  return blocks;
+}
+
+export function slackMessage(d: TemplateData, cfg: SlackConfig, render: Render): Record<string, unknown> {
+  const header = defaultTitle(d);
+  const title = cfg.title ? render(cfg.title, d) : header;
+  // Slack caps a message at 50 blocks; keep the header and room for the trailer.
+  const perAlert = d.Alerts.slice(0, 20).flatMap((a) => alertBlocks(a, d.ExternalURL));
+  const blocks: object[] = [{ type: 'header', text: { type: 'plain_text', text: truncate(header, 150) } }, ...perAlert];
+  if (d.Alerts.length > 20) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${d.Alerts.length - 20} more alerts` }] });
+  const attachment: Record<string, unknown> = {
+    color: cfg.color ? render(cfg.color, d) : slackColor(d),
+    fallback: cfg.fallback ? render(cfg.fallback, d) : title,
+    title,
+    blocks,
+  };
+  if (cfg.title_link) attachment.title_link = render(cfg.title_link, d);
+  if (cfg.pretext) attachment.pretext = render(cfg.pretext, d);
+  if (cfg.text) attachment.text = render(cfg.text, d);
+  if (cfg.footer) attachment.footer = render(cfg.footer, d);
+  if (cfg.fields) attachment.fields = cfg.fields.map((f) => ({ title: render(f.title, d), value: render(f.value, d), short: f.short ?? cfg.short_fields ?? false }));
+  const msg: Record<string, unknown> = { text: title, attachments: [attachment] };
+  if (cfg.channel) msg.channel = render(cfg.channel, d);
+  if (cfg.username) msg.username = render(cfg.username, d);
+  if (cfg.icon_emoji) msg.icon_emoji = render(cfg.icon_emoji, d);
+  if (cfg.icon_url) msg.icon_url = render(cfg.icon_url, d);
+  if (cfg.link_names) msg.link_names = true;
+  return msg;
+}
+
+export function slackIntegration(o: SlackOptions): Integration {
+  const hook = new IncomingWebhook(o.url, { timeout: o.timeoutMs ?? 10_000, retryConfig: { retries: 0 } });
+  return {
+    kind: 'slack',
+    index: o.index,
+    sendResolved: o.config.send_resolved,
+    async notify(n) {
+      const msg = slackMessage(templateData(n), o.config, o.render);
+      try {
+        await hook.send(msg);
+      } catch (err) {
+        const e = err as { original?: { response?: { status: number; headers?: Record<string, string> } }; code?: string; message: string };
+        const res = e.original?.response;
+        if (res) {
+          const retry = res.status === 429 || res.status >= 500;
+          const after = res.status === 429 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
+          throw new NotifyError(`slack ${redactUrl(o.url)}: unexpected status code ${res.status}`, retry, after);
+        }
+        // Network errors and timeouts: Slack may or may not have posted; Alertmanager retries too.
+        throw new NotifyError(`slack ${redactUrl(o.url)}: ${e.message.replace(o.url, redactUrl(o.url))}`, true);
+      }
+    },
+  };
+}
