@@ -1,0 +1,114 @@
+/**
+ * A small HTTP GET for scrapes and probes on node:http(s): abortable, with a
+ * body size limit enforced while streaming (on the decompressed size, as in
+ * Prometheus), gzip, basic/bearer auth and tls_config's insecure_skip_verify.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Readable } from 'node:stream';
+
+export interface HttpAuth {
+  basic_auth?: { username: string; password?: string; password_file?: string };
+  authorization?: { type: string; credentials?: string; credentials_file?: string };
+  tls_config?: { insecure_skip_verify: boolean; ca_file?: string; cert_file?: string; key_file?: string; server_name?: string };
+  follow_redirects?: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export class BodyTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`body size limit exceeded (limit ${limit} bytes)`);
+    this.name = 'BodyTooLargeError';
+  }
+}
+
+const MAX_REDIRECTS = 10;
+
+function readSecret(inline: string | undefined, file: string | undefined): string {
+  if (inline) return inline;
+  if (file) return readFileSync(file, 'utf8').trim();
+  return '';
+}
+
+export function authHeaders(auth: HttpAuth): Record<string, string> {
+  if (auth.basic_auth) {
+    const pw = readSecret(auth.basic_auth.password, auth.basic_auth.password_file);
+    return { authorization: 'Basic ' + Buffer.from(`${auth.basic_auth.username}:${pw}`).toString('base64') };
+  }
+  if (auth.authorization) {
+    const cred = readSecret(auth.authorization.credentials, auth.authorization.credentials_file);
+    return { authorization: `${auth.authorization.type} ${cred}` };
+  }
+  return {};
+}
+
+export interface GetOptions extends HttpAuth {
+  headers?: Record<string, string>;
+  signal: AbortSignal;
+  /** 0 = no limit. */
+  bodyLimit: number;
+}
+
+export async function httpGet(url: string, opts: GetOptions, redirects = 0): Promise<HttpResponse> {
+  const u = new URL(url);
+  const isHttps = u.protocol === 'https:';
+  const tls = opts.tls_config;
+  const reqOpts: https.RequestOptions = {
+    method: 'GET',
+    headers: { 'accept-encoding': 'gzip', 'user-agent': 'Vigil', ...authHeaders(opts), ...opts.headers },
+    signal: opts.signal,
+    agent: false,
+  };
+  if (isHttps && tls) {
+    reqOpts.rejectUnauthorized = !tls.insecure_skip_verify;
+    if (tls.ca_file) reqOpts.ca = readFileSync(tls.ca_file);
+    if (tls.cert_file) reqOpts.cert = readFileSync(tls.cert_file);
+    if (tls.key_file) reqOpts.key = readFileSync(tls.key_file);
+    if (tls.server_name) reqOpts.servername = tls.server_name;
+  }
+  const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    const req = (isHttps ? https : http).request(u, reqOpts, resolve);
+    req.once('error', reject);
+    req.end();
+  });
+  const status = res.statusCode ?? 0;
+  if (status >= 300 && status < 400 && res.headers.location && opts.follow_redirects !== false) {
+    res.resume();
+    if (redirects >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
+    return httpGet(new URL(res.headers.location, u).toString(), opts, redirects + 1);
+  }
+  let stream: Readable = res;
+  const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
+  if (enc === 'gzip') stream = res.pipe(createGunzip());
+  else if (enc === 'deflate') stream = res.pipe(createInflate());
+  const body = await readLimited(stream, res, opts.bodyLimit);
+  return { status, contentType: String(res.headers['content-type'] ?? ''), body };
+}
+
+function readLimited(stream: Readable, res: http.IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const fail = (err: Error) => {
+      res.destroy();
+      stream.destroy();
+      reject(err);
+    };
+    stream.on('data', (c: Buffer) => {
+      size += c.length;
+      if (limit > 0 && size > limit) return fail(new BodyTooLargeError(limit));
+      chunks.push(c);
+    });
+    stream.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    stream.once('error', (err) => fail(new Error(`reading the body failed: ${err.message}`)));
+    res.once('error', (err) => fail(err));
+    res.once('aborted', () => fail(new Error('connection closed while reading the body')));
+  });
+}
