@@ -1,0 +1,52 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAlertmanagerSink } from '../../../src/alerts/notify/index.js';
+import { silentLogger } from '../../../src/logger.js';
+import { freePort, waitFor } from '../../helpers/net.js';
+import { requireBinary } from '../../helpers/services.js';
+import { alert, tempDir } from './harness.js';
+
+const bin = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+const t = tempDir();
+let proc: ChildProcess | undefined;
+let url = '';
+
+beforeAll(async () => {
+  if (!bin) return;
+  const port = await freePort();
+  const cfg = join(t.dir, 'am.yml');
+  writeFileSync(cfg, 'route: { receiver: x }\nreceivers: [{ name: x }]\n');
+  proc = spawn(bin, [`--config.file=${cfg}`, `--storage.path=${join(t.dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], {
+    stdio: 'ignore',
+  });
+  url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 20_000, 100);
+});
+afterAll(async () => {
+  if (proc && proc.exitCode === null) {
+    const done = new Promise((r) => proc!.once('exit', r));
+    proc.kill('SIGTERM');
+    await done;
+  }
+  t.cleanup();
+});
+
+describe.skipIf(!bin)('forwarding to a real Alertmanager', () => {
+  it('POSTs alerts to /api/v2/alerts and Alertmanager holds them', async () => {
+    const sink = createAlertmanagerSink({ url, logger: silentLogger() });
+    await sink.send([alert({ alertname: 'HighErrorRate', severity: 'critical', service: 'api' }, { annotations: { summary: 'High error rate detected' } })]);
+    const got = await waitFor(async () => {
+      const list = (await (await fetch(`${url}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string>; annotations: Record<string, string> }>;
+      return list.length ? list : undefined;
+    });
+    expect(got[0].labels).toEqual({ alertname: 'HighErrorRate', severity: 'critical', service: 'api' });
+    expect(got[0].annotations.summary).toBe('High error rate detected');
+  });
+
+  it('a rejected batch fails clearly without retrying forever', async () => {
+    const sink = createAlertmanagerSink({ url, logger: silentLogger(), maxRetryMs: 1000 });
+    await expect(sink.send([{ labels: {}, annotations: {}, startsAt: new Date(), endsAt: new Date(Date.now() + 1000) }])).rejects.toThrow(/400/);
+  });
+});

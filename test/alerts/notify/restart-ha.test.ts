@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import type { Notifier } from '../../../src/alerts/notify/index.js';
+import { hasRedis, REDIS_URL } from '../../helpers/services.js';
+import { waitFor } from '../../helpers/net.js';
+import { startSlackStandIn } from '../../helpers/slack.js';
+import { alert, notifier, tempDir } from './harness.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function config(slackUrl: string, groupWait = '800ms') {
+  return `
+global: { slack_api_url: '${slackUrl}' }
+route:
+  receiver: slack
+  group_by: [alertname]
+  group_wait: ${groupWait}
+  group_interval: 300ms
+  repeat_interval: 1h
+receivers:
+  - name: slack
+    slack_configs: [{ channel: '#alerts', send_resolved: true }]
+`;
+}
+
+function perGroup(received: Array<Record<string, any>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of received) {
+    const h = r.attachments[0].blocks[0].text.text as string;
+    out[h] = (out[h] ?? 0) + 1;
+  }
+  return out;
+}
+
+describe('restart', () => {
+  it('restart in the middle of a group wait: sent once, nothing lost; again after sending: no duplicate', async () => {
+    const slack = await startSlackStandIn();
+    const t = tempDir();
+    cleanups.push(() => slack.close(), t.cleanup);
+    let n: Notifier = await notifier(config(slack.url, '1500ms'), t.dir);
+    await n.send([alert({ alertname: 'A', severity: 'critical' })]);
+    await sleep(300);
+    await n.stop();
+    expect(slack.received).toHaveLength(0);
+    n = await notifier(config(slack.url, '1500ms'), t.dir);
+    await waitFor(() => slack.received.length >= 1, 10_000);
+    await n.stop();
+    // Restart after the send, with the evaluator re-sending the same alert: nothing new.
+    n = await notifier(config(slack.url, '1500ms'), t.dir);
+    cleanups.push(() => n.stop());
+    await n.send([alert({ alertname: 'A', severity: 'critical' })]);
+    await sleep(2500);
+    expect(slack.received).toHaveLength(1);
+    // Resolution after the restart is still delivered once.
+    await n.send([alert({ alertname: 'A', severity: 'critical' }, { resolved: true })]);
+    await waitFor(() => slack.received.length >= 2, 10_000);
+    await sleep(700);
+    expect(slack.received).toHaveLength(2);
+  });
+
+  it('silences survive a restart', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    let n = await notifier(config(slack.url), t.dir);
+    const id = await n.putSilence({
+      matchers: [{ name: 'alertname', value: 'A', isRegex: false, isEqual: true }],
+      startsAt: Date.now(),
+      endsAt: Date.now() + 3600_000,
+      createdBy: 'me',
+      comment: 'c',
+    });
+    await n.stop();
+    n = await notifier(config(slack.url), t.dir);
+    cleanups.push(() => n.stop());
+    expect((await n.getSilence(id))?.createdBy).toBe('me');
+    await n.send([alert({ alertname: 'A' })]);
+    await sleep(1500);
+    expect(slack.received).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!(await hasRedis()))('two replicas on one Redis', () => {
+  async function replicas(slackUrl: string, count = 2) {
+    const prefix = `vigil-test:${randomUUID()}:`;
+    cleanups.push(async () => {
+      const r = new Redis(REDIS_URL);
+      const keys = await r.keys(`${prefix}*`);
+      if (keys.length) await r.del(...keys);
+      r.disconnect();
+    });
+    const out: Notifier[] = [];
+    for (let i = 0; i < count; i++) {
+      const t = tempDir();
+      cleanups.push(t.cleanup);
+      const n = await notifier(config(slackUrl), t.dir, { redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+      cleanups.push(() => n.stop());
+      out.push(n);
+    }
+    return out;
+  }
+
+  it('exactly one notification per group per interval', async () => {
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    const reps = await replicas(slack.url, 3);
+    const batch = ['A', 'B', 'C'].map((name) => alert({ alertname: name, severity: 'critical' }));
+    await Promise.all(reps.map((r) => r.send(batch)));
+    await waitFor(() => slack.received.length >= 3, 10_000);
+    await sleep(1500);
+    expect(perGroup(slack.received)).toEqual({
+      '[FIRING:1] A (critical)': 1,
+      '[FIRING:1] B (critical)': 1,
+      '[FIRING:1] C (critical)': 1,
+    });
+    // A second alert joins group A on every replica: one more message for A only.
+    await Promise.all(reps.map((r) => r.send([alert({ alertname: 'A', severity: 'critical', instance: 'x' })])));
+    await waitFor(() => slack.received.length >= 4, 10_000);
+    await sleep(1000);
+    expect(slack.received).toHaveLength(4);
+    expect(slack.received[3].attachments[0].blocks[0].text.text).toBe('[FIRING:2] A (critical)');
+  });
+
+  it('one replica stopped mid-wait: the other sends, once', async () => {
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    const [a, b] = await replicas(slack.url);
+    const batch = [alert({ alertname: 'DatabaseConnectionFailure', severity: 'critical' })];
+    await Promise.all([a.send(batch), b.send(batch)]);
+    await sleep(200);
+    await a.stop();
+    await waitFor(() => slack.received.length >= 1, 10_000);
+    await sleep(1000);
+    expect(slack.received).toHaveLength(1);
+  });
+
+  it('silences are shared', async () => {
+    const slack = await startSlackStandIn();
+    cleanups.push(() => slack.close());
+    const [a, b] = await replicas(slack.url);
+    const id = await a.putSilence({
+      matchers: [{ name: 'alertname', value: 'Quiet', isRegex: false, isEqual: true }],
+      startsAt: Date.now(),
+      endsAt: Date.now() + 60_000,
+      createdBy: 'x',
+      comment: 'y',
+    });
+    await waitFor(async () => (await b.getSilence(id)) !== undefined, 5_000);
+    await b.send([alert({ alertname: 'Quiet' })]);
+    await sleep(1500);
+    expect(slack.received).toHaveLength(0);
+  });
+});
