@@ -81,7 +81,7 @@ describe.skipIf(!amtool)('routing agrees with amtool', () => {
 
   it('documented tree (seed-notes §5)', async () => {
     const f = substitutedExample();
-    const cases = [
+    const cases: Record<string, string>[] = [
       { severity: 'critical', alertname: 'HighErrorRate', service: 'api' },
       { severity: 'warning', alertname: 'HighLatency' },
       { severity: 'info' },
