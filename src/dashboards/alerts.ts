@@ -4,7 +4,7 @@
  */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { UID, type BuildContext } from './constants.js';
-import { runbook, stat, table, timeseries, vigilDashboard } from './panels.js';
+import { stat, table, timeseries, toDashboard, vigilDashboard } from './panels.js';
 
 const R = '[$__rate_interval]';
 
@@ -40,8 +40,8 @@ export function alertsDashboard(ctx: BuildContext): Dashboard {
         title: 'Notifications failed (range)',
         description: 'Failed notification attempts over the time range.',
         thresholds: [[1, 'red']],
-        queries: [{ expr: 'sum(increase(alertmanager_notifications_failed_total[$__range])) or vector(0)' }],
-        links: [runbook(ctx, 'notification-failures')],
+        queries: [{ expr: 'sum(increase(vigil_notifications_failed_total[$__range])) or vector(0)' }],
+        links: [toDashboard(UID.self, 'Vigil')],
       }),
     )
     .withPanel(
@@ -60,6 +60,14 @@ export function alertsDashboard(ctx: BuildContext): Dashboard {
         queries: [{ expr: 'count by (alertstate, severity) (ALERTS)', legend: '{{alertstate}} {{severity}}' }],
       }),
     )
+    .withPanel(
+      timeseries({
+        title: 'Alerts held by the notifier',
+        description: 'Alerts in the notification pipeline by state (active, suppressed).',
+        w: 24,
+        queries: [{ expr: 'sum by (state) (vigil_alerts)', legend: '{{state}}' }],
+      }),
+    )
     .withRow(new RowBuilder('Notifications'))
     .withPanel(
       timeseries({
@@ -68,10 +76,10 @@ export function alertsDashboard(ctx: BuildContext): Dashboard {
         unit: 'ops',
         w: 12,
         queries: [
-          { expr: `sum by (integration) (rate(alertmanager_notifications_total${R}))`, legend: 'sent {{integration}}' },
-          { expr: `sum by (integration) (rate(alertmanager_notifications_failed_total${R}))`, legend: 'failed {{integration}}' },
+          { expr: `sum by (integration) (rate(vigil_notifications_total${R}))`, legend: 'sent {{integration}}' },
+          { expr: `sum by (integration) (rate(vigil_notifications_failed_total${R}))`, legend: 'failed {{integration}}' },
         ],
-        links: [runbook(ctx, 'notification-failures')],
+        links: [toDashboard(UID.self, 'Vigil')],
       }),
     )
     .withPanel(
@@ -82,7 +90,7 @@ export function alertsDashboard(ctx: BuildContext): Dashboard {
         w: 12,
         queries: [
           {
-            expr: `histogram_quantile(0.95, sum by (le, integration) (rate(alertmanager_notification_latency_seconds_bucket${R})))`,
+            expr: `histogram_quantile(0.95, sum by (le, integration) (rate(vigil_notification_latency_seconds_bucket${R})))`,
             legend: '{{integration}}',
           },
         ],
@@ -109,7 +117,7 @@ export function alertsDashboard(ctx: BuildContext): Dashboard {
         w: 8,
         thresholds: [[0.0001, 'red']],
         queries: [{ expr: `sum by (rule_group) (rate(prometheus_rule_evaluation_failures_total${R}))`, legend: '{{rule_group}}' }],
-        links: [runbook(ctx, 'rule-evaluation-failures')],
+        links: [toDashboard(UID.self, 'Vigil')],
       }),
     )
     .withPanel(

@@ -91,10 +91,11 @@ const PROBE: MetricInfo[] = [
   m('probe_success', 'gauge', 'probe', '1 if the health probe succeeded'),
   m('probe_duration_seconds', 'gauge', 'probe', 'Duration of the health probe'),
   m('probe_http_status_code', 'gauge', 'probe', 'HTTP status of the health probe'),
+  m('probe_dependency_up', 'gauge', 'probe', 'Dependencies the /health answer reports healthy'),
 ];
 
-// Names as prometheus-postgres-exporter publishes them (checked against the real
-// exporter in a test).
+// src/collectors/postgres.ts, in prometheus-postgres-exporter's names (both are
+// checked in test/dashboards: the collector's source and the real exporter).
 const POSTGRES: MetricInfo[] = [
   m('pg_up', 'gauge', 'postgres', '1 if the last connection to PostgreSQL succeeded'),
   m('pg_stat_activity_count', 'gauge', 'postgres', 'Connections by datname and state'),
@@ -106,76 +107,113 @@ const POSTGRES: MetricInfo[] = [
   m('pg_stat_database_deadlocks', 'counter', 'postgres', 'Deadlocks detected'),
   m('pg_stat_database_blks_hit', 'counter', 'postgres', 'Buffer cache hits'),
   m('pg_stat_database_blks_read', 'counter', 'postgres', 'Disk blocks read'),
+  m('pg_stat_database_tup_returned', 'counter', 'postgres', 'Rows returned'),
   m('pg_stat_database_tup_fetched', 'counter', 'postgres', 'Rows fetched'),
   m('pg_stat_database_tup_inserted', 'counter', 'postgres', 'Rows inserted'),
   m('pg_stat_database_tup_updated', 'counter', 'postgres', 'Rows updated'),
   m('pg_stat_database_tup_deleted', 'counter', 'postgres', 'Rows deleted'),
+  m('pg_stat_database_temp_bytes', 'counter', 'postgres', 'Bytes written to temporary files'),
   m('pg_database_size_bytes', 'gauge', 'postgres', 'Database size on disk'),
-  m('pg_locks_count', 'gauge', 'postgres', 'Locks by datname and mode'),
-  m('pg_replication_lag', 'gauge', 'postgres', 'Replication lag behind the primary in seconds', 'replica only'),
-  m('pg_replication_is_replica', 'gauge', 'postgres', '1 if the server is a replica', 'replication collector'),
+  m('pg_replication_lag', 'gauge', 'postgres', 'Replication lag behind the primary in seconds', 'exporter: replicas only'),
+  m('pg_replication_is_replica', 'gauge', 'postgres', '1 if the server is a replica', 'exporter: replicas only'),
+  m('pg_postmaster_start_time_seconds', 'gauge', 'postgres', 'Server start time', 'exporter: pg_postmaster collector'),
 ];
 
-// Names as prometheus-redis-exporter publishes them (checked against the real exporter).
+// src/collectors/redis.ts, in prometheus-redis-exporter's names.
 const REDIS: MetricInfo[] = [
   m('redis_up', 'gauge', 'redis', '1 if the last connection to Redis succeeded'),
   m('redis_memory_used_bytes', 'gauge', 'redis', 'Memory used by Redis'),
   m('redis_memory_max_bytes', 'gauge', 'redis', 'maxmemory setting (0 = unlimited)'),
+  m('redis_mem_fragmentation_ratio', 'gauge', 'redis', 'RSS / used memory'),
   m('redis_connected_clients', 'gauge', 'redis', 'Connected clients'),
   m('redis_blocked_clients', 'gauge', 'redis', 'Clients blocked on a blocking call'),
-  m('redis_config_maxclients', 'gauge', 'redis', 'maxclients setting'),
+  m('redis_rejected_connections_total', 'counter', 'redis', 'Connections refused because of maxclients'),
   m('redis_keyspace_hits_total', 'counter', 'redis', 'Successful key lookups'),
   m('redis_keyspace_misses_total', 'counter', 'redis', 'Failed key lookups'),
   m('redis_evicted_keys_total', 'counter', 'redis', 'Keys evicted by maxmemory'),
   m('redis_expired_keys_total', 'counter', 'redis', 'Keys expired'),
   m('redis_commands_processed_total', 'counter', 'redis', 'Commands processed'),
   m('redis_db_keys', 'gauge', 'redis', 'Keys per db'),
+  m('redis_db_keys_expiring', 'gauge', 'redis', 'Keys with a TTL per db'),
   m('redis_connected_slaves', 'gauge', 'redis', 'Connected replicas'),
   m('redis_uptime_in_seconds', 'gauge', 'redis', 'Redis uptime'),
 ];
 
+// src/alerts/rules: series the rule engine writes and its own metrics (Prometheus names).
 const RULES: MetricInfo[] = [
   m('ALERTS', 'gauge', 'rules', 'Pending and firing alerts, with alertstate'),
   m('ALERTS_FOR_STATE', 'gauge', 'rules', 'Start time of active alerts, for restoring for: state'),
   m('prometheus_rule_evaluations_total', 'counter', 'rules', 'Rule evaluations by rule_group'),
   m('prometheus_rule_evaluation_failures_total', 'counter', 'rules', 'Failed rule evaluations by rule_group'),
+  m('prometheus_rule_evaluation_duration_seconds', 'summary', 'rules', 'Duration of single rule evaluations'),
+  m('prometheus_rule_group_duration_seconds', 'summary', 'rules', 'Duration of rule group evaluations'),
   m('prometheus_rule_group_last_duration_seconds', 'gauge', 'rules', 'Duration of the last rule group evaluation'),
   m('prometheus_rule_group_interval_seconds', 'gauge', 'rules', 'Evaluation interval of a rule group'),
   m('prometheus_rule_group_iterations_missed_total', 'counter', 'rules', 'Rule group evaluations missed because one was slow'),
   m('prometheus_rule_group_iterations_total', 'counter', 'rules', 'Scheduled rule group evaluations'),
   m('prometheus_rule_group_last_evaluation_timestamp_seconds', 'gauge', 'rules', 'Time of the last rule group evaluation'),
+  m('prometheus_rule_group_last_evaluation_samples', 'gauge', 'rules', 'Samples returned by the last rule group evaluation'),
   m('prometheus_rule_group_rules', 'gauge', 'rules', 'Rules in a rule group'),
+  m('vigil_rule_template_errors_total', 'counter', 'rules', 'Annotation templates that failed to render'),
 ];
 
-// Alertmanager-compatible notification figures.
+// src/alerts/notify.
 const NOTIFY: MetricInfo[] = [
-  m('alertmanager_notifications_total', 'counter', 'vigil', 'Notification attempts by integration'),
-  m('alertmanager_notifications_failed_total', 'counter', 'vigil', 'Failed notifications by integration'),
-  m('alertmanager_notification_latency_seconds', 'histogram', 'vigil', 'Notification latency by integration'),
-  m('alertmanager_alerts', 'gauge', 'vigil', 'Alerts in the notification pipeline by state'),
-  m('alertmanager_silences', 'gauge', 'vigil', 'Silences by state'),
+  m('vigil_notifications_total', 'counter', 'vigil', 'Notifications sent by integration'),
+  m('vigil_notifications_failed_total', 'counter', 'vigil', 'Failed notification attempts by integration'),
+  m('vigil_notification_latency_seconds', 'histogram', 'vigil', 'Time to deliver a notification including retries'),
+  m('vigil_alerts', 'gauge', 'vigil', 'Alerts held by the notifier, by state'),
 ];
 
-const FARO: MetricInfo[] = [
-  m('faro_web_vitals_lcp_seconds', 'histogram', 'faro', 'Largest Contentful Paint by app'),
-  m('faro_web_vitals_inp_seconds', 'histogram', 'faro', 'Interaction to Next Paint by app'),
-  m('faro_web_vitals_fcp_seconds', 'histogram', 'faro', 'First Contentful Paint by app'),
-  m('faro_web_vitals_ttfb_seconds', 'histogram', 'faro', 'Time to First Byte by app'),
-  m('faro_web_vitals_cls', 'histogram', 'faro', 'Cumulative Layout Shift by app'),
-  m('faro_exceptions_total', 'counter', 'faro', 'Browser exceptions by app and type'),
-  m('faro_events_total', 'counter', 'faro', 'Accepted Faro items by app and kind'),
-  m('faro_rejected_total', 'counter', 'faro', 'Rejected Faro payloads by reason'),
-];
+// src/logs/faro: measurements (web vitals: name=lcp|inp|fcp|ttfb|cls, timings in ms)
+// become one histogram family; exceptions go to Elasticsearch as ECS documents.
+const FARO: MetricInfo[] = [m('vigil_faro_measurement', 'histogram', 'faro', 'Faro measurements by app, environment, type and name')];
 
 const VIGIL: MetricInfo[] = [
-  m('vigil_tsdb_series', 'gauge', 'vigil', 'Series in the embedded store'),
-  m('vigil_tsdb_samples_appended_total', 'counter', 'vigil', 'Samples appended to the embedded store'),
-  m('vigil_tsdb_storage_bytes', 'gauge', 'vigil', 'Bytes the embedded store uses on disk'),
-  m('vigil_logs_queued', 'gauge', 'vigil', 'Log events waiting in the shipping queue'),
-  m('vigil_logs_spooled_bytes', 'gauge', 'vigil', 'Bytes of log events spooled to disk'),
-  m('vigil_logs_shipped_total', 'counter', 'vigil', 'Log events shipped to Elasticsearch'),
-  m('vigil_logs_retried_total', 'counter', 'vigil', 'Log bulk requests retried'),
-  m('vigil_logs_dropped_total', 'counter', 'vigil', 'Log events dropped, by reason'),
+  // src/tsdb
+  m('vigil_tsdb_head_series', 'gauge', 'vigil', 'Series in the head block'),
+  m('vigil_tsdb_head_chunks', 'gauge', 'vigil', 'Chunks in the head block'),
+  m('vigil_tsdb_samples', 'gauge', 'vigil', 'Samples held in storage'),
+  m('vigil_tsdb_storage_blocks_bytes', 'gauge', 'vigil', 'Bytes of persisted blocks'),
+  m('vigil_tsdb_wal_storage_size_bytes', 'gauge', 'vigil', 'Bytes of the write-ahead log'),
+  m('vigil_tsdb_head_samples_appended_total', 'counter', 'vigil', 'Samples appended'),
+  m('vigil_tsdb_samples_rejected_total', 'counter', 'vigil', 'Samples rejected (out of order, duplicate)'),
+  m('vigil_tsdb_compactions_total', 'counter', 'vigil', 'Compactions run'),
+  m('vigil_tsdb_wal_corruptions_total', 'counter', 'vigil', 'WAL corruptions found on replay'),
+  // src/collectors
+  m('vigil_scrapes_total', 'counter', 'vigil', 'Scrapes by job and result'),
+  m('vigil_scrape_samples_ingested_total', 'counter', 'vigil', 'Samples written by scrapes, by job'),
+  m('vigil_scrape_duration_seconds', 'histogram', 'vigil', 'Scrape duration by job'),
+  m('vigil_scrape_targets', 'gauge', 'vigil', 'Active scrape targets by job'),
+  // src/logs
+  m('vigil_logs_queued_events', 'gauge', 'vigil', 'Events in the in-memory queue'),
+  m('vigil_logs_spool_bytes', 'gauge', 'vigil', 'Undelivered bytes in the disk spool'),
+  m('vigil_logs_spooled_events_total', 'counter', 'vigil', 'Events written to the disk spool'),
+  m('vigil_logs_shipped_events_total', 'counter', 'vigil', 'Events delivered to the sink'),
+  m('vigil_logs_retried_events_total', 'counter', 'vigil', 'Event deliveries retried'),
+  m('vigil_logs_dropped_events_total', 'counter', 'vigil', 'Events dropped, by reason'),
+  m('vigil_logs_dead_lettered_events_total', 'counter', 'vigil', 'Events sent to the dead-letter index'),
+  m('vigil_logs_received_events_total', 'counter', 'vigil', 'Events received, by source (http, faro, self)'),
+  m('vigil_logs_bulk_duration_seconds', 'histogram', 'vigil', 'Bulk request duration by outcome'),
+  // src/jobs (scheduler figures, and pg_backup's own under the vigil_backup_ prefix)
+  m('vigil_job_info', 'gauge', 'vigil', 'Configured jobs by job_name and kind'),
+  m('vigil_job_runs_total', 'counter', 'vigil', 'Job runs by job_name'),
+  m('vigil_job_failures_total', 'counter', 'vigil', 'Failed job runs by job_name'),
+  m('vigil_job_consecutive_failures', 'gauge', 'vigil', 'Failures since the last success'),
+  m('vigil_job_duration_seconds', 'histogram', 'vigil', 'Job run duration'),
+  m('vigil_job_running', 'gauge', 'vigil', '1 while a job runs'),
+  m('vigil_job_last_run_timestamp_seconds', 'gauge', 'vigil', 'Time of the last run'),
+  m('vigil_job_last_success_timestamp_seconds', 'gauge', 'vigil', 'Time of the last successful run'),
+  m('vigil_job_first_seen_timestamp_seconds', 'gauge', 'vigil', 'When the job was first scheduled'),
+  m('vigil_backup_size_bytes', 'gauge', 'vigil', 'Size of the last backup file'),
+  m('vigil_backup_previous_size_bytes', 'gauge', 'vigil', 'Size of the backup before it'),
+  m('vigil_backup_verified', 'gauge', 'vigil', '1 if the last backup was verified'),
+  m('vigil_backup_last_success_timestamp_seconds', 'gauge', 'vigil', 'Time of the last verified backup'),
+  m('vigil_backup_files', 'gauge', 'vigil', 'Backup files kept'),
+  m('vigil_retention_deleted_files', 'gauge', 'vigil', 'Files the last retention run deleted'),
+  m('vigil_retention_deleted_indices', 'gauge', 'vigil', 'Indices the last retention run deleted'),
+  m('vigil_digest_alerts', 'gauge', 'vigil', 'Alert episodes in the last daily digest'),
+  m('vigil_digest_down_targets', 'gauge', 'vigil', 'Down targets in the last daily digest'),
 ];
 
 export const CATALOGUE: readonly MetricInfo[] = [

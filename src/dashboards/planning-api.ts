@@ -39,7 +39,7 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
           [0.05, 'red'],
         ],
         queries: [{ expr: `sum(rate(http_requests_total${TE5}${R})) / sum(rate(http_requests_total${TE}${R}))` }],
-        links: [runbook(ctx, 'high-error-rate'), toDashboard(UID.logs, 'Recent errors in the logs')],
+        links: [runbook(ctx, 'HighErrorRate'), toDashboard(UID.logs, 'Recent errors in the logs')],
       }),
     )
     .withPanel(
@@ -52,7 +52,7 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
           [1, 'red'],
         ],
         queries: [{ expr: quantile(0.95, '') }],
-        links: [runbook(ctx, 'high-latency')],
+        links: [runbook(ctx, 'HighResponseTime')],
       }),
     )
     .withPanel(
@@ -85,7 +85,7 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
             legend: '{{endpoint}}',
           },
         ],
-        links: [runbook(ctx, 'high-error-rate'), toDashboard(UID.logs, 'Recent errors in the logs')],
+        links: [runbook(ctx, 'HighErrorRate'), toDashboard(UID.logs, 'Recent errors in the logs')],
       }),
     )
     .withPanel(
@@ -111,7 +111,7 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
           { expr: quantile(0.95, 'endpoint'), legend: 'p95 {{endpoint}}' },
           { expr: quantile(0.99, 'endpoint'), legend: 'p99 {{endpoint}}' },
         ],
-        links: [runbook(ctx, 'high-latency')],
+        links: [runbook(ctx, 'HighResponseTime')],
       }),
     )
     .withPanel(
@@ -179,7 +179,7 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
         w: 8,
         thresholds: [[400 * 1024 * 1024, 'red']],
         queries: [{ expr: `process_resident_memory_bytes${T}`, legend: '{{instance}}' }],
-        links: [runbook(ctx, 'high-memory-usage')],
+        links: [runbook(ctx, 'HighMemoryUsage')],
       }),
     )
     .withPanel(
@@ -190,7 +190,7 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
         w: 8,
         thresholds: [[80, 'red']],
         queries: [{ expr: `rate(process_cpu_seconds_total${T}${R}) * 100`, legend: '{{instance}}' }],
-        links: [runbook(ctx, 'high-cpu-usage')],
+        links: [runbook(ctx, 'HighCPUUsage')],
       }),
     )
     .withPanel(

@@ -23,7 +23,7 @@ export function postgresDashboard(ctx: BuildContext): Dashboard {
         baseColor: 'red',
         thresholds: [[1, 'green']],
         queries: [{ expr: `min(pg_up${T})` }],
-        links: [runbook(ctx, 'database-connection-failure')],
+        links: [runbook(ctx, 'DatabaseConnectionFailure')],
       }),
     )
     .withPanel(
@@ -132,15 +132,20 @@ export function postgresDashboard(ctx: BuildContext): Dashboard {
         w: 8,
         thresholds: [[30, 'red']],
         queries: [{ expr: `max by (instance) (pg_replication_lag${T})`, legend: '{{instance}}' }],
-        links: [runbook(ctx, 'replication-lag')],
       }),
     )
     .withPanel(
       timeseries({
-        title: 'Locks by mode',
-        description: 'Locks held, by lock mode.',
+        title: 'Rows',
+        description: 'Rows fetched, inserted, updated and deleted per second.',
+        unit: 'ops',
         w: 24,
-        queries: [{ expr: `sum by (mode) (pg_locks_count${TD})`, legend: '{{mode}}' }],
+        queries: [
+          { expr: `sum(rate(pg_stat_database_tup_fetched${TD}${R}))`, legend: 'fetched' },
+          { expr: `sum(rate(pg_stat_database_tup_inserted${TD}${R}))`, legend: 'inserted' },
+          { expr: `sum(rate(pg_stat_database_tup_updated${TD}${R}))`, legend: 'updated' },
+          { expr: `sum(rate(pg_stat_database_tup_deleted${TD}${R}))`, legend: 'deleted' },
+        ],
       }),
     )
     .build();

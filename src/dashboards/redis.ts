@@ -18,7 +18,7 @@ export function redisDashboard(ctx: BuildContext): Dashboard {
         baseColor: 'red',
         thresholds: [[1, 'green']],
         queries: [{ expr: `min(redis_up${T})` }],
-        links: [runbook(ctx, 'redis-connection-failure')],
+        links: [runbook(ctx, 'RedisConnectionFailure')],
       }),
     )
     .withPanel(
@@ -69,10 +69,11 @@ export function redisDashboard(ctx: BuildContext): Dashboard {
     .withPanel(
       timeseries({
         title: 'Clients',
-        description: 'Connected and blocked clients against maxclients.',
+        description: 'Connected and blocked clients, and connections refused at maxclients.',
         queries: [
           { expr: `redis_connected_clients${T}`, legend: 'connected {{instance}}' },
           { expr: `redis_blocked_clients${T}`, legend: 'blocked {{instance}}' },
+          { expr: `rate(redis_rejected_connections_total${T}${R})`, legend: 'rejected/s {{instance}}' },
         ],
       }),
     )
@@ -99,7 +100,6 @@ export function redisDashboard(ctx: BuildContext): Dashboard {
           { expr: `sum(rate(redis_evicted_keys_total${T}${R}))`, legend: 'evicted' },
           { expr: `sum(rate(redis_expired_keys_total${T}${R}))`, legend: 'expired' },
         ],
-        links: [runbook(ctx, 'redis-evictions')],
       }),
     )
     .withPanel(

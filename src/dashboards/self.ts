@@ -1,14 +1,14 @@
 /** Vigil itself: are targets scraped, does storage keep up, do logs leave. */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { UID, type BuildContext } from './constants.js';
-import { labelVariable, runbook, stat, table, timeseries, toDashboard, vigilDashboard } from './panels.js';
+import { labelVariable, stat, table, timeseries, toDashboard, vigilDashboard } from './panels.js';
 
 const R = '[$__rate_interval]';
 const V = '{job=~"$vigil_job"}';
 
 export function selfDashboard(ctx: BuildContext): Dashboard {
   return vigilDashboard(ctx, UID.self, 'Vigil', 'Scrape health, storage, log shipping and the Vigil process.', ['self'])
-    .withVariable(labelVariable('vigil_job', 'Vigil job', 'label_values(vigil_tsdb_series, job)'))
+    .withVariable(labelVariable('vigil_job', 'Vigil job', 'label_values(vigil_scrape_targets, job)'))
     .withRow(new RowBuilder('Scrape health'))
     .withPanel(
       stat({
@@ -16,7 +16,7 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         description: 'Scrape targets whose last scrape failed (up == 0).',
         thresholds: [[1, 'red']],
         queries: [{ expr: 'count(up == 0) or vector(0)' }],
-        links: [runbook(ctx, 'target-down')],
+        links: [toDashboard(UID.planningApi, 'Planning API')],
       }),
     )
     .withPanel(
@@ -30,7 +30,7 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
       stat({
         title: 'Series in storage',
         description: 'Series held by the embedded store.',
-        queries: [{ expr: `sum(vigil_tsdb_series${V})` }],
+        queries: [{ expr: `sum(vigil_tsdb_head_series${V})` }],
       }),
     )
     .withPanel(
@@ -38,8 +38,7 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         title: 'Log events dropped (range)',
         description: 'Log events that could not be shipped nor spooled.',
         thresholds: [[1, 'red']],
-        queries: [{ expr: `sum(increase(vigil_logs_dropped_total${V}[$__range])) or vector(0)` }],
-        links: [runbook(ctx, 'log-shipping')],
+        queries: [{ expr: `sum(increase(vigil_logs_dropped_events_total${V}[$__range])) or vector(0)` }],
       }),
     )
     .withPanel(
@@ -66,6 +65,15 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         queries: [{ expr: 'sum by (job) (scrape_samples_scraped)', legend: '{{job}}' }],
       }),
     )
+    .withPanel(
+      timeseries({
+        title: 'Scrape failures by job',
+        description: 'Failed scrapes per second, from Vigil\'s own counters.',
+        unit: 'ops',
+        w: 24,
+        queries: [{ expr: `sum by (job) (rate(vigil_scrapes_total{result="failure"}${R}))`, legend: '{{job}}' }],
+      }),
+    )
     .withRow(new RowBuilder('Storage'))
     .withPanel(
       timeseries({
@@ -73,7 +81,7 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         description: 'Samples written to the embedded store per second.',
         unit: 'ops',
         w: 8,
-        queries: [{ expr: `sum(rate(vigil_tsdb_samples_appended_total${V}${R}))`, legend: 'samples/s' }],
+        queries: [{ expr: `sum(rate(vigil_tsdb_head_samples_appended_total${V}${R}))`, legend: 'samples/s' }],
       }),
     )
     .withPanel(
@@ -81,16 +89,17 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         title: 'Series',
         description: 'Series in the embedded store.',
         w: 8,
-        queries: [{ expr: `sum(vigil_tsdb_series${V})`, legend: 'series' }],
+        queries: [{ expr: `sum(vigil_tsdb_head_series${V})`, legend: 'series' }],
       }),
     )
     .withPanel(
       timeseries({
         title: 'Storage size',
-        description: 'Bytes the embedded store uses on disk.',
+        description: 'Bytes of persisted blocks and of the write-ahead log.',
         unit: 'bytes',
         w: 8,
-        queries: [{ expr: `sum(vigil_tsdb_storage_bytes${V})`, legend: 'bytes' }],
+        queries: [{ expr: `sum(vigil_tsdb_storage_blocks_bytes${V})`, legend: 'blocks' },
+          { expr: `sum(vigil_tsdb_wal_storage_size_bytes${V})`, legend: 'WAL' }],
       }),
     )
     .withRow(new RowBuilder('Log shipping'))
@@ -100,10 +109,10 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         description: 'Events waiting in memory and bytes spooled to disk while Elasticsearch is unreachable.',
         w: 12,
         queries: [
-          { expr: `sum(vigil_logs_queued${V})`, legend: 'queued events' },
-          { expr: `sum(vigil_logs_spooled_bytes${V})`, legend: 'spooled bytes' },
+          { expr: `sum(vigil_logs_queued_events${V})`, legend: 'queued events' },
+          { expr: `sum(vigil_logs_spool_bytes${V})`, legend: 'spooled bytes' },
         ],
-        links: [runbook(ctx, 'log-shipping'), toDashboard(UID.logs, 'Logs')],
+        links: [toDashboard(UID.logs, 'Logs')],
       }),
     )
     .withPanel(
@@ -113,9 +122,10 @@ export function selfDashboard(ctx: BuildContext): Dashboard {
         unit: 'ops',
         w: 12,
         queries: [
-          { expr: `sum(rate(vigil_logs_shipped_total${V}${R}))`, legend: 'shipped' },
-          { expr: `sum(rate(vigil_logs_retried_total${V}${R}))`, legend: 'retried' },
-          { expr: `sum by (reason) (rate(vigil_logs_dropped_total${V}${R}))`, legend: 'dropped {{reason}}' },
+          { expr: `sum(rate(vigil_logs_shipped_events_total${V}${R}))`, legend: 'shipped' },
+          { expr: `sum(rate(vigil_logs_retried_events_total${V}${R}))`, legend: 'retried' },
+          { expr: `sum by (reason) (rate(vigil_logs_dropped_events_total${V}${R}))`, legend: 'dropped {{reason}}' },
+          { expr: `sum(rate(vigil_logs_dead_lettered_events_total${V}${R}))`, legend: 'dead-lettered' },
         ],
       }),
     )
