@@ -290,24 +290,18 @@ export class Tsdb implements Storage {
 
   /** Finds or prepares (unregistered, ref 0) the series for `labels`. */
   resolve(labels: Labels, pending: Map<string, MemSeries>): MemSeries {
-    let clean = labels;
-    for (const k in labels) {
-      if (labels[k] === '') {
-        // An empty label value means the label is absent (Prometheus semantics).
-        const copy: Record<string, string> = {};
-        for (const n in labels) if (labels[n] !== '') copy[n] = labels[n];
-        clean = copy;
-        break;
-      }
-    }
-    const key = labelsKey(clean);
+    const key = seriesKey(labels);
     const s = this.byKey.get(key) ?? pending.get(key);
     if (s) return s;
     if (key === '') throw this.reject('invalid', 'sample without labels');
-    for (const n in clean) {
-      if (typeof clean[n] !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
+    // An empty label value means the label is absent (Prometheus semantics).
+    const clean: Record<string, string> = {};
+    for (const n of Object.keys(labels)) {
+      const v = labels[n];
+      if (typeof v !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
+      if (v !== '') clean[n] = v;
     }
-    const created = new MemSeries(Object.freeze({ ...clean }), key);
+    const created = new MemSeries(Object.freeze(clean), key);
     pending.set(key, created);
     return created;
   }
@@ -699,6 +693,19 @@ export class Tsdb implements Storage {
     return n;
   }
 
+  /** Compressed bytes and sample count of the series matching `matchers` (for measuring compression). */
+  chunkBytesOf(matchers: readonly Matcher[]): { bytes: number; samples: number } {
+    let bytes = 0;
+    let samples = 0;
+    for (const ref of this.postings.select(matchers, this.labelsOf)) {
+      const s = this.byRef.get(ref)!;
+      for (const c of s.chunks) bytes += c.bytes.length;
+      if (s.head) bytes += s.head.byteLength();
+      samples += s.sampleCount();
+    }
+    return { bytes, samples };
+  }
+
   headChunks(): number {
     let n = 0;
     for (const s of this.byRef.values()) if (s.head && s.head.count) n++;
@@ -726,6 +733,29 @@ export class Tsdb implements Storage {
       this.releaseLock();
     }
   }
+}
+
+/**
+ * labelsKey() of the labels without empty values, written for the append hot
+ * path: no sort call for the few labels a series has, no intermediate objects.
+ */
+function seriesKey(labels: Labels): string {
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    const n = names[i];
+    let j = i - 1;
+    while (j >= 0 && names[j] > n) {
+      names[j + 1] = names[j];
+      j--;
+    }
+    names[j + 1] = n;
+  }
+  let key = '';
+  for (let i = 0; i < names.length; i++) {
+    const v = labels[names[i]];
+    if (v !== '') key += `${names[i]}\xff${v}\xfe`;
+  }
+  return key;
 }
 
 function firstChunkFrom(chunks: readonly ClosedChunk[], mint: number): number {
@@ -764,7 +794,6 @@ export class TsdbAppender implements Appender {
   vs: number[] = [];
   stales: boolean[] = [];
   pending = new Map<string, MemSeries>();
-  private lastIndex = new Map<MemSeries, number>();
 
   constructor(private readonly db: Tsdb) {}
 
@@ -780,7 +809,8 @@ export class TsdbAppender implements Appender {
     if (!Number.isSafeInteger(t)) throw this.db.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
     if (typeof v !== 'number') throw this.db.reject('invalid', `invalid value for ${describeLabels(labels)}: not a number`);
     const s = this.db.resolve(labels, this.pending);
-    const idx = this.lastIndex.get(s);
+    // The series remembers its latest pending sample in this appender (cheaper than a Map).
+    const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
     const lastT = idx === undefined ? s.lastT : this.ts[idx];
     if (t <= lastT) {
       if (t < lastT) throw this.db.reject('out_of_order', `out of order sample for ${describeLabels(s.labels)}: ${t} is before ${lastT}`);
@@ -789,7 +819,8 @@ export class TsdbAppender implements Appender {
       if (stale ? lastStale : !lastStale && Object.is(v, lastV)) return; // same sample again: accepted, nothing to do
       throw this.db.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
     }
-    this.lastIndex.set(s, this.ts.length);
+    s.pendingOwner = this;
+    s.pendingIdx = this.ts.length;
     this.series.push(s);
     this.ts.push(t);
     this.vs.push(v);
@@ -808,11 +839,11 @@ export class TsdbAppender implements Appender {
   }
 
   rollback(): void {
+    for (const s of this.series) s.pendingOwner = undefined;
     this.series = [];
     this.ts = [];
     this.vs = [];
     this.stales = [];
     this.pending = new Map();
-    this.lastIndex.clear();
   }
 }

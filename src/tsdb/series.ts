@@ -22,6 +22,9 @@ export class MemSeries {
   walGen = -1;
   /** Removed by retention. */
   dead = false;
+  /** The appender holding this series' latest uncommitted sample, and that sample's index there. */
+  pendingOwner: object | undefined = undefined;
+  pendingIdx = 0;
 
   constructor(
     readonly labels: Labels,
