@@ -1,4 +1,5 @@
 import { parser } from '@prometheus-io/lezer-promql';
+import { parseExpr, PromQLError } from '../promql/index.js';
 
 /**
  * Grafana variables as they are substituted before a query reaches the data
@@ -34,8 +35,9 @@ export interface PromqlAnalysis {
 }
 
 /**
- * Parses with Prometheus' own grammar (the lezer grammar Prometheus' UI uses)
- * and lists the metric names selected, by name or by `__name__="..."`.
+ * Parses with Vigil's engine (what Grafana's queries will meet: grammar plus
+ * type checks) and lists the metric names selected, by name or by
+ * `__name__="..."`, from Prometheus' own lezer grammar tree.
  */
 export function analysePromql(expr: string): PromqlAnalysis {
   const errors: PromqlAnalysis['errors'] = [];
@@ -43,14 +45,17 @@ export function analysePromql(expr: string): PromqlAnalysis {
   const add = (name: string) => {
     if (!metrics.includes(name)) metrics.push(name);
   };
-  if (expr.trim() === '') return { errors: [{ position: 0, message: 'empty expression' }], metrics };
+  try {
+    parseExpr(expr);
+  } catch (err) {
+    if (!(err instanceof PromQLError)) throw err;
+    errors.push({ position: err.position ?? 0, message: err.message });
+    return { errors, metrics };
+  }
   const tree = parser.parse(expr);
   tree.iterate({
     enter: (node) => {
-      if (node.type.isError) {
-        errors.push({ position: node.from, message: `syntax error near "${expr.slice(node.from, node.from + 20) || '<end>'}"` });
-        return false;
-      }
+      if (node.type.isError) return false;
       if (node.name === 'VectorSelector') {
         const id = node.node.getChild('Identifier');
         if (id) add(expr.slice(id.from, id.to));
