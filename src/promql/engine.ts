@@ -16,7 +16,7 @@ import {
 import { parseExpr, typeOf } from './parser.js';
 import { RANGE_FUNCTIONS, KEEPS_NAME, type RangeCtx } from './range-functions.js';
 import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess, parseGoFloat } from './instant-functions.js';
-import { MeanAcc, bucketQuantile, goPow, kahanAdd, quantile, type Bucket, type Kahan } from './mathx.js';
+import { MeanAcc, bucketFraction, bucketQuantile, goPow, kahanAdd, quantile, type Bucket, type Kahan } from './mathx.js';
 import { RefTable, formatFloat, withoutName, type Sample, type SeriesRef } from './value.js';
 import { goQuote, isValidUtf8 } from './strings.js';
 import {
@@ -651,7 +651,7 @@ class Evaluator {
       if (!a) {
         a = { ref: g, n: 1, k: { sum: f, c: 0 }, mean: undefined, m: f, v: f };
         if (op === 'avg') (a.mean = new MeanAcc()).add(f);
-        if (op === 'stddev' || op === 'stdvar') a.v = 0;
+        if (op === 'stddev' || op === 'stdvar') a.v = Number.isFinite(f) ? 0 : NaN;
         groups.set(g, a);
         continue;
       }
@@ -782,12 +782,13 @@ class Evaluator {
         return this.labelJoin(e, t);
       case 'histogram_quantile':
         return this.histogramQuantile(e, t);
+      case 'histogram_fraction':
+        return this.histogramFraction(e, t);
       case 'histogram_count':
       case 'histogram_sum':
       case 'histogram_avg':
       case 'histogram_stddev':
       case 'histogram_stdvar':
-      case 'histogram_fraction':
         // Native histograms only; classic float series yield nothing.
         for (const a of e.args) if (typeOf(a) === 'vector') this.vector(a, t);
         return [];
@@ -839,7 +840,7 @@ class Evaluator {
       });
       return any ? [] : [{ ref: this.absentRef(unwrapParens(arg)), v: 1 }];
     }
-    const counterCheck = f === 'rate' || f === 'increase' || f === 'irate';
+    const counterCheck = f === 'rate' || f === 'increase';
     const ctx: RangeCtx = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, rangeMs: 0, evalT: t, scalars };
     const out: Sample[] = [];
     this.forEachWindow(arg, t, (ref, tt, vv, lo, hi, te, range) => {
@@ -912,10 +913,8 @@ class Evaluator {
     });
   }
 
-  private histogramQuantile(e: Call, t: number): Sample[] {
-    const q = this.scalar(e.args[0], t);
-    const vec = this.vector(e.args[1], t);
-    if (Number.isNaN(q) || q < 0 || q > 1) this.q.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`);
+  /** Groups classic bucket series by their labels without `le`. */
+  private bucketGroups(e: Call, vec: Sample[]): Map<SeriesRef, Bucket[]> {
     const groupCache = this.state(e, () => new Map<SeriesRef, { ref: SeriesRef; le: number } | null>());
     const groups = new Map<SeriesRef, Bucket[]>();
     for (const s of vec) {
@@ -942,8 +941,15 @@ class Evaluator {
       if (!list) groups.set(g.ref, (list = []));
       list.push({ upper: g.le, count: s.v });
     }
+    return groups;
+  }
+
+  private histogramQuantile(e: Call, t: number): Sample[] {
+    const q = this.scalar(e.args[0], t);
+    const vec = this.vector(e.args[1], t);
+    if (Number.isNaN(q) || q < 0 || q > 1) this.q.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`);
     const out: Sample[] = [];
-    for (const [ref, buckets] of groups) {
+    for (const [ref, buckets] of this.bucketGroups(e, vec)) {
       const r = bucketQuantile(q, buckets);
       if (r.forcedMonotonic) {
         this.q.info(
@@ -952,6 +958,15 @@ class Evaluator {
       }
       out.push({ ref, v: r.value });
     }
+    return out;
+  }
+
+  private histogramFraction(e: Call, t: number): Sample[] {
+    const lower = this.scalar(e.args[0], t);
+    const upper = this.scalar(e.args[1], t);
+    const vec = this.vector(e.args[2], t);
+    const out: Sample[] = [];
+    for (const [ref, buckets] of this.bucketGroups(e, vec)) out.push({ ref, v: bucketFraction(lower, upper, buckets) });
     return out;
   }
 }

@@ -53,6 +53,10 @@ export class MeanAcc {
 
   add(f: number): void {
     this.count++;
+    if (this.count === 1) {
+      this.sum.sum = f;
+      return;
+    }
     if (!this.incremental) {
       const t = { sum: this.sum.sum, c: this.sum.c };
       kahanAdd(t, f);
@@ -181,4 +185,51 @@ export function bucketQuantile(q: number, buckets: Bucket[]): { value: number; f
     rank -= bs[b - 1].count;
   }
   return { value: start + (end - start) * (rank / count), forcedMonotonic };
+}
+
+/** Fraction of observations between lower and upper, from classic buckets (Prometheus's BucketFraction). */
+export function bucketFraction(lower: number, upper: number, buckets: Bucket[]): number {
+  buckets.sort((a, b) => a.upper - b.upper);
+  if (buckets.length === 0 || buckets[buckets.length - 1].upper !== Infinity) return NaN;
+  const bs: Bucket[] = [];
+  for (const b of buckets) {
+    const last = bs[bs.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else bs.push({ upper: b.upper, count: b.count });
+  }
+  const count = bs[bs.length - 1].count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  let rank = 0;
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  for (let i = 0; i < bs.length; i++) {
+    const b = bs[i];
+    const lb = i > 0 ? bs[i - 1].upper : b.upper > 0 ? 0 : -Infinity;
+    const ub = b.upper;
+    const interp = (v: number): number => (lb === -Infinity ? rank : rank + ((b.count - rank) * (v - lb)) / (ub - lb));
+    if (!lowerSet && lb >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lb >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lb < lower && ub > lower) {
+      lowerRank = interp(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lb < upper && ub > upper) {
+      upperRank = interp(upper);
+      upperSet = true;
+    }
+    rank = b.count;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
 }

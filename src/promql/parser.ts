@@ -16,6 +16,7 @@ import {
 } from './ast.js';
 import { FUNCTIONS } from './signatures.js';
 import { checkRegex } from './regex-guard.js';
+import { rewriteCaseInsensitive } from './regex-rewrite.js';
 import { StringSyntaxError, goQuote, unquote } from './strings.js';
 import { PromQLError } from './types.js';
 
@@ -222,8 +223,9 @@ class Converter {
           const label = this.labelName(parts[0]);
           const type = MATCH_OPS[parts[1].firstChild?.type.name ?? ''];
           if (!type) this.fail(parts[1], 'invalid label matcher operator');
-          const value = this.string(parts[2]);
+          let value = this.string(parts[2]);
           if (type === '=~' || type === '!~') {
+            value = rewriteCaseInsensitive(value);
             const problem = checkRegex(value);
             if (problem) this.fail(parts[2], problem);
           }
@@ -468,6 +470,23 @@ function syntaxError(input: string, pos: number): PromQLError {
   return parseError(input, pos, `unexpected ${goQuote(tok)}`);
 }
 
+/**
+ * Go's lexer accepts `1.` and `5./6.`; the lezer grammar does not. A trailing
+ * dot after digits becomes a space, which keeps every position unchanged.
+ */
+function normalizeNumbers(input: string): string {
+  if (!/\d\./.test(input)) return input;
+  const masked = input.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (s) => '\0'.repeat(s.length));
+  let out = input;
+  const re = /(?<![A-Za-z_:\d.])(\d+)\.(?![\dA-Za-z_])/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(masked))) {
+    const dot = m.index + m[1].length;
+    out = out.slice(0, dot) + ' ' + out.slice(dot + 1);
+  }
+  return out;
+}
+
 /** Parses and type-checks a PromQL expression; throws PromQLError('bad_data') naming the position. */
 export function parseExpr(input: string): Expr {
   if (typeof input !== 'string') throw new PromQLError('bad_data', 'expression must be a string');
@@ -475,7 +494,7 @@ export function parseExpr(input: string): Expr {
     throw new PromQLError('bad_data', `expression too long: ${input.length} characters (limit ${MAX_EXPR_LENGTH})`);
   }
   if (input.trim() === '') throw new PromQLError('bad_data', '1:1: parse error: no expression found in input', 0);
-  const tree = lezer.parse(input);
+  const tree = lezer.parse(normalizeNumbers(input));
   let errorAt = -1;
   let depth = 0;
   let tooDeep = -1;
