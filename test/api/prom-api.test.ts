@@ -123,6 +123,13 @@ describe('Prometheus query API', () => {
       expect(calls.at(-1)!.t).toBe(NOW);
     });
 
+    it('clamps huge unix times and accepts Go min/max time as sent by promtool', async () => {
+      await get('/api/v1/query?query=up&time=-9223309901257974');
+      expect(calls.at(-1)!.t).toBe(-8_640_000_000_000_000);
+      await get('/api/v1/query?query=up&time=292277026596-12-04T15:30:07.999999999Z');
+      expect(calls.at(-1)!.t).toBe(8_640_000_000_000_000);
+    });
+
     it('accepts POST form bodies', async () => {
       const r = await post('/api/v1/query', 'query=up&time=1700000001');
       expect(r.status).toBe(200);
@@ -157,6 +164,7 @@ describe('Prometheus query API', () => {
       ['time=abc', 'invalid parameter "time": cannot parse "abc" to a valid timestamp'],
       ['time=NaN', 'invalid parameter "time": cannot parse "NaN" to a valid timestamp'],
       ['time=1e400', 'invalid parameter "time": cannot parse "1e400" to a valid timestamp'],
+      ['time=Inf', 'invalid parameter "time": cannot parse "Inf" to a valid timestamp'],
       ['time=2023-13-45', 'invalid parameter "time": cannot parse "2023-13-45" to a valid timestamp'],
       ['timeout=soon', 'invalid parameter "timeout": cannot parse "soon" to a valid duration'],
       ['timeout=-1', 'invalid parameter "timeout": timeout must be positive'],

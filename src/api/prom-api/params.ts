@@ -33,6 +33,14 @@ export function first(p: RawParams, name: string): string | undefined {
 export const MIN_TIME = -8_640_000_000_000_000;
 export const MAX_TIME = 8_640_000_000_000_000;
 
+/** How Go clients (promtool, client_golang) write Prometheus's minimum and maximum time. */
+const GO_MIN_TIME = '-292273086-05-16T16:47:06Z';
+const GO_MAX_TIME = '292277026596-12-04T15:30:07.999999999Z';
+
+function clamp(ms: number): number {
+  return Math.min(MAX_TIME, Math.max(MIN_TIME, ms));
+}
+
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const FLOAT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -43,12 +51,15 @@ export function parseTimeParam(p: RawParams, name: string, fallback: number): nu
   let ms: number | undefined;
   if (FLOAT.test(s)) {
     const sec = Number(s);
-    // Prometheus rounds fractional seconds to the millisecond.
-    ms = Math.trunc(sec) * 1000 + Math.round((sec - Math.trunc(sec)) * 1000);
-  } else if (RFC3339.test(s)) {
+    // Prometheus rounds fractional seconds to the millisecond; clients send
+    // Go's min/max time as huge numbers to mean "unbounded", hence the clamp.
+    if (Number.isFinite(sec)) ms = clamp(Math.trunc(sec) * 1000 + Math.round((sec - Math.trunc(sec)) * 1000));
+  } else if (s === GO_MIN_TIME) ms = MIN_TIME;
+  else if (s === GO_MAX_TIME) ms = MAX_TIME;
+  else if (RFC3339.test(s)) {
     ms = Date.parse(s.toUpperCase());
   }
-  if (ms === undefined || !Number.isFinite(ms) || ms < MIN_TIME || ms > MAX_TIME) {
+  if (ms === undefined || !Number.isFinite(ms)) {
     throw badParam(name, `cannot parse ${JSON.stringify(s)} to a valid timestamp`);
   }
   return ms;
