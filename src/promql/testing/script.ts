@@ -70,7 +70,8 @@ export function parseTime(s: string): number {
   return parseDuration(s);
 }
 
-const NUM = String.raw`[+-]?(?:0x[0-9a-fA-F]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[Ii]nf|NaN|nan|stale)`;
+// No hex here: in series values `x` is the repetition operator (`0x59` is 0 repeated).
+const NUM = String.raw`[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[Ii]nf|NaN|nan|stale)`;
 const ITEM = new RegExp(`^(${NUM})(?:(${NUM.replace('[+-]?', '[+-]')})?x(\\d+))?$`);
 
 function num(s: string): number | 'stale' {
