@@ -18,6 +18,8 @@ export interface QueueOptions {
   backoffMaxMs: number;
 }
 
+const SPOOL_PENDING_MAX = 8 * 1024 * 1024;
+
 /** Exponential backoff with "equal jitter": half fixed, half random. */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
   const cap = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
@@ -50,7 +52,8 @@ export class DeliveryQueue implements EventSink {
 
   /** False when even the spool is full: file intake waits, HTTP intake answers 503. */
   accepting(): boolean {
-    return this.o.spool.bytes < this.o.spoolMaxBytes;
+    // Pending spool writes are held in memory: past a few MiB, intakes wait for the disk.
+    return this.o.spool.bytes < this.o.spoolMaxBytes && this.o.spool.pendingBytes < SPOOL_PENDING_MAX;
   }
 
   get memoryEvents(): number {
@@ -87,7 +90,7 @@ export class DeliveryQueue implements EventSink {
   }
 
   private async spill(events: LogEvent[]): Promise<void> {
-    if (!this.accepting()) {
+    if (this.o.spool.bytes >= this.o.spoolMaxBytes) {
       this.o.metrics.dropped.inc({ reason: 'spool_full' }, events.length);
       return;
     }

@@ -38,6 +38,7 @@ export class DiskSpool {
   private writeSeg = 0;
   private writeChain: Promise<void> = Promise.resolve();
   private pendingWrites = 0;
+  private pendingBytesN = 0;
   private totalBytes = 0;
 
   constructor(opts: SpoolOptions) {
@@ -78,6 +79,11 @@ export class DiskSpool {
     return Math.max(0, this.totalBytes);
   }
 
+  /** Bytes handed to append() and not yet on disk: writers slow down on it. */
+  get pendingBytes(): number {
+    return this.pendingBytesN;
+  }
+
   /** Nothing unread and nothing being written. */
   isEmpty(): boolean {
     return this.pendingWrites === 0 && this.bytes === 0;
@@ -89,6 +95,8 @@ export class DiskSpool {
     this.pendingWrites++;
     let data = '';
     for (const e of events) data += `${e.id}\t${e.json}\n`;
+    const pendingLen = data.length;
+    this.pendingBytesN += pendingLen;
     const p = this.writeChain.then(async () => {
       try {
         if (!this.writeFh || (this.sizes.get(this.writeSeg) ?? 0) >= this.segmentBytes) await this.rollSegment();
@@ -99,6 +107,7 @@ export class DiskSpool {
         this.totalBytes += buf.length;
       } finally {
         this.pendingWrites--;
+        this.pendingBytesN -= pendingLen;
       }
       for (const e of events) e.ack?.();
     });

@@ -19,8 +19,9 @@ const DS = 'logs-crash-default';
 const OUTAGE_S = Number(process.env.VIGIL_LOGS_OUTAGE_SECONDS ?? 20);
 const OUTAGE_EVENTS = Number(process.env.VIGIL_LOGS_OUTAGE_EVENTS ?? 200_000);
 /** The bound asserted during the outage: the queue is 5000 events, everything else goes to disk. */
-const RSS_BOUND = 400 * 1024 * 1024;
-const HEAP_BOUND = 150 * 1024 * 1024;
+const HEAP_CAP_MB = 96;
+const RSS_BOUND = 300 * 1024 * 1024;
+const HEAP_BOUND = HEAP_CAP_MB * 1024 * 1024;
 
 interface Sample {
   rss: number;
@@ -37,7 +38,8 @@ interface Child {
 }
 
 function startChild(settings: Record<string, unknown>): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'pipeline-child.ts')], {
+  // A capped old space proves the bound: a pipeline that held the outage in memory would die here.
+  const proc = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, '--import', 'tsx', join(here, 'fixtures', 'pipeline-child.ts')], {
     cwd: root,
     env: { ...process.env, VIGIL_CHILD: JSON.stringify(settings) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -77,7 +77,7 @@ export function faroRoutes(o: FaroRoutesOptions): FaroPlugin {
 
     const collect = async (req: FastifyRequest<{ Params: { appKey?: string } }>, reply: FastifyReply) => {
       if (cfg.api_key) {
-        const given = (req.headers['x-api-key'] as string | undefined) ?? req.params.appKey ?? '';
+        const given = (req.headers['x-api-key'] as string | undefined) || req.params.appKey || '';
         if (!sameSecret(given, cfg.api_key)) return fail(reply, 401, 'unauthorized', 'missing or wrong API key (x-api-key)');
       }
       if (!limiter.allow(req.ip)) return reply.header('retry-after', '1').code(429).send({ status: 'error', errorType: 'rate_limited', error: 'too many requests' });
