@@ -117,7 +117,9 @@ describe('chunk encoding', () => {
         const k = r();
         if (k < 0.05) samples.push({ t, v: NaN, stale: true });
         else {
-          if (k < 0.2) v = v; // unchanged
+          if (k < 0.2) {
+            // unchanged value
+          }
           else if (k < 0.4) v = Math.round(v + (r() - 0.3) * 100);
           else if (k < 0.55) v = Math.round(v * 100 + r() * 50) / 100;
           else if (k < 0.65) v = [NaN, Infinity, -Infinity, -0, 0][Math.floor(r() * 5)];
