@@ -1,0 +1,249 @@
+/**
+ * The rule manager: loads rule files into groups, runs each group on its
+ * interval, swaps groups on reload (keeping alert state of unchanged rules),
+ * and restores `for` state after a restart (Prometheus's rules/manager.go).
+ */
+import type { Registry } from 'prom-client';
+import type { Component } from '../../component.js';
+import type { Logger } from '../../logger.js';
+import type { QueryEngine } from '../../promql/types.js';
+import type { Labels, Storage } from '../../tsdb/types.js';
+import type { AlertSink } from '../types.js';
+import { AlertingRule, type ActiveAlert } from './alerting.js';
+import { loadRuleFile, type GroupSpec } from './file.js';
+import { resolveRuleFiles } from './files.js';
+import { Group } from './group.js';
+import { RuleMetrics } from './metrics.js';
+
+export interface RuleManagerOptions {
+  /** rule_files entries: paths or globs, relative to baseDir. */
+  files: string[];
+  baseDir: string;
+  engine: QueryEngine;
+  storage: Storage;
+  sink: AlertSink;
+  registry: Registry;
+  logger: Logger;
+  /** global.evaluation_interval: the interval of groups without their own. */
+  evaluationIntervalMs: number;
+  externalLabels: Labels;
+  externalUrl: string;
+  now?: () => number;
+  /** Minimum time between re-sends of a firing alert (Prometheus --rules.alert.resend-delay, 1m). */
+  resendDelayMs?: number;
+  /** How far back ALERTS_FOR_STATE is read on restart (--rules.alert.for-outage-tolerance, 1h). */
+  outageToleranceMs?: number;
+  /**
+   * Minimum `for` left after a restart (--rules.alert.for-grace-period). Prometheus
+   * defaults to 10m and skips restoring rules with a shorter `for`; Vigil defaults
+   * to 0 so short `for:` values keep their pending time across restarts too.
+   */
+  forGracePeriodMs?: number;
+}
+
+export interface RuleGroupView {
+  name: string;
+  file: string;
+  intervalMs: number;
+  limit: number;
+  lastEvaluation: number;
+  evaluationTimeMs: number;
+  rules: RuleView[];
+}
+
+export type RuleView =
+  | {
+      type: 'alerting';
+      name: string;
+      query: string;
+      forMs: number;
+      keepFiringForMs: number;
+      labels: Labels;
+      annotations: Labels;
+      state: 'inactive' | 'pending' | 'firing';
+      alerts: AlertView[];
+      health: 'unknown' | 'ok' | 'err';
+      lastError?: string;
+      lastEvaluation: number;
+      evaluationTimeMs: number;
+    }
+  | {
+      type: 'recording';
+      name: string;
+      query: string;
+      labels: Labels;
+      health: 'unknown' | 'ok' | 'err';
+      lastError?: string;
+      lastEvaluation: number;
+      evaluationTimeMs: number;
+    };
+
+export interface AlertView {
+  labels: Labels;
+  annotations: Labels;
+  state: 'pending' | 'firing';
+  activeAt: number;
+  keepFiringSince?: number;
+  value: number;
+}
+
+export interface RuleManager extends Component {
+  reload(files?: string[]): Promise<{ ok: boolean; errors: string[] }>;
+  groups(): RuleGroupView[];
+  alerts(): AlertView[];
+  /** Evaluates every group once now (used by tests and `--once` style tools). */
+  evaluateAll(ts?: number): Promise<void>;
+}
+
+/** Loads and validates rule files; all or nothing. */
+export function loadGroupSpecs(patterns: string[], baseDir: string): { groups: GroupSpec[]; errors: string[] } {
+  const { files, errors } = resolveRuleFiles(patterns, baseDir);
+  const groups: GroupSpec[] = [];
+  for (const f of files) {
+    const r = loadRuleFile(f);
+    errors.push(...r.errors);
+    groups.push(...r.groups);
+  }
+  return { groups, errors };
+}
+
+export function createRuleManager(opts: RuleManagerOptions): RuleManager {
+  const now = opts.now ?? Date.now;
+  const metrics = new RuleMetrics(opts.registry);
+  const log = opts.logger.child({ component: 'rules' });
+  let groups = new Map<string, Group>();
+  let files = [...opts.files];
+  let started = false;
+  let firstLoad = true;
+  let reloading: Promise<unknown> = Promise.resolve();
+
+  const groupOpts = {
+    engine: opts.engine,
+    storage: opts.storage,
+    sink: opts.sink,
+    metrics,
+    logger: log,
+    defaultIntervalMs: opts.evaluationIntervalMs,
+    externalLabels: opts.externalLabels,
+    externalUrl: opts.externalUrl,
+    resendDelayMs: opts.resendDelayMs ?? 60_000,
+    outageToleranceMs: opts.outageToleranceMs ?? 3_600_000,
+    forGracePeriodMs: opts.forGracePeriodMs ?? 0,
+    now,
+  };
+
+  async function apply(specs: GroupSpec[]): Promise<void> {
+    const next = new Map<string, Group>();
+    for (const spec of specs) {
+      const g = new Group(spec, groupOpts);
+      const old = groups.get(g.key);
+      if (old) g.copyState(old);
+      if (firstLoad) g.shouldRestore = true;
+      else if (!old) for (const r of g.rules) if (r instanceof AlertingRule) r.restored = true;
+      next.set(g.key, g);
+    }
+    firstLoad = false;
+    const previous = groups;
+    await Promise.all([...previous.values()].map((g) => g.stop()));
+    for (const [k, g] of previous) {
+      if (!next.has(k)) {
+        await g.markStale();
+        metrics.remove(k);
+      }
+    }
+    groups = next;
+    if (started) for (const g of groups.values()) g.start();
+  }
+
+  async function reload(newFiles?: string[]): Promise<{ ok: boolean; errors: string[] }> {
+    const run = reloading.then(async () => {
+      const list = newFiles ?? files;
+      const { groups: specs, errors } = loadGroupSpecs(list, opts.baseDir);
+      if (errors.length) {
+        log.error({ errors }, 'Loading rule files failed; the running rules stay in force');
+        return { ok: false, errors };
+      }
+      files = [...list];
+      await apply(specs);
+      log.info({ groups: specs.length, rules: specs.reduce((n, g) => n + g.rules.length, 0) }, 'Rules loaded');
+      return { ok: true, errors: [] };
+    });
+    reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  function alertView(a: ActiveAlert): AlertView | undefined {
+    if (a.state === 'inactive') return undefined;
+    return {
+      labels: a.labels,
+      annotations: a.annotations,
+      state: a.state,
+      activeAt: a.activeAt,
+      keepFiringSince: a.keepFiringSince || undefined,
+      value: a.value,
+    };
+  }
+
+  return {
+    name: 'rules',
+    async start() {
+      if (firstLoad) {
+        const r = await reload();
+        if (!r.ok) throw new Error(`invalid rule files:\n${r.errors.join('\n')}`);
+      }
+      started = true;
+      for (const g of groups.values()) g.start();
+    },
+    async stop() {
+      started = false;
+      await reloading;
+      await Promise.all([...groups.values()].map((g) => g.stop()));
+    },
+    reload,
+    async evaluateAll(ts?: number) {
+      for (const g of groups.values()) await g.iterate(ts ?? now());
+    },
+    groups() {
+      return [...groups.values()].map((g) => ({
+        name: g.name,
+        file: g.file,
+        intervalMs: g.intervalMs,
+        limit: g.spec.limit,
+        lastEvaluation: g.lastEvaluation,
+        evaluationTimeMs: g.evaluationTimeMs,
+        rules: g.rules.map((r): RuleView => {
+          const common = {
+            name: r.name,
+            health: r.health,
+            lastError: r.lastError,
+            lastEvaluation: r.lastEvaluation,
+            evaluationTimeMs: r.evaluationTimeMs,
+          };
+          if (r instanceof AlertingRule) {
+            return {
+              type: 'alerting',
+              ...common,
+              query: r.spec.expr,
+              forMs: r.spec.forMs,
+              keepFiringForMs: r.spec.keepFiringForMs,
+              labels: { ...g.spec.labels, ...r.spec.labels },
+              annotations: r.spec.annotations,
+              state: r.state(),
+              alerts: [...r.active.values()].map(alertView).filter((a): a is AlertView => !!a),
+            };
+          }
+          return { type: 'recording', ...common, query: r.spec.expr, labels: { ...g.spec.labels, ...r.spec.labels } };
+        }),
+      }));
+    },
+    alerts() {
+      const out: AlertView[] = [];
+      for (const g of groups.values())
+        for (const r of g.rules) if (r instanceof AlertingRule) for (const a of r.active.values()) {
+          const v = alertView(a);
+          if (v) out.push(v);
+        }
+      return out;
+    },
+  };
+}
