@@ -96,17 +96,25 @@ function readLimited(stream: Readable, res: http.IncomingMessage, limit: number)
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
     const fail = (err: Error) => {
+      if (settled) return;
+      // Settle first: destroying the socket emits its own errors synchronously.
+      settled = true;
+      reject(err);
       res.destroy();
       stream.destroy();
-      reject(err);
     };
     stream.on('data', (c: Buffer) => {
       size += c.length;
       if (limit > 0 && size > limit) return fail(new BodyTooLargeError(limit));
       chunks.push(c);
     });
-    stream.once('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    stream.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(Buffer.concat(chunks, size).toString('utf8'));
+    });
     stream.once('error', (err) => fail(new Error(`reading the body failed: ${err.message}`)));
     res.once('error', (err) => fail(err));
     res.once('aborted', () => fail(new Error('connection closed while reading the body')));
