@@ -80,8 +80,7 @@ export async function pushDashboards(opts: PushOptions): Promise<PushResult[]> {
     } catch (err) {
       throw new GrafanaPushError(redact(`${method} ${target.pathname}: ${(err as Error).message}`));
     }
-    // Bounded read: an error page the size of a film is not a reason to run out of memory.
-    const text = (await res.text()).slice(0, 64 * 1024);
+    const text = await readBounded(res, 64 * 1024);
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
@@ -113,4 +112,20 @@ export async function pushDashboards(opts: PushOptions): Promise<PushResult[]> {
     results.push({ file, uid: j.uid ?? String(dash.uid), url: j.url, version: j.version });
   }
   return results;
+}
+
+/** Reads at most `limit` bytes: an error page the size of a film is no reason to run out of memory. */
+async function readBounded(res: Response, limit: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
