@@ -25,7 +25,7 @@ import { slackIntegration } from './receivers/slack.js';
 import { webhookIntegration } from './receivers/webhook.js';
 import { newSilenceId, SilenceError, silenceState, silencedBy, validateSilence, type Silence } from './silences.js';
 import { FileState, RedisState, type NotifyState } from './state.js';
-import { loadTemplateEngine, makeRenderer, readTemplateFiles } from './templates.js';
+import { makeRenderer, readTemplateFiles } from './templates.js';
 import { TimeIntervals } from './time-intervals.js';
 import { isResolved, type Integration, type StoredAlert } from './types.js';
 
@@ -128,7 +128,6 @@ function buildIntegrations(am: AlertmanagerConfig): Map<string, Integration[]> {
 }
 
 export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
-  await loadTemplateEngine();
   const log = opts.logger.child({ component: 'notify' });
   let loaded = load(opts.config);
   const section = loaded.section;

@@ -3,6 +3,7 @@
  * `.GroupLabels`, `.CommonLabels`, `.CommonAnnotations`, `.ExternalURL`) built
  * from a notification, plus the helpers every receiver shares.
  */
+import { GoTime } from '../template/index.js';
 import type { LabelSet } from './matchers.js';
 import { isResolved, type Notification, type StoredAlert } from './types.js';
 
@@ -10,8 +11,8 @@ export interface TemplateAlert {
   Status: 'firing' | 'resolved';
   Labels: LabelSet;
   Annotations: LabelSet;
-  StartsAt: Date;
-  EndsAt: Date;
+  StartsAt: GoTime;
+  EndsAt: GoTime;
   GeneratorURL: string;
   Fingerprint: string;
 }
@@ -26,25 +27,25 @@ export interface TemplateData {
   ExternalURL: string;
 }
 
-/** Adds Alertmanager's KV methods without making them iterable keys. */
-function kv(m: LabelSet): LabelSet {
-  const o: Record<string, string> = { ...m };
-  const names = () => Object.keys(m).sort();
-  Object.defineProperty(o, 'Names', { value: names, enumerable: false });
-  Object.defineProperty(o, 'Values', { value: () => names().map((k) => m[k]), enumerable: false });
-  Object.defineProperty(o, 'SortedPairs', { value: () => names().map((k) => ({ Name: k, Value: m[k] })), enumerable: false });
-  Object.defineProperty(o, 'Remove', {
-    value: (drop: string[]) => kv(Object.fromEntries(Object.entries(m).filter(([k]) => !drop.includes(k)))),
-    enumerable: false,
-  });
-  return o;
-}
-
 function common(maps: LabelSet[]): LabelSet {
   if (maps.length === 0) return {};
   const out: Record<string, string> = { ...maps[0] };
   for (const m of maps.slice(1)) for (const k of Object.keys(out)) if (m[k] !== out[k]) delete out[k];
   return out;
+}
+
+/** Marks a value as a Go struct for the template engine: fields are checked and methods callable. */
+function goStruct<T extends object>(type: string, v: T): T {
+  Object.defineProperty(v, '__goType', { value: type, enumerable: false });
+  return v;
+}
+
+/** `.Alerts.Firing` / `.Alerts.Resolved`: Alertmanager's Alerts slice methods, invisible to range and JSON. */
+export function withAlertsMethods<T extends { Status: string }>(alerts: T[]): T[] {
+  goStruct('template.Alerts', alerts);
+  Object.defineProperty(alerts, 'Firing', { value: () => withAlertsMethods(alerts.filter((a) => a.Status === 'firing')), enumerable: false });
+  Object.defineProperty(alerts, 'Resolved', { value: () => withAlertsMethods(alerts.filter((a) => a.Status === 'resolved')), enumerable: false });
+  return alerts;
 }
 
 export function alertStatus(a: StoredAlert, now: number): 'firing' | 'resolved' {
@@ -53,27 +54,27 @@ export function alertStatus(a: StoredAlert, now: number): 'firing' | 'resolved' 
 
 export function templateData(n: Notification): TemplateData {
   const alerts = n.alerts.map(
-    (a): TemplateAlert => ({
+    (a): TemplateAlert =>
+      goStruct('template.Alert', {
       Status: alertStatus(a, n.now),
-      Labels: kv(a.labels),
-      Annotations: kv(a.annotations),
-      StartsAt: new Date(a.startsAt),
-      EndsAt: new Date(a.endsAt),
+      Labels: a.labels,
+      Annotations: a.annotations,
+      StartsAt: GoTime.fromMs(a.startsAt),
+      EndsAt: GoTime.fromMs(a.endsAt),
       GeneratorURL: a.generatorURL,
       Fingerprint: a.fingerprint,
-    }),
+      }),
   );
-  Object.defineProperty(alerts, 'Firing', { value: () => alerts.filter((a) => a.Status === 'firing'), enumerable: false });
-  Object.defineProperty(alerts, 'Resolved', { value: () => alerts.filter((a) => a.Status === 'resolved'), enumerable: false });
-  return {
+  withAlertsMethods(alerts);
+  return goStruct('template.Data', {
     Receiver: n.receiver,
     Status: alerts.some((a) => a.Status === 'firing') ? 'firing' : 'resolved',
     Alerts: alerts,
-    GroupLabels: kv(n.groupLabels),
-    CommonLabels: kv(common(n.alerts.map((a) => a.labels))),
-    CommonAnnotations: kv(common(n.alerts.map((a) => a.annotations))),
+    GroupLabels: n.groupLabels,
+    CommonLabels: common(n.alerts.map((a) => a.labels)),
+    CommonAnnotations: common(n.alerts.map((a) => a.annotations)),
     ExternalURL: n.externalUrl,
-  };
+  });
 }
 
 export function firingCount(d: TemplateData): number {

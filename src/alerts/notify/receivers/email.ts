@@ -7,7 +7,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { AlertmanagerConfig, EmailConfig } from '../config.js';
 import { secretValue } from '../config.js';
-import { defaultTitle, silenceLink, templateData, type TemplateAlert, type TemplateData } from '../template-data.js';
+import { defaultTitle, silenceLink, templateData, withAlertsMethods, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
 import { NotifyError, type Integration } from '../types.js';
 import { htmlEscape } from './common.js';
@@ -77,8 +77,7 @@ export function defaultHtml(d: TemplateData): string {
 function escapedData(d: TemplateData): TemplateData {
   const esc = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [htmlEscape(k), htmlEscape(v)]));
   const alerts = d.Alerts.map((a) => ({ ...a, Labels: esc(a.Labels), Annotations: esc(a.Annotations) }));
-  Object.defineProperty(alerts, 'Firing', { value: () => alerts.filter((a) => a.Status === 'firing'), enumerable: false });
-  Object.defineProperty(alerts, 'Resolved', { value: () => alerts.filter((a) => a.Status === 'resolved'), enumerable: false });
+  withAlertsMethods(alerts);
   return { ...d, Alerts: alerts, GroupLabels: esc(d.GroupLabels), CommonLabels: esc(d.CommonLabels), CommonAnnotations: esc(d.CommonAnnotations) };
 }
 

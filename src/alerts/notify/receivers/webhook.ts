@@ -20,8 +20,8 @@ export function webhookMessage(n: Notification, d: TemplateData, maxAlerts: numb
     status: a.Status,
     labels: { ...a.Labels },
     annotations: { ...a.Annotations },
-    startsAt: a.StartsAt.toISOString(),
-    endsAt: a.EndsAt.toISOString(),
+    startsAt: new Date(a.StartsAt.unixMs()).toISOString(),
+    endsAt: new Date(a.EndsAt.unixMs()).toISOString(),
     generatorURL: a.GeneratorURL,
     fingerprint: a.Fingerprint,
   }));
