@@ -109,7 +109,7 @@ export function parseRuleFile(text: string, file: string): RuleFileResult {
       continue;
     }
     if (seen.has(gname)) {
-      errors.push(`${file}: ${pos(nameNode)}groupname: "${gname}" is repeated in the same file`);
+      errors.push(`${file}: ${pos(gNode)}groupname: "${gname}" is repeated in the same file`);
       continue;
     }
     seen.add(gname);

@@ -44,7 +44,7 @@ const isAlnum = (c: string) => /[\p{L}\p{Nd}_]/u.test(c);
 export function lex(input: string): Token[] {
   const out: Token[] = [];
   let pos = 0;
-  let line = 1;
+  const line = 1;
   const newlines: number[] = [];
   for (let i = input.indexOf('\n'); i >= 0; i = input.indexOf('\n', i + 1)) newlines.push(i);
   const lineAt = (p: number) => {

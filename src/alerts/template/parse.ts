@@ -180,7 +180,8 @@ class Parser {
     const pipe = this.pipeline(kind, 'right');
     if (pipe.cmds.length === 0) this.error(`missing value for ${kind}`, at);
     if (kind === 'range') this.rangeDepth++;
-    let [list, end] = this.itemList();
+    const [list, firstEnd] = this.itemList();
+    let end = firstEnd;
     if (kind === 'range') this.rangeDepth--;
     let elseList: Node[] | undefined;
     if (end === 'else') {

@@ -110,7 +110,7 @@ export function humanizeDuration(i: unknown): string {
 
 function floatToTime(v: number): GoTime {
   const ns = v * 1e9;
-  if (ns > 9.223372036854775807e18 || ns < -9.223372036854775808e18)
+  if (ns > 2 ** 63 || ns < -(2 ** 63))
     throw new Error(`${formatFloat(v, 'g', -1)} cannot be represented as a nanoseconds timestamp since it overflows int64`);
   // model.TimeFromUnixNano keeps millisecond precision.
   return GoTime.fromMs(Math.trunc(ns / 1e6));
