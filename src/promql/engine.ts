@@ -43,6 +43,11 @@ export interface EngineOptions {
 const DEFAULTS = { lookbackDeltaMs: 300_000, maxSamples: 50_000_000, timeoutMs: 120_000, subqueryStepMs: 60_000 };
 /** Steps a range query may have, as Prometheus's API limit. */
 export const MAX_STEPS = 11_000;
+/**
+ * Steps one subquery may evaluate. Prometheus has no such limit, but a
+ * `x[10y:1s]` would otherwise keep the event loop busy for minutes.
+ */
+export const MAX_SUBQUERY_STEPS = 1_000_000;
 
 interface SelSeries {
   ref: SeriesRef;
@@ -346,6 +351,11 @@ class Evaluator {
     const from = (at ?? this.start) - e.offsetMs - e.rangeMs;
     const start = Math.ceil(from / step) * step;
     const end = (at ?? this.end) - e.offsetMs;
+    if ((end - start) / step > MAX_SUBQUERY_STEPS) {
+      throw execError(
+        `subquery would evaluate ${Math.floor((end - start) / step) + 1} steps (limit ${MAX_SUBQUERY_STEPS}); use a larger subquery step or a shorter range`,
+      );
+    }
     const inner = new Evaluator(this.q, start, end, step);
     const res = inner.rangeEval(e.expr);
     return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined }));

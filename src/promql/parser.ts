@@ -2,6 +2,7 @@ import { parser as lezer } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import type { Matcher, MatchType } from '../tsdb/types.js';
 import { parseDuration } from '../config/duration.js';
+import { compilePromRegex } from '../tsdb/matchers.js';
 import {
   TYPE_NAMES,
   isComparison,
@@ -376,9 +377,9 @@ function matchesEmpty(m: Matcher): boolean {
     case '!=':
       return m.value !== '';
     case '=~':
-      return new RegExp(`^(?:${m.value})$`, 's').test('');
+      return compilePromRegex(m.value).test('');
     case '!~':
-      return !new RegExp(`^(?:${m.value})$`, 's').test('');
+      return !compilePromRegex(m.value).test('');
   }
 }
 
@@ -512,5 +513,51 @@ export function parseExpr(input: string): Expr {
     throw new PromQLError('bad_data', `${lineCol(input, tooDeep)}: parse error: expression nesting too deep (limit ${MAX_TREE_DEPTH})`, tooDeep);
   }
   if (errorAt >= 0) throw syntaxError(input, errorAt);
-  return new Converter(input).expr(tree.topNode);
+  const ast = new Converter(input).expr(tree.topNode);
+  checkOperands(input, ast);
+  return ast;
+}
+
+/**
+ * Ranges, subqueries and modifiers are attached after the operator nodes are
+ * built (see applyPostfix), so operand types are checked once more on the
+ * final tree.
+ */
+function checkOperands(input: string, e: Expr): void {
+  const stack: Expr[] = [e];
+  while (stack.length) {
+    const n = stack.pop()!;
+    switch (n.type) {
+      case 'UnaryExpr': {
+        const t = typeOf(n.expr);
+        if (t !== 'scalar' && t !== 'vector') {
+          throw parseError(input, n.pos.start, `unary expression only allowed on expressions of type scalar or instant vector, got ${goQuote(TYPE_NAMES[t])}`);
+        }
+        stack.push(n.expr);
+        break;
+      }
+      case 'BinaryExpr':
+        for (const side of [n.lhs, n.rhs]) {
+          const t = typeOf(side);
+          if (t !== 'scalar' && t !== 'vector') {
+            throw parseError(input, side.pos.start, 'binary expression must contain only scalar and instant vector types');
+          }
+        }
+        stack.push(n.lhs, n.rhs);
+        break;
+      case 'ParenExpr':
+      case 'SubqueryExpr':
+        stack.push(n.expr);
+        break;
+      case 'Call':
+        stack.push(...n.args);
+        break;
+      case 'AggregateExpr':
+        stack.push(n.expr);
+        if (n.param) stack.push(n.param);
+        break;
+      default:
+        break;
+    }
+  }
 }

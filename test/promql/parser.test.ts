@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { parseExpr, PromQLError, MAX_EXPR_LENGTH } from '../../src/promql/index.js';
+
+function parseFails(expr: string): PromQLError {
+  try {
+    parseExpr(expr);
+  } catch (err) {
+    expect(err).toBeInstanceOf(PromQLError);
+    expect((err as PromQLError).type).toBe('bad_data');
+    return err as PromQLError;
+  }
+  throw new Error(`expected ${JSON.stringify(expr)} to fail`);
+}
+
+describe('parseExpr', () => {
+  it('builds a typed AST with precedence and modifiers', () => {
+    const e = parseExpr('sum by (job) (rate(http_requests_total{status=~"5.."}[5m] offset 1m)) / 2 ^ 3');
+    expect(e.type).toBe('BinaryExpr');
+    if (e.type !== 'BinaryExpr') return;
+    expect(e.op).toBe('/');
+    expect(e.rhs.type).toBe('BinaryExpr');
+    expect(e.lhs.type).toBe('AggregateExpr');
+    if (e.lhs.type !== 'AggregateExpr') return;
+    expect(e.lhs.grouping).toEqual(['job']);
+    const call = e.lhs.expr;
+    expect(call.type === 'Call' && call.func).toBe('rate');
+    if (call.type !== 'Call' || call.args[0].type !== 'MatrixSelector') throw new Error('shape');
+    expect(call.args[0].rangeMs).toBe(300_000);
+    expect(call.args[0].vector.offsetMs).toBe(60_000);
+    expect(call.args[0].vector.matchers).toEqual([
+      { type: '=', name: '__name__', value: 'http_requests_total' },
+      { type: '=~', name: 'status', value: '5..' },
+    ]);
+  });
+
+  it('binds offset and @ to the nearest operand, not the whole binary expression', () => {
+    const e = parseExpr('a + b offset 1m @ 100');
+    if (e.type !== 'BinaryExpr' || e.lhs.type !== 'VectorSelector' || e.rhs.type !== 'VectorSelector') throw new Error('shape');
+    expect(e.lhs.offsetMs).toBe(0);
+    expect(e.rhs.offsetMs).toBe(60_000);
+    expect(e.rhs.at).toEqual({ kind: 'time', ms: 100_000 });
+  });
+
+  it('reads vector matching clauses', () => {
+    const e = parseExpr('a * on(x) group_left(y) b');
+    if (e.type !== 'BinaryExpr') throw new Error('shape');
+    expect(e.matching).toEqual({ card: 'many-to-one', on: true, labels: ['x'], include: ['y'] });
+  });
+
+  it.each([
+    ['sum(foo', 'unexpected end of input'],
+    ['foo{', 'parse error'],
+    ['rate(foo)', 'expected type range vector in call to function "rate", got instant vector'],
+    ['nosuchfn(foo)', 'unknown function with name "nosuchfn"'],
+    ['rate(foo[5m], 1)', 'expected 1 argument(s) in call to "rate", got 2'],
+    ['label_join(foo)', 'expected at least 3 argument(s)'],
+    ['round(foo, 1, 2)', 'expected at most 2 argument(s)'],
+    ['sum(foo[5m])', 'expected type instant vector in aggregation expression, got range vector'],
+    ['topk(foo)', 'wrong number of arguments for aggregate expression'],
+    ['1 > 2', 'comparisons between scalars must use BOOL modifier'],
+    ['foo + bool bar', 'bool modifier can only be used on comparison operators'],
+    ['1 and foo', 'set operator "and" not allowed in binary scalar expression'],
+    ['foo and on(a) group_left bar', 'no grouping allowed for "and" operation'],
+    ['{}', 'vector selector must contain at least one non-empty matcher'],
+    ['{a=~".*"}', 'vector selector must contain at least one non-empty matcher'],
+    ['foo{__name__="bar"}', 'metric name must not be set twice'],
+    ['(foo)[5m]', 'ranges only allowed for vector selectors'],
+    ['foo offset 1m offset 2m', 'offset may not be set multiple times'],
+    ['sum(foo) offset 1m', 'offset modifier must be preceded by an instant vector selector'],
+    ['-foo[5m]', 'unary expression only allowed on expressions of type scalar or instant vector'],
+    ['a + b[5m]', 'binary expression must contain only scalar and instant vector types'],
+    ['foo[5m][1m:]', 'subquery is only allowed on instant vector'],
+    ['foo{a=~"(a"}', 'error parsing regexp'],
+    ['"abc', 'parse error'],
+    ['foo[0s]', 'range must be greater than 0'],
+  ])('rejects %s', (expr, message) => {
+    const err = parseFails(expr);
+    expect(err.message).toContain(message);
+    expect(err.message).toMatch(/^\d+:\d+: parse error: /);
+    expect(err.position).toBeGreaterThanOrEqual(0);
+  });
+
+  it('names the position of the error', () => {
+    const err = parseFails('sum(rate(foo[5m])) + rate(bar)');
+    expect(err.message.startsWith('1:27:')).toBe(true);
+    expect(err.position).toBe(26);
+  });
+
+  it('rejects deep nesting with a clear error instead of overflowing the stack', () => {
+    const err = parseFails('('.repeat(5000) + '1' + ')'.repeat(5000));
+    expect(err.message).toMatch(/nesting too deep/);
+    const chain = parseFails(Array.from({ length: 3000 }, () => 'foo').join(' + '));
+    expect(chain.message).toMatch(/nesting too deep/);
+  });
+
+  it('rejects oversized expressions', () => {
+    const err = parseFails('foo or '.repeat(MAX_EXPR_LENGTH / 7 + 1) + 'foo');
+    expect(err.message).toMatch(/expression too long/);
+  });
+
+  it('refuses regexes that backtrack exponentially, and says why', () => {
+    for (const re of ['(a+)+b', '(a*)*b', '(a|aa)+b', '(.*a){20}', '((ab)*)+']) {
+      expect(parseFails(`{a=~"${re}"}`).message).toMatch(/backtrack exponentially/);
+    }
+    // Ordinary patterns stay allowed.
+    for (const re of ['5..', 'api|web', '.*foo.*', '(?i)prod.*', '(?i:PRO).*', '[a-z]+', '(foo|bar)']) {
+      expect(() => parseExpr(`{a=~"${re}"}`)).not.toThrow();
+    }
+  });
+
+  it('never throws anything but PromQLError on junk input', () => {
+    const junk = ['', ' ', ')', '{{', 'sum by', '@', 'foo @ start', 'foo[5m:1m:1m]', '"\\x"', "'\\q'", '0x', '1e', 'foo{a="\u0000"}', '\uffff', 'a b c'];
+    for (const j of junk) {
+      try {
+        parseExpr(j);
+      } catch (err) {
+        expect(err, j).toBeInstanceOf(PromQLError);
+      }
+    }
+  });
+});
