@@ -134,3 +134,22 @@ describe('dashboards push', () => {
     expect(folderUid('A'.repeat(100))).toHaveLength(40);
   });
 });
+
+describe('dashboards push --config', () => {
+  it('reports a bad grafana section with file and line, sending nothing', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'vigil-push-'));
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((m: string) => void errors.push(m));
+    try {
+      await writeFile(join(dir, 'vigil.yml'), 'grafana:\n  url: javascript:alert(1)\n');
+      expect(await run(['--config', join(dir, 'vigil.yml')], { GRAFANA_TOKEN: TOKEN })).toBe(1);
+      expect(errors.join('\n')).toMatch(/vigil\.yml[\s\S]*line 2: grafana\.url: must be an http\(s\) URL/);
+    } finally {
+      vi.restoreAllMocks();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
