@@ -36,6 +36,10 @@ export interface FiringAlert {
 export class Inhibitor {
   constructor(private readonly rules: InhibitRule[]) {}
 
+  get empty(): boolean {
+    return this.rules.length === 0;
+  }
+
   /** Fingerprint of an alert inhibiting `labels`, or undefined. `firing` are the currently firing alerts. */
   inhibitedBy(labels: LabelSet, fingerprint: string, firing: Iterable<FiringAlert>): string | undefined {
     if (this.rules.length === 0) return undefined;

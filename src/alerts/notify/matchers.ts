@@ -123,20 +123,26 @@ export function matchersString(ms: readonly Matcher[]): string {
 
 /** Alertmanager's label-set fingerprint: FNV-1a 64 over sorted name/value pairs, 0xff-separated. */
 export function fingerprint(labels: LabelSet): string {
-  let h = 0xcbf29ce484222325n;
-  const names = Object.keys(labels).sort();
-  const enc = new TextEncoder();
+  // 64-bit FNV-1a in two 32-bit halves: BigInt per byte is ten times slower.
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
   const step = (b: number) => {
-    h ^= BigInt(b);
-    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+    lo = (lo ^ b) >>> 0;
+    // multiply by the FNV prime 0x100000001b3 = 2^40 + 0x1b3
+    const loMul = lo * 0x1b3;
+    const carry = Math.floor(loMul / 0x100000000);
+    const newLo = loMul >>> 0;
+    hi = (hi * 0x1b3 + carry + ((lo << 8) >>> 0)) >>> 0;
+    lo = newLo;
   };
-  for (const n of names) {
+  const enc = new TextEncoder();
+  for (const n of Object.keys(labels).sort()) {
     for (const b of enc.encode(n)) step(b);
     step(0xff);
     for (const b of enc.encode(labels[n])) step(b);
     step(0xff);
   }
-  return h.toString(16).padStart(16, '0');
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 /** `{a="b", c="d"}` as Alertmanager prints a label set (sorted, comma-space). */

@@ -42,9 +42,12 @@ export function needsUpdate(entry: NflogEntry | undefined, firing: Set<string>, 
   return entry.timestamp <= now - repeatMs;
 }
 
-export function filterMuted(alerts: StoredAlert[], silences: Silence[], inhibitor: Inhibitor, firing: Iterable<FiringAlert>, now: number): StoredAlert[] {
-  const firingList = [...firing];
-  return alerts.filter((a) => silencedBy(silences, a.labels, now).length === 0 && !inhibitor.inhibitedBy(a.labels, a.fingerprint, firingList));
+export function filterMuted(alerts: StoredAlert[], silences: Silence[], inhibitor: Inhibitor, firing: () => Iterable<FiringAlert>, now: number): StoredAlert[] {
+  // Listing every firing alert is the costly part; skip it when no rule can inhibit.
+  const firingList = inhibitor.empty ? [] : [...firing()];
+  return alerts.filter(
+    (a) => (silences.length === 0 || silencedBy(silences, a.labels, now).length === 0) && (inhibitor.empty || !inhibitor.inhibitedBy(a.labels, a.fingerprint, firingList)),
+  );
 }
 
 export class Pipeline {
@@ -57,7 +60,7 @@ export class Pipeline {
     if (o.muteTimeIntervals.length && this.d.intervals.contains(o.muteTimeIntervals, at)) return true;
     if (o.activeTimeIntervals.length && !this.d.intervals.contains(o.activeTimeIntervals, at)) return true;
     const silences = await this.d.state.silences();
-    const kept = filterMuted(f.alerts, silences, this.d.inhibitor, this.d.firing(), now);
+    const kept = filterMuted(f.alerts, silences, this.d.inhibitor, this.d.firing, now);
     if (kept.length === 0) return true;
     const integrations = this.d.integrations.get(o.receiver) ?? [];
     const results = await Promise.all(integrations.map((i) => this.notifyOne(f, i, kept, now)));

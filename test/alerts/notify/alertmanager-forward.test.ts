@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertmanagerSink } from '../../../src/alerts/notify/index.js';
+import { fingerprint } from '../../../src/alerts/notify/matchers.js';
 import { silentLogger } from '../../../src/logger.js';
 import { freePort, waitFor } from '../../helpers/net.js';
 import { requireBinary } from '../../helpers/services.js';
@@ -38,11 +39,13 @@ describe.skipIf(!bin)('forwarding to a real Alertmanager', () => {
     const sink = createAlertmanagerSink({ url, logger: silentLogger() });
     await sink.send([alert({ alertname: 'HighErrorRate', severity: 'critical', service: 'api' }, { annotations: { summary: 'High error rate detected' } })]);
     const got = await waitFor(async () => {
-      const list = (await (await fetch(`${url}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string>; annotations: Record<string, string> }>;
+      const list = (await (await fetch(`${url}/api/v2/alerts`)).json()) as Array<{ labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string }>;
       return list.length ? list : undefined;
     });
     expect(got[0].labels).toEqual({ alertname: 'HighErrorRate', severity: 'critical', service: 'api' });
     expect(got[0].annotations.summary).toBe('High error rate detected');
+    // Vigil's fingerprints are Alertmanager's, so API clients see the same ids.
+    expect(fingerprint(got[0].labels)).toBe(got[0].fingerprint);
   });
 
   it('a rejected batch fails clearly without retrying forever', async () => {
