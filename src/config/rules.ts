@@ -1,4 +1,9 @@
 import { z } from 'zod';
 
-// Placeholder: the rules section's schema is filled in by its feature.
-export const rulesSections = {} satisfies Record<string, z.ZodType>;
+/**
+ * `rule_files`: paths or globs of Prometheus rule files, relative to vigil.yml.
+ * Evaluation interval and external labels come from `global`.
+ */
+export const rulesSections = {
+  rule_files: z.array(z.string().min(1, 'must not be empty')).max(10_000).default([]),
+} satisfies Record<string, z.ZodType>;
