@@ -25,7 +25,9 @@ export type MetricSource =
   /** Faro receiver: browser telemetry turned into series. */
   | 'faro'
   /** Vigil's own components (storage, notifications, log shipping). */
-  | 'vigil';
+  | 'vigil'
+  /** A third-party exporter Vigil's scrape loop collects in some deployments. */
+  | 'external';
 
 export interface MetricInfo {
   readonly name: string;
@@ -216,6 +218,11 @@ const VIGIL: MetricInfo[] = [
   m('vigil_digest_down_targets', 'gauge', 'vigil', 'Down targets in the last daily digest'),
 ];
 
+// Documented rules that only apply where the exporter is scraped (seed-notes §4).
+const EXTERNAL: MetricInfo[] = [
+  m('kube_pod_container_status_restarts_total', 'counter', 'external', 'Container restarts (kube-state-metrics)', 'Kubernetes with kube-state-metrics'),
+];
+
 export const CATALOGUE: readonly MetricInfo[] = [
   ...INSTRUMENTATION,
   ...PROCESS,
@@ -227,6 +234,7 @@ export const CATALOGUE: readonly MetricInfo[] = [
   ...NOTIFY,
   ...FARO,
   ...VIGIL,
+  ...EXTERNAL,
 ];
 
 /** The series names a metric family produces (a histogram has no series of its own name). */

@@ -181,7 +181,7 @@ export function vigilDashboard(ctx: BuildContext, uid: string, title: string, de
     .link(
       new DashboardLinkBuilder('Runbooks')
         .type(DashboardLinkType.Link)
-        .url(runbook(ctx, 'README').url)
+        .url(`${ctx.runbookBaseUrl.replace(/\/+$/, '')}/`)
         .icon('doc')
         .tooltip('What to do when a panel turns red')
         .tags([])

@@ -4,6 +4,7 @@ import type { Dashboard as GrafanaDashboard } from '@grafana/schema';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { buildDashboards } from '../../src/dashboards/build.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from '../../src/dashboards/constants.js';
 import { CATALOGUE, indexCatalogue, type MetricInfo } from '../../src/dashboards/catalogue.js';
 import { checkDashboard, checkRuleFiles, prometheusQueries, variableQueryExpr } from '../../src/dashboards/check.js';
 import { analysePromql, expandGrafanaVars } from '../../src/dashboards/promql.js';
@@ -165,5 +166,36 @@ describe('metric catalogue', () => {
     const names = new Set((await reg.getMetricsAsJSON()).map((m) => m.name));
     const missing = CATALOGUE.filter((m) => m.source === 'process').filter((m) => !names.has(m.name));
     expect(missing.map((m) => m.name)).toEqual([]);
+  });
+});
+
+describe('links between dashboards, runbooks and rules', () => {
+  const ROOT = join(import.meta.dirname, '../..');
+
+  it('every runbook link points at a page in docs/runbooks/', async () => {
+    const pages = new Set(await readdir(join(ROOT, 'docs/runbooks')).catch(() => [] as string[]));
+    const base = `${DEFAULT_RUNBOOK_BASE_URL}/`;
+    const missing: string[] = [];
+    for (const [file, dash] of built) {
+      for (const url of JSON.stringify(dash).match(/"url":"[^"]+"/g) ?? []) {
+        const u = url.slice(7, -1);
+        if (u.startsWith(base) && u !== base && !pages.has(u.slice(base.length))) missing.push(`${file}: ${u}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("every rule's dashboard annotation names a shipped dashboard (and panel)", async () => {
+    const names = (await readdir(RULES_DIR).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f));
+    const panels = new Map([...built.values()].map((d) => [String(d.uid), new Set(JSON.stringify(d).match(/"id":\d+/g)?.map((s) => s.slice(5)) ?? [])]));
+    const bad: string[] = [];
+    for (const f of names) {
+      const text = await readFile(join(RULES_DIR, f), 'utf8');
+      for (const m of text.matchAll(/dashboard:\s*["']?([^"'\s]+)/g)) {
+        const link = /\/d\/([A-Za-z0-9_-]+)(?:[^?]*\?(?:.*&)?viewPanel=(\d+))?/.exec(m[1]);
+        if (!link || !panels.has(link[1]) || (link[2] && !panels.get(link[1])!.has(link[2]))) bad.push(`rules/${f}: ${m[1]}`);
+      }
+    }
+    expect(bad).toEqual([]);
   });
 });
