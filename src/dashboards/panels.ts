@@ -54,7 +54,8 @@ function dataLinks(links: PanelLink[]): DashboardLinkBuilder[] {
 /** A link to another Vigil dashboard, keeping the time range and the shared variables. */
 export function toDashboard(uid: string, title: string, panelId?: number): PanelLink {
   const view = panelId === undefined ? '' : `&viewPanel=${panelId}`;
-  return { title, url: `/d/${uid}?\${__url_time_range}&\${job:queryparam}${view}` };
+  // Only the time range travels: variables of the same name (job) mean different targets per dashboard.
+  return { title, url: `/d/${uid}?\${__url_time_range}${view}` };
 }
 
 /** A link to the runbook page for a symptom (docs/runbooks/<name>.md). */
