@@ -95,6 +95,8 @@ interface SeriesEntry {
   key: string;
   /** Generation of the last parse that saw this series (duplicate detection). */
   seen: number;
+  /** Timestamp of that sample: the same series at other timestamps is no duplicate (backfill files). */
+  lastTs: number | undefined;
 }
 
 /** Parses a sample value the way Go's strconv.ParseFloat does for expositions. */
@@ -276,20 +278,19 @@ export class ExpositionParser {
         const same = this.canonical.get(key);
         if (same) entry = same;
         else {
-          entry = { labels, key, seen: 0 };
+          entry = { labels, key, seen: 0, lastTs: undefined };
           this.canonical.set(key, entry);
         }
         // Flatten the text so the cache does not pin this scrape's whole body.
-        const own = Buffer.from(text.slice(start, seriesEnd), 'utf8').toString('utf8');
+        // (Concatenation then slice makes V8 copy just this text into a new string.)
+      const own = (' ' + text.slice(start, seriesEnd)).slice(1);
         node = { text: own, series: entry, seen: gen, next: head };
         this.cache.set(hash, node);
         this.textCount++;
       }
       this.nextOrder.push(node);
     }
-    if (entry.seen === gen) {
-      throw new ExpositionError(lineNo, `duplicate series ${excerpt(text.slice(start, seriesEnd), 120)}`);
-    }
+    const seenBefore = entry.seen === gen;
     entry.seen = gen;
 
     // Value and optional timestamp, separated by spaces/tabs.
@@ -327,6 +328,10 @@ export class ExpositionParser {
         throw new ExpositionError(lineNo, 'invalid exemplar: missing value');
       }
     }
+    if (seenBefore && entry.lastTs === timestampMs) {
+      throw new ExpositionError(lineNo, `duplicate series ${excerpt(text.slice(start, seriesEnd), 120)}${timestampMs === undefined ? '' : ` at timestamp ${timestampMs}`}`);
+    }
+    entry.lastTs = timestampMs;
     samples.push(timestampMs === undefined ? { labels: entry.labels, value } : { labels: entry.labels, value, timestampMs });
   }
 
