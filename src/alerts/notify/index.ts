@@ -127,7 +127,7 @@ function buildIntegrations(am: AlertmanagerConfig): Map<string, Integration[]> {
   return out;
 }
 
-export async function createNotifier(opts: NotifierOptions): Promise<Notifier> {
+export function createNotifier(opts: NotifierOptions): Notifier {
   const log = opts.logger.child({ component: 'notify' });
   let loaded = load(opts.config);
   const section = loaded.section;
