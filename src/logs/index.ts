@@ -75,13 +75,15 @@ export function createLogPipeline(opts: LogPipelineOptions): LogPipeline {
     batchBytes: es?.bulk_max_bytes ?? 8 * 1024 * 1024,
     backoffInitialMs: es?.backoff_initial ?? 250,
     backoffMaxMs: es?.backoff_max ?? 30_000,
+    // Called only once running, after `tails` exists.
+    onRoom: () => tails.kick(),
   });
   const tails = new TailManager({
     files: cfg.files,
     stateFile: join(base, 'positions.json'),
     pollMs: cfg.poll_interval,
     maxLineBytes: cfg.max_line_bytes,
-    sink: queue,
+    sink: { push: (events) => queue.push(events), accepting: () => queue.readyForFileData() },
     logger,
   });
   const histograms = new MeasurementHistograms(opts.storage);

@@ -16,6 +16,8 @@ export interface QueueOptions {
   batchBytes: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /** Called when the memory queue has drained to half: waiting intakes may read again. */
+  onRoom?: () => void;
 }
 
 const SPOOL_PENDING_MAX = 8 * 1024 * 1024;
@@ -47,6 +49,7 @@ export class DeliveryQueue implements EventSink {
   private loopDone?: Promise<void>;
   private inflight: LogEvent[] = [];
   private inflightFromMem = false;
+  private sinkFailing = false;
 
   constructor(private readonly o: QueueOptions) {}
 
@@ -54,6 +57,15 @@ export class DeliveryQueue implements EventSink {
   accepting(): boolean {
     // Pending spool writes are held in memory: past a few MiB, intakes wait for the disk.
     return this.o.spool.bytes < this.o.spoolMaxBytes && this.o.spool.pendingBytes < SPOOL_PENDING_MAX;
+  }
+
+  /**
+   * For intakes that can wait (tailed files are their own buffer): read more
+   * only while the memory queue has room, or while the sink is failing, when
+   * spooling protects lines from rotation deleting them before it returns.
+   */
+  readyForFileData(): boolean {
+    return this.accepting() && (this.sinkFailing || this.memoryEvents < this.o.maxEvents);
   }
 
   get memoryEvents(): number {
@@ -121,6 +133,7 @@ export class DeliveryQueue implements EventSink {
       this.head = 0;
     }
     this.o.metrics.queued.set(this.memoryEvents);
+    if (this.memoryEvents <= this.o.maxEvents / 2) this.o.onRoom?.();
     return out;
   }
 
@@ -175,6 +188,7 @@ export class DeliveryQueue implements EventSink {
         retry = pending;
       }
       this.o.metrics.shipped.inc(pending.length - retry.length);
+      this.sinkFailing = retry.length === pending.length && attempt > 0;
       if (retry.length === 0) return true;
       this.o.metrics.retried.inc(retry.length);
       pending = retry;

@@ -54,11 +54,22 @@ export class TailManager {
     this.schedule();
   }
 
-  private schedule(): void {
+  private schedule(delay = this.o.pollMs): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.polling = this.pollOnce().finally(() => this.schedule());
-    }, this.o.pollMs);
+      this.timer = undefined;
+      this.polling = this.pollOnce().finally(() => {
+        this.polling = undefined;
+        this.schedule();
+      });
+    }, delay);
+  }
+
+  /** The queue has room again: read now instead of at the next poll tick. */
+  kick(): void {
+    if (this.stopped || this.polling || !this.timer) return;
+    clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   /** Polls every file once and saves positions that moved. */
