@@ -63,7 +63,7 @@ describe.skipIf(!pgExporter || !(await hasPostgres()))('postgres collector vs pr
     const args = [`--web.listen-address=127.0.0.1:${port}`];
     if (existsSync(QUERIES)) args.push(`--extend.query-path=${QUERIES}`);
     const theirs = await scrapeExporter(pgExporter!, args, { DATA_SOURCE_NAME: u.toString() }, port, /^pg_up 1$/m);
-    const src = new PostgresSource({ dsn: PG_URL, job_name: 'postgres', labels: {} }, silentLogger());
+    const src = new PostgresSource({ dsn: PG_URL, job_name: 'postgres', instance: undefined, labels: {} }, silentLogger());
     const ours = labelNamesByMetric(await src.collect(new AbortController().signal, 5000));
     await src.close();
     expect(ours.size).toBeGreaterThan(20);
@@ -76,7 +76,7 @@ describe.skipIf(!redisExporter || !(await hasRedis()))('redis collector vs prome
   it('publishes the same metric and label names', async () => {
     const port = await freePort();
     const theirs = await scrapeExporter(redisExporter!, ['-redis.addr', REDIS_URL, '-web.listen-address', `127.0.0.1:${port}`], {}, port, /^redis_up 1$/m);
-    const src = new RedisSource({ url: REDIS_URL, job_name: 'redis', labels: {} }, silentLogger());
+    const src = new RedisSource({ url: REDIS_URL, job_name: 'redis', instance: undefined, labels: {} }, silentLogger());
     const ours = labelNamesByMetric(await src.collect(new AbortController().signal, 5000));
     await src.close();
     expect(ours.size).toBeGreaterThan(15);
