@@ -50,6 +50,7 @@ export class Group {
   private stopped = false;
   private running: Promise<void> | undefined;
   shouldRestore = false;
+  private iterations = 0;
 
   constructor(
     readonly spec: GroupSpec,
@@ -183,7 +184,6 @@ export class Group {
   start(): void {
     this.stopped = false;
     let evalTs = this.evalTimestamp(this.opts.now()) + this.intervalMs;
-    let iterations = 0;
     const tick = () => {
       if (this.stopped) return;
       const now = this.opts.now();
@@ -195,15 +195,7 @@ export class Group {
         evalTs += missed * this.intervalMs;
       }
       const ts = evalTs;
-      this.running = this.iterate(ts).then(async () => {
-        iterations++;
-        // As Prometheus: restore `for` state after the second evaluation, once
-        // recording rules have caught up.
-        if (this.shouldRestore && iterations === 2) {
-          this.shouldRestore = false;
-          await this.restoreForState(this.opts.now());
-        }
-      });
+      this.running = this.iterate(ts);
       void this.running.finally(() => {
         if (this.stopped) return;
         evalTs += this.intervalMs;
@@ -229,6 +221,13 @@ export class Group {
     this.opts.metrics?.groupDuration.observe(this.evaluationTimeMs / 1000);
     this.opts.metrics?.lastDuration.set(rg, this.evaluationTimeMs / 1000);
     this.opts.metrics?.lastEvalTime.set(rg, wall / 1000);
+    this.iterations++;
+    // As Prometheus: restore `for` state after the second evaluation, once
+    // recording rules have caught up.
+    if (this.shouldRestore && this.iterations === 2) {
+      this.shouldRestore = false;
+      await this.restoreForState(this.opts.now());
+    }
   }
 
   async stop(): Promise<void> {
