@@ -47,8 +47,11 @@ export function goDurationNs(s: string): number | undefined {
   return pos === s.length && pos > 0 ? Math.round(total) : undefined;
 }
 
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
 function toIso(v: unknown): string | undefined {
   if (typeof v === 'string') {
+    if (ISO_UTC.test(v)) return v; // already canonical: skip the Date round trip (hot path)
     const d = new Date(v);
     return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
   }
@@ -66,9 +69,15 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
+const pathCache = new Map<string, string[]>();
+
 function set(doc: Doc, path: string, value: unknown): void {
   if (value === undefined) return;
-  const keys = path.split('.');
+  let keys = pathCache.get(path);
+  if (!keys) {
+    keys = path.split('.');
+    if (pathCache.size < 10_000) pathCache.set(path, keys);
+  }
   let o = doc;
   for (let i = 0; i < keys.length - 1; i++) {
     const k = keys[i];
