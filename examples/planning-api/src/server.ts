@@ -5,7 +5,8 @@ import { migrate } from './migrate.js';
 
 /**
  * Starts the reference planning API. Configuration from the environment:
- * DATABASE_URL, REDIS_URL, PORT (8080), HOST (0.0.0.0), PLANNING_API_CHAOS=1.
+ * DATABASE_URL, REDIS_URL, PORT (8080), HOST (0.0.0.0), PLANNING_API_CHAOS=1,
+ * PLANNING_API_INSTRUMENT=0 (without Vigil's plugin, for the overhead benchmark).
  */
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/sical_db';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -19,7 +20,14 @@ const redis = new Redis(redisUrl, { connectTimeout: 4000, commandTimeout: 4000, 
 redis.on('error', () => undefined); // reported through /health
 
 await migrate(pool);
-const app = await buildApp({ pool, redis, chaos: process.env.PLANNING_API_CHAOS === '1', version: process.env.APP_VERSION });
+const app = await buildApp({
+  pool,
+  redis,
+  chaos: process.env.PLANNING_API_CHAOS === '1',
+  instrument: process.env.PLANNING_API_INSTRUMENT !== '0',
+  logger: process.env.PLANNING_API_REQUEST_LOG === '0' ? false : undefined,
+  version: process.env.APP_VERSION,
+});
 await app.listen({ port, host });
 console.log(JSON.stringify({ level: 'info', logger: 'main', message: `planning API listening on ${host}:${port}`, timestamp: new Date().toISOString() }));
 

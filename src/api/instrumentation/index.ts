@@ -56,16 +56,20 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
 
   app.decorate('apiMetrics', metrics);
 
-  app.addHook('onRequest', async (req) => {
+  // Callback-style hooks: async ones cost a promise per request per hook.
+  app.addHook('onRequest', (req, _reply, done) => {
     req.vigilStart = process.hrtime.bigint();
     metrics.active.inc();
+    done();
   });
 
-  app.addHook('onError', async (req, _reply, err) => {
+  app.addHook('onError', (req, _reply, err, done) => {
     req.vigilError = err;
+    done();
   });
 
-  app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
+  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
+    done();
     metrics.active.dec();
     const seconds = req.vigilStart ? Number(process.hrtime.bigint() - req.vigilStart) / 1e9 : 0;
     const endpoint = req.routeOptions.url ?? UNMATCHED_ENDPOINT;
