@@ -13,11 +13,43 @@ interface Digits {
   dp: number;
 }
 
+/**
+ * JS rounds exact ties away from zero; Go (strconv) rounds them to even. Ties
+ * are rare but real for values like 2.25, so they are detected on the exact
+ * decimal expansion and fixed up.
+ */
+function halfEven(rounded: string, exact: string, keep: number, step: (s: string) => string): string {
+  const tail = exact.slice(keep).replace('.', '');
+  if (!/^50*$/.test(tail)) return rounded;
+  const kept = exact.slice(0, keep);
+  const lastDigit = Number(kept.replace(/\D/g, '').slice(-1) || '0');
+  return lastDigit % 2 === 0 ? kept : step(kept);
+}
+
+function toExp(a: number, frac: number): string {
+  const r = a.toExponential(frac);
+  if (frac >= 100) return r;
+  const exact = a.toExponential(100);
+  const [em, ee] = exact.split('e');
+  const [rm, re] = r.split('e');
+  if (ee !== re) return r;
+  const fixed = halfEven(rm, em, frac === 0 ? 1 : frac + 2, () => rm);
+  return fixed + 'e' + re;
+}
+
+function toFixedGo(a: number, prec: number): string {
+  const r = a.toFixed(prec);
+  if (prec >= 80) return r;
+  const exact = a.toFixed(Math.min(100, prec + 30));
+  const keep = exact.indexOf('.') + (prec === 0 ? 0 : prec + 1);
+  return halfEven(r, exact.replace(/\.$/, ''), prec === 0 ? exact.indexOf('.') : keep, () => r);
+}
+
 function decimalDigits(x: number, sig?: number): Digits {
   const neg = x < 0 || Object.is(x, -0);
   const a = Math.abs(x);
   if (a === 0) return { neg, d: '', dp: 0 };
-  const s = sig === undefined ? a.toExponential() : a.toExponential(Math.max(0, Math.min(sig - 1, 100)));
+  const s = sig === undefined ? a.toExponential() : toExp(a, Math.max(0, Math.min(sig - 1, 100)));
   const [mant, exp] = s.split('e');
   const d = mant.replace('.', '').replace(/0+$/, '');
   return { neg, d, dp: Number(exp) + 1 };
@@ -64,7 +96,7 @@ export function formatFloat(x: number, fmt: 'e' | 'E' | 'f' | 'g' | 'G', prec: n
     } else {
       dg = decimalDigits(x);
       const abs = Math.abs(x);
-      body = abs < 1e21 ? abs.toFixed(Math.min(prec, 100)) : fmtF(dg, prec);
+      body = abs < 1e21 ? toFixedGo(abs, Math.min(prec, 100)) : fmtF(dg, prec);
     }
     return (dg.neg ? '-' : '') + body;
   }
