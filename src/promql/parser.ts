@@ -321,7 +321,16 @@ class Converter {
       else if (k.type.name === 'MatchingModifierClause') matchingNode = k;
       else if (k.type.name === 'FillModifier') this.fail(k, 'fill modifiers are experimental and not supported');
     }
-    const lhs = this.expr(lhsNode);
+    // The grammar lexes a leading sign into the number (`-2` in `-2 ^ 2`), but in
+    // PromQL unary minus binds looser than `^`: the sign applies to the power.
+    let powSign: '-' | '+' | undefined;
+    let lhs: Expr;
+    const lhsText = lhsNode.type.name === 'NumberDurationLiteral' ? this.text(lhsNode).trim() : '';
+    if (op === '^' && (lhsText[0] === '-' || lhsText[0] === '+')) {
+      powSign = lhsText[0] as '-' | '+';
+      const value = parseNumber(lhsText.slice(1).trim(), (m) => this.fail(lhsNode, m));
+      lhs = { type: 'NumberLiteral', value, pos: { start: lhsNode.from + this.text(lhsNode).indexOf(powSign) + 1, end: lhsNode.to } };
+    } else lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
@@ -335,8 +344,12 @@ class Converter {
       this.fail(opNode, 'comparisons between scalars must use BOOL modifier');
     }
     let matching: VectorMatching | undefined;
-    if (matchingNode) {
-      if (lt !== 'vector' || rt !== 'vector') this.fail(matchingNode, 'vector matching only allowed between instant vectors');
+    if (matchingNode && (lt !== 'vector' || rt !== 'vector')) {
+      // As Prometheus's checkAST: next to a scalar only matching labels are an
+      // error; an empty on()/ignoring() and group modifiers are dropped.
+      const parts = this.children(matchingNode);
+      if (parts[1] && this.grouping(parts[1]).length > 0) this.fail(n, 'vector matching only allowed between instant vectors');
+    } else if (matchingNode) {
       const parts = this.children(matchingNode);
       const on = parts[0].type.name === 'On';
       const labels = this.grouping(parts[1]);
@@ -359,7 +372,8 @@ class Converter {
     if (isSetOp(op) && (lt === 'scalar' || rt === 'scalar')) {
       this.fail(opNode, `set operator "${op}" not allowed in binary scalar expression`);
     }
-    return { type: 'BinaryExpr', op, lhs, rhs, returnBool, matching, pos: { start: n.from, end: n.to } };
+    const bin: Expr = { type: 'BinaryExpr', op, lhs, rhs, returnBool, matching, pos: { start: n.from, end: n.to } };
+    return powSign ? { type: 'UnaryExpr', op: powSign, expr: bin, pos: bin.pos } : bin;
   }
 }
 

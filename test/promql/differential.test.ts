@@ -32,12 +32,7 @@ const RANGES = [
  * Expressions where the engine disagrees with Prometheus: engine bugs, kept
  * here (expected to fail) until fixed. Each entry says what differs.
  */
-const KNOWN_ENGINE_BUGS: Record<string, string> = {
-  // Unary minus binds looser than ^ (Prometheus: -2 ^ 2 = -(2 ^ 2); conformance operators.test `-2^---1*3` = -1.5).
-  '-2 ^ 2': 'unary minus binds tighter than ^: got 4, Prometheus -4',
-  // Prometheus only rejects matching labels (on(x)/ignoring(x)) next to a scalar; an empty on() is dropped.
-  'process_resident_memory_bytes / on() group_left scalar(count(up))': 'rejects on() next to a scalar with "vector matching only allowed between instant vectors"; Prometheus evaluates it',
-};
+const KNOWN_ENGINE_BUGS: Record<string, string> = {};
 
 interface Outcome {
   error?: string;

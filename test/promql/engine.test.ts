@@ -133,4 +133,31 @@ describe('engine', () => {
     const r = await engine.instantQuery(expr, 3_600_000);
     expect(r.value.resultType === 'vector' && r.value.result.length).toBe(20);
   });
+
+  it('evaluates -x ^ y as -(x ^ y), as Prometheus', async () => {
+    const cases: Array<[string, number]> = [
+      ['-2 ^ 2', -4],
+      ['- 2 ^ 2', -4],
+      ['(-2) ^ 2', 4],
+      ['-2^---1*3', -1.5],
+      ['+2 ^ 2', 4],
+      ['-2 ^ 2 ^ 3', -256],
+      ['2 ^ -2', 0.25],
+      ['1 - -2 ^ 2', 5],
+    ];
+    for (const [expr, want] of cases) {
+      const r = await engine.instantQuery(expr, 0);
+      expect(r.value, expr).toEqual({ resultType: 'scalar', t: 0, v: want });
+    }
+    const v = await engine.instantQuery('-http_requests_total{instance="i1"} ^ 2', 30_000);
+    expect(v.value.resultType === 'vector' && v.value.result[0].v).toBe(-16);
+  });
+
+  it('evaluates an empty on() group_left next to a scalar as plain scalar arithmetic', async () => {
+    const r = await engine.instantQuery('http_requests_total{instance="i1"} / on() group_left scalar(count(http_requests_total))', 30_000);
+    if (r.value.resultType !== 'vector') throw new Error('type');
+    expect(r.value.result).toEqual([{ labels: { endpoint: '/e1', instance: 'i1', status: '200' }, t: 30_000, v: 4 / 20 }]);
+    const err = await fails(engine.instantQuery('http_requests_total / on(instance) 2', 30_000));
+    expect(err.message).toContain('vector matching only allowed between instant vectors');
+  });
 });

@@ -47,7 +47,33 @@ describe('parseExpr', () => {
     expect(e.matching).toEqual({ card: 'many-to-one', on: true, labels: ['x'], include: ['y'] });
   });
 
+  it('applies a leading sign after ^ (unary minus binds looser than ^)', () => {
+    for (const src of ['-2 ^ 2', '- 2 ^ 2', '-2^2']) {
+      const e = parseExpr(src);
+      if (e.type !== 'UnaryExpr' || e.expr.type !== 'BinaryExpr') throw new Error(`shape of ${src}: ${e.type}`);
+      expect(e.op).toBe('-');
+      expect(e.expr.op).toBe('^');
+      expect(e.expr.lhs).toMatchObject({ type: 'NumberLiteral', value: 2 });
+    }
+    // Parenthesised, the sign stays with the base.
+    const p = parseExpr('(-2) ^ 2');
+    expect(p.type).toBe('BinaryExpr');
+    // Elsewhere a signed literal is still one number.
+    expect(parseExpr('-2 * 3')).toMatchObject({ type: 'BinaryExpr', lhs: { type: 'NumberLiteral', value: -2 } });
+  });
+
+  it('accepts matching modifiers without labels next to a scalar, as Prometheus does', () => {
+    for (const src of ['a / on() group_left scalar(b)', 'a / ignoring() 2', 'a + on() group_left(job) 2', '1 + on() 2', '2 * on() group_right a']) {
+      const e = parseExpr(src);
+      if (e.type !== 'BinaryExpr') throw new Error(`shape of ${src}`);
+      expect(e.matching, src).toBeUndefined();
+    }
+  });
+
   it.each([
+    ['a / on(job) 2', 'vector matching only allowed between instant vectors'],
+    ['2 - ignoring(x) group_right a', 'vector matching only allowed between instant vectors'],
+    ['a and on() 1', 'set operator "and" not allowed in binary scalar expression'],
     ['sum(foo', 'unexpected end of input'],
     ['foo{', 'parse error'],
     ['rate(foo)', 'expected type range vector in call to function "rate", got instant vector'],
