@@ -118,8 +118,8 @@ describe('Prometheus template functions', () => {
   it('query, first, value, label, sortByLabel, strvalue', async () => {
     const qf = prometheusFuncs({
       query: async () => [
-        { labels: { instance: 'b', __value__: 'sv' }, value: 2 },
-        { labels: { instance: 'a' }, value: 1.5 },
+        { labels: { instance: 'b', __value__: 'sv' } as Record<string, string>, value: 2 },
+        { labels: { instance: 'a' } as Record<string, string>, value: 1.5 },
       ],
     });
     const t = '{{ range sortByLabel "instance" (query "up") }}{{ label "instance" . }}={{ value . }} {{ end }}{{ with query "up" }}{{ . | first | value }}{{ (first .) | strvalue }}{{ end }}';
