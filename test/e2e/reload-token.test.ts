@@ -58,8 +58,8 @@ describe('hot reload', () => {
   });
 
   it('rejects an invalid vigil.yml and keeps running', async () => {
-    const good = { ...baseConfig({ evaluationInterval: '1s' }), rule_files: ['rules/base.yml'] };
-    d.write('vigil.yml', { ...good, global: { ...(good.global as object), evaluation_interval: 'soon' } });
+    const good: Record<string, unknown> = { ...baseConfig({ evaluationInterval: '1s' }), rule_files: ['rules/base.yml'] };
+    d.write('vigil.yml', { ...good, global: { ...(good.global as object), evaluation_interval: 'soon' } } as object);
     const res = await post(`${vigil.url}/-/reload`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/evaluation_interval/);
