@@ -7,6 +7,7 @@ import type { Alert, AlertSink } from './alerts/types.js';
 import { requireToken } from './api/auth.js';
 import { promApiRoutes } from './api/prom-api/index.js';
 import { rulesApiRoutes } from './api/rules-api.js';
+import { runbookRoutes } from './api/runbooks.js';
 import { targetsApiRoutes } from './api/targets-api.js';
 import { createSelfRegistry } from './api/self-metrics.js';
 import { createServer, parseListen } from './api/server.js';
@@ -122,6 +123,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token }));
   await app.register(jobsApiRoutes({ scheduler: jobs, token: config.server.token }));
   await app.register(logs.routes);
+  await app.register(runbookRoutes());
 
   const holder: { collectors?: Collectors } = {};
   await app.register(targetsApiRoutes({ collectors: () => holder.collectors }));
