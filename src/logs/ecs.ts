@@ -69,33 +69,8 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-const pathCache = new Map<string, string[]>();
-
-function set(doc: Doc, path: string, value: unknown): void {
-  if (value === undefined) return;
-  let keys = pathCache.get(path);
-  if (!keys) {
-    keys = path.split('.');
-    if (pathCache.size < 10_000) pathCache.set(path, keys);
-  }
-  let o = doc;
-  for (let i = 0; i < keys.length - 1; i++) {
-    const k = keys[i];
-    let next = o[k] as Doc | undefined;
-    if (!next || typeof next !== 'object') o[k] = next = {};
-    o = next;
-  }
-  o[keys[keys.length - 1]] = value;
-}
-
 function truncate(s: string, n = MAX_ORIGINAL): string {
   return s.length > n ? s.slice(0, n) : s;
-}
-
-/** `handlers/user.go:42` or `pkg/x.(*T).Fn:42` into ECS log.origin. */
-function origin(caller: string): Doc {
-  const m = /^(.*):(\d+)$/.exec(caller);
-  return m ? { file: { name: m[1], line: Number(m[2]) } } : { file: { name: caller } };
 }
 
 function mapLevel(v: unknown): string | undefined {
@@ -103,118 +78,173 @@ function mapLevel(v: unknown): string | undefined {
   return typeof v === 'string' ? v.toLowerCase() : undefined;
 }
 
-/** Maps one parsed JSON log record to an ECS document. `raw` is the original line. */
-export function toEcs(rec: Doc, raw: string, ctx: MapContext): Doc {
-  const doc: Doc = {};
-  doc['@timestamp'] = toIso(rec['@timestamp'] ?? rec.timestamp ?? rec.time ?? rec.ts) ?? new Date().toISOString();
+const q = JSON.stringify;
+
+/** A finite number as JSON (`null` otherwise, as JSON.stringify would write it). */
+function num(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
+/** `handlers/user.go:42` or `pkg/x.(*T).Fn:42` into ECS log.origin (JSON). */
+function originJson(caller: string): string {
+  const m = /^(.*):(\d+)$/.exec(caller);
+  return m ? `{"file":{"name":${q(m[1])},"line":${num(Number(m[2]))}}}` : `{"file":{"name":${q(caller)}}}`;
+}
+
+/** `,"key":{...}` for a group of `,"k":v` members, or nothing when it is empty. */
+function group(key: string, members: string): string {
+  return members ? `,"${key}":{${members.slice(1)}}` : '';
+}
+
+/**
+ * Maps one parsed JSON log record to an ECS document, written straight to JSON
+ * text: the hot path of file intake builds no intermediate document object.
+ * `raw` is the original line.
+ */
+export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
+  let out = `{"@timestamp":${q(toIso(rec['@timestamp'] ?? rec.timestamp ?? rec.time ?? rec.ts) ?? new Date().toISOString())}`;
+
+  let log = '';
   const level = mapLevel(rec.level ?? rec.severity);
-  if (level) set(doc, 'log.level', level);
+  if (level) log += `,"level":${q(level)}`;
+  if (typeof rec.logger === 'string') log += `,"logger":${q(rec.logger)}`;
+  else if (typeof rec.component === 'string') log += `,"logger":${q(rec.component)}`;
+  if (typeof rec.caller === 'string') log += `,"origin":${originJson(rec.caller)}`;
+  if (ctx.file) log += `,"file":{"path":${q(ctx.file)}}`;
+  out += group('log', log);
+
   const message = str(rec.message ?? rec.msg);
-  if (message !== undefined) doc.message = message;
-  if (typeof rec.logger === 'string') set(doc, 'log.logger', rec.logger);
-  else if (typeof rec.component === 'string') set(doc, 'log.logger', rec.component);
-  if (typeof rec.caller === 'string') set(doc, 'log.origin', origin(rec.caller));
-  if (ctx.file) set(doc, 'log.file.path', ctx.file);
-  set(doc, 'service.name', str(rec.service_name) ?? (typeof rec.service === 'string' ? rec.service : undefined) ?? ctx.service);
+  if (message !== undefined) out += `,"message":${q(message)}`;
+  out += `,"service":{"name":${q(str(rec.service_name) ?? (typeof rec.service === 'string' ? rec.service : undefined) ?? ctx.service)}}`;
 
   // Errors: a string (request logs, panics), or pino's serialised err object.
+  let errMessage: string | undefined;
+  let errType: string | undefined;
+  let errStack: string | undefined;
   const err = (rec.err ?? rec.error) as unknown;
-  if (typeof err === 'string') set(doc, 'error.message', err);
+  if (typeof err === 'string') errMessage = err;
   else if (err && typeof err === 'object') {
     const e = err as Doc;
-    set(doc, 'error.message', str(e.message));
-    set(doc, 'error.type', str(e.type) ?? str(e.name));
-    set(doc, 'error.stack_trace', typeof e.stack === 'string' ? e.stack : undefined);
+    errMessage = str(e.message);
+    errType = str(e.type) ?? str(e.name);
+    if (typeof e.stack === 'string') errStack = e.stack;
   }
   const stack = rec.stacktrace ?? rec.stack;
-  if (typeof stack === 'string') set(doc, 'error.stack_trace', stack);
+  if (typeof stack === 'string') errStack = stack;
+  let error = '';
+  if (errMessage !== undefined) error += `,"message":${q(errMessage)}`;
+  if (errType !== undefined) error += `,"type":${q(errType)}`;
+  if (errStack !== undefined) error += `,"stack_trace":${q(errStack)}`;
+  out += group('error', error);
 
   // Request (access) fields.
   const method = str(rec.method);
   const path = str(rec.path);
   const status = Number(rec.status);
   const isAccess = method !== undefined && path !== undefined;
-  if (method) set(doc, 'http.request.method', method.toUpperCase());
-  if (path) set(doc, 'url.path', path);
-  if (isAccess && Number.isInteger(status)) set(doc, 'http.response.status_code', status);
+  let http = '';
+  if (method) http += `,"request":{"method":${q(method.toUpperCase())}}`;
+  if (isAccess && Number.isInteger(status)) http += `,"response":{"status_code":${num(status)}}`;
+  out += group('http', http);
+  if (path) out += `,"url":{"path":${q(path)}}`;
+
+  let event = '';
   const latency = rec.latency;
   let ns: number | undefined;
   if (typeof latency === 'string') ns = goDurationNs(latency);
   else if (typeof latency === 'number') ns = Math.round(latency * 1e9); // zap's default: seconds
   else if (typeof rec.latency_ms === 'number') ns = Math.round(rec.latency_ms * 1e6);
   else if (typeof rec.duration_ms === 'number') ns = Math.round(rec.duration_ms * 1e6);
-  if (ns !== undefined && Number.isFinite(ns)) set(doc, 'event.duration', ns);
-  if (typeof rec.client_ip === 'string') set(doc, 'client.ip', rec.client_ip);
-  if (typeof rec.user_agent === 'string') set(doc, 'user_agent.original', rec.user_agent);
-  if (typeof rec.trace_id === 'string') set(doc, 'trace.id', rec.trace_id);
-  if (typeof rec.span_id === 'string') set(doc, 'span.id', rec.span_id);
-  const user = str(rec.user);
-  if (user) set(doc, 'user.name', user);
-  if (str(rec.user_id)) set(doc, 'user.id', str(rec.user_id));
+  if (ns !== undefined && Number.isFinite(ns)) event += `,"duration":${num(ns)}`;
+  if (typeof rec.client_ip === 'string') out += `,"client":{"ip":${q(rec.client_ip)}}`;
+  if (typeof rec.user_agent === 'string') out += `,"user_agent":{"original":${q(rec.user_agent)}}`;
+  if (typeof rec.trace_id === 'string') out += `,"trace":{"id":${q(rec.trace_id)}}`;
+  if (typeof rec.span_id === 'string') out += `,"span":{"id":${q(rec.span_id)}}`;
+  let user = '';
+  const userName = str(rec.user);
+  if (userName) user += `,"name":${q(userName)}`;
+  const userId = str(rec.user_id);
+  if (userId) user += `,"id":${q(userId)}`;
+  out += group('user', user);
 
+  // Labels: built as an object so sanitised keys that collide keep one value (last wins).
+  let labels: Record<string, string> | undefined;
   // Kinds: explicit `kind`/`log_type`, else inferred from the fields present.
   const kind = str(rec.kind ?? rec.log_type ?? rec.type)?.toLowerCase();
   const dataset = ctx.dataset ?? 'sical';
   if (kind === 'audit' || (kind === undefined && rec.action !== undefined && rec.resource !== undefined)) {
-    set(doc, 'event.kind', 'event');
-    set(doc, 'event.category', ['iam']);
-    set(doc, 'event.type', ['change']);
-    set(doc, 'event.action', str(rec.action));
-    if (rec.success !== undefined) set(doc, 'event.outcome', rec.success === true || rec.success === 'true' ? 'success' : 'failure');
-    if (str(rec.resource)) set(doc, 'labels.resource', str(rec.resource));
-    set(doc, 'event.dataset', `${dataset}.audit`);
+    event += ',"kind":"event","category":["iam"],"type":["change"]';
+    const action = str(rec.action);
+    if (action !== undefined) event += `,"action":${q(action)}`;
+    if (rec.success !== undefined) event += `,"outcome":"${rec.success === true || rec.success === 'true' ? 'success' : 'failure'}"`;
+    const resource = str(rec.resource);
+    if (resource) (labels = Object.create(null) as Record<string, string>).resource = resource;
+    event += `,"dataset":${q(`${dataset}.audit`)}`;
   } else if (kind === 'business' || (kind === undefined && rec.event_type !== undefined)) {
-    set(doc, 'event.kind', 'event');
-    set(doc, 'event.category', ['process']);
-    set(doc, 'event.type', ['info']);
-    set(doc, 'event.action', str(rec.event_type ?? rec.action));
+    event += ',"kind":"event","category":["process"],"type":["info"]';
+    const action = str(rec.event_type ?? rec.action);
+    if (action !== undefined) event += `,"action":${q(action)}`;
     const st = str(rec.status)?.toLowerCase();
-    if (st) set(doc, 'event.outcome', st === 'success' || st === 'ok' ? 'success' : st === 'failure' || st === 'error' || st === 'failed' ? 'failure' : 'unknown');
-    set(doc, 'event.dataset', `${dataset}.business`);
+    if (st) event += `,"outcome":"${st === 'success' || st === 'ok' ? 'success' : st === 'failure' || st === 'error' || st === 'failed' ? 'failure' : 'unknown'}"`;
+    event += `,"dataset":${q(`${dataset}.business`)}`;
   } else if (kind === 'access' || isAccess) {
-    set(doc, 'event.kind', 'event');
-    set(doc, 'event.category', ['web']);
-    set(doc, 'event.type', ['access']);
-    if (Number.isInteger(status)) set(doc, 'event.outcome', status >= 400 ? 'failure' : 'success');
-    set(doc, 'event.dataset', `${dataset}.access`);
+    event += ',"kind":"event","category":["web"],"type":["access"]';
+    if (Number.isInteger(status)) event += `,"outcome":"${status >= 400 ? 'failure' : 'success'}"`;
+    event += `,"dataset":${q(`${dataset}.access`)}`;
   } else {
-    set(doc, 'event.dataset', `${dataset}.app`);
+    event += `,"dataset":${q(`${dataset}.app`)}`;
   }
 
-  let labels = 0;
-  for (const key of Object.keys(rec)) {
-    if (MAPPED.has(key) || labels >= MAX_LABELS) continue;
+  let n = 0;
+  for (const key in rec) {
+    if (n >= MAX_LABELS) break;
+    if (MAPPED.has(key) || !Object.prototype.hasOwnProperty.call(rec, key)) continue;
     const v = str(rec[key]);
     if (v === undefined) continue; // objects and arrays stay in event.original only
-    const safe = key.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 64);
-    set(doc, `labels.${safe}`, truncate(v, 1024));
-    labels++;
+    labels ??= Object.create(null) as Record<string, string>;
+    labels[key.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 64)] = truncate(v, 1024);
+    n++;
   }
-  set(doc, 'event.original', truncate(raw));
-  set(doc, 'ecs.version', ECS_VERSION);
-  return doc;
+  if (labels) out += `,"labels":${q(labels)}`;
+  event += `,"original":${q(truncate(raw))}`;
+  out += `,"event":{${event.slice(1)}},"ecs":{"version":"${ECS_VERSION}"}}`;
+  return out;
 }
 
-/** A line that is not a JSON object: kept, with its raw text and a tag saying why. */
+/** Maps one parsed JSON log record to an ECS document object (see toEcsJson). */
+export function toEcs(rec: Doc, raw: string, ctx: MapContext): Doc {
+  return JSON.parse(toEcsJson(rec, raw, ctx)) as Doc;
+}
+
+/** A line that is not a JSON object: kept, with its raw text and a tag saying why (JSON text). */
+export function unparsedToEcsJson(raw: string, reason: string, ctx: MapContext): string {
+  const text = q(truncate(raw));
+  const file = ctx.file ? `,"log":{"file":{"path":${q(ctx.file)}}}` : '';
+  return (
+    `{"@timestamp":"${new Date().toISOString()}","message":${text},"tags":["vigil_json_parse_failure"]${file}` +
+    `,"service":{"name":${q(ctx.service)}},"error":{"message":${q(reason)}}` +
+    `,"event":{"original":${text},"dataset":${q(`${ctx.dataset ?? 'sical'}.app`)}},"ecs":{"version":"${ECS_VERSION}"}}`
+  );
+}
+
+/** A line that is not a JSON object, as a document object. */
 export function unparsedToEcs(raw: string, reason: string, ctx: MapContext): Doc {
-  const doc: Doc = { '@timestamp': new Date().toISOString(), message: truncate(raw), tags: ['vigil_json_parse_failure'] };
-  if (ctx.file) set(doc, 'log.file.path', ctx.file);
-  set(doc, 'service.name', ctx.service);
-  set(doc, 'error.message', reason);
-  set(doc, 'event.original', truncate(raw));
-  set(doc, 'event.dataset', `${ctx.dataset ?? 'sical'}.app`);
-  set(doc, 'ecs.version', ECS_VERSION);
-  return doc;
+  return JSON.parse(unparsedToEcsJson(raw, reason, ctx)) as Doc;
 }
 
-/** Parses and maps one line; never throws. */
-export function lineToEcs(line: string, ctx: MapContext): Doc {
+/** Parses and maps one line to ECS JSON text; never throws. */
+export function lineToEcsJson(line: string, ctx: MapContext): string {
   let rec: unknown;
   try {
     rec = JSON.parse(line);
   } catch (err) {
-    return unparsedToEcs(line, `invalid JSON: ${(err as Error).message}`, ctx);
+    return unparsedToEcsJson(line, `invalid JSON: ${(err as Error).message}`, ctx);
   }
-  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) return unparsedToEcs(line, 'not a JSON object', ctx);
-  return toEcs(rec as Doc, line, ctx);
+  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) return unparsedToEcsJson(line, 'not a JSON object', ctx);
+  return toEcsJson(rec as Doc, line, ctx);
+}
+
+/** Parses and maps one line to a document object; never throws. */
+export function lineToEcs(line: string, ctx: MapContext): Doc {
+  return JSON.parse(lineToEcsJson(line, ctx)) as Doc;
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { requireToken } from '../api/auth.js';
-import { toEcs } from './ecs.js';
+import { toEcsJson } from './ecs.js';
 import { eventId, type LogEvent } from './event.js';
 import { BadPayload, jsonDepth } from './json-guard.js';
 
@@ -93,7 +93,7 @@ export function httpIntakeRoutes(o: HttpIntakeOptions): FastifyPluginAsync {
       const batchId = eventId(req.body);
       const events: LogEvent[] = split.records.map(({ n, rec, raw }) => ({
         id: eventId('http', batchId, n),
-        json: JSON.stringify(toEcs(rec, raw, { service: typeof rec.service === 'string' ? rec.service : 'unknown' })),
+        json: toEcsJson(rec, raw, { service: typeof rec.service === 'string' ? rec.service : 'unknown' }),
       }));
       o.queue.push(events);
       o.onAccepted?.(events.length);

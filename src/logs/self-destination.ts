@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { lineToEcs } from './ecs.js';
+import { lineToEcsJson } from './ecs.js';
 import { eventId, type LogEvent } from './event.js';
 
 export interface SelfDestinationOptions {
@@ -29,7 +29,7 @@ export function createSelfDestination(o: SelfDestinationOptions): Writable {
       if (partial.length > 1024 * 1024) partial = '';
       const events: LogEvent[] = [];
       for (const line of lines) {
-        if (line) events.push({ id: eventId('self', run, seq++), json: JSON.stringify(lineToEcs(line, ctx)) });
+        if (line) events.push({ id: eventId('self', run, seq++), json: lineToEcsJson(line, ctx) });
       }
       // The pipeline must never take the logger down with it.
       try {

@@ -1,8 +1,8 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { lineToEcs, unparsedToEcs, type MapContext } from './ecs.js';
-import { eventId, type LogEvent } from './event.js';
+import { lineToEcsJson, unparsedToEcsJson, type MapContext } from './ecs.js';
+import { eventId, lineId, sourceKey, type LogEvent } from './event.js';
 
 export interface Position {
   ino: number;
@@ -33,6 +33,8 @@ interface Open {
   /** Offset of the next unread byte (after the held partial line). */
   offset: number;
   partial: Buffer;
+  /** Seeds the line ids: path + inode. */
+  key: Uint32Array;
 }
 
 interface Pending {
@@ -95,7 +97,7 @@ export class FileTailer {
 
   private async openAt(path: string, ino: number, offset: number): Promise<void> {
     const fh = await open(path, 'r');
-    this.cur = { fh, ino, offset, partial: Buffer.alloc(0) };
+    this.cur = { fh, ino, offset, partial: Buffer.alloc(0), key: sourceKey(this.o.path, ino) };
   }
 
   /** One poll: read new data, detect rotation and truncation. */
@@ -138,7 +140,7 @@ export class FileTailer {
     }
     if (flushPartial && cur.partial.length) {
       const start = cur.offset - cur.partial.length;
-      this.emit(cur, [this.toEvent(cur, cur.partial.toString('utf8'), start)], cur.offset);
+      this.emit(cur, [this.toEvent(cur, cur.partial, 0, cur.partial.length, start)], cur.offset);
       cur.partial = Buffer.alloc(0);
     }
   }
@@ -151,15 +153,15 @@ export class FileTailer {
       if (nl < 0) break;
       let end = nl;
       if (end > pos && data[end - 1] === 13) end--; // CRLF
-      if (end > pos) events.push(this.toEvent(cur, data.toString('utf8', pos, end), base + pos));
+      if (end > pos) events.push(this.toEvent(cur, data, pos, end, base + pos));
       pos = nl + 1;
     }
     let rest = data.subarray(pos);
     if (rest.length > this.o.maxLineBytes) {
       // A runaway line: ship what we have, tagged, rather than hold unbounded memory.
       const raw = rest.toString('utf8', 0, this.o.maxLineBytes);
-      const doc = unparsedToEcs(raw, `line longer than ${this.o.maxLineBytes} bytes, truncated`, this.ctx);
-      events.push({ id: eventId(this.o.path, cur.ino, base + pos, 'truncated'), json: JSON.stringify(doc) });
+      const json = unparsedToEcsJson(raw, `line longer than ${this.o.maxLineBytes} bytes, truncated`, this.ctx);
+      events.push({ id: eventId(this.o.path, cur.ino, base + pos, 'truncated'), json });
       pos += rest.length;
       rest = Buffer.alloc(0);
     }
@@ -167,9 +169,9 @@ export class FileTailer {
     if (events.length) this.emit(cur, events, base + pos);
   }
 
-  private toEvent(cur: Open, line: string, offset: number): LogEvent {
+  private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
-    return { id: eventId(this.o.path, cur.ino, offset, line), json: JSON.stringify(lineToEcs(line, this.ctx)) };
+    return { id: lineId(cur.key, offset, data, start, end), json: lineToEcsJson(data.toString('utf8', start, end), this.ctx) };
   }
 
   private emit(cur: Open, events: LogEvent[], end: number): void {
