@@ -42,7 +42,7 @@ export default async function bench(): Promise<BenchTable[]> {
       for (const variant of ['without', 'with'] as const) {
         const api = await startApi(variant === 'with', u.toString());
         try {
-          const plan = await (await fetch(`${api.url}/api/v1/plans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'bench', owner: 'bench' }) })).json();
+          const plan = (await (await fetch(`${api.url}/api/v1/plans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'bench', owner: 'bench' }) })).json()) as { id: string };
           const target = `${api.url}/api/v1/plans/${plan.id}`;
           await fetch(target); // warm the cache
           await autocannon({ url: target, connections: 16, duration: 2 });
