@@ -1,11 +1,37 @@
 /**
  * Parser for the Prometheus text exposition format (0.0.4) and OpenMetrics text
- * (1.0.0). It is on the hot path of every scrape, so it scans by char codes with
- * no regex per line, and a parser instance caches the label set of each series
- * text between scrapes (a target's series rarely change), which also gives the
- * scrape loop stable label objects to key its own caches on.
+ * (1.0.0). It is on the hot path of every scrape: it scans by char codes with no
+ * regex or split per line, builds each label set once with interned names and
+ * values, and identifies series by an order-independent hash of their label
+ * pairs (checked pair by pair) instead of sorted string keys. A parser instance
+ * kept per scrape target also remembers its series between scrapes: a target
+ * lists the same series in the same order scrape after scrape, so most lines
+ * are matched against the previous scrape's line with one startsWith, and the
+ * scrape loop gets the same label objects to key its own caches on.
  */
 import type { Labels } from '../tsdb/types.js';
+import {
+  CR,
+  excerpt,
+  fastDecimal,
+  fastInteger,
+  HASH,
+  Interner,
+  isNameChar,
+  isNameStart,
+  LBRACE,
+  mix,
+  ownCopy,
+  sameText,
+  scanLabels,
+  ScanError,
+  scratch,
+  SPACE,
+  TAB,
+  unescapeValue,
+} from './exposition-scan.js';
+import { LabelShapes } from './label-shapes.js';
+import { SeriesTable } from './series-table.js';
 
 export interface ParsedSample {
   labels: Labels;
@@ -25,11 +51,21 @@ export interface ParseOptions {
   openMetrics?: boolean;
   /** Longest accepted line in characters; longer lines fail the parse. */
   maxLineLength?: number;
+  /**
+   * Accept the same series more than once at different timestamps, as backfill
+   * files list it. The same series twice at one timestamp (or without one) is
+   * still a duplicate. Off for scrapes: a target exposes each series once.
+   */
+  allowRepeatedSeries?: boolean;
+  /** Also return the 1-based input line of every sample (`ParseResult.lines`). */
+  sampleLines?: boolean;
 }
 
 export interface ParseResult {
   samples: ParsedSample[];
   metadata: Map<string, MetricMetadata>;
+  /** With `sampleLines`: `lines[k]` is the input line of `samples[k]`. */
+  lines?: number[];
 }
 
 /** A malformed exposition: `line` is 1-based. */
@@ -48,55 +84,35 @@ export const DEFAULT_MAX_LINE_LENGTH = 1024 * 1024;
 const TEXT_TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 const OM_TYPES = new Set(['counter', 'gauge', 'histogram', 'gaugehistogram', 'summary', 'info', 'stateset', 'unknown']);
 
-const SPACE = 32;
-const TAB = 9;
-const CR = 13;
-const HASH = 35;
-const LBRACE = 123;
-const RBRACE = 125;
-const COMMA = 44;
-const EQ = 61;
-const QUOTE = 34;
-const BACKSLASH = 92;
+/** Hash of "__name__" as scanLabels computes label name hashes. */
+const NAME_LABEL_HASH = (() => {
+  let h = 0x811c9dc5;
+  for (const ch of '__name__') h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+  return h;
+})();
 
-function isNameStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
-}
-function isNameChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 58;
-}
-function isBlank(c: number): boolean {
-  return c === SPACE || c === TAB;
-}
-function isLabelStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-function isLabelChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
-}
+/** Above this many pairs a label set is checked for repeated names with a Set, not pairwise. */
+const PAIRWISE_MAX = 16;
 
-/** A short, printable excerpt of hostile input for error messages. */
-function excerpt(s: string, max = 40): string {
-  const cut = s.length > max ? s.slice(0, max) + '…' : s;
-  return JSON.stringify(cut);
-}
-
-/** One distinct series text in the cache; chained by hash. */
-interface TextNode {
-  text: string;
-  series: SeriesEntry;
-  seen: number;
-  next: TextNode | undefined;
-}
-
+/** A distinct series of the current (or, in a kept parser, previous) parse. */
 interface SeriesEntry {
   labels: Labels;
-  /** Canonical label key (sorted names), shared by texts naming the same series. */
-  key: string;
+  /** Order-independent hash of name and non-empty label pairs. */
+  hash: number;
+  /** Non-empty labels, __name__ included. */
+  count: number;
+  /** Next entry with the same hash. */
+  next: SeriesEntry | undefined;
   /** Generation of the last parse that saw this series (duplicate detection). */
   seen: number;
-  /** Timestamp of that sample: the same series at other timestamps is no duplicate (backfill files). */
-  lastTs: number | undefined;
+  /** Position in that parse's series order. */
+  idx: number;
+  /** Series text as last exposed (kept parsers only): the fast match for the next scrape. */
+  text: string;
+  /** Timestamp of the first sample of this series in the current parse. */
+  firstTs: number | undefined;
+  /** With allowRepeatedSeries: every timestamp of this series in the current parse, ascending. */
+  tss: number[] | undefined;
 }
 
 /** Parses a sample value the way Go's strconv.ParseFloat does for expositions. */
@@ -127,30 +143,45 @@ function isNaNLiteral(s: string): boolean {
   return s.length === 3 && s.toLowerCase() === 'nan';
 }
 
+function slowValue(text: string, start: number, end: number, lineNo: number): number {
+  const vText = text.slice(start, end);
+  const value = parseValue(vText);
+  if (value !== value && !isNaNLiteral(vText)) throw new ExpositionError(lineNo, `invalid value ${excerpt(vText)}`);
+  return value;
+}
+
 /**
- * A reusable parser: keep one per scrape target so its series cache pays off.
- * The cache holds only the series seen by the most recent parse.
+ * Parses expositions. Keep one per scrape target so what it remembers of the
+ * previous scrape pays off; the memory holds only the series of the most
+ * recent successful parse.
  */
 export class ExpositionParser {
-  /**
-   * Series text hash -> chain of texts. Hashing while scanning and verifying with
-   * startsWith avoids slicing and rehashing a string per sample.
-   */
-  private cache = new Map<number, TextNode>();
-  private textCount = 0;
-  /** Series texts in the order of the previous parse: the first guess for each line. */
-  private order: TextNode[] = [];
-  private nextOrder: TextNode[] = [];
-  /** Canonical key -> entry for every cached series: same series, other label order. */
-  private canonical = new Map<string, SeriesEntry>();
+  private series = new SeriesTable<SeriesEntry>();
+  /** Series in the order of the previous parse: the first guess for each line. */
+  private order: SeriesEntry[] = [];
+  private orderGen = 0;
+  private nextOrder: SeriesEntry[] = [];
   private generation = 0;
+  private names = new Interner(8, 12);
+  private values = new Interner(10, 15);
+  /** Position in `order` expected to match the next line. */
+  private cursor = 0;
+  private distinctSeen = 0;
+
+  /** @param remember keep series between parses (false for one-off parses: nothing to match later). */
+  constructor(private readonly remember = true) {}
 
   parse(text: string, opts: ParseOptions = {}): ParseResult {
     const om = opts.openMetrics === true;
     const maxLine = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    const allowRepeated = opts.allowRepeatedSeries === true;
+    const lines: number[] | undefined = opts.sampleLines ? [] : undefined;
     const gen = ++this.generation;
-    let seenCount = 0;
     this.nextOrder = [];
+    this.cursor = 0;
+    this.distinctSeen = 0;
+    if (this.values.full) this.values = new Interner(10, 15);
+    if (this.names.full) this.names = new Interner(8, 12);
     const typed = new Set<string>();
     const samples: ParsedSample[] = [];
     const metadata = new Map<string, MetricMetadata>();
@@ -159,181 +190,254 @@ export class ExpositionParser {
     let lineNo = 0;
     let sawEof = false;
 
-    while (pos < len) {
-      lineNo++;
-      let end = text.indexOf('\n', pos);
-      if (end < 0) end = len;
-      let lineEnd = end;
-      if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
-      if (lineEnd - pos > maxLine) {
-        throw new ExpositionError(lineNo, `line too long (${lineEnd - pos} characters, limit ${maxLine})`);
-      }
-      if (sawEof) throw new ExpositionError(lineNo, 'content after "# EOF"');
-      const start = pos;
-      pos = end + 1;
+    try {
+      while (pos < len) {
+        lineNo++;
+        let end = text.indexOf('\n', pos);
+        if (end < 0) end = len;
+        let lineEnd = end;
+        if (lineEnd > pos && text.charCodeAt(lineEnd - 1) === CR) lineEnd--;
+        if (lineEnd - pos > maxLine) {
+          throw new ExpositionError(lineNo, `line too long (${lineEnd - pos} characters, limit ${maxLine})`);
+        }
+        if (sawEof) throw new ExpositionError(lineNo, 'content after "# EOF"');
+        const start = pos;
+        pos = end + 1;
 
-      if (lineEnd === start) {
-        if (om) throw new ExpositionError(lineNo, 'empty line (not allowed in OpenMetrics)');
-        continue;
-      }
-      const c0 = text.charCodeAt(start);
-      if (c0 === HASH) {
-        if (this.comment(text, start, lineEnd, lineNo, om, metadata, typed)) sawEof = true;
-        continue;
-      }
-      if (!om && (c0 === SPACE || c0 === TAB)) {
-        // 0.0.4 allows blank lines made of whitespace and indented samples.
-        let i = start;
-        while (i < lineEnd && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
-        if (i === lineEnd) continue;
-        if (text.charCodeAt(i) === HASH) {
-          if (this.comment(text, i, lineEnd, lineNo, om, metadata, typed)) sawEof = true;
+        if (lineEnd === start) {
+          if (om) throw new ExpositionError(lineNo, 'empty line (not allowed in OpenMetrics)');
           continue;
         }
-        this.sample(text, i, lineEnd, lineNo, om, gen, samples);
-        seenCount++;
-        continue;
+        let c0 = text.charCodeAt(start);
+        let first = start;
+        if (!om && (c0 === SPACE || c0 === TAB)) {
+          // 0.0.4 allows blank lines made of whitespace and indented samples.
+          while (first < lineEnd && (c0 === SPACE || c0 === TAB)) c0 = text.charCodeAt(++first);
+          if (first === lineEnd) continue;
+        }
+        if (c0 === HASH) {
+          if (this.comment(text, first, lineEnd, lineNo, om, metadata, typed)) sawEof = true;
+          continue;
+        }
+        samples.push(this.sample(text, first, lineEnd, lineNo, om, gen, allowRepeated));
+        if (lines !== undefined) lines.push(lineNo);
       }
-      this.sample(text, start, lineEnd, lineNo, om, gen, samples);
-      seenCount++;
+    } catch (err) {
+      if (err instanceof ScanError) throw new ExpositionError(lineNo, err.message);
+      throw err;
     }
     if (om && !sawEof) throw new ExpositionError(lineNo + 1, 'missing "# EOF" at the end of OpenMetrics input');
-    // Forget series the target no longer exposes; costs a sweep only when it changed.
-    this.order = this.nextOrder;
-    this.nextOrder = [];
-    if (this.textCount > seenCount || this.canonical.size > seenCount) this.sweep(gen);
-    return { samples, metadata };
-  }
-
-  private sweep(gen: number): void {
-    let count = 0;
-    for (const [h, head] of this.cache) {
-      let first: TextNode | undefined;
-      let last: TextNode | undefined;
-      for (let n: TextNode | undefined = head; n; n = n.next) {
-        if (n.seen !== gen) continue;
-        if (last) last.next = n;
-        else first = n;
-        last = n;
-        count++;
-      }
-      if (last) last.next = undefined;
-      if (first) this.cache.set(h, first);
-      else this.cache.delete(h);
-    }
-    this.textCount = count;
-    for (const [k, e] of this.canonical) if (e.seen !== gen) this.canonical.delete(k);
-  }
-
-  private sample(
-    text: string,
-    start: number,
-    end: number,
-    lineNo: number,
-    om: boolean,
-    gen: number,
-    samples: ParsedSample[],
-  ): void {
-    // Targets expose the same series in the same order scrape after scrape: try
-    // the text at this position in the previous parse before scanning anything.
-    // A cached text is a complete, valid series, so if the line starts with it and
-    // a blank follows, it is this line's series.
-    const k = this.nextOrder.length;
-    const guess = k < this.order.length ? this.order[k] : undefined;
-    let i: number;
-    let entry: SeriesEntry;
-    let seriesEnd: number;
-    if (guess !== undefined && text.startsWith(guess.text, start) && isBlank(text.charCodeAt(start + guess.text.length))) {
-      seriesEnd = start + guess.text.length;
-      entry = guess.series;
-      guess.seen = gen;
-      this.nextOrder.push(guess);
+    if (this.remember) {
+      this.order = this.nextOrder;
+      this.orderGen = gen;
+      // Forget series the target no longer exposes; costs a sweep only when it changed.
+      if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === gen);
     } else {
-      // Find the end of the series part: the metric name, then an optional {...}.
-      i = start;
-      if (!isNameStart(text.charCodeAt(i))) {
-        throw new ExpositionError(lineNo, `invalid metric name at ${excerpt(text.slice(start, end))}`);
-      }
-      i++;
-      while (i < end && isNameChar(text.charCodeAt(i))) i++;
-      const nameEnd = i;
-      seriesEnd = nameEnd;
-      const hasLabels = i < end && text.charCodeAt(i) === LBRACE;
-      if (hasLabels) seriesEnd = findLabelsEnd(text, i, end);
-      const hash = hashRange(text, start, seriesEnd);
-      const seriesLen = seriesEnd - start;
-      const head = this.cache.get(hash);
-      let node = head;
-      while (node !== undefined && !(node.text.length === seriesLen && text.startsWith(node.text, start))) node = node.next;
-      if (node !== undefined) {
-        entry = node.series;
-        node.seen = gen;
-      } else {
-        // Full syntax check only for series text not seen before.
-        if (hasLabels && skipLabels(text, i, end, lineNo) !== seriesEnd) {
-          throw new ExpositionError(lineNo, `invalid label set ${excerpt(text.slice(start, end))}`);
-        }
-        const labels = buildLabels(text, start, nameEnd, seriesEnd, lineNo);
-        const key = canonicalKey(labels);
-        const same = this.canonical.get(key);
-        if (same) entry = same;
-        else {
-          entry = { labels, key, seen: 0, lastTs: undefined };
-          this.canonical.set(key, entry);
-        }
-        // Flatten the text so the cache does not pin this scrape's whole body.
-        // (Concatenation then slice makes V8 copy just this text into a new string.)
-      const own = (' ' + text.slice(start, seriesEnd)).slice(1);
-        node = { text: own, series: entry, seen: gen, next: head };
-        this.cache.set(hash, node);
-        this.textCount++;
-      }
-      this.nextOrder.push(node);
+      this.series = new SeriesTable<SeriesEntry>();
     }
-    const seenBefore = entry.seen === gen;
-    entry.seen = gen;
+    this.nextOrder = [];
+    return lines === undefined ? { samples, metadata } : { samples, metadata, lines };
+  }
+
+  private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): ParsedSample {
+    let entry: SeriesEntry | undefined;
+    let seriesEnd = 0;
+    // The line at this position in the previous parse, tried before scanning
+    // anything. A remembered text is a complete, valid series, so if the line
+    // starts with it and a blank follows, it is this line's series.
+    if (this.cursor < this.order.length) {
+      const guess = this.order[this.cursor];
+      const t = guess.text;
+      const after = text.charCodeAt(start + t.length);
+      if ((after === SPACE || after === TAB) && text.startsWith(t, start)) {
+        entry = guess;
+        seriesEnd = start + t.length;
+      }
+    }
+    if (entry === undefined) {
+      seriesEnd = this.scanSeries(text, start, end, lineNo);
+      entry = this.lookup(text, start);
+      if (this.remember && !(entry.text.length === seriesEnd - start && text.startsWith(entry.text, start))) {
+        entry.text = ownCopy(text, start, seriesEnd);
+      }
+    }
+    const repeated = entry.seen === gen;
+    if (!repeated) {
+      // Resynchronise the guesses after inserted or removed series.
+      if (entry.seen === this.orderGen && this.remember) this.cursor = entry.idx + 1;
+      entry.seen = gen;
+      this.distinctSeen++;
+      if (this.remember) {
+        entry.idx = this.nextOrder.length;
+        this.nextOrder.push(entry);
+      }
+    }
 
     // Value and optional timestamp, separated by spaces/tabs.
-    i = seriesEnd;
-    const c = text.charCodeAt(i);
+    let i = seriesEnd;
+    let c = text.charCodeAt(i);
     if (i >= end || (c !== SPACE && c !== TAB)) {
       throw new ExpositionError(lineNo, `expected a space and a value after ${excerpt(text.slice(start, seriesEnd))}`);
     }
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
+    while (i < end && (c === SPACE || c === TAB)) c = text.charCodeAt(++i);
     const vStart = i;
-    while (i < end && text.charCodeAt(i) !== SPACE && text.charCodeAt(i) !== TAB) i++;
+    while (i < end && c !== SPACE && c !== TAB) c = text.charCodeAt(++i);
     if (vStart === i) throw new ExpositionError(lineNo, `missing value for ${excerpt(text.slice(start, seriesEnd))}`);
-    const vText = text.slice(vStart, i);
-    const value = parseValue(vText);
-    if (value !== value && !isNaNLiteral(vText)) {
-      throw new ExpositionError(lineNo, `invalid value ${excerpt(vText)}`);
-    }
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
+    const value = fastDecimal(text, vStart, i) ?? slowValue(text, vStart, i, lineNo);
+    while (i < end && (c === SPACE || c === TAB)) c = text.charCodeAt(++i);
     let timestampMs: number | undefined;
-    if (i < end && text.charCodeAt(i) !== HASH) {
+    if (i < end && c !== HASH) {
       const tStart = i;
-      while (i < end && text.charCodeAt(i) !== SPACE && text.charCodeAt(i) !== TAB) i++;
-      timestampMs = parseTimestamp(text.slice(tStart, i), om, lineNo);
-      while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
+      while (i < end && c !== SPACE && c !== TAB) c = text.charCodeAt(++i);
+      if (om) {
+        const v = fastDecimal(text, tStart, i);
+        timestampMs = v === undefined ? parseTimestamp(text.slice(tStart, i), om, lineNo) : Math.round(v * 1000);
+      } else {
+        timestampMs = fastInteger(text, tStart, i) ?? parseTimestamp(text.slice(tStart, i), om, lineNo);
+      }
+      while (i < end && (c === SPACE || c === TAB)) c = text.charCodeAt(++i);
     }
     if (i < end) {
       // An exemplar (` # {trace_id="..."} 1.0 [ts]`): checked for shape, then ignored.
-      if (text.charCodeAt(i) !== HASH || i + 1 >= end || text.charCodeAt(i + 1) !== SPACE) {
+      if (c !== HASH || i + 1 >= end || text.charCodeAt(i + 1) !== SPACE) {
         throw new ExpositionError(lineNo, `unexpected text after the value: ${excerpt(text.slice(i, end))}`);
       }
       let j = i + 2;
       if (text.charCodeAt(j) !== LBRACE) throw new ExpositionError(lineNo, 'invalid exemplar: expected "{" after "# "');
-      j = skipLabels(text, j, end, lineNo);
+      j = scanLabels(text, j, end);
       if (j >= end || (text.charCodeAt(j) !== SPACE && text.charCodeAt(j) !== TAB)) {
         throw new ExpositionError(lineNo, 'invalid exemplar: missing value');
       }
     }
-    if (seenBefore && entry.lastTs === timestampMs) {
-      throw new ExpositionError(lineNo, `duplicate series ${excerpt(text.slice(start, seriesEnd), 120)}${timestampMs === undefined ? '' : ` at timestamp ${timestampMs}`}`);
+    if (repeated) this.repeat(entry, timestampMs, allowRepeated, text, start, seriesEnd, lineNo);
+    else {
+      entry.firstTs = timestampMs;
+      entry.tss = undefined;
     }
-    entry.lastTs = timestampMs;
-    samples.push(timestampMs === undefined ? { labels: entry.labels, value } : { labels: entry.labels, value, timestampMs });
+    return timestampMs === undefined ? { labels: entry.labels, value } : { labels: entry.labels, value, timestampMs };
   }
+
+  /** A series seen before in this parse: a duplicate unless repeats are allowed and its timestamp is new. */
+  private repeat(entry: SeriesEntry, ts: number | undefined, allowRepeated: boolean, text: string, start: number, seriesEnd: number, lineNo: number): void {
+    const dup = () =>
+      new ExpositionError(lineNo, `duplicate series ${excerpt(text.slice(start, seriesEnd), 120)}${ts === undefined ? '' : ` at timestamp ${ts}`}`);
+    if (!allowRepeated || ts === undefined || entry.firstTs === undefined) throw dup();
+    const tss = (entry.tss ??= [entry.firstTs]);
+    const last = tss[tss.length - 1];
+    if (ts > last) {
+      tss.push(ts);
+      return;
+    }
+    let lo = 0;
+    let hi = tss.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (tss[mid] < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    if (tss[lo] === ts) throw dup();
+    tss.splice(lo, 0, ts);
+  }
+
+  /**
+   * Scans the metric name and label set at `start` into `scratch` (validating
+   * it) and returns the index after the series text. `scratch.setHash` then
+   * covers the name too.
+   */
+  private scanSeries(text: string, start: number, end: number, lineNo: number): number {
+    let c = text.charCodeAt(start);
+    if (!isNameStart(c)) throw new ExpositionError(lineNo, `invalid metric name at ${excerpt(text.slice(start, end))}`);
+    let h = Math.imul(0x811c9dc5 ^ c, 16777619);
+    let i = start + 1;
+    while (i < end) {
+      c = text.charCodeAt(i);
+      if (!isNameChar(c)) break;
+      h = Math.imul(h ^ c, 16777619);
+      i++;
+    }
+    this.nameEnd = i;
+    this.nameHash = h;
+    if (i < end && c === LBRACE) {
+      i = scanLabels(text, i, end);
+      checkPairs(text, lineNo);
+    } else {
+      scratch.n = 0;
+      scratch.setHash = 0;
+    }
+    scratch.setHash = (scratch.setHash + mix(h ^ 0x5bd1e995)) | 0;
+    return i;
+  }
+
+  private nameEnd = 0;
+  private nameHash = 0;
+
+  /** The entry of the scanned series: an existing one with the same labels, or a new one. */
+  private lookup(text: string, start: number): SeriesEntry {
+    const hash = scratch.setHash;
+    const head = this.series.get(hash);
+    for (let e = head; e !== undefined; e = e.next) if (this.sameLabels(e, text, start)) return e;
+    const labels = this.buildLabels(text, start);
+    let count = 1;
+    for (let k = 0; k < scratch.n; k++) if (scratch.pos[k * 4 + 3] > scratch.pos[k * 4 + 2]) count++;
+    const entry: SeriesEntry = { labels, hash, count, next: head, seen: 0, idx: -1, text: '', firstTs: undefined, tss: undefined };
+    this.series.add(entry);
+    return entry;
+  }
+
+  private sameLabels(e: SeriesEntry, text: string, start: number): boolean {
+    const labels = e.labels;
+    const name = labels.__name__;
+    if (name.length !== this.nameEnd - start || !text.startsWith(name, start)) return false;
+    let count = 1;
+    const { pos, escaped } = scratch;
+    for (let k = 0; k < scratch.n; k++) {
+      const vs = pos[k * 4 + 2];
+      const ve = pos[k * 4 + 3];
+      if (ve === vs) continue;
+      count++;
+      const v = labels[this.labelName(text, k)];
+      if (v === undefined) return false;
+      if (escaped[k] ? v !== unescapeValue(text.slice(vs, ve)) : v.length !== ve - vs || !text.startsWith(v, vs)) return false;
+    }
+    return count === e.count;
+  }
+
+  /** The label object of the scanned series, built from interned names and values. */
+  private buildLabels(text: string, start: number): Labels {
+    const { pos, hashes, escaped } = scratch;
+    const names = this.nameBuf;
+    const values = this.valueBuf;
+    let n = 0;
+    for (let k = 0; k < scratch.n; k++) {
+      const vs = pos[k * 4 + 2];
+      const ve = pos[k * 4 + 3];
+      // Empty label values mean "no label" in Prometheus.
+      if (ve === vs) continue;
+      names[n] = this.labelName(text, k);
+      if (escaped[k]) values[n] = unescapeValue(text.slice(vs, ve));
+      // A kept parser's labels live on in the store: share or copy values so they
+      // do not pin this body. A one-off parse returns slices (see parseExposition).
+      else values[n] = this.remember ? this.values.get(text, vs, ve, hashes[k * 2 + 1]) : text.slice(vs, ve);
+      n++;
+    }
+    return this.shapes.build(this.names.get(text, start, this.nameEnd, this.nameHash), names, values, n);
+  }
+
+  /** Interned name of scanned pair `k`; the same position in the previous label set is tried first. */
+  private labelName(text: string, k: number): string {
+    const s = scratch.pos[k * 4];
+    const e = scratch.pos[k * 4 + 1];
+    const prev = this.prevNames[k];
+    if (prev !== undefined && sameText(text, s, e, prev)) return prev;
+    const name = this.names.get(text, s, e, scratch.hashes[k * 2]);
+    this.prevNames[k] = name;
+    return name;
+  }
+
+  private nameBuf: string[] = [];
+  private valueBuf: string[] = [];
+  private prevNames: string[] = [];
+  private shapes = new LabelShapes();
 
   /** Handles a `#` line; returns true for `# EOF`. */
   private comment(
@@ -392,119 +496,31 @@ export class ExpositionParser {
   }
 }
 
-/**
- * Cheap scan for the `}` closing a label set (quotes and escapes respected), used
- * before the cache lookup; returns `end` when unterminated (then the full check
- * reports the error).
- */
-function findLabelsEnd(text: string, open: number, end: number): number {
-  let inQuote = false;
-  for (let i = open + 1; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (inQuote) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inQuote = false;
-    } else if (c === QUOTE) inQuote = true;
-    else if (c === RBRACE) return i + 1;
+/** Rejects `__name__` inside braces and a label name given twice (Prometheus rejects both). */
+function checkPairs(text: string, lineNo: number): void {
+  const { n, pos, hashes } = scratch;
+  if (n > PAIRWISE_MAX) {
+    const names = new Set<string>();
+    for (let k = 0; k < n; k++) {
+      const name = text.slice(pos[k * 4], pos[k * 4 + 1]);
+      if (name === '__name__') throw new ExpositionError(lineNo, 'label __name__ is not allowed inside braces');
+      if (names.has(name)) throw new ExpositionError(lineNo, `duplicate label ${excerpt(name)}`);
+      names.add(name);
+    }
+    return;
   }
-  return end;
-}
-
-/** Skips `{...}` starting at `open`; returns the index after `}`. Validates syntax. */
-function skipLabels(text: string, open: number, end: number, lineNo: number): number {
-  let i = open + 1;
-  while (true) {
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
-    if (i >= end) throw new ExpositionError(lineNo, 'unterminated label set (missing "}")');
-    let c = text.charCodeAt(i);
-    if (c === RBRACE) return i + 1;
-    if (!isLabelStart(c)) throw new ExpositionError(lineNo, `invalid label name at ${excerpt(text.slice(i, end))}`);
-    const nStart = i;
-    i++;
-    while (i < end && isLabelChar(text.charCodeAt(i))) i++;
-    const nEnd = i;
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
-    if (text.charCodeAt(i) !== EQ) {
-      throw new ExpositionError(lineNo, `expected "=" after label name ${excerpt(text.slice(nStart, nEnd))}`);
+  for (let k = 0; k < n; k++) {
+    const s = pos[k * 4];
+    const len = pos[k * 4 + 1] - s;
+    if (hashes[k * 2] === NAME_LABEL_HASH && len === 8 && text.startsWith('__name__', s)) {
+      throw new ExpositionError(lineNo, 'label __name__ is not allowed inside braces');
     }
-    i++;
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
-    if (text.charCodeAt(i) !== QUOTE) {
-      throw new ExpositionError(lineNo, `expected a quoted value for label ${excerpt(text.slice(nStart, nEnd))}`);
+    for (let j = 0; j < k; j++) {
+      if (hashes[j * 2] !== hashes[k * 2] || pos[j * 4 + 1] - pos[j * 4] !== len) continue;
+      const name = text.slice(s, s + len);
+      if (text.startsWith(name, pos[j * 4])) throw new ExpositionError(lineNo, `duplicate label ${excerpt(name)}`);
     }
-    i++;
-    while (true) {
-      if (i >= end) throw new ExpositionError(lineNo, `unterminated value for label ${excerpt(text.slice(nStart, nEnd))}`);
-      c = text.charCodeAt(i);
-      if (c === QUOTE) break;
-      if (c === BACKSLASH) {
-        const e = text.charCodeAt(i + 1);
-        if (e !== BACKSLASH && e !== QUOTE && e !== 110 /* n */) {
-          throw new ExpositionError(lineNo, `invalid escape ${excerpt(text.slice(i, i + 2))} in value of label ${excerpt(text.slice(nStart, nEnd))} (allowed: \\\\, \\", \\n)`);
-        }
-        i += 2;
-        continue;
-      }
-      i++;
-    }
-    i++;
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
-    c = text.charCodeAt(i);
-    if (c === COMMA) {
-      i++;
-      continue;
-    }
-    if (c === RBRACE) return i + 1;
-    throw new ExpositionError(lineNo, `expected "," or "}" after a label value, got ${excerpt(text.slice(i, end))}`);
   }
-}
-
-/** Builds the label object of an already syntax-checked series text. */
-function buildLabels(text: string, start: number, nameEnd: number, seriesEnd: number, lineNo: number): Labels {
-  const labels: Record<string, string> = { __name__: text.slice(start, nameEnd) };
-  if (seriesEnd === nameEnd) return labels;
-  let i = nameEnd + 1;
-  const end = seriesEnd - 1;
-  while (true) {
-    while (i < end && (text.charCodeAt(i) === SPACE || text.charCodeAt(i) === TAB)) i++;
-    if (i >= end) break;
-    const nStart = i;
-    while (isLabelChar(text.charCodeAt(i))) i++;
-    const name = text.slice(nStart, i);
-    i = text.indexOf('"', i) + 1;
-    const vStart = i;
-    let hasEscape = false;
-    while (text.charCodeAt(i) !== QUOTE) {
-      if (text.charCodeAt(i) === BACKSLASH) {
-        hasEscape = true;
-        i += 2;
-      } else i++;
-    }
-    let value = text.slice(vStart, i);
-    if (hasEscape) value = unescapeValue(value);
-    i++;
-    if (name === '__name__') throw new ExpositionError(lineNo, 'label __name__ is not allowed inside braces');
-    if (Object.prototype.hasOwnProperty.call(labels, name)) {
-      throw new ExpositionError(lineNo, `duplicate label ${excerpt(name)}`);
-    }
-    // Empty label values mean "no label" in Prometheus.
-    if (value !== '') labels[name] = value;
-    while (i < end && text.charCodeAt(i) !== COMMA) i++;
-    i++;
-  }
-  return labels;
-}
-
-function unescapeValue(s: string): string {
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === BACKSLASH) {
-      const e = s[++i];
-      out += e === 'n' ? '\n' : e;
-    } else out += s[i];
-  }
-  return out;
 }
 
 function unescapeHelp(s: string, om: boolean, lineNo: number): string {
@@ -543,23 +559,13 @@ function parseTimestamp(s: string, om: boolean, lineNo: number): number {
   return v;
 }
 
-/** FNV-1a over a range of char codes. */
-function hashRange(text: string, start: number, end: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return h | 0;
-}
-
-function canonicalKey(labels: Labels): string {
-  const names = Object.keys(labels).sort();
-  let key = '';
-  for (const n of names) key += `${n}\xff${labels[n]}\xfe`;
-  return key;
-}
-
-/** One-shot parse (no cache reuse); scrape loops keep an ExpositionParser instead. */
+/**
+ * One-off parse; scrape loops keep an ExpositionParser per target instead.
+ * Label values of the result may be slices of `text` (no copy, for speed), so
+ * they keep `text` in memory as long as they are referenced.
+ */
 export function parseExposition(text: string, opts?: ParseOptions): ParseResult {
-  return new ExpositionParser().parse(text, opts);
+  return new ExpositionParser(false).parse(text, opts);
 }
 
 /** Whether a Content-Type header announces OpenMetrics text. */

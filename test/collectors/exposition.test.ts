@@ -203,7 +203,8 @@ describe('exposition parser: series cache across parses', () => {
 describe('exposition parser: backfill files', () => {
   it('accepts one series at several timestamps, rejects the same timestamp twice', () => {
     const text = '# TYPE a gauge\na{x="1"} 1 1700000000\na{x="1"} 2 1700000015\na{x="1"} 3 1700000030\n# EOF\n';
-    expect(parseExposition(text, { openMetrics: true }).samples.map((s) => s.timestampMs)).toEqual([1700000000000, 1700000015000, 1700000030000]);
-    expect(() => parseExposition('a 1 1000\na 2 1000\n')).toThrow(/line 2: duplicate series "a" at timestamp 1000/);
+    const opts = { openMetrics: true, allowRepeatedSeries: true };
+    expect(parseExposition(text, opts).samples.map((s) => s.timestampMs)).toEqual([1700000000000, 1700000015000, 1700000030000]);
+    expect(() => parseExposition('a 1 1000\na 2 1000\n', { allowRepeatedSeries: true })).toThrow(/line 2: duplicate series "a" at timestamp 1000/);
   });
 });
