@@ -46,7 +46,10 @@ function cleanup(): Promise<void> {
 async function createScratchDb(): Promise<string> {
   const name = `vigil_demo_${process.pid}_${Date.now().toString(36)}`;
   const admin = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-  await admin.connect();
+  const where = new URL(PG_URL);
+  await admin.connect().catch((err: Error) => {
+    throw new Error(`PostgreSQL is needed at ${where.host} (set VIGIL_DEMO_PG_URL): ${err.message}`);
+  });
   try {
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
