@@ -114,6 +114,7 @@ describe.skipIf(!pgAvailable)('DatabaseConnectionFailure end to end', () => {
     await waitFor(() => slack.received.length >= 1 && smtp.messages.length >= 1, 20_000);
     expect(slack.received[0].channel).toBe('#alerts');
     expect(slackText(0)).toContain('[CRITICAL] Alert');
+    expect(slackText(0)).toContain('[FIRING:1] DatabaseConnectionFailure');
     const mail = smtp.messages[0];
     expect(mail.envelope.to).toEqual(['oncall@example.test']);
     expect(mail.parsed.subject).toBe('[CRITICAL] DatabaseConnectionFailure');
@@ -134,12 +135,34 @@ describe.skipIf(!pgAvailable)('DatabaseConnectionFailure end to end', () => {
     await proxy.restore();
     await waitFor(async () => (await apiAlerts(vigil!.url, 'DatabaseConnectionFailure')).length === 0, 20_000);
     await waitFor(() => slack.received.length >= 2 && smtp.messages.length >= 2, 20_000);
-    expect(slackText(1)).toMatch(/resolved/i);
+    expect(slackText(1)).toContain('[RESOLVED] DatabaseConnectionFailure');
     expect(smtp.messages[1].parsed.subject).toBe('[CRITICAL] DatabaseConnectionFailure');
     // Nothing more arrives afterwards (no duplicate resolved message).
     await sleep(4000);
     expect(slack.received.length).toBe(2);
     expect(smtp.messages.length).toBe(2);
     expect(slack.attempts.length).toBe(2);
+  });
+
+  it('a stop right as the alert fires (notification possibly still in group_wait) loses nothing and sends nothing twice', async () => {
+    const before = { slack: slack.received.length, mail: smtp.messages.length };
+    await proxy.cut();
+    await waitFor(async () => (await apiAlerts(vigil!.url, 'DatabaseConnectionFailure')).find((a) => a.state === 'firing'), 20_000);
+    await vigil!.stop();
+    vigil = undefined;
+    vigil = await d.start();
+    // Whichever run sent it, the firing notification arrives, once.
+    await waitFor(() => slack.received.length > before.slack && smtp.messages.length > before.mail, 20_000);
+    await sleep(5000);
+    expect(slack.received.length).toBe(before.slack + 1);
+    expect(smtp.messages.length).toBe(before.mail + 1);
+    expect(slackText(before.slack)).toContain('[FIRING:1] DatabaseConnectionFailure');
+
+    await proxy.restore();
+    await waitFor(() => slack.received.length > before.slack + 1 && smtp.messages.length > before.mail + 1, 30_000);
+    await sleep(3000);
+    expect(slack.received.length).toBe(before.slack + 2);
+    expect(smtp.messages.length).toBe(before.mail + 2);
+    expect(slackText(before.slack + 1)).toContain('[RESOLVED] DatabaseConnectionFailure');
   });
 });
