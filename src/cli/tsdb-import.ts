@@ -24,107 +24,17 @@ export interface ImportResult {
   maxT: number;
 }
 
-/** 1-based line of the `index`-th sample: every sample is one line that is neither blank nor a comment. */
-function lineOfSample(text: string, index: number): number {
-  let line = 0;
-  let seen = -1;
-  let pos = 0;
-  while (pos <= text.length) {
-    line++;
-    let end = text.indexOf('\n', pos);
-    if (end < 0) end = text.length;
-    if (end > pos && text.charCodeAt(pos) !== 35 && text.slice(pos, end).trim() !== '' && ++seen === index) return line;
-    pos = end + 1;
-  }
-  return line;
-}
-
-/** The series part of a sample line (name and label set), honouring quotes in label values. */
-function seriesText(line: string): string {
-  const brace = line.indexOf('{');
-  const space = line.indexOf(' ');
-  if (brace < 0 || (space >= 0 && space < brace)) return space < 0 ? line : line.slice(0, space);
-  let inQuote = false;
-  for (let i = brace + 1; i < line.length; i++) {
-    const c = line[i];
-    if (inQuote) {
-      if (c === '\\') i++;
-      else if (c === '"') inQuote = false;
-    } else if (c === '"') inQuote = true;
-    else if (c === '}') return line.slice(0, i + 1);
-  }
-  return line;
-}
-
-interface Batch {
-  text: string;
-  /** Original 1-based line number of each line of `text`. */
-  lines: number[];
-}
-
-/**
- * A backfill file repeats each series once per timestamp, which one exposition
- * (a scrape) must not. Splits the file into documents without repeats, each
- * starting with the metadata lines of the family it continues and ending in
- * "# EOF", so the scrape parser validates every line and errors keep their
- * original line numbers.
- */
-function splitBackfill(text: string): Batch[] {
-  const src = text.endsWith('\n') ? text.slice(0, -1).split('\n') : text.split('\n');
-  const batches: Batch[] = [];
-  let cur: { out: string[]; lines: number[]; seen: Set<string> } = { out: [], lines: [], seen: new Set() };
-  let family = '';
-  let familyMeta: Array<[string, number]> = [];
-  let afterEof = false;
-  const close = () => {
-    cur.out.push('# EOF');
-    cur.lines.push(cur.lines[cur.lines.length - 1] ?? 1);
-    batches.push({ text: cur.out.join('\n') + '\n', lines: cur.lines });
-  };
-  for (let i = 0; i < src.length; i++) {
-    const line = src[i].endsWith('\r') ? src[i].slice(0, -1) : src[i];
-    if (!afterEof && line.startsWith('#')) {
-      if (line === '# EOF') afterEof = true;
-      else {
-        const name = line.split(' ')[2] ?? '';
-        if (name !== family) {
-          family = name;
-          familyMeta = [];
-        }
-        familyMeta.push([line, i + 1]);
-      }
-    } else if (!afterEof && line !== '') {
-      const key = seriesText(line);
-      if (cur.seen.has(key)) {
-        close();
-        cur = { out: familyMeta.map(([l]) => l), lines: familyMeta.map(([, n]) => n), seen: new Set() };
-      }
-      cur.seen.add(key);
-    }
-    cur.out.push(line);
-    cur.lines.push(i + 1);
-  }
-  batches.push({ text: cur.out.join('\n') + (text.endsWith('\n') ? '\n' : ''), lines: cur.lines });
-  return batches;
-}
-
 /** Parses OpenMetrics backfill text and appends its samples; throws ExpositionError (original line numbers) for malformed input. */
 export async function importOpenMetrics(db: Tsdb, text: string): Promise<ImportResult> {
+  // A backfill file repeats each series once per timestamp; the parser accepts
+  // that (and still rejects one series twice at one timestamp).
+  const parsed = parseExposition(text, { openMetrics: true, allowRepeatedSeries: true, sampleLines: true });
+  const lines = parsed.lines!;
   const samples: Array<{ s: ParsedSample; line: number }> = [];
-  for (const b of splitBackfill(text)) {
-    let parsed: ParsedSample[];
-    try {
-      parsed = parseExposition(b.text, { openMetrics: true }).samples;
-    } catch (err) {
-      if (!(err instanceof ExpositionError)) throw err;
-      const line = b.lines[err.line - 1] ?? (b.lines[b.lines.length - 1] ?? 0) + 1;
-      throw new ExpositionError(line, err.reason);
-    }
-    for (const [k, s] of parsed.entries()) {
-      const line = b.lines[lineOfSample(b.text, k) - 1];
-      if (s.timestampMs === undefined) throw new ExpositionError(line, 'sample has no timestamp (backfilling needs one on every sample)');
-      samples.push({ s, line });
-    }
+  for (let k = 0; k < parsed.samples.length; k++) {
+    const s = parsed.samples[k];
+    if (s.timestampMs === undefined) throw new ExpositionError(lines[k], 'sample has no timestamp (backfilling needs one on every sample)');
+    samples.push({ s, line: lines[k] });
   }
   // Time order across the file, file order within a timestamp: series may be listed one after another.
   const order = samples.map((_, i) => i).sort((a, b) => samples[a].s.timestampMs! - samples[b].s.timestampMs! || a - b);

@@ -195,9 +195,11 @@ export class Interner {
   private mask: number;
   private count = 0;
 
+  /** @param copy store copies that do not reference the parsed text (for strings that outlive it) */
   constructor(
     bits = 10,
     private readonly maxBits = 16,
+    private readonly copy = true,
   ) {
     this.strs = new Array<string | undefined>(1 << bits).fill(undefined);
     this.hashes = new Int32Array(1 << bits);
@@ -211,7 +213,7 @@ export class Interner {
 
   get(text: string, start: number, end: number, hash: number): string {
     const len = end - start;
-    if (len > INTERN_MAX_LEN) return ownCopy(text, start, end);
+    if (len > INTERN_MAX_LEN) return this.copy ? ownCopy(text, start, end) : text.slice(start, end);
     const mask = this.mask;
     let k = mix(hash) & mask;
     while (true) {
@@ -220,7 +222,7 @@ export class Interner {
       if (this.hashes[k] === hash && s.length === len && text.startsWith(s, start)) return s;
       k = (k + 1) & mask;
     }
-    const s = ownCopy(text, start, end);
+    const s = this.copy ? ownCopy(text, start, end) : text.slice(start, end);
     if (this.count * 2 >= mask) {
       if (mask + 1 >= 1 << this.maxBits) return s;
       this.rehash();

@@ -156,20 +156,22 @@ function slowValue(text: string, start: number, end: number, lineNo: number): nu
  * recent successful parse.
  */
 export class ExpositionParser {
-  private series = new SeriesTable<SeriesEntry>();
+  private series = new SeriesTable<SeriesEntry>(4);
   /** Series in the order of the previous parse: the first guess for each line. */
   private order: SeriesEntry[] = [];
   private orderGen = 0;
   private nextOrder: SeriesEntry[] = [];
   private generation = 0;
   private names = new Interner(8, 12);
-  private values = new Interner(10, 15);
+  private values: Interner;
   /** Position in `order` expected to match the next line. */
   private cursor = 0;
   private distinctSeen = 0;
 
   /** @param remember keep series between parses (false for one-off parses: nothing to match later). */
-  constructor(private readonly remember = true) {}
+  constructor(private readonly remember = true) {
+    this.values = new Interner(10, 15, remember);
+  }
 
   parse(text: string, opts: ParseOptions = {}): ParseResult {
     const om = opts.openMetrics === true;
@@ -180,8 +182,10 @@ export class ExpositionParser {
     this.nextOrder = [];
     this.cursor = 0;
     this.distinctSeen = 0;
-    if (this.values.full) this.values = new Interner(10, 15);
+    if (this.values.full) this.values = new Interner(10, 15, this.remember);
     if (this.names.full) this.names = new Interner(8, 12);
+    // Size the series table from the body once instead of growing it from small.
+    if (this.series.count === 0) this.series = new SeriesTable<SeriesEntry>(tableBits(text.length));
     const typed = new Set<string>();
     const samples: ParsedSample[] = [];
     const metadata = new Map<string, MetricMetadata>();
@@ -233,7 +237,7 @@ export class ExpositionParser {
       // Forget series the target no longer exposes; costs a sweep only when it changed.
       if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === gen);
     } else {
-      this.series = new SeriesTable<SeriesEntry>();
+      this.series = new SeriesTable<SeriesEntry>(4);
     }
     this.nextOrder = [];
     return lines === undefined ? { samples, metadata } : { samples, metadata, lines };
@@ -415,12 +419,17 @@ export class ExpositionParser {
       if (ve === vs) continue;
       names[n] = this.labelName(text, k);
       if (escaped[k]) values[n] = unescapeValue(text.slice(vs, ve));
-      // A kept parser's labels live on in the store: share or copy values so they
-      // do not pin this body. A one-off parse returns slices (see parseExposition).
-      else values[n] = this.remember ? this.values.get(text, vs, ve, hashes[k * 2 + 1]) : text.slice(vs, ve);
+      // Repeated values (methods, status codes, pods) become one shared string:
+      // fewer allocations and less for the GC to move. A kept parser's labels
+      // live on in the store, so its values are copies that do not pin this
+      // body; a one-off parse returns slices (see parseExposition).
+      else values[n] = this.values.get(text, vs, ve, hashes[k * 2 + 1]);
       n++;
     }
-    return this.shapes.build(this.names.get(text, start, this.nameEnd, this.nameHash), names, values, n);
+    // Consecutive series mostly share their metric name.
+    let metric = this.prevMetric;
+    if (!sameText(text, start, this.nameEnd, metric)) metric = this.prevMetric = this.names.get(text, start, this.nameEnd, this.nameHash);
+    return this.shapes.build(metric, names, values, n);
   }
 
   /** Interned name of scanned pair `k`; the same position in the previous label set is tried first. */
@@ -437,6 +446,7 @@ export class ExpositionParser {
   private nameBuf: string[] = [];
   private valueBuf: string[] = [];
   private prevNames: string[] = [];
+  private prevMetric = '';
   private shapes = new LabelShapes();
 
   /** Handles a `#` line; returns true for `# EOF`. */
@@ -494,6 +504,11 @@ export class ExpositionParser {
     }
     return false;
   }
+}
+
+/** Table size for a body of `chars` characters: about two slots per line of an average 64 characters. */
+function tableBits(chars: number): number {
+  return Math.min(22, Math.max(4, Math.ceil(Math.log2(chars / 32 + 1))));
 }
 
 /** Rejects `__name__` inside braces and a label name given twice (Prometheus rejects both). */

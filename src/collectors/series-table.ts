@@ -25,24 +25,30 @@ export class SeriesTable<E extends Chained<E>> {
 
   /** Head of the chain for `hash`. */
   get(hash: number): E | undefined {
+    // Probing only the key array (0 marks a free slot) costs one cache miss for
+    // a new series instead of two.
+    const key = hash === 0 ? 1 : hash;
     const mask = this.mask;
-    let k = (hash ^ (hash >>> 15)) & mask;
+    const keys = this.keys;
+    let k = (key ^ (key >>> 15)) & mask;
     while (true) {
-      const e = this.heads[k];
-      if (e === undefined || this.keys[k] === hash) return e;
+      const kk = keys[k];
+      if (kk === key) return this.heads[k];
+      if (kk === 0) return undefined;
       k = (k + 1) & mask;
     }
   }
 
   /** Adds `e` in front of the chain of its hash. */
   add(e: E): void {
-    const hash = e.hash;
+    const key = e.hash === 0 ? 1 : e.hash;
     const mask = this.mask;
-    let k = (hash ^ (hash >>> 15)) & mask;
+    let k = (key ^ (key >>> 15)) & mask;
     while (true) {
-      const head = this.heads[k];
-      if (head === undefined) break;
-      if (this.keys[k] === hash) {
+      const kk = this.keys[k];
+      if (kk === 0) break;
+      if (kk === key) {
+        const head = this.heads[k];
         e.next = head;
         this.heads[k] = e;
         this.count++;
@@ -51,7 +57,7 @@ export class SeriesTable<E extends Chained<E>> {
       k = (k + 1) & mask;
     }
     e.next = undefined;
-    this.keys[k] = hash;
+    this.keys[k] = key;
     this.heads[k] = e;
     this.count++;
     if (++this.used * 2 > mask) this.rebuild(this.heads.length * 2, () => true);
