@@ -402,34 +402,4 @@ export function staleBuffer(n: number): Uint8Array {
   return staleScratch;
 }
 
-/**
- * Decodes the samples of a chunk with mint <= t <= maxt into `ts`/`vs` from
- * index `at`; sets `stale[i] = 1` for markers. Returns the new write index and
- * whether a marker was written (as a sign bit trick would be obscure, via the out object).
- */
-export function decodeRange(
-  bytes: Uint8Array,
-  count: number,
-  mint: number,
-  maxt: number,
-  ts: Float64Array,
-  vs: Float64Array,
-  stale: Uint8Array,
-  at: number,
-  out: { sawStale: boolean },
-): number {
-  const it = new ChunkIterator(bytes, count);
-  while (it.next()) {
-    const t = it.t;
-    if (t < mint) continue;
-    if (t > maxt) break;
-    ts[at] = t;
-    vs[at] = it.v;
-    if (it.stale) {
-      stale[at] = 1;
-      out.sawStale = true;
-    } else stale[at] = 0;
-    at++;
-  }
-  return at;
-}
+export { decodeRange } from './decode.js';
