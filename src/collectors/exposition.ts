@@ -97,12 +97,8 @@ const PAIRWISE_MAX = 16;
 /** A distinct series of the current (or, in a kept parser, previous) parse. */
 interface SeriesEntry {
   labels: Labels;
-  /** Order-independent hash of name and non-empty label pairs. */
-  hash: number;
   /** Non-empty labels, __name__ included. */
   count: number;
-  /** Next entry with the same hash. */
-  next: SeriesEntry | undefined;
   /** Generation of the last parse that saw this series (duplicate detection). */
   seen: number;
   /** Position in that parse's series order. */
@@ -157,6 +153,12 @@ function slowValue(text: string, start: number, end: number, lineNo: number): nu
  */
 export class ExpositionParser {
   private series = new SeriesTable<SeriesEntry>(4);
+  /**
+   * One-off parses without repeats need no per-series state: the table holds
+   * the label objects themselves, and any repeat is a duplicate.
+   */
+  private seen = new SeriesTable<Labels>(4);
+  private light = false;
   /** Series in the order of the previous parse: the first guess for each line. */
   private order: SeriesEntry[] = [];
   private orderGen = 0;
@@ -184,8 +186,10 @@ export class ExpositionParser {
     this.distinctSeen = 0;
     if (this.values.full) this.values = new Interner(10, 15, this.remember);
     if (this.names.full) this.names = new Interner(8, 12);
+    this.light = !this.remember && !allowRepeated;
     // Size the series table from the body once instead of growing it from small.
-    if (this.series.count === 0) this.series = new SeriesTable<SeriesEntry>(tableBits(text.length));
+    if (this.light) this.seen = new SeriesTable<Labels>(tableBits(text.length));
+    else if (this.series.count === 0) this.series = new SeriesTable<SeriesEntry>(tableBits(text.length));
     const typed = new Set<string>();
     const samples: ParsedSample[] = [];
     const metadata = new Map<string, MetricMetadata>();
@@ -238,12 +242,46 @@ export class ExpositionParser {
       if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === gen);
     } else {
       this.series = new SeriesTable<SeriesEntry>(4);
+      this.seen = new SeriesTable<Labels>(4);
     }
     this.nextOrder = [];
     return lines === undefined ? { samples, metadata } : { samples, metadata, lines };
   }
 
   private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): ParsedSample {
+    let entry: SeriesEntry | undefined;
+    let labels: Labels;
+    let seriesEnd = 0;
+    let repeated: boolean;
+    if (this.light) {
+      seriesEnd = this.scanSeries(text, start, end, lineNo);
+      const hash = scratch.setHash;
+      let found: Labels | undefined;
+      for (let k = this.seen.first(hash); k >= 0; k = this.seen.next(k, hash)) {
+        const l = this.seen.at(k);
+        if (this.sameLabels(l, Object.keys(l).length, text, start)) {
+          found = l;
+          break;
+        }
+      }
+      repeated = found !== undefined;
+      if (found === undefined) {
+        labels = this.buildLabels(text, start);
+        this.seen.add(hash, labels);
+      } else labels = found;
+    } else {
+      entry = this.entryOf(text, start, end, lineNo, gen);
+      labels = entry.labels;
+      repeated = entry.seen === gen;
+      this.markSeen(entry, gen);
+    }
+    return this.valueOf(text, start, seriesEnd === 0 ? this.seriesEnd : seriesEnd, end, lineNo, om, labels, entry, repeated, allowRepeated);
+  }
+
+  private seriesEnd = 0;
+
+  /** The remembered series of the line at `start`; sets `seriesEnd`. */
+  private entryOf(text: string, start: number, end: number, lineNo: number, gen: number): SeriesEntry {
     let entry: SeriesEntry | undefined;
     let seriesEnd = 0;
     // The line at this position in the previous parse, tried before scanning
@@ -261,12 +299,16 @@ export class ExpositionParser {
     if (entry === undefined) {
       seriesEnd = this.scanSeries(text, start, end, lineNo);
       entry = this.lookup(text, start);
-      if (this.remember && !(entry.text.length === seriesEnd - start && text.startsWith(entry.text, start))) {
+      if (this.remember && entry.seen !== gen && !(entry.text.length === seriesEnd - start && text.startsWith(entry.text, start))) {
         entry.text = ownCopy(text, start, seriesEnd);
       }
     }
-    const repeated = entry.seen === gen;
-    if (!repeated) {
+    this.seriesEnd = seriesEnd;
+    return entry;
+  }
+
+  private markSeen(entry: SeriesEntry, gen: number): void {
+    if (entry.seen !== gen) {
       // Resynchronise the guesses after inserted or removed series.
       if (entry.seen === this.orderGen && this.remember) this.cursor = entry.idx + 1;
       entry.seen = gen;
@@ -276,7 +318,21 @@ export class ExpositionParser {
         this.nextOrder.push(entry);
       }
     }
+  }
 
+  /** Parses value, timestamp and exemplar after the series text; checks for duplicates; returns the sample. */
+  private valueOf(
+    text: string,
+    start: number,
+    seriesEnd: number,
+    end: number,
+    lineNo: number,
+    om: boolean,
+    labels: Labels,
+    entry: SeriesEntry | undefined,
+    repeated: boolean,
+    allowRepeated: boolean,
+  ): ParsedSample {
     // Value and optional timestamp, separated by spaces/tabs.
     let i = seriesEnd;
     let c = text.charCodeAt(i);
@@ -314,18 +370,18 @@ export class ExpositionParser {
       }
     }
     if (repeated) this.repeat(entry, timestampMs, allowRepeated, text, start, seriesEnd, lineNo);
-    else {
+    else if (entry !== undefined) {
       entry.firstTs = timestampMs;
       entry.tss = undefined;
     }
-    return timestampMs === undefined ? { labels: entry.labels, value } : { labels: entry.labels, value, timestampMs };
+    return timestampMs === undefined ? { labels, value } : { labels, value, timestampMs };
   }
 
   /** A series seen before in this parse: a duplicate unless repeats are allowed and its timestamp is new. */
-  private repeat(entry: SeriesEntry, ts: number | undefined, allowRepeated: boolean, text: string, start: number, seriesEnd: number, lineNo: number): void {
+  private repeat(entry: SeriesEntry | undefined, ts: number | undefined, allowRepeated: boolean, text: string, start: number, seriesEnd: number, lineNo: number): void {
     const dup = () =>
       new ExpositionError(lineNo, `duplicate series ${excerpt(text.slice(start, seriesEnd), 120)}${ts === undefined ? '' : ` at timestamp ${ts}`}`);
-    if (!allowRepeated || ts === undefined || entry.firstTs === undefined) throw dup();
+    if (entry === undefined || !allowRepeated || ts === undefined || entry.firstTs === undefined) throw dup();
     const tss = (entry.tss ??= [entry.firstTs]);
     const last = tss[tss.length - 1];
     if (ts > last) {
@@ -378,18 +434,21 @@ export class ExpositionParser {
   /** The entry of the scanned series: an existing one with the same labels, or a new one. */
   private lookup(text: string, start: number): SeriesEntry {
     const hash = scratch.setHash;
-    const head = this.series.get(hash);
-    for (let e = head; e !== undefined; e = e.next) if (this.sameLabels(e, text, start)) return e;
+    const table = this.series;
+    for (let k = table.first(hash); k >= 0; k = table.next(k, hash)) {
+      const e = table.at(k);
+      if (this.sameLabels(e.labels, e.count, text, start)) return e;
+    }
     const labels = this.buildLabels(text, start);
     let count = 1;
     for (let k = 0; k < scratch.n; k++) if (scratch.pos[k * 4 + 3] > scratch.pos[k * 4 + 2]) count++;
-    const entry: SeriesEntry = { labels, hash, count, next: head, seen: 0, idx: -1, text: '', firstTs: undefined, tss: undefined };
-    this.series.add(entry);
+    const entry: SeriesEntry = { labels, count, seen: 0, idx: -1, text: '', firstTs: undefined, tss: undefined };
+    table.add(hash, entry);
     return entry;
   }
 
-  private sameLabels(e: SeriesEntry, text: string, start: number): boolean {
-    const labels = e.labels;
+  /** Whether `labels` (`count` labels, __name__ included) are the scanned series. */
+  private sameLabels(labels: Labels, labelCount: number, text: string, start: number): boolean {
     const name = labels.__name__;
     if (name.length !== this.nameEnd - start || !text.startsWith(name, start)) return false;
     let count = 1;
@@ -403,7 +462,7 @@ export class ExpositionParser {
       if (v === undefined) return false;
       if (escaped[k] ? v !== unescapeValue(text.slice(vs, ve)) : v.length !== ve - vs || !text.startsWith(v, vs)) return false;
     }
-    return count === e.count;
+    return count === labelCount;
   }
 
   /** The label object of the scanned series, built from interned names and values. */
@@ -506,9 +565,9 @@ export class ExpositionParser {
   }
 }
 
-/** Table size for a body of `chars` characters: about two slots per line of an average 64 characters. */
+/** Table size for a body of `chars` characters: about one slot per 64 characters (the table grows if lines are shorter). */
 function tableBits(chars: number): number {
-  return Math.min(22, Math.max(4, Math.ceil(Math.log2(chars / 32 + 1))));
+  return Math.min(22, Math.max(4, Math.ceil(Math.log2(chars / 64 + 1))));
 }
 
 /** Rejects `__name__` inside braces and a label name given twice (Prometheus rejects both). */
