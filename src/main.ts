@@ -132,7 +132,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     try {
       next = loadConfig(loaded.file);
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.issues.map((i) => `${i.line ? `line ${i.line}: ` : ''}${i.path}: ${i.message}`) : [String(err)];
+      const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path}: ${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
       return { ok: false, errors };
     }
