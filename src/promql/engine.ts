@@ -199,6 +199,7 @@ function compare(op: BinaryOp, l: number, r: number): boolean {
 /** Evaluates expressions at the steps start, start+interval, ..., end. */
 class Evaluator {
   private readonly cache = new Map<object, unknown>();
+  private readonly cursors = new Map<object, { te: number; lo: Int32Array; hi: Int32Array }>();
 
   constructor(
     private readonly q: QueryCtx,
@@ -371,11 +372,49 @@ class Evaluator {
     if (m.type !== 'MatrixSelector' && m.type !== 'SubqueryExpr') throw execError(`expected range vector, got ${m.type}`);
     const { series, te: teOf, range } = this.rangeData(m);
     const te = teOf(t);
-    for (const s of series) {
-      const hi = firstGT(s.t, te);
-      const lo = firstGT(s.t, te - range, 0);
+    // Steps of a range evaluation move forward: each series keeps a cursor
+    // and walks on from the previous window instead of searching again.
+    let cur = this.cursors.get(m);
+    if (cur === undefined || cur.lo.length !== series.length) {
+      cur = { te: Infinity, lo: new Int32Array(series.length), hi: new Int32Array(series.length) };
+      this.cursors.set(m, cur);
+    }
+    const forward = te >= cur.te;
+    cur.te = te;
+    const start = te - range;
+    const los = cur.lo;
+    const his = cur.hi;
+    for (let k = 0; k < series.length; k++) {
+      const s = series[k];
+      const tt = s.t;
+      let lo: number;
+      let hi: number;
+      if (forward) {
+        lo = los[k];
+        hi = his[k];
+        const n = tt.length;
+        // Walk a few samples; a longer jump (steps much wider than the scrape interval) searches.
+        for (let steps = 0; hi < n && tt[hi] <= te; hi++) {
+          if (++steps > 8) {
+            hi = firstGT(tt, te, hi);
+            break;
+          }
+        }
+        for (let steps = 0; lo < hi && tt[lo] <= start; lo++) {
+          if (++steps > 8) {
+            lo = firstGT(tt, start, lo);
+            break;
+          }
+        }
+        if (lo > hi) lo = hi;
+      } else {
+        hi = firstGT(tt, te);
+        lo = firstGT(tt, start, 0);
+      }
+      los[k] = lo;
+      his[k] = hi;
       if (lo >= hi) continue;
-      fn(s.ref, s.t, s.v, lo, hi, te, range);
+      fn(s.ref, tt, s.v, lo, hi, te, range);
     }
   }
 
@@ -851,6 +890,7 @@ class Evaluator {
       return any ? [] : [{ ref: this.absentRef(unwrapParens(arg)), v: 1 }];
     }
     const counterCheck = f === 'rate' || f === 'increase';
+    const checked = this.state(e.args, () => new Set<SeriesRef>());
     const ctx: RangeCtx = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, rangeMs: 0, evalT: t, scalars };
     const out: Sample[] = [];
     this.forEachWindow(arg, t, (ref, tt, vv, lo, hi, te, range) => {
@@ -862,7 +902,8 @@ class Evaluator {
       ctx.rangeEnd = te;
       ctx.rangeMs = range;
       const v = fn(ctx);
-      if (counterCheck) {
+      if (counterCheck && !checked.has(ref)) {
+        checked.add(ref);
         const name = ref.labels.__name__;
         if (name !== undefined && !/(_total|_sum|_count|_bucket)$/.test(name)) {
           this.q.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(name)}`);

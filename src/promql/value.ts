@@ -35,11 +35,28 @@ export interface Window {
   hi: number;
 }
 
+/**
+ * Label sets from the store are the same objects query after query: their
+ * keys are computed once, not sorted and concatenated per query.
+ */
+const keys = new WeakMap<Labels, string>();
+
+function keyOf(labels: Labels): string {
+  let k = keys.get(labels);
+  if (k === undefined) {
+    k = labelsKey(labels);
+    // Frozen or not, a store's label sets are never changed after creation; the
+    // engine's own derived sets are fresh objects, so caching is safe either way.
+    keys.set(labels, k);
+  }
+  return k;
+}
+
 export class RefTable {
   private readonly refs = new Map<string, SeriesRef>();
 
   get(labels: Labels, dropName = false): SeriesRef {
-    const key = labelsKey(labels);
+    const key = keyOf(labels);
     const k = dropName ? '\x01' + key : key;
     let ref = this.refs.get(k);
     if (!ref) {
