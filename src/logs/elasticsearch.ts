@@ -95,17 +95,15 @@ export class ElasticsearchSink implements Sink {
     }
   }
 
-  private operations(events: LogEvent[]): string[] {
-    const ops = new Array<string>(events.length * 2);
-    for (let i = 0; i < events.length; i++) {
-      ops[2 * i] = `${this.createAction}${events[i].id}"}}`;
-      ops[2 * i + 1] = events[i].json;
-    }
-    return ops;
+  /** The NDJSON bulk body, built as one string: the client sends it as is (no per-operation serialisation). */
+  private body(events: LogEvent[]): string {
+    let body = '';
+    for (const e of events) body += `${this.createAction}${e.id}"}}\n${e.json}\n`;
+    return body;
   }
 
   async send(events: LogEvent[]): Promise<LogEvent[]> {
-    const res = await this.client.bulk({ index: this.cfg.data_stream, operations: this.operations(events) as never[] });
+    const res = await this.client.bulk({ index: this.cfg.data_stream, operations: this.body(events) as never });
     if (!res.errors) return [];
     const retry: LogEvent[] = [];
     const rejected: Array<{ event: LogEvent; item: BulkItem }> = [];

@@ -83,7 +83,7 @@ export function createLogPipeline(opts: LogPipelineOptions): LogPipeline {
     stateFile: join(base, 'positions.json'),
     pollMs: cfg.poll_interval,
     maxLineBytes: cfg.max_line_bytes,
-    sink: { push: (events) => queue.push(events), accepting: () => queue.readyForFileData() },
+    sink: { push: (events) => queue.push(events, true), accepting: () => queue.readyForFileData() },
     logger,
   });
   const histograms = new MeasurementHistograms(opts.storage);

@@ -24,6 +24,8 @@ export class TailManager {
   private dirty = false;
   private saving: Promise<void> = Promise.resolve();
   private stopped = true;
+  /** A kick arrived while polling: poll again right away instead of after pollMs. */
+  private kicked = false;
 
   constructor(private readonly o: TailManagerOptions) {}
 
@@ -58,16 +60,22 @@ export class TailManager {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.kicked = false;
       this.polling = this.pollOnce().finally(() => {
         this.polling = undefined;
-        this.schedule();
+        this.schedule(this.kicked ? 0 : this.o.pollMs);
       });
     }, delay);
   }
 
   /** The queue has room again: read now instead of at the next poll tick. */
   kick(): void {
-    if (this.stopped || this.polling || !this.timer) return;
+    if (this.stopped) return;
+    if (this.polling) {
+      this.kicked = true;
+      return;
+    }
+    if (!this.timer) return;
     clearTimeout(this.timer);
     this.schedule(0);
   }
