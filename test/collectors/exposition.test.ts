@@ -208,3 +208,98 @@ describe('exposition parser: backfill files', () => {
     expect(() => parseExposition('a 1 1000\na 2 1000\n', { allowRepeatedSeries: true })).toThrow(/line 2: duplicate series "a" at timestamp 1000/);
   });
 });
+
+describe('exposition parser: repeated series option and sample lines', () => {
+  it('rejects any repeat by default, even at another timestamp', () => {
+    expect(() => parseExposition('a 1 1000\na 2 2000\n')).toThrow(/line 2: duplicate series "a" at timestamp 2000/);
+    expect(() => new ExpositionParser().parse('a 1 1000\na 2 2000\n')).toThrow(/line 2: duplicate series/);
+  });
+
+  it('with allowRepeatedSeries, rejects a timestamp seen earlier even out of order, and a repeat without timestamp', () => {
+    const opts = { allowRepeatedSeries: true };
+    const ok = parseExposition('a{x="1"} 1 3000\na{x="1"} 2 1000\na{x="1"} 3 2000\n', opts);
+    expect(ok.samples.map((s) => s.timestampMs)).toEqual([3000, 1000, 2000]);
+    expect(ok.samples[0].labels).toBe(ok.samples[2].labels);
+    expect(() => parseExposition('a 1 3000\na 2 1000\na 3 2000\na 4 1000\n', opts)).toThrow(/line 4: duplicate series "a" at timestamp 1000/);
+    expect(() => parseExposition('a 1\na 2\n', opts)).toThrow(/line 2: duplicate series "a"$/);
+    expect(() => parseExposition('a{b="1",c="2"} 1 5\na{c="2",b="1"} 2 5\n', opts)).toThrow(/line 2: duplicate series/);
+    // A kept parser starts each parse afresh.
+    const p = new ExpositionParser();
+    expect(p.parse('a 1 1000\na 2 2000\n', opts).samples).toHaveLength(2);
+    expect(p.parse('a 1 1000\na 2 2000\n', opts).samples).toHaveLength(2);
+  });
+
+  it('returns the input line of every sample on request', () => {
+    const text = '# TYPE a gauge\na 1\n\n# comment\n  b 2\nc{x="1"} 3\n';
+    expect(parseExposition(text, { sampleLines: true }).lines).toEqual([2, 5, 6]);
+    expect(parseExposition(text).lines).toBeUndefined();
+  });
+});
+
+describe('exposition parser: label sets', () => {
+  it('keeps a label called __proto__ as a label', () => {
+    for (const parse of [(t: string) => parseExposition(t), (t: string) => new ExpositionParser().parse(t)]) {
+      const { samples } = parse('a{__proto__="x",b="y"} 1\n');
+      expect(Object.keys(samples[0].labels)).toEqual(['__name__', '__proto__', 'b']);
+      expect(Object.getPrototypeOf(samples[0].labels)).toBe(Object.prototype);
+    }
+  });
+
+  it('rejects a label name given twice even when one value is empty', () => {
+    expect(() => parseExposition('a{b="",b="1"} 1\n')).toThrow(/line 1: duplicate label "b"/);
+    const many = Array.from({ length: 40 }, (_, i) => `l${i}="v"`).join(',');
+    expect(() => parseExposition(`a{${many},l7="w"} 1\n`)).toThrow(/line 1: duplicate label "l7"/);
+    expect(() => parseExposition(`a{${many},__name__="w"} 1\n`)).toThrow(/__name__ is not allowed/);
+  });
+
+  it('treats empty label values as absent when matching series', () => {
+    expect(() => parseExposition('a{x=""} 1\na 2\n')).toThrow(/line 2: duplicate series/);
+    const { samples } = parseExposition('a{x="",y="1"} 1\na{y="1",z="2"} 2\n');
+    expect(samples.map((s) => s.labels)).toEqual([{ __name__: 'a', y: '1' }, { __name__: 'a', y: '1', z: '2' }]);
+  });
+
+  it('gives one-off, first and repeated parses the same result on a varied exposition', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const labels = [`job="j${i % 3}"`, `path="/p/${i}"`, i % 7 ? `code="${200 + (i % 4)}"` : 'code=""', i % 11 ? '' : 'esc="a\\"b\\\\c\\nd"'].filter(Boolean);
+      if (i % 5 === 0) labels.reverse();
+      lines.push(`m_${i % 4}{${labels.join(i % 2 ? ',' : ' , ')}} ${i % 13 ? i * 0.5 : 'NaN'}${i % 3 ? '' : ` ${1_700_000_000_000 + i}`}`);
+    }
+    const text = lines.join('\n') + '\n';
+    const plain = (r: { samples: Array<{ labels: object; value: number; timestampMs?: number }> }) =>
+      r.samples.map((s) => [{ ...s.labels }, s.value, s.timestampMs]);
+    const oneOff = plain(parseExposition(text));
+    const p = new ExpositionParser();
+    expect(plain(p.parse(text))).toEqual(oneOff);
+    expect(plain(p.parse(text))).toEqual(oneOff);
+    // Reordered and partly removed: the remembered order no longer fits.
+    const shuffled = lines.filter((_, i) => i % 10 !== 3).reverse().join('\n') + '\n';
+    expect(plain(p.parse(shuffled))).toEqual(plain(parseExposition(shuffled)));
+    expect(oneOff[11][0]).toMatchObject({ esc: 'a"b\\c\nd' });
+    expect(oneOff[7][0]).not.toHaveProperty('code');
+  });
+
+  it('parses decimal values and timestamps exactly like Number()', () => {
+    const vals = ['0', '-0', '1', '+5', '0.1', '.5', '1.', '123456789012345', '1234567890123456789', '3.14159265358979', '1e3', '-2.5E-3', '0x10', '1_0'];
+    for (const v of vals) {
+      const ref = parseValue(v);
+      if (Number.isNaN(ref)) expect(() => parseExposition(`a ${v}\n`)).toThrow(/invalid value/);
+      else expect(Object.is(parseExposition(`a ${v}\n`).samples[0].value, ref)).toBe(true);
+    }
+    // Short decimals take a fast path: it must round exactly as Number() does.
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const texts = Array.from({ length: 3000 }, (_, i) => {
+      const digits = String(Math.floor(rnd() * 10 ** (1 + (i % 15))));
+      const cut = Math.floor(rnd() * (digits.length + 1));
+      return `${i % 2 ? '-' : ''}${digits.slice(0, cut)}.${digits.slice(cut)}`.replace(/^(-?)\.$/, '$10');
+    });
+    const parsed = parseExposition(texts.map((v, i) => `a{i="${i}"} ${v}`).join('\n') + '\n').samples;
+    texts.forEach((v, i) => expect(parsed[i].value).toBe(Number(v)));
+    expect(Object.is(parseExposition('a -0\n').samples[0].value, -0)).toBe(true);
+    expect(parseExposition('a 0.1\n').samples[0].value).toBe(0.1);
+    expect(parseExposition('a 1 1234567890123456\n').samples[0].timestampMs).toBe(1234567890123456);
+    expect(parseExposition('a 1 1700000000.123\n# EOF\n', { openMetrics: true }).samples[0].timestampMs).toBe(1700000000123);
+    expect(() => parseExposition('a 1 99999999999999999999\n')).toThrow(/timestamp out of range/);
+  });
+});
