@@ -54,6 +54,18 @@ interface SelSeries {
   t: Float64Array;
   v: Float64Array;
   stale: Uint8Array | undefined;
+  /** resets[i]: counter resets among samples 0..i, so a window without one skips the scan. */
+  resets?: Int32Array;
+}
+
+function resetPrefix(v: Float64Array): Int32Array {
+  const out = new Int32Array(v.length);
+  let n = 0;
+  for (let i = 1; i < v.length; i++) {
+    if (v[i] < v[i - 1]) n++;
+    out[i] = n;
+  }
+  return out;
 }
 
 /** State shared by all evaluators of one query. */
@@ -366,7 +378,7 @@ class Evaluator {
   private forEachWindow(
     e: Expr,
     t: number,
-    fn: (ref: SeriesRef, tt: Float64Array, vv: Float64Array, lo: number, hi: number, te: number, range: number) => void,
+    fn: (ref: SeriesRef, tt: Float64Array, vv: Float64Array, lo: number, hi: number, te: number, range: number, s: SelSeries) => void,
   ): void {
     const m = unwrapParens(e);
     if (m.type !== 'MatrixSelector' && m.type !== 'SubqueryExpr') throw execError(`expected range vector, got ${m.type}`);
@@ -414,7 +426,7 @@ class Evaluator {
       los[k] = lo;
       his[k] = hi;
       if (lo >= hi) continue;
-      fn(s.ref, tt, s.v, lo, hi, te, range);
+      fn(s.ref, tt, s.v, lo, hi, te, range, s);
     }
   }
 
@@ -601,13 +613,7 @@ class Evaluator {
     const group = (ref: SeriesRef): SeriesRef => {
       let g = groupOf.get(ref);
       if (!g) {
-        const labels: Record<string, string> = {};
-        const src = ref.labels;
-        if (e.without) {
-          for (const n in src) if (n !== '__name__' && !e.grouping.includes(n)) labels[n] = src[n];
-        } else {
-          for (const n of e.grouping) if (src[n] !== undefined && src[n] !== '') labels[n] = src[n];
-        }
+        const labels = groupLabels(ref.labels, e.without, e.grouping);
         g = refs.get(labels, ref.dropName && '__name__' in labels);
         groupOf.set(ref, g);
       }
@@ -891,9 +897,10 @@ class Evaluator {
     }
     const counterCheck = f === 'rate' || f === 'increase';
     const checked = this.state(e.args, () => new Set<SeriesRef>());
-    const ctx: RangeCtx = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, rangeMs: 0, evalT: t, scalars };
+    const ctx: RangeCtx = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, rangeMs: 0, evalT: t, scalars, resets: undefined };
     const out: Sample[] = [];
-    this.forEachWindow(arg, t, (ref, tt, vv, lo, hi, te, range) => {
+    this.forEachWindow(arg, t, (ref, tt, vv, lo, hi, te, range, s) => {
+      if (counterCheck) ctx.resets = s.resets ??= resetPrefix(vv);
       ctx.t = tt;
       ctx.v = vv;
       ctx.lo = lo;
@@ -971,15 +978,8 @@ class Evaluator {
     for (const s of vec) {
       let g = groupCache.get(s.ref);
       if (g === undefined) {
-        const leStr = s.ref.labels.le;
-        const le = leStr === undefined ? NaN : parseGoFloat(leStr);
-        if (Number.isNaN(le)) {
-          g = null;
-        } else {
-          const labels: Record<string, string> = { ...s.ref.labels };
-          delete labels.le;
-          g = { ref: this.q.refs.get(labels, true), le };
-        }
+        const b = bucketOf(s.ref.labels);
+        g = b === null ? null : { ref: this.q.refs.get(b.labels, true), le: b.le };
         groupCache.set(s.ref, g);
       }
       if (g === null) {
@@ -1038,6 +1038,50 @@ function formatG(f: number): string {
   if (f === Infinity) return '+Inf';
   if (f === -Infinity) return '-Inf';
   return String(f);
+}
+
+/**
+ * Derived label sets are kept per source label set across queries (weakly):
+ * rules evaluate the same series every interval, and reusing the objects
+ * reuses their cached keys too.
+ */
+const groupCache = new WeakMap<Labels, Map<string, Labels>>();
+
+function groupLabels(src: Labels, without: boolean, grouping: readonly string[]): Labels {
+  const spec = (without ? 'w' : 'b') + grouping.join('\xff');
+  let bySpec = groupCache.get(src);
+  if (bySpec === undefined) groupCache.set(src, (bySpec = new Map()));
+  let out = bySpec.get(spec);
+  if (out === undefined) {
+    const labels: Record<string, string> = {};
+    if (without) {
+      for (const n in src) if (n !== '__name__' && !grouping.includes(n)) labels[n] = src[n];
+    } else {
+      for (const n of grouping) if (src[n] !== undefined && src[n] !== '') labels[n] = src[n];
+    }
+    out = labels;
+    if (bySpec.size < 64) bySpec.set(spec, out);
+  }
+  return out;
+}
+
+const bucketCache = new WeakMap<Labels, { labels: Labels; le: number } | null>();
+
+/** A classic bucket's labels without `le`, and its upper bound; null when `le` is missing or malformed. */
+function bucketOf(src: Labels): { labels: Labels; le: number } | null {
+  let b = bucketCache.get(src);
+  if (b === undefined) {
+    const leStr = src.le;
+    const le = leStr === undefined ? NaN : parseGoFloat(leStr);
+    if (Number.isNaN(le)) b = null;
+    else {
+      const labels: Record<string, string> = { ...src };
+      delete labels.le;
+      b = { labels, le };
+    }
+    bucketCache.set(src, b);
+  }
+  return b;
 }
 
 function matchGroupLabels(l: Labels, on: boolean, names: readonly string[]): Labels {

@@ -14,6 +14,8 @@ export interface RangeCtx {
   evalT: number;
   /** Scalar arguments, in call order, excluding the range vector. */
   scalars: number[];
+  /** Counter resets among samples 0..i of t/v (rate/increase), when known. */
+  resets?: Int32Array;
 }
 
 /** Returns the value or undefined for "no output for this series". */
@@ -26,7 +28,7 @@ function extrapolatedRate(c: RangeCtx, isCounter: boolean, isRate: boolean): num
   const firstT = t[lo];
   const lastT = t[hi - 1];
   let result = v[hi - 1] - v[lo];
-  if (isCounter) {
+  if (isCounter && (c.resets === undefined || c.resets[hi - 1] !== c.resets[lo])) {
     let prev = v[lo];
     for (let i = lo + 1; i < hi; i++) {
       if (v[i] < prev) result += prev;
