@@ -1,8 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import type pg from 'pg';
-import { pgCheck, redisCheck, vigilInstrumentation, type ApiMetrics } from '../../../src/api/instrumentation/index.js';
+import { pgCheck, redisCheck, vigilInstrumentation, type ApiLogger, type ApiMetrics } from '../../../src/api/instrumentation/index.js';
 
 export interface AppOptions {
   pool: pg.Pool;
@@ -10,7 +9,7 @@ export interface AppOptions {
   /** Mount Vigil's instrumentation (the benchmark compares with and without). Default true. */
   instrument?: boolean;
   /** Request log destination; false for none. */
-  logger?: Logger | false;
+  logger?: ApiLogger | false;
   /** Adds /api/v1/chaos/* routes that fail or stall on purpose (demo only). */
   chaos?: boolean;
   cacheTtlSeconds?: number;

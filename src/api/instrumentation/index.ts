@@ -1,14 +1,13 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import { ApiMetrics } from './metrics.js';
-import { createApiLogger, parseTraceparent } from './request-log.js';
+import { createApiLogger, parseTraceparent, type ApiLogger } from './request-log.js';
 
 export { ApiMetrics, DB_QUERY_BUCKETS } from './metrics.js';
 export { runHealthChecks, pgCheck, redisCheck, httpCheck, memoryCheck, formatUptime, type HealthCheck, type HealthReport } from './health.js';
-export { createApiLogger, parseTraceparent } from './request-log.js';
+export { createApiLogger, parseTraceparent, type ApiLogger } from './request-log.js';
 
 /** The `endpoint` value of requests that matched no route: keeps label cardinality bounded. */
 export const UNMATCHED_ENDPOINT = 'unmatched';
@@ -24,7 +23,7 @@ export interface InstrumentationOptions {
   healthCheckTimeoutMs?: number;
   version?: string;
   /** Request log; `false` turns request logging off. Default: JSON lines on stdout. */
-  logger?: Logger | false;
+  logger?: ApiLogger | false;
   /** Paths of the built-in routes. */
   paths?: { metrics?: string; health?: string; ready?: string };
   /** Requests to these paths are not logged (probes and scrapes are noise). Default: the built-in routes. */

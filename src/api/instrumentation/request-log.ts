@@ -1,22 +1,39 @@
-import { pino, destination, type Logger, type DestinationStream } from 'pino';
+import { destination } from 'pino';
+
+/** What the plugin logs through: a pino logger fits, and so does createApiLogger's writer. */
+export interface ApiLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+interface LineSink {
+  write(line: string): unknown;
+}
 
 /**
  * JSON lines in the planning API's documented layout: `timestamp` (ISO 8601),
- * `level` (lowercase), `logger`, `caller`, `message`, `stacktrace` for errors,
- * plus per-request fields. Built on pino so the hot path stays cheap.
+ * `level` (lowercase), `logger`, `message`, then the request's fields
+ * (`stacktrace` for errors). One line per request is on the API's hot path, so
+ * lines are built as strings directly and written through a buffered stream.
  */
-export function createApiLogger(opts: { logger?: string; level?: string; destination?: DestinationStream } = {}): Logger {
-  return pino(
-    {
-      level: opts.level ?? 'info',
-      messageKey: 'message',
-      errorKey: 'error',
-      base: { logger: opts.logger ?? 'http' },
-      timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    opts.destination ?? destination({ dest: 1, sync: false }),
-  );
+export function createApiLogger(opts: { logger?: string; destination?: LineSink } = {}): ApiLogger {
+  const out: LineSink = opts.destination ?? destination({ dest: 1, sync: false, minLength: 4096 });
+  const head = `","logger":${JSON.stringify(opts.logger ?? 'http')},"message":`;
+  const line = (level: string, fields: Record<string, unknown>, message: string) => {
+    let s = `{"level":"${level}","timestamp":"${new Date().toISOString()}${head}${JSON.stringify(message)}`;
+    for (const key in fields) {
+      const v = fields[key];
+      if (v === undefined) continue;
+      s += `,${JSON.stringify(key)}:${typeof v === 'number' ? (Number.isFinite(v) ? v : 'null') : JSON.stringify(v)}`;
+    }
+    out.write(`${s}}\n`);
+  };
+  return {
+    info: (f, m) => line('info', f, m),
+    warn: (f, m) => line('warn', f, m),
+    error: (f, m) => line('error', f, m),
+  };
 }
 
 /** W3C trace context from a `traceparent` header, when present and well-formed. */
