@@ -21,6 +21,8 @@ import {
   isNameStart,
   LBRACE,
   mix,
+  beginCopies,
+  endCopies,
   ownCopy,
   sameText,
   scanLabels,
@@ -198,6 +200,7 @@ export class ExpositionParser {
     let lineNo = 0;
     let sawEof = false;
 
+    beginCopies(text);
     try {
       while (pos < len) {
         lineNo++;
@@ -233,6 +236,8 @@ export class ExpositionParser {
     } catch (err) {
       if (err instanceof ScanError) throw new ExpositionError(lineNo, err.message);
       throw err;
+    } finally {
+      endCopies();
     }
     if (om && !sawEof) throw new ExpositionError(lineNo + 1, 'missing "# EOF" at the end of OpenMetrics input');
     if (this.remember) {
