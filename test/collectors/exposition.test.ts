@@ -303,3 +303,19 @@ describe('exposition parser: label sets', () => {
     expect(() => parseExposition('a 1 99999999999999999999\n')).toThrow(/timestamp out of range/);
   });
 });
+
+describe('exposition parser: kept parser copies of a first scrape', () => {
+  it('keeps long and non-Latin-1 label values intact across many new series', () => {
+    const values = ['plain-long-value-number-', 'ünïcødé-välue-latin1-', '日本語のラベル値-', 'emoji-😀-value-'];
+    const lines = Array.from({ length: 1200 }, (_, i) => `m{v="${values[i % 4]}${i}",w="${'x'.repeat(i % 40)}"} ${i}`);
+    const text = lines.join('\n') + '\n';
+    const p = new ExpositionParser();
+    for (let round = 0; round < 2; round++) {
+      const { samples } = p.parse(text);
+      samples.forEach((s, i) => {
+        expect(s.labels.v).toBe(`${values[i % 4]}${i}`);
+        expect(s.labels.w).toBe(i % 40 ? 'x'.repeat(i % 40) : undefined);
+      });
+    }
+  });
+});
