@@ -12,7 +12,9 @@ import type { Labels } from '../tsdb/types.js';
 type Build = (name: string, values: string[]) => Labels;
 
 /** Distinct name sequences given a generated constructor; others are built property by property. */
-const MAX_SHAPES = 2048;
+const MAX_SHAPES = 512;
+/** Name sequences longer than this (joined) are not cached at all: a hostile target must not fill memory with keys. */
+const MAX_KEY_LENGTH = 2048;
 /** Longer label sets are rare and built property by property. */
 const MAX_GENERATED_LABELS = 64;
 
@@ -33,10 +35,11 @@ export class LabelShapes {
   }
 
   private shapeOf(names: string[], n: number): Build {
-    const key = names.slice(0, n).join(',');
+    const own = names.slice(0, n);
+    const key = own.join(',');
+    if (key.length > MAX_KEY_LENGTH) return (metricName, values) => byProperty(metricName, own, values);
     let b = this.shapes.get(key);
     if (b !== undefined) return b;
-    const own = names.slice(0, n);
     if (n > MAX_GENERATED_LABELS || this.shapes.size >= MAX_SHAPES || own.includes('__proto__')) {
       b = (metricName, values) => byProperty(metricName, own, values);
     } else {

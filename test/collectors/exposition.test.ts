@@ -319,3 +319,16 @@ describe('exposition parser: kept parser copies of a first scrape', () => {
     }
   });
 });
+
+describe('exposition parser: many label shapes', () => {
+  it('builds correct label sets past the generated-shape limit and for very long label sets', () => {
+    const p = new ExpositionParser();
+    const lines = Array.from({ length: 700 }, (_, i) => `m${i}{a${i}="1",b="${i}"} ${i}`);
+    const wide = Array.from({ length: 300 }, (_, i) => `label_${i}_${'n'.repeat(10)}="v${i}"`).join(',');
+    lines.push(`wide{${wide}} 1`);
+    const { samples } = p.parse(lines.join('\n') + '\n');
+    samples.slice(0, 700).forEach((s, i) => expect(s.labels).toEqual({ __name__: `m${i}`, [`a${i}`]: '1', b: String(i) }));
+    expect(Object.keys(samples[700].labels)).toHaveLength(301);
+    expect(samples[700].labels[`label_299_${'n'.repeat(10)}`]).toBe('v299');
+  });
+});
