@@ -87,8 +87,39 @@ function num(n: number): string {
 
 /** `handlers/user.go:42` or `pkg/x.(*T).Fn:42` into ECS log.origin (JSON). */
 function originJson(caller: string): string {
-  const m = /^(.*):(\d+)$/.exec(caller);
-  return m ? `{"file":{"name":${q(m[1])},"line":${num(Number(m[2]))}}}` : `{"file":{"name":${q(caller)}}}`;
+  const colon = caller.lastIndexOf(':');
+  const line = colon >= 0 ? caller.slice(colon + 1) : '';
+  return line && /^\d+$/.test(line)
+    ? `{"file":{"name":${q(caller.slice(0, colon))},"line":${num(Number(line))}}}`
+    : `{"file":{"name":${q(caller)}}}`;
+}
+
+/** JSON fragments that depend only on the context: built once per context object (contexts are not mutated), not per line. */
+interface CtxJson {
+  file: string;
+  service: string;
+  app: string;
+  access: string;
+  audit: string;
+  business: string;
+}
+const ctxCache = new WeakMap<MapContext, CtxJson>();
+
+function ctxJson(ctx: MapContext): CtxJson {
+  let c = ctxCache.get(ctx);
+  if (!c) {
+    const dataset = ctx.dataset ?? 'sical';
+    c = {
+      file: ctx.file ? `,"file":{"path":${q(ctx.file)}}` : '',
+      service: q(ctx.service),
+      app: `,"dataset":${q(`${dataset}.app`)}`,
+      access: `,"dataset":${q(`${dataset}.access`)}`,
+      audit: `,"dataset":${q(`${dataset}.audit`)}`,
+      business: `,"dataset":${q(`${dataset}.business`)}`,
+    };
+    ctxCache.set(ctx, c);
+  }
+  return c;
 }
 
 /**
@@ -113,6 +144,7 @@ function group(key: string, members: string): string {
  * `raw` is the original line.
  */
 export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
+  const cj = ctxJson(ctx);
   let out = `{"@timestamp":${q(toIso(rec['@timestamp'] ?? rec.timestamp ?? rec.time ?? rec.ts) ?? new Date().toISOString())}`;
 
   let log = '';
@@ -121,12 +153,13 @@ export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
   if (typeof rec.logger === 'string') log += `,"logger":${q(rec.logger)}`;
   else if (typeof rec.component === 'string') log += `,"logger":${q(rec.component)}`;
   if (typeof rec.caller === 'string') log += `,"origin":${originJson(rec.caller)}`;
-  if (ctx.file) log += `,"file":{"path":${q(ctx.file)}}`;
+  log += cj.file;
   out += group('log', log);
 
   const message = str(rec.message ?? rec.msg);
   if (message !== undefined) out += `,"message":${q(message)}`;
-  out += `,"service":{"name":${q(str(rec.service_name) ?? (typeof rec.service === 'string' ? rec.service : undefined) ?? ctx.service)}}`;
+  const service = str(rec.service_name) ?? (typeof rec.service === 'string' ? rec.service : undefined);
+  out += `,"service":{"name":${service === undefined ? cj.service : q(service)}}`;
 
   // Errors: a string (request logs, panics), or pino's serialised err object.
   let errMessage: string | undefined;
@@ -182,7 +215,6 @@ export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
   let labels: Record<string, string> | undefined;
   // Kinds: explicit `kind`/`log_type`, else inferred from the fields present.
   const kind = str(rec.kind ?? rec.log_type ?? rec.type)?.toLowerCase();
-  const dataset = ctx.dataset ?? 'sical';
   if (kind === 'audit' || (kind === undefined && rec.action !== undefined && rec.resource !== undefined)) {
     event += ',"kind":"event","category":["iam"],"type":["change"]';
     const action = str(rec.action);
@@ -190,20 +222,20 @@ export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
     if (rec.success !== undefined) event += `,"outcome":"${rec.success === true || rec.success === 'true' ? 'success' : 'failure'}"`;
     const resource = str(rec.resource);
     if (resource) (labels = Object.create(null) as Record<string, string>).resource = resource;
-    event += `,"dataset":${q(`${dataset}.audit`)}`;
+    event += cj.audit;
   } else if (kind === 'business' || (kind === undefined && rec.event_type !== undefined)) {
     event += ',"kind":"event","category":["process"],"type":["info"]';
     const action = str(rec.event_type ?? rec.action);
     if (action !== undefined) event += `,"action":${q(action)}`;
     const st = str(rec.status)?.toLowerCase();
     if (st) event += `,"outcome":"${st === 'success' || st === 'ok' ? 'success' : st === 'failure' || st === 'error' || st === 'failed' ? 'failure' : 'unknown'}"`;
-    event += `,"dataset":${q(`${dataset}.business`)}`;
+    event += cj.business;
   } else if (kind === 'access' || isAccess) {
     event += ',"kind":"event","category":["web"],"type":["access"]';
     if (Number.isInteger(status)) event += `,"outcome":"${status >= 400 ? 'failure' : 'success'}"`;
-    event += `,"dataset":${q(`${dataset}.access`)}`;
+    event += cj.access;
   } else {
-    event += `,"dataset":${q(`${dataset}.app`)}`;
+    event += cj.app;
   }
 
   let n = 0;
