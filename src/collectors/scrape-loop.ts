@@ -280,13 +280,14 @@ export class ScrapeLoop {
         if (s.labelValueLengthLimit > 0 && labels[n].length > s.labelValueLengthLimit) throw new Error(`label_value_length_limit exceeded (${labels.__name__}: ${n})`);
       }
     }
-    return { labels, key: labelsKey(labels) };
+    // Frozen, so storage may remember the series by the object's identity.
+    return { labels: Object.freeze(labels), key: labelsKey(labels) };
   }
 
   private reportLabels(name: string): Labels {
     let l = this.reportCache.get(name);
     if (!l) {
-      l = { ...this.settings.targetLabels, __name__: name };
+      l = Object.freeze({ ...this.settings.targetLabels, __name__: name });
       this.reportCache.set(name, l);
     }
     return l;

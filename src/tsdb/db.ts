@@ -73,6 +73,12 @@ export class Tsdb implements Storage {
   private readonly compactionMinBlocks: number;
   private readonly checkpointIntervalMs: number;
   private readonly byKey = new Map<string, MemSeries>();
+  /**
+   * Frozen label object -> its registered series. Scrapers hand the same
+   * object for a series on every scrape, so appends skip building the key.
+   * Only frozen objects: a mutable one could change under the cache.
+   */
+  private readonly byObject = new WeakMap<Labels, MemSeries>();
   private readonly byRef = new Map<number, MemSeries>();
   private readonly postings = new PostingsIndex();
   /** Decoded chunks kept between queries. */
@@ -300,8 +306,16 @@ export class Tsdb implements Storage {
 
   /** Finds or prepares (unregistered, ref 0) the series for `labels`. */
   resolve(labels: Labels, pending: Map<string, MemSeries>): MemSeries {
+    const known = this.byObject.get(labels);
+    if (known !== undefined && !known.dead) return known;
     const key = seriesKey(labels);
-    const s = this.byKey.get(key) ?? pending.get(key);
+    const registered = this.byKey.get(key);
+    if (registered) {
+      // Pending series are not cached: a rollback would leave them unregistered.
+      if (Object.isFrozen(labels)) this.byObject.set(labels, registered);
+      return registered;
+    }
+    const s = pending.get(key);
     if (s) return s;
     if (key === '') throw this.reject('invalid', 'sample without labels');
     // An empty label value means the label is absent (Prometheus semantics).

@@ -178,6 +178,49 @@ describe('tsdb', () => {
     await db.close();
   });
 
+  it('appends through a reused label object: frozen ones by identity, mutated ones by content, series revived after retention', async () => {
+    const db = await openTsdb({ dir: freshDir(), retentionMs: 3600_000, chunkSize: 2, compactionMinBlocks: 100 });
+    const frozen = Object.freeze({ __name__: 'f', a: '1' });
+    const mutable: Record<string, string> = { __name__: 'm', a: '1' };
+    for (let i = 0; i < 3; i++) {
+      const app = db.appender();
+      app.append(frozen, i * 1000, i);
+      app.append(mutable, i * 1000, i);
+      // Same object, other content: must land in another series.
+      mutable.a = '2';
+      app.append(mutable, i * 1000, 10 + i);
+      mutable.a = '1';
+      await app.commit();
+    }
+    // A rolled-back first append must not leave the object tied to an unregistered series.
+    const lone = Object.freeze({ __name__: 'r' });
+    let app = db.appender();
+    app.append(lone, 0, 1);
+    app.rollback();
+    app = db.appender();
+    app.append(lone, 1, 2);
+    await app.commit();
+    const q = (m: Matcher[]) => norm(db.querier().select(m, 0, Number.MAX_SAFE_INTEGER));
+    expect(q([{ type: '=', name: '__name__', value: 'f' }])[0].v).toEqual([0, 1, 2]);
+    expect(q([{ type: '=', name: '__name__', value: 'm' }]).map((s) => s.v)).toEqual([
+      [0, 1, 2],
+      [10, 11, 12],
+    ]);
+    expect(q([{ type: '=', name: '__name__', value: 'r' }])).toEqual([{ labels: '{"__name__":"r"}', t: [1], v: [2], stale: undefined }]);
+    // Retention removes the series; the same frozen object then creates it again.
+    app = db.appender();
+    app.append({ __name__: 'clock' }, 10 * 3600_000, 0);
+    await app.commit();
+    db.checkpoint();
+    expect(q([{ type: '=', name: '__name__', value: 'f' }])).toEqual([]);
+    app = db.appender();
+    app.append(frozen, 10 * 3600_000 + 1, 42);
+    await app.commit();
+    expect(q([{ type: '=', name: '__name__', value: 'f' }])[0].v).toEqual([42]);
+    expect(db.querier().series([{ type: '=', name: '__name__', value: 'f' }], 0, Number.MAX_SAFE_INTEGER)).toHaveLength(1);
+    await db.close();
+  });
+
   it('merges small blocks and keeps the data', async () => {
     const dir = freshDir();
     const db = await openTsdb({ dir, retentionMs: 100 * DAY, chunkSize: 4, compactionMinBlocks: 3 });
