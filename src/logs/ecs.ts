@@ -126,12 +126,15 @@ function ctxJson(ctx: MapContext): CtxJson {
  * Turns a concatenated string (a tree of pieces in V8) into one flat string:
  * documents wait in the queue long enough to be promoted to the old
  * generation, and one object per document is far cheaper to keep and collect
- * than the dozens of pieces it was built from. ToNumber flattens its argument.
+ * than the dozens of pieces it was built from, and encodes into a bulk body
+ * several times faster. ToNumber flattens its argument.
  */
 export function flatten(s: string): string {
-  void Number(s);
+  // Stored, not discarded: optimised code would drop an unused conversion.
+  _flattened = Number(s);
   return s;
 }
+let _flattened = 0;
 
 /** `,"key":{...}` for a group of `,"k":v` members, or nothing when it is empty. */
 function group(key: string, members: string): string {

@@ -11,6 +11,20 @@ export interface HttpIntakeOptions {
   maxDepth?: number;
   queue: { push(events: LogEvent[]): void; accepting(): boolean };
   onAccepted?: (n: number) => void;
+  /** How long a request waits for its events to be shipped or spooled before answering 503 (default 10 s). */
+  ackTimeoutMs?: number;
+}
+
+/** Resolves true once the batch's last event is acknowledged (everything before it is then too), false on timeout. */
+function durable(events: LogEvent[], timeoutMs: number): Promise<boolean> {
+  if (events.length === 0) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    events[events.length - 1].ack = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+  });
 }
 
 interface LineError {
@@ -95,7 +109,16 @@ export function httpIntakeRoutes(o: HttpIntakeOptions): FastifyPluginAsync {
         id: eventId('http', batchId, n),
         json: toEcsJson(rec, raw, { service: typeof rec.service === 'string' ? rec.service : 'unknown' }),
       }));
+      // Answer only once the events are shipped or fsync'd to the spool: a 200 survives a SIGKILL.
+      const stored = durable(events, o.ackTimeoutMs ?? 10_000);
       o.queue.push(events);
+      if (!(await stored)) {
+        // Still queued and shipped later; the client's retry maps to the same _ids, so nothing is stored twice.
+        return reply
+          .code(503)
+          .header('retry-after', '5')
+          .send({ status: 'error', errorType: 'unavailable', error: 'events are queued but not yet shipped or spooled; retry the same batch (it is stored once)' });
+      }
       o.onAccepted?.(events.length);
       const code = events.length === 0 ? 400 : 200;
       return reply.code(code).send({

@@ -33,6 +33,8 @@ export interface LogPipelineOptions {
   storage: Pick<Storage, 'appender'>;
   /** server.token: required by POST /api/v1/logs when set. */
   token?: string;
+  /** POST /api/v1/logs answers 503 when its events are not shipped or spooled within this time (default 10 s). */
+  httpAckTimeoutMs?: number;
 }
 
 export interface LogPipeline extends Component {
@@ -97,6 +99,7 @@ export function createLogPipeline(opts: LogPipelineOptions): LogPipeline {
           bodyLimit: cfg.http.body_limit,
           maxLines: cfg.http.max_lines,
           queue,
+          ackTimeoutMs: opts.httpAckTimeoutMs,
           onAccepted: (n) => metrics.received.inc({ source: 'http' }, n),
         }),
       );
