@@ -34,6 +34,10 @@ export interface LoopSettings {
 interface FinalSeries {
   labels: Labels;
   key: string;
+  /** Number of the last appendSamples() run that wrote this series. */
+  seen: number;
+  /** Held in `ScrapeLoop.interned` (false once pruned). */
+  interned: boolean;
 }
 
 const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'];
@@ -52,9 +56,18 @@ export class ScrapeLoop {
   private stopped = false;
   private inFlight: Promise<void> | undefined;
   /** Series written by the last successful scrape, for staleness markers. */
-  private previous = new Map<string, Labels>();
+  private previous: FinalSeries[] = [];
+  /** The run number that wrote `previous`. */
+  private previousRun = 0;
+  private run = 0;
   /** Parsed label object -> final series; valid while settings are unchanged. */
   private finalCache = new WeakMap<Labels, FinalSeries | null>();
+  /**
+   * One FinalSeries per final key, so the same series is the same object across
+   * scrapes, parsed label objects and settings: staleness and duplicate checks
+   * compare run numbers on it instead of looking long keys up in maps.
+   */
+  private interned = new Map<string, FinalSeries>();
   private reportCache = new Map<string, Labels>();
   private lastTime = -Infinity;
   lastError = '';
@@ -112,12 +125,12 @@ export class ScrapeLoop {
     this.running = false;
     clearTimeout(this.timer);
     await this.inFlight;
-    if (markStale && this.previous.size) {
+    if (markStale && this.previous.length) {
       const app = this.storage.appender();
       const t = Math.max(Date.now(), this.lastTime + 1);
-      for (const labels of this.previous.values()) safeStale(app, labels, t);
+      for (const fin of this.previous) safeStale(app, fin.labels, t);
       for (const name of REPORT_NAMES) safeStale(app, this.reportLabels(name), t);
-      this.previous.clear();
+      this.setPrevious([], ++this.run);
       await app.commit().catch((err: unknown) => this.logger.warn({ err }, 'committing staleness markers failed'));
     }
     await this.source.close?.();
@@ -170,47 +183,47 @@ export class ScrapeLoop {
       clearTimeout(timer);
     }
     let app = this.storage.appender();
-    const current = new Map<string, Labels>();
+    let current: FinalSeries[] = [];
+    let run = ++this.run;
     let scraped = 0;
     let post = 0;
     let added = 0;
     if (samples) {
       scraped = samples.length;
       try {
-        const r = this.appendSamples(app, samples, t, current);
+        const r = this.appendSamples(app, samples, t, current, run);
         post = r.post;
         added = r.added;
       } catch (err) {
         error = err as Error;
         app.rollback();
         app = this.storage.appender();
-        current.clear();
         added = 0;
       }
     }
     if (error) {
       // A failed scrape ends every series of the target, as in Prometheus, except
       // the source's own failure samples (pg_up 0).
-      const fallback = new Map<string, Labels>();
+      current = [];
+      run = ++this.run;
       const extra = this.source.failureSamples?.() ?? [];
       if (extra.length) {
         try {
-          this.appendSamples(app, extra, t, fallback);
+          this.appendSamples(app, extra, t, current, run);
         } catch {
-          fallback.clear();
+          current = [];
+          run = ++this.run;
         }
       }
-      for (const [key, labels] of this.previous) if (!fallback.has(key)) safeStale(app, labels, t);
-      this.previous = fallback;
       this.lastError = error.message;
       this.lastHealth = 'down';
       this.logger.debug({ target: s.targetLabels, err: error.message }, 'scrape failed');
     } else {
-      for (const [key, labels] of this.previous) if (!current.has(key)) safeStale(app, labels, t);
-      this.previous = current;
       this.lastError = '';
       this.lastHealth = 'up';
     }
+    for (const fin of this.previous) if (fin.seen !== run) safeStale(app, fin.labels, t);
+    this.setPrevious(current, run);
     const duration = (performance.now() - started) / 1000;
     this.report(app, t, error ? 0 : 1, duration, scraped, post, added);
     this.lastScrapeTime = t;
@@ -222,15 +235,17 @@ export class ScrapeLoop {
     }
   }
 
-  private appendSamples(app: Appender, samples: ParsedSample[], t: number, current: Map<string, Labels>): { post: number; added: number } {
+  /** The run's written series go into `current`, each stamped with `run`. */
+  private appendSamples(app: Appender, samples: ParsedSample[], t: number, current: FinalSeries[], run: number): { post: number; added: number } {
     const s = this.settings;
+    const previousRun = this.previousRun;
     let post = 0;
     let added = 0;
     let outOfOrder = 0;
     for (const sample of samples) {
       let fin = this.finalCache.get(sample.labels);
-      if (fin === undefined) {
-        fin = this.finalize(sample.labels);
+      if (fin === undefined || (fin !== null && !fin.interned)) {
+        fin = fin === undefined ? this.finalize(sample.labels) : this.intern(fin);
         this.finalCache.set(sample.labels, fin);
       }
       if (fin === null) continue;
@@ -238,7 +253,8 @@ export class ScrapeLoop {
       if (s.sampleLimit > 0 && post > s.sampleLimit) {
         throw new Error(`sample limit exceeded (limit ${s.sampleLimit})`);
       }
-      if (current.has(fin.key)) continue; // duplicate after relabeling: first one wins
+      const seen = fin.seen;
+      if (seen === run) continue; // duplicate after relabeling: first one wins
       const ts = s.honorTimestamps && sample.timestampMs !== undefined ? sample.timestampMs : t;
       try {
         app.append(fin.labels, ts, sample.value);
@@ -246,8 +262,9 @@ export class ScrapeLoop {
         outOfOrder++;
         continue;
       }
-      current.set(fin.key, fin.labels);
-      if (!this.previous.has(fin.key)) added++;
+      fin.seen = run;
+      current.push(fin);
+      if (seen !== previousRun) added++;
     }
     if (outOfOrder) this.logger.debug({ target: s.targetLabels, count: outOfOrder }, 'samples rejected by storage (out of order or duplicate)');
     return { post, added };
@@ -281,7 +298,30 @@ export class ScrapeLoop {
       }
     }
     // Frozen, so storage may remember the series by the object's identity.
-    return { labels: Object.freeze(labels), key: labelsKey(labels) };
+    return this.intern({ labels: Object.freeze(labels), key: labelsKey(labels), seen: -1, interned: false });
+  }
+
+  /** The interned series with `fin`'s key (`fin` itself when it is the first). */
+  private intern(fin: FinalSeries): FinalSeries {
+    const known = this.interned.get(fin.key);
+    if (known !== undefined) return known;
+    fin.interned = true;
+    this.interned.set(fin.key, fin);
+    return fin;
+  }
+
+  /** Records the series `run` wrote; forgets interned series it did not write. */
+  private setPrevious(current: FinalSeries[], run: number): void {
+    this.previous = current;
+    this.previousRun = run;
+    // Steady scrapes write exactly the interned series: nothing to sweep.
+    if (this.interned.size === current.length) return;
+    for (const [key, fin] of this.interned) {
+      if (fin.seen !== run) {
+        fin.interned = false;
+        this.interned.delete(key);
+      }
+    }
   }
 
   private reportLabels(name: string): Labels {

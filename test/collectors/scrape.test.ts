@@ -200,6 +200,29 @@ describe('scrape loop', () => {
     expect(select(b.storage, ['__name__', 'jobs_total'])[0].t[0]).toBeGreaterThan(1700000000500);
   });
 
+  it('counts new series, keeps the first of series that collide after relabeling, and tracks series that vanish and return', async () => {
+    const { storage, collectors } = setup(job(`    metric_relabel_configs: [{regex: drop_me, action: labeldrop}]`));
+    const added = () => last(select(storage, ['__name__', 'scrape_series_added'])[0]);
+    handler = (_req, res) => res.end('a{drop_me="x"} 1\na{drop_me="y"} 2\nb 5\n');
+    await collectors.scrapeAll();
+    expect(added()).toBe(2);
+    expect(select(storage, ['__name__', 'a'])[0].v[0]).toBe(1);
+    handler = (_req, res) => res.end('a{drop_me="y"} 3\na{drop_me="x"} 4\n');
+    await collectors.scrapeAll();
+    expect(added()).toBe(0);
+    expect(last(select(storage, ['__name__', 'a'])[0])).toBe(3);
+    expect(lastIsStale(select(storage, ['__name__', 'b'])[0])).toBe(true);
+    handler = (_req, res) => res.end('a{drop_me="z"} 6\nb 7\n');
+    await collectors.scrapeAll();
+    expect(added()).toBe(1);
+    expect(last(select(storage, ['__name__', 'a'])[0])).toBe(6);
+    expect(last(select(storage, ['__name__', 'b'])[0])).toBe(7);
+    handler = (_req, res) => res.end('b 8\n');
+    await collectors.scrapeAll();
+    expect(lastIsStale(select(storage, ['__name__', 'a'])[0])).toBe(true);
+    expect(last(select(storage, ['__name__', 'b'])[0])).toBe(8);
+  });
+
   it('applies relabel_configs to targets and metric_relabel_configs to samples', async () => {
     const { storage, collectors } = setup(
       job(`    relabel_configs:
