@@ -88,6 +88,8 @@ async function readPrometheus(url: string): Promise<Map<string, PromGroupStats>>
   return out;
 }
 
+const fmt = (ms: number): string => (ms >= 10 ? ms.toFixed(0) : ms.toFixed(2));
+
 function push(m: Map<string, number[]>, key: string, v: number): void {
   const xs = m.get(key);
   if (xs) xs.push(v);
@@ -191,18 +193,20 @@ export default async function bench(): Promise<BenchTable[]> {
 
   const rows: Array<Array<string | number>> = [];
   const ratio = (v: number, p: number) => (Number.isFinite(p) && p > 0 ? `${(v / p).toFixed(2)}x` : 'n/a');
+  // The spread shows how much of a ratio is load from others on the machine.
+  const spread = (xs: readonly number[] = []) => (xs.length ? `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}` : 'n/a');
   for (const name of [...docGroups, ...genGroups]) {
     const v = median(vigilTimes.get(name) ?? []);
     const p = median(promTimes.get(name) ?? []);
-    rows.push([name, v, Number.isNaN(p) ? 'n/a' : p, ratio(v, p)]);
+    rows.push([name, v, spread(vigilTimes.get(name)), Number.isNaN(p) ? 'n/a' : p, spread(promTimes.get(name)), ratio(v, p)]);
   }
   const vDoc = docGroups.reduce((a, g) => a + median(vigilTimes.get(g) ?? []), 0);
   const pDoc = docGroups.reduce((a, g) => a + median(promTimes.get(g) ?? []), 0);
-  rows.push(['all documented groups (sum of medians)', vDoc, Number.isNaN(pDoc) ? 'n/a' : pDoc, ratio(vDoc, pDoc)]);
+  rows.push(['all documented groups (sum of medians)', vDoc, '', Number.isNaN(pDoc) ? 'n/a' : pDoc, '', ratio(vDoc, pDoc)]);
   return [
     {
       title: `rule group evaluation, ${data.length.toLocaleString('en-US')} series x ${SAMPLES} samples (1,000 generated rules in "generated")`,
-      columns: ['group', `vigil ms (median of ${RUNS})`, `prometheus ms (median of evaluations seen)`, 'vigil/prom'],
+      columns: ['group', `vigil ms (median of ${RUNS})`, 'vigil min-max', 'prometheus ms (median of evaluations seen)', 'prometheus min-max', 'vigil/prom'],
       rows,
       notes: [
         note,
