@@ -26,6 +26,7 @@ export class TailManager {
   private stopped = true;
   /** A kick arrived while polling: poll again right away instead of after pollMs. */
   private kicked = false;
+  private pollChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: TailManagerOptions) {}
 
@@ -53,7 +54,8 @@ export class TailManager {
       this.tailers.push(t);
     }
     this.stopped = false;
-    this.schedule();
+    // Read what is already there now, not one poll interval after start.
+    this.schedule(0);
   }
 
   private schedule(delay = this.o.pollMs): void {
@@ -80,8 +82,14 @@ export class TailManager {
     this.schedule(0);
   }
 
-  /** Polls every file once and saves positions that moved. */
-  async pollOnce(): Promise<void> {
+  /** Polls every file once and saves positions that moved; polls never overlap (timer and callers queue up). */
+  pollOnce(): Promise<void> {
+    const run = this.pollChain.then(() => this.pollAll());
+    this.pollChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pollAll(): Promise<void> {
     for (const t of this.tailers) {
       try {
         await t.poll();
