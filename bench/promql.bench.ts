@@ -9,12 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEngine } from '../src/promql/index.js';
-import { openTsdb, type Tsdb } from '../src/tsdb/index.js';
-import type { GenSeries } from '../test/helpers/prometheus.js';
 import { queryApiServer } from '../test/api/prom-api-helpers.js';
 import { generateDataset, prometheusWith, sampleCount } from '../test/helpers/prometheus.js';
 import { findBinary } from '../test/helpers/services.js';
 import { DOCUMENTED_RULES } from '../test/promql/differential-cases.js';
+import { loadTsdb } from './load-tsdb.js';
 import type { BenchTable } from './table.js';
 
 const START = 1_699_999_200_000 + 3_000;
@@ -41,21 +40,6 @@ async function interleaved(fns: Array<() => unknown>, runs: number): Promise<num
   return times.map((ts) => ts.sort((x, y) => x - y)[Math.floor(ts.length / 2)]);
 }
 
-/** Appends the data as scrapes would: one commit per timestamp across all series. */
-async function loadTsdb(dir: string, data: readonly GenSeries[]): Promise<Tsdb> {
-  const db = await openTsdb({ dir, retentionMs: 30 * 24 * 3600_000, checkpointIntervalMs: 0, walFlushIntervalMs: 1000 });
-  const times = [...new Set(data.flatMap((s) => s.t))].sort((a, b) => a - b);
-  const next = new Int32Array(data.length);
-  for (const t of times) {
-    const app = db.appender();
-    for (let i = 0; i < data.length; i++) {
-      const s = data[i];
-      if (s.t[next[i]] === t) app.append(s.labels, t, s.v[next[i]++]);
-    }
-    await app.commit();
-  }
-  return db;
-}
 
 export default async function bench(): Promise<BenchTable[]> {
   const prometheus = findBinary('prometheus');

@@ -14,10 +14,10 @@ import { Registry } from 'prom-client';
 import { createRuleManager, type RuleManager } from '../src/alerts/rules/index.js';
 import { silentLogger } from '../src/logger.js';
 import { createEngine } from '../src/promql/index.js';
-import { openTsdb, type Tsdb } from '../src/tsdb/index.js';
-import { backfill, generateDataset, startPrometheus, writeOpenMetrics, type GenSeries } from '../test/helpers/prometheus.js';
+import { backfill, generateDataset, startPrometheus, writeOpenMetrics } from '../test/helpers/prometheus.js';
 import { waitFor } from '../test/helpers/net.js';
 import { findBinary } from '../test/helpers/services.js';
+import { loadTsdb } from './load-tsdb.js';
 import type { BenchTable } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,21 +43,6 @@ function generatedRules(n: number): string {
   return lines.join('\n') + '\n';
 }
 
-/** Appends the data as scrapes would: one commit per timestamp across all series. */
-async function loadTsdb(dir: string, data: readonly GenSeries[]): Promise<Tsdb> {
-  const db = await openTsdb({ dir, retentionMs: 30 * 24 * 3600_000, checkpointIntervalMs: 0, walFlushIntervalMs: 1000 });
-  const times = [...new Set(data.flatMap((s) => s.t))].sort((a, b) => a - b);
-  const next = new Int32Array(data.length);
-  for (const t of times) {
-    const app = db.appender();
-    for (let i = 0; i < data.length; i++) {
-      const s = data[i];
-      if (s.t[next[i]] === t) app.append(s.labels, t, s.v[next[i]++]);
-    }
-    await app.commit();
-  }
-  return db;
-}
 
 const median = (xs: readonly number[]): number => {
   if (xs.length === 0) return NaN;

@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readJsonState, writeFileAtomic } from './atomic.js';
+import { readJsonState, writeFileAtomic } from '../util/atomic-file.js';
 import type { LogEvent } from './event.js';
 
 const SEGMENT_RE = /^(\d{12})\.spool$/;

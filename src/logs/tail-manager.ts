@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { LogFileConfig } from '../config/logs.js';
 import type { Logger } from '../logger.js';
-import { readJsonState, writeFileAtomic } from './atomic.js';
+import { readJsonState, writeFileAtomic } from '../util/atomic-file.js';
 import { FileTailer, type Position, type TailSink } from './tail.js';
 
 export interface TailManagerOptions {

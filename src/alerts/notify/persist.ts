@@ -4,7 +4,7 @@
  * burst of changes costs one write, not one each.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { writeFileAtomic } from '../../util/atomic-file.js';
 import { dirname } from 'node:path';
 
 export class JsonFile<T> {
@@ -49,15 +49,6 @@ export class JsonFile<T> {
   }
 
   private async writeNow(): Promise<void> {
-    const data = JSON.stringify(this.snapshot());
-    const tmp = `${this.path}.tmp`;
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.path);
+    await writeFileAtomic(this.path, JSON.stringify(this.snapshot()));
   }
 }
