@@ -21,7 +21,7 @@ import { parseConfig } from '../src/config/index.js';
 import { silentLogger } from '../src/logger.js';
 import { openTsdb } from '../src/tsdb/index.js';
 import { syntheticPayload } from '../test/collectors/fixtures/seed-metrics.js';
-import { findBinary, freePortless, median, measure, promQuery, sleep } from './parse-helpers.js';
+import { findBinary, freePort, median, measure, promQuery, sleep } from './parse-helpers.js';
 import type { BenchTable } from './table.js';
 
 const N = 100_000;
@@ -96,7 +96,7 @@ async function scrapeSideBySide(): Promise<BenchTable> {
     let port = 0;
     if (!prom) notes.push('prometheus binary not installed: no side-by-side figure (apt-get install prometheus).');
     else {
-      port = await freePortless();
+      port = await freePort();
       writeFileSync(join(dir, 'p.yml'), `global: {scrape_interval: 3s, scrape_timeout: 3s}\nscrape_configs: [{job_name: bench, static_configs: [{targets: ['${address}']}]}]\n`);
       child = spawn(prom, [`--config.file=${join(dir, 'p.yml')}`, `--storage.tsdb.path=${join(dir, 'prom')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
     }
