@@ -214,16 +214,23 @@ function oneOrMany<T extends z.ZodType>(item: T) {
   return z.union([z.array(item), item]).transform((v) => (Array.isArray(v) ? v : [v]) as Array<z.output<T>>);
 }
 
-export const postgresSchema = z
-  .object({
-    /** postgres:// connection string, normally from ${ENV}; empty disables the collector. */
-    dsn: optionalString,
-    job_name: z.string().min(1).default('postgres'),
-    /** `instance` label; default host:port of the DSN. */
+/** Settings shared by the PostgreSQL and Redis collector blocks. */
+function databaseCollectorFields(defaultJob: string) {
+  return {
+    job_name: z.string().min(1).default(defaultJob),
+    /** `instance` label; default host:port of the server. */
     instance: optionalString,
     scrape_interval: durationMs.optional(),
     scrape_timeout: durationMs.optional(),
     labels: labelSet.default({}),
+  };
+}
+
+export const postgresSchema = z
+  .object({
+    /** postgres:// connection string, normally from ${ENV}; empty disables the collector. */
+    dsn: optionalString,
+    ...databaseCollectorFields('postgres'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -239,11 +246,7 @@ export const redisSchema = z
   .object({
     /** redis:// or rediss:// URL, normally from ${ENV}; empty disables the collector. */
     url: optionalString,
-    job_name: z.string().min(1).default('redis'),
-    instance: optionalString,
-    scrape_interval: durationMs.optional(),
-    scrape_timeout: durationMs.optional(),
-    labels: labelSet.default({}),
+    ...databaseCollectorFields('redis'),
   })
   .strict()
   .superRefine((c, ctx) => {
