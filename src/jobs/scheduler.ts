@@ -78,7 +78,7 @@ export class JobScheduler implements Component {
       if (s.lastDurationMs !== undefined) this.m.duration.set({ job_name: job.name }, s.lastDurationMs / 1000);
       for (const [k, v] of Object.entries(s.extra ?? {})) this.setFigure(job, k, v);
     }
-    this.state.save();
+    await this.state.save();
 
     for (const job of this.jobs.values()) {
       const task = createTask(job.schedule, () => void this.runNow(job.name, 'scheduled'), {
@@ -180,7 +180,7 @@ export class JobScheduler implements Component {
     this.m.consecutive.set({ job_name: job.name }, s.consecutiveFailures);
     this.m.runningG.set({ job_name: job.name }, 0);
     try {
-      this.state.save();
+      await this.state.save();
     } catch (err) {
       log.error({ err: (err as Error).message }, 'cannot save job state');
     }

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../logger.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** What Vigil remembers of each job across restarts (ms timestamps). */
 export interface JobState {
@@ -16,6 +17,7 @@ export interface JobState {
 
 export class JobStateFile {
   private states: Record<string, JobState> = {};
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly file: string,
@@ -44,10 +46,14 @@ export class JobStateFile {
     return (this.states[name] ??= { firstSeen: now, consecutiveFailures: 0 });
   }
 
-  save(): void {
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.states, null, 2));
-    renameSync(tmp, this.file);
+  /** Saves are chained: two jobs ending together must not share the temp file. */
+  save(): Promise<void> {
+    const write = async () => {
+      mkdirSync(dirname(this.file), { recursive: true });
+      await writeFileAtomic(this.file, JSON.stringify(this.states, null, 2));
+    };
+    const next = this.saving.then(write, write);
+    this.saving = next.catch(() => undefined);
+    return next;
   }
 }
