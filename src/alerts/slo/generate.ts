@@ -11,17 +11,36 @@ import { WINDOW_PLACEHOLDER, type SloFile, type SloSpec } from './spec.js';
 /** The windows the workbook's alerts read; 30d is the SLO period. */
 export const SLI_WINDOWS = ['5m', '30m', '1h', '2h', '6h', '1d', '3d'] as const;
 export const PERIOD_WINDOW = '30d';
+
+/** The SLI recording of each window, spelled out so a search for a series name finds its producer. */
+export const SLI_RECORD: Record<(typeof SLI_WINDOWS)[number] | typeof PERIOD_WINDOW, string> = {
+  '5m': 'slo:sli_error:ratio_rate5m',
+  '30m': 'slo:sli_error:ratio_rate30m',
+  '1h': 'slo:sli_error:ratio_rate1h',
+  '2h': 'slo:sli_error:ratio_rate2h',
+  '6h': 'slo:sli_error:ratio_rate6h',
+  '1d': 'slo:sli_error:ratio_rate1d',
+  '3d': 'slo:sli_error:ratio_rate3d',
+  '30d': 'slo:sli_error:ratio_rate30d',
+};
 export const PERIOD_DAYS = 30;
 
+type Window = (typeof SLI_WINDOWS)[number];
+interface BurnPair {
+  factor: number;
+  long: Window;
+  short: Window;
+}
+
 /** Burn-rate factor, long window, short window: page and ticket pairs from the workbook. */
-export const PAGE_WINDOWS = [
+export const PAGE_WINDOWS: readonly BurnPair[] = [
   { factor: 14.4, long: '1h', short: '5m' },
   { factor: 6, long: '6h', short: '30m' },
-] as const;
-export const TICKET_WINDOWS = [
+];
+export const TICKET_WINDOWS: readonly BurnPair[] = [
   { factor: 3, long: '1d', short: '2h' },
   { factor: 1, long: '3d', short: '6h' },
-] as const;
+];
 
 /** Severities the shipped routing sends to the pager (critical) and to the ticket channel (warning). */
 export const DEFAULT_PAGE_SEVERITY = 'critical';
@@ -84,16 +103,16 @@ function sloGroups(file: SloFile, slo: SloSpec): GroupOut[] {
   const { errorRatio } = sliQueries(slo);
 
   const sli: RuleOut[] = SLI_WINDOWS.map((w) => ({
-    record: `slo:sli_error:ratio_rate${w}`,
+    record: SLI_RECORD[w],
     expr: errorRatio(w),
     labels: { ...userLabels, ...ids, sloth_window: w },
   }));
   sli.push({
-    record: `slo:sli_error:ratio_rate${PERIOD_WINDOW}`,
+    record: SLI_RECORD[PERIOD_WINDOW],
     expr:
-      `sum_over_time(slo:sli_error:ratio_rate5m${sel}[${PERIOD_WINDOW}])\n` +
+      `sum_over_time(${SLI_RECORD['5m']}${sel}[${PERIOD_WINDOW}])\n` +
       `/ ignoring (sloth_window)\n` +
-      `count_over_time(slo:sli_error:ratio_rate5m${sel}[${PERIOD_WINDOW}])`,
+      `count_over_time(${SLI_RECORD['5m']}${sel}[${PERIOD_WINDOW}])`,
     labels: { ...userLabels, ...ids, sloth_window: PERIOD_WINDOW },
   });
 
@@ -104,12 +123,12 @@ function sloGroups(file: SloFile, slo: SloSpec): GroupOut[] {
     { record: 'slo:time_period:days', expr: `vector(${PERIOD_DAYS})`, labels: { ...userLabels, ...ids } },
     {
       record: 'slo:current_burn_rate:ratio',
-      expr: `slo:sli_error:ratio_rate5m${sel}\n/ ${on}\nslo:error_budget:ratio${sel}`,
+      expr: `${SLI_RECORD['5m']}${sel}\n/ ${on}\nslo:error_budget:ratio${sel}`,
       labels: { ...userLabels, ...ids },
     },
     {
       record: 'slo:period_burn_rate:ratio',
-      expr: `slo:sli_error:ratio_rate${PERIOD_WINDOW}${sel}\n/ ${on}\nslo:error_budget:ratio${sel}`,
+      expr: `${SLI_RECORD[PERIOD_WINDOW]}${sel}\n/ ${on}\nslo:error_budget:ratio${sel}`,
       labels: { ...userLabels, ...ids },
     },
     {
@@ -124,22 +143,22 @@ function sloGroups(file: SloFile, slo: SloSpec): GroupOut[] {
     },
   ];
 
-  const burn = (pairs: ReadonlyArray<{ factor: number; long: string; short: string }>): string =>
+  const burn = (pairs: ReadonlyArray<BurnPair>): string =>
     pairs
       .map(
         ({ factor, long, short }) =>
-          `(\n  max(slo:sli_error:ratio_rate${short}${sel} > (${factor} * ${formatFloat(budget)})) without (sloth_window)\n` +
+          `(\n  max(${SLI_RECORD[short]}${sel} > (${factor} * ${formatFloat(budget)})) without (sloth_window)\n` +
           `  and\n` +
-          `  max(slo:sli_error:ratio_rate${long}${sel} > (${factor} * ${formatFloat(budget)})) without (sloth_window)\n)`,
+          `  max(${SLI_RECORD[long]}${sel} > (${factor} * ${formatFloat(budget)})) without (sloth_window)\n)`,
       )
       .join('\nor\n');
 
   const alerting = slo.alerting;
   const objective = `objective ${formatFloat(slo.objective)}% over ${PERIOD_WINDOW}${slo.description ? `: ${slo.description}` : ''}`;
-  const policy = (pairs: ReadonlyArray<{ factor: number; long: string; short: string }>): string =>
+  const policy = (pairs: ReadonlyArray<BurnPair>): string =>
     pairs.map((p) => `${p.factor}x over ${p.long} and ${p.short}`).join(', or ');
   // Static texts: the burn policy that fired says how urgent it is; the dashboard shows the numbers.
-  const annotationsFor = (pairs: ReadonlyArray<{ factor: number; long: string; short: string }>): Record<string, string> => ({
+  const annotationsFor = (pairs: ReadonlyArray<BurnPair>): Record<string, string> => ({
     summary: `${file.service} ${slo.name} SLO: error budget burning fast`,
     description: `The error budget (${objective}) burns at more than ${policy(pairs)} the sustainable rate.`,
     runbook_url: `{{ $externalURL }}/runbooks/SLOErrorBudgetBurn.md`,

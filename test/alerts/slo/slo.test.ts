@@ -13,6 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
 import { generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
 import { outputName } from '../../../src/cli/slo-generate.js';
+import { CATALOGUE } from '../../../src/dashboards/catalogue.js';
+import { checkRuleFiles } from '../../../src/dashboards/check.js';
 import { requireBinary } from '../../helpers/services.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,6 +54,11 @@ describe('shipped SLOs', () => {
     expect(text).toContain('1 * 0.01');
     expect(text).toMatch(/severity: critical\n(\s+\w+: .*\n)*?\s+sloth_severity: page/);
     expect(text).toMatch(/severity: warning\n(\s+\w+: .*\n)*?\s+sloth_severity: ticket/);
+  });
+
+  it('every metric the generated rules name is in the catalogue, and every expression parses', () => {
+    const files = generated.map((f) => ({ file: f, text: readFileSync(join(root, f), 'utf8') }));
+    expect(checkRuleFiles(files, CATALOGUE)).toEqual([]);
   });
 
   it('Vigil runs the unit tests of the generated rules', async () => {
