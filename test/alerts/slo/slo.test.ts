@@ -9,7 +9,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createRuleManager } from '../../../src/alerts/rules/index.js';
+import { silentLogger } from '../../../src/logger.js';
+import { createEngine } from '../../../src/promql/index.js';
+import { MemoryStorage } from '../../../src/tsdb/memory.js';
 import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
 import { generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
 import { outputName } from '../../../src/cli/slo-generate.js';
@@ -185,5 +190,44 @@ describe('SloRuleSource', () => {
     const { groups } = new SloRuleSource(['a.yml'], dir).load();
     const alerts = groups.find((g) => g.name === 'slo-alerts-api-availability')!;
     expect(alerts.rules.map((r) => r.labels.sloth_severity)).toEqual(['page']);
+  });
+});
+
+describe('rule manager with SLO files', () => {
+  it('runs the generated groups beside the rule files; an invalid SLO file on reload keeps them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-slo-mgr-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), 'groups:\n- name: plain\n  rules:\n  - record: x:one\n    expr: vector(1)\n');
+      writeFileSync(join(dir, 'api.yml'), VALID);
+      const storage = new MemoryStorage();
+      const slos = new SloRuleSource(['api.yml'], dir);
+      const manager = createRuleManager({
+        files: ['rules.yml'],
+        baseDir: dir,
+        generatedGroups: () => slos.load(),
+        engine: createEngine(storage),
+        storage,
+        sink: { send: async () => undefined },
+        registry: new Registry(),
+        logger: silentLogger(),
+        evaluationIntervalMs: 60_000,
+        externalLabels: {},
+        externalUrl: '',
+        now: () => 1_700_000_000_000,
+      });
+      expect((await manager.reload()).ok).toBe(true);
+      const names = () => manager.groups().map((g) => g.name);
+      expect(names()).toEqual(['plain', 'slo-sli-recordings-api-availability', 'slo-meta-recordings-api-availability', 'slo-alerts-api-availability']);
+      await manager.evaluateAll();
+      const objective = await createEngine(storage).instantQuery('slo:objective:ratio', 1_700_000_000_000);
+      expect(objective.value.resultType === 'vector' && objective.value.result.map((r) => r.v)).toEqual([0.995]);
+
+      writeFileSync(join(dir, 'api.yml'), VALID.replace('objective: 99.5', 'objective: 0'));
+      expect((await manager.reload()).ok).toBe(true);
+      expect(names()).toHaveLength(4);
+      await manager.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
