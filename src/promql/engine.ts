@@ -1,5 +1,5 @@
 import type { Labels, Querier, Storage } from '../tsdb/types.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compilePromRegex } from '../model/regex.js';
 import {
   isComparison,
   isSetOp,
@@ -15,10 +15,11 @@ import {
 } from './ast.js';
 import { parseExpr, typeOf } from './parser.js';
 import { RANGE_FUNCTIONS, KEEPS_NAME, type RangeCtx } from './range-functions.js';
-import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess, parseGoFloat } from './instant-functions.js';
+import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess } from './instant-functions.js';
 import { MeanAcc, bucketFraction, bucketQuantile, goPow, kahanAdd, quantile, type Bucket, type Kahan } from './mathx.js';
-import { RefTable, formatFloat, withoutName, type Sample, type SeriesRef } from './value.js';
-import { goQuote, isValidUtf8 } from './strings.js';
+import { RefTable, withoutName, type Sample, type SeriesRef } from './value.js';
+import { isValidUtf8 } from './strings.js';
+import { formatFloat, goQuote, tryParseGoFloat } from '../model/strconv.js';
 import {
   PromQLError,
   type InstantSample,
@@ -1072,7 +1073,7 @@ function bucketOf(src: Labels): { labels: Labels; le: number } | null {
   let b = bucketCache.get(src);
   if (b === undefined) {
     const leStr = src.le;
-    const le = leStr === undefined ? NaN : parseGoFloat(leStr);
+    const le = leStr === undefined ? NaN : (tryParseGoFloat(leStr) ?? NaN);
     if (Number.isNaN(le)) b = null;
     else {
       const labels: Record<string, string> = { ...src };
