@@ -1,5 +1,5 @@
 import type { Labels } from './labels.js';
-import { compilePromRegex } from './regex.js';
+import { compileMatcherRegex } from './regex.js';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -23,11 +23,11 @@ export function matcherPredicate(m: Matcher): LabelPredicate {
     case '!=':
       return (v) => v !== m.value;
     case '=~': {
-      const re = compilePromRegex(m.value);
+      const re = compileMatcherRegex(m.value);
       return (v) => re.test(v);
     }
     case '!~': {
-      const re = compilePromRegex(m.value);
+      const re = compileMatcherRegex(m.value);
       return (v) => !re.test(v);
     }
   }

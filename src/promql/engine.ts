@@ -1,5 +1,5 @@
 import type { Labels, Querier, Storage } from '../tsdb/types.js';
-import { compilePromRegex } from '../model/regex.js';
+import { compileRegex, expandTemplate, type Regex } from '../model/regex.js';
 import {
   isComparison,
   isSetOp,
@@ -926,11 +926,11 @@ class Evaluator {
   private labelReplace(e: Call, t: number): Sample[] {
     const [dst, repl, src, regex] = e.args.slice(1).map((a) => this.string(a));
     const st = this.state(e, () => {
-      let re: RegExp;
+      let re: Regex;
       try {
-        re = compilePromRegex(regex);
-      } catch (err) {
-        throw execError(`invalid regular expression in label_replace(): ${regex}: ${(err as Error).message}`);
+        re = compileRegex(regex);
+      } catch {
+        throw execError(`invalid regular expression in label_replace(): ${regex}`);
       }
       if (!isValidUtf8(dst) || dst === '') throw execError(`invalid destination label name in label_replace(): ${dst}`);
       return { re, map: new Map<SeriesRef, SeriesRef>() };
@@ -1091,16 +1091,6 @@ function matchGroupLabels(l: Labels, on: boolean, names: readonly string[]): Lab
     if (on ? names.includes(n) : n !== '__name__' && !names.includes(n)) out[n] = l[n];
   }
   return out;
-}
-
-/** Go regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; names are as long as possible. */
-function expandTemplate(tpl: string, m: RegExpExecArray): string {
-  return tpl.replace(/\$(\$|\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]+))/g, (all, _x, braced?: string, bare?: string) => {
-    if (all === '$$') return '$';
-    const name = braced ?? bare ?? '';
-    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-    return m.groups?.[name] ?? '';
-  });
 }
 
 /** Final step of every query: drop the names marked for dropping, then refuse duplicates. */
