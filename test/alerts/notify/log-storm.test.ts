@@ -3,7 +3,6 @@
  * minutes: Vigil's own error log stays a handful of lines, each kind of
  * failure once plus one count line per interval.
  */
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,25 +16,18 @@ import { FileState } from '../../../src/alerts/notify/state.js';
 import { makeRenderer } from '../../../src/alerts/notify/templates.js';
 import { TimeIntervals } from '../../../src/alerts/notify/time-intervals.js';
 import { createLogger, flushLogLimits } from '../../../src/logger.js';
+import { startDeadSlack } from '../../helpers/slack.js';
 import { alert, tempDir } from './harness.js';
 
 const GROUPS = Number(process.env.STORM_GROUPS ?? 20_000);
 const MINUTE = 60_000;
-
-/** A Slack that is gone: its port accepts connections and drops them at once. */
-async function deadSlack(): Promise<{ url: string; close: () => Promise<void> }> {
-  const server = createServer((socket) => socket.destroy());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return { url: `http://127.0.0.1:${port}/services/T0/B0/dead`, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 describe('error logging under a notification storm', () => {
   const tmp = tempDir();
   afterAll(() => tmp.cleanup());
 
   it(`${GROUPS} failing groups for 2 simulated minutes write a bounded number of lines`, { timeout: 600_000 }, async () => {
-    const slack = await deadSlack();
+    const slack = await startDeadSlack();
     let clock = 0;
     const lines: Array<Record<string, unknown>> = [];
     const out = new Writable({
