@@ -15,7 +15,8 @@ import { PostingsIndex } from './postings.js';
 import { beginRecord, endRecord, readLabels, readRecords, RecordType, writeLabels } from './records.js';
 import { MemSeries, type ClosedChunk } from './series.js';
 import type { Appender, Labels, Matcher, Querier, SeriesData, Storage, StorageStats } from './types.js';
-import { Wal } from './wal.js';
+import { Wal, type WalPosition } from './wal/wal.js';
+import { readHeadChunkRecord, writeHeadChunkRecord, writeSeriesRecord } from './wal/records.js';
 
 export interface TsdbOptions {
   /** Data directory; created when missing. */
@@ -63,7 +64,7 @@ const DAY = 24 * 3600_000;
  */
 export class Tsdb implements Storage {
   readonly dir: string;
-  private readonly walDir: string;
+
   private readonly blocksDir: string;
   private readonly logger: Logger;
   private readonly retentionMs: number;
@@ -100,7 +101,7 @@ export class Tsdb implements Storage {
   constructor(opts: TsdbOptions) {
     if (!(opts.retentionMs > 0)) throw new Error(`tsdb retention must be positive, got ${opts.retentionMs}`);
     this.dir = opts.dir;
-    this.walDir = join(opts.dir, 'wal');
+
     this.blocksDir = join(opts.dir, 'blocks');
     this.logger = opts.logger ?? silentLogger();
     this.retentionMs = opts.retentionMs;
@@ -239,9 +240,9 @@ export class Tsdb implements Storage {
             return;
           }
           case RecordType.HeadChunk: {
-            const ref = r.uvarint();
-            const count = r.uvarint();
-            const bytes = r.bytes().slice();
+            const rec = readHeadChunkRecord(r);
+            const { ref, count } = rec;
+            const bytes = rec.bytes.slice();
             const s = refs.get(ref);
             if (!s) {
               unknownRefs++;
@@ -593,20 +594,39 @@ export class Tsdb implements Storage {
     for (const s of this.byRef.values()) {
       const h = s.head;
       if (!h || h.count === 0) continue;
-      let rec = beginRecord(w, RecordType.Series);
-      w.uvarint(s.ref);
-      writeLabels(w, s.labels);
-      endRecord(w, rec);
-      rec = beginRecord(w, RecordType.HeadChunk);
-      w.uvarint(s.ref);
-      w.uvarint(h.count);
-      w.bytes(h.w.bytes());
-      endRecord(w, rec);
+      writeSeriesRecord(w, s.ref, s.labels);
+      writeHeadChunkRecord(w, s.ref, h.count, h.w.bytes());
       snap.push(s);
     }
     this.wal.startSegment(this.wal.seq + 1, w.result());
     for (const s of snap) s.walGen = this.wal.gen;
     this.wal.dropOlder();
+  }
+
+  // ---------------------------------------------------------------- WAL readers (see wal/reader.ts)
+
+  /** The WAL directory, for a WalReader. */
+  get walDir(): string {
+    return join(this.dir, 'wal');
+  }
+
+  /** Keeps WAL segments numbered `segment` and later from deletion until moved on or released. */
+  holdWal(consumer: string, segment: number): void {
+    this.wal.hold(consumer, segment);
+  }
+
+  releaseWal(consumer: string): void {
+    this.wal.release(consumer);
+  }
+
+  /** Calls `fn` whenever records reach the WAL files (after each commit, or each flush when buffered). Returns the unsubscribe function. */
+  onWalWrite(fn: () => void): () => void {
+    return this.wal.onWrite(fn);
+  }
+
+  /** The end of the WAL as written now. */
+  walPosition(): WalPosition {
+    return this.wal.position();
   }
 
   // ---------------------------------------------------------------- reading
