@@ -3,7 +3,8 @@ import { ChunkAppender } from './chunk.js';
 import type { Head } from './head.js';
 import type { Logger } from '../logger.js';
 import { labelsKey } from './matchers.js';
-import { readRecords, RecordType } from './records.js';
+import { ByteReader } from './bytes.js';
+import { readFrame, RecordType, resync } from './records.js';
 import type { MemSeries } from './series.js';
 import { readHeadChunkRecord, readSamplesRecord, readSeriesRecord, writeHeadChunkRecord, writeSeriesRecord } from './wal/records.js';
 
@@ -20,6 +21,12 @@ export function replayWal(head: Head, logger: Logger): number {
   const segments = wal.segments();
   let unknownRefs = 0;
   let olderBytes = 0;
+  const report = (segment: string, offset: number, problem: string, torn: boolean, bytesSkipped = 0): void => {
+    metrics?.walCorruptions.inc();
+    const detail = { segment, offset, problem, bytesSkipped };
+    if (torn) logger.warn(detail, 'tsdb: WAL ends in a torn record (unclean shutdown); the partial commit is dropped');
+    else logger.error(detail, 'tsdb: damaged WAL record skipped');
+  };
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i];
     // Refs are per segment: each segment declares the series it uses.
@@ -33,7 +40,7 @@ export function replayWal(head: Head, logger: Logger): number {
       continue;
     }
     olderBytes += data.length;
-    const problem = readRecords(data, (type, r) => {
+    const onRecord = (type: number, r: ByteReader): void => {
       switch (type) {
         case RecordType.Series: {
           const { ref, labels } = readSeriesRecord(r);
@@ -74,13 +81,28 @@ export function replayWal(head: Head, logger: Logger): number {
         default:
           throw new Error(`unknown WAL record type ${type}`);
       }
-    });
-    if (problem) {
-      metrics?.walCorruptions.inc();
-      const torn = /torn|zero-filled/.test(problem.reason) && i === segments.length - 1;
-      const detail = { segment: seg.name, offset: problem.offset, problem: problem.reason, bytesSkipped: data.length - problem.offset };
-      if (torn) logger.warn(detail, 'tsdb: WAL ends in a torn record (unclean shutdown); the partial commit is dropped');
-      else logger.error(detail, 'tsdb: damaged WAL segment; records after the damage are skipped');
+    };
+    // Damage costs the damaged records only: reading resumes at the next intact record.
+    let off = 0;
+    while (off < data.length) {
+      const f = readFrame(data, off);
+      if (f.ok) {
+        const r = new ByteReader(f.payload);
+        r.u8();
+        try {
+          onRecord(f.type, r);
+        } catch (err) {
+          report(seg.name, off, `undecodable record: ${(err as Error).message}`, false);
+        }
+        off = f.next;
+        continue;
+      }
+      const last = i === segments.length - 1;
+      // A failed checksum may come from a damaged length too: find the next record rather than trust it.
+      const next = resync(data, off);
+      report(seg.name, off, f.reason, last && f.torn && next === undefined, next === undefined ? data.length - off : next - off);
+      if (next === undefined) break;
+      off = next;
     }
   }
   if (unknownRefs) {

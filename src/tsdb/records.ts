@@ -71,6 +71,21 @@ export function readFrame(buf: Uint8Array, off: number): Frame {
   return { ok: true, type: payload[0], payload, next: end };
 }
 
+/**
+ * The offset of the next intact record after damage at `from`, found by
+ * trying every later offset (a CRC-32C match by chance is negligible), or
+ * undefined when none follows.
+ */
+export function resync(buf: Uint8Array, from: number): number | undefined {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = from + 1; off + FRAME_HEADER < buf.length; off++) {
+    const len = view.getUint32(off, true);
+    if (len === 0 || off + FRAME_HEADER + len > buf.length) continue;
+    if (readFrame(buf, off).ok) return off;
+  }
+  return undefined;
+}
+
 /** Calls `onRecord` for each intact record; returns the problem that stopped reading, if any. */
 export function readRecords(buf: Uint8Array, onRecord: (type: number, r: ByteReader) => void): FrameProblem | undefined {
   let off = 0;

@@ -240,8 +240,9 @@ export class BlockReader {
   readonly seriesMinT: Float64Array;
   readonly seriesMaxT: Float64Array;
   readonly seriesSamples: Float64Array;
-  private indexStart = 0;
-  private indexMetasEnd = 0;
+  /** Where the index starts (the data part ends) and where the series index starts. */
+  indexStart = 0;
+  indexMetasEnd = 0;
   private fd: number;
 
   private constructor(

@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { ByteReader } from '../bytes.js';
 import { ChunkIterator } from '../chunk.js';
 import { fileSize, listSequenced, readAt } from '../files.js';
-import { FRAME_HEADER, MAX_RECORD, readFrame, RecordType } from '../records.js';
+import { FRAME_HEADER, MAX_RECORD, readFrame, RecordType, resync } from '../records.js';
 import type { Labels } from '../types.js';
 import { readHeadChunkRecord, readSamplesRecord, readSeriesRecord } from './records.js';
 import type { WalPosition } from './wal.js';
@@ -172,8 +172,10 @@ export class WalReader {
           }
           if (newest && (f.torn || f.next === undefined)) return { offset: off + p, bytes: used, stopped: true };
           out.damage.push({ segment: seg.segment, offset: off + p, reason: f.reason });
-          if (f.next === undefined) return { offset: size, bytes: used, stopped: false };
-          p = f.next;
+          // A failed checksum may come from a damaged length too: find the next record rather than trust it.
+          const next = resync(buf, p);
+          if (next === undefined) return { offset: size, bytes: used, stopped: false };
+          p = next;
         }
         off += p;
         if (p === 0) break;
