@@ -4,26 +4,25 @@
  * accepts: timestamps in seconds, `# EOF` last) into the data directory.
  * Vigil must not be running on that directory (the store locks it).
  *
- * The input is streamed, never held whole: a first pass checks it and counts
- * samples per hour; then each pass collects one time window of at most
- * WINDOW_SAMPLES samples, sorts it (time order, file order within a
- * timestamp, as a whole-file sort would) and appends it. Memory is bounded by
- * the window, whatever the file size.
+ * The input is streamed, never held whole (see importSource).
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ExpositionError, parseExposition, type ParsedSample } from '../collectors/exposition.js';
 import { parseDuration } from '../config/duration.js';
 import { createLogger } from '../logger.js';
 import { labelsKey } from '../tsdb/matchers.js';
 import { openTsdb, SampleError, type Labels, type Tsdb } from '../tsdb/index.js';
+import { writeAll } from '../tsdb/files.js';
 import { flagString, parseArgs } from './args.js';
 
 const BATCH = 50_000;
 const MAX_REPORTED = 10;
-const WINDOW_SAMPLES = 3_000_000;
-const READ_BYTES = 8 << 20;
+/** Samples are sorted and appended per window of this span (Prometheus' block span). */
+const WINDOW_MS = 2 * 3600_000;
+const READ_BYTES = 1 << 20;
 const MAX_LINE = 1024 * 1024;
-const HOUR = 3600_000;
 
 export interface ImportResult {
   samples: number;
@@ -143,57 +142,77 @@ function parsePiece(p: Piece): { samples: ParsedSample[]; lines: number[] } {
 }
 
 export interface ImportProgress {
-  (pass: number, passes: number, fraction: number): void;
+  (phase: 'reading' | 'appending', fraction: number): void;
+}
+
+/** Bytes per spilled sample: series id (u32), line (f64), time (f64), value (f64). */
+const REC = 28;
+const SPILL_BUFFER = 64 * 1024;
+
+/** Samples of one time window, spilled to a file during the reading pass. */
+class Spill {
+  private readonly fd: number;
+  private buf = Buffer.allocUnsafe(SPILL_BUFFER);
+  private at = 0;
+  count = 0;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w+');
+  }
+
+  add(id: number, line: number, t: number, v: number): void {
+    if (this.at + REC > this.buf.length) this.flush();
+    const b = this.buf;
+    b.writeUInt32LE(id, this.at);
+    b.writeDoubleLE(line, this.at + 4);
+    b.writeDoubleLE(t, this.at + 12);
+    b.writeDoubleLE(v, this.at + 20);
+    this.at += REC;
+    this.count++;
+  }
+
+  flush(): void {
+    if (this.at > 0) writeAll(this.fd, this.buf.subarray(0, this.at));
+    this.at = 0;
+  }
+
+  readAll(): Buffer {
+    this.flush();
+    const out = Buffer.allocUnsafe(this.count * REC);
+    let got = 0;
+    while (got < out.length) {
+      const n = readSync(this.fd, out, got, out.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
 }
 
 /**
- * Streams OpenMetrics backfill from `source` into the store; throws
- * ExpositionError (input line numbers) for malformed input before anything
- * is appended.
+ * Streams OpenMetrics backfill from `source` into the store. One reading
+ * pass checks the input and spills its samples, by time window, to temporary
+ * files; then each window is sorted (time order, file order within a
+ * timestamp, as a whole-file sort would) and appended. Memory is bounded by
+ * the samples of one window, whatever the file size. Throws ExpositionError
+ * (input line numbers) for malformed input before anything is appended.
  */
-export async function importSource(db: Tsdb, source: ImportSource, progress?: ImportProgress, windowSamples = WINDOW_SAMPLES): Promise<ImportResult> {
-  // Pass 1: check everything, count samples per hour.
-  const perHour = new Map<number, number>();
-  for (const p of source.pieces()) {
-    const { samples, lines } = parsePiece(p);
-    for (let k = 0; k < samples.length; k++) {
-      const t = samples[k].timestampMs;
-      if (t === undefined) throw new ExpositionError(lines[k], 'sample has no timestamp (backfilling needs one on every sample)');
-      const h = Math.floor(t / HOUR);
-      perHour.set(h, (perHour.get(h) ?? 0) + 1);
-    }
-    progress?.(1, 1, source.size ? p.bytesRead / source.size : 1);
-  }
-  // Windows of whole hours holding at most WINDOW_SAMPLES samples (an hour with more is a window alone).
-  const hours = [...perHour.keys()].sort((a, b) => a - b);
-  const windows: Array<{ from: number; to: number; count: number }> = [];
-  for (const h of hours) {
-    const c = perHour.get(h)!;
-    const w = windows[windows.length - 1];
-    if (w && w.count + c <= windowSamples) {
-      w.to = h + 1;
-      w.count += c;
-    } else windows.push({ from: h, to: h + 1, count: c });
-  }
-  const result: ImportResult = { samples: 0, series: 0, rejected: 0, problems: [], minT: Infinity, maxT: -Infinity };
-  const seriesBefore = db.stats().series;
-  const keys = new Map<string, number>();
-  const labelsById: Labels[] = [];
-  for (let wi = 0; wi < windows.length; wi++) {
-    const win = windows[wi];
-    const lo = win.from * HOUR;
-    const hi = win.to * HOUR;
-    const sid = new Int32Array(win.count);
-    const ts = new Float64Array(win.count);
-    const vs = new Float64Array(win.count);
-    const ln = new Float64Array(win.count);
-    let n = 0;
+export async function importSource(db: Tsdb, source: ImportSource, progress?: ImportProgress, windowMs = WINDOW_MS): Promise<ImportResult> {
+  const tmp = mkdtempSync(join(tmpdir(), 'vigil-import-'));
+  const spills = new Map<number, Spill>();
+  try {
+    const keys = new Map<string, number>();
+    const labelsById: Labels[] = [];
     for (const p of source.pieces()) {
       const { samples, lines } = parsePiece(p);
       for (let k = 0; k < samples.length; k++) {
         const s = samples[k];
-        const t = s.timestampMs!;
-        if (t < lo || t >= hi) continue;
+        const t = s.timestampMs;
+        if (t === undefined) throw new ExpositionError(lines[k], 'sample has no timestamp (backfilling needs one on every sample)');
         const key = labelsKey(s.labels);
         let id = keys.get(key);
         if (id === undefined) {
@@ -202,42 +221,60 @@ export async function importSource(db: Tsdb, source: ImportSource, progress?: Im
           // Copy: parsed label values may be slices of the whole piece.
           labelsById.push(Object.freeze(JSON.parse(JSON.stringify(s.labels)) as Labels));
         }
-        sid[n] = id;
-        ts[n] = t;
-        vs[n] = s.value;
-        ln[n] = lines[k];
-        n++;
+        const w = Math.floor(t / windowMs);
+        let spill = spills.get(w);
+        if (!spill) spills.set(w, (spill = new Spill(join(tmp, String(w)))));
+        spill.add(id, lines[k], t, s.value);
       }
-      progress?.(wi + 2, windows.length + 1, source.size ? p.bytesRead / source.size : 1);
+      progress?.('reading', source.size ? p.bytesRead / source.size : 1);
     }
-    // Time order across the window, file order within a timestamp: series may be listed one after another.
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => ts[a] - ts[b] || a - b);
-    for (let start = 0; start < n; start += BATCH) {
-      const app = db.appender();
-      const end = Math.min(n, start + BATCH);
-      for (let j = start; j < end; j++) {
-        const i = order[j];
-        const t = ts[i];
-        try {
-          app.append(labelsById[sid[i]], t, vs[i]);
-          result.samples++;
-          if (t < result.minT) result.minT = t;
-          if (t > result.maxT) result.maxT = t;
-        } catch (err) {
-          if (!(err instanceof SampleError)) throw err;
-          result.rejected++;
-          if (result.problems.length < MAX_REPORTED) result.problems.push(`line ${ln[i]}: ${err.message}`);
+    keys.clear();
+    const result: ImportResult = { samples: 0, series: 0, rejected: 0, problems: [], minT: Infinity, maxT: -Infinity };
+    const seriesBefore = db.stats().series;
+    const windows = [...spills.keys()].sort((a, b) => a - b);
+    let done = 0;
+    for (const w of windows) {
+      const spill = spills.get(w)!;
+      const data = spill.readAll();
+      spill.close();
+      spills.delete(w);
+      rmSync(spill.path, { force: true });
+      const n = spill.count;
+      const ts = new Float64Array(n);
+      for (let i = 0; i < n; i++) ts[i] = data.readDoubleLE(i * REC + 12);
+      // Time order across the window, file order within a timestamp: series may be listed one after another.
+      const order = new Uint32Array(n);
+      for (let i = 0; i < n; i++) order[i] = i;
+      order.sort((a, b) => ts[a] - ts[b] || a - b);
+      for (let start = 0; start < n; start += BATCH) {
+        const app = db.appender();
+        const end = Math.min(n, start + BATCH);
+        for (let j = start; j < end; j++) {
+          const i = order[j];
+          const t = ts[i];
+          try {
+            app.append(labelsById[data.readUInt32LE(i * REC)], t, data.readDoubleLE(i * REC + 20));
+            result.samples++;
+            if (t < result.minT) result.minT = t;
+            if (t > result.maxT) result.maxT = t;
+          } catch (err) {
+            if (!(err instanceof SampleError)) throw err;
+            result.rejected++;
+            if (result.problems.length < MAX_REPORTED) result.problems.push(`line ${data.readDoubleLE(i * REC + 4)}: ${err.message}`);
+          }
         }
+        await app.commit();
       }
-      await app.commit();
+      // Write the window's chunks out so the head stays small.
+      db.checkpoint();
+      progress?.('appending', ++done / windows.length);
     }
-    // Write the window's chunks out so the head stays small.
-    db.checkpoint();
+    result.series = db.stats().series - seriesBefore;
+    return result;
+  } finally {
+    for (const s of spills.values()) s.close();
+    rmSync(tmp, { recursive: true, force: true });
   }
-  result.series = db.stats().series - seriesBefore;
-  return result;
 }
 
 /** Imports OpenMetrics backfill text (see importSource). */
@@ -274,12 +311,11 @@ export async function run(args: string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   let lastDraw = 0;
   const progress: ImportProgress | undefined = tty
-    ? (pass, passes, fraction) => {
+    ? (phase, fraction) => {
         const now = Date.now();
         if (now - lastDraw < 200 && fraction < 1) return;
         lastDraw = now;
-        const label = pass === 1 ? 'checking' : `importing window ${pass - 1}/${passes - 1}`;
-        process.stderr.write(`\r${label}: ${(fraction * 100).toFixed(0).padStart(3)}%   `);
+        process.stderr.write(`\r${phase}: ${(fraction * 100).toFixed(0).padStart(3)}%   `);
       }
     : undefined;
   try {
