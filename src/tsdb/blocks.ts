@@ -53,14 +53,14 @@ export class BlockSet {
   // ------------------------------------------------------------ opening
 
   /** Opens every block; a block whose index is damaged is recovered by a scan into a new block and set aside. */
-  load(): void {
+  load(readOnly = false): void {
     const dir = this.opts.dir;
-    for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) unlinkSync(join(dir, f));
+    if (!readOnly) for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) unlinkSync(join(dir, f));
     const files = listSequenced(dir, '.vtb');
     for (const { seq } of files) this.nextSeq = Math.max(this.nextSeq, seq + 1);
     const opened: BlockReader[] = [];
     for (const { seq, name } of files) {
-      const b = this.openFile(join(dir, name), seq);
+      const b = this.openFile(join(dir, name), seq, readOnly);
       if (b) opened.push(b);
     }
     // A crash between writing a merged block and deleting its inputs leaves both: drop the inputs.
@@ -69,7 +69,7 @@ export class BlockSet {
     for (const b of opened) {
       if (superseded.has(b.seq)) {
         b.close();
-        this.unlink(b.path);
+        if (!readOnly) this.unlink(b.path);
         continue;
       }
       this.attach(b);
@@ -77,7 +77,7 @@ export class BlockSet {
     this.sortLocs();
   }
 
-  private openFile(path: string, seq: number): BlockReader | undefined {
+  private openFile(path: string, seq: number, readOnly: boolean): BlockReader | undefined {
     const entries: BlockSeriesEntry[] = [];
     try {
       const b = BlockReader.open(path, seq, (_idx, e) => entries.push(e));
@@ -86,6 +86,10 @@ export class BlockSet {
     } catch (err) {
       const problem = err instanceof BlockFormatError ? err.message : (err as Error).message;
       this.metrics?.blockCorruptions.inc();
+      if (readOnly) {
+        this.opts.logger.error({ file: path, problem }, 'tsdb: damaged block file skipped');
+        return undefined;
+      }
       const recovered = this.recover(path);
       this.opts.logger.error(
         { file: path, problem, chunksRecovered: recovered.chunks, samplesRecovered: recovered.samples },
