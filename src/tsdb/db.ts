@@ -152,6 +152,7 @@ export class Tsdb implements Storage {
     mkdirSync(this.wal.dir, { recursive: true });
     mkdirSync(join(this.dir, 'blocks'), { recursive: true });
     this.releaseLock = acquireLock(this.dir);
+    const started = performance.now();
     try {
       for (const f of readdirSync(this.wal.dir)) if (f.endsWith('.tmp')) unlinkSync(join(this.wal.dir, f));
       if (!this.walOnly) this.blocks.load();
@@ -159,6 +160,10 @@ export class Tsdb implements Storage {
       const lastSeq = replayWal(this.head, this.logger);
       this.wal.startSegment(lastSeq + 1, new Uint8Array(0));
       this.applyRetention();
+      this.logger.info(
+        { ms: Math.round(performance.now() - started), blocks: this.blocks.blocks.length, series: this.index.size, headChunks: this.headChunks() },
+        'tsdb: opened',
+      );
     } catch (err) {
       this.blocks.close();
       this.releaseLock();
