@@ -219,8 +219,8 @@ export class Tsdb implements Storage {
     }
   }
 
-  /** A checkpoint whose compaction runs in slices, not blocking the event loop. */
-  private async backgroundCheckpoint(): Promise<void> {
+  /** A checkpoint whose compaction runs in slices, not blocking the event loop (what the timer runs). */
+  async backgroundCheckpoint(): Promise<void> {
     if (this.closed) return;
     try {
       this.checkpointHead();
