@@ -178,9 +178,10 @@ export class Tsdb implements Storage {
     s.lastFromBlock = false;
     s.lastV = NaN;
     s.lastStale = false;
-    let best = s.blocks[0];
-    for (const l of s.blocks) if (l.block.seriesMaxT[l.idx] > best.block.seriesMaxT[best.idx]) best = l;
+    const locs = this.blocks.locsOf(s);
+    let best = locs[0];
     if (!best) return;
+    for (const l of locs) if (l.block.seriesMaxT[l.idx] > best.block.seriesMaxT[best.idx]) best = l;
     const metas = this.blocks.metasOf(best);
     if (!metas || metas.length === 0) return;
     const m = metas[metas.length - 1];
@@ -287,7 +288,7 @@ export class Tsdb implements Storage {
     this.blocks.applyRetention(cutoff, this.retentionBytes, this.wal.size());
     const dead: MemSeries[] = [];
     for (const s of this.index.byRef.values()) {
-      if (s.blocks.length || s.hasHeadData()) continue;
+      if (s.blockCount > 0 || s.hasHeadData()) continue;
       if (this.walOnly && s.lastT >= cutoff) continue;
       dead.push(s);
     }
@@ -333,9 +334,9 @@ export class Tsdb implements Storage {
   // ---------------------------------------------------------------- status
 
   stats(): StorageStats {
-    let minTime = Infinity;
+    let minTime = this.blocks.minTime();
     for (const s of this.index.byRef.values()) {
-      const m = s.minTime();
+      const m = s.headMinTime();
       if (m < minTime) minTime = m;
     }
     const maxTime = this.head.maxTime;
@@ -379,7 +380,7 @@ export class Tsdb implements Storage {
     let bytes = 0;
     let samples = 0;
     for (const s of this.index.select(matchers)) {
-      for (const loc of s.blocks) {
+      for (const loc of this.blocks.locsOf(s)) {
         for (const m of this.blocks.metasOf(loc) ?? []) {
           bytes += m.length;
           samples += m.count;
