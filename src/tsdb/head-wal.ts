@@ -2,7 +2,7 @@ import { ByteWriter } from './bytes.js';
 import { ChunkAppender } from './chunk.js';
 import type { Head } from './head.js';
 import type { Logger } from '../logger.js';
-import { labelsKey } from './matchers.js';
+import { labelsKey } from '../model/labels.js';
 import { ByteReader } from './bytes.js';
 import { readFrame, RecordType, resync } from './records.js';
 import type { MemSeries } from './series.js';
