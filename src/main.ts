@@ -86,6 +86,9 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     dir: dataDir,
     retentionMs: config.storage.retention,
     walFlushIntervalMs: config.storage.wal_flush_interval,
+    retentionBytes: config.storage.retention_size,
+    maxSeries: config.storage.max_series,
+    decodedCacheBytes: config.storage.chunk_cache_size,
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
