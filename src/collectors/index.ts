@@ -14,10 +14,11 @@ import type { Labels, Storage } from '../tsdb/types.js';
 import { HealthProbeSource } from './health-probe.js';
 import { PostgresSource, serverOf } from './postgres.js';
 import { RedisSource, redisInstance } from './redis.js';
-import { ScrapeLoop, type LoopSettings } from './scrape-loop.js';
-import { buildScrapeTargets, HttpScrapeSource, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
+import { LocalSource, PooledSource } from './batch-sources.js';
+import { ScrapeLoop, type BatchSource, type LoopSettings, type SeriesCap } from './scrape-loop.js';
+import { ScrapePool } from './scrape-pool.js';
+import { buildScrapeTargets, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
 import { CollectorMetrics } from './self-metrics.js';
-import type { ScrapeSource } from './source.js';
 
 export { parseExposition, ExpositionParser, ExpositionError, type ParsedSample, type ParseResult } from './exposition.js';
 export type { CollectorsConfig } from '../config/collectors.js';
@@ -33,7 +34,14 @@ export interface CollectorsOptions {
    * job, one is added.
    */
   selfUrl?: string;
+  /** Scrape worker threads; default one per core. */
+  scrapeWorkers?: number;
+  /** Cap on series in the head (0 = none); default DEFAULT_MAX_SERIES. */
+  maxSeries?: number;
 }
+
+/** Head series cap when none is configured: far above a normal deployment, well below what exhausts memory. */
+export const DEFAULT_MAX_SERIES = 1_000_000;
 
 export interface TargetStatus {
   labels: Labels;
@@ -57,7 +65,7 @@ interface LoopSpec {
   settings: LoopSettings;
   /** Changes when the source must be rebuilt (URL, auth, TLS, DSN). */
   sourceSig: string;
-  makeSource(): ScrapeSource;
+  makeSource(pool: ScrapePool): BatchSource;
 }
 
 const SELF_JOB = 'vigil';
@@ -122,7 +130,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
         url: t.url,
         settings: t.settings,
         sourceSig: JSON.stringify([t.url, t.bodyLimit, sc.basic_auth, sc.authorization, sc.tls_config, sc.follow_redirects]),
-        makeSource: () => new HttpScrapeSource(t.url, sc, t.bodyLimit),
+        makeSource: (pool) => new PooledSource(pool, t.key, t.url, sc, t.bodyLimit, t.settings),
       });
     }
   }
@@ -134,7 +142,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
       url: hc.url,
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify(hc),
-      makeSource: () => new HealthProbeSource(hc, logger.child({ component: 'health-probe' })),
+      makeSource: () => new LocalSource(new HealthProbeSource(hc, logger.child({ component: 'health-probe' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   for (const pc of config.postgres) {
@@ -147,7 +155,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
       url: `postgres://${serverOf(dsn)}`,
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify([dsn, timeoutMs]),
-      makeSource: () => new PostgresSource({ ...pc, dsn }, logger.child({ component: 'postgres-collector' })),
+      makeSource: () => new LocalSource(new PostgresSource({ ...pc, dsn }, logger.child({ component: 'postgres-collector' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   for (const rc of config.redis) {
@@ -160,10 +168,21 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
       url: `redis://${redisInstance(url)}`,
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify([url, timeoutMs]),
-      makeSource: () => new RedisSource({ ...rc, url }, logger.child({ component: 'redis-collector' })),
+      makeSource: () => new LocalSource(new RedisSource({ ...rc, url }, logger.child({ component: 'redis-collector' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   return { specs, errors };
+}
+
+/** The head series cap as the scrape loops check it. */
+function seriesCap(storage: Storage, limit: number, metrics: CollectorMetrics): SeriesCap {
+  // The embedded store counts its series in O(1); stats() walks them.
+  const counted = storage as Storage & { seriesCount?: () => number };
+  return {
+    limit,
+    current: () => (typeof counted.seriesCount === 'function' ? counted.seriesCount() : storage.stats().series),
+    reached: (job) => metrics.seriesCapReached.inc({ job }),
+  };
 }
 
 interface Running {
@@ -176,6 +195,8 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   const metrics = new CollectorMetrics(opts.registry);
   const loops = new Map<string, Running>();
   let started = false;
+  const pool = new ScrapePool({ workers: opts.scrapeWorkers, logger });
+  const cap = seriesCap(opts.storage, opts.maxSeries ?? DEFAULT_MAX_SERIES, metrics);
 
   const apply = async (config: CollectorsConfig): Promise<void> => {
     const { specs, errors } = buildLoopSpecs(withSelf(config, opts.selfUrl), logger);
@@ -191,10 +212,10 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
     for (const spec of specs) {
       const r = loops.get(spec.key);
       if (r) {
-        r.loop.update(spec.settings, r.spec.sourceSig !== spec.sourceSig ? spec.makeSource() : undefined);
+        r.loop.update(spec.settings, r.spec.sourceSig !== spec.sourceSig ? spec.makeSource(pool) : undefined);
         r.spec = spec;
       } else {
-        const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(), opts.storage, logger, metrics);
+        const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(pool), opts.storage, logger, metrics, cap);
         loops.set(spec.key, { loop, spec });
         if (started) loop.start();
       }
@@ -221,6 +242,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
       // Shutdown writes no staleness markers (as Prometheus): the data ends anyway.
       await Promise.all([...loops.values()].map((r) => r.loop.stop(false)));
       loops.clear();
+      await pool.close();
     },
     async reload(config) {
       await applying;

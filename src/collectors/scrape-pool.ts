@@ -1,0 +1,215 @@
+/**
+ * The scrape worker pool on the main thread: each HTTP target is assigned to
+ * one worker (the least loaded when it first scrapes) and stays there, so the
+ * worker keeps its parser and series references warm. A worker that stops
+ * answering (a scrape past its timeout plus a grace period) is terminated and
+ * replaced, and one that dies (out of memory, a crash) is replaced too: the
+ * scrape in flight fails, the other targets' scrapes in flight are sent once
+ * more to the replacement. The main thread only posts requests and receives
+ * batches, whatever a target does.
+ */
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logger.js';
+import type { ScrapeOutcome, TargetSpec } from './target-scrape.js';
+import type { WorkerRequest } from './scrape-worker.js';
+
+export interface PoolOptions {
+  /** Worker threads; default one per core. */
+  workers?: number;
+  /** Old-generation heap limit per worker, MiB: a target that exhausts it costs that worker only. */
+  heapMb?: number;
+  /** How long past a scrape's timeout a worker may stay silent before it is replaced. */
+  graceMs?: number;
+  logger: Logger;
+  /** Worker entry module (tests wrap the real one); default scrape-worker. */
+  workerUrl?: URL;
+}
+
+export const DEFAULT_WORKER_HEAP_MB = 256;
+const DEFAULT_GRACE_MS = 2000;
+
+interface Pending {
+  key: string;
+  msg: Extract<WorkerRequest, { type: 'scrape' }>;
+  resolve(o: ScrapeOutcome): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+  resent: boolean;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Spec object last sent per target, to send it again only when it changes. */
+  configured: Map<string, TargetSpec>;
+  pending: Map<number, Pending>;
+  targets: Set<string>;
+  restarts: number;
+}
+
+type WorkerReply = { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
+
+/** The worker module next to this one: .ts when running from source (tests, benchmarks), .js when built. */
+function defaultWorkerUrl(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return new URL(`./scrape-worker.${ext}`, import.meta.url);
+}
+
+/**
+ * Worker constructor arguments for `url`. From source, the worker first
+ * registers the TypeScript loader and then imports the module: Node 20 does
+ * not apply a parent's loader hooks to a worker's entry file.
+ */
+function workerEntry(url: URL): [string | URL, { eval?: boolean }] {
+  if (!url.pathname.endsWith('.ts')) return [url, {}];
+  // The package's ESM entry of the loader API, found from its package.json (require.resolve would give the CommonJS one).
+  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
+  const api = pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href;
+  return [`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true }];
+}
+
+export class ScrapePool {
+  private readonly slots: Slot[];
+  private readonly assigned = new Map<string, Slot>();
+  private nextId = 1;
+  private closed = false;
+  private readonly url: URL;
+  readonly size: number;
+
+  constructor(private readonly opts: PoolOptions) {
+    this.size = Math.max(1, opts.workers ?? cpus().length);
+    this.url = opts.workerUrl ?? defaultWorkerUrl();
+    this.slots = [];
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn({ restarts: 0 }));
+  }
+
+  /** Scrapes `key` (configured by `spec`) on its worker. Rejects only when the worker died or hung. */
+  scrape(key: string, spec: TargetSpec, timeoutMs: number): Promise<ScrapeOutcome> {
+    if (this.closed) return Promise.reject(new Error('scrape pool closed'));
+    const slot = this.slotFor(key);
+    const id = this.nextId++;
+    return new Promise<ScrapeOutcome>((resolve, reject) => {
+      const p: Pending = { key, msg: { type: 'scrape', id, key, timeoutMs }, resolve, reject, timer: undefined as unknown as NodeJS.Timeout, resent: false };
+      this.send(slot, p, spec);
+    });
+  }
+
+  /** The target is gone: its worker forgets it. */
+  release(key: string): void {
+    const slot = this.assigned.get(key);
+    if (!slot) return;
+    this.assigned.delete(key);
+    slot.targets.delete(key);
+    slot.configured.delete(key);
+    slot.worker.postMessage({ type: 'drop', key } satisfies WorkerRequest);
+  }
+
+  /** Thread ids of the workers (tests: which worker serves a target). */
+  workerOf(key: string): number | undefined {
+    return this.assigned.get(key)?.worker.threadId;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const slot of this.slots) {
+      for (const p of slot.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error('scrape pool closed'));
+      }
+      slot.pending.clear();
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private slotFor(key: string): Slot {
+    let slot = this.assigned.get(key);
+    if (slot === undefined) {
+      slot = this.slots.reduce((a, b) => (b.targets.size < a.targets.size ? b : a));
+      slot.targets.add(key);
+      this.assigned.set(key, slot);
+    }
+    return slot;
+  }
+
+  private send(slot: Slot, p: Pending, spec: TargetSpec): void {
+    const msg = { ...p.msg, spec: slot.configured.get(p.key) === spec ? undefined : spec };
+    slot.configured.set(p.key, spec);
+    p.msg = { ...p.msg, spec };
+    slot.pending.set(p.msg.id, p);
+    // The worker enforces the timeout itself; this only catches a worker that cannot (stuck in a loop).
+    p.timer = setTimeout(() => this.hung(slot, p), p.msg.timeoutMs + (this.opts.graceMs ?? DEFAULT_GRACE_MS));
+    p.timer.unref?.();
+    slot.worker.postMessage(msg);
+  }
+
+  private spawn(base: { restarts: number; targets?: Set<string> }): Slot {
+    const [entry, extra] = workerEntry(this.url);
+    const worker = new Worker(entry, {
+      ...extra,
+      resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? DEFAULT_WORKER_HEAP_MB },
+      name: 'vigil-scrape',
+    });
+    worker.unref();
+    const slot: Slot = { worker, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts };
+    worker.on('message', (m: WorkerReply) => {
+      const p = slot.pending.get(m.id);
+      if (!p) return;
+      slot.pending.delete(m.id);
+      clearTimeout(p.timer);
+      if (m.type === 'result') p.resolve(m.out);
+      else {
+        // The worker's state for the target may be ahead of what the loop received: start it over.
+        slot.configured.delete(p.key);
+        worker.postMessage({ type: 'drop', key: p.key } satisfies WorkerRequest);
+        p.reject(new Error(`scrape worker failed: ${m.error}`));
+      }
+    });
+    worker.on('error', (err) => this.died(slot, `scrape worker crashed: ${err.message}`));
+    worker.on('exit', (code) => this.died(slot, `scrape worker exited (code ${code})`));
+    return slot;
+  }
+
+  /** A scrape outlived its timeout and grace: its worker is stuck. That scrape fails, the worker is replaced. */
+  private hung(slot: Slot, p: Pending): void {
+    if (!slot.pending.has(p.msg.id)) return;
+    slot.pending.delete(p.msg.id);
+    p.reject(new Error(`scrape worker stopped responding (scrape timeout ${p.msg.timeoutMs}ms exceeded); worker replaced`));
+    this.replace(slot, 'a scrape worker stopped responding', p.key);
+  }
+
+  private died(slot: Slot, reason: string): void {
+    if (this.closed || !this.slots.includes(slot)) return;
+    this.replace(slot, reason, undefined);
+  }
+
+  /**
+   * Terminates `slot`'s worker and starts another for its targets. Scrapes in
+   * flight are sent again once (the target that caused it is not known after a
+   * crash; a target that crashes its worker twice fails).
+   */
+  private replace(slot: Slot, reason: string, culprit: string | undefined): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    const next = this.spawn({ restarts: slot.restarts + 1, targets: slot.targets });
+    this.slots[i] = next;
+    for (const key of slot.targets) this.assigned.set(key, next);
+    slot.worker.removeAllListeners('exit');
+    slot.worker.removeAllListeners('error');
+    slot.worker.on('error', () => {});
+    void slot.worker.terminate();
+    this.opts.logger.warn({ reason, restarts: next.restarts, culprit }, 'scrape worker replaced');
+    for (const p of slot.pending.values()) {
+      clearTimeout(p.timer);
+      if (p.resent || p.key === culprit) {
+        p.reject(new Error(reason));
+        continue;
+      }
+      p.resent = true;
+      this.send(next, p, p.msg.spec as TargetSpec);
+    }
+    slot.pending.clear();
+  }
+}
