@@ -16,7 +16,7 @@ import { PostgresSource, serverOf } from './postgres.js';
 import { RedisSource, redisInstance } from './redis.js';
 import { LocalSource, PooledSource } from './batch-sources.js';
 import { ScrapeLoop, type BatchSource, type LoopSettings, type SeriesCap } from './scrape-loop.js';
-import { ScrapePool } from './scrape-pool.js';
+import { ScrapePool, type PoolOptions } from './scrape-pool.js';
 import { buildScrapeTargets, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
 import { CollectorMetrics } from './self-metrics.js';
 
@@ -34,8 +34,8 @@ export interface CollectorsOptions {
    * job, one is added.
    */
   selfUrl?: string;
-  /** Scrape worker threads; default one per core. */
-  scrapeWorkers?: number;
+  /** Scrape worker pool settings (worker count: default one per core). */
+  scrapePool?: Omit<PoolOptions, 'logger'>;
   /** Cap on series in the head (0 = none); default DEFAULT_MAX_SERIES. */
   maxSeries?: number;
 }
@@ -195,7 +195,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   const metrics = new CollectorMetrics(opts.registry);
   const loops = new Map<string, Running>();
   let started = false;
-  const pool = new ScrapePool({ workers: opts.scrapeWorkers, logger });
+  const pool = new ScrapePool({ ...opts.scrapePool, logger });
   const cap = seriesCap(opts.storage, opts.maxSeries ?? DEFAULT_MAX_SERIES, metrics);
 
   const apply = async (config: CollectorsConfig): Promise<void> => {

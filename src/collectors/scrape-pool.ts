@@ -31,26 +31,33 @@ export interface PoolOptions {
 
 export const DEFAULT_WORKER_HEAP_MB = 256;
 const DEFAULT_GRACE_MS = 2000;
+/** Replacements a scrape may live through when another target is to blame. */
+const MAX_RESENDS = 3;
 
 interface Pending {
   key: string;
   msg: Extract<WorkerRequest, { type: 'scrape' }>;
   resolve(o: ScrapeOutcome): void;
   reject(e: Error): void;
-  timer: NodeJS.Timeout;
-  resent: boolean;
+  timer: NodeJS.Timeout | undefined;
+  /** Times sent again after its worker was replaced. */
+  resends: number;
 }
 
 interface Slot {
   worker: Worker;
+  /** Shared with the worker: the id of the scrape it is busy with on its thread (0 = none). */
+  active: Int32Array;
   /** Spec object last sent per target, to send it again only when it changes. */
   configured: Map<string, TargetSpec>;
   pending: Map<number, Pending>;
   targets: Set<string>;
   restarts: number;
+  /** The worker has loaded its module: scrapes' hang timers run from then on. */
+  ready: boolean;
 }
 
-type WorkerReply = { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
+type WorkerReply = { type: 'ready' } | { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
 
 /** The worker module next to this one: .ts when running from source (tests, benchmarks), .js when built. */
 function defaultWorkerUrl(): URL {
@@ -92,7 +99,7 @@ export class ScrapePool {
     const slot = this.slotFor(key);
     const id = this.nextId++;
     return new Promise<ScrapeOutcome>((resolve, reject) => {
-      const p: Pending = { key, msg: { type: 'scrape', id, key, timeoutMs }, resolve, reject, timer: undefined as unknown as NodeJS.Timeout, resent: false };
+      const p: Pending = { key, msg: { type: 'scrape', id, key, timeoutMs }, resolve, reject, timer: undefined, resends: 0 };
       this.send(slot, p, spec);
     });
   }
@@ -139,22 +146,34 @@ export class ScrapePool {
     slot.configured.set(p.key, spec);
     p.msg = { ...p.msg, spec };
     slot.pending.set(p.msg.id, p);
-    // The worker enforces the timeout itself; this only catches a worker that cannot (stuck in a loop).
+    if (slot.ready) this.watch(slot, p);
+    slot.worker.postMessage(msg);
+  }
+
+  /** The worker enforces the timeout itself; this only catches a worker that cannot (stuck in a loop). */
+  private watch(slot: Slot, p: Pending): void {
     p.timer = setTimeout(() => this.hung(slot, p), p.msg.timeoutMs + (this.opts.graceMs ?? DEFAULT_GRACE_MS));
     p.timer.unref?.();
-    slot.worker.postMessage(msg);
   }
 
   private spawn(base: { restarts: number; targets?: Set<string> }): Slot {
     const [entry, extra] = workerEntry(this.url);
+    const active = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(entry, {
       ...extra,
+      workerData: { active: active.buffer },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? DEFAULT_WORKER_HEAP_MB },
       name: 'vigil-scrape',
     });
     worker.unref();
-    const slot: Slot = { worker, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts };
+    const slot: Slot = { worker, active, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false };
     worker.on('message', (m: WorkerReply) => {
+      if (m.type === 'ready') {
+        // Starting a worker takes a while on a busy machine: not the targets' fault.
+        slot.ready = true;
+        for (const p of slot.pending.values()) this.watch(slot, p);
+        return;
+      }
       const p = slot.pending.get(m.id);
       if (!p) return;
       slot.pending.delete(m.id);
@@ -175,20 +194,28 @@ export class ScrapePool {
   /** A scrape outlived its timeout and grace: its worker is stuck. That scrape fails, the worker is replaced. */
   private hung(slot: Slot, p: Pending): void {
     if (!slot.pending.has(p.msg.id)) return;
-    slot.pending.delete(p.msg.id);
-    p.reject(new Error(`scrape worker stopped responding (scrape timeout ${p.msg.timeoutMs}ms exceeded); worker replaced`));
-    this.replace(slot, 'a scrape worker stopped responding', p.key);
+    // The scrape the worker is stuck in, if it says; else the one that waited too long.
+    const stuck = slot.pending.get(Atomics.load(slot.active, 0)) ?? p;
+    slot.pending.delete(stuck.msg.id);
+    stuck.reject(new Error(`scrape worker stopped responding (scrape timeout ${stuck.msg.timeoutMs}ms exceeded); worker replaced`));
+    this.replace(slot, 'a scrape worker stopped responding', stuck.key);
   }
 
   private died(slot: Slot, reason: string): void {
     if (this.closed || !this.slots.includes(slot)) return;
-    this.replace(slot, reason, undefined);
+    const culprit = slot.pending.get(Atomics.load(slot.active, 0));
+    if (culprit) {
+      slot.pending.delete(culprit.msg.id);
+      culprit.reject(new Error(reason));
+    }
+    this.replace(slot, reason, culprit?.key);
   }
 
   /**
-   * Terminates `slot`'s worker and starts another for its targets. Scrapes in
-   * flight are sent again once (the target that caused it is not known after a
-   * crash; a target that crashes its worker twice fails).
+   * Terminates `slot`'s worker and starts another for its targets. The other
+   * scrapes in flight are sent again: the worker names the scrape it is busy
+   * with, and when it could not (a crash between scrapes), a target that takes
+   * two workers down fails.
    */
   private replace(slot: Slot, reason: string, culprit: string | undefined): void {
     const i = this.slots.indexOf(slot);
@@ -203,11 +230,11 @@ export class ScrapePool {
     this.opts.logger.warn({ reason, restarts: next.restarts, culprit }, 'scrape worker replaced');
     for (const p of slot.pending.values()) {
       clearTimeout(p.timer);
-      if (p.resent || p.key === culprit) {
+      if (p.key === culprit || p.resends >= (culprit === undefined ? 1 : MAX_RESENDS)) {
         p.reject(new Error(reason));
         continue;
       }
-      p.resent = true;
+      p.resends++;
       this.send(next, p, p.msg.spec as TargetSpec);
     }
     slot.pending.clear();

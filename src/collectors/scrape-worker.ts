@@ -4,7 +4,7 @@
  * and posts each scrape's batch back with its typed arrays transferred. All
  * the CPU and memory a target costs is spent here, never on the main thread.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { TargetScraper, type TargetSpec } from './target-scrape.js';
 
 export type WorkerRequest =
@@ -13,6 +13,8 @@ export type WorkerRequest =
 
 const targets = new Map<string, TargetScraper>();
 const port = parentPort;
+/** The scrape this thread is busy with, for the pool to blame if the thread dies or hangs. */
+const active = new Int32Array((workerData as { active?: SharedArrayBuffer } | null)?.active ?? new SharedArrayBuffer(4));
 
 async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<void> {
   let t = targets.get(m.key);
@@ -24,7 +26,7 @@ async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<vo
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${m.timeoutMs}ms`)), m.timeoutMs);
   try {
-    const out = await t.scrape(ac.signal, m.timeoutMs);
+    const out = await t.scrape(ac.signal, m.timeoutMs, (busy) => Atomics.store(active, 0, busy ? m.id : 0));
     const b = out.batch;
     port?.postMessage({ type: 'result', id: m.id, out }, [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer]);
   } finally {
@@ -39,3 +41,5 @@ port?.on('message', (m: WorkerRequest) => {
       port.postMessage({ type: 'failed', id: m.id, error: (err as Error).message ?? String(err) });
     });
 });
+
+port?.postMessage({ type: 'ready' });

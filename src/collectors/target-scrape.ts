@@ -67,7 +67,8 @@ export class TargetScraper {
     this.mapper.update(mapperSettings(spec));
   }
 
-  async scrape(signal: AbortSignal, timeoutMs: number): Promise<ScrapeOutcome> {
+  /** `busy` is told when the scrape starts and stops using the thread (the pool blames it if the thread dies then). */
+  async scrape(signal: AbortSignal, timeoutMs: number, busy: (on: boolean) => void = () => {}): Promise<ScrapeOutcome> {
     const { spec, parser, mapper } = this;
     mapper.begin();
     let bytesRead = 0;
@@ -84,9 +85,15 @@ export class TargetScraper {
       }
       parser.begin({ openMetrics: isOpenMetricsContentType(res.contentType) }, Math.max(0, res.contentLength));
       bytesRead = await streamLines(res, spec.bodyLimit, DEFAULT_MAX_LINE_LENGTH, (text) => {
-        parser.feed(text);
-        mapper.add(parser.takeSamples());
+        busy(true);
+        try {
+          parser.feed(text);
+          mapper.add(parser.takeSamples());
+        } finally {
+          busy(false);
+        }
       });
+      busy(true);
       mapper.add(parser.finish().samples);
       return { batch: mapper.finish(), bytesRead };
     } catch (err) {
@@ -94,6 +101,8 @@ export class TargetScraper {
       const e = signal.aborted ? (signal.reason as Error) : (err as Error & { bytesRead?: number });
       bytesRead = (err as { bytesRead?: number }).bytesRead ?? bytesRead;
       return { batch: mapper.fail(), error: e instanceof Error ? e.message : String(e), bytesRead };
+    } finally {
+      busy(false);
     }
   }
 }
