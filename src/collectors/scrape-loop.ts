@@ -299,6 +299,10 @@ export class ScrapeLoop {
 
   /** Staleness after renumbering: previous series whose labels the new scrape did not write end. */
   private staleByKey(app: Appender, written: Int32Array, t: number): void {
+    if (written.length === 0) {
+      for (const l of this.previousLabels) safeStale(app, l, t);
+      return;
+    }
     const keep = new Set<string>();
     for (const ref of written) keep.add(labelsKey(this.labels[ref]));
     for (const l of this.previousLabels) if (l !== undefined && !keep.has(labelsKey(l))) safeStale(app, l, t);

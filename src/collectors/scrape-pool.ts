@@ -2,8 +2,8 @@
  * The scrape worker pool on the main thread: each HTTP target is assigned to
  * one worker (the least loaded when it first scrapes) and stays there, so the
  * worker keeps its parser and series references warm. A worker that stops
- * answering (a scrape past its timeout plus a grace period) is terminated and
- * replaced, and one that dies (out of memory, a crash) is replaced too: the
+ * answering (a scrape past its timeout plus a grace period, and no heartbeat
+ * from its event loop) is terminated and replaced, and one that dies (out of memory, a crash) is replaced too: the
  * scrape in flight fails, the other targets' scrapes in flight are sent once
  * more to the replacement. The main thread only posts requests and receives
  * batches, whatever a target does.
@@ -46,8 +46,13 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  /** Shared with the worker: the id of the scrape it is busy with on its thread (0 = none). */
-  active: Int32Array;
+  /**
+   * Shared with the worker: [0] the id of the scrape it is busy with on its
+   * thread (0 = none), [1] a heartbeat its event loop advances.
+   */
+  shared: Int32Array;
+  /** Heartbeat seen at the last hang check. */
+  beat: number;
   /** Spec object last sent per target, to send it again only when it changes. */
   configured: Map<string, TargetSpec>;
   pending: Map<number, Pending>;
@@ -158,15 +163,15 @@ export class ScrapePool {
 
   private spawn(base: { restarts: number; targets?: Set<string> }): Slot {
     const [entry, extra] = workerEntry(this.url);
-    const active = new Int32Array(new SharedArrayBuffer(4));
+    const shared = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(entry, {
       ...extra,
-      workerData: { active: active.buffer },
+      workerData: { shared: shared.buffer },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? DEFAULT_WORKER_HEAP_MB },
       name: 'vigil-scrape',
     });
     worker.unref();
-    const slot: Slot = { worker, active, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false };
+    const slot: Slot = { worker, shared, beat: -1, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false };
     worker.on('message', (m: WorkerReply) => {
       if (m.type === 'ready') {
         // Starting a worker takes a while on a busy machine: not the targets' fault.
@@ -191,11 +196,23 @@ export class ScrapePool {
     return slot;
   }
 
-  /** A scrape outlived its timeout and grace: its worker is stuck. That scrape fails, the worker is replaced. */
+  /**
+   * A scrape outlived its timeout and grace. If the worker's event loop has not
+   * turned since the last check, it is stuck: the scrape it is busy with fails
+   * and the worker is replaced.
+   */
   private hung(slot: Slot, p: Pending): void {
     if (!slot.pending.has(p.msg.id)) return;
+    const beat = Atomics.load(slot.shared, 1);
+    if (beat !== slot.beat) {
+      // Slow (a loaded machine), not stuck: its event loop still turns, so its own timeout will answer.
+      slot.beat = beat;
+      p.timer = setTimeout(() => this.hung(slot, p), this.opts.graceMs ?? DEFAULT_GRACE_MS);
+      p.timer.unref?.();
+      return;
+    }
     // The scrape the worker is stuck in, if it says; else the one that waited too long.
-    const stuck = slot.pending.get(Atomics.load(slot.active, 0)) ?? p;
+    const stuck = slot.pending.get(Atomics.load(slot.shared, 0)) ?? p;
     slot.pending.delete(stuck.msg.id);
     stuck.reject(new Error(`scrape worker stopped responding (scrape timeout ${stuck.msg.timeoutMs}ms exceeded); worker replaced`));
     this.replace(slot, 'a scrape worker stopped responding', stuck.key);
@@ -203,7 +220,7 @@ export class ScrapePool {
 
   private died(slot: Slot, reason: string): void {
     if (this.closed || !this.slots.includes(slot)) return;
-    const culprit = slot.pending.get(Atomics.load(slot.active, 0));
+    const culprit = slot.pending.get(Atomics.load(slot.shared, 0));
     if (culprit) {
       slot.pending.delete(culprit.msg.id);
       culprit.reject(new Error(reason));

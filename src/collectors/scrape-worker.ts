@@ -13,8 +13,10 @@ export type WorkerRequest =
 
 const targets = new Map<string, TargetScraper>();
 const port = parentPort;
-/** The scrape this thread is busy with, for the pool to blame if the thread dies or hangs. */
-const active = new Int32Array((workerData as { active?: SharedArrayBuffer } | null)?.active ?? new SharedArrayBuffer(4));
+/** [0]: the scrape this thread is busy with, for the pool to blame if the thread dies or hangs; [1]: heartbeat. */
+const shared = new Int32Array((workerData as { shared?: SharedArrayBuffer } | null)?.shared ?? new SharedArrayBuffer(8));
+const HEARTBEAT_MS = 200;
+setInterval(() => Atomics.add(shared, 1, 1), HEARTBEAT_MS).unref();
 
 async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<void> {
   let t = targets.get(m.key);
@@ -26,7 +28,7 @@ async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<vo
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${m.timeoutMs}ms`)), m.timeoutMs);
   try {
-    const out = await t.scrape(ac.signal, m.timeoutMs, (busy) => Atomics.store(active, 0, busy ? m.id : 0));
+    const out = await t.scrape(ac.signal, m.timeoutMs, (busy) => Atomics.store(shared, 0, busy ? m.id : 0));
     const b = out.batch;
     port?.postMessage({ type: 'result', id: m.id, out }, [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer]);
   } finally {

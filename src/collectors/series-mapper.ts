@@ -194,20 +194,32 @@ export class SeriesMapper {
 
   /**
    * Ends a failed run: every series of the target ends, as in Prometheus,
-   * except the source's own failure samples (`extra`, e.g. pg_up 0). The batch
-   * still holds the definitions the run made, so the store knows every
-   * reference it may see again.
+   * except the source's own failure samples (`extra`, e.g. pg_up 0). All
+   * references are forgotten, those the failed run defined included, so the
+   * batch is fresh and carries no definitions but the extras': a target that
+   * fails at its sample limit does not ship the series it was refused.
    */
   fail(extra: readonly ParsedSample[] = []): Batch {
-    this.refs.n = this.values.n = this.ts.n = 0;
-    this.run++;
-    this.written = 0;
+    for (const fin of this.interned.values()) fin.interned = false;
+    this.interned.clear();
+    this.freeRefs = [];
+    this.nextRef = 0;
+    this.fresh = true;
+    const reset = () => {
+      this.refs.n = this.values.n = this.ts.n = 0;
+      this.defRefs.n = this.defCounts.n = 0;
+      this.defPairs = [];
+      this.run++;
+      this.written = 0;
+    };
+    reset();
     try {
       this.add(extra);
     } catch {
-      this.refs.n = this.values.n = this.ts.n = 0;
-      this.run++;
-      this.written = 0;
+      for (const fin of this.interned.values()) fin.interned = false;
+      this.interned.clear();
+      this.nextRef = 0;
+      reset();
     }
     return { ...this.finish(), scraped: 0, post: 0, added: 0 };
   }
