@@ -30,7 +30,7 @@ export interface PoolOptions {
 }
 
 export const DEFAULT_WORKER_HEAP_MB = 256;
-const DEFAULT_GRACE_MS = 2000;
+const DEFAULT_GRACE_MS = 5000;
 /** Replacements a scrape may live through when another target is to blame. */
 const MAX_RESENDS = 3;
 

@@ -18,7 +18,7 @@ export interface SliceOptions {
   firstSteps?: number;
 }
 
-const DEFAULT_SLICE_MS = 20;
+const DEFAULT_SLICE_MS = 5;
 const DEFAULT_FIRST_STEPS = 30;
 const DEFAULT_MAX_SAMPLES = 50_000_000;
 
