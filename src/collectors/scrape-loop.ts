@@ -8,7 +8,7 @@
  * each series reference and the references the last scrape wrote.
  */
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Appender, Labels, Storage } from '../tsdb/types.js';
 import type { CompiledRelabel } from './relabel.js';
 import type { CollectorMetrics } from './self-metrics.js';

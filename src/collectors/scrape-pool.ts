@@ -94,8 +94,8 @@ export class ScrapePool {
   constructor(private readonly opts: PoolOptions) {
     this.size = Math.max(1, opts.workers ?? cpus().length);
     this.url = opts.workerUrl ?? defaultWorkerUrl();
+    // Workers start with the first targets that need them: none for a configuration without HTTP targets.
     this.slots = [];
-    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn({ restarts: 0 }));
   }
 
   /** Scrapes `key` (configured by `spec`) on its worker. Rejects only when the worker died or hung. */
@@ -139,6 +139,7 @@ export class ScrapePool {
   private slotFor(key: string): Slot {
     let slot = this.assigned.get(key);
     if (slot === undefined) {
+      if (this.slots.length < this.size) this.slots.push(this.spawn({ restarts: 0 }));
       slot = this.slots.reduce((a, b) => (b.targets.size < a.targets.size ? b : a));
       slot.targets.add(key);
       this.assigned.set(key, slot);

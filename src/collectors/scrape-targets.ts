@@ -5,8 +5,8 @@
  * labels removed.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
-import { formatDuration } from '../config/duration.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { formatDuration } from '../model/duration.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import { scrapeLimits } from './limits.js';
 import { compileRelabel, relabel } from './relabel.js';

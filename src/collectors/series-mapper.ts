@@ -7,7 +7,7 @@
  * batch crosses threads as a few typed arrays. Runs where the scrape runs: in a
  * scrape worker for HTTP targets, in the main thread for probes and databases.
  */
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import type { ParsedSample } from './exposition.js';
 import { relabel, type CompiledRelabel } from './relabel.js';

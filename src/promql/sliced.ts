@@ -7,7 +7,7 @@
  * series gives the same result; the one exception, `@ start()` / `@ end()`
  * (which refer to the whole query's range), is evaluated in one piece.
  */
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import { compareLabels, MAX_STEPS } from './engine.js';
 import { PromQLError, type QueryEngine, type QueryOptions, type QueryResult, type RangeSeries } from './types.js';
 
