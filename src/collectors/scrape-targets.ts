@@ -1,12 +1,14 @@
 /**
- * Turns `scrape_configs` into targets the way Prometheus does: discovery labels
- * (`__address__`, `__scheme__`, `__metrics_path__`, `__param_*`, ...), then
- * `relabel_configs`, then `instance` defaulting to the address and the `__`
- * labels removed. Also the HTTP scrape source that fetches and parses a target.
+ * Turns a scrape pool's target groups into targets the way Prometheus does:
+ * discovery labels (`__address__`, `__scheme__`, `__metrics_path__`,
+ * `__param_*`, ...), then `relabel_configs`, then `instance` defaulting to the
+ * address and the `__` labels removed. Also the HTTP scrape source that fetches
+ * and parses a target.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
 import { formatDuration } from '../config/duration.js';
 import { labelsKey } from '../tsdb/matchers.js';
+import type { TargetGroup } from '../discovery/types.js';
 import type { Labels } from '../tsdb/types.js';
 import { ExpositionParser, isOpenMetricsContentType, type ParsedSample } from './exposition.js';
 import { httpGet } from './http-client.js';
@@ -30,6 +32,8 @@ export interface ScrapeTarget {
   settings: LoopSettings;
   config: ScrapeConfig;
   bodyLimit: number;
+  /** Labels before relabeling, as `/api/v1/targets` shows them. */
+  discoveredLabels: Labels;
 }
 
 export function intervalsFor(c: { scrape_interval?: number; scrape_timeout?: number }, g: GlobalDefaults): { intervalMs: number; timeoutMs: number } {
@@ -39,33 +43,50 @@ export function intervalsFor(c: { scrape_interval?: number; scrape_timeout?: num
   return { intervalMs, timeoutMs };
 }
 
-/** The targets of one scrape config; `errors` lists targets dropped as invalid. */
-export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targets: ScrapeTarget[]; errors: string[] } {
+export interface PoolTargets {
+  targets: ScrapeTarget[];
+  /** Targets relabeling dropped: their discovered labels. */
+  dropped: Labels[];
+  /** Targets dropped as invalid. */
+  errors: string[];
+}
+
+/**
+ * The targets of one scrape pool from its target groups (static and
+ * discovered), with Prometheus's PopulateLabels: group labels under target
+ * labels, the scrape defaults where missing, `relabel_configs`, then
+ * `instance` defaulting to the address and the `__` labels removed.
+ */
+export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups: readonly TargetGroup[]): PoolTargets {
   const { intervalMs, timeoutMs } = intervalsFor(cfg, g);
   const steps = compileRelabel(cfg.relabel_configs);
   const metricRelabel = compileRelabel(cfg.metric_relabel_configs);
-  const groups = [...cfg.static_configs];
-  if (cfg.targets?.length) groups.push({ targets: cfg.targets, labels: {} });
   const targets: ScrapeTarget[] = [];
+  const dropped: Labels[] = [];
   const errors: string[] = [];
   const seen = new Set<string>();
+  const defaults: Record<string, string> = {
+    job: cfg.job_name,
+    __scrape_interval__: formatDuration(intervalMs),
+    __scrape_timeout__: formatDuration(timeoutMs),
+    __metrics_path__: cfg.metrics_path,
+    __scheme__: cfg.scheme,
+  };
+  for (const [k, v] of Object.entries(cfg.params)) if (v.length) defaults[`__param_${k}`] = v[0];
   for (const group of groups) {
-    for (const address of group.targets) {
-      const base: Record<string, string> = {
-        job: cfg.job_name,
-        ...group.labels,
-        __address__: address,
-        __scheme__: cfg.scheme,
-        __metrics_path__: cfg.metrics_path,
-        __scrape_interval__: formatDuration(intervalMs),
-        __scrape_timeout__: formatDuration(timeoutMs),
-      };
-      for (const [k, v] of Object.entries(cfg.params)) if (v.length) base[`__param_${k}`] = v[0];
+    for (const t of group.targets) {
+      const base: Record<string, string> = { ...group.labels, ...t };
+      for (const [k, v] of Object.entries(defaults)) if (base[k] === undefined || base[k] === '') base[k] = v;
+      for (const k of Object.keys(base)) if (base[k] === '') delete base[k];
+      const discoveredLabels = Object.freeze(base);
       const labels = relabel(base, steps);
-      if (!labels) continue;
+      if (!labels) {
+        dropped.push(discoveredLabels);
+        continue;
+      }
       const addr = labels.__address__;
       if (!addr) {
-        errors.push(`${cfg.job_name}: target ${address} has no __address__ after relabeling`);
+        errors.push(`${cfg.job_name}: target ${t.__address__ ?? ''} has no __address__ after relabeling`);
         continue;
       }
       if (/[/?#\s]/.test(addr)) {
@@ -90,6 +111,7 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
         key,
         url,
         config: cfg,
+        discoveredLabels,
         bodyLimit: cfg.body_size_limit ?? g.body_size_limit ?? 0,
         settings: {
           targetLabels: finalLabels,
@@ -108,9 +130,9 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
   }
   if (cfg.target_limit > 0 && targets.length > cfg.target_limit) {
     errors.push(`${cfg.job_name}: ${targets.length} targets exceed target_limit ${cfg.target_limit}; none scraped`);
-    return { targets: [], errors };
+    return { targets: [], dropped, errors };
   }
-  return { targets, errors };
+  return { targets, dropped, errors };
 }
 
 /** Fetches a /metrics endpoint and parses it; one parser per target keeps its cache warm. */

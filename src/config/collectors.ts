@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { compilePromRegex } from '../tsdb/matchers.js';
+import { sdConfigFields } from './discovery.js';
 import { byteSize, durationMs, labelName, labelSet, optionalString } from './types.js';
 
 /**
@@ -150,6 +151,7 @@ export const scrapeConfigSchema = z
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     static_configs: z.array(staticConfigSchema).default([]),
+    ...sdConfigFields,
     /** Vigil shorthand for one static config without labels. */
     targets: z.array(target).optional(),
     relabel_configs: z.array(relabelConfigSchema).default([]),
