@@ -45,7 +45,7 @@ export function createDiscovery(opts: DiscoveryOptions): Discovery {
     onUpdate: (pool, groups) => {
       const sink = opts.sink();
       if (!sink) return;
-      sink.setDiscoveredGroups(pool, groups).catch((err: unknown) => logger.error({ err, pool }, 'applying discovered targets failed'));
+      return sink.setDiscoveredGroups(pool, groups).catch((err: unknown) => logger.error({ err, pool }, 'applying discovered targets failed'));
     },
   });
   let pools = opts.pools;

@@ -21,7 +21,7 @@ export interface DiscoveryManagerOptions {
   logger: Logger;
   baseDir: string;
   /** Receives a pool's complete discovered groups whenever they changed. */
-  onUpdate(pool: string, groups: TargetGroup[]): void;
+  onUpdate(pool: string, groups: TargetGroup[]): void | Promise<void>;
   /** Prometheus's default is 5s. */
   updateIntervalMs?: number;
 }
@@ -125,22 +125,24 @@ export class DiscoveryManager {
     this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flush();
+      void this.flush();
     }, delay);
     this.timer.unref();
   }
 
-  /** Sends the pending pool updates now. */
-  flush(): void {
+  /** Sends the pending pool updates now; resolves once the receiver applied them. */
+  async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.timerDue = Infinity;
     const pools = [...this.dirty];
     this.dirty.clear();
+    const applied: Array<void | Promise<void>> = [];
     for (const pool of pools) {
       this.sent.add(pool);
-      this.opts.onUpdate(pool, this.groups(pool));
+      applied.push(this.opts.onUpdate(pool, this.groups(pool)));
     }
+    await Promise.all(applied);
   }
 
   /** The merged groups of a pool; sources are prefixed with their provider. */
@@ -157,7 +159,7 @@ export class DiscoveryManager {
   async refreshAll(): Promise<void> {
     await Promise.all([...this.providers.values()].map((p) => (p.discoverer as Partial<Refreshable>).refresh?.()));
     await new Promise((r) => setImmediate(r));
-    this.flush();
+    await this.flush();
   }
 
   status(): ProviderStatus[] {
