@@ -268,7 +268,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
     applying = applying.catch(() => undefined).then(() => apply(current));
     return applying;
   };
-  opts.shard?.onChange(() => void reapply().catch((err: unknown) => logger.error({ err }, 'reconciling targets after a shard change failed')));
+  opts.shard?.onChange(() => reapply().catch((err: unknown) => logger.error({ err }, 'reconciling targets after a shard change failed')));
 
   return {
     name: 'collectors',

@@ -136,19 +136,22 @@ export class ScrapeLoop {
     await this.source.close?.();
   }
 
-  private schedule(): void {
+  /** Arms the timer for the next grid point after now and after `done` (the tick just run). */
+  private schedule(done = -Infinity): void {
     const interval = this.settings.intervalMs;
     const now = Date.now();
     const offset = offsetFor(this.key, interval);
     let next = Math.floor(now / interval) * interval + offset;
-    if (next <= now) next += interval;
+    // A timer may fire a millisecond before its time by the wall clock; without
+    // the `done` check that grid point would be scheduled, and scraped, twice.
+    while (next <= now || next <= done) next += interval;
     this.timer = setTimeout(() => this.tick(next), next - now);
     this.timer.unref?.();
   }
 
   private tick(scheduled: number): void {
     if (!this.running) return;
-    this.schedule();
+    this.schedule(scheduled);
     if (this.inFlight) return; // the previous scrape is still running: skip, as Prometheus does
     void this.scrapeOnce(scheduled);
   }

@@ -10,6 +10,10 @@
  * newcomer starts them one heartbeat later. Scrapes run on a grid fixed by the
  * target (interval and offset), so a stop before the start means no grid point
  * is scraped twice.
+ *
+ * A replica that cannot heartbeat for half the member timeout (Redis away, its
+ * process stalled) stops scraping before the others may take over, and comes
+ * back as a newcomer, so a slow replica is never scraping beside its successor.
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -20,8 +24,8 @@ import type { Logger } from '../logger.js';
 export interface Shard {
   /** Whether this replica scrapes the target now. */
   owns(targetKey: string): boolean;
-  /** Called when ownership may have changed. */
-  onChange(cb: () => void): void;
+  /** Called when ownership may have changed; the shard waits for a returned promise before it rejoins. */
+  onChange(cb: () => void | Promise<void>): void;
   start(): Promise<void>;
   /** Stops heartbeats; `deregister` removes the member at once (graceful shutdown). */
   stop(deregister?: boolean): Promise<void>;
@@ -72,8 +76,10 @@ export class RedisShard implements Shard {
   private myActiveFrom = Infinity;
   private timer: NodeJS.Timeout | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
-  private readonly listeners: Array<() => void> = [];
-  private lastActive = '';
+  private readonly listeners: Array<() => void | Promise<void>> = [];
+  /** Start of the last heartbeat Redis confirmed. */
+  private lastOk = -Infinity;
+  private snapshot: string[] = [];
   private stopped = false;
 
   constructor(private readonly opts: RedisShardOptions) {
@@ -84,7 +90,7 @@ export class RedisShard implements Shard {
     this.redis.on('error', () => undefined);
   }
 
-  onChange(cb: () => void): void {
+  onChange(cb: () => void | Promise<void>): void {
     this.listeners.push(cb);
   }
 
@@ -100,6 +106,12 @@ export class RedisShard implements Shard {
   async tick(): Promise<void> {
     if (this.stopped) return;
     const now = this.now();
+    if (this.selfExpired(now)) {
+      // Out of touch long enough that the others may count us gone: make
+      // sure our loops stopped, then come back as a newcomer.
+      await this.checkChange();
+      this.myActiveFrom = Math.max(this.myActiveFrom, now + 2 * this.opts.config.heartbeat_interval);
+    }
     try {
       const me: Member = { activeFrom: this.myActiveFrom, beat: now };
       const res = await this.redis.multi().hset(this.key, this.replica, JSON.stringify(me)).hgetall(this.key).exec();
@@ -121,10 +133,15 @@ export class RedisShard implements Shard {
       const forget = dead.filter((n) => now - JSON.parse(all[n]).beat > 10 * this.opts.config.member_timeout);
       if (forget.length) await this.redis.hdel(this.key, ...forget);
       this.members = members;
+      this.lastOk = now;
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, 'sharding: Redis unreachable; keeping the last membership');
     }
-    this.checkChange();
+    await this.checkChange();
+  }
+
+  private selfExpired(now: number): boolean {
+    return now - this.lastOk > this.opts.config.member_timeout / 2;
   }
 
   private threshold(name: string, m: Member): number {
@@ -133,28 +150,38 @@ export class RedisShard implements Shard {
     return name === this.replica ? m.activeFrom + this.opts.config.heartbeat_interval : m.activeFrom;
   }
 
+  /**
+   * The members as last announced to the listeners. Ownership never uses a
+   * fresher view than the one the scrape side reconciled with, or a target
+   * could start under one view and never stop under the next.
+   */
   activeMembers(): string[] {
+    return this.snapshot;
+  }
+
+  private computeActive(): string[] {
     const now = this.now();
     const out: string[] = [];
     for (const [name, m] of this.members) {
-      if (now - m.beat > this.opts.config.member_timeout) continue;
+      if (name === this.replica ? this.selfExpired(now) : now - m.beat > this.opts.config.member_timeout) continue;
       if (now >= this.threshold(name, m)) out.push(name);
     }
     return out.sort();
   }
 
   owns(targetKey: string): boolean {
-    const active = this.activeMembers();
+    const active = this.snapshot;
     if (!active.includes(this.replica)) return false;
     return rendezvousOwner(active, targetKey) === this.replica;
   }
 
-  private checkChange(): void {
-    const active = this.activeMembers().join(',');
-    if (active !== this.lastActive) {
-      this.lastActive = active;
-      this.opts.logger.info({ replica: this.replica, members: active }, 'sharding: membership changed');
-      for (const cb of this.listeners) cb();
+  private async checkChange(): Promise<void> {
+    const active = this.computeActive();
+    let applied: Promise<unknown> = Promise.resolve();
+    if (active.join(',') !== this.snapshot.join(',')) {
+      this.snapshot = active;
+      this.opts.logger.info({ replica: this.replica, members: active.join(',') }, 'sharding: membership changed');
+      applied = Promise.all(this.listeners.map((cb) => cb()));
     }
     // Wake up exactly at the next scheduled join or expiry instead of up to a heartbeat late.
     const now = this.now();
@@ -162,13 +189,14 @@ export class RedisShard implements Shard {
     for (const [name, m] of this.members) {
       const t = this.threshold(name, m);
       if (t > now) next = Math.min(next, t);
-      next = Math.min(next, m.beat + this.opts.config.member_timeout + 1);
+      next = Math.min(next, name === this.replica ? this.lastOk + this.opts.config.member_timeout / 2 + 1 : m.beat + this.opts.config.member_timeout + 1);
     }
     clearTimeout(this.changeTimer);
     if (next !== Infinity && !this.stopped) {
-      this.changeTimer = setTimeout(() => this.checkChange(), Math.max(0, next - now));
+      this.changeTimer = setTimeout(() => void this.checkChange(), Math.max(0, next - now));
       this.changeTimer.unref();
     }
+    await applied;
   }
 
   async stop(deregister = true): Promise<void> {

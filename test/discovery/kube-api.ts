@@ -32,7 +32,9 @@ const RESOURCES: ResourceInfo[] = [
   { kind: 'EndpointSlice', plural: 'endpointslices', group: 'discovery.k8s.io', namespaced: true },
 ];
 
-export type KObj = Record<string, any> & { metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; uid?: string } };
+export type KObj = Record<string, any> & {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; uid?: string; [k: string]: unknown };
+};
 
 interface Event {
   rv: number;

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 export interface FakeTarget {
   address: string;
   port: number;
-  /** Request times (ms) with the User-Agent / X-Replica header seen. */
-  log: Array<{ t: number; replica: string }>;
+  /** Times (ms) of the scrapes answered. */
+  log: number[];
   server: Server;
 }
 
@@ -19,7 +19,7 @@ export async function startTargets(n: number, body = (i: number) => `# TYPE app_
   for (let i = 0; i < n; i++) {
     const log: FakeTarget['log'] = [];
     const server = createServer((req, res) => {
-      if (req.url?.startsWith('/metrics')) log.push({ t: Date.now(), replica: String(req.headers['x-vigil-replica'] ?? '') });
+      if (req.url?.startsWith('/metrics')) log.push(Date.now());
       res.setHeader('content-type', 'text/plain; version=0.0.4');
       res.end(body(i));
     });
