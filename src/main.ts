@@ -16,7 +16,7 @@ import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
 import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
-import { formatDuration } from './config/duration.js';
+import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';

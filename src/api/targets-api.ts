@@ -5,8 +5,8 @@
 import { hostname } from 'node:os';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Collectors, TargetStatus } from '../collectors/index.js';
-import { formatDuration } from '../config/duration.js';
-import { matchesAll } from '../tsdb/matchers.js';
+import { formatDuration } from '../model/duration.js';
+import { matchesAll } from '../model/matchers.js';
 import type { Labels, Matcher } from '../tsdb/types.js';
 import { ApiError, badParam, errorJson } from './prom-api/errors.js';
 import { parseSeriesSelector } from './prom-api/selector.js';

@@ -14,7 +14,7 @@ import type { Shard } from '../discovery/shard.js';
 import { staticGroups } from '../discovery/static.js';
 import type { TargetGroup } from '../discovery/types.js';
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels, Storage } from '../tsdb/types.js';
 import { HealthProbeSource } from './health-probe.js';
 import { PostgresSource, serverOf } from './postgres.js';

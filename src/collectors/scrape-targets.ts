@@ -6,9 +6,9 @@
  * and parses a target.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
-import { formatDuration } from '../config/duration.js';
-import { labelsKey } from '../tsdb/matchers.js';
 import type { TargetGroup } from '../discovery/types.js';
+import { formatDuration } from '../model/duration.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import { ExpositionParser, isOpenMetricsContentType, type ParsedSample } from './exposition.js';
 import { httpGet } from './http-client.js';
