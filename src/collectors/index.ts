@@ -19,10 +19,11 @@ import type { Labels, Storage } from '../tsdb/types.js';
 import { HealthProbeSource } from './health-probe.js';
 import { PostgresSource, serverOf } from './postgres.js';
 import { RedisSource, redisInstance } from './redis.js';
-import { ScrapeLoop, type LoopSettings } from './scrape-loop.js';
-import { buildScrapeTargets, HttpScrapeSource, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
+import { LocalSource, PooledSource } from './batch-sources.js';
+import { ScrapeLoop, type BatchSource, type LoopSettings, type SeriesCap } from './scrape-loop.js';
+import { ScrapePool, type PoolOptions } from './scrape-pool.js';
+import { buildScrapeTargets, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
 import { CollectorMetrics } from './self-metrics.js';
-import type { ScrapeSource } from './source.js';
 
 export { parseExposition, ExpositionParser, ExpositionError, type ParsedSample, type ParseResult } from './exposition.js';
 export type { CollectorsConfig } from '../config/collectors.js';
@@ -40,7 +41,14 @@ export interface CollectorsOptions {
   selfUrl?: string;
   /** Splits scrape targets between replicas; without it this replica scrapes them all. */
   shard?: Shard;
+  /** Scrape worker pool settings (worker count: default one per core). */
+  scrapePool?: Omit<PoolOptions, 'logger'>;
+  /** Cap on series in the head (0 = none); default DEFAULT_MAX_SERIES. */
+  maxSeries?: number;
 }
+
+/** Head series cap when none is configured: far above a normal deployment, well below what exhausts memory. */
+export const DEFAULT_MAX_SERIES = 1_000_000;
 
 export interface TargetStatus {
   labels: Labels;
@@ -81,7 +89,7 @@ interface LoopSpec {
   settings: LoopSettings;
   /** Changes when the source must be rebuilt (URL, auth, TLS, DSN). */
   sourceSig: string;
-  makeSource(): ScrapeSource;
+  makeSource(pool: ScrapePool): BatchSource;
 }
 
 const SELF_JOB = 'vigil';
@@ -167,7 +175,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, discove
         discoveredLabels: t.discoveredLabels,
         settings: t.settings,
         sourceSig: JSON.stringify([t.url, t.bodyLimit, sc.basic_auth, sc.authorization, sc.tls_config, sc.follow_redirects]),
-        makeSource: () => new HttpScrapeSource(t.url, sc, t.bodyLimit),
+        makeSource: (pool) => new PooledSource(pool, t.key, t.url, sc, t.bodyLimit, t.settings),
       });
     }
   }
@@ -181,7 +189,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, discove
       discoveredLabels: {},
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify(hc),
-      makeSource: () => new HealthProbeSource(hc, logger.child({ component: 'health-probe' })),
+      makeSource: () => new LocalSource(new HealthProbeSource(hc, logger.child({ component: 'health-probe' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   for (const pc of config.postgres) {
@@ -196,7 +204,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, discove
       discoveredLabels: {},
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify([dsn, timeoutMs]),
-      makeSource: () => new PostgresSource({ ...pc, dsn }, logger.child({ component: 'postgres-collector' })),
+      makeSource: () => new LocalSource(new PostgresSource({ ...pc, dsn }, logger.child({ component: 'postgres-collector' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   for (const rc of config.redis) {
@@ -211,10 +219,21 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, discove
       discoveredLabels: {},
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify([url, timeoutMs]),
-      makeSource: () => new RedisSource({ ...rc, url }, logger.child({ component: 'redis-collector' })),
+      makeSource: () => new LocalSource(new RedisSource({ ...rc, url }, logger.child({ component: 'redis-collector' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   return { specs, dropped, errors };
+}
+
+/** The head series cap as the scrape loops check it. */
+function seriesCap(storage: Storage, limit: number, metrics: CollectorMetrics): SeriesCap {
+  // The embedded store counts its series in O(1); stats() walks them.
+  const counted = storage as Storage & { seriesCount?: () => number };
+  return {
+    limit,
+    current: () => (typeof counted.seriesCount === 'function' ? counted.seriesCount() : storage.stats().series),
+    reached: (job) => metrics.seriesCapReached.inc({ job }),
+  };
 }
 
 interface Running {
@@ -230,6 +249,8 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   let current = opts.config;
   let dropped: DroppedTarget[] = [];
   let started = false;
+  const pool = new ScrapePool({ ...opts.scrapePool, logger });
+  const cap = seriesCap(opts.storage, opts.maxSeries ?? DEFAULT_MAX_SERIES, metrics);
 
   const apply = async (config: CollectorsConfig): Promise<void> => {
     current = config;
@@ -248,10 +269,10 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
     for (const spec of specs) {
       const r = loops.get(spec.key);
       if (r) {
-        r.loop.update(spec.settings, r.spec.sourceSig !== spec.sourceSig ? spec.makeSource() : undefined);
+        r.loop.update(spec.settings, r.spec.sourceSig !== spec.sourceSig ? spec.makeSource(pool) : undefined);
         r.spec = spec;
       } else {
-        const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(), opts.storage, logger, metrics);
+        const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(pool), opts.storage, logger, metrics, cap);
         loops.set(spec.key, { loop, spec });
         if (started) loop.start();
       }
@@ -284,16 +305,17 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
       // Shutdown writes no staleness markers (as Prometheus): the data ends anyway.
       await Promise.all([...loops.values()].map((r) => r.loop.stop(false)));
       loops.clear();
+      await pool.close();
     },
     async reload(config) {
       current = config;
       const pools = new Set(config.scrape_configs.map((c) => c.job_name));
-      for (const pool of discovered.keys()) if (!pools.has(pool)) discovered.delete(pool);
+      for (const name of discovered.keys()) if (!pools.has(name)) discovered.delete(name);
       await reapply();
       logger.info({ targets: loops.size }, 'collectors reloaded');
     },
-    async setDiscoveredGroups(pool, groups) {
-      discovered.set(pool, groups);
+    async setDiscoveredGroups(name, groups) {
+      discovered.set(name, groups);
       await reapply();
     },
     droppedTargets() {

@@ -2,22 +2,16 @@
  * Turns a scrape pool's target groups into targets the way Prometheus does:
  * discovery labels (`__address__`, `__scheme__`, `__metrics_path__`,
  * `__param_*`, ...), then `relabel_configs`, then `instance` defaulting to the
- * address and the `__` labels removed. Also the HTTP scrape source that fetches
- * and parses a target.
+ * address and the `__` labels removed.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
 import type { TargetGroup } from '../discovery/types.js';
 import { formatDuration } from '../model/duration.js';
 import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
-import { ExpositionParser, isOpenMetricsContentType, type ParsedSample } from './exposition.js';
-import { httpGet } from './http-client.js';
+import { scrapeLimits } from './limits.js';
 import { compileRelabel, relabel } from './relabel.js';
-import type { LoopSettings, ScrapeSource } from './scrape-loop.js';
-
-/** Prometheus 2.42's Accept header: OpenMetrics preferred, text 0.0.4 accepted. */
-export const SCRAPE_ACCEPT =
-  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+import type { LoopSettings } from './scrape-loop.js';
 
 export interface GlobalDefaults {
   scrape_interval: number;
@@ -61,6 +55,7 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups:
   const { intervalMs, timeoutMs } = intervalsFor(cfg, g);
   const steps = compileRelabel(cfg.relabel_configs);
   const metricRelabel = compileRelabel(cfg.metric_relabel_configs);
+  const limits = scrapeLimits(cfg, g);
   const targets: ScrapeTarget[] = [];
   const dropped: Labels[] = [];
   const errors: string[] = [];
@@ -112,7 +107,7 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups:
         url,
         config: cfg,
         discoveredLabels,
-        bodyLimit: cfg.body_size_limit ?? g.body_size_limit ?? 0,
+        bodyLimit: limits.bodyLimit,
         settings: {
           targetLabels: finalLabels,
           intervalMs,
@@ -120,10 +115,10 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups:
           honorLabels: cfg.honor_labels,
           honorTimestamps: cfg.honor_timestamps,
           metricRelabel,
-          sampleLimit: cfg.sample_limit || g.sample_limit || 0,
-          labelLimit: cfg.label_limit,
-          labelNameLengthLimit: cfg.label_name_length_limit,
-          labelValueLengthLimit: cfg.label_value_length_limit,
+          sampleLimit: limits.sampleLimit,
+          labelLimit: limits.labelLimit,
+          labelNameLengthLimit: limits.labelNameLengthLimit,
+          labelValueLengthLimit: limits.labelValueLengthLimit,
         },
       });
     }
@@ -133,28 +128,6 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups:
     return { targets: [], dropped, errors };
   }
   return { targets, dropped, errors };
-}
-
-/** Fetches a /metrics endpoint and parses it; one parser per target keeps its cache warm. */
-export class HttpScrapeSource implements ScrapeSource {
-  private readonly parser = new ExpositionParser();
-
-  constructor(
-    readonly url: string,
-    private readonly cfg: ScrapeConfig,
-    private readonly bodyLimit: number,
-  ) {}
-
-  async collect(signal: AbortSignal, timeoutMs: number): Promise<ParsedSample[]> {
-    const res = await httpGet(this.url, {
-      ...this.cfg,
-      signal,
-      bodyLimit: this.bodyLimit,
-      headers: { accept: SCRAPE_ACCEPT, 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000) },
-    });
-    if (res.status !== 200) throw new Error(`server returned HTTP status ${res.status}`);
-    return this.parser.parse(res.body, { openMetrics: isOpenMetricsContentType(res.contentType) }).samples;
-  }
 }
 
 export function describeTarget(labels: Labels): string {
