@@ -84,6 +84,7 @@ export class ScrapeLoop {
   private lastTime = -Infinity;
   lastError = '';
   lastScrapeTime = 0;
+  lastDurationSeconds: number | undefined;
   lastHealth: 'up' | 'down' | 'unknown' = 'unknown';
 
   constructor(
@@ -150,19 +151,22 @@ export class ScrapeLoop {
     await this.source.close?.();
   }
 
-  private schedule(): void {
+  /** Arms the timer for the next grid point after now and after `done` (the tick just run). */
+  private schedule(done = -Infinity): void {
     const interval = this.settings.intervalMs;
     const now = Date.now();
     const offset = offsetFor(this.key, interval);
     let next = Math.floor(now / interval) * interval + offset;
-    if (next <= now) next += interval;
+    // A timer may fire a millisecond before its time by the wall clock; without
+    // the `done` check that grid point would be scheduled, and scraped, twice.
+    while (next <= now || next <= done) next += interval;
     this.timer = setTimeout(() => this.tick(next), next - now);
     this.timer.unref?.();
   }
 
   private tick(scheduled: number): void {
     if (!this.running) return;
-    this.schedule();
+    this.schedule(scheduled);
     if (this.inFlight) return; // the previous scrape is still running: skip, as Prometheus does
     void this.scrapeOnce(scheduled);
   }
@@ -223,6 +227,7 @@ export class ScrapeLoop {
     const ok = !error;
     this.report(app, t, ok ? 1 : 0, duration, ok ? (batch?.scraped ?? 0) : 0, ok ? (batch?.post ?? 0) : 0, ok ? (batch?.added ?? 0) : 0);
     this.lastScrapeTime = t;
+    this.lastDurationSeconds = duration;
     this.metrics?.observe(String(s.targetLabels.job ?? ''), ok, duration, ok ? written.length : 0);
     try {
       await app.commit();

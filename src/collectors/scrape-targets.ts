@@ -1,10 +1,11 @@
 /**
- * Turns `scrape_configs` into targets the way Prometheus does: discovery labels
- * (`__address__`, `__scheme__`, `__metrics_path__`, `__param_*`, ...), then
- * `relabel_configs`, then `instance` defaulting to the address and the `__`
- * labels removed.
+ * Turns a scrape pool's target groups into targets the way Prometheus does:
+ * discovery labels (`__address__`, `__scheme__`, `__metrics_path__`,
+ * `__param_*`, ...), then `relabel_configs`, then `instance` defaulting to the
+ * address and the `__` labels removed.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
+import type { TargetGroup } from '../discovery/types.js';
 import { formatDuration } from '../model/duration.js';
 import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
@@ -25,6 +26,8 @@ export interface ScrapeTarget {
   settings: LoopSettings;
   config: ScrapeConfig;
   bodyLimit: number;
+  /** Labels before relabeling, as `/api/v1/targets` shows them. */
+  discoveredLabels: Labels;
 }
 
 export function intervalsFor(c: { scrape_interval?: number; scrape_timeout?: number }, g: GlobalDefaults): { intervalMs: number; timeoutMs: number } {
@@ -34,34 +37,51 @@ export function intervalsFor(c: { scrape_interval?: number; scrape_timeout?: num
   return { intervalMs, timeoutMs };
 }
 
-/** The targets of one scrape config; `errors` lists targets dropped as invalid. */
-export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targets: ScrapeTarget[]; errors: string[] } {
+export interface PoolTargets {
+  targets: ScrapeTarget[];
+  /** Targets relabeling dropped: their discovered labels. */
+  dropped: Labels[];
+  /** Targets dropped as invalid. */
+  errors: string[];
+}
+
+/**
+ * The targets of one scrape pool from its target groups (static and
+ * discovered), with Prometheus's PopulateLabels: group labels under target
+ * labels, the scrape defaults where missing, `relabel_configs`, then
+ * `instance` defaulting to the address and the `__` labels removed.
+ */
+export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups: readonly TargetGroup[]): PoolTargets {
   const { intervalMs, timeoutMs } = intervalsFor(cfg, g);
   const steps = compileRelabel(cfg.relabel_configs);
   const metricRelabel = compileRelabel(cfg.metric_relabel_configs);
   const limits = scrapeLimits(cfg, g);
-  const groups = [...cfg.static_configs];
-  if (cfg.targets?.length) groups.push({ targets: cfg.targets, labels: {} });
   const targets: ScrapeTarget[] = [];
+  const dropped: Labels[] = [];
   const errors: string[] = [];
   const seen = new Set<string>();
+  const defaults: Record<string, string> = {
+    job: cfg.job_name,
+    __scrape_interval__: formatDuration(intervalMs),
+    __scrape_timeout__: formatDuration(timeoutMs),
+    __metrics_path__: cfg.metrics_path,
+    __scheme__: cfg.scheme,
+  };
+  for (const [k, v] of Object.entries(cfg.params)) if (v.length) defaults[`__param_${k}`] = v[0];
   for (const group of groups) {
-    for (const address of group.targets) {
-      const base: Record<string, string> = {
-        job: cfg.job_name,
-        ...group.labels,
-        __address__: address,
-        __scheme__: cfg.scheme,
-        __metrics_path__: cfg.metrics_path,
-        __scrape_interval__: formatDuration(intervalMs),
-        __scrape_timeout__: formatDuration(timeoutMs),
-      };
-      for (const [k, v] of Object.entries(cfg.params)) if (v.length) base[`__param_${k}`] = v[0];
+    for (const t of group.targets) {
+      const base: Record<string, string> = { ...group.labels, ...t };
+      for (const [k, v] of Object.entries(defaults)) if (base[k] === undefined || base[k] === '') base[k] = v;
+      for (const k of Object.keys(base)) if (base[k] === '') delete base[k];
+      const discoveredLabels = Object.freeze(base);
       const labels = relabel(base, steps);
-      if (!labels) continue;
+      if (!labels) {
+        dropped.push(discoveredLabels);
+        continue;
+      }
       const addr = labels.__address__;
       if (!addr) {
-        errors.push(`${cfg.job_name}: target ${address} has no __address__ after relabeling`);
+        errors.push(`${cfg.job_name}: target ${t.__address__ ?? ''} has no __address__ after relabeling`);
         continue;
       }
       if (/[/?#\s]/.test(addr)) {
@@ -86,6 +106,7 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
         key,
         url,
         config: cfg,
+        discoveredLabels,
         bodyLimit: limits.bodyLimit,
         settings: {
           targetLabels: finalLabels,
@@ -104,9 +125,9 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
   }
   if (cfg.target_limit > 0 && targets.length > cfg.target_limit) {
     errors.push(`${cfg.job_name}: ${targets.length} targets exceed target_limit ${cfg.target_limit}; none scraped`);
-    return { targets: [], errors };
+    return { targets: [], dropped, errors };
   }
-  return { targets, errors };
+  return { targets, dropped, errors };
 }
 
 export function describeTarget(labels: Labels): string {

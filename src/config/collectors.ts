@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compileRegex } from '../model/regex.js';
 import { goQuote } from '../model/strconv.js';
+import { sdConfigFields } from './discovery.js';
 import { byteSize, durationMs, labelName, labelSet, optionalString } from './types.js';
 
 /**
@@ -151,6 +152,7 @@ export const scrapeConfigSchema = z
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     static_configs: z.array(staticConfigSchema).default([]),
+    ...sdConfigFields,
     /** Vigil shorthand for one static config without labels. */
     targets: z.array(target).optional(),
     relabel_configs: z.array(relabelConfigSchema).default([]),

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryEngine, QueryOptions, QueryResult } from '../../promql/types.js';
-import { slicedRangeQuery } from '../../promql/sliced.js';
 import { labelsKey } from '../../model/labels.js';
+import { slicedRangeQuery } from '../../promql/sliced.js';
 import type { Labels, Matcher, Storage } from '../../tsdb/types.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
 import { queryDataJson, successJson } from './format.js';
