@@ -12,6 +12,9 @@ import { discard, httpOpen, streamLines, type HttpAuth } from './http-client.js'
 import { compileRelabel } from './relabel.js';
 import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
 
+/** Samples per part handed to the store while parsing goes on: appending overlaps parsing. */
+const PART_SAMPLES = 16_384;
+
 /** Prometheus 2.42's Accept header: OpenMetrics preferred, text 0.0.4 accepted. */
 export const SCRAPE_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -67,8 +70,12 @@ export class TargetScraper {
     this.mapper.update(mapperSettings(spec));
   }
 
-  /** `busy` is told when the scrape starts and stops using the thread (the pool blames it if the thread dies then). */
-  async scrape(signal: AbortSignal, timeoutMs: number, busy: (on: boolean) => void = () => {}): Promise<ScrapeOutcome> {
+  /**
+   * `busy` is told when the scrape starts and stops using the thread (the pool
+   * blames it if the thread dies then); `onPart` receives parts of the batch
+   * as the body is parsed (the outcome then carries only the rest).
+   */
+  async scrape(signal: AbortSignal, timeoutMs: number, busy: (on: boolean) => void = () => {}, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
     const { spec, parser, mapper } = this;
     mapper.begin();
     let bytesRead = 0;
@@ -89,6 +96,7 @@ export class TargetScraper {
         try {
           parser.feed(text);
           mapper.add(parser.takeSamples());
+          if (onPart !== undefined && mapper.pending >= PART_SAMPLES) onPart(mapper.part());
         } finally {
           busy(false);
         }
