@@ -62,8 +62,8 @@ afterEach(async () => {
 const misbehaving = new URL('./fixtures/misbehaving-worker.ts', import.meta.url);
 
 /** One job per path, so each path is its own target. */
-function setup(paths: string[], extra = '', opts: Partial<CollectorsOptions> = {}) {
-  const jobs = paths.map((p, i) => `  - {job_name: j${i}, metrics_path: '${p}', scrape_timeout: 1s, targets: ['${address}']${extra}}`).join('\n');
+function setup(paths: string[], extra = '', opts: Partial<CollectorsOptions> = {}, timeout = '1s') {
+  const jobs = paths.map((p, i) => `  - {job_name: j${i}, metrics_path: '${p}', scrape_timeout: ${timeout}, targets: ['${address}']${extra}}`).join('\n');
   const config = parseConfig(`scrape_configs:\n${jobs}\n`, 'test.yml', { env: {} });
   const storage = new MemoryStorage();
   const registry = new Registry();
@@ -220,7 +220,7 @@ describe('large scrapes arrive in parts appended while the worker parses', () =>
       for (let i = 0; i < n; i++) lines.push(`big{i="${i}"} ${i}`);
       res.end(lines.join('\n') + '\n');
     });
-    const { collectors, up, storage, error } = setup(['/big'], ', sample_limit: 60000');
+    const { collectors, up, storage, error } = setup(['/big'], ', sample_limit: 60000', {}, '30s');
     const big = () => storage.querier().select([{ type: '=', name: '__name__', value: 'big' }], -Infinity, Infinity);
     await collectors.scrapeAll();
     expect(up('/big'), error('/big')).toBe(1);
