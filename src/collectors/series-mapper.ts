@@ -161,6 +161,11 @@ export class SeriesMapper {
     return this.refs.n;
   }
 
+  /** New series defined since the run began or the last part was taken. */
+  get pendingDefinitions(): number {
+    return this.defRefs.n;
+  }
+
   /**
    * What the run has collected so far, handed over early so the store can
    * append it while the rest of the body is parsed. Counts come with `finish`.

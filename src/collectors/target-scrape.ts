@@ -60,6 +60,8 @@ export class TargetScraper {
   /** One parser per target keeps what it remembers of the previous scrape warm. */
   private readonly parser = new ExpositionParser();
   private readonly mapper: SeriesMapper;
+  /** The last scrape succeeded: this one may hand over parts early. */
+  private lastOk = false;
 
   constructor(private spec: TargetSpec) {
     this.mapper = new SeriesMapper(mapperSettings(spec));
@@ -96,15 +98,19 @@ export class TargetScraper {
         try {
           parser.feed(text);
           mapper.add(parser.takeSamples());
-          if (onPart !== undefined && mapper.pending >= PART_SAMPLES) onPart(mapper.part());
+          // Parts only of a target that scraped fine last time, and only of series it already
+          // had: what a hostile target sends (new series until a limit) never leaves the worker.
+          if (onPart !== undefined && this.lastOk && mapper.pending >= PART_SAMPLES && mapper.pendingDefinitions === 0) onPart(mapper.part());
         } finally {
           busy(false);
         }
       });
       busy(true);
       mapper.add(parser.finish().samples);
+      this.lastOk = true;
       return { batch: mapper.finish(), bytesRead };
     } catch (err) {
+      this.lastOk = false;
       parser.abandon();
       const e = signal.aborted ? (signal.reason as Error) : (err as Error & { bytesRead?: number });
       bytesRead = (err as { bytesRead?: number }).bytesRead ?? bytesRead;
