@@ -14,6 +14,7 @@ import { createSelfRegistry } from './api/self-metrics.js';
 import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
+import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
 import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
@@ -41,6 +42,7 @@ export interface Vigil {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly collectors: Collectors;
+  readonly discovery: Discovery;
   readonly rules: RuleManager;
   readonly notifier?: Notifier;
   readonly jobs: JobScheduler;
@@ -132,8 +134,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   await app.register(logs.routes);
   await app.register(runbookRoutes());
 
-  const holder: { collectors?: Collectors } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors }));
+  const holder: { collectors?: Collectors; discovery?: Discovery } = {};
+  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl }));
   const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
     let next: LoadedConfig;
     try {
@@ -151,6 +153,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     }
     config = next.config;
     await holder.collectors?.reload(config);
+    await holder.discovery?.reload(config.scrape_configs);
     if (notifier && hasNotifications(config)) await notifier.reload(config.alerting!);
     logger.info('configuration reloaded');
     return { ok: true, errors: [] };
@@ -166,10 +169,15 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     typeof addr === 'object' && addr
       ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`
       : `http://${host}:${port}`;
-  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url });
+  const shard = createShard(config.sharding, config.alerting?.redis_url, logger);
+  await shard?.start();
+  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard });
   holder.collectors = scrapes;
+  const discovery = createDiscovery({ pools: config.scrape_configs, baseDir, logger, sink: () => holder.collectors });
+  holder.discovery = discovery;
 
-  const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, jobs];
+  // Discovery starts after the collectors so its first targets have somewhere to go.
+  const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, discovery, jobs];
   const started: Component[] = [];
   try {
     for (const c of components) {
@@ -178,6 +186,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     }
   } catch (err) {
     for (const c of started.reverse()) await c.stop().catch(() => undefined);
+    await shard?.stop(true);
     await app.close();
     await storage.close();
     throw err;
@@ -205,6 +214,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
           logger.error({ err, component: c.name }, 'error while stopping');
         }
       }
+      // Leaves the shard only once its loops stopped, so no target is scraped twice.
+      await shard?.stop(true);
       // Requests still open (long queries, slow clients) do not hold the exit.
       app.server.closeAllConnections();
       await app.close();
@@ -232,5 +243,5 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     for (const [sig, fn] of signalHandlers) process.on(sig, fn);
   }
 
-  return { url, app, storage, engine, registry, logger, collectors: scrapes, rules, notifier, jobs, logs, reload, stop, closed };
+  return { url, app, storage, engine, registry, logger, collectors: scrapes, discovery, rules, notifier, jobs, logs, reload, stop, closed };
 }

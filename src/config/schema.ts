@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertingSections } from './alerting.js';
 import { collectorsSections } from './collectors.js';
+import { discoverySections } from './discovery.js';
 import { grafanaSections } from './grafana.js';
 import { jobsSections } from './jobs.js';
 import { logsSections } from './logs.js';
@@ -65,6 +66,7 @@ export const configSchema = z
     server: serverSchema.default(serverSchema.parse({})),
     storage: storageSchema.default(storageSchema.parse({})),
     ...collectorsSections,
+    ...discoverySections,
     ...rulesSections,
     ...alertingSections,
     ...logsSections,
