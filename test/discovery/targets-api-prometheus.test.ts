@@ -59,7 +59,7 @@ function comparable(a: TargetsAnswer): { active: ApiTarget[]; dropped: ApiTarget
   const pools = new Set(['app', 'other']);
   const active = a.activeTargets
     .filter((t) => pools.has(t.scrapePool))
-    .map((t) => {
+    .map((t): ApiTarget => {
       const { lastScrape, lastScrapeDuration, lastError, ...rest } = t;
       expect(typeof lastScrapeDuration).toBe('number');
       expect(lastScrape).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
