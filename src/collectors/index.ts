@@ -59,8 +59,7 @@ export interface TargetStatus {
   health: 'up' | 'down' | 'unknown';
   lastError: string;
   lastScrape: number;
-  /** Absent while the scrape loop does not report it. */
-  lastScrapeDurationSeconds?: number;
+  lastScrapeDurationSeconds: number;
   scrapeIntervalMs: number;
   scrapeTimeoutMs: number;
 }
@@ -330,6 +329,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
         health: loop.lastHealth,
         lastError: loop.lastError,
         lastScrape: loop.lastScrapeTime,
+        lastScrapeDurationSeconds: loop.lastScrapeDuration,
         scrapeIntervalMs: loop.interval,
         scrapeTimeoutMs: spec.settings.timeoutMs,
       }));

@@ -84,6 +84,8 @@ export class ScrapeLoop {
   private lastTime = -Infinity;
   lastError = '';
   lastScrapeTime = 0;
+  /** Seconds the last scrape took (the targets API's lastScrapeDuration). */
+  lastScrapeDuration = 0;
   lastHealth: 'up' | 'down' | 'unknown' = 'unknown';
 
   constructor(
@@ -226,6 +228,7 @@ export class ScrapeLoop {
     const ok = !error;
     this.report(app, t, ok ? 1 : 0, duration, ok ? (batch?.scraped ?? 0) : 0, ok ? (batch?.post ?? 0) : 0, ok ? (batch?.added ?? 0) : 0);
     this.lastScrapeTime = t;
+    this.lastScrapeDuration = duration;
     this.metrics?.observe(String(s.targetLabels.job ?? ''), ok, duration, ok ? written.length : 0);
     try {
       await app.commit();
