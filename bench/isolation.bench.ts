@@ -212,7 +212,9 @@ rule_files: ['${join(dir, 'rules.yml')}']
 alerting: {config_file: '${join(dir, 'am.yml')}'}
 `,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', join(dir, 'vigil.yml')], {
+  // VIGIL_BENCH_NODE_ARGS: extra node flags for Vigil, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it.
+  const nodeArgs = (process.env.VIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', join(dir, 'vigil.yml')], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' },
@@ -252,8 +254,18 @@ alerting: {config_file: '${join(dir, 'am.yml')}'}
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${stderr}`);
   } finally {
-    child.kill('SIGKILL');
+    await stop(child);
   }
+}
+
+/** SIGTERM (so a profile gets written), SIGKILL if it has not exited 10 s later. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function runPrometheus(targets: Targets, dir: string): Promise<RunStats | string> {

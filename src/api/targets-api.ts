@@ -94,7 +94,7 @@ export function targetsApiRoutes(opts: TargetsApiOptions): FastifyPluginAsync {
             globalUrl: globalUrl(t.scrapeUrl, opts.externalUrl, opts.listenPort),
             lastError: t.lastError,
             lastScrape: t.lastScrape > 0 ? new Date(t.lastScrape).toISOString() : ZERO_TIME,
-            lastScrapeDuration: t.lastScrapeDurationSeconds,
+            lastScrapeDuration: t.lastScrapeDurationSeconds ?? 0,
             health: t.health,
             scrapeInterval: t.discoveredLabels.__scrape_interval__ ?? formatDuration(t.scrapeIntervalMs),
             scrapeTimeout: t.discoveredLabels.__scrape_timeout__ ?? formatDuration(t.scrapeTimeoutMs),

@@ -6,7 +6,7 @@
 import type { ScrapeConfig } from '../config/collectors.js';
 import type { BatchSource, LoopSettings } from './scrape-loop.js';
 import type { ScrapePool } from './scrape-pool.js';
-import { SeriesMapper, type MapperSettings } from './series-mapper.js';
+import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
 import type { ScrapeSource } from './source.js';
 import type { ScrapeOutcome, TargetSpec } from './target-scrape.js';
 
@@ -43,8 +43,8 @@ export class PooledSource implements BatchSource {
     this.spec = this.specOf(settings);
   }
 
-  scrape(timeoutMs: number): Promise<ScrapeOutcome> {
-    return this.pool.scrape(this.key, this.spec, timeoutMs);
+  scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
+    return this.pool.scrape(this.key, this.spec, timeoutMs, onPart);
   }
 
   async close(): Promise<void> {

@@ -122,8 +122,11 @@ export function discard(r: OpenResponse): void {
  * are counted after decompression and the read stops the moment the limit is
  * crossed or `onLines` throws (a sample limit): the socket is closed and the
  * rest of the body is never received. Resolves with the bytes read.
+ * Batches stay small (`batchChars`): strings past ~128 KiB are allocated in
+ * the old generation, and a body's worth of them per scrape makes the
+ * collector mark the whole retained heap again and again.
  */
-export function streamLines(r: OpenResponse, limit: number, maxLine: number, onLines: (text: string) => void, batchChars = 1 << 20): Promise<number> {
+export function streamLines(r: OpenResponse, limit: number, maxLine: number, onLines: (text: string) => void, batchChars = 32 * 1024): Promise<number> {
   const { body, res } = r;
   return new Promise((resolve, reject) => {
     const decoder = new StringDecoder('utf8');

@@ -59,7 +59,8 @@ export interface TargetStatus {
   health: 'up' | 'down' | 'unknown';
   lastError: string;
   lastScrape: number;
-  lastScrapeDurationSeconds: number;
+  /** Absent before the first scrape. */
+  lastScrapeDurationSeconds?: number;
   scrapeIntervalMs: number;
   scrapeTimeoutMs: number;
 }
@@ -329,7 +330,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
         health: loop.lastHealth,
         lastError: loop.lastError,
         lastScrape: loop.lastScrapeTime,
-        lastScrapeDurationSeconds: loop.lastScrapeDuration,
+        lastScrapeDurationSeconds: loop.lastDurationSeconds,
         scrapeIntervalMs: loop.interval,
         scrapeTimeoutMs: spec.settings.timeoutMs,
       }));

@@ -35,7 +35,8 @@ export interface LoopSettings {
 
 /** What a loop scrapes: resolves with the outcome of every scrape, failed ones included; rejects only when the scrape was lost. */
 export interface BatchSource {
-  scrape(timeoutMs: number): Promise<ScrapeOutcome>;
+  /** `onPart` (optional for the source) takes parts of the batch before the outcome, which then holds the rest. */
+  scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome>;
   /** New settings for the same target (config reload). */
   configure(settings: LoopSettings): void;
   close?(): Promise<void>;
@@ -53,17 +54,12 @@ export interface SeriesCap {
 
 const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'];
 
-/** Samples appended between yields to the event loop, so a big batch does not hold it. */
-const APPEND_SLICE = 20_000;
-
 /** FNV-1a of a string: a target's stable scrape offset within the interval. */
 export function offsetFor(key: string, intervalMs: number): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   return (h >>> 0) % Math.max(1, intervalMs);
 }
-
-const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 export class ScrapeLoop {
   private settings: LoopSettings;
@@ -74,7 +70,7 @@ export class ScrapeLoop {
   /** Labels of each series reference the source defined (frozen: the store may key on identity). */
   private labels: Labels[] = [];
   /** References the last scrape wrote, for staleness markers. */
-  private previous = new Int32Array(0);
+  private previous: Int32Array = new Int32Array(0);
   /** Per reference: the scrape number that last wrote it. */
   private stamp = new Int32Array(0);
   private run = 0;
@@ -84,8 +80,7 @@ export class ScrapeLoop {
   private lastTime = -Infinity;
   lastError = '';
   lastScrapeTime = 0;
-  /** Seconds the last scrape took (the targets API's lastScrapeDuration). */
-  lastScrapeDuration = 0;
+  lastDurationSeconds: number | undefined;
   lastHealth: 'up' | 'down' | 'unknown' = 'unknown';
 
   constructor(
@@ -190,32 +185,48 @@ export class ScrapeLoop {
     this.lastTime = t;
     const s = this.settings;
     const started = performance.now();
+    let app = this.storage.appender();
+    let run = ++this.run;
+    let written: Int32Array[] = [];
+    let capError: string | undefined;
+    this.previousLabels = [];
+    this.renumbered = false;
+    // Parts arrive while the worker still parses: each is appended at once.
+    const take = (b: Batch) => {
+      this.define(b);
+      if (capError !== undefined) return;
+      capError = this.overCap(b);
+      if (capError !== undefined) return;
+      this.append(app, b, t, run);
+      written.push(b.refs);
+    };
     let outcome: ScrapeOutcome | undefined;
     let error: string | undefined;
     try {
-      outcome = await this.source.scrape(s.timeoutMs);
+      outcome = await this.source.scrape(s.timeoutMs, take);
       error = outcome.error;
+      take(outcome.batch);
     } catch (err) {
       error = (err as Error).message ?? String(err);
     }
-    const app = this.storage.appender();
-    const run = ++this.run;
-    let batch = outcome?.batch;
-    if (batch) {
-      this.define(batch);
-      const capError = error ? undefined : this.overCap(batch);
-      if (capError) {
-        // Refused by the series cap: a failed scrape, though its references stay defined.
-        error = capError;
-        batch = { ...batch, refs: new Int32Array(0), values: new Float64Array(0), ts: new Float64Array(0) };
+    error ??= capError;
+    const batch = outcome?.batch;
+    if (error) {
+      // Nothing of a failed scrape is stored but the source's own failure samples (pg_up 0).
+      app.rollback();
+      app = this.storage.appender();
+      run = ++this.run;
+      written = [];
+      if (batch && capError === undefined && batch.refs.length) {
+        this.append(app, batch, t, run);
+        written.push(batch.refs);
       }
-      await this.append(app, batch, t, run);
     }
-    const written = batch?.refs ?? new Int32Array(0);
-    if (batch?.fresh && this.previousLabels.length) this.staleByKey(app, written, t);
+    const all = concat(written);
+    if (this.renumbered) this.staleByKey(app, all, t);
     else for (const ref of this.previous) if (this.stamp[ref] !== run) safeStale(app, this.labels[ref], t);
     this.previousLabels = [];
-    this.previous = written;
+    this.previous = all;
     if (error) {
       this.lastError = error;
       this.lastHealth = 'down';
@@ -228,8 +239,8 @@ export class ScrapeLoop {
     const ok = !error;
     this.report(app, t, ok ? 1 : 0, duration, ok ? (batch?.scraped ?? 0) : 0, ok ? (batch?.post ?? 0) : 0, ok ? (batch?.added ?? 0) : 0);
     this.lastScrapeTime = t;
-    this.lastScrapeDuration = duration;
-    this.metrics?.observe(String(s.targetLabels.job ?? ''), ok, duration, ok ? written.length : 0);
+    this.lastDurationSeconds = duration;
+    this.metrics?.observe(String(s.targetLabels.job ?? ''), ok, duration, ok ? all.length : 0);
     try {
       await app.commit();
     } catch (err) {
@@ -239,11 +250,14 @@ export class ScrapeLoop {
 
   /** Labels of the previous scrape's series when a fresh batch renumbers them. */
   private previousLabels: Labels[] = [];
+  /** The current scrape had a fresh batch: staleness goes by label set, not reference. */
+  private renumbered = false;
 
   /** Records the batch's new references. A fresh batch starts the table over. */
   private define(b: Batch): void {
     if (b.fresh) {
-      this.previousLabels = Array.from(this.previous, (r) => this.labels[r]);
+      if (!this.renumbered) this.previousLabels = Array.from(this.previous, (r) => this.labels[r]);
+      this.renumbered = true;
       this.previous = new Int32Array(0);
       this.labels = [];
     }
@@ -284,13 +298,13 @@ export class ScrapeLoop {
     return `head series limit reached: ${now} series in the head, this scrape adds up to ${b.defRefs.length}, limit ${cap.limit} (storage.max_series)`;
   }
 
-  private async append(app: Appender, b: Batch, t: number, run: number): Promise<void> {
+  /** Appends a batch (or part): parts of a worker's batch are small, each arrives as its own event. */
+  private append(app: Appender, b: Batch, t: number, run: number): void {
     const { refs, values, ts } = b;
     const labels = this.labels;
     const stamp = this.stamp;
     let rejected = 0;
     for (let i = 0; i < refs.length; i++) {
-      if (i > 0 && i % APPEND_SLICE === 0) await yieldToLoop();
       const ref = refs[i];
       stamp[ref] = run;
       const st = ts[i];
@@ -333,6 +347,19 @@ export class ScrapeLoop {
       }
     });
   }
+}
+
+function concat(parts: Int32Array[]): Int32Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Int32Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
 }
 
 function safeStale(app: Appender, labels: Labels | undefined, t: number): void {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
+import type { Batch } from './series-mapper.js';
 import type { ScrapeOutcome, TargetSpec } from './target-scrape.js';
 import type { WorkerRequest } from './scrape-worker.js';
 
@@ -42,6 +43,9 @@ interface Pending {
   timer: NodeJS.Timeout | undefined;
   /** Times sent again after its worker was replaced. */
   resends: number;
+  onPart?: (b: Batch) => void;
+  /** Parts were handed over: the scrape cannot be sent again (they would be appended twice). */
+  partial: boolean;
 }
 
 interface Slot {
@@ -62,7 +66,7 @@ interface Slot {
   ready: boolean;
 }
 
-type WorkerReply = { type: 'ready' } | { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
+type WorkerReply = { type: 'ready' } | { type: 'part'; id: number; part: Batch } | { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
 
 /** The worker module next to this one: .ts when running from source (tests, benchmarks), .js when built. */
 function defaultWorkerUrl(): URL {
@@ -94,17 +98,21 @@ export class ScrapePool {
   constructor(private readonly opts: PoolOptions) {
     this.size = Math.max(1, opts.workers ?? cpus().length);
     this.url = opts.workerUrl ?? defaultWorkerUrl();
+    // Workers start with the first targets that need them: none for a configuration without HTTP targets.
     this.slots = [];
-    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn({ restarts: 0 }));
   }
 
-  /** Scrapes `key` (configured by `spec`) on its worker. Rejects only when the worker died or hung. */
-  scrape(key: string, spec: TargetSpec, timeoutMs: number): Promise<ScrapeOutcome> {
+  /**
+   * Scrapes `key` (configured by `spec`) on its worker; `onPart` receives parts
+   * of the batch while the body is still parsed. Rejects only when the worker
+   * died or hung.
+   */
+  scrape(key: string, spec: TargetSpec, timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
     if (this.closed) return Promise.reject(new Error('scrape pool closed'));
     const slot = this.slotFor(key);
     const id = this.nextId++;
     return new Promise<ScrapeOutcome>((resolve, reject) => {
-      const p: Pending = { key, msg: { type: 'scrape', id, key, timeoutMs }, resolve, reject, timer: undefined, resends: 0 };
+      const p: Pending = { key, msg: { type: 'scrape', id, key, timeoutMs }, resolve, reject, timer: undefined, resends: 0, onPart, partial: false };
       this.send(slot, p, spec);
     });
   }
@@ -139,6 +147,7 @@ export class ScrapePool {
   private slotFor(key: string): Slot {
     let slot = this.assigned.get(key);
     if (slot === undefined) {
+      if (this.slots.length < this.size) this.slots.push(this.spawn({ restarts: 0 }));
       slot = this.slots.reduce((a, b) => (b.targets.size < a.targets.size ? b : a));
       slot.targets.add(key);
       this.assigned.set(key, slot);
@@ -181,6 +190,11 @@ export class ScrapePool {
       }
       const p = slot.pending.get(m.id);
       if (!p) return;
+      if (m.type === 'part') {
+        p.partial = true;
+        p.onPart?.(m.part);
+        return;
+      }
       slot.pending.delete(m.id);
       clearTimeout(p.timer);
       if (m.type === 'result') p.resolve(m.out);
@@ -247,7 +261,7 @@ export class ScrapePool {
     this.opts.logger.warn({ reason, restarts: next.restarts, culprit }, 'scrape worker replaced');
     for (const p of slot.pending.values()) {
       clearTimeout(p.timer);
-      if (p.key === culprit || p.resends >= (culprit === undefined ? 1 : MAX_RESENDS)) {
+      if (p.key === culprit || p.partial || p.resends >= (culprit === undefined ? 1 : MAX_RESENDS)) {
         p.reject(new Error(reason));
         continue;
       }

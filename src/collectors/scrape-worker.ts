@@ -5,6 +5,7 @@
  * the CPU and memory a target costs is spent here, never on the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Batch } from './series-mapper.js';
 import { TargetScraper, type TargetSpec } from './target-scrape.js';
 
 export type WorkerRequest =
@@ -18,6 +19,10 @@ const shared = new Int32Array((workerData as { shared?: SharedArrayBuffer } | nu
 const HEARTBEAT_MS = 200;
 setInterval(() => Atomics.add(shared, 1, 1), HEARTBEAT_MS).unref();
 
+function transfers(b: Batch): ArrayBuffer[] {
+  return [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer];
+}
+
 async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<void> {
   let t = targets.get(m.key);
   if (t === undefined) {
@@ -28,9 +33,13 @@ async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<vo
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${m.timeoutMs}ms`)), m.timeoutMs);
   try {
-    const out = await t.scrape(ac.signal, m.timeoutMs, (busy) => Atomics.store(shared, 0, busy ? m.id : 0));
-    const b = out.batch;
-    port?.postMessage({ type: 'result', id: m.id, out }, [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer]);
+    const out = await t.scrape(
+      ac.signal,
+      m.timeoutMs,
+      (busy) => Atomics.store(shared, 0, busy ? m.id : 0),
+      (part) => port?.postMessage({ type: 'part', id: m.id, part }, transfers(part)),
+    );
+    port?.postMessage({ type: 'result', id: m.id, out }, transfers(out.batch));
   } finally {
     clearTimeout(timer);
   }

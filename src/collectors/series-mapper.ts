@@ -156,6 +156,39 @@ export class SeriesMapper {
     }
   }
 
+  /** Samples collected since the run began or the last part was taken. */
+  get pending(): number {
+    return this.refs.n;
+  }
+
+  /** New series defined since the run began or the last part was taken. */
+  get pendingDefinitions(): number {
+    return this.defRefs.n;
+  }
+
+  /**
+   * What the run has collected so far, handed over early so the store can
+   * append it while the rest of the body is parsed. Counts come with `finish`.
+   */
+  part(): Batch {
+    const fresh = this.fresh;
+    this.fresh = false;
+    const batch: Batch = {
+      defRefs: this.defRefs.take(),
+      defCounts: this.defCounts.take(),
+      defPairs: this.defPairs,
+      refs: this.refs.take(),
+      values: this.values.take(),
+      ts: this.ts.take(),
+      scraped: 0,
+      post: 0,
+      added: 0,
+      fresh,
+    };
+    this.defPairs = [];
+    return batch;
+  }
+
   /**
    * Ends the run and returns its batch. Series the run did not write give up
    * their references, which later definitions may reuse (never within the run

@@ -12,6 +12,9 @@ import { discard, httpOpen, streamLines, type HttpAuth } from './http-client.js'
 import { compileRelabel } from './relabel.js';
 import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
 
+/** Samples per part handed to the store while parsing goes on: appending overlaps parsing. */
+const PART_SAMPLES = 16_384;
+
 /** Prometheus 2.42's Accept header: OpenMetrics preferred, text 0.0.4 accepted. */
 export const SCRAPE_ACCEPT =
   'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
@@ -57,6 +60,8 @@ export class TargetScraper {
   /** One parser per target keeps what it remembers of the previous scrape warm. */
   private readonly parser = new ExpositionParser();
   private readonly mapper: SeriesMapper;
+  /** The last scrape succeeded: this one may hand over parts early. */
+  private lastOk = false;
 
   constructor(private spec: TargetSpec) {
     this.mapper = new SeriesMapper(mapperSettings(spec));
@@ -67,8 +72,12 @@ export class TargetScraper {
     this.mapper.update(mapperSettings(spec));
   }
 
-  /** `busy` is told when the scrape starts and stops using the thread (the pool blames it if the thread dies then). */
-  async scrape(signal: AbortSignal, timeoutMs: number, busy: (on: boolean) => void = () => {}): Promise<ScrapeOutcome> {
+  /**
+   * `busy` is told when the scrape starts and stops using the thread (the pool
+   * blames it if the thread dies then); `onPart` receives parts of the batch
+   * as the body is parsed (the outcome then carries only the rest).
+   */
+  async scrape(signal: AbortSignal, timeoutMs: number, busy: (on: boolean) => void = () => {}, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
     const { spec, parser, mapper } = this;
     mapper.begin();
     let bytesRead = 0;
@@ -89,14 +98,19 @@ export class TargetScraper {
         try {
           parser.feed(text);
           mapper.add(parser.takeSamples());
+          // Parts only of a target that scraped fine last time, and only of series it already
+          // had: what a hostile target sends (new series until a limit) never leaves the worker.
+          if (onPart !== undefined && this.lastOk && mapper.pending >= PART_SAMPLES && mapper.pendingDefinitions === 0) onPart(mapper.part());
         } finally {
           busy(false);
         }
       });
       busy(true);
       mapper.add(parser.finish().samples);
+      this.lastOk = true;
       return { batch: mapper.finish(), bytesRead };
     } catch (err) {
+      this.lastOk = false;
       parser.abandon();
       const e = signal.aborted ? (signal.reason as Error) : (err as Error & { bytesRead?: number });
       bytesRead = (err as { bytesRead?: number }).bytesRead ?? bytesRead;

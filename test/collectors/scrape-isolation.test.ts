@@ -62,8 +62,8 @@ afterEach(async () => {
 const misbehaving = new URL('./fixtures/misbehaving-worker.ts', import.meta.url);
 
 /** One job per path, so each path is its own target. */
-function setup(paths: string[], extra = '', opts: Partial<CollectorsOptions> = {}) {
-  const jobs = paths.map((p, i) => `  - {job_name: j${i}, metrics_path: '${p}', scrape_timeout: 1s, targets: ['${address}']${extra}}`).join('\n');
+function setup(paths: string[], extra = '', opts: Partial<CollectorsOptions> = {}, timeout = '1s') {
+  const jobs = paths.map((p, i) => `  - {job_name: j${i}, metrics_path: '${p}', scrape_timeout: ${timeout}, targets: ['${address}']${extra}}`).join('\n');
   const config = parseConfig(`scrape_configs:\n${jobs}\n`, 'test.yml', { env: {} });
   const storage = new MemoryStorage();
   const registry = new Registry();
@@ -209,5 +209,41 @@ describe('head series cap', () => {
     const metric = await registry.getSingleMetric('vigil_head_series_limit_reached_total')?.get();
     expect(metric?.values.find((v) => v.labels.job === 'j1')?.value).toBe(1);
     expect(up('/small')).toBe(1);
+  });
+});
+
+describe('large scrapes arrive in parts appended while the worker parses', () => {
+  it('stores every series, ends vanished ones, and stores nothing of a scrape that fails after parts arrived', async () => {
+    let n = 50_000;
+    routes.set('/big', (_req, res) => {
+      const lines: string[] = [];
+      for (let i = 0; i < n; i++) lines.push(`big{i="${i}"} ${i}`);
+      res.end(lines.join('\n') + '\n');
+    });
+    const { collectors, up, storage, error } = setup(['/big'], ', sample_limit: 60000', {}, '30s');
+    const big = () => storage.querier().select([{ type: '=', name: '__name__', value: 'big' }], -Infinity, Infinity);
+    await collectors.scrapeAll();
+    expect(up('/big'), error('/big')).toBe(1);
+    expect(big()).toHaveLength(50_000);
+    n = 30_000;
+    await collectors.scrapeAll();
+    const after = big();
+    const stale = after.filter((s) => s.stale && s.stale[s.stale.length - 1] === 1);
+    expect(stale).toHaveLength(20_000);
+    expect(after.every((s) => s.v.length === 2)).toBe(true);
+    // Past the sample limit after several parts were appended: the whole scrape is dropped.
+    n = 70_000;
+    await collectors.scrapeAll();
+    expect(up('/big')).toBe(0);
+    expect(error('/big')).toMatch(/sample limit exceeded \(limit 60000\)/);
+    const failed = big();
+    expect(failed).toHaveLength(50_000);
+    // The 30k live series got their staleness marker, nothing else was added.
+    const live = failed.filter((s) => Number(s.labels.i) < 30_000);
+    expect(live.every((s) => s.v.length === 3 && s.stale?.[2] === 1)).toBe(true);
+    expect(failed.filter((s) => Number(s.labels.i) >= 30_000).every((s) => s.v.length === 2)).toBe(true);
+    n = 10;
+    await collectors.scrapeAll();
+    expect(up('/big')).toBe(1);
   });
 });
