@@ -135,7 +135,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   await app.register(runbookRoutes());
 
   const holder: { collectors?: Collectors; discovery?: Discovery } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl }));
+  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl: config.server.external_url, listenPort: String(port) }));
   const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
     let next: LoadedConfig;
     try {
