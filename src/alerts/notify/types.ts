@@ -28,6 +28,8 @@ export interface Notification {
   /** How many alerts the group had before send_resolved filtering. */
   now: number;
   externalUrl: string;
+  /** Grafana base URL: dashboard annotations that are paths (`/d/uid`) link under it. */
+  dashboardUrl?: string;
 }
 
 /** A send failure; `retry: false` stops retrying (e.g. 4xx other than 429). */
