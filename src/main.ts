@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
@@ -114,6 +114,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     evaluationIntervalMs: config.global.evaluation_interval,
     externalLabels: config.global.external_labels,
     externalUrl,
+    stateFile: join(dataDir, 'rules', 'alerts.json'),
   });
   const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger });
 

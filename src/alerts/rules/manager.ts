@@ -12,7 +12,8 @@ import type { AlertSink } from '../types.js';
 import { AlertingRule, type ActiveAlert } from './alerting.js';
 import { loadRuleFile, type GroupSpec } from './file.js';
 import { resolveRuleFiles } from './files.js';
-import { Group } from './group.js';
+import { Group, type GroupSnapshot } from './group.js';
+import { JsonFile } from '../notify/persist.js';
 import { RuleMetrics } from './metrics.js';
 
 export interface RuleManagerOptions {
@@ -39,6 +40,17 @@ export interface RuleManagerOptions {
    * to 0 so short `for:` values keep their pending time across restarts too.
    */
   forGracePeriodMs?: number;
+  /**
+   * Where alert state is saved (after each evaluation and at shutdown) so a
+   * restart brings firing alerts back firing, with their activeAt. Without it,
+   * only the ALERTS_FOR_STATE restore (Prometheus's) applies.
+   */
+  stateFile?: string;
+}
+
+interface SavedState {
+  savedAt: number;
+  groups: Record<string, GroupSnapshot>;
 }
 
 export interface RuleGroupView {
@@ -116,6 +128,21 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
   let started = false;
   let firstLoad = true;
   let reloading: Promise<unknown> = Promise.resolve();
+  const stateFile = opts.stateFile
+    ? new JsonFile<SavedState>(opts.stateFile, () => ({ savedAt: now(), groups: Object.fromEntries([...groups].map(([k, g]) => [k, g.snapshot()])) }))
+    : undefined;
+  const save = () => void stateFile?.save().catch((err: Error) => log.warn({ err: err.message }, 'saving alert state failed'));
+
+  /** Reads the state saved before a restart; too old (past the outage tolerance) or unreadable counts as none. */
+  function readSaved(): SavedState | undefined {
+    try {
+      const s = stateFile?.read();
+      if (s && now() - s.savedAt <= (opts.outageToleranceMs ?? 3_600_000)) return s;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'ignoring unreadable alert state');
+    }
+    return undefined;
+  }
 
   const groupOpts = {
     engine: opts.engine,
@@ -130,18 +157,25 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
     outageToleranceMs: opts.outageToleranceMs ?? 3_600_000,
     forGracePeriodMs: opts.forGracePeriodMs ?? 0,
     now,
+    onIterated: save,
   };
 
   async function apply(specs: GroupSpec[]): Promise<void> {
     const next = new Map<string, Group>();
+    const saved = firstLoad ? readSaved() : undefined;
+    let restored = 0;
     for (const spec of specs) {
       const g = new Group(spec, groupOpts);
       const old = groups.get(g.key);
       if (old) g.copyState(old);
-      if (firstLoad) g.shouldRestore = true;
-      else if (!old) for (const r of g.rules) if (r instanceof AlertingRule) r.restored = true;
+      if (firstLoad) {
+        const s = saved?.groups[g.key];
+        if (s) restored += g.restoreSnapshot(s, now() - saved!.savedAt);
+        g.shouldRestore = true;
+      } else if (!old) for (const r of g.rules) if (r instanceof AlertingRule) r.restored = true;
       next.set(g.key, g);
     }
+    if (restored) log.info({ alerts: restored }, 'Restored alert state saved at shutdown');
     firstLoad = false;
     const previous = groups;
     await Promise.all([...previous.values()].map((g) => g.stop()));
@@ -198,6 +232,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
       started = false;
       await reloading;
       await Promise.all([...groups.values()].map((g) => g.stop()));
+      await stateFile?.save();
     },
     reload,
     async evaluateAll(ts?: number) {

@@ -132,7 +132,7 @@ describe('Slack and email receivers', () => {
     const [f, r] = smtp.messages.map((m) => m.parsed);
     expect(f.subject).toBe('[FIRING:1] DatabaseConnectionFailure postgres (db-1:5432 postgres critical)');
     expect(r.subject).toBe('[RESOLVED] DatabaseConnectionFailure postgres (db-1:5432 postgres critical)');
-    const firstLine = (t: string) => t.split('\n')[0];
+    const firstLine = (t: string | undefined) => (t ?? '').split('\n')[0];
     expect(firstLine(f.text)).toBe(f.subject);
     expect(firstLine(r.text)).toBe(r.subject);
     expect(f.text).toContain('[FIRING] Database connection failure on db-1:5432');
