@@ -1,4 +1,10 @@
-import { ConfigError, loadConfig } from '../config/index.js';
+/**
+ * `vigil check config FILE...`: every check `vigil start` runs (schema, unset
+ * variables, referenced files, rule globs and rule files, the notification
+ * config, cross-field rules), all errors of a file listed at once with lines.
+ */
+import { loadValidatedConfig } from '../config-check.js';
+import { ConfigError } from '../config/index.js';
 import { parseArgs } from './args.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -10,11 +16,12 @@ export async function run(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of positional) {
     try {
-      loadConfig(file);
-      console.log(`Checking ${file}\n  SUCCESS: ${file} is valid vigil config file syntax`);
+      const l = loadValidatedConfig(file);
+      const rules = l.config.rule_files.length ? `, ${l.config.rule_files.length} rule_files entr${l.config.rule_files.length === 1 ? 'y' : 'ies'} matching files` : ', no rule_files';
+      console.log(`Checking ${file}\n  SUCCESS: ${file} is a valid Vigil config file${rules}`);
     } catch (err) {
       failed++;
-      console.error(err instanceof ConfigError ? `Checking ${file}\n  FAILED: ${err.message}` : String(err));
+      console.error(err instanceof ConfigError ? `Checking ${file}\n  FAILED: ${err.message}` : `Checking ${file}\n  FAILED: ${String(err)}`);
     }
   }
   return failed ? 1 : 0;

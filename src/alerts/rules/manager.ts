@@ -101,6 +101,8 @@ export interface AlertView {
 
 export interface RuleManager extends Component {
   reload(files?: string[]): Promise<{ ok: boolean; errors: string[] }>;
+  /** New global evaluation settings, in force from the next reload (which rebuilds the groups, keeping alert state). */
+  reconfigure(o: { evaluationIntervalMs: number; externalLabels: Labels }): void;
   groups(): RuleGroupView[];
   alerts(): AlertView[];
   /** Evaluates every group once now (used by tests and `--once` style tools). */
@@ -235,6 +237,10 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
       await stateFile?.save();
     },
     reload,
+    reconfigure(o) {
+      groupOpts.defaultIntervalMs = o.evaluationIntervalMs;
+      groupOpts.externalLabels = o.externalLabels;
+    },
     async evaluateAll(ts?: number) {
       for (const g of groups.values()) await g.iterate(ts ?? now());
     },
