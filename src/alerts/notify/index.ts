@@ -67,6 +67,8 @@ export interface Notifier extends Component, AlertSink {
   configYaml(): string;
   /** Resolves once no group flush is in progress (nothing more is on its way). */
   settled(): Promise<void>;
+  /** Aggregation groups still holding alerts (a resolved alert stays until its resolution is sent). */
+  groupCount(): number;
   readonly startedAt: Date;
 }
 
@@ -230,5 +232,6 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     receivers: () => loaded.am.receivers.map((r) => r.name),
     configYaml: () => maskedConfigYaml(loaded.raw),
     settled: () => dispatcher.settled(),
+    groupCount: () => dispatcher.allGroups().length,
   };
 }

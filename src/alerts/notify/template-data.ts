@@ -52,13 +52,20 @@ export function alertStatus(a: StoredAlert, now: number): 'firing' | 'resolved' 
   return isResolved(a, now) ? 'resolved' : 'firing';
 }
 
+/** A dashboard annotation given as a Grafana path (`/d/uid`) made absolute under grafana.url, for templates and links alike. */
+function withDashboardBase(annotations: LabelSet, base: string | undefined): LabelSet {
+  const d = annotations.dashboard;
+  if (!base || !d || !d.startsWith('/') || d.startsWith('//')) return annotations;
+  return { ...annotations, dashboard: `${base.replace(/\/$/, '')}${d}` };
+}
+
 export function templateData(n: Notification): TemplateData {
   const alerts = n.alerts.map(
     (a): TemplateAlert =>
       goStruct('template.Alert', {
       Status: alertStatus(a, n.now),
       Labels: a.labels,
-      Annotations: a.annotations,
+      Annotations: withDashboardBase(a.annotations, n.dashboardUrl),
       StartsAt: GoTime.fromMs(a.startsAt),
       EndsAt: GoTime.fromMs(a.endsAt),
       GeneratorURL: a.generatorURL,
@@ -72,7 +79,7 @@ export function templateData(n: Notification): TemplateData {
     Alerts: alerts,
     GroupLabels: n.groupLabels,
     CommonLabels: common(n.alerts.map((a) => a.labels)),
-    CommonAnnotations: common(n.alerts.map((a) => a.annotations)),
+    CommonAnnotations: common(alerts.map((a) => a.Annotations)),
     ExternalURL: n.externalUrl,
   });
 }
