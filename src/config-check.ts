@@ -78,7 +78,31 @@ const scrapes: ConfigCheck = {
   },
 };
 
-export const configChecks: ConfigCheck[] = [ruleFiles, alerting, scrapes];
+/** jobs: a digest names a receiver of the notification config. */
+const jobs: ConfigCheck = {
+  section: 'jobs',
+  run(l) {
+    const out: ReturnType<ConfigCheck['run']> = [];
+    let receivers: string[] | undefined;
+    const a = l.config.alerting;
+    if (a && (a.config_file || a.config)) {
+      try {
+        receivers = loadNotifierConfig(resolveAlertingPaths(a, l.baseDir)).am.receivers.map((r) => r.name);
+      } catch {
+        return []; // reported by the alerting check
+      }
+    }
+    for (const [name, j] of Object.entries(l.config.jobs)) {
+      if (j.type !== 'digest' || !j.enabled) continue;
+      const at = ['jobs', name, 'receiver'];
+      if (!receivers) out.push({ path: at.join('.'), at, message: `the digest goes through a notification receiver, but no notification config is set (alerting.config_file or alerting.config)` });
+      else if (!receivers.includes(j.receiver)) out.push({ path: at.join('.'), at, message: `no receiver named "${j.receiver}" in the notification config (have: ${receivers.join(', ')})` });
+    }
+    return out;
+  },
+};
+
+export const configChecks: ConfigCheck[] = [ruleFiles, alerting, scrapes, jobs];
 
 /** Runs every section check; returns all problems with their lines. */
 export function validateConfig(l: LoadedConfig): ConfigIssue[] {

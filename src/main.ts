@@ -132,7 +132,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     externalUrl,
     stateFile: join(dataDir, 'rules', 'alerts.json'),
   });
-  const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger });
+  const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger, notice: notifier ? (r, n) => notifier!.notice(r, n) : undefined });
 
   const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready });
   await app.register(

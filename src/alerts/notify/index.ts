@@ -24,7 +24,8 @@ import { SilenceService } from './silence-service.js';
 import type { Silence } from './silences.js';
 import { FileState, RedisState, type NotifyState } from './state.js';
 import { TimeIntervals } from './time-intervals.js';
-import { isResolved, type Integration, type StoredAlert } from './types.js';
+import { isResolved, type Integration, type Notice, type StoredAlert } from './types.js';
+import { withRetry } from './retry.js';
 import { alertView, type AlertStatusView } from './views.js';
 
 export { createAlertmanagerSink } from './receivers/alertmanager.js';
@@ -32,6 +33,7 @@ export { alertmanagerApiRoutes } from '../../api/alertmanager-api.js';
 export { SilenceError, type Silence } from './silences.js';
 export type { AlertStatusView } from './views.js';
 export { ManualClock, systemClock, type Clock } from './clock.js';
+export type { Notice } from './types.js';
 
 export interface NotifierOptions {
   /** The `alerting:` section, an Alertmanager config object, or a path to an Alertmanager-format file. */
@@ -69,6 +71,12 @@ export interface Notifier extends Component, AlertSink {
   settled(): Promise<void>;
   /** Aggregation groups still holding alerts (a resolved alert stays until its resolution is sent). */
   groupCount(): number;
+  /**
+   * Sends a notice (the digest, not an alert) through a receiver's integrations,
+   * with the same retries and secrets as alerts; returns the integration kinds
+   * reached, throws when the receiver is unknown or none was reached.
+   */
+  notice(receiver: string, n: Notice): Promise<string[]>;
   readonly startedAt: Date;
 }
 
@@ -232,6 +240,32 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     receivers: () => loaded.am.receivers.map((r) => r.name),
     configYaml: () => maskedConfigYaml(loaded.raw),
     settled: () => dispatcher.settled(),
+    async notice(receiver, n) {
+      const list = integrations.get(receiver);
+      if (!list) throw new Error(`no receiver named "${receiver}" in the notification config`);
+      const budget = Math.max(opts.minRetryBudgetMs ?? section?.min_retry_budget ?? 10_000, 60_000);
+      const results = await Promise.allSettled(
+        list
+          .filter((i) => i.sendNotice)
+          .map(async (i) => {
+            await withRetry(() => i.sendNotice!(n, receiver), {
+              maxElapsedMs: budget,
+              logger: log,
+              what: `notice ${receiver}/${i.kind}`,
+              signal: abort.signal,
+              clock,
+              onAttemptFailed: () => metrics.failed.inc({ integration: i.kind }),
+            });
+            metrics.sent.inc({ integration: i.kind });
+            return i.kind;
+          }),
+      );
+      const sent = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+      if (failed.length && !sent.length) throw new Error(failed.join('; '));
+      for (const f of failed) log.error({ err: f }, 'notice not delivered');
+      return sent;
+    },
     groupCount: () => dispatcher.allGroups().length,
   };
 }

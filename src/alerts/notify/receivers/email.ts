@@ -117,6 +117,12 @@ export function emailIntegration(o: EmailOptions): Integration {
     logger: false,
   });
   const from = c.from ?? g.smtp_from!;
+  const sendError = (err: unknown): NotifyError => {
+    const e = err as { responseCode?: number; message: string };
+    // 5xx SMTP replies are permanent (bad recipient, rejected); everything else may clear.
+    const permanent = e.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600;
+    return new NotifyError(`email to ${c.to} via ${host}:${port}: ${e.message.split('\n')[0]}`, !permanent);
+  };
   return {
     kind: 'email',
     index: o.index,
@@ -140,10 +146,22 @@ export function emailIntegration(o: EmailOptions): Integration {
           html: c.html ? o.render(c.html, escapedData(d)) : defaultHtml(d, n.dashboardUrl),
         });
       } catch (err) {
-        const e = err as { responseCode?: number; message: string };
-        // 5xx SMTP replies are permanent (bad recipient, rejected); everything else may clear.
-        const permanent = e.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600;
-        throw new NotifyError(`email to ${c.to} via ${host}:${port}: ${e.message.split('\n')[0]}`, !permanent);
+        throw sendError(err);
+      }
+    },
+    async sendNotice(notice, receiver) {
+      // Addresses may be templates over alert data; a notice has none but the receiver.
+      const d = templateData({ receiver, groupKey: '', groupLabels: {}, alerts: [], now: Date.now(), externalUrl: '' });
+      try {
+        await transport.sendMail({
+          from: o.render(from, d),
+          to: o.render(c.to, d),
+          subject: notice.title.replace(/[\r\n]+/g, ' '),
+          text: notice.text,
+          html: `<!DOCTYPE html><html><body><pre style="font-family:monospace">${htmlEscape(notice.text)}</pre></body></html>`,
+        });
+      } catch (err) {
+        throw sendError(err);
       }
     },
     async close() {

@@ -90,20 +90,32 @@ export function slackIntegration(o: SlackOptions): Integration {
     index: o.index,
     sendResolved: o.config.send_resolved,
     async notify(n) {
-      const msg = slackMessage(templateData(n), o.config, o.render, n.dashboardUrl);
-      try {
-        await hook.send(msg);
-      } catch (err) {
-        const e = err as { original?: { response?: { status: number; headers?: Record<string, string> } }; code?: string; message: string };
-        const res = e.original?.response;
-        if (res) {
-          const retry = res.status === 429 || res.status >= 500;
-          const after = res.status === 429 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
-          throw new NotifyError(`slack ${redactUrl(o.url)}: unexpected status code ${res.status}`, retry, after);
-        }
-        // Network errors and timeouts: Slack may or may not have posted; Alertmanager retries too.
-        throw new NotifyError(`slack ${redactUrl(o.url)}: ${e.message.replace(o.url, redactUrl(o.url))}`, true);
-      }
+      await send(slackMessage(templateData(n), o.config, o.render, n.dashboardUrl));
+    },
+    async sendNotice(notice) {
+      const msg: Record<string, unknown> = {
+        text: slackEscape(notice.title),
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate('```' + slackEscape(notice.text) + '```', 3000) } }],
+      };
+      if (o.config.channel && !o.config.channel.includes('{{')) msg.channel = o.config.channel;
+      if (o.config.username && !o.config.username.includes('{{')) msg.username = o.config.username;
+      await send(msg);
     },
   };
+
+  async function send(msg: Record<string, unknown>): Promise<void> {
+    try {
+      await hook.send(msg);
+    } catch (err) {
+      const e = err as { original?: { response?: { status: number; headers?: Record<string, string> } }; code?: string; message: string };
+      const res = e.original?.response;
+      if (res) {
+        const retry = res.status === 429 || res.status >= 500;
+        const after = res.status === 429 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
+        throw new NotifyError(`slack ${redactUrl(o.url)}: unexpected status code ${res.status}`, retry, after);
+      }
+      // Network errors and timeouts: Slack may or may not have posted; Alertmanager retries too.
+      throw new NotifyError(`slack ${redactUrl(o.url)}: ${e.message.replace(o.url, redactUrl(o.url))}`, true);
+    }
+  }
 }
