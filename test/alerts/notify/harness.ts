@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { parseAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
+import { parseAlertmanagerConfig, type AlertmanagerConfig } from '../../../src/alerts/notify/config.js';
 import { createNotifier, ManualClock, type Clock, type Notifier } from '../../../src/alerts/notify/index.js';
 import type { Alert } from '../../../src/alerts/types.js';
 import { silentLogger } from '../../../src/logger.js';
@@ -12,9 +12,13 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function notifier(yaml: string, dataDir: string, extra: { redisUrl?: string; redisKeyPrefix?: string; minRetryBudgetMs?: number; clock?: Clock; dashboardUrl?: string } = {}): Promise<Notifier> {
+export async function notifier(
+  yaml: string,
+  dataDir: string,
+  extra: { redisUrl?: string; redisKeyPrefix?: string; minRetryBudgetMs?: number; clock?: Clock; dashboardUrl?: string; config?: AlertmanagerConfig } = {},
+): Promise<Notifier> {
   const n = await createNotifier({
-    config: parseAlertmanagerConfig(yaml, 'test.yml'),
+    config: extra.config ?? parseAlertmanagerConfig(yaml, 'test.yml'),
     dataDir,
     registry: new Registry(),
     logger: silentLogger(),
