@@ -100,6 +100,15 @@ export const COMMANDS: Record<string, Command> = {
     },
     load: () => import('./cli/dashboards-push.js'),
   },
+  'slo generate': {
+    args: '[FILE|GLOB...]',
+    summary: 'write the rule files generated from SLO files',
+    flags: {
+      out: { value: 'DIR', help: 'output directory (default slos/generated)' },
+      check: { help: 'write nothing; exit 1 if the files are not current' },
+    },
+    load: () => import('./cli/slo-generate.js'),
+  },
   'jobs run': {
     args: 'NAME',
     summary: 'run a scheduled job now on a running Vigil (token in VIGIL_TOKEN)',

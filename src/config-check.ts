@@ -8,6 +8,7 @@
 import { loadNotifierConfig } from './alerts/notify/loader.js';
 import { loadGroupSpecs } from './alerts/rules/index.js';
 import { resolveRuleFiles } from './alerts/rules/files.js';
+import { generateSloRuleFiles } from './alerts/slo/index.js';
 import { buildLoopSpecs } from './collectors/index.js';
 import { intervalsFor } from './collectors/scrape-targets.js';
 import { resolveAlertingPaths } from './config/alerting.js';
@@ -34,6 +35,14 @@ const ruleFiles: ConfigCheck = {
       for (const message of loadGroupSpecs(files, l.baseDir).errors) out.push({ path: `rule_files[${i}]`, at: ['rule_files', i], message });
     });
     return out;
+  },
+};
+
+/** slo_files: every SLO file is valid (its rules are generated at start). */
+const sloFiles: ConfigCheck = {
+  section: 'slo_files',
+  run(l) {
+    return generateSloRuleFiles(l.config.slo_files, l.baseDir).errors.map((message) => ({ path: 'slo_files', at: ['slo_files'], message }));
   },
 };
 
@@ -102,7 +111,7 @@ const jobs: ConfigCheck = {
   },
 };
 
-export const configChecks: ConfigCheck[] = [ruleFiles, alerting, scrapes, jobs];
+export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, jobs];
 
 /** Runs every section check; returns all problems with their lines. */
 export function validateConfig(l: LoadedConfig): ConfigIssue[] {

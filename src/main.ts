@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
 import { createRuleManager, type RuleManager } from './alerts/rules/index.js';
+import { SloRuleSource } from './alerts/slo/index.js';
 import type { Alert, AlertSink } from './alerts/types.js';
 import { requireToken } from './api/auth.js';
 import { promApiRoutes } from './api/prom-api/index.js';
@@ -119,9 +120,11 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   sinks.push(...forwarding);
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
+  const slos = new SloRuleSource(config.slo_files, baseDir);
   const rules = createRuleManager({
     files: config.rule_files,
     baseDir,
+    generatedGroups: () => slos.load(),
     engine,
     storage,
     sink: fanOut(sinks, logger),
@@ -168,6 +171,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       return { ok: false, errors };
     }
     rules.reconfigure({ evaluationIntervalMs: next.config.global.evaluation_interval, externalLabels: next.config.global.external_labels });
+    slos.setPatterns(next.config.slo_files);
     const r = await rules.reload(next.config.rule_files);
     if (!r.ok) {
       logger.error({ errors: r.errors }, 'reload rejected: invalid rule files, the running rules stay in force');

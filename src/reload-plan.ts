@@ -20,6 +20,7 @@ const APPLIED = new Set([
   'postgres',
   'redis',
   'rule_files',
+  'slo_files',
   'alerting.config',
   'alerting.config_file',
   'alerting.alertmanagers',

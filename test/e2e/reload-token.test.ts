@@ -74,7 +74,7 @@ describe('hot reload', () => {
   });
 
   it('applies evaluation_interval and external_labels: the groups run on the new interval', async () => {
-    const cfg = { ...baseConfig({ evaluationInterval: '2s' }), rule_files: ['rules/*.yml'] };
+    const cfg: Record<string, unknown> = { ...baseConfig({ evaluationInterval: '2s' }), rule_files: ['rules/*.yml'] };
     d.write('vigil.yml', { ...cfg, global: { ...(cfg.global as object), external_labels: { site: 'b' } } } as object);
     const res = await post(`${vigil.url}/-/reload`);
     expect(res.status).toBe(200);
@@ -83,7 +83,7 @@ describe('hot reload', () => {
   });
 
   it('refuses a change that needs a restart, naming it, and applies nothing', async () => {
-    const cfg = { ...baseConfig({ evaluationInterval: '1s' }), rule_files: ['rules/*.yml'] };
+    const cfg: Record<string, unknown> = { ...baseConfig({ evaluationInterval: '1s' }), rule_files: ['rules/*.yml'] };
     d.write('rules/more.yml', ruleFile('NotYet', 'vector(1) > 0'));
     d.write('vigil.yml', { ...cfg, server: { listen: '127.0.0.1:0', token: 'new-token' }, storage: { path: 'data', retention: '2h' } } as object);
     const res = await post(`${vigil.url}/-/reload`);
