@@ -12,7 +12,7 @@ import { generateSloRuleFiles } from './alerts/slo/index.js';
 import { buildLoopSpecs } from './collectors/index.js';
 import { intervalsFor } from './collectors/scrape-targets.js';
 import { resolveAlertingPaths } from './config/alerting.js';
-import { formatDuration } from './config/duration.js';
+import { formatDuration } from './model/duration.js';
 import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from './config/index.js';
 import type { LoadOptions } from './config/yaml-file.js';
 import { silentLogger } from './logger.js';

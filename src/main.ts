@@ -19,9 +19,10 @@ import { resolveAlertingPaths } from './config/alerting.js';
 import { ConfigError, type LoadedConfig, type VigilConfig } from './config/index.js';
 import { planReload } from './reload-plan.js';
 import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
-import { formatDuration } from './config/duration.js';
+import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, flushLogLimits, type Logger } from './logger.js';
+import { untilDeadline } from './util/deadline.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
 import type { QueryEngine } from './promql/types.js';
@@ -226,17 +227,25 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     stopping ??= (async () => {
       ready = false;
       for (const [sig, fn] of signalHandlers) process.off(sig, fn);
+      const timeout = config.server.shutdown_timeout;
+      // Components wait for outside parties until this point; the rest of the
+      // budget is kept for local writes (spool, notification log, WAL).
+      const waitUntil = Date.now() + timeout - Math.min(2_000, timeout * 0.3);
       // Scrapes and rules stop first; notifications and logs flush last.
       for (const c of [...components].reverse()) {
         try {
-          await c.stop();
+          if (!(await untilDeadline(c.stop(waitUntil), waitUntil + 500))) logger.warn({ component: c.name }, 'did not stop by the shutdown deadline; moving on');
         } catch (err) {
           logger.error({ err, component: c.name }, 'error while stopping');
         }
       }
+      // Requests still open (long queries, slow clients) do not hold the exit.
+      app.server.closeAllConnections();
       await app.close();
       await storage.close();
       logger.info('Vigil stopped');
+      flushLogLimits(logger);
+      flushLogLimits(plainLogger);
       resolveClosed();
     })();
     return stopping;
@@ -244,8 +253,13 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
 
   if (opts.handleSignals) {
     const onStop = () => {
-      logger.info('shutting down');
-      void stop();
+      logger.info({ deadlineSeconds: config.server.shutdown_timeout / 1000 }, 'shutting down');
+      // The last resort: whatever still runs past the deadline does not keep the process alive.
+      setTimeout(() => {
+        logger.error('shutdown deadline passed; exiting now');
+        process.exit(1);
+      }, config.server.shutdown_timeout + 1_000).unref();
+      void stop().then(() => process.exit(process.exitCode ?? 0));
     };
     const onHup = () => void reload();
     signalHandlers.push(['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]);

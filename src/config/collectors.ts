@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compileRegex } from '../model/regex.js';
+import { goQuote } from '../model/strconv.js';
 import { byteSize, durationMs, labelName, labelSet, optionalString } from './types.js';
 
 /**
@@ -41,9 +42,9 @@ export const relabelConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     try {
-      compilePromRegex(c.regex);
+      compileRegex(c.regex);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regex: ${(err as Error).message}` });
+      ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regex ${goQuote(c.regex)}: ${(err as Error).message}` });
     }
     const needsTarget = ['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'].includes(c.action);
     if (needsTarget && !c.target_label) {

@@ -6,7 +6,7 @@ import { parseYamlDocument, parseYamlText, type LoadOptions, type Locate } from 
 
 export { ConfigError, type ConfigIssue } from './errors.js';
 export type { VigilConfig } from './schema.js';
-export { parseDuration, formatDuration } from './duration.js';
+export { parseDuration, formatDuration } from '../model/duration.js';
 
 export interface LoadedConfig {
   config: VigilConfig;

@@ -39,6 +39,8 @@ export const serverSchema = z
     body_limit: byteSize.default(1024 * 1024),
     /** URL under which users reach Vigil (links in alerts and dashboards). */
     external_url: z.string().url().optional(),
+    /** SIGTERM/SIGINT: time to flush; what cannot be sent by then is spooled to disk and the process exits. */
+    shutdown_timeout: durationMs.default(10_000),
   })
   .strict();
 

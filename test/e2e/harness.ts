@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { parseDuration } from '../../src/config/duration.js';
+import { parseDuration } from '../../src/model/duration.js';
 import { interpolateEnv } from '../../src/config/interpolate.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';

@@ -10,24 +10,29 @@ import { durationMs, labelName, optionalString } from '../../config/types.js';
 import { loadYamlFile, parseYamlText } from '../../config/yaml-file.js';
 import { ConfigError } from '../../config/errors.js';
 import { parseMatchers } from './matchers.js';
+import { compileRegex, RegexSyntaxError } from '../../model/regex.js';
+import { goQuote } from '../../model/strconv.js';
 import { validateTimeInterval } from './time-intervals.js';
 
 const str = z.string();
+/** Go's message as Alertmanager prints it, after the pattern it is about. */
+const regexIssue = (err: unknown) =>
+  err instanceof RegexSyntaxError ? `invalid regular expression ${goQuote(err.pattern)}: ${err.message}` : (err as Error).message;
 const matcherList = z.array(z.string()).superRefine((list, ctx) => {
   list.forEach((m, i) => {
     try {
       parseMatchers(m);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
+      ctx.addIssue({ code: 'custom', path: [i], message: regexIssue(err) });
     }
   });
 });
 const regexMap = z.record(labelName, z.string()).superRefine((map, ctx) => {
   for (const [k, v] of Object.entries(map)) {
     try {
-      new RegExp(`^(?:${v})$`);
+      compileRegex(v);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: [k], message: `invalid regular expression: ${(err as Error).message}` });
+      ctx.addIssue({ code: 'custom', path: [k], message: regexIssue(err) });
     }
   }
 });

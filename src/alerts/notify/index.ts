@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Component } from '../../component.js';
 import type { Logger } from '../../logger.js';
+import { untilDeadline } from '../../util/deadline.js';
 import type { Alert, AlertSink } from '../types.js';
 import { AlertStore, toStored } from './alert-store.js';
 import { systemClock, type Clock } from './clock.js';
@@ -193,13 +194,14 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       gcTimer.unref();
       log.info({ restoredAlerts: store.alerts.size, ha: !!redisUrl }, 'notifier started');
     },
-    async stop() {
+    async stop(deadline?: number) {
       started = false;
       abort.abort();
       if (gcTimer) clearInterval(gcTimer);
-      await dispatcher.stop();
+      // Sends in flight get until the deadline; the alerts and the notification log are saved either way.
+      await untilDeadline(dispatcher.stop(), deadline);
       await alertsFile.save();
-      await closeIntegrations(integrations);
+      for (const list of integrations.values()) for (const i of list) await untilDeadline(i.close?.(), deadline);
       await state.close();
     },
     async send(alerts: readonly Alert[]) {

@@ -1,8 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
+import { compileRegex, type Regex } from '../../model/regex.js';
 
 /** Go's filepath.Match-style wildcards (`*`, `?`, `[...]`) within one path segment. */
-function segmentRegex(seg: string): RegExp {
+function segmentRegex(seg: string): Regex {
   let re = '';
   for (let i = 0; i < seg.length; i++) {
     const c = seg[i];
@@ -15,7 +16,7 @@ function segmentRegex(seg: string): RegExp {
       i = end;
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  return compileRegex(re);
 }
 
 function glob(abs: string): string[] {
