@@ -1,5 +1,4 @@
 import type { Labels, Querier, Storage } from '../tsdb/types.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
 import {
   isComparison,
   isSetOp,
@@ -14,9 +13,11 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { parseExpr, typeOf } from './parser.js';
-import { RANGE_FUNCTIONS, KEEPS_NAME, type RangeCtx } from './range-functions.js';
-import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess, parseGoFloat } from './instant-functions.js';
-import { MeanAcc, bucketFraction, bucketQuantile, goPow, kahanAdd, quantile, type Bucket, type Kahan } from './mathx.js';
+import { FUNCTIONS, type FnContext, type RangeCtx } from './functions/index.js';
+import { DUPLICATE } from './functions/labels.js';
+import { quantileWarning } from './functions/range.js';
+import type { RangeImpl } from './functions/types.js';
+import { MeanAcc, goPow, kahanAdd, quantile, type Kahan } from './mathx.js';
 import { RefTable, formatFloat, withoutName, type Sample, type SeriesRef } from './value.js';
 import { goQuote, isValidUtf8 } from './strings.js';
 import {
@@ -85,6 +86,8 @@ class QueryCtx {
     readonly signal: AbortSignal | undefined,
     readonly queryStart: number,
     readonly queryEnd: number,
+    /** Step of the range query (ms); 0 for an instant query. */
+    readonly queryStep: number,
     readonly subqueryStep: number,
   ) {}
 
@@ -118,8 +121,6 @@ class QueryCtx {
 function execError(msg: string): PromQLError {
   return new PromQLError('execution', msg);
 }
-
-const DUPLICATE = 'vector cannot contain metrics with the same labelset';
 
 /** Largest index i with t[i] <= x, or -1. */
 function lastLE(t: Float64Array, x: number): number {
@@ -209,7 +210,7 @@ function compare(op: BinaryOp, l: number, r: number): boolean {
 }
 
 /** Evaluates expressions at the steps start, start+interval, ..., end. */
-class Evaluator {
+class Evaluator implements FnContext {
   private readonly cache = new Map<object, unknown>();
   private readonly cursors = new Map<object, { te: number; lo: Int32Array; hi: Int32Array }>();
 
@@ -220,7 +221,53 @@ class Evaluator {
     readonly interval: number,
   ) {}
 
-  private state<T>(e: object, init: () => T): T {
+  get refs(): RefTable {
+    return this.q.refs;
+  }
+
+  get queryStart(): number {
+    return this.q.queryStart;
+  }
+
+  get queryEnd(): number {
+    return this.q.queryEnd;
+  }
+
+  get queryStep(): number {
+    return this.q.queryStep;
+  }
+
+  warn(msg: string): void {
+    this.q.warn(msg);
+  }
+
+  info(msg: string): void {
+    this.q.info(msg);
+  }
+
+  error(msg: string): Error {
+    return execError(msg);
+  }
+
+  nextStamp(): number {
+    return ++this.q.stamp;
+  }
+
+  timestamps(e: Expr, t: number): Sample[] {
+    const arg = unwrapParens(e);
+    if (arg.type === 'VectorSelector') return this.instantSelector(arg, t, true);
+    return this.vector(arg, t).map((s) => ({ ref: s.ref, v: t / 1000 }));
+  }
+
+  anyWindow(e: Expr, t: number): boolean {
+    let any = false;
+    this.forEachWindow(e, t, () => {
+      any = true;
+    });
+    return any;
+  }
+
+  state<T>(e: object, init: () => T): T {
     let s = this.cache.get(e) as T | undefined;
     if (s === undefined) {
       s = init();
@@ -280,18 +327,11 @@ class Evaluator {
         if (isComparison(e.op)) return compare(e.op, l, r) ? 1 : 0;
         return arith(e.op, l, r);
       }
-      case 'Call':
-        switch (e.func) {
-          case 'time':
-            return t / 1000;
-          case 'pi':
-            return Math.PI;
-          case 'scalar': {
-            const v = this.vector(e.args[0], t);
-            return v.length === 1 ? v[0].v : NaN;
-          }
-        }
+      case 'Call': {
+        const impl = FUNCTIONS.get(e.func)?.impl;
+        if (impl?.kind === 'scalar') return impl.fn(this, e, t);
         break;
+      }
       default:
         break;
     }
@@ -674,7 +714,7 @@ class Evaluator {
         return [...counts].map(([ref, v]) => ({ ref, v }));
       }
       case 'quantile': {
-        if (Number.isNaN(param) || param < 0 || param > 1) this.q.warn(`quantile value should be between 0 and 1, got ${formatG(param)}`);
+        quantileWarning(this, param);
         const groups = new Map<SeriesRef, number[]>();
         for (const s of input) {
           const g = group(s.ref);
@@ -769,133 +809,29 @@ class Evaluator {
   // ---- functions ----
 
   private call(e: Call, t: number): Sample[] {
-    const refs = this.q.refs;
-    const f = e.func;
-    const rangeFn = RANGE_FUNCTIONS[f] as unknown;
-    if (rangeFn || f === 'absent_over_time') return this.rangeCall(e, t);
-    const math = MATH_FUNCTIONS[f] as ((v: number) => number) | undefined;
-    if (math) return this.vector(e.args[0], t).map((s) => ({ ref: refs.dropped(s.ref), v: math(s.v) }));
-    const date = DATE_FUNCTIONS[f] as ((v: number) => number) | undefined;
-    if (date) {
-      if (e.args.length === 0) return [{ ref: refs.get({}), v: date(t / 1000) }];
-      return this.vector(e.args[0], t).map((s) => ({ ref: refs.dropped(s.ref), v: date(s.v) }));
-    }
-    switch (f) {
+    const impl = FUNCTIONS.get(e.func)?.impl;
+    switch (impl?.kind) {
+      case 'range':
+        return this.rangeCall(e, t, impl);
       case 'vector':
-        return [{ ref: refs.get({}), v: this.scalar(e.args[0], t) }];
-      case 'timestamp': {
-        const arg = unwrapParens(e.args[0]);
-        const vec = arg.type === 'VectorSelector' ? this.instantSelector(arg, t, true) : this.vector(arg, t).map((s) => ({ ref: s.ref, v: t / 1000 }));
-        return vec.map((s) => ({ ref: refs.dropped(s.ref), v: s.v }));
-      }
-      case 'clamp':
-      case 'clamp_min':
-      case 'clamp_max': {
-        const vec = this.vector(e.args[0], t);
-        const lo = f === 'clamp_max' ? -Infinity : this.scalar(e.args[1], t);
-        const hi = f === 'clamp' ? this.scalar(e.args[2], t) : f === 'clamp_max' ? this.scalar(e.args[1], t) : Infinity;
-        if (f === 'clamp' && hi < lo) return [];
-        return vec.map((s) => ({ ref: refs.dropped(s.ref), v: goMax(lo, goMin(hi, s.v)) }));
-      }
-      case 'round': {
-        const vec = this.vector(e.args[0], t);
-        const to = e.args[1] ? this.scalar(e.args[1], t) : 1;
-        const inv = 1 / to;
-        return vec.map((s) => ({ ref: refs.dropped(s.ref), v: Math.floor(s.v * inv + 0.5) / inv }));
-      }
-      case 'absent': {
-        if (this.vector(e.args[0], t).length > 0) return [];
-        return [{ ref: this.absentRef(e.args[0]), v: 1 }];
-      }
-      case 'sort':
-      case 'sort_desc': {
-        const desc = f === 'sort_desc';
-        return this.vector(e.args[0], t).sort((a, b) => {
-          const an = Number.isNaN(a.v);
-          const bn = Number.isNaN(b.v);
-          if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-          return desc ? b.v - a.v : a.v - b.v;
-        });
-      }
-      case 'sort_by_label':
-      case 'sort_by_label_desc': {
-        const names = e.args.slice(1).map((a) => this.string(a));
-        const sign = f === 'sort_by_label_desc' ? -1 : 1;
-        return this.vector(e.args[0], t).sort((a, b) => {
-          for (const n of names) {
-            const x = a.ref.labels[n] ?? '';
-            const y = b.ref.labels[n] ?? '';
-            if (x === y) continue;
-            return sign * naturalLess(x, y);
-          }
-          return sign * (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0);
-        });
-      }
-      case 'label_replace':
-        return this.labelReplace(e, t);
-      case 'label_join':
-        return this.labelJoin(e, t);
-      case 'histogram_quantile':
-        return this.histogramQuantile(e, t);
-      case 'histogram_fraction':
-        return this.histogramFraction(e, t);
-      case 'histogram_count':
-      case 'histogram_sum':
-      case 'histogram_avg':
-      case 'histogram_stddev':
-      case 'histogram_stdvar':
-        // Native histograms only; classic float series yield nothing.
-        for (const a of e.args) if (typeOf(a) === 'vector') this.vector(a, t);
-        return [];
+        return impl.fn(this, e, t);
       default:
-        throw execError(`function ${goQuote(f)} is not supported`);
+        throw execError(`function ${goQuote(e.func)} is not supported`);
     }
   }
 
-  private absentRef(arg: Expr): SeriesRef {
-    let sel: Expr = arg;
-    if (sel.type === 'MatrixSelector') sel = sel.vector;
-    const labels: Record<string, string> = {};
-    if (sel.type === 'VectorSelector') {
-      const has = new Set<string>();
-      for (const m of sel.matchers) {
-        if (m.name === '__name__') continue;
-        if (m.type === '=' && !has.has(m.name)) {
-          labels[m.name] = m.value;
-          has.add(m.name);
-        } else delete labels[m.name];
-      }
-    }
-    return this.q.refs.get(labels);
-  }
-
-  private rangeCall(e: Call, t: number): Sample[] {
-    const f = e.func;
+  private rangeCall(e: Call, t: number, impl: RangeImpl): Sample[] {
     const refs = this.q.refs;
     const matrixIdx = e.args.findIndex((a) => typeOf(a) === 'matrix');
     const scalars: number[] = [];
     e.args.forEach((a, i) => {
       if (i !== matrixIdx) scalars.push(this.scalar(a, t));
     });
-    if (f === 'quantile_over_time' && (Number.isNaN(scalars[0]) || scalars[0] < 0 || scalars[0] > 1)) {
-      this.q.warn(`quantile value should be between 0 and 1, got ${formatG(scalars[0])}`);
-    }
-    if (f === 'double_exponential_smoothing') {
-      const [sf, tf] = scalars;
-      if (!(sf > 0 && sf < 1)) throw execError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatG(sf)}`);
-      if (!(tf > 0 && tf < 1)) throw execError(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatG(tf)}`);
-    }
-    const fn = RANGE_FUNCTIONS[f];
-    const keepName = KEEPS_NAME.has(f);
+    impl.check?.(this, scalars);
+    const fn = impl.fn;
+    const keepName = impl.keepsName === true;
     const arg = e.args[matrixIdx];
-    if (f === 'absent_over_time') {
-      let any = false;
-      this.forEachWindow(arg, t, () => {
-        any = true;
-      });
-      return any ? [] : [{ ref: this.absentRef(unwrapParens(arg)), v: 1 }];
-    }
-    const counterCheck = f === 'rate' || f === 'increase';
+    const counterCheck = impl.counter === true;
     const checked = this.state(e.args, () => new Set<SeriesRef>());
     const ctx: RangeCtx = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, rangeMs: 0, evalT: t, scalars, resets: undefined };
     const out: Sample[] = [];
@@ -921,123 +857,6 @@ class Evaluator {
     });
     return out;
   }
-
-  private labelReplace(e: Call, t: number): Sample[] {
-    const [dst, repl, src, regex] = e.args.slice(1).map((a) => this.string(a));
-    const st = this.state(e, () => {
-      let re: RegExp;
-      try {
-        re = compilePromRegex(regex);
-      } catch (err) {
-        throw execError(`invalid regular expression in label_replace(): ${regex}: ${(err as Error).message}`);
-      }
-      if (!isValidUtf8(dst) || dst === '') throw execError(`invalid destination label name in label_replace(): ${dst}`);
-      return { re, map: new Map<SeriesRef, SeriesRef>() };
-    });
-    return this.relabel(e, t, st.map, (ref) => {
-      const m = st.re.exec(ref.labels[src] ?? '');
-      if (!m) return ref;
-      const value = expandTemplate(repl, m);
-      return this.setLabel(ref, dst, value);
-    });
-  }
-
-  private labelJoin(e: Call, t: number): Sample[] {
-    const [dst, sep, ...srcs] = e.args.slice(1).map((a) => this.string(a));
-    if (!isValidUtf8(dst) || dst === '') throw execError(`invalid destination label name in label_join(): ${dst}`);
-    const map = this.state(e, () => new Map<SeriesRef, SeriesRef>());
-    return this.relabel(e, t, map, (ref) => this.setLabel(ref, dst, srcs.map((s) => ref.labels[s] ?? '').join(sep)));
-  }
-
-  private setLabel(ref: SeriesRef, name: string, value: string): SeriesRef {
-    const labels: Record<string, string> = { ...ref.labels };
-    if (value === '') delete labels[name];
-    else labels[name] = value;
-    return this.q.refs.get(labels, name === '__name__' ? false : ref.dropName);
-  }
-
-  private relabel(e: Call, t: number, cache: Map<SeriesRef, SeriesRef>, fn: (r: SeriesRef) => SeriesRef): Sample[] {
-    const vec = this.vector(e.args[0], t);
-    const stamp = ++this.q.stamp;
-    return vec.map((s) => {
-      let ref = cache.get(s.ref);
-      if (!ref) {
-        ref = fn(s.ref);
-        cache.set(s.ref, ref);
-      }
-      if (ref.stamp === stamp) throw execError(DUPLICATE);
-      ref.stamp = stamp;
-      return { ref, v: s.v };
-    });
-  }
-
-  /** Groups classic bucket series by their labels without `le`. */
-  private bucketGroups(e: Call, vec: Sample[]): Map<SeriesRef, Bucket[]> {
-    const groupCache = this.state(e, () => new Map<SeriesRef, { ref: SeriesRef; le: number } | null>());
-    const groups = new Map<SeriesRef, Bucket[]>();
-    for (const s of vec) {
-      let g = groupCache.get(s.ref);
-      if (g === undefined) {
-        const b = bucketOf(s.ref.labels);
-        g = b === null ? null : { ref: this.q.refs.get(b.labels, true), le: b.le };
-        groupCache.set(s.ref, g);
-      }
-      if (g === null) {
-        this.q.warn(
-          `bucket label "le" is missing or has a malformed value of ${goQuote(s.ref.labels.le ?? '')} for metric name ${goQuote(s.ref.labels.__name__ ?? '')}`,
-        );
-        continue;
-      }
-      let list = groups.get(g.ref);
-      if (!list) groups.set(g.ref, (list = []));
-      list.push({ upper: g.le, count: s.v });
-    }
-    return groups;
-  }
-
-  private histogramQuantile(e: Call, t: number): Sample[] {
-    const q = this.scalar(e.args[0], t);
-    const vec = this.vector(e.args[1], t);
-    if (Number.isNaN(q) || q < 0 || q > 1) this.q.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`);
-    const out: Sample[] = [];
-    for (const [ref, buckets] of this.bucketGroups(e, vec)) {
-      const r = bucketQuantile(q, buckets);
-      if (r.forcedMonotonic) {
-        this.q.info(
-          `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(ref.labels.__name__ ?? '')}`,
-        );
-      }
-      out.push({ ref, v: r.value });
-    }
-    return out;
-  }
-
-  private histogramFraction(e: Call, t: number): Sample[] {
-    const lower = this.scalar(e.args[0], t);
-    const upper = this.scalar(e.args[1], t);
-    const vec = this.vector(e.args[2], t);
-    const out: Sample[] = [];
-    for (const [ref, buckets] of this.bucketGroups(e, vec)) out.push({ ref, v: bucketFraction(lower, upper, buckets) });
-    return out;
-  }
-}
-
-function goMax(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
-  return Math.max(a, b);
-}
-
-function goMin(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
-  return Math.min(a, b);
-}
-
-/** Go's %g for the few values that appear in messages. */
-function formatG(f: number): string {
-  if (Number.isNaN(f)) return 'NaN';
-  if (f === Infinity) return '+Inf';
-  if (f === -Infinity) return '-Inf';
-  return String(f);
 }
 
 /**
@@ -1065,41 +884,12 @@ function groupLabels(src: Labels, without: boolean, grouping: readonly string[])
   return out;
 }
 
-const bucketCache = new WeakMap<Labels, { labels: Labels; le: number } | null>();
-
-/** A classic bucket's labels without `le`, and its upper bound; null when `le` is missing or malformed. */
-function bucketOf(src: Labels): { labels: Labels; le: number } | null {
-  let b = bucketCache.get(src);
-  if (b === undefined) {
-    const leStr = src.le;
-    const le = leStr === undefined ? NaN : parseGoFloat(leStr);
-    if (Number.isNaN(le)) b = null;
-    else {
-      const labels: Record<string, string> = { ...src };
-      delete labels.le;
-      b = { labels, le };
-    }
-    bucketCache.set(src, b);
-  }
-  return b;
-}
-
 function matchGroupLabels(l: Labels, on: boolean, names: readonly string[]): Labels {
   const out: Record<string, string> = {};
   for (const n in l) {
     if (on ? names.includes(n) : n !== '__name__' && !names.includes(n)) out[n] = l[n];
   }
   return out;
-}
-
-/** Go regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; names are as long as possible. */
-function expandTemplate(tpl: string, m: RegExpExecArray): string {
-  return tpl.replace(/\$(\$|\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]+))/g, (all, _x, braced?: string, bare?: string) => {
-    if (all === '$$') return '$';
-    const name = braced ?? bare ?? '';
-    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-    return m.groups?.[name] ?? '';
-  });
 }
 
 /** Final step of every query: drop the names marked for dropping, then refuse duplicates. */
@@ -1157,7 +947,7 @@ class Engine implements QueryEngine {
     this.opts = { ...DEFAULTS, ...stripUndefined(opts) };
   }
 
-  private ctx(start: number, end: number, o: QueryOptions | undefined): QueryCtx {
+  private ctx(start: number, end: number, step: number, o: QueryOptions | undefined): QueryCtx {
     const timeout = o?.timeoutMs ?? this.opts.timeoutMs;
     return new QueryCtx(
       this.storage.querier(),
@@ -1167,6 +957,7 @@ class Engine implements QueryEngine {
       o?.signal,
       start,
       end,
+      step,
       this.opts.subqueryStepMs,
     );
   }
@@ -1174,7 +965,7 @@ class Engine implements QueryEngine {
   async instantQuery(expr: string, t: number, o?: QueryOptions): Promise<QueryResult> {
     checkTime(t, 'time');
     const ast = parseExpr(expr);
-    const q = this.ctx(t, t, o);
+    const q = this.ctx(t, t, 0, o);
     const ev = new Evaluator(q, t, t, 1);
     const value = wrapInternal((): QueryValue => {
       switch (typeOf(ast)) {
@@ -1209,7 +1000,7 @@ class Engine implements QueryEngine {
     if (type !== 'scalar' && type !== 'vector') {
       throw new PromQLError('bad_data', `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`);
     }
-    const q = this.ctx(start, end, o);
+    const q = this.ctx(start, end, stepMs, o);
     const ev = new Evaluator(q, start, end, stepMs);
     const result = wrapInternal(() => toMatrixResult(ev.rangeEval(ast)));
     return { value: { resultType: 'matrix', result }, warnings: [...q.warnings], infos: [...q.infos] };

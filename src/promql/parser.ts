@@ -15,7 +15,7 @@ import {
   type VectorMatching,
   type VectorSelector,
 } from './ast.js';
-import { FUNCTIONS } from './signatures.js';
+import { FUNCTIONS } from './functions/index.js';
 import { checkRegex } from './regex-guard.js';
 import { rewriteCaseInsensitive } from './regex-rewrite.js';
 import { StringSyntaxError, goQuote, unquote } from './strings.js';
@@ -256,14 +256,14 @@ class Converter {
     const sig = FUNCTIONS.get(func);
     if (!sig) this.fail(kids[0], `unknown function with name ${goQuote(func)}`);
     const args = this.args(kids[1]);
-    const min = sig.args.length - (sig.optional ?? 0);
-    if (!sig.variadic && !sig.optional && args.length !== sig.args.length) {
+    const variadic = sig.variadic ?? 0;
+    if (variadic === 0 && args.length !== sig.args.length) {
       this.fail(n, `expected ${sig.args.length} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
     }
+    const min = sig.args.length - (variadic === 0 ? 0 : 1);
     if (args.length < min) this.fail(n, `expected at least ${min} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
-    if (!sig.variadic && args.length > sig.args.length) {
-      this.fail(n, `expected at most ${sig.args.length} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
-    }
+    const max = variadic === 0 ? sig.args.length : variadic < 0 ? Infinity : min + variadic;
+    if (args.length > max) this.fail(n, `expected at most ${max} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
     args.forEach((a, i) => {
       const want = sig.args[Math.min(i, sig.args.length - 1)];
       const got = typeOf(a);

@@ -111,3 +111,19 @@ export function goQuote(s: string): string {
   }
   return out + '"';
 }
+
+/**
+ * Go's strconv.FormatFloat(f, 'g', -1, 64), which `%g` in messages also
+ * prints: shortest digits, exponent form below 1e-4 and from 1e6 up (at least
+ * two exponent digits).
+ */
+export function formatG(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Infinity) return '+Inf';
+  if (f === -Infinity) return '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  const [mant, expStr] = f.toExponential().split('e');
+  const exp = Number(expStr);
+  if (exp < -4 || exp >= 6) return `${mant}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(f);
+}

@@ -1,25 +1,6 @@
-import { MeanAcc, kahanAdd, linearRegression, quantile, type Kahan } from './mathx.js';
-
-/** What a range-vector function sees for one series at one step. */
-export interface RangeCtx {
-  t: Float64Array;
-  v: Float64Array;
-  lo: number;
-  hi: number;
-  /** Window (rangeStart, rangeEnd] in ms. */
-  rangeStart: number;
-  rangeEnd: number;
-  rangeMs: number;
-  /** Evaluation time of the step (ms). */
-  evalT: number;
-  /** Scalar arguments, in call order, excluding the range vector. */
-  scalars: number[];
-  /** Counter resets among samples 0..i of t/v (rate/increase), when known. */
-  resets?: Int32Array;
-}
-
-/** Returns the value or undefined for "no output for this series". */
-export type RangeFn = (c: RangeCtx) => number | undefined;
+import { MeanAcc, kahanAdd, linearRegression, quantile, type Kahan } from '../mathx.js';
+import { formatG } from '../strings.js';
+import type { FnContext, FunctionDef, FunctionTable, RangeCtx, RangeFn, RangeImpl } from './types.js';
 
 function extrapolatedRate(c: RangeCtx, isCounter: boolean, isRate: boolean): number | undefined {
   const { t, v, lo, hi } = c;
@@ -106,25 +87,41 @@ function doubleExponentialSmoothing(c: RangeCtx): number | undefined {
   return s1;
 }
 
+function over(fn: RangeFn, extra: Omit<RangeImpl, 'kind' | 'fn'> = {}): FunctionDef {
+  return { args: ['matrix'], returns: 'vector', impl: { kind: 'range', fn, ...extra } };
+}
+
+/** Prometheus answers an out-of-range quantile (±Inf, NaN) and warns. */
+export function quantileWarning(c: FnContext, q: number): void {
+  if (Number.isNaN(q) || q < 0 || q > 1) c.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`);
+}
+
 /** Functions taking one range vector (plus scalars), returning a value per series. */
-export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
-  rate: (c) => extrapolatedRate(c, true, true),
-  increase: (c) => extrapolatedRate(c, true, false),
-  delta: (c) => extrapolatedRate(c, false, false),
-  irate: (c) => instantValue(c, true),
-  idelta: (c) => instantValue(c, false),
-  deriv: (c) => (c.hi - c.lo < 2 ? undefined : linearRegression(c.t, c.v, c.lo, c.hi, c.t[c.lo])[0]),
-  predict_linear: (c) => {
-    if (c.hi - c.lo < 2) return undefined;
-    const [slope, intercept] = linearRegression(c.t, c.v, c.lo, c.hi, c.evalT);
-    return intercept + slope * c.scalars[0];
+export const RANGE_FUNCTIONS: FunctionTable = {
+  rate: over((c) => extrapolatedRate(c, true, true), { counter: true }),
+  increase: over((c) => extrapolatedRate(c, true, false), { counter: true }),
+  delta: over((c) => extrapolatedRate(c, false, false)),
+  irate: over((c) => instantValue(c, true)),
+  idelta: over((c) => instantValue(c, false)),
+  deriv: over((c) => (c.hi - c.lo < 2 ? undefined : linearRegression(c.t, c.v, c.lo, c.hi, c.t[c.lo])[0])),
+  predict_linear: {
+    args: ['matrix', 'scalar'],
+    returns: 'vector',
+    impl: {
+      kind: 'range',
+      fn: (c) => {
+        if (c.hi - c.lo < 2) return undefined;
+        const [slope, intercept] = linearRegression(c.t, c.v, c.lo, c.hi, c.evalT);
+        return intercept + slope * c.scalars[0];
+      },
+    },
   },
-  resets: (c) => {
+  resets: over((c) => {
     let n = 0;
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] < c.v[i - 1]) n++;
     return n;
-  },
-  changes: (c) => {
+  }),
+  changes: over((c) => {
     let n = 0;
     for (let i = c.lo + 1; i < c.hi; i++) {
       const a = c.v[i - 1];
@@ -132,49 +129,61 @@ export const RANGE_FUNCTIONS: Record<string, RangeFn> = {
       if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
     }
     return n;
-  },
-  avg_over_time: (c) => {
+  }),
+  avg_over_time: over((c) => {
     const m = new MeanAcc();
     for (let i = c.lo; i < c.hi; i++) m.add(c.v[i]);
     return m.value();
-  },
-  sum_over_time: sumOver,
-  count_over_time: (c) => c.hi - c.lo,
-  min_over_time: (c) => {
+  }),
+  sum_over_time: over(sumOver),
+  count_over_time: over((c) => c.hi - c.lo),
+  min_over_time: over((c) => {
     let m = c.v[c.lo];
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] < m || Number.isNaN(m)) m = c.v[i];
     return m;
-  },
-  max_over_time: (c) => {
+  }),
+  max_over_time: over((c) => {
     let m = c.v[c.lo];
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] > m || Number.isNaN(m)) m = c.v[i];
     return m;
-  },
-  last_over_time: (c) => c.v[c.hi - 1],
-  first_over_time: (c) => c.v[c.lo],
-  ts_of_last_over_time: (c) => c.t[c.hi - 1] / 1000,
-  ts_of_first_over_time: (c) => c.t[c.lo] / 1000,
-  ts_of_max_over_time: (c) => {
+  }),
+  last_over_time: over((c) => c.v[c.hi - 1], { keepsName: true }),
+  first_over_time: over((c) => c.v[c.lo], { keepsName: true }),
+  ts_of_last_over_time: over((c) => c.t[c.hi - 1] / 1000),
+  ts_of_first_over_time: over((c) => c.t[c.lo] / 1000),
+  ts_of_max_over_time: over((c) => {
     let m = c.lo;
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] >= c.v[m] || Number.isNaN(c.v[m])) m = i;
     return c.t[m] / 1000;
-  },
-  ts_of_min_over_time: (c) => {
+  }),
+  ts_of_min_over_time: over((c) => {
     let m = c.lo;
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] <= c.v[m] || Number.isNaN(c.v[m])) m = i;
     return c.t[m] / 1000;
+  }),
+  present_over_time: over(() => 1),
+  stdvar_over_time: over(variance),
+  stddev_over_time: over((c) => Math.sqrt(variance(c))),
+  quantile_over_time: {
+    args: ['scalar', 'matrix'],
+    returns: 'vector',
+    impl: { kind: 'range', fn: (c) => quantile(c.scalars[0], values(c)), check: (c, s) => quantileWarning(c, s[0]) },
   },
-  present_over_time: () => 1,
-  stdvar_over_time: variance,
-  stddev_over_time: (c) => Math.sqrt(variance(c)),
-  quantile_over_time: (c) => quantile(c.scalars[0], values(c)),
-  mad_over_time: (c) => {
+  mad_over_time: over((c) => {
     const vals = values(c);
     const median = quantile(0.5, vals);
     return quantile(0.5, vals.map((x) => Math.abs(x - median)));
+  }),
+  double_exponential_smoothing: {
+    args: ['matrix', 'scalar', 'scalar'],
+    returns: 'vector',
+    impl: {
+      kind: 'range',
+      fn: doubleExponentialSmoothing,
+      check: (c, [sf, tf]) => {
+        if (!(sf > 0 && sf < 1)) throw c.error(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatG(sf)}`);
+        if (!(tf > 0 && tf < 1)) throw c.error(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatG(tf)}`);
+      },
+    },
   },
-  double_exponential_smoothing: doubleExponentialSmoothing,
 };
-
-/** Range functions that keep `__name__` (they return a sample of the series itself). */
-export const KEEPS_NAME = new Set(['last_over_time', 'first_over_time']);

@@ -1,0 +1,138 @@
+import type { Call } from '../ast.js';
+import type { Labels } from '../../tsdb/types.js';
+import { bucketFraction, bucketQuantile, type Bucket } from '../mathx.js';
+import { formatG, goQuote } from '../strings.js';
+import type { Sample, SeriesRef } from '../value.js';
+import { quantileWarning } from './range.js';
+import type { FnContext, FunctionTable } from './types.js';
+
+/** Go's strconv.ParseFloat for the forms that appear in `le` labels. */
+export function parseGoFloat(s: string): number {
+  const t = s.toLowerCase();
+  if (t === 'inf' || t === '+inf' || t === 'infinity' || t === '+infinity') return Infinity;
+  if (t === '-inf' || t === '-infinity') return -Infinity;
+  if (t === 'nan') return NaN;
+  if (s === '' || /\s/.test(s)) return NaN;
+  return Number(s.replace(/_/g, ''));
+}
+
+const bucketCache = new WeakMap<Labels, { labels: Labels; le: number } | null>();
+
+/** A classic bucket's labels without `le`, and its upper bound; null when `le` is missing or malformed. */
+function bucketOf(src: Labels): { labels: Labels; le: number } | null {
+  let b = bucketCache.get(src);
+  if (b === undefined) {
+    const leStr = src.le;
+    const le = leStr === undefined ? NaN : parseGoFloat(leStr);
+    if (Number.isNaN(le)) b = null;
+    else {
+      const labels: Record<string, string> = { ...src };
+      delete labels.le;
+      b = { labels, le };
+    }
+    bucketCache.set(src, b);
+  }
+  return b;
+}
+
+/** Groups classic bucket series by their labels without `le`. */
+function bucketGroups(c: FnContext, e: Call, vec: Sample[]): Map<SeriesRef, Bucket[]> {
+  const groupCache = c.state(e, () => new Map<SeriesRef, { ref: SeriesRef; le: number } | null>());
+  const groups = new Map<SeriesRef, Bucket[]>();
+  for (const s of vec) {
+    let g = groupCache.get(s.ref);
+    if (g === undefined) {
+      const b = bucketOf(s.ref.labels);
+      g = b === null ? null : { ref: c.refs.get(b.labels, true), le: b.le };
+      groupCache.set(s.ref, g);
+    }
+    if (g === null) {
+      c.warn(
+        `bucket label "le" is missing or has a malformed value of ${goQuote(s.ref.labels.le ?? '')} for metric name ${goQuote(s.ref.labels.__name__ ?? '')}`,
+      );
+      continue;
+    }
+    let list = groups.get(g.ref);
+    if (!list) groups.set(g.ref, (list = []));
+    list.push({ upper: g.le, count: s.v });
+  }
+  return groups;
+}
+
+function classicQuantile(c: FnContext, q: number, ref: SeriesRef, buckets: Bucket[]): number {
+  const r = bucketQuantile(q, buckets);
+  if (r.forcedMonotonic) {
+    c.info(
+      `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(ref.labels.__name__ ?? '')}`,
+    );
+  }
+  return r.value;
+}
+
+function histogramQuantile(c: FnContext, e: Call, t: number): Sample[] {
+  const q = c.scalar(e.args[0], t);
+  const vec = c.vector(e.args[1], t);
+  quantileWarning(c, q);
+  const out: Sample[] = [];
+  for (const [ref, buckets] of bucketGroups(c, e, vec)) out.push({ ref, v: classicQuantile(c, q, ref, buckets) });
+  return out;
+}
+
+/** OpenMetrics float text for label values: Go's %g, with ".0" on integers. */
+export function openMetricsFloat(f: number): string {
+  const s = formatG(f);
+  return /[.e]|Inf|NaN/.test(s) ? s : s + '.0';
+}
+
+/** histogram_quantiles(v, "label", q1, q2, ...): every quantile at once, told apart by a label. */
+function histogramQuantiles(c: FnContext, e: Call, t: number): Sample[] {
+  const vec = c.vector(e.args[0], t);
+  const label = c.string(e.args[1]);
+  const qs = e.args.slice(2).map((a) => c.scalar(a, t));
+  for (const q of qs) quantileWarning(c, q);
+  const cache = c.state(e.args, () => new Map<string, SeriesRef>());
+  const groups = bucketGroups(c, e, vec);
+  const out: Sample[] = [];
+  for (const q of qs) {
+    const qs = openMetricsFloat(q);
+    for (const [ref, buckets] of groups) {
+      const k = ref.key + '\xff' + qs;
+      let r = cache.get(k);
+      if (!r) cache.set(k, (r = c.refs.get({ ...ref.labels, [label]: qs }, true)));
+      // bucketQuantile sorts and coalesces in place: give it its own copy per quantile.
+      out.push({ ref: r, v: classicQuantile(c, q, ref, buckets.map((b) => ({ ...b }))) });
+    }
+  }
+  return out;
+}
+
+function histogramFraction(c: FnContext, e: Call, t: number): Sample[] {
+  const lower = c.scalar(e.args[0], t);
+  const upper = c.scalar(e.args[1], t);
+  const vec = c.vector(e.args[2], t);
+  const out: Sample[] = [];
+  for (const [ref, buckets] of bucketGroups(c, e, vec)) out.push({ ref, v: bucketFraction(lower, upper, buckets) });
+  return out;
+}
+
+/** Native-histogram statistics: classic float samples yield nothing. */
+function nativeOnly(c: FnContext, e: Call, t: number): Sample[] {
+  c.vector(e.args[0], t);
+  return [];
+}
+
+export const HISTOGRAM_FUNCTIONS: FunctionTable = {
+  histogram_quantile: { args: ['scalar', 'vector'], returns: 'vector', impl: { kind: 'vector', fn: histogramQuantile } },
+  histogram_quantiles: {
+    args: ['vector', 'string', 'scalar', 'scalar'],
+    returns: 'vector',
+    variadic: 9,
+    impl: { kind: 'vector', fn: histogramQuantiles },
+  },
+  histogram_fraction: { args: ['scalar', 'scalar', 'vector'], returns: 'vector', impl: { kind: 'vector', fn: histogramFraction } },
+  histogram_count: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
+  histogram_sum: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
+  histogram_avg: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
+  histogram_stddev: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
+  histogram_stdvar: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
+};
