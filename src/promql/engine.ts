@@ -13,13 +13,14 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { parseExpr, typeOf } from './parser.js';
+import { DurationError, resolveDurations } from './durations.js';
 import { FUNCTIONS, type FnContext, type RangeCtx } from './functions/index.js';
 import { DUPLICATE } from './functions/labels.js';
 import { quantileWarning } from './functions/range.js';
 import type { RangeImpl } from './functions/types.js';
 import { MeanAcc, goPow, kahanAdd, quantile, type Kahan } from './mathx.js';
 import { RefTable, formatFloat, withoutName, type Sample, type SeriesRef } from './value.js';
-import { goQuote, isValidUtf8 } from './strings.js';
+import { formatG, goQuote, isValidUtf8 } from './strings.js';
 import {
   PromQLError,
   type InstantSample,
@@ -650,14 +651,21 @@ class Evaluator implements FnContext {
     const input = this.vector(e.expr, t);
     const refs = this.q.refs;
     const groupOf = this.state(e, () => new Map<SeriesRef, SeriesRef>());
+    // A group kept `__name__` (by (__name__)) loses it if any member is marked for
+    // dropping, as in Prometheus: one group per label set, not per flag.
+    const dropNameOf = new Set<SeriesRef>();
     const group = (ref: SeriesRef): SeriesRef => {
       let g = groupOf.get(ref);
       if (!g) {
-        const labels = groupLabels(ref.labels, e.without, e.grouping);
-        g = refs.get(labels, ref.dropName && '__name__' in labels);
+        g = refs.get(groupLabels(ref.labels, e.without, e.grouping));
         groupOf.set(ref, g);
       }
+      if (ref.dropName && '__name__' in g.labels) dropNameOf.add(g);
       return g;
+    };
+    const finish = (out: Sample[]): Sample[] => {
+      if (dropNameOf.size === 0) return out;
+      return out.map((s) => (dropNameOf.has(s.ref) ? { ...s, ref: refs.dropped(s.ref) } : s));
     };
     let param = NaN;
     if (e.param && e.op !== 'count_values') param = this.scalar(e.param, t);
@@ -666,11 +674,10 @@ class Evaluator implements FnContext {
       case 'topk':
       case 'bottomk':
       case 'limitk': {
-        if (!Number.isFinite(param) || Math.abs(param) >= 2 ** 63) {
-          throw execError(`Scalar value ${formatFloat(param)} overflows int64`);
-        }
+        if (param < 1) return [];
+        if (Number.isNaN(param)) throw execError('Parameter value is NaN');
+        if (param >= 2 ** 63) throw execError(`Scalar value ${formatFloat(param)} overflows int64`);
         const k = Math.trunc(param);
-        if (k < 1) return [];
         const groups = new Map<SeriesRef, Sample[]>();
         for (const s of input) {
           const g = group(s.ref);
@@ -694,6 +701,16 @@ class Evaluator implements FnContext {
           out.push(...list.slice(0, k));
         }
         return out;
+      }
+      case 'limit_ratio': {
+        if (param === 0) return [];
+        if (Number.isNaN(param)) throw execError('Ratio value is NaN');
+        if (param > 1 || param < -1) this.q.warn(`ratio value should be between -1 and 1, got ${formatG(param)}, capping to ${param > 1 ? 1 : -1}`);
+        const r = Math.max(-1, Math.min(1, param));
+        return input.filter((s) => {
+          const offset = ratioOffset(s.ref);
+          return r >= 0 ? offset < r : offset >= 1 + r;
+        });
       }
       case 'count_values': {
         const label = this.string(e.param!);
@@ -722,10 +739,10 @@ class Evaluator implements FnContext {
           if (!list) groups.set(g, (list = []));
           list.push(s.v);
         }
-        return [...groups].map(([ref, vals]) => ({ ref, v: quantile(param, vals) }));
+        return finish([...groups].map(([ref, vals]) => ({ ref, v: quantile(param, vals) })));
       }
       default:
-        return this.simpleAggregate(e.op, input, group);
+        return finish(this.simpleAggregate(e.op, input, group));
     }
   }
 
@@ -892,6 +909,20 @@ function matchGroupLabels(l: Labels, on: boolean, names: readonly string[]): Lab
   return out;
 }
 
+/**
+ * limit_ratio's deterministic place of a series in [0, 1): a hash of its
+ * labels, so a ratio r and -r pick complementary sets, step after step. The
+ * hash is not Prometheus's (xxhash), so the series picked differ from its.
+ */
+function ratioOffset(ref: SeriesRef): number {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < ref.key.length; i++) {
+    h ^= BigInt(ref.key.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return Number(h >> 11n) / 2 ** 53;
+}
+
 /** Final step of every query: drop the names marked for dropping, then refuse duplicates. */
 function finalLabels(ref: SeriesRef): Labels {
   return ref.dropName ? withoutName(ref.labels) : ref.labels;
@@ -910,19 +941,43 @@ function toInstantResult(samples: Sample[], t: number): InstantSample[] {
   return out;
 }
 
+/**
+ * Range results: series that end up with the same labels once names are
+ * dropped (`-a or -b`) are merged when their steps do not overlap, as in
+ * Prometheus; overlapping ones are an error.
+ */
 function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[] }>): RangeSeries[] {
-  const seen = new Set<string>();
+  const byKey = new Map<string, RangeSeries>();
   const table = new RefTable();
-  const out: RangeSeries[] = [];
   for (const s of series) {
     const labels = finalLabels(s.ref);
     const key = s.ref.dropName ? table.get(labels).key : s.ref.key;
-    if (seen.has(key)) throw execError(DUPLICATE);
-    seen.add(key);
-    out.push({ labels, t: s.t, v: s.v });
+    const prev = byKey.get(key);
+    if (prev === undefined) {
+      byKey.set(key, { labels, t: s.t, v: s.v });
+      continue;
+    }
+    byKey.set(key, { labels, ...mergePoints(prev, s) });
   }
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
-  return out;
+  return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+function mergePoints(a: { t: number[]; v: number[] }, b: { t: number[]; v: number[] }): { t: number[]; v: number[] } {
+  const t: number[] = [];
+  const v: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.t.length || j < b.t.length) {
+    if (i < a.t.length && j < b.t.length && a.t[i] === b.t[j]) throw execError(DUPLICATE);
+    if (j >= b.t.length || (i < a.t.length && a.t[i] < b.t[j])) {
+      t.push(a.t[i]);
+      v.push(a.v[i++]);
+    } else {
+      t.push(b.t[j]);
+      v.push(b.v[j++]);
+    }
+  }
+  return { t, v };
 }
 
 function compareLabels(a: Labels, b: Labels): number {
@@ -964,7 +1019,7 @@ class Engine implements QueryEngine {
 
   async instantQuery(expr: string, t: number, o?: QueryOptions): Promise<QueryResult> {
     checkTime(t, 'time');
-    const ast = parseExpr(expr);
+    const ast = resolve(parseExpr(expr), 0, 0);
     const q = this.ctx(t, t, 0, o);
     const ev = new Evaluator(q, t, t, 1);
     const value = wrapInternal((): QueryValue => {
@@ -995,7 +1050,7 @@ class Engine implements QueryEngine {
     if ((end - start) / stepMs > MAX_STEPS) {
       throw new PromQLError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     }
-    const ast = parseExpr(expr);
+    const ast = resolve(parseExpr(expr), stepMs, end - start);
     const type = typeOf(ast);
     if (type !== 'scalar' && type !== 'vector') {
       throw new PromQLError('bad_data', `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`);
@@ -1004,6 +1059,16 @@ class Engine implements QueryEngine {
     const ev = new Evaluator(q, start, end, stepMs);
     const result = wrapInternal(() => toMatrixResult(ev.rangeEval(ast)));
     return { value: { resultType: 'matrix', result }, warnings: [...q.warnings], infos: [...q.infos] };
+  }
+}
+
+/** Computes the durations that depend on the query (`[step()]`, `offset range()`). */
+function resolve(ast: Expr, stepMs: number, rangeMs: number): Expr {
+  try {
+    return resolveDurations(ast, { stepSeconds: stepMs / 1000, rangeSeconds: rangeMs / 1000 });
+  } catch (err) {
+    if (err instanceof DurationError) throw new PromQLError('bad_data', err.message);
+    throw err;
   }
 }
 

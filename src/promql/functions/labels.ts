@@ -2,6 +2,7 @@ import { compilePromRegex } from '../../tsdb/matchers.js';
 import type { Call } from '../ast.js';
 import { isValidUtf8 } from '../strings.js';
 import type { Sample, SeriesRef } from '../value.js';
+import { warnSortInRange } from './misc.js';
 import type { FnContext, FunctionTable } from './types.js';
 
 export const DUPLICATE = 'vector cannot contain metrics with the same labelset';
@@ -88,6 +89,7 @@ export function naturalLess(a: string, b: string): number {
 
 function sortByLabel(sign: 1 | -1) {
   return (c: FnContext, e: Call, t: number): Sample[] => {
+    warnSortInRange(c);
     const names = e.args.slice(1).map((a) => c.string(a));
     return c.vector(e.args[0], t).sort((a, b) => {
       for (const n of names) {

@@ -21,14 +21,21 @@ function absentRef(c: FnContext, arg: Expr): SeriesRef {
   return c.refs.get(labels);
 }
 
+/** Range query results are ordered by labels, whatever a sort inside says. */
+export function warnSortInRange(c: FnContext): void {
+  if (c.end !== c.start) c.warn('sort is ineffective for range queries since results are always ordered by labels');
+}
+
 function byValue(desc: boolean) {
-  return (c: FnContext, e: Call, t: number): Sample[] =>
-    c.vector(e.args[0], t).sort((a, b) => {
+  return (c: FnContext, e: Call, t: number): Sample[] => {
+    warnSortInRange(c);
+    return c.vector(e.args[0], t).sort((a, b) => {
       const an = Number.isNaN(a.v);
       const bn = Number.isNaN(b.v);
       if (an || bn) return an === bn ? 0 : an ? 1 : -1;
       return desc ? b.v - a.v : a.v - b.v;
     });
+  };
 }
 
 function scalarFn(fn: (c: FnContext, e: Call, t: number) => number, args: FunctionDef['args'] = []): FunctionDef {

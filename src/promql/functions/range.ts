@@ -171,6 +171,8 @@ export const RANGE_FUNCTIONS: FunctionTable = {
   },
   mad_over_time: over((c) => {
     const vals = values(c);
+    // A NaN sample leaves the median, and so the deviation, undefined.
+    if (vals.some(Number.isNaN)) return NaN;
     const median = quantile(0.5, vals);
     return quantile(0.5, vals.map((x) => Math.abs(x - median)));
   }),

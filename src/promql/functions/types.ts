@@ -12,6 +12,9 @@ export interface FnContext {
   readonly queryStart: number;
   readonly queryEnd: number;
   readonly queryStep: number;
+  /** Steps of the evaluation at hand (a subquery has its own). */
+  readonly start: number;
+  readonly end: number;
   vector(e: Expr, t: number): Sample[];
   scalar(e: Expr, t: number): number;
   string(e: Expr): string;

@@ -9,7 +9,7 @@ import { almostEqual } from '../mathx.js';
 import { parseExpr } from '../parser.js';
 import { goQuote } from '../strings.js';
 import type { QueryResult } from '../types.js';
-import { parseScript, type EvalCmd, type Expected } from './script.js';
+import { annotationMatches, parseScript, type EvalCmd, type Expected } from './script.js';
 
 export interface CaseOutcome {
   line: number;
@@ -162,13 +162,24 @@ async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, na
   return problem ? { ...base, status: 'failed', reason: problem } : { ...base, status: 'passed' };
 }
 
+/** Annotations as Prometheus's runner checks them: only what the case states is checked. */
 function checkAnnotations(cmd: EvalCmd, res: QueryResult): string | undefined {
-  const w = res.warnings.length > 0;
-  const i = res.infos.length > 0;
-  if (cmd.warn === true && !w) return 'expected warnings, got none';
-  if (cmd.warn !== true && w && !(cmd.info === true && cmd.warn === undefined)) return `unexpected warnings: ${res.warnings.join('; ')}`;
-  if (cmd.info === true && !i) return 'expected info annotations, got none';
-  if (cmd.info !== true && i && !(cmd.warn === true && cmd.info === undefined)) return `unexpected info annotations: ${res.infos.join('; ')}`;
+  const kinds = [
+    { what: 'warn', got: res.warnings, legacy: cmd.warn, expected: cmd.expectWarn, none: cmd.noWarn },
+    { what: 'info', got: res.infos, legacy: cmd.info, expected: cmd.expectInfo, none: cmd.noInfo },
+  ];
+  for (const k of kinds) {
+    if ((k.legacy || k.expected.length > 0) && k.got.length === 0) return `expected ${k.what} annotations, got none`;
+    if (k.none && k.got.length > 0) return `unexpected ${k.what} annotations: ${k.got.join('; ')}`;
+    if (k.expected.length === 0) continue;
+    for (const e of k.expected) {
+      if (!k.got.some((g) => annotationMatches(e, g))) {
+        return `no ${k.what} annotation matches ${JSON.stringify(e.message ?? e.regex?.source)}; got: ${k.got.join('; ')}`;
+      }
+    }
+    const stray = k.got.find((g) => !k.expected.some((e) => annotationMatches(e, g)));
+    if (stray !== undefined) return `unexpected ${k.what} annotation ${JSON.stringify(stray)}`;
+  }
   return undefined;
 }
 

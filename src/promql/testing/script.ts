@@ -45,12 +45,30 @@ export interface EvalCmd {
   fail: boolean;
   failMessage: string | undefined;
   failRegex: string | undefined;
-  warn: boolean | undefined;
-  info: boolean | undefined;
+  /** `eval_warn` / `eval_info` (older form): at least one annotation of that kind. */
+  warn: boolean;
+  info: boolean;
+  /** `expect warn|info [msg|regex: ...]`: each must match an annotation, and every annotation one of them. */
+  expectWarn: AnnotationExpect[];
+  expectInfo: AnnotationExpect[];
+  /** `expect no_warn` / `expect no_info`. */
+  noWarn: boolean;
+  noInfo: boolean;
   ordered: boolean;
   expected: Expected[];
   /** Anything in the case this runner cannot interpret. */
   unsupported: string | undefined;
+}
+
+/** An expected annotation: an exact message, a pattern, or (neither) any annotation. */
+export interface AnnotationExpect {
+  message?: string;
+  regex?: RegExp;
+}
+
+export function annotationMatches(e: AnnotationExpect, text: string): boolean {
+  if (e.message !== undefined) return e.message === text;
+  return e.regex === undefined || e.regex.test(text);
 }
 
 export type Command = LoadCmd | ClearCmd | EvalCmd;
@@ -223,8 +241,12 @@ export function parseScript(text: string): Command[] {
         fail: ev[1] === '_fail',
         failMessage: undefined,
         failRegex: undefined,
-        warn: ev[1] === '_warn' ? true : undefined,
-        info: ev[1] === '_info' ? true : undefined,
+        warn: ev[1] === '_warn',
+        info: ev[1] === '_info',
+        expectWarn: [],
+        expectInfo: [],
+        noWarn: false,
+        noInfo: false,
         ordered: ev[1] === '_ordered',
         expected: [],
         unsupported: undefined,
@@ -258,13 +280,18 @@ export function parseScript(text: string): Command[] {
             cmd.fail = true;
             if (kind === 'msg') cmd.failMessage = arg;
             if (kind === 'regex') cmd.failRegex = arg;
-          } else if (what === 'warn') cmd.warn = true;
-          else if (what === 'info') cmd.info = true;
-          else if (what === 'no_warn') cmd.warn = false;
-          else if (what === 'no_info') cmd.info = false;
+          } else if (what === 'warn' || what === 'info') {
+            const exp: AnnotationExpect = {};
+            if (kind === 'msg') exp.message = arg.trim();
+            if (kind === 'regex') exp.regex = scriptRegex(arg.trim(), bodyLine);
+            (what === 'warn' ? cmd.expectWarn : cmd.expectInfo).push(exp);
+          } else if (what === 'no_warn') cmd.noWarn = true;
+          else if (what === 'no_info') cmd.noInfo = true;
           else if (what === 'ordered') cmd.ordered = true;
           else cmd.unsupported = `expectation ${JSON.stringify(body)}`;
-          // Message checks on warnings/infos are not compared; the presence is.
+          if ((cmd.noWarn && cmd.expectWarn.length) || (cmd.noInfo && cmd.expectInfo.length)) {
+            throw new ScriptError(bodyLine, 'invalid expect lines: warn and no_warn (or info and no_info) cannot be used together');
+          }
         } else if ((m = /^expect\s+(range vector|string)\b/.exec(body))) {
           cmd.unsupported = `expectation ${JSON.stringify(body)}`;
         } else {
@@ -277,6 +304,14 @@ export function parseScript(text: string): Command[] {
     throw new ScriptError(lineNo, `unknown command ${JSON.stringify(l)}`);
   }
   return cmds;
+}
+
+function scriptRegex(src: string, line: number): RegExp {
+  try {
+    return new RegExp(src);
+  } catch (err) {
+    throw new ScriptError(line, `invalid regex ${JSON.stringify(src)}: ${(err as Error).message}`);
+  }
 }
 
 function parseExpectedLine(body: string, line: number): Expected {
