@@ -14,7 +14,7 @@ import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
 import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
-import { formatDuration } from './config/duration.js';
+import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';

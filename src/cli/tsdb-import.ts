@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ExpositionError, parseExposition, type ParsedSample } from '../collectors/exposition.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../model/duration.js';
 import { createLogger } from '../logger.js';
 import { openTsdb, SampleError, type Tsdb } from '../tsdb/index.js';
 import { flagString, parseArgs } from './args.js';

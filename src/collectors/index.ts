@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import type { Component } from '../component.js';
 import type { CollectorsConfig } from '../config/collectors.js';
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels, Storage } from '../tsdb/types.js';
 import { HealthProbeSource } from './health-probe.js';
 import { PostgresSource, serverOf } from './postgres.js';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RelabelConfig } from '../config/collectors.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compilePromRegex } from '../model/regex.js';
 import type { Labels } from '../tsdb/types.js';
 
 export interface CompiledRelabel {

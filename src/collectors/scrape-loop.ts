@@ -7,7 +7,7 @@
  * or a database collector all share this loop.
  */
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Appender, Labels, Storage } from '../tsdb/types.js';
 import type { ParsedSample } from './exposition.js';
 import { relabel, type CompiledRelabel } from './relabel.js';

@@ -5,8 +5,8 @@
  * labels removed. Also the HTTP scrape source that fetches and parses a target.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
-import { formatDuration } from '../config/duration.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { formatDuration } from '../model/duration.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import { ExpositionParser, isOpenMetricsContentType, type ParsedSample } from './exposition.js';
 import { httpGet } from './http-client.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compilePromRegex } from '../model/regex.js';
 import { byteSize, durationMs, labelName, labelSet, optionalString } from './types.js';
 
 /**

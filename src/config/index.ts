@@ -4,7 +4,7 @@ import { loadYamlFile, parseYamlText, type LoadOptions } from './yaml-file.js';
 
 export { ConfigError, type ConfigIssue } from './errors.js';
 export type { VigilConfig } from './schema.js';
-export { parseDuration, formatDuration } from './duration.js';
+export { parseDuration, formatDuration } from '../model/duration.js';
 
 export interface LoadedConfig {
   config: VigilConfig;

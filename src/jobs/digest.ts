@@ -3,6 +3,8 @@ import nodemailer from 'nodemailer';
 import type { DigestConfig } from '../config/jobs.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { JobDefinition } from './types.js';
+import { formatDuration } from '../model/duration.js';
+import { htmlEscape } from '../model/html.js';
 
 export interface AlertEpisode {
   alertname: string;
@@ -80,23 +82,19 @@ export async function collectDigest(engine: QueryEngine, windowMs: number, backu
   return { from, to, episodes, noisiest, backups, downTargets };
 }
 
-export function formatDuration(ms: number): string {
-  const m = Math.round(ms / 60_000);
-  if (m < 60) return `${m}m`;
-  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
-}
-
+/** A digest reads in whole minutes. */
+const minutes = (ms: number) => formatDuration(Math.round(ms / 60_000) * 60_000);
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 
 export function digestText(d: DigestData): string {
   const lines = [`Vigil daily digest ${iso(d.from)} to ${iso(d.to)}`, ''];
   lines.push(`Alerts: ${d.episodes.length} fired, ${d.episodes.filter((e) => e.endedAt).length} resolved`);
   for (const e of d.episodes) {
-    lines.push(`- ${e.alertname} (${e.severity || 'no severity'}) ${iso(e.startedAt)} ${e.endedAt ? `resolved after ${formatDuration(e.durationMs)}` : `still firing (${formatDuration(e.durationMs)})`}`);
+    lines.push(`- ${e.alertname} (${e.severity || 'no severity'}) ${iso(e.startedAt)} ${e.endedAt ? `resolved after ${minutes(e.durationMs)}` : `still firing (${minutes(e.durationMs)})`}`);
   }
   lines.push('', 'Noisiest rules:');
   if (!d.noisiest.length) lines.push('- none');
-  for (const r of d.noisiest) lines.push(`- ${r.alertname}: ${r.count} time(s), ${formatDuration(r.totalMs)} in total`);
+  for (const r of d.noisiest) lines.push(`- ${r.alertname}: ${r.count} time(s), ${minutes(r.totalMs)} in total`);
   lines.push('', 'Backups:');
   if (!d.backups.length) lines.push('- no backup job configured');
   for (const b of d.backups) lines.push(`- ${b.job}: last success ${b.lastSuccess ?? 'never'}${b.lastError ? `, last error: ${b.lastError}` : ''}`);
@@ -106,11 +104,10 @@ export function digestText(d: DigestData): string {
   return lines.join('\n');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function digestHtml(d: DigestData): string {
   // The text form is complete; the HTML keeps it readable in mail clients.
-  return `<!doctype html><html><body><pre style="font-family:monospace">${escapeHtml(digestText(d))}</pre></body></html>`;
+  return `<!doctype html><html><body><pre style="font-family:monospace">${htmlEscape(digestText(d))}</pre></body></html>`;
 }
 
 export interface DigestDeps {

@@ -19,8 +19,9 @@ import { DUPLICATE } from './functions/labels.js';
 import { quantileWarning } from './functions/range.js';
 import type { RangeImpl } from './functions/types.js';
 import { MeanAcc, goPow, kahanAdd, quantile, type Kahan } from './mathx.js';
-import { RefTable, formatFloat, withoutName, type Sample, type SeriesRef } from './value.js';
-import { formatG, goQuote, isValidUtf8 } from './strings.js';
+import { RefTable, withoutName, type Sample, type SeriesRef } from './value.js';
+import { isValidUtf8 } from './strings.js';
+import { formatFloat, goQuote } from '../model/strconv.js';
 import {
   PromQLError,
   type InstantSample,
@@ -705,7 +706,7 @@ class Evaluator implements FnContext {
       case 'limit_ratio': {
         if (param === 0) return [];
         if (Number.isNaN(param)) throw execError('Ratio value is NaN');
-        if (param > 1 || param < -1) this.q.warn(`ratio value should be between -1 and 1, got ${formatG(param)}, capping to ${param > 1 ? 1 : -1}`);
+        if (param > 1 || param < -1) this.q.warn(`ratio value should be between -1 and 1, got ${formatFloat(param, 'g')}, capping to ${param > 1 ? 1 : -1}`);
         const r = Math.max(-1, Math.min(1, param));
         return input.filter((s) => {
           const offset = ratioOffset(s.ref);

@@ -1,8 +1,8 @@
 import { parser as lezer } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import type { Matcher, MatchType } from '../tsdb/types.js';
-import { parseDuration } from '../config/duration.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { parseDuration } from '../model/duration.js';
+import { compilePromRegex } from '../model/regex.js';
 import {
   TYPE_NAMES,
   isComparison,
@@ -21,7 +21,8 @@ import { FUNCTIONS } from './functions/index.js';
 import { lezerInput } from './lezer-input.js';
 import { checkRegex } from './regex-guard.js';
 import { rewriteCaseInsensitive } from './regex-rewrite.js';
-import { StringSyntaxError, goQuote, unquote } from './strings.js';
+import { goQuote } from '../model/strconv.js';
+import { StringSyntaxError, unquote } from './strings.js';
 import { PromQLError } from './types.js';
 
 /** Longest expression accepted, in characters. */

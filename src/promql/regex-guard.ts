@@ -1,4 +1,4 @@
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compilePromRegex } from '../model/regex.js';
 
 /**
  * JavaScript regexes backtrack, unlike Go's RE2, so a matcher such as

@@ -7,9 +7,10 @@ import { ByteWriter } from './bytes.js';
 import { ChunkAppender, decodeRange, staleBuffer } from './chunk.js';
 import { DecodedChunkCache, type DecodedChunk } from './decoded-cache.js';
 import { describeLabels, SampleError } from './errors.js';
-import { listSequenced, seqName, writeFileAtomic } from './files.js';
+import { listSequenced, seqName } from './files.js';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { acquireLock } from './lock.js';
-import { labelsKey } from './matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { TsdbMetrics } from './metrics.js';
 import { PostingsIndex } from './postings.js';
 import { beginRecord, endRecord, readLabels, readRecords, RecordType, writeLabels } from './records.js';
@@ -517,7 +518,7 @@ export class Tsdb implements Storage {
     const { data, summary } = encodeBlock(groups);
     const seq = this.nextBlockSeq++;
     const name = seqName(seq, '.vtb');
-    writeFileAtomic(this.blocksDir, name, data);
+    writeFileAtomicSync(join(this.blocksDir, name), data);
     for (const g of groups) for (const c of g.chunks) c.persisted = true;
     this.blocks.push({ seq, name, minT: summary.minT, maxT: summary.maxT, bytes: data.length });
   }
@@ -573,7 +574,7 @@ export class Tsdb implements Storage {
     const { data, summary } = encodeBlock(bySeries.values());
     const seq = this.nextBlockSeq++;
     const name = seqName(seq, '.vtb');
-    writeFileAtomic(this.blocksDir, name, data);
+    writeFileAtomicSync(join(this.blocksDir, name), data);
     const merged: BlockMeta = { seq, name, minT: summary.minT, maxT: summary.maxT, bytes: data.length };
     const gone = new Set(inputs);
     for (const b of inputs) {

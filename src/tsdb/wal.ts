@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileSize, listSequenced, seqName, writeAll, writeFileAtomic } from './files.js';
+import { fileSize, listSequenced, seqName, writeAll } from './files.js';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
 
 /**
  * Write-ahead log: numbered segment files in `<data>/wal`. Every commit is one
@@ -37,7 +38,7 @@ export class Wal {
       closeSync(this.fd);
       this.olderBytes += this.segmentBytes;
     }
-    writeFileAtomic(this.dir, seqName(seq), initial);
+    writeFileAtomicSync(join(this.dir, seqName(seq)), initial);
     this.fd = openSync(join(this.dir, seqName(seq)), 'a');
     this.seq = seq;
     this.gen++;

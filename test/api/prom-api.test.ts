@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatFloat } from '../../src/api/prom-api/format.js';
+import { formatFloat } from '../../src/model/strconv.js';
 import { regexHazard } from '../../src/api/prom-api/guard.js';
 import { parseSeriesSelector } from '../../src/api/prom-api/selector.js';
 import { PromQLError, type QueryEngine, type QueryOptions, type QueryResult } from '../../src/promql/types.js';

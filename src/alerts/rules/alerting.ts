@@ -4,7 +4,7 @@
  * `for`, `keep_firing_for`, resolved alerts kept 15 minutes so they are sent
  * as resolved, and the ALERTS / ALERTS_FOR_STATE series.
  */
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import type { Labels } from '../../tsdb/types.js';
 import type { FuncMap } from '../template/exec.js';
 import { alertTemplateData, expandAlertTemplate, prometheusFuncs } from '../template/prometheus.js';

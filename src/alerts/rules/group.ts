@@ -5,7 +5,7 @@
  */
 import type { Logger } from '../../logger.js';
 import type { QueryEngine } from '../../promql/types.js';
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import type { Labels, Storage } from '../../tsdb/types.js';
 import type { Alert, AlertSink } from '../types.js';
 import { AlertingRule } from './alerting.js';

@@ -2,11 +2,12 @@
  * Prometheus's template functions and alert template data (template/template.go
  * and rules/alerting.go), on top of the Go text/template engine.
  */
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../model/duration.js';
 import type { Labels } from '../../tsdb/types.js';
 import { queryEscape } from './builtins.js';
 import type { FuncMap } from './exec.js';
-import { formatFloat, sprintf } from './fmt.js';
+import { sprintf } from './fmt.js';
+import { formatFloat, parseGoFloat } from '../../model/strconv.js';
 import { compileTemplate, TemplateError, type CompiledTemplate } from './index.js';
 import { GoDuration, GoTime, goTypeName } from './values.js';
 
@@ -23,17 +24,6 @@ export type TemplateQueryFn = (query: string) => Promise<Array<{ labels: Labels;
 export interface PrometheusFuncsOptions {
   query?: TemplateQueryFn;
   externalUrl?: string;
-}
-
-/** Go's strconv.ParseFloat, for humanize and friends given strings. */
-export function parseGoFloat(s: string): number {
-  const t = s.trim() === s ? s : '';
-  const lower = t.toLowerCase().replace(/^[+-]/, '');
-  if (lower === 'inf' || lower === 'infinity') return t.startsWith('-') ? -Infinity : Infinity;
-  if (lower === 'nan') return NaN;
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
-  if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t)) return Number(t.replace(/^([+-]?)0[xX]/, '$10x'));
-  throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`);
 }
 
 function toFloat(i: unknown): number {

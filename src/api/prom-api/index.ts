@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryEngine, QueryOptions, QueryResult } from '../../promql/types.js';
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import type { Labels, Matcher, Storage } from '../../tsdb/types.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
 import { queryDataJson, successJson } from './format.js';
@@ -11,7 +11,7 @@ import { parseSeriesSelector } from './selector.js';
 import { Slots } from './slots.js';
 
 export { DEFAULT_PROM_API_LIMITS, type PromApiLimits } from './limits.js';
-export { formatFloat } from './format.js';
+export { formatFloat } from '../../model/strconv.js';
 
 export interface BuildInfo {
   version: string;

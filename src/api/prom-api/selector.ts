@@ -1,5 +1,5 @@
 import type { Matcher, MatchType } from '../../tsdb/types.js';
-import { matcherPredicate } from '../../tsdb/matchers.js';
+import { matcherPredicate } from '../../model/matchers.js';
 import { StringError, isQuote, readString } from './strings.js';
 
 /**

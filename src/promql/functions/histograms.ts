@@ -1,20 +1,10 @@
 import type { Call } from '../ast.js';
 import type { Labels } from '../../tsdb/types.js';
 import { bucketFraction, bucketQuantile, type Bucket } from '../mathx.js';
-import { formatG, goQuote } from '../strings.js';
+import { formatFloat, goQuote, tryParseGoFloat } from '../../model/strconv.js';
 import type { Sample, SeriesRef } from '../value.js';
 import { quantileWarning } from './range.js';
 import type { FnContext, FunctionTable } from './types.js';
-
-/** Go's strconv.ParseFloat for the forms that appear in `le` labels. */
-export function parseGoFloat(s: string): number {
-  const t = s.toLowerCase();
-  if (t === 'inf' || t === '+inf' || t === 'infinity' || t === '+infinity') return Infinity;
-  if (t === '-inf' || t === '-infinity') return -Infinity;
-  if (t === 'nan') return NaN;
-  if (s === '' || /\s/.test(s)) return NaN;
-  return Number(s.replace(/_/g, ''));
-}
 
 const bucketCache = new WeakMap<Labels, { labels: Labels; le: number } | null>();
 
@@ -23,7 +13,7 @@ function bucketOf(src: Labels): { labels: Labels; le: number } | null {
   let b = bucketCache.get(src);
   if (b === undefined) {
     const leStr = src.le;
-    const le = leStr === undefined ? NaN : parseGoFloat(leStr);
+    const le = leStr === undefined ? NaN : (tryParseGoFloat(leStr) ?? NaN);
     if (Number.isNaN(le)) b = null;
     else {
       const labels: Record<string, string> = { ...src };
@@ -80,7 +70,7 @@ function histogramQuantile(c: FnContext, e: Call, t: number): Sample[] {
 
 /** OpenMetrics float text for label values: Go's %g, with ".0" on integers. */
 export function openMetricsFloat(f: number): string {
-  const s = formatG(f);
+  const s = formatFloat(f, 'g');
   return /[.e]|Inf|NaN/.test(s) ? s : s + '.0';
 }
 

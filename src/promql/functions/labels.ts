@@ -1,4 +1,4 @@
-import { compilePromRegex } from '../../tsdb/matchers.js';
+import { compilePromRegex } from '../../model/regex.js';
 import type { Call } from '../ast.js';
 import { isValidUtf8 } from '../strings.js';
 import type { Sample, SeriesRef } from '../value.js';

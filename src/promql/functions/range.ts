@@ -1,5 +1,5 @@
 import { MeanAcc, kahanAdd, linearRegression, quantile, type Kahan } from '../mathx.js';
-import { formatG } from '../strings.js';
+import { formatFloat } from '../../model/strconv.js';
 import type { FnContext, FunctionDef, FunctionTable, RangeCtx, RangeFn, RangeImpl } from './types.js';
 
 function extrapolatedRate(c: RangeCtx, isCounter: boolean, isRate: boolean): number | undefined {
@@ -93,7 +93,7 @@ function over(fn: RangeFn, extra: Omit<RangeImpl, 'kind' | 'fn'> = {}): Function
 
 /** Prometheus answers an out-of-range quantile (±Inf, NaN) and warns. */
 export function quantileWarning(c: FnContext, q: number): void {
-  if (Number.isNaN(q) || q < 0 || q > 1) c.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`);
+  if (Number.isNaN(q) || q < 0 || q > 1) c.warn(`quantile value should be between 0 and 1, got ${formatFloat(q, 'g')}`);
 }
 
 /** Functions taking one range vector (plus scalars), returning a value per series. */
@@ -183,8 +183,8 @@ export const RANGE_FUNCTIONS: FunctionTable = {
       kind: 'range',
       fn: doubleExponentialSmoothing,
       check: (c, [sf, tf]) => {
-        if (!(sf > 0 && sf < 1)) throw c.error(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatG(sf)}`);
-        if (!(tf > 0 && tf < 1)) throw c.error(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatG(tf)}`);
+        if (!(sf > 0 && sf < 1)) throw c.error(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatFloat(sf, 'g')}`);
+        if (!(tf > 0 && tf < 1)) throw c.error(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatFloat(tf, 'g')}`);
       },
     },
   },

@@ -1,13 +1,14 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MemoryStorage } from '../../tsdb/memory.js';
-import { labelsKey, matchesAll } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
+import { matchesAll } from '../../model/matchers.js';
 import type { Labels, Matcher } from '../../tsdb/types.js';
 import type { Expr } from '../ast.js';
 import { createEngine } from '../engine.js';
 import { almostEqual } from '../mathx.js';
 import { parseExpr } from '../parser.js';
-import { goQuote } from '../strings.js';
+import { goQuote } from '../../model/strconv.js';
 import type { QueryResult } from '../types.js';
 import { annotationMatches, parseScript, type EvalCmd, type Expected } from './script.js';
 

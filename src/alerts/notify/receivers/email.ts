@@ -10,7 +10,7 @@ import { secretValue } from '../config.js';
 import { defaultTitle, silenceLink, templateData, withAlertsMethods, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
 import { NotifyError, type Integration } from '../types.js';
-import { htmlEscape } from './common.js';
+import { htmlEscape } from '../../../model/html.js';
 
 export interface EmailOptions {
   config: EmailConfig;
