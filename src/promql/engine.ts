@@ -18,7 +18,17 @@ import { FUNCTIONS, type FnContext, type RangeCtx } from './functions/index.js';
 import { DUPLICATE } from './functions/labels.js';
 import { quantileWarning } from './functions/range.js';
 import type { RangeImpl } from './functions/types.js';
+import {
+  HistogramError,
+  addHistograms,
+  divideHistogram,
+  histogramsEqual,
+  scaleHistogram,
+  subHistograms,
+  type FloatHistogram,
+} from '../model/histogram.js';
 import { MeanAcc, goPow, kahanAdd, quantile, type Kahan } from './mathx.js';
+import { histogramString } from './histogram-stats.js';
 import { RefTable, withoutName, type Sample, type SeriesRef } from './value.js';
 import { isValidUtf8 } from './strings.js';
 import { formatFloat, goQuote } from '../model/strconv.js';
@@ -52,11 +62,21 @@ export const MAX_STEPS = 11_000;
  */
 export const MAX_SUBQUERY_STEPS = 1_000_000;
 
+/** One series of a whole-range evaluation; h only once a histogram point occurs. */
+interface EvalSeries {
+  ref: SeriesRef;
+  t: number[];
+  v: number[];
+  h?: Array<FloatHistogram | undefined>;
+}
+
 interface SelSeries {
   ref: SeriesRef;
   t: Float64Array;
   v: Float64Array;
   stale: Uint8Array | undefined;
+  /** Native histogram samples, where the series has any. */
+  h?: ReadonlyArray<FloatHistogram | undefined>;
   /** resets[i]: counter resets among samples 0..i, so a window without one skips the scan. */
   resets?: Int32Array;
 }
@@ -296,17 +316,18 @@ class Evaluator implements FnContext {
       const out: SelSeries[] = [];
       let n = 0;
       for (const s of raw) {
-        let { t, v } = s;
+        let { t, v, h } = s;
         let stale = s.stale;
         if (dropStale && stale) {
           const keep: number[] = [];
           for (let i = 0; i < t.length; i++) if (!stale[i]) keep.push(i);
           t = Float64Array.from(keep, (i) => s.t[i]);
           v = Float64Array.from(keep, (i) => s.v[i]);
+          if (h) h = keep.map((i) => s.h![i]);
           stale = undefined;
         }
         n += t.length;
-        out.push({ ref: this.q.refs.get(s.labels), t, v, stale });
+        out.push({ ref: this.q.refs.get(s.labels), t, v, stale, h });
       }
       this.q.addSamples(n);
       return out;
@@ -356,7 +377,7 @@ class Evaluator implements FnContext {
       case 'UnaryExpr': {
         const v = this.vector(e.expr, t);
         if (e.op === '+') return v;
-        return v.map((s) => ({ ref: this.q.refs.dropped(s.ref), v: -s.v }));
+        return v.map((s) => (s.h ? { ref: this.q.refs.dropped(s.ref), v: 0, h: scaleHistogram(s.h, -1) } : { ref: this.q.refs.dropped(s.ref), v: -s.v }));
       }
       case 'BinaryExpr':
         return this.binary(e, t);
@@ -378,7 +399,8 @@ class Evaluator implements FnContext {
       const i = lastLE(s.t, te);
       if (i < 0 || s.t[i] <= from) continue;
       if (s.stale && s.stale[i]) continue;
-      out.push({ ref: s.ref, v: timestamps ? s.t[i] / 1000 : s.v[i] });
+      if (timestamps) out.push({ ref: s.ref, v: s.t[i] / 1000 });
+      else out.push({ ref: s.ref, v: s.v[i], h: s.h?.[i] });
     }
     return out;
   }
@@ -413,7 +435,7 @@ class Evaluator implements FnContext {
     }
     const inner = new Evaluator(this.q, start, end, step);
     const res = inner.rangeEval(e.expr);
-    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined }));
+    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h }));
   }
 
   /** Calls fn for each series' window (te - range, te] that holds samples. */
@@ -475,9 +497,10 @@ class Evaluator implements FnContext {
   /** A range vector at one step, as an instant query returns it. */
   matrixAt(e: Expr, t: number): RangeSeries[] {
     const out: RangeSeries[] = [];
-    this.forEachWindow(e, t, (ref, tt, vv, lo, hi) => {
+    this.forEachWindow(e, t, (ref, tt, vv, lo, hi, _te, _range, s) => {
       this.q.addSamples(hi - lo);
-      out.push({ labels: ref.labels, t: Array.from(tt.subarray(lo, hi)), v: Array.from(vv.subarray(lo, hi)) });
+      const h = s.h?.slice(lo, hi);
+      out.push({ labels: ref.labels, t: Array.from(tt.subarray(lo, hi)), v: Array.from(vv.subarray(lo, hi)), ...(h && h.some(Boolean) ? { h } : {}) });
     });
     return out;
   }
@@ -485,9 +508,9 @@ class Evaluator implements FnContext {
   // ---- whole-range evaluation ----
 
   /** Evaluates an instant-vector or scalar expression at every step. */
-  rangeEval(e: Expr): Array<{ ref: SeriesRef; t: number[]; v: number[] }> {
+  rangeEval(e: Expr): EvalSeries[] {
     const isScalar = typeOf(e) === 'scalar';
-    const series = new Map<SeriesRef, { ref: SeriesRef; t: number[]; v: number[] }>();
+    const series = new Map<SeriesRef, EvalSeries>();
     const scalarRef = this.q.refs.get({});
     for (let t = this.start; t <= this.end; t += this.interval) {
       this.q.checkNow();
@@ -506,8 +529,10 @@ class Evaluator implements FnContext {
         smp.ref.stamp = stamp;
         let s = series.get(smp.ref);
         if (!s) series.set(smp.ref, (s = { ref: smp.ref, t: [], v: [] }));
+        if (smp.h && !s.h) s.h = new Array<FloatHistogram | undefined>(s.t.length).fill(undefined);
         s.t.push(t);
         s.v.push(smp.v);
+        s.h?.push(smp.h);
       }
       this.q.addSamples(vec.length);
     }
@@ -528,6 +553,11 @@ class Evaluator implements FnContext {
       const vec = this.vector(scalarLeft ? e.rhs : e.lhs, t);
       const out: Sample[] = [];
       for (const s of vec) {
+        if (s.h) {
+          const res = this.histogramBinop(e, scalarLeft ? undefined : s.h, scalarLeft ? s.h : undefined, sv);
+          if (res) out.push({ ref: refs.dropped(s.ref), ...res });
+          continue;
+        }
         const l = scalarLeft ? sv : s.v;
         const r = scalarLeft ? s.v : sv;
         if (cmp) {
@@ -591,22 +621,60 @@ class Evaluator implements FnContext {
         }
         matched.add(k);
       }
-      const l = oneToMany ? o.v : s.v;
-      const r = oneToMany ? s.v : o.v;
+      const left = oneToMany ? o : s;
+      const right = oneToMany ? s : o;
       let value: number;
-      if (cmp) {
-        const ok = compare(e.op, l, r);
+      let h: FloatHistogram | undefined;
+      if (left.h || right.h) {
+        const res = this.histogramBinop(e, left.h, right.h, left.h ? right.v : left.v);
+        if (!res) continue;
+        value = res.v;
+        h = res.h;
+      } else if (cmp) {
+        const ok = compare(e.op, left.v, right.v);
         if (!e.returnBool && !ok) continue;
-        value = e.returnBool ? (ok ? 1 : 0) : l;
-      } else value = arith(e.op, l, r);
+        value = e.returnBool ? (ok ? 1 : 0) : left.v;
+      } else value = arith(e.op, left.v, right.v);
       const ref = this.resultRef(resultCache, s.ref, o.ref, matching, dropName);
       if (!matched) {
         if (ref.stamp === stamp) throw execError('multiple matches for labels: grouping labels must ensure unique matches');
         ref.stamp = stamp;
       }
-      out.push({ ref, v: value });
+      out.push(h ? { ref, v: 0, h } : { ref, v: value });
     }
     return out;
+  }
+
+  /**
+   * An operator with a native histogram on one or both sides (`f` is the float
+   * side, if any): histograms add and subtract, scale by floats, and compare
+   * for (in)equality; anything else yields nothing and an info.
+   */
+  private histogramBinop(e: BinaryExpr, hl: FloatHistogram | undefined, hr: FloatHistogram | undefined, f: number): { v: number; h?: FloatHistogram } | undefined {
+    const op = e.op;
+    try {
+      if (hl && hr) {
+        if (op === '+') return { v: 0, h: addHistograms(hl, hr) };
+        if (op === '-') return { v: 0, h: subHistograms(hl, hr) };
+        if (op === '==' || op === '!=') {
+          const ok = histogramsEqual(hl, hr) === (op === '==');
+          if (e.returnBool) return { v: ok ? 1 : 0 };
+          return ok ? { v: 0, h: hl } : undefined;
+        }
+      } else if (hl) {
+        if (op === '*') return { v: 0, h: scaleHistogram(hl, f) };
+        if (op === '/') return { v: 0, h: divideHistogram(hl, f) };
+      } else if (hr && op === '*') return { v: 0, h: scaleHistogram(hr, f) };
+    } catch (err) {
+      if (err instanceof HistogramError) {
+        this.q.warn(`${err.message} for binary operator ${goQuote(op)}`);
+        return undefined;
+      }
+      throw err;
+    }
+    const type = (h: FloatHistogram | undefined) => (h ? 'histogram' : 'float');
+    this.q.info(`incompatible sample types encountered for binary operator ${goQuote(op)}: ${type(hl)} ${op} ${type(hr)}`);
+    return undefined;
   }
 
   private resultRef(
@@ -649,7 +717,6 @@ class Evaluator implements FnContext {
   // ---- aggregation ----
 
   private aggregate(e: AggregateExpr, t: number): Sample[] {
-    const input = this.vector(e.expr, t);
     const refs = this.q.refs;
     const groupOf = this.state(e, () => new Map<SeriesRef, SeriesRef>());
     // A group kept `__name__` (by (__name__)) loses it if any member is marked for
@@ -670,6 +737,11 @@ class Evaluator implements FnContext {
     };
     let param = NaN;
     if (e.param && e.op !== 'count_values') param = this.scalar(e.param, t);
+    let input = this.vector(e.expr, t);
+    if (IGNORES_HISTOGRAMS.has(e.op) && input.some((s) => s.h)) {
+      this.q.info(`ignored histogram in ${e.op} aggregation`);
+      input = input.filter((s) => !s.h);
+    }
 
     switch (e.op) {
       case 'topk':
@@ -720,7 +792,7 @@ class Evaluator implements FnContext {
         const cvCache = this.state(e.param!, () => new Map<string, SeriesRef>());
         for (const s of input) {
           const g = group(s.ref);
-          const val = formatFloat(s.v);
+          const val = s.h ? histogramString(s.h) : formatFloat(s.v);
           const ck = g.key + '\x00' + val;
           let ref = cvCache.get(ck);
           if (!ref) {
@@ -743,8 +815,41 @@ class Evaluator implements FnContext {
         return finish([...groups].map(([ref, vals]) => ({ ref, v: quantile(param, vals) })));
       }
       default:
+        if ((e.op === 'sum' || e.op === 'avg') && input.some((s) => s.h)) return finish(this.histogramAggregate(e.op, input, group));
         return finish(this.simpleAggregate(e.op, input, group));
     }
+  }
+
+  /** sum and avg where histograms occur: a group of histograms adds up, a group mixing them with floats yields nothing. */
+  private histogramAggregate(op: 'sum' | 'avg', input: Sample[], group: (r: SeriesRef) => SeriesRef): Sample[] {
+    const groups = new Map<SeriesRef, Sample[]>();
+    for (const s of input) {
+      const g = group(s.ref);
+      let list = groups.get(g);
+      if (!list) groups.set(g, (list = []));
+      list.push(s);
+    }
+    const out: Sample[] = [];
+    for (const [ref, list] of groups) {
+      const hs = list.filter((s) => s.h).map((s) => s.h!);
+      if (hs.length === 0) {
+        out.push(...this.simpleAggregate(op, list, group));
+        continue;
+      }
+      if (hs.length < list.length) {
+        this.q.warn(`encountered a mix of histograms and floats for ${op} aggregation`);
+        continue;
+      }
+      try {
+        let h = hs[0];
+        for (let i = 1; i < hs.length; i++) h = addHistograms(h, hs[i]);
+        out.push({ ref, v: 0, h: op === 'avg' ? divideHistogram(h, hs.length) : h });
+      } catch (err) {
+        if (!(err instanceof HistogramError)) throw err;
+        this.q.warn(`${err.message} in ${op} aggregation`);
+      }
+    }
+    return out;
   }
 
   private simpleAggregate(op: AggregateExpr['op'], input: Sample[], group: (r: SeriesRef) => SeriesRef): Sample[] {
@@ -862,19 +967,53 @@ class Evaluator implements FnContext {
       ctx.rangeStart = te - range;
       ctx.rangeEnd = te;
       ctx.rangeMs = range;
-      const v = fn(ctx);
-      if (counterCheck && !checked.has(ref)) {
+      ctx.h = s.h;
+      const outRef = keepName ? ref : refs.dropped(ref);
+      const histograms = s.h ? countHistograms(s.h, lo, hi) : 0;
+      if (counterCheck && histograms < hi - lo && !checked.has(ref)) {
         checked.add(ref);
         const name = ref.labels.__name__;
         if (name !== undefined && !/(_total|_sum|_count|_bucket)$/.test(name)) {
           this.q.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(name)}`);
         }
       }
-      if (v === undefined) return;
-      out.push({ ref: keepName ? ref : refs.dropped(ref), v });
+      if (histograms === 0) {
+        const v = fn(ctx);
+        if (v !== undefined) out.push({ ref: outRef, v });
+        return;
+      }
+      const name = ref.labels.__name__ ?? '';
+      if (impl.native) {
+        const res = impl.native(ctx, this, name);
+        if (res) out.push({ ref: outRef, ...res });
+        return;
+      }
+      // A float function: histogram samples are left out.
+      if (histograms === hi - lo) return;
+      this.q.info(`ignored histograms in a range containing both floats and histograms for metric name ${goQuote(name)}`);
+      const v = fn(floatsOnly(ctx));
+      if (v !== undefined) out.push({ ref: outRef, v });
     });
     return out;
   }
+}
+
+/** Aggregations of float values only: histogram samples are left out with an info. */
+const IGNORES_HISTOGRAMS = new Set(['min', 'max', 'stddev', 'stdvar', 'quantile', 'topk', 'bottomk']);
+
+function countHistograms(h: ReadonlyArray<FloatHistogram | undefined>, lo: number, hi: number): number {
+  let n = 0;
+  for (let i = lo; i < hi; i++) if (h[i]) n++;
+  return n;
+}
+
+/** The window with its histogram samples taken out. */
+function floatsOnly(c: RangeCtx): RangeCtx {
+  const keep: number[] = [];
+  for (let i = c.lo; i < c.hi; i++) if (!c.h?.[i]) keep.push(i);
+  const t = Float64Array.from(keep, (i) => c.t[i]);
+  const v = Float64Array.from(keep, (i) => c.v[i]);
+  return { ...c, t, v, lo: 0, hi: keep.length, resets: undefined, h: undefined };
 }
 
 /**
@@ -937,7 +1076,7 @@ function toInstantResult(samples: Sample[], t: number): InstantSample[] {
     const key = s.ref.dropName ? new RefTable().get(labels).key : s.ref.key;
     if (seen.has(key)) throw execError(DUPLICATE);
     seen.add(key);
-    out.push({ labels, t, v: s.v });
+    out.push(s.h ? { labels, t, v: 0, h: s.h } : { labels, t, v: s.v });
   }
   return out;
 }
@@ -947,7 +1086,7 @@ function toInstantResult(samples: Sample[], t: number): InstantSample[] {
  * dropped (`-a or -b`) are merged when their steps do not overlap, as in
  * Prometheus; overlapping ones are an error.
  */
-function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[] }>): RangeSeries[] {
+function toMatrixResult(series: EvalSeries[]): RangeSeries[] {
   const byKey = new Map<string, RangeSeries>();
   const table = new RefTable();
   for (const s of series) {
@@ -955,7 +1094,7 @@ function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[]
     const key = s.ref.dropName ? table.get(labels).key : s.ref.key;
     const prev = byKey.get(key);
     if (prev === undefined) {
-      byKey.set(key, { labels, t: s.t, v: s.v });
+      byKey.set(key, s.h ? { labels, t: s.t, v: s.v, h: s.h } : { labels, t: s.t, v: s.v });
       continue;
     }
     byKey.set(key, { labels, ...mergePoints(prev, s) });
@@ -963,22 +1102,25 @@ function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[]
   return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
-function mergePoints(a: { t: number[]; v: number[] }, b: { t: number[]; v: number[] }): { t: number[]; v: number[] } {
+function mergePoints(a: Omit<EvalSeries, 'ref'>, b: Omit<EvalSeries, 'ref'>): Omit<EvalSeries, 'ref'> {
   const t: number[] = [];
   const v: number[] = [];
+  const h: Array<FloatHistogram | undefined> = [];
   let i = 0;
   let j = 0;
   while (i < a.t.length || j < b.t.length) {
     if (i < a.t.length && j < b.t.length && a.t[i] === b.t[j]) throw execError(DUPLICATE);
     if (j >= b.t.length || (i < a.t.length && a.t[i] < b.t[j])) {
       t.push(a.t[i]);
+      h.push(a.h?.[i]);
       v.push(a.v[i++]);
     } else {
       t.push(b.t[j]);
+      h.push(b.h?.[j]);
       v.push(b.v[j++]);
     }
   }
-  return { t, v };
+  return a.h || b.h ? { t, v, h } : { t, v };
 }
 
 function compareLabels(a: Labels, b: Labels): number {

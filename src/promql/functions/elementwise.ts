@@ -11,6 +11,8 @@ function mapSamples(c: FnContext, e: Call, t: number, fn: ValueFn): Sample[] {
   for (let i = 1; i < e.args.length; i++) scalars.push(c.scalar(e.args[i], t));
   const out: Sample[] = [];
   for (const s of c.vector(e.args[0], t)) {
+    // Float functions leave native histogram samples out, as Prometheus does.
+    if (s.h) continue;
     const v = fn(s.v, scalars);
     if (v !== undefined) out.push({ ref: c.refs.dropped(s.ref), v });
   }

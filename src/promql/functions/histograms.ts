@@ -3,6 +3,8 @@ import type { Labels } from '../../tsdb/types.js';
 import { bucketFraction, bucketQuantile, type Bucket } from '../mathx.js';
 import { formatFloat, goQuote, tryParseGoFloat } from '../../model/strconv.js';
 import type { Sample, SeriesRef } from '../value.js';
+import type { FloatHistogram } from '../../model/histogram.js';
+import { histogramFraction as nativeFraction, histogramQuantile as nativeQuantile, histogramVariance, type StatsNote } from '../histogram-stats.js';
 import { quantileWarning } from './range.js';
 import type { FnContext, FunctionTable } from './types.js';
 
@@ -23,6 +25,37 @@ function bucketOf(src: Labels): { labels: Labels; le: number } | null {
     bucketCache.set(src, b);
   }
   return b;
+}
+
+/**
+ * Splits the input of histogram_quantile and friends: native histogram
+ * samples, and classic bucket series grouped by their labels without `le`. A
+ * native histogram and a classic group with the same labels conflict: both
+ * are dropped with a warning.
+ */
+function splitHistograms(c: FnContext, e: Call, vec: Sample[]): { native: Sample[]; classic: Map<SeriesRef, Bucket[]> } {
+  const classic = bucketGroups(c, e, vec.filter((s) => !s.h));
+  const native: Sample[] = [];
+  for (const s of vec) {
+    if (!s.h) continue;
+    const clash = c.refs.get(s.ref.labels, true);
+    if (classic.has(clash)) {
+      c.warn(`vector contains a mix of classic and native histograms for metric name ${goQuote(s.ref.labels.__name__ ?? '')}`);
+      classic.delete(clash);
+      continue;
+    }
+    native.push(s);
+  }
+  return { native, classic };
+}
+
+function statsNote(c: FnContext, ref: SeriesRef): (n: StatsNote) => void {
+  const name = goQuote(ref.labels.__name__ ?? '');
+  return (n) => {
+    if (n === 'quantile-nan-result') c.info(`input to histogram_quantile has NaN observations, result is NaN for metric name ${name}`);
+    else if (n === 'quantile-nan-skew') c.info(`input to histogram_quantile has NaN observations, result is skewed higher for metric name ${name}`);
+    else c.info(`input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name ${name}`);
+  };
 }
 
 /** Groups classic bucket series by their labels without `le`. */
@@ -63,8 +96,10 @@ function histogramQuantile(c: FnContext, e: Call, t: number): Sample[] {
   const q = c.scalar(e.args[0], t);
   const vec = c.vector(e.args[1], t);
   quantileWarning(c, q);
+  const { native, classic } = splitHistograms(c, e, vec);
   const out: Sample[] = [];
-  for (const [ref, buckets] of bucketGroups(c, e, vec)) out.push({ ref, v: classicQuantile(c, q, ref, buckets) });
+  for (const s of native) out.push({ ref: c.refs.dropped(s.ref), v: nativeQuantile(q, s.h!, statsNote(c, s.ref)) });
+  for (const [ref, buckets] of classic) out.push({ ref, v: classicQuantile(c, q, ref, buckets) });
   return out;
 }
 
@@ -81,10 +116,14 @@ function histogramQuantiles(c: FnContext, e: Call, t: number): Sample[] {
   const qs = e.args.slice(2).map((a) => c.scalar(a, t));
   for (const q of qs) quantileWarning(c, q);
   const cache = c.state(e.args, () => new Map<string, SeriesRef>());
-  const groups = bucketGroups(c, e, vec);
+  const { native, classic: groups } = splitHistograms(c, e, vec);
   const out: Sample[] = [];
   for (const q of qs) {
     const qs = openMetricsFloat(q);
+    for (const s of native) {
+      const r = c.refs.get({ ...s.ref.labels, [label]: qs }, true);
+      out.push({ ref: r, v: nativeQuantile(q, s.h!, statsNote(c, s.ref)) });
+    }
     for (const [ref, buckets] of groups) {
       const k = ref.key + '\xff' + qs;
       let r = cache.get(k);
@@ -100,15 +139,20 @@ function histogramFraction(c: FnContext, e: Call, t: number): Sample[] {
   const lower = c.scalar(e.args[0], t);
   const upper = c.scalar(e.args[1], t);
   const vec = c.vector(e.args[2], t);
+  const { native, classic } = splitHistograms(c, e, vec);
   const out: Sample[] = [];
-  for (const [ref, buckets] of bucketGroups(c, e, vec)) out.push({ ref, v: bucketFraction(lower, upper, buckets) });
+  for (const s of native) out.push({ ref: c.refs.dropped(s.ref), v: nativeFraction(lower, upper, s.h!, statsNote(c, s.ref)) });
+  for (const [ref, buckets] of classic) out.push({ ref, v: bucketFraction(lower, upper, buckets) });
   return out;
 }
 
-/** Native-histogram statistics: classic float samples yield nothing. */
-function nativeOnly(c: FnContext, e: Call, t: number): Sample[] {
-  c.vector(e.args[0], t);
-  return [];
+/** A statistic of each native histogram sample; float samples yield nothing. */
+function nativeOnly(stat: (h: FloatHistogram) => number) {
+  return (c: FnContext, e: Call, t: number): Sample[] => {
+    const out: Sample[] = [];
+    for (const s of c.vector(e.args[0], t)) if (s.h) out.push({ ref: c.refs.dropped(s.ref), v: stat(s.h) });
+    return out;
+  };
 }
 
 export const HISTOGRAM_FUNCTIONS: FunctionTable = {
@@ -120,9 +164,9 @@ export const HISTOGRAM_FUNCTIONS: FunctionTable = {
     impl: { kind: 'vector', fn: histogramQuantiles },
   },
   histogram_fraction: { args: ['scalar', 'scalar', 'vector'], returns: 'vector', impl: { kind: 'vector', fn: histogramFraction } },
-  histogram_count: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
-  histogram_sum: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
-  histogram_avg: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
-  histogram_stddev: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
-  histogram_stdvar: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly } },
+  histogram_count: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly((h) => h.count) } },
+  histogram_sum: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly((h) => h.sum) } },
+  histogram_avg: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly((h) => h.sum / h.count) } },
+  histogram_stddev: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly((h) => Math.sqrt(histogramVariance(h))) } },
+  histogram_stdvar: { args: ['vector'], returns: 'vector', impl: { kind: 'vector', fn: nativeOnly(histogramVariance) } },
 };

@@ -29,7 +29,7 @@ export function warnSortInRange(c: FnContext): void {
 function byValue(desc: boolean) {
   return (c: FnContext, e: Call, t: number): Sample[] => {
     warnSortInRange(c);
-    return c.vector(e.args[0], t).sort((a, b) => {
+    return c.vector(e.args[0], t).filter((s) => !s.h).sort((a, b) => {
       const an = Number.isNaN(a.v);
       const bn = Number.isNaN(b.v);
       if (an || bn) return an === bn ? 0 : an ? 1 : -1;
@@ -56,8 +56,9 @@ export const MISC_FUNCTIONS: FunctionTable = {
   pi: scalarFn(() => Math.PI),
   scalar: scalarFn(
     (c, e, t) => {
-      const v = c.vector(e.args[0], t);
-      return v.length === 1 ? v[0].v : NaN;
+      // Histogram samples do not count: one float sample makes the scalar.
+      const floats = c.vector(e.args[0], t).filter((s) => !s.h);
+      return floats.length === 1 ? floats[0].v : NaN;
     },
     ['vector'],
   ),

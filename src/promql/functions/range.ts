@@ -1,13 +1,12 @@
 import { MeanAcc, kahanAdd, linearRegression, quantile, type Kahan } from '../mathx.js';
 import { formatFloat } from '../../model/strconv.js';
+import { nativeChanges, nativeExtrapolatedRate, nativeInstantValue, nativeSumOrAvg, sampleAt } from './range-native.js';
 import type { FnContext, FunctionDef, FunctionTable, RangeCtx, RangeFn, RangeImpl } from './types.js';
 
 function extrapolatedRate(c: RangeCtx, isCounter: boolean, isRate: boolean): number | undefined {
-  const { t, v, lo, hi } = c;
+  const { v, lo, hi } = c;
   const n = hi - lo;
   if (n < 2) return undefined;
-  const firstT = t[lo];
-  const lastT = t[hi - 1];
   let result = v[hi - 1] - v[lo];
   if (isCounter && (c.resets === undefined || c.resets[hi - 1] !== c.resets[lo])) {
     let prev = v[lo];
@@ -16,20 +15,32 @@ function extrapolatedRate(c: RangeCtx, isCounter: boolean, isRate: boolean): num
       prev = v[i];
     }
   }
+  return result * extrapolationFactor(c, n, isRate, isCounter && result > 0 && v[lo] >= 0 ? v[lo] / result : undefined);
+}
+
+/**
+ * How far the change between the first and last of n samples is stretched to
+ * cover the window (and turned into a per-second rate). `zeroShare`, for
+ * counters, bounds the stretch before the first sample to where the counter
+ * would have been zero.
+ */
+export function extrapolationFactor(c: RangeCtx, n: number, isRate: boolean, zeroShare: number | undefined): number {
+  const firstT = c.t[c.lo];
+  const lastT = c.t[c.hi - 1];
   let durationToStart = (firstT - c.rangeStart) / 1000;
   let durationToEnd = (c.rangeEnd - lastT) / 1000;
   const sampledInterval = (lastT - firstT) / 1000;
   const avgBetween = sampledInterval / (n - 1);
   const threshold = avgBetween * 1.1;
   if (durationToStart >= threshold) durationToStart = avgBetween / 2;
-  if (isCounter && result > 0 && v[lo] >= 0) {
-    const durationToZero = sampledInterval * (v[lo] / result);
+  if (zeroShare !== undefined) {
+    const durationToZero = sampledInterval * zeroShare;
     if (durationToZero < durationToStart) durationToStart = durationToZero;
   }
   if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
   let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
   if (isRate) factor /= c.rangeMs / 1000;
-  return result * factor;
+  return factor;
 }
 
 function instantValue(c: RangeCtx, isRate: boolean): number | undefined {
@@ -98,11 +109,11 @@ export function quantileWarning(c: FnContext, q: number): void {
 
 /** Functions taking one range vector (plus scalars), returning a value per series. */
 export const RANGE_FUNCTIONS: FunctionTable = {
-  rate: over((c) => extrapolatedRate(c, true, true), { counter: true }),
-  increase: over((c) => extrapolatedRate(c, true, false), { counter: true }),
-  delta: over((c) => extrapolatedRate(c, false, false)),
-  irate: over((c) => instantValue(c, true)),
-  idelta: over((c) => instantValue(c, false)),
+  rate: over((c) => extrapolatedRate(c, true, true), { counter: true, native: nativeExtrapolatedRate(true, true) }),
+  increase: over((c) => extrapolatedRate(c, true, false), { counter: true, native: nativeExtrapolatedRate(true, false) }),
+  delta: over((c) => extrapolatedRate(c, false, false), { native: nativeExtrapolatedRate(false, false) }),
+  irate: over((c) => instantValue(c, true), { native: nativeInstantValue(true) }),
+  idelta: over((c) => instantValue(c, false), { native: nativeInstantValue(false) }),
   deriv: over((c) => (c.hi - c.lo < 2 ? undefined : linearRegression(c.t, c.v, c.lo, c.hi, c.t[c.lo])[0])),
   predict_linear: {
     args: ['matrix', 'scalar'],
@@ -120,7 +131,7 @@ export const RANGE_FUNCTIONS: FunctionTable = {
     let n = 0;
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] < c.v[i - 1]) n++;
     return n;
-  }),
+  }, { native: nativeChanges(true) }),
   changes: over((c) => {
     let n = 0;
     for (let i = c.lo + 1; i < c.hi; i++) {
@@ -129,14 +140,14 @@ export const RANGE_FUNCTIONS: FunctionTable = {
       if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
     }
     return n;
-  }),
+  }, { native: nativeChanges(false) }),
   avg_over_time: over((c) => {
     const m = new MeanAcc();
     for (let i = c.lo; i < c.hi; i++) m.add(c.v[i]);
     return m.value();
-  }),
-  sum_over_time: over(sumOver),
-  count_over_time: over((c) => c.hi - c.lo),
+  }, { native: nativeSumOrAvg(true) }),
+  sum_over_time: over(sumOver, { native: nativeSumOrAvg(false) }),
+  count_over_time: over((c) => c.hi - c.lo, { native: (c) => ({ v: c.hi - c.lo }) }),
   min_over_time: over((c) => {
     let m = c.v[c.lo];
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] < m || Number.isNaN(m)) m = c.v[i];
@@ -147,10 +158,10 @@ export const RANGE_FUNCTIONS: FunctionTable = {
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] > m || Number.isNaN(m)) m = c.v[i];
     return m;
   }),
-  last_over_time: over((c) => c.v[c.hi - 1], { keepsName: true }),
-  first_over_time: over((c) => c.v[c.lo], { keepsName: true }),
-  ts_of_last_over_time: over((c) => c.t[c.hi - 1] / 1000),
-  ts_of_first_over_time: over((c) => c.t[c.lo] / 1000),
+  last_over_time: over((c) => c.v[c.hi - 1], { keepsName: true, native: (c) => sampleAt(c, c.hi - 1) }),
+  first_over_time: over((c) => c.v[c.lo], { keepsName: true, native: (c) => sampleAt(c, c.lo) }),
+  ts_of_last_over_time: over((c) => c.t[c.hi - 1] / 1000, { native: (c) => ({ v: c.t[c.hi - 1] / 1000 }) }),
+  ts_of_first_over_time: over((c) => c.t[c.lo] / 1000, { native: (c) => ({ v: c.t[c.lo] / 1000 }) }),
   ts_of_max_over_time: over((c) => {
     let m = c.lo;
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] >= c.v[m] || Number.isNaN(c.v[m])) m = i;
@@ -161,7 +172,7 @@ export const RANGE_FUNCTIONS: FunctionTable = {
     for (let i = c.lo + 1; i < c.hi; i++) if (c.v[i] <= c.v[m] || Number.isNaN(c.v[m])) m = i;
     return c.t[m] / 1000;
   }),
-  present_over_time: over(() => 1),
+  present_over_time: over(() => 1, { native: () => ({ v: 1 }) }),
   stdvar_over_time: over(variance),
   stddev_over_time: over((c) => Math.sqrt(variance(c))),
   quantile_over_time: {

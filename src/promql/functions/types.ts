@@ -1,5 +1,6 @@
 import type { Call, Expr, ValueType } from '../ast.js';
 import type { RefTable, Sample, SeriesRef } from '../value.js';
+import type { FloatHistogram } from '../../model/histogram.js';
 
 /**
  * What a function implementation may use from the evaluator. Implementations
@@ -47,7 +48,12 @@ export interface RangeCtx {
   scalars: number[];
   /** Counter resets among samples 0..i of t/v (rate/increase), when known. */
   resets?: Int32Array;
+  /** Native histogram samples (h[i] set where sample i is one), when the series has any. */
+  h?: ReadonlyArray<FloatHistogram | undefined>;
 }
+
+/** A window's result when native histograms are involved: a float, a histogram, or nothing. */
+export type NativeRangeResult = { v: number; h?: FloatHistogram } | undefined;
 
 /** Returns the value or undefined for "no output for this series". */
 export type RangeFn = (c: RangeCtx) => number | undefined;
@@ -62,6 +68,11 @@ export interface RangeImpl {
   readonly counter?: boolean;
   /** Checks the scalar arguments once per step (annotations or errors). */
   readonly check?: (c: FnContext, scalars: number[]) => void;
+  /**
+   * Handles windows holding native histograms. Without it the function reads
+   * floats only: histogram samples are left out (with an info when floats remain).
+   */
+  readonly native?: (c: RangeCtx, fc: FnContext, metricName: string) => NativeRangeResult;
 }
 
 export type FunctionImpl =

@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { MemoryStorage } from '../../tsdb/memory.js';
+import { ScriptStorage } from './storage.js';
 import { labelsKey } from '../../model/labels.js';
 import { matchesAll } from '../../model/matchers.js';
 import type { Labels, Matcher } from '../../tsdb/types.js';
@@ -9,8 +9,9 @@ import { createEngine } from '../engine.js';
 import { almostEqual } from '../mathx.js';
 import { parseExpr } from '../parser.js';
 import { goQuote } from '../../model/strconv.js';
-import type { QueryResult } from '../types.js';
-import { annotationMatches, parseScript, type EvalCmd, type Expected } from './script.js';
+import type { QueryResult, RangeSeries } from '../types.js';
+import { CUSTOM_BUCKETS_SCHEMA, type FloatHistogram } from '../../model/histogram.js';
+import { annotationMatches, parseScript, type EvalCmd, type Expected, type StepValue } from './script.js';
 
 export interface CaseOutcome {
   line: number;
@@ -29,7 +30,6 @@ export interface FileReport {
 }
 
 const EPSILON = 1e-6;
-const NATIVE_SKIP = 'native histograms are out of scope';
 
 function sameFloat(a: number, b: number): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
@@ -90,56 +90,47 @@ export async function runScript(text: string, file: string): Promise<FileReport>
     add({ line: 0, expr: '', status: 'failed', reason: `script error: ${(err as Error).message}` });
     return report;
   }
-  const storage = new MemoryStorage();
+  const storage = new ScriptStorage();
   const engine = createEngine(storage, { lookbackDeltaMs: 300_000, subqueryStepMs: 60_000, timeoutMs: 30_000 });
-  /** Label sets of native-histogram series loaded since the last clear. */
-  let native: Labels[] = [];
+  /** Label sets of the custom-bucket histograms `load_with_nhcb` would derive (not done yet). */
+  let nhcb: Labels[] = [];
   for (const cmd of cmds) {
     if (cmd.kind === 'clear') {
       storage.clear();
-      native = [];
+      nhcb = [];
       continue;
     }
     if (cmd.kind === 'load') {
       for (const s of cmd.series) {
-        if (s.native) native.push(s.labels);
         if (cmd.nhcb && s.labels.__name__?.endsWith('_bucket')) {
           const l: Record<string, string> = { ...s.labels, __name__: s.labels.__name__.slice(0, -'_bucket'.length) };
           delete l.le;
-          native.push(l);
+          nhcb.push(l);
         }
         s.values.forEach((v, k) => {
-          if (v === undefined) return;
-          const t = k * cmd.intervalMs;
-          try {
-            if (v === 'stale') storage.add(s.labels, t, NaN, true);
-            else storage.add(s.labels, t, v);
-          } catch {
-            // Loads are additive; a repeated timestamp keeps the first sample.
-          }
+          if (v !== undefined) storage.add(s.labels, k * cmd.intervalMs, v);
         });
       }
       continue;
     }
-    add(await runEval(engine, cmd, native));
+    add(await runEval(engine, cmd, nhcb));
   }
   return report;
 }
 
-async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, native: Labels[]): Promise<CaseOutcome> {
+async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, nhcb: Labels[]): Promise<CaseOutcome> {
   const base = { line: cmd.line, expr: cmd.expr };
   if (cmd.unsupported) return { ...base, status: 'skipped', reason: `unsupported ${cmd.unsupported}` };
-  if (cmd.expected.some((e) => e.native)) return { ...base, status: 'skipped', reason: `${NATIVE_SKIP} (expected result)` };
   let ast: Expr | undefined;
   try {
     ast = parseExpr(cmd.expr);
   } catch {
     ast = undefined;
   }
-  if (ast && native.length) {
+  if (ast && nhcb.length) {
     const sels = selectorsOf(ast);
-    if (sels.some((ms) => native.some((l) => matchesAll(l, ms)))) {
-      return { ...base, status: 'skipped', reason: `${NATIVE_SKIP} (query reads native histogram series)` };
+    if (sels.some((ms) => nhcb.some((l) => matchesAll(l, ms)))) {
+      return { ...base, status: 'skipped', reason: 'load_with_nhcb conversion of classic histograms is not implemented' };
     }
   }
   let res: QueryResult;
@@ -208,8 +199,8 @@ function compareResult(cmd: EvalCmd, res: QueryResult): string | undefined {
       if (!e.labels) return `expected a series line, got ${e.raw}`;
       const hit = byKey.get(labelsKey(e.labels));
       if (!hit) return `missing ${fmtLabels(e.labels)}; got ${v.result.map((s) => fmtLabels(s.labels)).join(', ')}`;
-      const want = e.values[0];
-      if (typeof want !== 'number' || !sameFloat(want, hit.s.v)) return `${fmtLabels(e.labels)}: got ${hit.s.v}, expected ${e.raw}`;
+      const problem = compareValue(e.values[0], hit.s.v, hit.s.h, e.hintSet);
+      if (problem) return `${fmtLabels(e.labels)}: ${problem}, expected ${e.raw}`;
       if (cmd.ordered && hit.i !== k) return `${fmtLabels(e.labels)} at position ${hit.i}, expected ${k}`;
     }
     return undefined;
@@ -225,11 +216,11 @@ function compareResult(cmd: EvalCmd, res: QueryResult): string | undefined {
     const s = got.get(labelsKey(e.labels));
     if (!s) return `missing ${fmtLabels(e.labels)}; got ${v.result.map((x) => fmtLabels(x.labels)).join(', ')}`;
     const points = pointsOf(cmd, e);
-    if (points.length !== s.t.length) return `${fmtLabels(e.labels)}: got ${fmtPoints(s.t, s.v)}, expected ${e.raw}`;
+    if (points.length !== s.t.length) return `${fmtLabels(e.labels)}: got ${fmtPoints(s)}, expected ${e.raw}`;
     for (let k = 0; k < points.length; k++) {
       const [pt, pv] = points[k];
-      if ((pt !== undefined && pt !== s.t[k]) || !sameFloat(pv, s.v[k])) {
-        return `${fmtLabels(e.labels)}: got ${fmtPoints(s.t, s.v)}, expected ${e.raw}`;
+      if ((pt !== undefined && pt !== s.t[k]) || compareValue(pv, s.v[k], s.h?.[k], e.hintSet) !== undefined) {
+        return `${fmtLabels(e.labels)}: got ${fmtPoints(s)}, expected ${e.raw}`;
       }
     }
   }
@@ -237,8 +228,8 @@ function compareResult(cmd: EvalCmd, res: QueryResult): string | undefined {
 }
 
 /** Expected points: at start + k*step for range queries; instant matrix results compare values only. */
-function pointsOf(cmd: EvalCmd, e: Expected): Array<[number | undefined, number]> {
-  const out: Array<[number | undefined, number]> = [];
+function pointsOf(cmd: EvalCmd, e: Expected): Array<[number | undefined, number | FloatHistogram]> {
+  const out: Array<[number | undefined, number | FloatHistogram]> = [];
   e.values.forEach((x, k) => {
     if (x === undefined) return;
     const val = x === 'stale' ? NaN : x;
@@ -247,8 +238,50 @@ function pointsOf(cmd: EvalCmd, e: Expected): Array<[number | undefined, number]
   return out;
 }
 
-function fmtPoints(t: number[], v: number[]): string {
-  return t.map((x, i) => `${v[i]}@${x / 1000}s`).join(' ');
+function fmtPoints(s: RangeSeries): string {
+  return s.t.map((x, i) => `${s.h?.[i] ? fmtHistogram(s.h[i]) : s.v[i]}@${x / 1000}s`).join(' ');
+}
+
+function fmtHistogram(h: FloatHistogram): string {
+  const parts = [`schema:${h.schema}`, `count:${h.count}`, `sum:${h.sum}`];
+  if (h.zeroCount || h.zeroThreshold) parts.push(`z_bucket:${h.zeroCount}`, `z_bucket_w:${h.zeroThreshold}`);
+  const list = (b: FloatHistogram['positive']) => b.idx.map((i, k) => `${i}:${b.cnt[k]}`).join(' ');
+  if (h.positive.idx.length) parts.push(`buckets:[${list(h.positive)}]`);
+  if (h.negative.idx.length) parts.push(`n_buckets:[${list(h.negative)}]`);
+  if (h.customValues) parts.push(`custom_values:[${h.customValues.join(' ')}]`);
+  if (h.counterResetHint !== 'unknown') parts.push(`counter_reset_hint:${h.counterResetHint}`);
+  return `{{${parts.join(' ')}}}`;
+}
+
+/** Compares one expected value with a result point (a float, or a histogram when h is set). */
+function compareValue(want: StepValue, v: number, h: FloatHistogram | undefined, hintSet: boolean): string | undefined {
+  if (typeof want === 'object') {
+    if (!h) return `got float ${v}`;
+    return sameHistogram(want, h, hintSet) ? undefined : `got ${fmtHistogram(h)}`;
+  }
+  if (h) return `got histogram ${fmtHistogram(h)}`;
+  const f = want === 'stale' ? NaN : want;
+  if (typeof f !== 'number' || !sameFloat(f, v)) return `got ${v}`;
+  return undefined;
+}
+
+/** As Prometheus's runner: layouts compared without empty buckets, floats with tolerance. */
+function sameHistogram(a: FloatHistogram, b: FloatHistogram, hintSet: boolean): boolean {
+  const buckets = (x: FloatHistogram['positive'], y: FloatHistogram['positive']) =>
+    x.idx.length === y.idx.length && x.idx.every((i, k) => i === y.idx[k] && sameFloat(x.cnt[k], y.cnt[k]));
+  const cv = (x?: readonly number[], y?: readonly number[]) =>
+    (x ?? []).length === (y ?? []).length && (x ?? []).every((c, k) => c === (y ?? [])[k]);
+  return (
+    a.schema === b.schema &&
+    sameFloat(a.count, b.count) &&
+    sameFloat(a.sum, b.sum) &&
+    (a.schema !== CUSTOM_BUCKETS_SCHEMA || cv(a.customValues, b.customValues)) &&
+    a.zeroThreshold === b.zeroThreshold &&
+    sameFloat(a.zeroCount, b.zeroCount) &&
+    buckets(a.positive, b.positive) &&
+    buckets(a.negative, b.negative) &&
+    (!hintSet || a.counterResetHint === b.counterResetHint)
+  );
 }
 
 /** Test scripts named by the paths: files, or directories (their *.test files). */
