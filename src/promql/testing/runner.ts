@@ -1,13 +1,11 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ScriptStorage } from './storage.js';
+import { classicToNhcb } from './nhcb.js';
 import { labelsKey } from '../../model/labels.js';
-import { matchesAll } from '../../model/matchers.js';
-import type { Labels, Matcher } from '../../tsdb/types.js';
-import type { Expr } from '../ast.js';
+import type { Labels } from '../../tsdb/types.js';
 import { createEngine } from '../engine.js';
 import { almostEqual } from '../mathx.js';
-import { parseExpr } from '../parser.js';
 import { goQuote } from '../../model/strconv.js';
 import type { QueryResult, RangeSeries } from '../types.js';
 import { CUSTOM_BUCKETS_SCHEMA, type FloatHistogram } from '../../model/histogram.js';
@@ -46,36 +44,6 @@ function fmtLabels(l: Labels | undefined): string {
   return `${name}{${rest.join(', ')}}`;
 }
 
-function selectorsOf(e: Expr, out: Matcher[][] = []): Matcher[][] {
-  switch (e.type) {
-    case 'VectorSelector':
-      out.push(e.matchers);
-      break;
-    case 'MatrixSelector':
-      out.push(e.vector.matchers);
-      break;
-    case 'SubqueryExpr':
-    case 'ParenExpr':
-    case 'UnaryExpr':
-      selectorsOf(e.expr, out);
-      break;
-    case 'AggregateExpr':
-      selectorsOf(e.expr, out);
-      if (e.param) selectorsOf(e.param, out);
-      break;
-    case 'BinaryExpr':
-      selectorsOf(e.lhs, out);
-      selectorsOf(e.rhs, out);
-      break;
-    case 'Call':
-      for (const a of e.args) selectorsOf(a, out);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 /** Runs one test script; every eval becomes a case. */
 export async function runScript(text: string, file: string): Promise<FileReport> {
   const report: FileReport = { file, cases: [], passed: 0, failed: 0, skipped: 0 };
@@ -92,47 +60,28 @@ export async function runScript(text: string, file: string): Promise<FileReport>
   }
   const storage = new ScriptStorage();
   const engine = createEngine(storage, { lookbackDeltaMs: 300_000, subqueryStepMs: 60_000, timeoutMs: 30_000 });
-  /** Label sets of the custom-bucket histograms `load_with_nhcb` would derive (not done yet). */
-  let nhcb: Labels[] = [];
   for (const cmd of cmds) {
     if (cmd.kind === 'clear') {
       storage.clear();
-      nhcb = [];
       continue;
     }
     if (cmd.kind === 'load') {
       for (const s of cmd.series) {
-        if (cmd.nhcb && s.labels.__name__?.endsWith('_bucket')) {
-          const l: Record<string, string> = { ...s.labels, __name__: s.labels.__name__.slice(0, -'_bucket'.length) };
-          delete l.le;
-          nhcb.push(l);
-        }
         s.values.forEach((v, k) => {
           if (v !== undefined) storage.add(s.labels, k * cmd.intervalMs, v);
         });
       }
+      if (cmd.nhcb) for (const n of classicToNhcb(cmd.series, cmd.intervalMs)) storage.add(n.labels, n.t, n.h);
       continue;
     }
-    add(await runEval(engine, cmd, nhcb));
+    add(await runEval(engine, cmd));
   }
   return report;
 }
 
-async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, nhcb: Labels[]): Promise<CaseOutcome> {
+async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd): Promise<CaseOutcome> {
   const base = { line: cmd.line, expr: cmd.expr };
   if (cmd.unsupported) return { ...base, status: 'skipped', reason: `unsupported ${cmd.unsupported}` };
-  let ast: Expr | undefined;
-  try {
-    ast = parseExpr(cmd.expr);
-  } catch {
-    ast = undefined;
-  }
-  if (ast && nhcb.length) {
-    const sels = selectorsOf(ast);
-    if (sels.some((ms) => nhcb.some((l) => matchesAll(l, ms)))) {
-      return { ...base, status: 'skipped', reason: 'load_with_nhcb conversion of classic histograms is not implemented' };
-    }
-  }
   let res: QueryResult;
   try {
     res = cmd.range
