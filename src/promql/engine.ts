@@ -435,7 +435,7 @@ class Evaluator implements FnContext {
     }
     const inner = new Evaluator(this.q, start, end, step);
     const res = inner.rangeEval(e.expr);
-    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h }));
+    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h?.map(forgetResetHint) }));
   }
 
   /** Calls fn for each series' window (te - range, te] that holds samples. */
@@ -1000,6 +1000,16 @@ class Evaluator implements FnContext {
 
 /** Aggregations of float values only: histogram samples are left out with an info. */
 const IGNORES_HISTOGRAMS = new Set(['min', 'max', 'stddev', 'stdvar', 'quantile', 'topk', 'bottomk']);
+
+/**
+ * Subquery points forget explicit counter-reset hints, as in Prometheus: a
+ * subquery may repeat the sample carrying a reset, or skip it, so only the
+ * values decide.
+ */
+function forgetResetHint(h: FloatHistogram | undefined): FloatHistogram | undefined {
+  if (h === undefined || (h.counterResetHint !== 'reset' && h.counterResetHint !== 'not_reset')) return h;
+  return { ...h, counterResetHint: 'unknown' };
+}
 
 function countHistograms(h: ReadonlyArray<FloatHistogram | undefined>, lo: number, hi: number): number {
   let n = 0;

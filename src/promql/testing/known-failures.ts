@@ -3,9 +3,4 @@
  * this engine does not pass yet, each with the reason. The conformance test
  * fails on any failing case not listed here; keep this the only such list.
  */
-export const KNOWN_FAILURES: ReadonlyMap<string, string> = new Map<string, string>([
-  [
-    'subquery.test:151',
-    'a subquery repeating the histogram sample that carries a counter-reset hint counts the reset once per repetition; Prometheus counts it once',
-  ],
-]);
+export const KNOWN_FAILURES: ReadonlyMap<string, string> = new Map<string, string>([]);
