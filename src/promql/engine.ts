@@ -399,8 +399,10 @@ class Evaluator implements FnContext {
       const i = lastLE(s.t, te);
       if (i < 0 || s.t[i] <= from) continue;
       if (s.stale && s.stale[i]) continue;
-      if (timestamps) out.push({ ref: s.ref, v: s.t[i] / 1000 });
-      else out.push({ ref: s.ref, v: s.v[i], h: s.h?.[i] });
+      const h = timestamps ? undefined : s.h?.[i];
+      // Float samples keep the two-field shape the hot paths are compiled for.
+      if (h) out.push({ ref: s.ref, v: 0, h });
+      else out.push({ ref: s.ref, v: timestamps ? s.t[i] / 1000 : s.v[i] });
     }
     return out;
   }
@@ -728,7 +730,7 @@ class Evaluator implements FnContext {
         g = refs.get(groupLabels(ref.labels, e.without, e.grouping));
         groupOf.set(ref, g);
       }
-      if (ref.dropName && '__name__' in g.labels) dropNameOf.add(g);
+      if (ref.dropName && g.labels.__name__ !== undefined) dropNameOf.add(g);
       return g;
     };
     const finish = (out: Sample[]): Sample[] => {

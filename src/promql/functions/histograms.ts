@@ -34,8 +34,9 @@ function bucketOf(src: Labels): { labels: Labels; le: number } | null {
  * are dropped with a warning.
  */
 function splitHistograms(c: FnContext, e: Call, vec: Sample[]): { native: Sample[]; classic: Map<SeriesRef, Bucket[]> } {
-  const classic = bucketGroups(c, e, vec.filter((s) => !s.h));
   const native: Sample[] = [];
+  if (!vec.some((s) => s.h)) return { native, classic: bucketGroups(c, e, vec) };
+  const classic = bucketGroups(c, e, vec.filter((s) => !s.h));
   for (const s of vec) {
     if (!s.h) continue;
     const clash = c.refs.get(s.ref.labels, true);
