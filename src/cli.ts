@@ -69,6 +69,23 @@ export const COMMANDS: Record<string, Command> = {
     flags: { data: { value: 'DIR', help: 'data directory (default data)' }, retention: { value: 'D', help: 'retention (default 15d)' } },
     load: () => import('./cli/tsdb-import.js'),
   },
+  'tsdb check': { args: 'DIR', summary: 'verify a data directory (blocks, index, WAL)', flags: {}, load: () => import('./cli/tsdb-check.js') },
+  'tsdb analyze': {
+    args: 'DIR',
+    summary: 'series and label cardinality of a data directory',
+    flags: { limit: { value: 'N', help: 'rows per table (default 20)' } },
+    load: () => import('./cli/tsdb-analyze.js'),
+  },
+  'tsdb dump': {
+    args: 'DIR',
+    summary: 'print the samples of a data directory',
+    flags: {
+      match: { value: 'SELECTOR', help: 'only series matching it' },
+      'min-time': { value: 'T', help: 'from this time' },
+      'max-time': { value: 'T', help: 'up to this time' },
+    },
+    load: () => import('./cli/tsdb-dump.js'),
+  },
   'routes test': {
     args: '[label=value...]',
     summary: 'print the receivers an alert routes to (as amtool config routes test)',

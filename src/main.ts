@@ -19,6 +19,7 @@ import { resolveAlertingPaths } from './config/alerting.js';
 import { ConfigError, type LoadedConfig, type VigilConfig } from './config/index.js';
 import { planReload } from './reload-plan.js';
 import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
+import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
 import { createLogger, flushLogLimits, type Logger } from './logger.js';
@@ -45,6 +46,7 @@ export interface Vigil {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly collectors: Collectors;
+  readonly discovery: Discovery;
   readonly rules: RuleManager;
   readonly notifier?: Notifier;
   readonly jobs: JobScheduler;
@@ -94,6 +96,9 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     dir: dataDir,
     retentionMs: config.storage.retention,
     walFlushIntervalMs: config.storage.wal_flush_interval,
+    retentionBytes: config.storage.retention_size,
+    maxSeries: config.storage.max_series,
+    decodedCacheBytes: config.storage.chunk_cache_size,
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
@@ -154,12 +159,12 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   await app.register(logs.routes);
   await app.register(runbookRoutes());
 
-  const holder: { collectors?: Collectors } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors }));
+  const holder: { collectors?: Collectors; discovery?: Discovery } = {};
+  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl: config.server.external_url, listenPort: String(port) }));
   const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;
     try {
-      next = loadValidatedConfig(loaded.file);
+      next = await loadValidatedConfig(loaded.file);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
@@ -180,6 +185,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     }
     config = next.config;
     await holder.collectors?.reload(config);
+    await holder.discovery?.reload(config.scrape_configs);
     if (notifier && hasNotifications(config)) await notifier.reload(resolveAlertingPaths(config.alerting!, baseDir));
     if (plan.changed.includes('alerting.alertmanagers')) {
       for (const f of forwarding) sinks.splice(sinks.indexOf(f), 1);
@@ -200,10 +206,15 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     typeof addr === 'object' && addr
       ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`
       : `http://${host}:${port}`;
-  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url });
+  const shard = createShard(config.sharding, config.alerting?.redis_url, logger);
+  await shard?.start();
+  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard });
   holder.collectors = scrapes;
+  const discovery = createDiscovery({ pools: config.scrape_configs, baseDir, logger, sink: () => holder.collectors });
+  holder.discovery = discovery;
 
-  const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, jobs];
+  // Discovery starts after the collectors so its first targets have somewhere to go.
+  const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, discovery, jobs];
   const started: Component[] = [];
   try {
     for (const c of components) {
@@ -212,6 +223,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     }
   } catch (err) {
     for (const c of started.reverse()) await c.stop().catch(() => undefined);
+    await shard?.stop(true);
     await app.close();
     await storage.close();
     throw err;
@@ -239,6 +251,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
           logger.error({ err, component: c.name }, 'error while stopping');
         }
       }
+      // Leaves the shard only once its loops stopped, so no target is scraped twice.
+      await shard?.stop(true);
       // Requests still open (long queries, slow clients) do not hold the exit.
       app.server.closeAllConnections();
       await app.close();
@@ -266,5 +280,5 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     for (const [sig, fn] of signalHandlers) process.on(sig, fn);
   }
 
-  return { url, app, storage, engine, registry, logger, collectors: scrapes, rules, notifier, jobs, logs, reload, stop, closed };
+  return { url, app, storage, engine, registry, logger, collectors: scrapes, discovery, rules, notifier, jobs, logs, reload, stop, closed };
 }

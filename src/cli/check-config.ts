@@ -16,7 +16,7 @@ export async function run(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of positional) {
     try {
-      const l = loadValidatedConfig(file);
+      const l = await loadValidatedConfig(file);
       const rules = l.config.rule_files.length ? `, ${l.config.rule_files.length} rule_files entr${l.config.rule_files.length === 1 ? 'y' : 'ies'} matching files` : ', no rule_files';
       console.log(`Checking ${file}\n  SUCCESS: ${file} is a valid Vigil config file${rules}`);
     } catch (err) {

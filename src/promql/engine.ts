@@ -1126,7 +1126,7 @@ function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[]
   return out;
 }
 
-function compareLabels(a: Labels, b: Labels): number {
+export function compareLabels(a: Labels, b: Labels): number {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
   for (let i = 0; i < Math.min(ka.length, kb.length); i++) {

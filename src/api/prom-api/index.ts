@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryEngine, QueryOptions, QueryResult } from '../../promql/types.js';
 import { labelsKey } from '../../model/labels.js';
+import { slicedRangeQuery } from '../../promql/sliced.js';
 import type { Labels, Matcher, Storage } from '../../tsdb/types.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
 import { queryDataJson, successJson } from './format.js';
@@ -167,7 +168,7 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
           `exceeded maximum resolution of ${limits.maxPoints.toLocaleString('en-US')} points per timeseries. Try decreasing the query resolution (?step=XX)`,
         );
       }
-      const res = await runQuery(reply, params, (o) => opts.engine.rangeQuery(expr, start, end, step, o));
+      const res = await runQuery(reply, params, (o) => slicedRangeQuery(opts.engine, expr, start, end, step, o));
       return successJson(queryDataJson(res.value), res.warnings, res.infos);
     });
 
