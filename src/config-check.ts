@@ -10,6 +10,7 @@ import { loadGroupSpecs } from './alerts/rules/index.js';
 import { resolveRuleFiles } from './alerts/rules/files.js';
 import { generateSloRuleFiles } from './alerts/slo/index.js';
 import { buildLoopSpecs } from './collectors/index.js';
+import { checkDiscoveryFiles } from './discovery/index.js';
 import { intervalsFor } from './collectors/scrape-targets.js';
 import { resolveAlertingPaths } from './config/alerting.js';
 import { formatDuration } from './model/duration.js';
@@ -20,14 +21,16 @@ import { silentLogger } from './logger.js';
 export interface ConfigCheck {
   /** The top-level section checked, for messages. */
   section: string;
-  run(l: LoadedConfig): Array<Omit<ConfigIssue, 'line'> & { at?: (string | number)[] }>;
+  run(l: LoadedConfig): Issues | Promise<Issues>;
 }
+
+type Issues = Array<Omit<ConfigIssue, 'line'> & { at?: (string | number)[] }>;
 
 /** rule_files: every entry matches at least one file, and every file is a valid rule file. */
 const ruleFiles: ConfigCheck = {
   section: 'rule_files',
   run(l) {
-    const out: ReturnType<ConfigCheck['run']> = [];
+    const out: Issues = [];
     l.config.rule_files.forEach((pattern, i) => {
       const { files, errors } = resolveRuleFiles([pattern], l.baseDir);
       for (const message of errors) out.push({ path: `rule_files[${i}]`, at: ['rule_files', i], message });
@@ -70,7 +73,7 @@ const alerting: ConfigCheck = {
 const scrapes: ConfigCheck = {
   section: 'scrape_configs',
   run(l) {
-    const out: ReturnType<ConfigCheck['run']> = [];
+    const out: Issues = [];
     const g = l.config.global;
     l.config.scrape_configs.forEach((sc, i) => {
       const { intervalMs, timeoutMs } = intervalsFor(sc, g);
@@ -91,7 +94,7 @@ const scrapes: ConfigCheck = {
 const jobs: ConfigCheck = {
   section: 'jobs',
   run(l) {
-    const out: ReturnType<ConfigCheck['run']> = [];
+    const out: Issues = [];
     let receivers: string[] | undefined;
     const a = l.config.alerting;
     if (a && (a.config_file || a.config)) {
@@ -111,15 +114,23 @@ const jobs: ConfigCheck = {
   },
 };
 
-export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, jobs];
+/** scrape_configs discovery: file_sd files and other discovery settings that can be checked offline. */
+const discovery: ConfigCheck = {
+  section: 'scrape_configs',
+  async run(l) {
+    return (await checkDiscoveryFiles(l.config.scrape_configs, l.baseDir)).map((message) => ({ path: 'scrape_configs', at: ['scrape_configs'], message }));
+  },
+};
+
+export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, discovery, jobs];
 
 /** Runs every section check; returns all problems with their lines. */
-export function validateConfig(l: LoadedConfig): ConfigIssue[] {
+export async function validateConfig(l: LoadedConfig): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   for (const c of configChecks) {
-    let found: ReturnType<ConfigCheck['run']>;
+    let found: Issues;
     try {
-      found = c.run(l);
+      found = await c.run(l);
     } catch (err) {
       found = [{ path: c.section, at: [c.section], message: `cannot check: ${(err as Error).message}` }];
     }
@@ -129,9 +140,9 @@ export function validateConfig(l: LoadedConfig): ConfigIssue[] {
 }
 
 /** Loads vigil.yml and runs every check start runs; throws one ConfigError listing all problems. */
-export function loadValidatedConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
+export async function loadValidatedConfig(file: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
   const l = loadConfig(file, opts);
-  const issues = validateConfig(l);
+  const issues = await validateConfig(l);
   if (issues.length) throw new ConfigError(l.file, issues);
   return l;
 }

@@ -14,12 +14,12 @@ import { createSelfRegistry } from './api/self-metrics.js';
 import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
-import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { loadValidatedConfig } from './config-check.js';
 import { resolveAlertingPaths } from './config/alerting.js';
 import { ConfigError, type LoadedConfig, type VigilConfig } from './config/index.js';
 import { planReload } from './reload-plan.js';
 import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
+import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
 import { createLogger, flushLogLimits, type Logger } from './logger.js';
@@ -164,7 +164,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;
     try {
-      next = loadValidatedConfig(loaded.file);
+      next = await loadValidatedConfig(loaded.file);
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');

@@ -5,7 +5,6 @@
  */
 import { loadValidatedConfig } from '../config-check.js';
 import { ConfigError } from '../config/index.js';
-import { checkDiscoveryFiles } from '../discovery/index.js';
 import { parseArgs } from './args.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -17,10 +16,7 @@ export async function run(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of positional) {
     try {
-      const l = loadValidatedConfig(file);
-      // Discovery files are read asynchronously, so they are checked here rather than among the sync checks.
-      const sd = await checkDiscoveryFiles(l.config.scrape_configs, l.baseDir);
-      if (sd.length) throw new ConfigError(file, sd.map((e) => ({ path: 'scrape_configs', message: e })));
+      const l = await loadValidatedConfig(file);
       const rules = l.config.rule_files.length ? `, ${l.config.rule_files.length} rule_files entr${l.config.rule_files.length === 1 ? 'y' : 'ies'} matching files` : ', no rule_files';
       console.log(`Checking ${file}\n  SUCCESS: ${file} is a valid Vigil config file${rules}`);
     } catch (err) {

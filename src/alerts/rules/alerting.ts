@@ -29,6 +29,8 @@ export interface ActiveAlert {
   keepFiringSince: number;
   /** Set when activeAt came from ALERTS_FOR_STATE after a restart. */
   restored: boolean;
+  /** Restored from the shutdown snapshot: not resolved by absence before this time. */
+  holdUntil?: number;
 }
 
 export class AlertingRule implements Rule {
@@ -107,7 +109,10 @@ export class AlertingRule implements Rule {
     const out: OutputSample[] = [];
     let numActivePending = 0;
     for (const [k, a] of [...this.active]) {
-      if (!current.has(k)) {
+      // Restored after a restart: the first evaluations may run before the first
+      // scrape has brought the data back; absence then does not resolve it.
+      const held = !current.has(k) && a.holdUntil !== undefined && ctx.ts < a.holdUntil && a.state !== 'inactive';
+      if (!current.has(k) && !held) {
         let keepFiring = false;
         if (a.state === 'firing' && this.spec.keepFiringForMs > 0) {
           if (!a.keepFiringSince) a.keepFiringSince = ctx.ts;
@@ -119,9 +124,12 @@ export class AlertingRule implements Rule {
           a.resolvedAt = ctx.ts;
         }
         if (!keepFiring) continue;
-      } else a.keepFiringSince = 0;
+      } else if (!held) {
+        a.keepFiringSince = 0;
+        a.holdUntil = undefined;
+      }
       numActivePending++;
-      if (a.state === 'pending' && ctx.ts - a.activeAt >= this.spec.forMs) {
+      if (a.state === 'pending' && !held && ctx.ts - a.activeAt >= this.spec.forMs) {
         a.state = 'firing';
         // A restored alert keeps the start time it had before the restart.
         a.firedAt = a.restored ? Math.min(ctx.ts, a.activeAt + this.spec.forMs) : ctx.ts;
@@ -173,11 +181,11 @@ export class AlertingRule implements Rule {
    * once with its original activeAt (no pending detour), and the ALERTS series
    * are written from the first evaluation on.
    */
-  restoreSnapshot(saved: readonly ActiveAlert[], downMs: number): number {
+  restoreSnapshot(saved: readonly ActiveAlert[], downMs: number, holdUntil: number): number {
     for (const a of saved) {
       // As Prometheus: time spent down does not count towards a pending alert's `for`.
       const activeAt = a.state === 'pending' ? a.activeAt + Math.max(0, downMs) : a.activeAt;
-      this.active.set(labelsKey(a.labels), { ...a, activeAt, restored: true });
+      this.active.set(labelsKey(a.labels), { ...a, activeAt, restored: true, holdUntil: a.state === 'inactive' ? undefined : holdUntil });
     }
     this.restored = true;
     return saved.length;

@@ -31,6 +31,12 @@ export interface GroupOptions {
   onIterated?: () => void;
 }
 
+/**
+ * How long a restored alert outlasts its absence from the results: the first
+ * evaluations after a restart may run before the first scrape.
+ */
+const RESTORE_HOLD_MS = 10_000;
+
 export interface GroupSnapshot {
   lastEvaluation: number;
   lastEvalTimestamp: number;
@@ -302,7 +308,7 @@ export class Group {
       const j = s.rules.findIndex((o, k) => !used.has(k) && o.name === r.name && o.expr === r.spec.expr);
       if (j < 0) continue;
       used.add(j);
-      n += r.restoreSnapshot(s.rules[j].alerts, downMs);
+      n += r.restoreSnapshot(s.rules[j].alerts, downMs, this.opts.now() + Math.max(3 * this.intervalMs, RESTORE_HOLD_MS));
     }
     return n;
   }

@@ -208,6 +208,29 @@ describe('restart with saved alert state', () => {
     expect(second.sent.every((a) => a.startsAt.getTime() === 300_000)).toBe(true);
   });
 
+  it('the first evaluations after a restart, before the data is back, do not resolve a restored alert', async () => {
+    const storage = new MemoryStorage();
+    const clock = { now: 0 };
+    const file = ruleFile(ERRORS);
+    const stateFile = join(dir, `state-${n++}.json`);
+    for (let t = 0; t <= 360_000; t += 15_000) storage.add({ __name__: 'errors', instance: 'a' }, t, 5);
+    const first = setup(storage, file, clock, { stateFile });
+    await first.manager.reload();
+    for (let t = 0; t <= 360_000; t += 15_000) await at(first.manager, clock, t);
+    await first.manager.stop();
+    // Restart well after the last sample: the series has gone stale.
+    clock.now = 1_000_000;
+    const second = setup(storage, file, clock, { stateFile });
+    await second.manager.reload();
+    await at(second.manager, clock, 1_000_000);
+    await at(second.manager, clock, 1_015_000);
+    expect(second.manager.alerts()[0]).toMatchObject({ state: 'firing', activeAt: 0 });
+    // After the hold (3 intervals), still no data: it resolves.
+    await at(second.manager, clock, 1_060_000);
+    expect(second.manager.alerts()).toEqual([]);
+    expect(second.sent.at(-1)?.endsAt.getTime()).toBe(1_060_000);
+  });
+
   it('a pending alert keeps its pending time, not the downtime; stale or corrupt state is ignored', async () => {
     const storage = new MemoryStorage();
     const clock = { now: 0 };
