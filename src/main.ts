@@ -18,7 +18,8 @@ import { createDiscovery, createShard, type Discovery } from './discovery/index.
 import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
 import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, flushLogLimits, type Logger } from './logger.js';
+import { untilDeadline } from './util/deadline.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
 import type { QueryEngine } from './promql/types.js';
@@ -87,6 +88,9 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     dir: dataDir,
     retentionMs: config.storage.retention,
     walFlushIntervalMs: config.storage.wal_flush_interval,
+    retentionBytes: config.storage.retention_size,
+    maxSeries: config.storage.max_series,
+    decodedCacheBytes: config.storage.chunk_cache_size,
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
@@ -131,7 +135,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   await app.register(runbookRoutes());
 
   const holder: { collectors?: Collectors; discovery?: Discovery } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl }));
+  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl: config.server.external_url, listenPort: String(port) }));
   const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
     let next: LoadedConfig;
     try {
@@ -198,19 +202,27 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     stopping ??= (async () => {
       ready = false;
       for (const [sig, fn] of signalHandlers) process.off(sig, fn);
+      const timeout = config.server.shutdown_timeout;
+      // Components wait for outside parties until this point; the rest of the
+      // budget is kept for local writes (spool, notification log, WAL).
+      const waitUntil = Date.now() + timeout - Math.min(2_000, timeout * 0.3);
       // Scrapes and rules stop first; notifications and logs flush last.
       for (const c of [...components].reverse()) {
         try {
-          await c.stop();
+          if (!(await untilDeadline(c.stop(waitUntil), waitUntil + 500))) logger.warn({ component: c.name }, 'did not stop by the shutdown deadline; moving on');
         } catch (err) {
           logger.error({ err, component: c.name }, 'error while stopping');
         }
       }
       // Leaves the shard only once its loops stopped, so no target is scraped twice.
       await shard?.stop(true);
+      // Requests still open (long queries, slow clients) do not hold the exit.
+      app.server.closeAllConnections();
       await app.close();
       await storage.close();
       logger.info('Vigil stopped');
+      flushLogLimits(logger);
+      flushLogLimits(plainLogger);
       resolveClosed();
     })();
     return stopping;
@@ -218,8 +230,13 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
 
   if (opts.handleSignals) {
     const onStop = () => {
-      logger.info('shutting down');
-      void stop();
+      logger.info({ deadlineSeconds: config.server.shutdown_timeout / 1000 }, 'shutting down');
+      // The last resort: whatever still runs past the deadline does not keep the process alive.
+      setTimeout(() => {
+        logger.error('shutdown deadline passed; exiting now');
+        process.exit(1);
+      }, config.server.shutdown_timeout + 1_000).unref();
+      void stop().then(() => process.exit(process.exitCode ?? 0));
     };
     const onHup = () => void reload();
     signalHandlers.push(['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]);

@@ -21,34 +21,45 @@ export interface MetricMetadata {
 
 export interface TargetsApiOptions {
   collectors: () => Collectors | undefined;
-  /** Vigil's external URL: its host replaces loopback hosts in `globalUrl`, as Prometheus does. */
+  /** Vigil's external URL: its host replaces localhost in `globalUrl`, as Prometheus does. */
   externalUrl?: string;
+  /** The port Vigil listens on: a localhost target on it is Vigil itself. */
+  listenPort?: string;
   /** Metadata of one target's metrics; absent = none kept, the answer is an empty list. */
   metadata?: (target: TargetStatus) => MetricMetadata[];
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
-const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+/** Exactly the hosts Prometheus treats as this machine (not all of 127/8). */
+const LOCALHOST = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** Prometheus swaps a loopback target host for its own external host, so links work from elsewhere. */
-export function globalUrl(scrapeUrl: string, externalUrl: string | undefined): string {
+/**
+ * Prometheus's getGlobalURL: a target on localhost gets the external URL's host
+ * (and, when it is this process's own port, its scheme and port too), so links
+ * work from elsewhere. Without a configured external URL Prometheus uses the
+ * machine's name, as here.
+ */
+export function globalUrl(scrapeUrl: string, externalUrl: string | undefined, listenPort?: string): string {
   let u: URL;
   try {
     u = new URL(scrapeUrl);
   } catch {
     return scrapeUrl;
   }
-  if (!LOOPBACK.test(u.hostname)) return scrapeUrl;
-  let host = hostname();
-  if (externalUrl) {
-    try {
-      const ext = new URL(externalUrl).hostname;
-      if (!LOOPBACK.test(ext)) host = ext;
-    } catch {
-      // keep the machine's name
-    }
+  if (!LOCALHOST.has(u.hostname)) return scrapeUrl;
+  let ext: URL | undefined;
+  try {
+    ext = externalUrl ? new URL(externalUrl) : undefined;
+  } catch {
+    ext = undefined;
   }
-  u.hostname = host;
+  if (!ext || LOCALHOST.has(ext.hostname)) ext = new URL(`http://${hostname()}${listenPort ? `:${listenPort}` : ''}/`);
+  if (listenPort && u.port === listenPort) {
+    u.protocol = ext.protocol;
+    u.host = ext.host;
+  } else {
+    u.hostname = ext.hostname;
+  }
   return u.toString();
 }
 
@@ -80,7 +91,7 @@ export function targetsApiRoutes(opts: TargetsApiOptions): FastifyPluginAsync {
             labels: t.labels,
             scrapePool: t.scrapePool,
             scrapeUrl: t.scrapeUrl,
-            globalUrl: globalUrl(t.scrapeUrl, opts.externalUrl),
+            globalUrl: globalUrl(t.scrapeUrl, opts.externalUrl, opts.listenPort),
             lastError: t.lastError,
             lastScrape: t.lastScrape > 0 ? new Date(t.lastScrape).toISOString() : ZERO_TIME,
             lastScrapeDuration: t.lastScrapeDurationSeconds ?? 0,

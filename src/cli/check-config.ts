@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../config/index.js';
 import { generateSloRuleFiles } from '../alerts/slo/index.js';
+import { checkDiscoveryFiles } from '../discovery/index.js';
 import { parseArgs } from './args.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -14,6 +15,8 @@ export async function run(args: string[]): Promise<number> {
       const loaded = loadConfig(file);
       const slos = generateSloRuleFiles(loaded.config.slo_files, loaded.baseDir);
       if (slos.errors.length) throw new ConfigError(file, slos.errors.map((e) => ({ path: 'slo_files', message: e })));
+      const sd = await checkDiscoveryFiles(loaded.config.scrape_configs, loaded.baseDir);
+      if (sd.length) throw new ConfigError(file, sd.map((e) => ({ path: '', message: e })));
       console.log(`Checking ${file}\n  SUCCESS: ${file} is valid vigil config file syntax`);
     } catch (err) {
       failed++;

@@ -153,6 +153,16 @@ export class FileDiscoverer implements Discoverer, Refreshable {
     }
   }
 
+  /** Reads every matching file once and returns the problems, as `vigil check config` reports them. */
+  async check(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const file of await this.listFiles()) {
+      const r = await this.readFileGroups(file);
+      if ('error' in r) problems.push(r.error);
+    }
+    return problems;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);

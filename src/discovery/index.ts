@@ -4,9 +4,13 @@
  * between replicas is created here too, since it decides which discovered
  * targets this replica keeps.
  */
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import type { Component } from '../component.js';
 import type { ShardingConfig } from '../config/discovery.js';
 import type { Logger } from '../logger.js';
+import { silentLogger } from '../logger.js';
+import { FileDiscoverer } from './file.js';
 import { DiscoveryManager, hasDiscovery, type PoolConfig, type ProviderStatus } from './manager.js';
 import { RedisShard, type Shard } from './shard.js';
 import type { TargetGroup } from './types.js';
@@ -77,4 +81,25 @@ export function createShard(config: ShardingConfig | undefined, fallbackRedisUrl
   const url = config.redis_url ?? fallbackRedisUrl;
   if (!url) throw new Error('sharding: needs redis_url (or alerting.redis_url)');
   return new RedisShard({ config, redisUrl: url, logger: logger.child({ component: 'sharding' }) });
+}
+
+/**
+ * What `vigil check config` checks beyond the schema, as promtool does: the
+ * file_sd target files that exist now (with file and line) and the kubeconfig
+ * files named.
+ */
+export async function checkDiscoveryFiles(pools: readonly PoolConfig[], baseDir: string): Promise<string[]> {
+  const problems: string[] = [];
+  for (const p of pools) {
+    for (const cfg of p.file_sd_configs) {
+      const d = new FileDiscoverer(cfg, { logger: silentLogger(), baseDir, reportError: () => undefined });
+      for (const e of await d.check()) problems.push(`scrape_configs "${p.job_name}": file_sd_configs: ${e}`);
+    }
+    p.kubernetes_sd_configs.forEach((k, i) => {
+      if (!k.kubeconfig_file) return;
+      const path = isAbsolute(k.kubeconfig_file) ? k.kubeconfig_file : resolve(baseDir, k.kubeconfig_file);
+      if (!existsSync(path)) problems.push(`scrape_configs "${p.job_name}": kubernetes_sd_configs[${i}].kubeconfig_file: ${path} does not exist`);
+    });
+  }
+  return problems;
 }

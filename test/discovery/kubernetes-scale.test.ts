@@ -4,30 +4,19 @@
  * (a loopback stand-in) by a Vigil started from its config file, with an
  * `up == 0` alert rule loaded.
  */
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Vigil } from '../../src/main.js';
 import { waitFor } from '../helpers/net.js';
 import { baseConfig, e2eDir, getJson, instantQuery, type E2EDir } from '../e2e/harness.js';
 import { pod, startKubeApi, type KubeApiStandIn } from './kube-api.js';
+import { configMapVigilYml } from './manifests.js';
 import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
-/** The annotation recipe of deploy/kubernetes/configmap.yaml, restricted to running and ready pods. */
-const ANNOTATION_RECIPE = [
-  { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' },
-  { source_labels: ['__meta_kubernetes_pod_phase'], action: 'keep', regex: 'Running' },
-  { source_labels: ['__meta_kubernetes_pod_ready'], action: 'keep', regex: 'true' },
-  { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], action: 'replace', target_label: '__metrics_path__', regex: '(.+)' },
-  {
-    source_labels: ['__address__', '__meta_kubernetes_pod_annotation_prometheus_io_port'],
-    action: 'replace',
-    regex: '([^:]+)(?::\\d+)?;(\\d+)',
-    replacement: '$1:$2',
-    target_label: '__address__',
-  },
-  { action: 'labelmap', regex: '__meta_kubernetes_pod_label_(.+)' },
-  { source_labels: ['__meta_kubernetes_namespace'], action: 'replace', target_label: 'namespace' },
-  { source_labels: ['__meta_kubernetes_pod_name'], action: 'replace', target_label: 'pod' },
-];
+/** The annotation recipe exactly as deploy/kubernetes/configmap.yaml ships it. */
+const ANNOTATION_RECIPE = (parse(configMapVigilYml()) as { scrape_configs: Array<{ job_name: string; relabel_configs: unknown[] }> }).scrape_configs.find(
+  (c) => c.job_name === 'sical-backend',
+)!.relabel_configs;
 
 let api: KubeApiStandIn;
 let targets: FakeTarget[];

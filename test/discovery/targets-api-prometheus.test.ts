@@ -39,6 +39,16 @@ function scrapeConfigs(dir: string) {
       params: { format: ['prometheus'] },
       file_sd_configs: [{ files: [join(dir, 'sd', '*.yml')], refresh_interval: '1s' }],
     },
+    {
+      // A static split by hashmod: the same targets kept and dropped as Prometheus.
+      job_name: 'sharded',
+      scrape_interval: '1s',
+      file_sd_configs: [{ files: [join(dir, 'sd-many', 'many.json')], refresh_interval: '1s' }],
+      relabel_configs: [
+        { source_labels: ['__address__'], modulus: 3, target_label: '__tmp_shard', action: 'hashmod' },
+        { source_labels: ['__tmp_shard'], regex: '1', action: 'keep' },
+      ],
+    },
   ];
 }
 
@@ -56,7 +66,7 @@ async function targetsOf(base: string, query = ''): Promise<TargetsAnswer> {
 
 /** The comparable part: everything but the times of the last scrape. */
 function comparable(a: TargetsAnswer): { active: ApiTarget[]; dropped: ApiTarget[] } {
-  const pools = new Set(['app', 'other']);
+  const pools = new Set(['app', 'other', 'sharded']);
   const active = a.activeTargets
     .filter((t) => pools.has(t.scrapePool))
     .map((t): ApiTarget => {
@@ -87,6 +97,9 @@ beforeAll(async () => {
       { targets: [downAddress], labels: { env: 'staging' } },
     ]),
   );
+  // Addresses nobody listens on: only which of them each side keeps matters.
+  mkdirSync(join(d.dir, 'sd-many'));
+  writeFileSync(join(d.dir, 'sd-many', 'many.json'), JSON.stringify([{ targets: Array.from({ length: 30 }, (_, i) => `127.0.1.${i + 1}:1`) }]));
   writeFileSync(join(d.dir, 'sd', 'db.yml'), `- targets: ['${targets[3].address}']\n  labels:\n    role: exporter\n`);
   prom = await startPrometheus({ prometheus: prometheusBin, config: JSON.stringify({ global: { scrape_interval: '1s', scrape_timeout: '1s' }, scrape_configs: scrapeConfigs(d.dir) }) });
   d.write('vigil.yml', {
@@ -110,19 +123,33 @@ describe.skipIf(!prometheusBin)('targets API against Prometheus 2.42, same file_
   it('answers with the same active and dropped targets, fields and values', async () => {
     const scrapedOnce = (a: TargetsAnswer) => {
       const c = a.activeTargets.filter((t) => t.scrapePool === 'app' || t.scrapePool === 'other');
-      return c.length === 4 && c.every((t) => t.health !== 'unknown');
+      return c.length === 4 && c.every((t) => t.health !== 'unknown') && a.activeTargets.some((t) => t.scrapePool === 'sharded');
     };
-    await waitFor(async () => scrapedOnce(await targetsOf(prom!.url)), 30_000);
-    await waitFor(async () => scrapedOnce(await targetsOf(vigil!.url)), 30_000);
+    const waitScraped = (name: string, url: string) =>
+      waitFor(async () => scrapedOnce(await targetsOf(url)), 30_000).catch(async (err: Error) => {
+        const a = await targetsOf(url);
+        throw new Error(`${name}: ${err.message}: ${JSON.stringify(a.activeTargets.map((t) => [t.scrapePool, t.scrapeUrl, t.health]))}`);
+      });
+    await waitScraped('prometheus', prom!.url);
+    await waitScraped('vigil', vigil!.url);
     const p = await targetsOf(prom!.url);
     const v = await targetsOf(vigil!.url);
     expect(Object.keys(v).sort()).toEqual(Object.keys(p).sort());
     for (const t of v.activeTargets) expect(Object.keys(t).sort()).toEqual(Object.keys(p.activeTargets[0]).sort());
     for (const t of v.droppedTargets) expect(Object.keys(t).sort()).toEqual(Object.keys(p.droppedTargets[0]).sort());
     const pc = comparable(p);
-    expect(pc.active).toHaveLength(4);
-    expect(pc.dropped).toHaveLength(2);
-    expect(comparable(v)).toEqual(pc);
+    const vc = comparable(v);
+    expect(pc.active.filter((t) => t.scrapePool !== 'sharded')).toHaveLength(4);
+    expect(pc.dropped.filter((t) => t.discoveredLabels.job !== 'sharded')).toHaveLength(2);
+    const shardedKept = pc.active.filter((t) => t.scrapePool === 'sharded').length;
+    expect(shardedKept).toBeGreaterThan(0);
+    expect(shardedKept).toBeLessThan(30);
+    // The sharded pool's targets are not scraped yet on either side everywhere: compare what they are, not their health.
+    const shape = (c: { active: ApiTarget[]; dropped: ApiTarget[] }) => ({
+      active: c.active.map((t) => (t.scrapePool === 'sharded' ? { ...t, health: undefined, hasError: undefined } : t)),
+      dropped: c.dropped,
+    });
+    expect(shape(vc)).toEqual(shape(pc));
     expect(pc.active.find((t) => t.labels.instance === downAddress)).toMatchObject({ health: 'down', hasError: true });
   });
 

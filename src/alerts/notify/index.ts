@@ -11,6 +11,7 @@ import type { Component } from '../../component.js';
 import { interpolateEnv } from '../../config/interpolate.js';
 import type { AlertingConfig } from '../../config/alerting.js';
 import type { Logger } from '../../logger.js';
+import { untilDeadline } from '../../util/deadline.js';
 import type { Alert, AlertSink } from '../types.js';
 import { AlertStore, toStored } from './alert-store.js';
 import { alertmanagerConfigSchema, checkSecretFiles, loadAlertmanagerConfig, secretValue, type AlertmanagerConfig } from './config.js';
@@ -237,13 +238,14 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       gcTimer.unref();
       log.info({ restoredAlerts: store.alerts.size, ha: !!redisUrl }, 'notifier started');
     },
-    async stop() {
+    async stop(deadline?: number) {
       started = false;
       abort.abort();
       if (gcTimer) clearInterval(gcTimer);
-      await dispatcher.stop();
+      // Sends in flight get until the deadline; the alerts and the notification log are saved either way.
+      await untilDeadline(dispatcher.stop(), deadline);
       await alertsFile.save();
-      for (const list of integrations.values()) for (const i of list) await i.close?.();
+      for (const list of integrations.values()) for (const i of list) await untilDeadline(i.close?.(), deadline);
       await state.close();
     },
     async send(alerts: readonly Alert[]) {

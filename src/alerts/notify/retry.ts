@@ -45,6 +45,8 @@ export async function withRetry(fn: () => Promise<void>, o: RetryOptions): Promi
       }
       o.logger?.warn({ attempt, waitMs: Math.round(wait), err: e.message }, `${o.what ?? 'send'} failed, retrying`);
       await sleep(wait, o.signal);
+      // Shutting down: no further attempt, the next start retries from the notification log.
+      if (o.signal?.aborted) throw new NotifyError(`${o.what ?? 'send'} failed after ${attempt} attempt(s): ${e.message}`, e.retry);
       backoff = Math.min(backoff * 2, maxBackoff);
     }
   }
