@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
@@ -15,7 +15,11 @@ import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
 import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
-import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
+import { loadValidatedConfig } from './config-check.js';
+import { resolveAlertingPaths } from './config/alerting.js';
+import { ConfigError, type LoadedConfig, type VigilConfig } from './config/index.js';
+import { planReload } from './reload-plan.js';
+import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
 import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
 import { createLogger, flushLogLimits, type Logger } from './logger.js';
@@ -47,8 +51,12 @@ export interface Vigil {
   readonly notifier?: Notifier;
   readonly jobs: JobScheduler;
   readonly logs: LogPipeline;
-  /** Re-reads the config file and rule files; keeps the running ones on error. */
-  reload(): Promise<{ ok: boolean; errors: string[] }>;
+  /**
+   * Re-reads the config file and rule files and applies every change, or
+   * applies none: on an invalid file, or when a changed setting needs a restart
+   * (named in the errors).
+   */
+  reload(): Promise<{ ok: boolean; errors: string[]; applied?: string[] }>;
   stop(): Promise<void>;
   /** Resolves once Vigil has stopped. */
   readonly closed: Promise<void>;
@@ -88,6 +96,9 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     dir: dataDir,
     retentionMs: config.storage.retention,
     walFlushIntervalMs: config.storage.wal_flush_interval,
+    retentionBytes: config.storage.retention_size,
+    maxSeries: config.storage.max_series,
+    decodedCacheBytes: config.storage.chunk_cache_size,
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
@@ -99,12 +110,20 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const sinks: AlertSink[] = [];
   let notifier: Notifier | undefined;
   if (hasNotifications(config)) {
-    notifier = createNotifier({ config: config.alerting!, dataDir, registry, logger: logger.child({ component: 'notify' }), externalUrl });
+    notifier = createNotifier({
+      config: resolveAlertingPaths(config.alerting!, baseDir),
+      dataDir,
+      registry,
+      logger: logger.child({ component: 'notify' }),
+      externalUrl,
+      dashboardUrl: config.grafana.url,
+    });
     sinks.push(notifier);
   }
-  for (const am of config.alerting?.alertmanagers ?? []) {
-    sinks.push(createAlertmanagerSink({ url: am.url, authorization: am.authorization, timeoutMs: am.timeout, logger }));
-  }
+  const forwarders = (c: VigilConfig): AlertSink[] =>
+    (c.alerting?.alertmanagers ?? []).map((am) => createAlertmanagerSink({ url: am.url, authorization: am.authorization, timeoutMs: am.timeout, logger }));
+  let forwarding = forwarders(config);
+  sinks.push(...forwarding);
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
   const slos = new SloRuleSource(config.slo_files, baseDir);
@@ -120,28 +139,44 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     evaluationIntervalMs: config.global.evaluation_interval,
     externalLabels: config.global.external_labels,
     externalUrl,
+    stateFile: join(dataDir, 'rules', 'alerts.json'),
   });
-  const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger });
+  const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger, notice: notifier ? (r, n) => notifier!.notice(r, n) : undefined });
 
   const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready });
-  await app.register(promApiRoutes({ engine, storage, token: config.server.token, storageRetention: formatDuration(config.storage.retention) }));
+  await app.register(
+    promApiRoutes({
+      engine,
+      storage,
+      token: config.server.token,
+      storageRetention: formatDuration(config.storage.retention),
+      buildInfo: { version: prometheusApiVersion, revision: `vigil-${VIGIL_VERSION}` },
+    }),
+  );
   await app.register(rulesApiRoutes({ manager: rules }));
-  if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token }));
+  if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token, version: alertmanagerApiVersion }));
   await app.register(jobsApiRoutes({ scheduler: jobs, token: config.server.token }));
   await app.register(logs.routes);
   await app.register(runbookRoutes());
 
   const holder: { collectors?: Collectors; discovery?: Discovery } = {};
   await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl: config.server.external_url, listenPort: String(port) }));
-  const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
+  const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;
     try {
-      next = loadConfig(loaded.file);
+      next = loadValidatedConfig(loaded.file);
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path}: ${i.message}`) : [String(err)];
+      const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
       return { ok: false, errors };
     }
+    const plan = planReload(config, next.config);
+    if (plan.needsRestart.length) {
+      const errors = [`${loaded.file}: reload refused, nothing applied: ${plan.needsRestart.join(', ')} changed and needs a restart of Vigil`];
+      logger.error({ needsRestart: plan.needsRestart }, 'reload refused: changed settings need a restart');
+      return { ok: false, errors };
+    }
+    rules.reconfigure({ evaluationIntervalMs: next.config.global.evaluation_interval, externalLabels: next.config.global.external_labels });
     slos.setPatterns(next.config.slo_files);
     const r = await rules.reload(next.config.rule_files);
     if (!r.ok) {
@@ -151,9 +186,14 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     config = next.config;
     await holder.collectors?.reload(config);
     await holder.discovery?.reload(config.scrape_configs);
-    if (notifier && hasNotifications(config)) await notifier.reload(config.alerting!);
-    logger.info('configuration reloaded');
-    return { ok: true, errors: [] };
+    if (notifier && hasNotifications(config)) await notifier.reload(resolveAlertingPaths(config.alerting!, baseDir));
+    if (plan.changed.includes('alerting.alertmanagers')) {
+      for (const f of forwarding) sinks.splice(sinks.indexOf(f), 1);
+      forwarding = forwarders(config);
+      sinks.push(...forwarding);
+    }
+    logger.info({ changed: plan.changed }, 'configuration reloaded');
+    return { ok: true, errors: [], applied: plan.changed };
   };
   app.post('/-/reload', { preHandler: requireToken(config.server.token) }, async (_req, reply) => {
     const r = await reload();

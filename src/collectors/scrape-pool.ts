@@ -23,6 +23,8 @@ export interface PoolOptions {
   workers?: number;
   /** Old-generation heap limit per worker, MiB: a target that exhausts it costs that worker only. */
   heapMb?: number;
+  /** Scheduling priority (nice value) of the worker threads; default 10, below the main thread. */
+  nice?: number;
   /** How long past a scrape's timeout a worker may stay silent before it is replaced. */
   graceMs?: number;
   logger: Logger;
@@ -31,6 +33,7 @@ export interface PoolOptions {
 }
 
 export const DEFAULT_WORKER_HEAP_MB = 256;
+export const DEFAULT_WORKER_NICE = 10;
 const DEFAULT_GRACE_MS = 5000;
 /** Replacements a scrape may live through when another target is to blame. */
 const MAX_RESENDS = 3;
@@ -175,7 +178,7 @@ export class ScrapePool {
     const shared = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(entry, {
       ...extra,
-      workerData: { shared: shared.buffer },
+      workerData: { shared: shared.buffer, nice: this.opts.nice ?? DEFAULT_WORKER_NICE },
       resourceLimits: { maxOldGenerationSizeMb: this.opts.heapMb ?? DEFAULT_WORKER_HEAP_MB },
       name: 'vigil-scrape',
     });

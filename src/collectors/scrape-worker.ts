@@ -4,6 +4,7 @@
  * and posts each scrape's batch back with its typed arrays transferred. All
  * the CPU and memory a target costs is spent here, never on the main thread.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch } from './series-mapper.js';
 import { TargetScraper, type TargetSpec } from './target-scrape.js';
@@ -17,6 +18,14 @@ const port = parentPort;
 /** [0]: the scrape this thread is busy with, for the pool to blame if the thread dies or hangs; [1]: heartbeat. */
 const shared = new Int32Array((workerData as { shared?: SharedArrayBuffer } | null)?.shared ?? new SharedArrayBuffer(8));
 const HEARTBEAT_MS = 200;
+
+// Scraping yields the CPU to the main thread (health, rule evaluation, notifications):
+// with pid 0, setpriority changes the calling thread only, on Linux.
+try {
+  setPriority(0, (workerData as { nice?: number } | null)?.nice ?? 10);
+} catch {
+  // Not permitted or not supported: scrape at normal priority.
+}
 setInterval(() => Atomics.add(shared, 1, 1), HEARTBEAT_MS).unref();
 
 function transfers(b: Batch): ArrayBuffer[] {

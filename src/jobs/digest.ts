@@ -1,10 +1,7 @@
-import { IncomingWebhook } from '@slack/webhook';
-import nodemailer from 'nodemailer';
 import type { DigestConfig } from '../config/jobs.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { JobDefinition } from './types.js';
 import { formatDuration } from '../model/duration.js';
-import { htmlEscape } from '../model/html.js';
 
 export interface AlertEpisode {
   alertname: string;
@@ -142,15 +139,14 @@ export function digestText(d: DigestData): string {
   return lines.join('\n');
 }
 
-
-export function digestHtml(d: DigestData): string {
-  // The text form is complete; the HTML keeps it readable in mail clients.
-  return `<!doctype html><html><body><pre style="font-family:monospace">${htmlEscape(digestText(d))}</pre></body></html>`;
-}
+/** Sends a notice through a notification receiver; returns the integration kinds reached. */
+export type SendNotice = (receiver: string, notice: { title: string; text: string }) => Promise<string[]>;
 
 export interface DigestDeps {
   engine: QueryEngine;
   backups: () => BackupStatus[];
+  /** The notifier's receivers; absent when no notification config is loaded. */
+  notice?: SendNotice;
 }
 
 export function digestJob(name: string, cfg: DigestConfig, deps: DigestDeps): JobDefinition {
@@ -165,31 +161,10 @@ export function digestJob(name: string, cfg: DigestConfig, deps: DigestDeps): Jo
       const data = await collectDigest(deps.engine, cfg.window, deps.backups());
       const text = digestText(data);
       const subject = `Vigil digest: ${data.episodes.length} alert(s), ${data.downTargets.length} target(s) down`;
-      const sent: string[] = [];
-      if (cfg.slack) {
-        const hook = new IncomingWebhook(cfg.slack.webhook_url, { channel: cfg.slack.channel, timeout: 10_000 });
-        await hook.send({ text: subject, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '```' + text.slice(0, 2900) + '```' } }] });
-        sent.push('slack');
-      }
-      if (cfg.email) {
-        const [host, port] = cfg.email.smarthost.split(':');
-        const transport = nodemailer.createTransport({
-          host,
-          port: Number(port),
-          secure: Number(port) === 465,
-          requireTLS: cfg.email.require_tls,
-          auth: cfg.email.auth_username ? { user: cfg.email.auth_username, pass: cfg.email.auth_password ?? '' } : undefined,
-          connectionTimeout: 10_000,
-        });
-        try {
-          await transport.sendMail({ from: cfg.email.from, to: cfg.email.to, subject, text, html: digestHtml(data) });
-        } finally {
-          transport.close();
-        }
-        sent.push('email');
-      }
+      if (!deps.notice) throw new Error(`receiver "${cfg.receiver}": no notification config is loaded (alerting.config_file or alerting.config)`);
+      const sent = await deps.notice(cfg.receiver, { title: subject, text });
       ctx.record({ alerts: data.episodes.length, down_targets: data.downTargets.length });
-      return `digest sent to ${sent.join(' and ') || 'nobody (no slack or email configured)'}`;
+      return `digest sent to ${cfg.receiver} (${sent.join(', ') || 'no integration takes notices'})`;
     },
   };
 }

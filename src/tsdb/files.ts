@@ -1,4 +1,4 @@
-import { readdirSync, statSync, writeSync } from 'node:fs';
+import { readdirSync, readSync, statSync, writeSync } from 'node:fs';
 
 /** Writes a whole buffer (writeSync may write less than asked). */
 export function writeAll(fd: number, buf: Uint8Array): void {
@@ -27,4 +27,16 @@ export function fileSize(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Reads up to `len` bytes at `pos` (fewer at the end of the file). */
+export function readAt(fd: number, pos: number, len: number): Uint8Array {
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === len ? buf : buf.subarray(0, got);
 }

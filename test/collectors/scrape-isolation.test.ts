@@ -2,6 +2,7 @@
  * A misbehaving target costs its own scrape worker, never the main thread or
  * the other targets; limits stop a scrape as soon as they are crossed.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -104,6 +105,15 @@ describe('scrape workers', () => {
     // And again, on the replacement workers.
     await collectors.scrapeAll();
     for (const p of ['/a', '/b', '/c']) expect(up(p), `${p}: ${error(p)}`).toBe(1);
+  });
+
+  it.runIf(existsSync('/proc/self/task'))('runs the workers below the main thread\'s priority (nice 10)', async () => {
+    const { collectors, up } = setup(['/a']);
+    await collectors.scrapeAll();
+    expect(up('/a')).toBe(1);
+    const nice = readdirSync('/proc/self/task').map((t) => Number(readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1].split(' ')[16]));
+    expect(nice).toContain(10);
+    expect(nice[0]).toBe(0);
   });
 
   it('survives a worker that exits or runs out of memory, blaming only the target it was busy with', async () => {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { durationMs, labelName } from '../../config/types.js';
+import { durationMs, labelName, optionalString } from '../../config/types.js';
 import { loadYamlFile, parseYamlText } from '../../config/yaml-file.js';
 import { ConfigError } from '../../config/errors.js';
 import { parseMatchers } from './matchers.js';
@@ -55,17 +55,21 @@ const globalSchema = z
   .object({
     resolve_timeout: durationMs.default(5 * 60_000),
     http_config: httpConfig.optional(),
-    smtp_from: str.optional(),
+    smtp_from: optionalString,
     smtp_hello: str.default('localhost'),
-    smtp_smarthost: str.optional(),
-    smtp_auth_username: str.optional(),
-    smtp_auth_password: str.optional(),
-    smtp_auth_password_file: str.optional(),
-    smtp_auth_secret: str.optional(),
-    smtp_auth_identity: str.optional(),
-    smtp_require_tls: z.boolean().default(true),
-    slack_api_url: z.url().optional(),
-    slack_api_url_file: str.optional(),
+    smtp_smarthost: optionalString,
+    smtp_auth_username: optionalString,
+    smtp_auth_password: optionalString,
+    smtp_auth_password_file: optionalString,
+    smtp_auth_secret: optionalString,
+    smtp_auth_identity: optionalString,
+    // `${SMTP_REQUIRE_TLS:-true}` arrives as a boolean; an empty value means the default.
+    smtp_require_tls: z
+      .boolean()
+      .nullish()
+      .transform((v) => v ?? true),
+    slack_api_url: z.url().nullish().transform((v) => v ?? undefined),
+    slack_api_url_file: optionalString,
   })
   .strict();
 
@@ -87,9 +91,9 @@ const emailConfig = z
     from: str.optional(),
     hello: str.optional(),
     smarthost: str.optional(),
-    auth_username: str.optional(),
-    auth_password: str.optional(),
-    auth_password_file: str.optional(),
+    auth_username: optionalString,
+    auth_password: optionalString,
+    auth_password_file: optionalString,
     auth_secret: str.optional(),
     auth_identity: str.optional(),
     headers: z.record(z.string(), z.string()).default({}),

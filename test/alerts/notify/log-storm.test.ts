@@ -9,7 +9,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { toStored } from '../../../src/alerts/notify/alert-store.js';
 import { parseAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
 import { Inhibitor } from '../../../src/alerts/notify/inhibit.js';
+import { ManualClock } from '../../../src/alerts/notify/clock.js';
 import { Pipeline } from '../../../src/alerts/notify/pipeline.js';
+import { SilenceService } from '../../../src/alerts/notify/silence-service.js';
 import { slackIntegration } from '../../../src/alerts/notify/receivers/slack.js';
 import { routeTree } from '../../../src/alerts/notify/route.js';
 import { FileState } from '../../../src/alerts/notify/state.js';
@@ -49,6 +51,7 @@ describe('error logging under a notification storm', () => {
       latency: new Histogram({ name: 'latency', help: 'h', labelNames: ['integration'], registers: [registry] }),
     };
     const state = new FileState(tmp.dir);
+    const notifyClock = new ManualClock(Date.now());
     const pipeline = new Pipeline({
       state,
       inhibitor: new Inhibitor([]),
@@ -62,9 +65,12 @@ describe('error logging under a notification storm', () => {
       minRetryBudgetMs: 0,
       signal: new AbortController().signal,
       metrics,
+      silences: new SilenceService(state, notifyClock, 0),
+      // Pinned: however long the rounds take on a loaded machine, the alerts stay firing.
+      clock: notifyClock,
     });
     const groups = Array.from({ length: GROUPS }, (_, i) => {
-      const a = toStored(alert({ alertname: `Alert${i}`, severity: 'critical' }), Date.now(), 5 * MINUTE);
+      const a = toStored(alert({ alertname: `Alert${i}`, severity: 'critical' }, { now: notifyClock.now() }), notifyClock.now(), 5 * MINUTE);
       return { route, groupKey: `{}:{alertname="Alert${i}"}`, groupLabels: { alertname: `Alert${i}` }, alerts: [a] };
     });
 
