@@ -258,12 +258,12 @@ alerting: {config_file: '${join(dir, 'am.yml')}'}
   }
 }
 
-/** SIGTERM (so a profile gets written), SIGKILL if it has not exited 10 s later. */
+/** SIGTERM (so a profile gets written), SIGKILL if it has not exited 10 s (VIGIL_BENCH_STOP_MS) later. */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), Number(process.env.VIGIL_BENCH_STOP_MS ?? 10_000));
   await exited;
   clearTimeout(timer);
 }

@@ -208,7 +208,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       : `http://${host}:${port}`;
   const shard = createShard(config.sharding, config.alerting?.redis_url, logger);
   await shard?.start();
-  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard });
+  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard, maxSeries: config.storage.max_series });
   holder.collectors = scrapes;
   const discovery = createDiscovery({ pools: config.scrape_configs, baseDir, logger, sink: () => holder.collectors });
   holder.discovery = discovery;

@@ -43,12 +43,13 @@ export interface CollectorsOptions {
   shard?: Shard;
   /** Scrape worker pool settings (worker count: default one per core). */
   scrapePool?: Omit<PoolOptions, 'logger'>;
-  /** Cap on series in the head (0 = none); default DEFAULT_MAX_SERIES. */
+  /**
+   * Cap on series in the head (`storage.max_series`; default 0 = not checked here). The store
+   * refuses each series past it; checked here first, a scrape that would cross
+   * it is refused whole, with a clear error and a metric, instead of stored in part.
+   */
   maxSeries?: number;
 }
-
-/** Head series cap when none is configured: far above a normal deployment, well below what exhausts memory. */
-export const DEFAULT_MAX_SERIES = 1_000_000;
 
 export interface TargetStatus {
   labels: Labels;
@@ -250,7 +251,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   let dropped: DroppedTarget[] = [];
   let started = false;
   const pool = new ScrapePool({ ...opts.scrapePool, logger });
-  const cap = seriesCap(opts.storage, opts.maxSeries ?? DEFAULT_MAX_SERIES, metrics);
+  const cap = seriesCap(opts.storage, opts.maxSeries ?? 0, metrics);
 
   const apply = async (config: CollectorsConfig): Promise<void> => {
     current = config;

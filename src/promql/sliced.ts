@@ -19,7 +19,7 @@ export interface SliceOptions {
 }
 
 const DEFAULT_SLICE_MS = 5;
-const DEFAULT_FIRST_STEPS = 30;
+const DEFAULT_FIRST_STEPS = 2;
 const DEFAULT_MAX_SAMPLES = 50_000_000;
 
 /** `@ start()` / `@ end()` anywhere in the text (also inside strings: then the query just is not sliced). */
