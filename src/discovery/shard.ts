@@ -11,9 +11,11 @@
  * target (interval and offset), so a stop before the start means no grid point
  * is scraped twice.
  *
- * A replica that cannot heartbeat for half the member timeout (Redis away, its
- * process stalled) stops scraping before the others may take over, and comes
+ * A replica that cannot heartbeat for half the member timeout because its
+ * process stalled stops scraping before the others may take over, and comes
  * back as a newcomer, so a slow replica is never scraping beside its successor.
+ * When Redis itself is unreachable for longer than the member timeout, every
+ * replica scrapes every target until it returns: duplicates beat blindness.
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -79,6 +81,8 @@ export class RedisShard implements Shard {
   private readonly listeners: Array<() => void | Promise<void>> = [];
   /** Start of the last heartbeat Redis confirmed. */
   private lastOk = -Infinity;
+  /** When Redis calls started failing; undefined while they succeed. */
+  private redisDownSince: number | undefined;
   private snapshot: string[] = [];
   private stopped = false;
 
@@ -106,7 +110,7 @@ export class RedisShard implements Shard {
   async tick(): Promise<void> {
     if (this.stopped) return;
     const now = this.now();
-    if (this.selfExpired(now)) {
+    if (this.selfExpired(now) && !this.degraded(now)) {
       // Out of touch long enough that the others may count us gone: make
       // sure our loops stopped, then come back as a newcomer.
       await this.checkChange();
@@ -134,7 +138,9 @@ export class RedisShard implements Shard {
       if (forget.length) await this.redis.hdel(this.key, ...forget);
       this.members = members;
       this.lastOk = now;
+      this.redisDownSince = undefined;
     } catch (err) {
+      this.redisDownSince ??= now;
       this.opts.logger.warn({ err: (err as Error).message }, 'sharding: Redis unreachable; keeping the last membership');
     }
     await this.checkChange();
@@ -159,8 +165,14 @@ export class RedisShard implements Shard {
     return this.snapshot;
   }
 
+  /** Redis away longer than a member may be silent: nobody can coordinate, so each replica scrapes everything. */
+  private degraded(now: number): boolean {
+    return this.redisDownSince !== undefined && now - this.redisDownSince > this.opts.config.member_timeout;
+  }
+
   private computeActive(): string[] {
     const now = this.now();
+    if (this.degraded(now)) return [this.replica];
     const out: string[] = [];
     for (const [name, m] of this.members) {
       if (name === this.replica ? this.selfExpired(now) : now - m.beat > this.opts.config.member_timeout) continue;

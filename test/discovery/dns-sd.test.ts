@@ -58,7 +58,7 @@ beforeAll(async () => {
   if (!dnsmasq) return;
   dir = mkdtempSync(join(tmpdir(), 'vigil-dns-'));
   port = await freePort();
-  writeFileSync(join(dir, 'hosts'), '127.0.0.1 ready.vigil.test\n10.0.0.1 api.vigil.test\n10.0.0.2 api.vigil.test\n');
+  writeFileSync(join(dir, 'hosts'), '127.0.0.1 ready.vigil.test\n10.0.0.1 api.vigil.test\n10.0.0.2 api.vigil.test\nfd00::7 api.vigil.test\n');
   await startDnsmasq(['_metrics._tcp.vigil.test,api-1.vigil.test,9100', '_metrics._tcp.vigil.test,api-2.vigil.test,9101']);
 });
 afterAll(async () => {
@@ -89,12 +89,22 @@ describe.skipIf(!dnsmasq)('dns_sd_configs with dnsmasq', () => {
         __meta_dns_mx_record_target: '',
       });
 
-      writeFileSync(join(dir, 'hosts'), '127.0.0.1 ready.vigil.test\n10.0.0.2 api.vigil.test\n10.0.0.3 api.vigil.test\n');
+      writeFileSync(join(dir, 'hosts'), '127.0.0.1 ready.vigil.test\n10.0.0.2 api.vigil.test\n10.0.0.3 api.vigil.test\nfd00::7 api.vigil.test\n');
       proc!.kill('SIGHUP');
       await waitFor(async () => {
         await d.refresh();
         return addresses('api.vigil.test').join() === '10.0.0.2:9100,10.0.0.3:9100';
       });
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('AAAA records: IPv6 addresses in brackets', async () => {
+    const { d, addresses } = discoverer(`{names: [api.vigil.test], type: AAAA, port: 9100, refresh_interval: 1h, nameservers: ['127.0.0.1:${port}']}`);
+    try {
+      await d.refresh();
+      expect(addresses('api.vigil.test')).toEqual(['[fd00::7]:9100']);
     } finally {
       await d.stop();
     }

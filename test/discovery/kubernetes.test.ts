@@ -1,11 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.js';
 import type { KubernetesSdConfig } from '../../src/config/discovery.js';
+import { kubeConfigFor, namespacesFor, SERVICE_ACCOUNT_DIR } from '../../src/discovery/kubernetes/client.js';
 import { KubernetesDiscoverer } from '../../src/discovery/kubernetes/index.js';
 import type { TargetGroup } from '../../src/discovery/types.js';
 import { silentLogger } from '../../src/logger.js';
@@ -260,6 +262,53 @@ describe('kubernetes_sd_configs', () => {
     expect(lists()).toBeGreaterThan(listsAtStart);
     expect(groups.has('pod/sical/other')).toBe(false);
     for (const p of ['web-2', 'web-3', 'web-4', 'other']) api.remove('Pod', 'sical', p);
+  });
+
+  it('authenticates through a kubeconfig file', async () => {
+    seedCluster();
+    const kubeconfig = join(dir, 'kubeconfig-sd');
+    writeFileSync(
+      kubeconfig,
+      `apiVersion: v1
+kind: Config
+clusters: [{name: standin, cluster: {server: "${api.url}", certificate-authority: "${api.caFile}"}}]
+users: [{name: vigil, user: {token: ${api.token}}}]
+contexts: [{name: standin, context: {cluster: standin, user: vigil}}]
+current-context: standin
+`,
+    );
+    const { groups, d } = discover(sdConfig(`{role: pod, kubeconfig_file: kubeconfig-sd}`));
+    running.push(d);
+    expect((await waitFor(() => groups.get('pod/sical/web-0'))).labels.__meta_kubernetes_pod_name).toBe('web-0');
+  });
+
+  it('authenticates in-cluster: service account token, CA and own namespace', async () => {
+    seedCluster();
+    const root = join(dir, 'pod-root');
+    const sa = join(root, SERVICE_ACCOUNT_DIR);
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), api.token);
+    writeFileSync(join(sa, 'ca.crt'), readFileSync(api.caFile));
+    writeFileSync(join(sa, 'namespace'), 'sical');
+    const port = new URL(api.url).port;
+    // The client reads the service's address from the environment, as inside a pod.
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+    process.env.KUBERNETES_SERVICE_PORT = port;
+    let kc;
+    try {
+      kc = kubeConfigFor(sdConfig('{role: pod, namespaces: {own_namespace: true}}'), dir, process.env, root);
+    } finally {
+      if (saved.host === undefined) delete process.env.KUBERNETES_SERVICE_HOST;
+      else process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      if (saved.port === undefined) delete process.env.KUBERNETES_SERVICE_PORT;
+      else process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    }
+    expect(kc.getCurrentCluster()?.server).toBe(`https://127.0.0.1:${port}`);
+    expect(namespacesFor(sdConfig('{role: pod, namespaces: {own_namespace: true}}'), kc)).toEqual(['sical']);
+    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'sical' });
+    expect(pods.items.map((p) => p.metadata?.name)).toContain('web-0');
+    expect(() => kubeConfigFor(sdConfig('{role: pod}'), dir, {})).toThrow(/not running in a cluster/);
   });
 
   it('rejects a wrong token with a reported error and keeps retrying', async () => {

@@ -9,7 +9,8 @@ import type { KubernetesSdConfig } from '../../config/discovery.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-export function kubeConfigFor(cfg: KubernetesSdConfig, baseDir: string, env: NodeJS.ProcessEnv = process.env): KubeConfig {
+/** `root` prefixes the service account directory (a test runs the in-cluster path outside a pod). */
+export function kubeConfigFor(cfg: KubernetesSdConfig, baseDir: string, env: NodeJS.ProcessEnv = process.env, root = ''): KubeConfig {
   const kc = new KubeConfig();
   if (cfg.kubeconfig_file) {
     kc.loadFromFile(resolvePath(cfg.kubeconfig_file, baseDir));
@@ -19,7 +20,7 @@ export function kubeConfigFor(cfg: KubernetesSdConfig, baseDir: string, env: Nod
     if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
       throw new Error('kubernetes_sd_configs: no api_server or kubeconfig_file, and not running in a cluster (KUBERNETES_SERVICE_HOST/PORT unset)');
     }
-    kc.loadFromCluster();
+    kc.loadFromCluster(root);
     return kc;
   }
   const tls = cfg.tls_config;

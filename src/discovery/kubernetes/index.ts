@@ -63,6 +63,8 @@ interface Watched {
   lw: ListWatch<KubernetesObject>;
   synced: boolean;
   backoffMs: number;
+  /** Failures so far: a start that resolves without a new one has listed. */
+  failures: number;
   retry?: NodeJS.Timeout;
 }
 
@@ -100,7 +102,7 @@ export class KubernetesDiscoverer implements Discoverer {
       for (const ns of scopes) {
         const { path, list } = listerFor(kc, resource, ns, sel?.label, sel?.field);
         const lw = new ListWatch<KubernetesObject>(path, watch, list, false, sel?.label, sel?.field);
-        const w: Watched = { resource, lw, synced: false, backoffMs: 1_000 };
+        const w: Watched = { resource, lw, synced: false, backoffMs: 1_000, failures: 0 };
         const changed = () => {
           w.synced = true;
           w.backoffMs = 1_000;
@@ -111,9 +113,10 @@ export class KubernetesDiscoverer implements Discoverer {
         lw.on('delete', changed);
         lw.on('error', (err: unknown) => this.restartLater(w, path, err));
         this.watched.push(w);
+        // ListWatch reports a failed list through 'error' and still resolves start().
         void lw.start().then(
           () => {
-            if (!w.synced) changed();
+            if (!w.synced && w.failures === 0) changed();
           },
           (err: unknown) => this.restartLater(w, path, err),
         );
@@ -124,14 +127,18 @@ export class KubernetesDiscoverer implements Discoverer {
   /** ListWatch stops on errors other than 410 Gone; Prometheus's reflector retries, so do we. */
   private restartLater(w: Watched, path: string, err: unknown): void {
     if (this.stopped) return;
+    w.failures++;
     const msg = `kubernetes_sd ${this.cfg.role}: ${path}: ${(err as Error)?.message ?? String(err)}`;
     this.ctx.reportError(msg);
     this.ctx.logger.warn({ error: msg, retryInMs: w.backoffMs }, 'kubernetes_sd: list/watch failed; retrying');
     clearTimeout(w.retry);
     w.retry = setTimeout(() => {
       if (this.stopped) return;
+      const before = w.failures;
       void w.lw.start().then(
         () => {
+          if (w.failures !== before) return;
+          w.synced = true;
           this.ctx.reportError(undefined);
           this.schedule();
         },
