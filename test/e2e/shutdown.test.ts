@@ -59,8 +59,19 @@ describe('SIGTERM under a failing-notification storm', () => {
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok, 120_000, 200);
 
-    const post = (alerts: object[]) =>
-      fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+    let exitCode: number | null | undefined;
+    void exited.then((c) => (exitCode = c));
+    const post = async (alerts: object[]): Promise<Response> => {
+      // A keep-alive connection the server closes as it is reused is retried, as any client does.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fetch(`${base}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
+        } catch (err) {
+          if (exitCode !== undefined) throw new Error(`Vigil exited (${exitCode}): ${stderr.slice(-2000)}`);
+          if (attempt === 3) throw err;
+        }
+      }
+    };
     for (let i = 0; i < FAILING_GROUPS; i += 1000) {
       const batch = Array.from({ length: Math.min(1000, FAILING_GROUPS - i) }, (_, k) => ({ labels: { alertname: `Failing${i + k}`, severity: 'critical' } }));
       expect((await post(batch)).status).toBe(200);
