@@ -3,6 +3,7 @@
  * routes and groups them, applies inhibition, silences and time intervals,
  * dedups against the notification log and sends to Slack, email and webhooks.
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
@@ -138,6 +139,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   const store = new AlertStore();
   const alertsFile = new JsonFile<StoredAlert[]>(join(opts.dataDir, 'notify', 'alerts.json'), () => [...store.alerts.values()]);
   const abort = new AbortController();
+  // Every send waiting for a slot or a retry listens for shutdown: thousands of listeners are expected.
+  setMaxListeners(0, abort.signal);
   const startedAt = new Date();
 
   const metrics = {

@@ -8,6 +8,7 @@ import type { Logger } from '../../logger.js';
 import type { GroupFlush } from './dispatch.js';
 import type { Inhibitor, FiringAlert } from './inhibit.js';
 import { withRetry } from './retry.js';
+import { Slots } from '../../util/slots.js';
 import { silencedBy, type Silence } from './silences.js';
 import type { NflogEntry, NotifyState } from './state.js';
 import type { TimeIntervals } from './time-intervals.js';
@@ -50,7 +51,16 @@ export function filterMuted(alerts: StoredAlert[], silences: Silence[], inhibito
   );
 }
 
+/**
+ * Sends in flight at once across all groups. Thousands of failing groups then
+ * queue for a slot instead of holding thousands of sockets, and on shutdown the
+ * queued ones give up without a request.
+ */
+const MAX_SENDS_IN_FLIGHT = 64;
+
 export class Pipeline {
+  private readonly sends = new Slots(MAX_SENDS_IN_FLIGHT);
+
   constructor(private readonly d: PipelineDeps) {}
 
   async flush(f: GroupFlush): Promise<boolean> {
@@ -89,7 +99,10 @@ export class Pipeline {
         const t0 = performance.now();
         await withRetry(
           () =>
-            i.notify({ receiver: o.receiver, groupKey: f.groupKey, groupLabels: f.groupLabels, alerts: toSend, now, externalUrl: this.d.externalUrl }),
+            this.sends.run(
+              () => i.notify({ receiver: o.receiver, groupKey: f.groupKey, groupLabels: f.groupLabels, alerts: toSend, now, externalUrl: this.d.externalUrl }),
+              this.d.signal,
+            ),
           {
             maxElapsedMs: budget,
             logger: log,

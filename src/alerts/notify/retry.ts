@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../../logger.js';
 import { NotifyError } from './types.js';
+import { onAbort } from '../../util/abort.js';
 
 export interface RetryOptions {
   maxElapsedMs: number;
@@ -19,12 +20,12 @@ export interface RetryOptions {
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(done, ms);
+    const forget = signal ? onAbort(signal, done) : undefined;
     function done() {
       clearTimeout(t);
-      signal?.removeEventListener('abort', done);
+      forget?.();
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
   });
 
 export async function withRetry(fn: () => Promise<void>, o: RetryOptions): Promise<number> {
