@@ -34,7 +34,7 @@ interface Kind {
 
 /**
  * Collapses repeated warn and error lines. The first `burst` lines of a kind
- * (same level, message and error text) in an interval are written as they
+ * (same level, message, error text and string fields) in an interval are written as they
  * come; the rest are counted, and one line per kind reports the count when
  * the interval ends. A storm of identical failures (20k notification groups
  * against a dead Slack) thus costs a few lines a minute instead of feeding
@@ -70,7 +70,7 @@ export class LogLimiter {
     this.maybeRoll();
     const [first, second] = args;
     const msg = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
-    const key = `${level}\u0000${msg}\u0000${errorText(first)}`;
+    const key = `${level}\u0000${msg}\u0000${errorText(first)}\u0000${stringFields(first)}`;
     let kind = this.kinds.get(key);
     if (!kind) {
       if (this.kinds.size >= this.maxKinds) {
@@ -117,6 +117,18 @@ export class LogLimiter {
       this.emitting = false;
     }
   }
+}
+
+/**
+ * The string fields of a line's object are part of its kind (a probe's
+ * `reason`, a `url`); numbers (attempt, wait) and the child logger's bindings
+ * (a group key) are not, so one failure repeated across groups is one kind.
+ */
+function stringFields(first: unknown): string {
+  if (typeof first !== 'object' || first === null || first instanceof Error) return '';
+  let out = '';
+  for (const [k, v] of Object.entries(first)) if (k !== 'err' && typeof v === 'string') out += `${k}=${v}\u0000`;
+  return out;
 }
 
 function errorText(first: unknown): string {

@@ -3,6 +3,8 @@
  * ManualClock and move time forward, so group_wait, group_interval, repeat
  * intervals and retry backoff run without waiting for real timers.
  */
+import { onAbort } from '../../util/abort.js';
+
 export interface Timer {
   readonly id: number;
 }
@@ -41,12 +43,13 @@ function sleepOn(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> 
   return new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
     const t = clock.setTimeout(done, ms);
+    // One shared listener per signal: thousands of sleeping retries would otherwise cost O(n) per removal.
+    const forget = signal ? onAbort(signal, done) : undefined;
     function done() {
       clock.clearTimeout(t);
-      signal?.removeEventListener('abort', done);
+      forget?.();
       resolve();
     }
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

@@ -5,6 +5,7 @@
  * integration dedup against the notification log, send with retries, record.
  * This module wires those parts and keeps the alert store across restarts.
  */
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Component } from '../../component.js';
@@ -115,6 +116,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   const store = new AlertStore();
   const alertsFile = new JsonFile<StoredAlert[]>(join(opts.dataDir, 'notify', 'alerts.json'), () => [...store.alerts.values()]);
   const abort = new AbortController();
+  // Every send waiting for a slot or a retry listens for shutdown: thousands of listeners are expected.
+  setMaxListeners(0, abort.signal);
   const startedAt = new Date(clock.now());
   const metrics = createMetrics(opts.registry);
 

@@ -10,6 +10,7 @@ import type { Logger } from '../../logger.js';
 import type { Clock } from './clock.js';
 import type { FiringAlert, Inhibitor } from './inhibit.js';
 import type { LabelSet } from './matchers.js';
+import { Slots } from '../../util/slots.js';
 import { withRetry } from './retry.js';
 import type { Route } from './route.js';
 import type { SilenceService } from './silence-service.js';
@@ -127,10 +128,20 @@ export interface RetryStageOptions {
   signal: AbortSignal;
   metrics: NotifyMetrics;
   clock: Clock;
+  /** Shared by every integration of a notifier; one is made per stage when absent. */
+  sends?: Slots;
 }
+
+/**
+ * Sends in flight at once across all groups. Thousands of failing groups then
+ * queue for a slot instead of holding thousands of sockets, and on shutdown the
+ * queued ones give up without a request.
+ */
+const MAX_SENDS_IN_FLIGHT = 64;
 
 /** Sends through the integration, retrying within the group interval (or the minimum budget). */
 export function retryStage(o: RetryStageOptions): Stage<IntegrationContext> {
+  const sends = o.sends ?? new Slots(MAX_SENDS_IN_FLIGHT);
   return {
     name: 'retry',
     async exec(ctx, alerts) {
@@ -142,15 +153,19 @@ export function retryStage(o: RetryStageOptions): Stage<IntegrationContext> {
       const t0 = performance.now();
       await withRetry(
         () =>
-          i.notify({
-            receiver,
-            groupKey: ctx.groupKey,
-            groupLabels: ctx.groupLabels,
-            alerts: toSend,
-            now: ctx.now,
-            externalUrl: o.externalUrl,
-            dashboardUrl: o.dashboardUrl,
-          }),
+          sends.run(
+            () =>
+              i.notify({
+                receiver,
+                groupKey: ctx.groupKey,
+                groupLabels: ctx.groupLabels,
+                alerts: toSend,
+                now: ctx.now,
+                externalUrl: o.externalUrl,
+                dashboardUrl: o.dashboardUrl,
+              }),
+            o.signal,
+          ),
         {
           maxElapsedMs: budgetMs(ctx.route, o.minRetryBudgetMs),
           logger: ctx.log,

@@ -9,7 +9,7 @@ import { guardQuery } from './guard.js';
 import { DEFAULT_PROM_API_LIMITS, type PromApiLimits } from './limits.js';
 import { MAX_TIME, MIN_TIME, collectParams, first, parseDurationParam, parseLimitParam, parseTimeParam, type RawParams } from './params.js';
 import { parseSeriesSelector } from './selector.js';
-import { Slots } from './slots.js';
+import { Slots } from '../../util/slots.js';
 
 export { DEFAULT_PROM_API_LIMITS, type PromApiLimits } from './limits.js';
 export { formatFloat } from '../../model/strconv.js';
@@ -72,7 +72,11 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
   const buildInfo: BuildInfo = { ...DEFAULT_BUILD_INFO, ...opts.buildInfo };
   const now = opts.now ?? Date.now;
   const startTime = new Date(now()).toISOString();
-  const slots = new Slots(limits.maxConcurrent, limits.maxQueued);
+  const slots = new Slots(
+    limits.maxConcurrent,
+    limits.maxQueued,
+    (busy, waiting) => new ApiError('unavailable', `too many queries in flight (${busy} running, ${waiting} waiting); retry later`),
+  );
 
   return async (app) => {
     // Repeated form keys (`match[]`) must survive, so this scope parses forms itself.
