@@ -1,21 +1,20 @@
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
+import { createAlertmanagerSink, createNotifier, type Notifier } from './alerts/notify/index.js';
 import { createRuleManager, type RuleManager } from './alerts/rules/index.js';
 import type { Alert, AlertSink } from './alerts/types.js';
-import { requireToken } from './api/auth.js';
-import { promApiRoutes } from './api/prom-api/index.js';
-import { rulesApiRoutes } from './api/rules-api.js';
-import { runbookRoutes } from './api/runbooks.js';
-import { targetsApiRoutes } from './api/targets-api.js';
+import { ExemplarStore } from './api/exemplar-store.js';
+import { MetadataStore } from './api/metadata-store.js';
+import { mountRoutes } from './api/routes.js';
+import { scrapeObserver } from './api/scrape-observer.js';
 import { createSelfRegistry } from './api/self-metrics.js';
 import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
 import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
 import { formatDuration } from './config/duration.js';
-import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
+import { createJobs, type JobScheduler } from './jobs/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
@@ -76,7 +75,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   // The log pipeline reports its own trouble to stdout only, so a failing
   // Elasticsearch cannot feed its errors back into the queue it drains.
   const plainLogger = opts.logger ?? createLogger();
-  const logs = createLogPipeline({ config: config.logs, dataDir, registry, logger: plainLogger, storage: { appender: () => storage.appender() }, token: config.server.token });
+  const logs = createLogPipeline({ config: config.logs, dataDir, registry, logger: plainLogger, storage: { appender: () => storage.appender() } });
   const logger = opts.logger ?? createLogger({ destination: logs.destination(process.stdout) });
   let ready = false;
 
@@ -117,16 +116,10 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   });
   const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger });
 
-  const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready });
-  await app.register(promApiRoutes({ engine, storage, token: config.server.token, storageRetention: formatDuration(config.storage.retention) }));
-  await app.register(rulesApiRoutes({ manager: rules }));
-  if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token }));
-  await app.register(jobsApiRoutes({ scheduler: jobs, token: config.server.token }));
-  await app.register(logs.routes);
-  await app.register(runbookRoutes());
-
+  const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready, token: config.server.token });
   const holder: { collectors?: Collectors } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors }));
+  const metadata = new MetadataStore();
+  const exemplars = new ExemplarStore();
   const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
     let next: LoadedConfig;
     try {
@@ -147,9 +140,21 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     logger.info('configuration reloaded');
     return { ok: true, errors: [] };
   };
-  app.post('/-/reload', { preHandler: requireToken(config.server.token) }, async (_req, reply) => {
-    const r = await reload();
-    return r.ok ? reply.send({ status: 'success' }) : reply.code(400).send({ status: 'error', errorType: 'bad_data', error: r.errors.join('\n') });
+  await mountRoutes(app, {
+    engine,
+    storage,
+    rules,
+    notifier,
+    jobs,
+    logs,
+    collectors: () => holder.collectors,
+    metadata,
+    exemplars,
+    status: { config: () => config, retention: formatDuration(config.storage.retention), flags: () => ({ 'config.file': loaded.file, 'storage.path': dataDir, 'web.listen-address': opts.listen ?? config.server.listen, 'web.external-url': externalUrl }) },
+    authRequired: !!config.server.token,
+    token: config.server.token,
+    secureCookie: externalUrl.startsWith('https:'),
+    reload,
   });
 
   await app.listen({ host, port });
@@ -158,7 +163,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     typeof addr === 'object' && addr
       ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`
       : `http://${host}:${port}`;
-  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url });
+  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, hooks: scrapeObserver(metadata, exemplars) });
   holder.collectors = scrapes;
 
   const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, jobs];

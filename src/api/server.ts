@@ -1,6 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { installAuth } from './auth.js';
+import { errorTypeForStatus, sendErrorFor } from './errors.js';
+import { SessionStore } from './session.js';
 
 export interface ServerOptions {
   logger: Logger;
@@ -8,14 +11,26 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Readiness: true once storage is loaded. */
   isReady: () => boolean;
+  /** server.token: routes declaring `config: { access: 'write' }` need it (or a signed-in session). */
+  token?: string;
+  /** Browser sessions (sign-in with the token); one is made when not given. */
+  sessions?: SessionStore;
 }
 
-/** A feature's routes: registered under the server by src/main.ts. */
+/** A feature's routes: registered under the server by src/api/routes.ts. */
 export type RoutePlugin = FastifyPluginAsync;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server's browser sessions, for the sign-in routes. */
+    sessions: SessionStore;
+  }
+}
+
 /**
- * The HTTP server: health, readiness and self metrics here; every feature's
- * routes come in as plugins so each folder owns its endpoints.
+ * The HTTP server: health, readiness and self metrics here, authentication
+ * applied once for every route (see auth.ts), one error handler building the
+ * one error shape. Feature routes are mounted by src/api/routes.ts.
  */
 export function createServer(opts: ServerOptions): FastifyInstance {
   const app: FastifyInstance = Fastify({
@@ -27,7 +42,11 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     connectionTimeout: 30_000,
     requestTimeout: 120_000,
     routerOptions: { maxParamLength: 1024 },
+    ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
   });
+  const sessions = opts.sessions ?? new SessionStore();
+  app.decorate('sessions', sessions);
+  installAuth(app, { token: opts.token, sessions });
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -43,15 +62,14 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     return reply.type(opts.registry.contentType).send(body);
   });
 
-  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply.code(status).send({
-      status: 'error',
-      errorType: status === 413 ? 'payload_too_large' : status >= 500 ? 'internal' : 'bad_data',
-      error: err.message,
-    });
+    // Schema failures name the field: "body/matchers must be array".
+    const message = err.validation ? `invalid request: ${err.message}` : err.message;
+    return sendErrorFor(req.url, reply, status, errorTypeForStatus(status), message);
   });
+  app.setNotFoundHandler((req, reply) => sendErrorFor(req.url, reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0].slice(0, 200)}`));
   return app;
 }
 

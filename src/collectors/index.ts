@@ -18,6 +18,7 @@ import { ScrapeLoop, type LoopSettings } from './scrape-loop.js';
 import { buildScrapeTargets, HttpScrapeSource, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
 import { CollectorMetrics } from './self-metrics.js';
 import type { ScrapeSource } from './source.js';
+import type { ParseResult } from './exposition.js';
 
 export { parseExposition, ExpositionParser, ExpositionError, type ParsedSample, type ParseResult } from './exposition.js';
 export type { CollectorsConfig } from '../config/collectors.js';
@@ -33,6 +34,8 @@ export interface CollectorsOptions {
    * job, one is added.
    */
   selfUrl?: string;
+  /** Called with each HTTP target's parsed scrape (metadata and exemplars for the API). */
+  hooks?: { onParsed?(target: { key: string; labels: Labels }, result: ParseResult, body: string, openMetrics: boolean): void };
 }
 
 export interface TargetStatus {
@@ -109,7 +112,7 @@ function withSelf(config: CollectorsConfig, selfUrl: string | undefined): Collec
   return { ...config, scrape_configs };
 }
 
-export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { specs: LoopSpec[]; errors: string[] } {
+export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, hooks?: CollectorsOptions['hooks']): { specs: LoopSpec[]; errors: string[] } {
   const g: GlobalDefaults = config.global;
   const specs: LoopSpec[] = [];
   const errors: string[] = [];
@@ -122,7 +125,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
         url: t.url,
         settings: t.settings,
         sourceSig: JSON.stringify([t.url, t.bodyLimit, sc.basic_auth, sc.authorization, sc.tls_config, sc.follow_redirects]),
-        makeSource: () => new HttpScrapeSource(t.url, sc, t.bodyLimit),
+        makeSource: () => new HttpScrapeSource(t.url, sc, t.bodyLimit, hooks?.onParsed && ((r, body, om) => hooks.onParsed?.({ key: t.key, labels: t.settings.targetLabels }, r, body, om))),
       });
     }
   }
@@ -178,7 +181,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   let started = false;
 
   const apply = async (config: CollectorsConfig): Promise<void> => {
-    const { specs, errors } = buildLoopSpecs(withSelf(config, opts.selfUrl), logger);
+    const { specs, errors } = buildLoopSpecs(withSelf(config, opts.selfUrl), logger, opts.hooks);
     for (const e of errors) logger.warn(e);
     const next = new Map(specs.map((s) => [s.key, s]));
     const removed: Running[] = [];

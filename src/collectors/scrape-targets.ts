@@ -8,7 +8,7 @@ import type { ScrapeConfig } from '../config/collectors.js';
 import { formatDuration } from '../config/duration.js';
 import { labelsKey } from '../tsdb/matchers.js';
 import type { Labels } from '../tsdb/types.js';
-import { ExpositionParser, isOpenMetricsContentType, type ParsedSample } from './exposition.js';
+import { ExpositionParser, isOpenMetricsContentType, type ParsedSample, type ParseResult } from './exposition.js';
 import { httpGet } from './http-client.js';
 import { compileRelabel, relabel } from './relabel.js';
 import type { LoopSettings, ScrapeSource } from './scrape-loop.js';
@@ -114,6 +114,14 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
 }
 
 /** Fetches a /metrics endpoint and parses it; one parser per target keeps its cache warm. */
+/**
+ * Observers of successful HTTP scrapes, outside the scrape path's own work:
+ * the API keeps TYPE/HELP/UNIT and OpenMetrics exemplars from them.
+ */
+export interface ScrapeHooks {
+  onParsed?(result: ParseResult, body: string, openMetrics: boolean): void;
+}
+
 export class HttpScrapeSource implements ScrapeSource {
   private readonly parser = new ExpositionParser();
 
@@ -121,6 +129,7 @@ export class HttpScrapeSource implements ScrapeSource {
     readonly url: string,
     private readonly cfg: ScrapeConfig,
     private readonly bodyLimit: number,
+    private readonly onParsed?: ScrapeHooks['onParsed'],
   ) {}
 
   async collect(signal: AbortSignal, timeoutMs: number): Promise<ParsedSample[]> {
@@ -131,7 +140,10 @@ export class HttpScrapeSource implements ScrapeSource {
       headers: { accept: SCRAPE_ACCEPT, 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000) },
     });
     if (res.status !== 200) throw new Error(`server returned HTTP status ${res.status}`);
-    return this.parser.parse(res.body, { openMetrics: isOpenMetricsContentType(res.contentType) }).samples;
+    const openMetrics = isOpenMetricsContentType(res.contentType);
+    const parsed = this.parser.parse(res.body, { openMetrics });
+    this.onParsed?.(parsed, res.body, openMetrics);
+    return parsed.samples;
   }
 }
 
