@@ -4,6 +4,7 @@
  * sign-in. Every response here carries a strict Content-Security-Policy:
  * scripts, styles and connections only from Vigil's own origin.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -13,6 +14,12 @@ import { SESSION_COOKIE, sameSecret } from './session.js';
 
 /** dist/web of this package, from src/api or dist/api alike. */
 export const WEB_DIST = fileURLToPath(new URL('../../dist/web/', import.meta.url));
+
+/**
+ * `style-src` also admits the response's nonce: the editor (CodeMirror) adds
+ * its styles in a <style> element, which carries the nonce the page hands it.
+ */
+export const cspWith = (nonce?: string) => CSP.replace("style-src 'self'", `style-src 'self'${nonce ? ` 'nonce-${nonce}'` : ''}`);
 
 export const CSP = [
   "default-src 'none'",
@@ -55,11 +62,11 @@ function loadAssets(dir: string): Map<string, Asset> {
   return out;
 }
 
-function send(req: FastifyRequest, reply: FastifyReply, a: Asset, cache: string): FastifyReply {
+function send(req: FastifyRequest, reply: FastifyReply, a: Asset, cache: string, csp = CSP): FastifyReply {
   const accept = String(req.headers['accept-encoding'] ?? '');
   reply
     .type(a.type)
-    .header('content-security-policy', CSP)
+    .header('content-security-policy', csp)
     .header('x-content-type-options', 'nosniff')
     .header('referrer-policy', 'no-referrer')
     .header('x-frame-options', 'DENY')
@@ -86,7 +93,9 @@ export function uiRoutes(o: UiOptions): FastifyPluginAsync {
     const page = async (req: FastifyRequest, reply: FastifyReply) => {
       const index = assets.get('index.html');
       if (!index) return sendError(reply, 503, 'unavailable', 'the web UI is not built: run `npm run build`');
-      return send(req, reply, index, 'no-cache');
+      const nonce = randomBytes(16).toString('base64');
+      const html = index.raw.toString('utf8').replace('<link rel="stylesheet"', `<link nonce="${nonce}" rel="stylesheet"`);
+      return send(req, reply, { type: index.type, raw: Buffer.from(html) }, 'no-store', cspWith(nonce));
     };
     for (const p of UI_PAGES) app.get(p, page);
     app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {

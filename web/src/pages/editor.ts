@@ -40,6 +40,8 @@ export function createEditor(parent: HTMLElement, doc: string, o: { onChange(exp
         ),
         keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...historyKeymap, ...completionKeymap, ...lintKeymap]),
         EditorView.lineWrapping,
+        // The page's CSP admits <style> elements only with the nonce of this response.
+        EditorView.cspNonce.of((document.querySelector('link[nonce]') as HTMLLinkElement | null)?.nonce ?? ''),
         EditorView.updateListener.of((u) => {
           if (u.docChanged) o.onChange(u.state.doc.toString());
         }),
