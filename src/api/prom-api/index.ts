@@ -283,7 +283,8 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
         for (const [name, m] of t.entries) {
           if (metric && name !== metric) continue;
           if (limit > 0 && out.length >= limit) break;
-          out.push({ target: t.labels, metric: name, type: m.type, help: m.help, unit: m.unit });
+          // Prometheus leaves `metric` out when the request names it.
+          out.push(metric ? { target: t.labels, type: m.type, help: m.help, unit: m.unit } : { target: t.labels, metric: name, type: m.type, help: m.help, unit: m.unit });
         }
       }
       return successJson(JSON.stringify(out));
