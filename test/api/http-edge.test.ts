@@ -1,0 +1,205 @@
+/**
+ * The HTTP edge on a running Vigil with a token: authentication applied once
+ * (bearer token, or a browser session with its anti-forgery header), CSP on
+ * the UI, schemas refusing malformed input, errors in one shape, and the
+ * status and query additions (config redacted, tsdb stats, stats=all,
+ * parse_query, format_query).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionStore, readCookie } from '../../src/api/session.js';
+import { ExemplarStore } from '../../src/api/exemplar-store.js';
+import { MetadataStore } from '../../src/api/metadata-store.js';
+import { parseExemplarLine } from '../../src/api/scrape-observer.js';
+import { redactConfig } from '../../src/api/status.js';
+import type { Vigil } from '../../src/main.js';
+import { buildWeb } from '../../web/build.mjs';
+import { baseConfig, e2eDir, type E2EDir } from '../e2e/harness.js';
+
+const TOKEN = 'edge-token-77c2';
+const SLACK_SECRET = 'https://hooks.slack.com/services/T000/B000/SECRETPART';
+let d: E2EDir;
+let vigil: Vigil;
+let origin = '';
+
+const req = (path: string, init: RequestInit = {}) => fetch(`${origin}${path}`, init);
+const silenceBody = () =>
+  JSON.stringify({ matchers: [{ name: 'alertname', value: 'X', isRegex: false }], startsAt: new Date().toISOString(), endsAt: new Date(Date.now() + 3600_000).toISOString(), createdBy: 't', comment: 'c' });
+
+async function signIn(): Promise<{ cookie: string; csrf: string }> {
+  const res = await req('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
+  expect(res.status).toBe(200);
+  const setCookie = res.headers.get('set-cookie')!;
+  expect(setCookie).toMatch(/HttpOnly/);
+  expect(setCookie).toMatch(/SameSite=Strict/);
+  const body = (await res.json()) as { data: { csrfToken: string } };
+  return { cookie: setCookie.split(';')[0], csrf: body.data.csrfToken };
+}
+
+beforeAll(async () => {
+  await buildWeb();
+  d = e2eDir('edge');
+  d.write('vigil.yml', {
+    ...baseConfig(),
+    server: { listen: '127.0.0.1:0', token: TOKEN },
+    alerting: { config: { global: { slack_api_url: SLACK_SECRET }, route: { receiver: 'hook' }, receivers: [{ name: 'hook', webhook_configs: [{ url: 'http://127.0.0.1:9/hook' }] }] } },
+  });
+  vigil = await d.start();
+  origin = vigil.url;
+  await vigil.collectors.scrapeAll();
+}, 30_000);
+afterAll(async () => {
+  await vigil?.stop();
+  d?.remove();
+});
+
+describe('authentication, applied once', () => {
+  it('write routes refuse no token, wrong token; accept the bearer token', async () => {
+    const post = (headers: Record<string, string>) => req('/api/v2/silences', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: silenceBody() });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ authorization: 'Bearer nope' })).status).toBe(401);
+    expect((await post({ authorization: `Bearer ${TOKEN}` })).status).toBe(200);
+    // Every write route goes through the same hook.
+    for (const [method, path] of [['POST', '/api/v1/jobs/x/run'], ['POST', '/-/reload'], ['DELETE', '/api/v2/silence/abc'], ['POST', '/api/v2/alerts']] as const) {
+      const r = await req(path, { method });
+      expect(r.status, path).toBe(401);
+      expect(r.headers.get('www-authenticate')).toBe('Bearer');
+    }
+  });
+
+  it('a signed-in session writes only with its anti-forgery header, never cross-origin', async () => {
+    const { cookie, csrf } = await signIn();
+    const post = (headers: Record<string, string>) => req('/api/v2/silences', { method: 'POST', headers: { 'content-type': 'application/json', cookie, ...headers }, body: silenceBody() });
+    expect((await post({})).status).toBe(403);
+    expect((await post({ 'x-vigil-csrf': 'forged' })).status).toBe(403);
+    expect((await post({ 'x-vigil-csrf': csrf, origin: 'https://evil.example' })).status).toBe(403);
+    expect((await post({ 'x-vigil-csrf': csrf })).status).toBe(200);
+    const info = (await (await req('/api/v1/session', { headers: { cookie } })).json()) as { data: { signedIn: boolean; csrfToken: string } };
+    expect(info.data).toMatchObject({ signedIn: true, csrfToken: csrf });
+    // Sign-out ends the session.
+    await req('/api/v1/session', { method: 'DELETE', headers: { cookie } });
+    expect((await post({ 'x-vigil-csrf': csrf })).status).toBe(401);
+  });
+
+  it('sign-in refuses a wrong token, malformed and oversized bodies, and other origins', async () => {
+    const post = (body: string, headers: Record<string, string> = {}) => req('/api/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    expect((await post(JSON.stringify({ token: 'wrong' }))).status).toBe(401);
+    expect((await post('{"token":')).status).toBe(400);
+    expect((await post(JSON.stringify({ token: 5 }))).status).toBe(400);
+    expect((await post(JSON.stringify({ token: 'x'.repeat(10_000) }))).status).toBe(413);
+    expect((await post(JSON.stringify({ token: TOKEN }), { origin: 'https://evil.example' })).status).toBe(403);
+  });
+
+  it('sessions are bounded and expire', () => {
+    let now = 0;
+    const s = new SessionStore({ max: 3, ttlMs: 1000, now: () => now });
+    const ids = [1, 2, 3, 4].map(() => s.create().id);
+    expect(s.get(ids[0])).toBeUndefined();
+    expect(s.get(ids[3])).toBeDefined();
+    now = 1000;
+    expect(s.get(ids[3])).toBeUndefined();
+    expect(readCookie('a=1; vigil_session=xyz; b=2', 'vigil_session')).toBe('xyz');
+    expect(readCookie('garbage;;=;', 'vigil_session')).toBeUndefined();
+  });
+});
+
+describe('schemas and one error shape', () => {
+  const auth = { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` };
+  it('Alertmanager routes answer schema errors in their shape (a JSON string)', async () => {
+    let r = await req('/api/v2/silences', { method: 'POST', headers: auth, body: JSON.stringify({ matchers: 'x', startsAt: 'a', endsAt: 'b' }) });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatch(/body\/matchers must be array/);
+    r = await req('/api/v2/alerts?active=maybe');
+    expect(r.status).toBe(400);
+    expect(typeof (await r.json())).toBe('string');
+  });
+
+  it('Prometheus-shaped routes answer {status, errorType, error}', async () => {
+    const r = await req('/api/v1/jobs/x/run?wait=sometimes', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ status: 'error', errorType: 'bad_data' });
+    const nf = await req('/api/v1/nope');
+    expect(nf.status).toBe(404);
+    expect(await nf.json()).toMatchObject({ status: 'error', errorType: 'not_found' });
+    const logs = await req('/api/v1/logs', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-ndjson' }, body: '{"a":' });
+    expect(logs.status).toBe(400);
+    expect(await logs.json()).toMatchObject({ status: 'error', errorType: 'bad_data', rejected: 1 });
+  });
+});
+
+describe('the UI shell', () => {
+  it('serves pages with a strict CSP and compressed hashed assets', async () => {
+    const r = await req('/alerts', { headers: { 'accept-encoding': 'gzip' } });
+    expect(r.status).toBe(200);
+    const csp = r.headers.get('content-security-policy')!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe');
+    const html = await r.text();
+    const js = /src="(\/assets\/app-[0-9a-f]+\.js)"/.exec(html)![1];
+    const a = await req(js, { headers: { 'accept-encoding': 'br' } });
+    expect(a.headers.get('cache-control')).toContain('immutable');
+    expect((await req('/assets/..%2Fmanifest.json')).status).toBe(404);
+    expect((await req('/assets/index.html')).status).toBe(404);
+  });
+});
+
+describe('Prometheus API additions', () => {
+  it('status/config shows the running config with secrets as <secret>', async () => {
+    const body = (await (await req('/api/v1/status/config')).json()) as { data: { yaml: string } };
+    expect(body.data.yaml).toContain('<secret>');
+    expect(body.data.yaml).not.toContain(TOKEN);
+    expect(body.data.yaml).not.toContain('SECRETPART');
+    expect(redactConfig({ dsn: 'postgres://u:pw@h/db', x: { url: 'redis://:pw@h:6379' }, list: ['http://a:b@c/'] })).toEqual({
+      dsn: '<secret>',
+      x: { url: 'redis://<secret>@h:6379' },
+      list: ['http://<secret>@c/'],
+    });
+  });
+
+  it('status/tsdb, flags and runtimeinfo answer in Prometheus shapes', async () => {
+    const tsdb = (await (await req('/api/v1/status/tsdb')).json()) as { data: { headStats: { numSeries: number }; seriesCountByMetricName: Array<{ name: string; value: number }> } };
+    expect(tsdb.data.headStats.numSeries).toBeGreaterThan(0);
+    expect(tsdb.data.seriesCountByMetricName.length).toBeGreaterThan(0);
+    const flags = (await (await req('/api/v1/status/flags')).json()) as { data: Record<string, string> };
+    expect(flags.data['config.file']).toContain('vigil.yml');
+    const rt = (await (await req('/api/v1/status/runtimeinfo')).json()) as { data: { storageRetention: string } };
+    expect(rt.data.storageRetention).toBe('1h');
+  });
+
+  it('metadata from Vigil\'s own scrape, stats=all, parse_query, format_query', async () => {
+    const md = (await (await req('/api/v1/metadata?metric=vigil_scrapes_total')).json()) as { data: Record<string, Array<{ type: string; help: string }>> };
+    expect(md.data.vigil_scrapes_total[0]).toMatchObject({ type: 'counter' });
+    const q = (await (await req('/api/v1/query?query=up&stats=all')).json()) as { data: { stats: { timings: object; samples: object } } };
+    expect(q.data.stats.timings).toHaveProperty('evalTotalTime');
+    expect(q.data.stats.samples).toHaveProperty('totalQueryableSamples');
+    const pq = (await (await req(`/api/v1/parse_query?query=${encodeURIComponent('sum by (a) (rate(x[5m]))')}`)).json()) as { data: any };
+    expect(pq.data).toMatchObject({ type: 'aggregation', op: 'sum', grouping: ['a'], expr: { type: 'call', func: { name: 'rate' }, args: [{ type: 'matrixSelector', name: 'x', range: 300_000 }] } });
+    const bad = await req(`/api/v1/format_query?query=${encodeURIComponent('sum(')}`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ errorType: 'bad_data' });
+  });
+
+  it('exemplars: OpenMetrics exemplar lines are parsed, kept in a bounded ring and queried by selector', () => {
+    expect(parseExemplarLine('rpc_bucket{le="0.1"} 3 # {trace_id="abc"} 0.05 1700000000.5')).toEqual({
+      series: { __name__: 'rpc_bucket', le: '0.1' },
+      labels: { trace_id: 'abc' },
+      value: 0.05,
+      t: 1_700_000_000_500,
+    });
+    expect(parseExemplarLine('rpc_total 3 # {trace_id="a"')).toBeUndefined();
+    expect(parseExemplarLine('# HELP x # {a="b"} 1')).toBeUndefined();
+    const ring = new ExemplarStore(2);
+    for (let i = 0; i < 5; i++) ring.add({ series: { __name__: 'm', i: String(i % 2) }, labels: { trace_id: String(i) }, value: i, t: i * 1000 });
+    const got = ring.query([[{ type: '=', name: '__name__', value: 'm' }]], 0, 10_000);
+    expect(got.flatMap((g) => g.exemplars.map((e) => e.labels.trace_id)).sort()).toEqual(['3', '4']);
+  });
+
+  it('the metadata store is bounded per target and maps untyped to unknown', () => {
+    const m = new MetadataStore(2);
+    m.set('t', { job: 'j' }, [['a', { type: 'untyped' }], ['b', { type: 'gauge', help: 'h' }], ['c', { type: 'counter' }]]);
+    expect([...m.byMetric().entries()]).toEqual([
+      ['a', [{ type: 'unknown', help: '', unit: '' }]],
+      ['b', [{ type: 'gauge', help: 'h', unit: '' }]],
+    ]);
+  });
+});
