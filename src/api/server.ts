@@ -1,9 +1,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { installAuth } from './auth.js';
 import { errorTypeForStatus, sendErrorFor } from './errors.js';
 import { SessionStore } from './session.js';
+
+const gzipAsync = promisify(gzip);
+const GZIP_MIN_BYTES = 16 * 1024;
 
 export interface ServerOptions {
   logger: Logger;
@@ -47,6 +52,17 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   const sessions = opts.sessions ?? new SessionStore();
   app.decorate('sessions', sessions);
   installAuth(app, { token: opts.token, sessions });
+
+  // Large JSON answers (a UI listing 10k alerts, a wide query range) go gzip'd when
+  // the client accepts it, as Prometheus does; compressed on the thread pool.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (typeof payload !== 'string' || payload.length < GZIP_MIN_BYTES || reply.hasHeader('content-encoding')) return payload;
+    if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return payload;
+    if (!String(reply.getHeader('content-type') ?? '').includes('json')) return payload;
+    const body = await gzipAsync(payload, { level: 4 });
+    reply.header('content-encoding', 'gzip').header('vary', 'accept-encoding').removeHeader('content-length');
+    return body;
+  });
 
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -135,7 +135,7 @@ describe('the UI shell', () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe');
     const html = await r.text();
-    const js = /src="(\/assets\/app-[0-9a-f]+\.js)"/.exec(html)![1];
+    const js = /src="(\/assets\/app-[A-Za-z0-9]+\.js)"/.exec(html)![1];
     const a = await req(js, { headers: { 'accept-encoding': 'br' } });
     expect(a.headers.get('cache-control')).toContain('immutable');
     expect((await req('/assets/..%2Fmanifest.json')).status).toBe(404);

@@ -1,16 +1,19 @@
 import { render } from 'preact';
+import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { loadSession, onSession, sessionInfo, signOut } from './api';
 import { AlertsPage } from './pages/alerts';
-import { GraphPage } from './pages/graph';
 import { RulesPage } from './pages/rules';
 import { SignInPage } from './pages/signin';
 import { SilenceForm, SilencesPage } from './pages/silences';
 import { StatusPage } from './pages/status';
 import { TargetsPage } from './pages/targets';
 import { useLocation } from './router';
+
+// CodeMirror and uPlot load only when the Graph page opens.
+const GraphPage = lazy(() => import('./pages/graph').then((m) => ({ default: m.GraphPage })));
 
 const NAV: Array<[string, string]> = [
   ['/alerts', 'Alerts'],
@@ -29,7 +32,12 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
   if (path.startsWith('/silences/')) return <SilenceForm key={path} id={decodeURIComponent(path.slice('/silences/'.length))} />;
   if (path === '/targets') return <TargetsPage />;
   if (path === '/rules') return <RulesPage />;
-  if (path === '/graph') return <GraphPage params={params} />;
+  if (path === '/graph')
+    return (
+      <Suspense fallback={<p>Loading…</p>}>
+        <GraphPage params={params} />
+      </Suspense>
+    );
   if (path === '/status') return <StatusPage />;
   if (path === '/signin') return <SignInPage />;
   return <p>No page here.</p>;
