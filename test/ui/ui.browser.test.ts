@@ -164,8 +164,9 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
         const res = await page.goto(origin + p.path);
         expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
         await page.waitForSelector(p.ready, { timeout: 15_000 });
+        // Pages fill in as their API answers arrive: wait for each expected text.
+        for (const t of p.text) await expect.poll(() => page.locator('main').innerText(), { timeout: 10_000 }).toContain(t);
         const body = await page.locator('main').innerText();
-        for (const t of p.text) expect(body).toContain(t);
         await expectInert(page);
         if (p.name === 'status') expect(body).not.toContain(TOKEN);
         if (p.name === 'alerts') {
