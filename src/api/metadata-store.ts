@@ -45,10 +45,14 @@ export class MetadataStore {
     this.targets.delete(targetKey);
   }
 
-  /** metric → distinct metadata across targets, as /api/v1/metadata answers. */
-  byMetric(): Map<string, MetricMetadata[]> {
+  /**
+   * metric → distinct metadata across targets, as /api/v1/metadata answers;
+   * with `live` (labels keys of current targets), targets since removed are left out.
+   */
+  byMetric(live?: (labels: Labels) => boolean): Map<string, MetricMetadata[]> {
     const out = new Map<string, MetricMetadata[]>();
     for (const t of this.targets.values()) {
+      if (live && !live(t.labels)) continue;
       for (const [name, m] of t.entries) {
         const list = out.get(name);
         if (!list) out.set(name, [m]);

@@ -225,6 +225,39 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     }
   }, 60_000);
 
+  it('silences page: edit an existing silence, then expire it; the alert is no longer silenced', async () => {
+    const page = await newPage();
+    try {
+      // The session from the on-call test belongs to another page context: sign in here.
+      await page.goto(`${origin}/signin`);
+      await page.fill('input[name=token]', TOKEN);
+      await page.click('form.signin button[type=submit]');
+      await page.waitForSelector('text=Signed in.');
+      await page.goto(`${origin}/silences`);
+      await page.waitForSelector('tr.silence');
+      await page.click('tr.silence a:has-text("edit")');
+      const input = page.locator('input[name=matchers]');
+      await expect.poll(() => input.inputValue()).toContain('alertname="HighErrorRate"');
+      await page.fill('textarea[name=comment]', 'extended by on-call');
+      await page.click('form.silence-form button[type=submit]');
+      await page.waitForSelector('text=Silence saved');
+      const list = (await (await fetch(`${origin}/api/v2/silences`)).json()) as Array<{ comment: string; status: { state: string } }>;
+      expect(list.filter((x) => x.status.state === 'active').map((x) => x.comment)).toEqual(['extended by on-call']);
+
+      await page.goto(`${origin}/silences`);
+      await page.waitForSelector('tr.silence');
+      await page.click('tr.silence button:has-text("Expire")');
+      await page.waitForSelector('tr.silence', { state: 'detached' });
+      await waitFor(async () => {
+        const res = await fetch(`${origin}/api/v2/alerts?filter=alertname%3D%22HighErrorRate%22`);
+        const alerts = (await res.json()) as Array<{ status: { silencedBy: string[] } }>;
+        return alerts.length && alerts.every((a) => a.status.silencedBy.length === 0) ? true : undefined;
+      }, 10_000);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
   it('on-call flow: the Source link opens the graph with the expression, around the firing time', async () => {
     const msg = highErrorRateMessages()[0];
     const links = slackLinks(msg);

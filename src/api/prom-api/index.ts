@@ -247,13 +247,17 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
       return successJson(JSON.stringify(list), warnings);
     });
 
+    // Metadata of targets that have gone away is not shown, as in Prometheus.
+    const liveTargets = () => (opts.targets ? new Set(opts.targets().map((t) => labelsKey(t.labels))) : undefined);
+
     route('/api/v1/metadata', async (params) => {
       const limit = parseLimitParam(params);
       const perMetric = parseLimitParam(params, 'limit_per_metric');
       const metric = first(params, 'metric');
       const out: Record<string, MetricMetadata[]> = {};
       let n = 0;
-      for (const [name, entries] of opts.metadata?.byMetric() ?? []) {
+      const live = liveTargets();
+      for (const [name, entries] of opts.metadata?.byMetric(live && ((l) => live.has(labelsKey(l)))) ?? []) {
         if (metric && name !== metric) continue;
         if (limit > 0 && n >= limit) break;
         out[name] = perMetric > 0 ? entries.slice(0, perMetric) : entries;
@@ -275,7 +279,7 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
           throw badParam('match_target', (err as Error).message);
         }
       }
-      const live = opts.targets ? new Set(opts.targets().map((t) => labelsKey(t.labels))) : undefined;
+      const live = liveTargets();
       const out: unknown[] = [];
       for (const t of opts.metadata?.forTargets() ?? []) {
         if (live && !live.has(labelsKey(t.labels))) continue;
