@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createAlertmanagerSink, createNotifier, type Notifier } from './alerts/notify/index.js';
 import { createRuleManager, type RuleManager } from './alerts/rules/index.js';
+import { SloRuleSource } from './alerts/slo/index.js';
 import type { Alert, AlertSink } from './alerts/types.js';
 import { ExemplarStore } from './api/exemplar-store.js';
 import { MetadataStore } from './api/metadata-store.js';
@@ -102,9 +103,11 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   }
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
+  const slos = new SloRuleSource(config.slo_files, baseDir);
   const rules = createRuleManager({
     files: config.rule_files,
     baseDir,
+    generatedGroups: () => slos.load(),
     engine,
     storage,
     sink: fanOut(sinks, logger),
@@ -129,6 +132,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
       return { ok: false, errors };
     }
+    slos.setPatterns(next.config.slo_files);
     const r = await rules.reload(next.config.rule_files);
     if (!r.ok) {
       logger.error({ errors: r.errors }, 'reload rejected: invalid rule files, the running rules stay in force');
