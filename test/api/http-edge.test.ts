@@ -5,6 +5,7 @@
  * status and query additions (config redacted, tsdb stats, stats=all,
  * parse_query, format_query).
  */
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionStore, readCookie } from '../../src/api/session.js';
 import { ExemplarStore } from '../../src/api/exemplar-store.js';
@@ -17,6 +18,18 @@ import { baseConfig, e2eDir, type E2EDir } from '../e2e/harness.js';
 
 const TOKEN = 'edge-token-77c2';
 const SLACK_SECRET = 'https://hooks.slack.com/services/T000/B000/SECRETPART';
+const OPENMETRICS = [
+  '# TYPE rpc_seconds histogram',
+  '# HELP rpc_seconds RPC latency.',
+  '# UNIT rpc_seconds seconds',
+  'rpc_seconds_bucket{le="0.1"} 3 # {trace_id="4bf92f3577b34da6"} 0.05 1700000000.5',
+  'rpc_seconds_bucket{le="+Inf"} 4 # {trace_id="00f067aa0ba902b7"} 1.5',
+  'rpc_seconds_count 4',
+  'rpc_seconds_sum 1.7',
+  '# EOF',
+  '',
+].join('\n');
+let target: Server;
 let d: E2EDir;
 let vigil: Vigil;
 let origin = '';
@@ -37,9 +50,12 @@ async function signIn(): Promise<{ cookie: string; csrf: string }> {
 
 beforeAll(async () => {
   await buildWeb();
+  target = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' }).end(OPENMETRICS));
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   d = e2eDir('edge');
   d.write('vigil.yml', {
     ...baseConfig(),
+    scrape_configs: [{ job_name: 'om', static_configs: [{ targets: [`127.0.0.1:${(target.address() as { port: number }).port}`] }] }],
     server: { listen: '127.0.0.1:0', token: TOKEN },
     alerting: { config: { global: { slack_api_url: SLACK_SECRET }, route: { receiver: 'hook' }, receivers: [{ name: 'hook', webhook_configs: [{ url: 'http://127.0.0.1:9/hook' }] }] } },
   });
@@ -50,6 +66,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await vigil?.stop();
   d?.remove();
+  await new Promise<void>((r) => (target ? target.close(() => r()) : r()));
 });
 
 describe('authentication, applied once', () => {
@@ -192,6 +209,38 @@ describe('Prometheus API additions', () => {
     for (let i = 0; i < 5; i++) ring.add({ series: { __name__: 'm', i: String(i % 2) }, labels: { trace_id: String(i) }, value: i, t: i * 1000 });
     const got = ring.query([[{ type: '=', name: '__name__', value: 'm' }]], 0, 10_000);
     expect(got.flatMap((g) => g.exemplars.map((e) => e.labels.trace_id)).sort()).toEqual(['3', '4']);
+  });
+
+  it('exemplars and UNIT from a scraped OpenMetrics target', async () => {
+    const q = new URLSearchParams({ query: 'histogram_quantile(0.9, rate(rpc_seconds_bucket[5m]))', start: '1699999000', end: String(Date.now() / 1000 + 60) });
+    const body = (await (await req(`/api/v1/query_exemplars?${q}`)).json()) as { data: Array<{ seriesLabels: Record<string, string>; exemplars: Array<{ labels: Record<string, string>; value: string; timestamp: number }> }> };
+    const byLe = Object.fromEntries(body.data.map((g) => [g.seriesLabels.le, g]));
+    expect(byLe['0.1'].seriesLabels).toMatchObject({ __name__: 'rpc_seconds_bucket', job: 'om' });
+    expect(byLe['0.1'].exemplars[0]).toEqual({ labels: { trace_id: '4bf92f3577b34da6' }, value: '0.05', timestamp: 1700000000.5 });
+    expect(byLe['+Inf'].exemplars[0].labels.trace_id).toBe('00f067aa0ba902b7');
+    const md = (await (await req('/api/v1/metadata?metric=rpc_seconds')).json()) as { data: Record<string, unknown> };
+    expect(md.data.rpc_seconds).toEqual([{ type: 'histogram', help: 'RPC latency.', unit: 'seconds' }]);
+    const tm = (await (await req(`/api/v1/targets/metadata?match_target=${encodeURIComponent('{job="om"}')}`)).json()) as { data: Array<{ metric: string }> };
+    expect(tm.data.map((x) => x.metric)).toEqual(['rpc_seconds']);
+  });
+
+  it('hostile input to the added endpoints ends in clear 400s', async () => {
+    for (const path of [
+      `/api/v1/format_query?query=${encodeURIComponent('x'.repeat(200_000))}`,
+      `/api/v1/format_query?query=${encodeURIComponent('sum('.repeat(2000))}`,
+      `/api/v1/parse_query?query=${encodeURIComponent('('.repeat(5000))}`,
+      `/api/v1/query_exemplars?query=up&start=bogus`,
+      `/api/v1/targets/metadata?match_target=${encodeURIComponent('{job=~"(a+)+"}')}`,
+      `/api/v1/targets/metadata?match_target=${encodeURIComponent('{job=')}`,
+      `/api/v1/metadata?limit=-x`,
+    ]) {
+      const r = await req(path);
+      // An over-long URL is refused by the HTTP parser itself (414/431) before any route.
+      expect([400, 413, 414, 422, 431], path.slice(0, 80)).toContain(r.status);
+      if (r.status < 414) expect(await r.json(), path.slice(0, 80)).toMatchObject({ status: 'error' });
+    }
+    // Vigil still answers.
+    expect((await req('/-/healthy')).status).toBe(200);
   });
 
   it('the metadata store is bounded per target and maps untyped to unknown', () => {
