@@ -111,6 +111,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
               annotations: { summary: EVIL_SUMMARY, description: `value {{ $labels.evil }}`, runbook_url: 'javascript:window.__xss=4' },
             },
             { alert: 'NeverFires', expr: 'vector(1) > 2', for: '5m' },
+            { alert: 'DependentWarning', expr: 'vector(1)', labels: { severity: 'info', service: 'sical-backend' }, annotations: { summary: 'Downstream of the error rate' } },
             { record: 'job:http_requests:rate5s', expr: 'sum by (job) (rate(http_requests_total[5s]))' },
           ],
         },
@@ -128,6 +129,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
         config: {
           route: { receiver: 'slack', group_by: ['alertname'], group_wait: '0s', group_interval: '1s', repeat_interval: '2s' },
           receivers: [{ name: 'slack', slack_configs: [{ api_url: slack.url, channel: '#oncall' }] }],
+          inhibit_rules: [{ source_matchers: ['alertname="HighErrorRate"'], target_matchers: ['alertname="DependentWarning"'], equal: ['service'] }],
         },
       },
     });
@@ -170,6 +172,8 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
         await expectInert(page);
         if (p.name === 'status') expect(body).not.toContain(TOKEN);
         if (p.name === 'alerts') {
+          // The inhibited alert names the alert that inhibits it.
+          await expect.poll(() => page.locator('.muted-by').allInnerTexts(), { timeout: 10_000 }).toContainEqual(expect.stringMatching(/inhibited by[\s\S]*alertname="HighErrorRate"/));
           // runbook_url "javascript:..." stays text, never a link
           expect(await page.locator('a[href^="javascript"]').count()).toBe(0);
         }

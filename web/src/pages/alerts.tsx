@@ -77,7 +77,10 @@ function Links({ annotations, generatorURL }: { annotations: Record<string, stri
   );
 }
 
-function AlertRow({ a, state, since }: { a: Pick<AmAlert, 'labels' | 'annotations' | 'generatorURL'>; state: AmAlert['status'] | { state: 'pending'; silencedBy: []; inhibitedBy: [] }; since: string }) {
+/** Fingerprint → labels of every alert shown, to name the alert that inhibits another. */
+type Known = Map<string, Record<string, string>>;
+
+function AlertRow({ a, state, since, known }: { a: Pick<AmAlert, 'labels' | 'annotations' | 'generatorURL'>; state: AmAlert['status'] | { state: 'pending'; silencedBy: []; inhibitedBy: [] }; since: string; known?: Known }) {
   const other = Object.entries(a.annotations).filter(([k]) => !TEXT_KEYS.includes(k) && !RUNBOOK_KEYS.includes(k) && !DASHBOARD_KEYS.includes(k));
   return (
     <li class="alert">
@@ -106,7 +109,15 @@ function AlertRow({ a, state, since }: { a: Pick<AmAlert, 'labels' | 'annotation
           ))}
         </div>
       )}
-      {state.inhibitedBy.length > 0 && <div class="muted-by">inhibited by alert {state.inhibitedBy.map((f) => f.slice(0, 12)).join(', ')}</div>}
+      {state.inhibitedBy.length > 0 && (
+        <div class="muted-by">
+          inhibited by{' '}
+          {state.inhibitedBy.map((f) => {
+            const by = known?.get(f);
+            return by ? <Labels key={f} labels={by} /> : <code key={f}>{f.slice(0, 16)}</code>;
+          })}
+        </div>
+      )}
       <div class="alert-actions">
         <Links annotations={a.annotations} generatorURL={a.generatorURL} />
         <a class="button" href={silenceLink(a.labels)} data-nav>
@@ -128,6 +139,8 @@ export function AlertsPage() {
     .filter((g) => g.alerts.length);
   const pending = (data?.pending ?? []).filter((a) => keep(a.labels));
   const total = groups.reduce((n, g) => n + g.alerts.length, 0);
+  const known: Known = new Map();
+  for (const g of data?.groups ?? []) for (const a of g.alerts) if (a.fingerprint) known.set(a.fingerprint, a.labels);
   return (
     <section>
       <h1>Alerts</h1>
@@ -154,7 +167,7 @@ export function AlertsPage() {
               <span class="count">{g.alerts.length}</span>
             </h2>
             <ul class="alert-list">
-              <Capped items={g.alerts} step={20} render={(a) => <AlertRow key={a.fingerprint || JSON.stringify(a.labels)} a={a} state={a.status} since={a.startsAt} />} />
+              <Capped items={g.alerts} step={20} render={(a) => <AlertRow key={a.fingerprint || JSON.stringify(a.labels)} a={a} state={a.status} since={a.startsAt} known={known} />} />
             </ul>
           </div>
         )}
