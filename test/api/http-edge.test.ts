@@ -7,7 +7,10 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { createServer as createHttpServer } from '../../src/api/server.js';
 import { SessionStore, readCookie } from '../../src/api/session.js';
+import { silentLogger } from '../../src/logger.js';
 import { ExemplarStore } from '../../src/api/exemplar-store.js';
 import { MetadataStore } from '../../src/api/metadata-store.js';
 import { parseExemplarLine } from '../../src/api/scrape-observer.js';
@@ -116,6 +119,20 @@ describe('authentication, applied once', () => {
     expect(s.get(ids[3])).toBeUndefined();
     expect(readCookie('a=1; vigil_session=xyz; b=2', 'vigil_session')).toBe('xyz');
     expect(readCookie('garbage;;=;', 'vigil_session')).toBeUndefined();
+  });
+});
+
+describe('without a token (the loopback default)', () => {
+  it('writes are open to local clients but refused from another origin', async () => {
+    const app = createHttpServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024, isReady: () => true });
+    app.post('/w', { config: { access: 'write' } }, async () => ({ ok: true }));
+    const post = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/w', headers: { host: 'localhost:9470', ...headers } });
+    expect((await post({})).statusCode).toBe(200);
+    expect((await post({ origin: 'http://localhost:9470' })).statusCode).toBe(200);
+    expect((await post({ origin: 'https://evil.example' })).statusCode).toBe(403);
+    expect((await post({ 'sec-fetch-site': 'cross-site' })).statusCode).toBe(403);
+    expect((await post({ origin: 'null' })).statusCode).toBe(403);
+    await app.close();
   });
 });
 

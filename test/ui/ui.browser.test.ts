@@ -100,13 +100,14 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
           rules: [
             {
               alert: 'HighErrorRate',
-              expr: 'rate(http_requests_total{status="500"}[5s]) > 0',
+              expr: 'rate(http_requests_total{status="500"}[1m]) > 0',
               labels: { severity: 'critical', service: 'sical-backend' },
               annotations: { summary: 'High error rate detected', runbook_url: `${origin}/runbooks/HighErrorRate.md`, dashboard: `${origin}/graph` },
             },
             {
               alert: 'MarkupInLabels',
-              expr: 'app_evil_info == 1',
+              // Over a window, so one scrape missed on a loaded machine does not resolve it.
+              expr: 'max_over_time(app_evil_info[1m]) == 1',
               labels: { severity: 'warning' },
               annotations: { summary: EVIL_SUMMARY, description: `value {{ $labels.evil }}`, runbook_url: 'javascript:window.__xss=4' },
             },
@@ -272,7 +273,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     try {
       await page.goto(links.Source);
       await page.waitForSelector('[data-testid=chart] canvas', { timeout: 15_000 });
-      expect(await page.locator('[data-testid=editor]').innerText()).toContain('rate(http_requests_total{status="500"}[5s]) > 0');
+      expect(await page.locator('[data-testid=editor]').innerText()).toContain('rate(http_requests_total{status="500"}[1m]) > 0');
       const hint = await page.locator('p.hint').first().innerText();
       const [from, to] = [...hint.matchAll(/\d{4}-\d\d-\d\dT[\d:.]+Z/g)].map((m) => Date.parse(m[0]));
       expect(from).toBeLessThanOrEqual(firingSince);

@@ -60,10 +60,22 @@ function silenceLink(labels: Record<string, string>): string {
   return `/silences/new?filter=${encodeURIComponent(matchersText(labels))}`;
 }
 
-function Links({ annotations, generatorURL }: { annotations: Record<string, string>; generatorURL?: string }) {
+/** A Graph link from this Vigil gets a range reaching back before the alert started, so the chart shows the firing time. */
+function sourceAround(url: string | undefined, since: string): string | undefined {
+  const href = safeHref(url);
+  if (!href) return undefined;
+  const u = new URL(href);
+  const started = Date.parse(since);
+  if (u.origin !== location.origin || u.pathname !== '/graph' || u.searchParams.has('g0.range_input') || !Number.isFinite(started)) return href;
+  const minutes = Math.max(60, Math.ceil((Date.now() - started) / 60_000) + 30);
+  u.searchParams.set('g0.range_input', minutes % 60 === 0 ? `${minutes / 60}h` : `${minutes}m`);
+  return u.href;
+}
+
+function Links({ annotations, generatorURL, since }: { annotations: Record<string, string>; generatorURL?: string; since: string }) {
   const runbook = safeHref(RUNBOOK_KEYS.map((k) => annotations[k]).find(Boolean));
   const dashboard = safeHref(DASHBOARD_KEYS.map((k) => annotations[k]).find(Boolean));
-  const source = safeHref(generatorURL);
+  const source = sourceAround(generatorURL, since);
   return (
     <span class="links">
       {runbook && <a href={runbook} rel="noreferrer noopener">runbook</a>}
@@ -119,7 +131,7 @@ function AlertRow({ a, state, since, known }: { a: Pick<AmAlert, 'labels' | 'ann
         </div>
       )}
       <div class="alert-actions">
-        <Links annotations={a.annotations} generatorURL={a.generatorURL} />
+        <Links annotations={a.annotations} generatorURL={a.generatorURL} since={since} />
         <a class="button" href={silenceLink(a.labels)} data-nav>
           Silence
         </a>
