@@ -123,6 +123,8 @@ export function SilenceForm({ id, filter }: { id?: string; filter?: string }) {
   const [saved, setSaved] = useState<string>();
   const [signedIn, setSignedIn] = useState(!sessionInfo().authRequired || sessionInfo().signedIn);
   const [expired, setExpired] = useState(false);
+  // A pending silence keeps its future start when edited.
+  const [pendingStart, setPendingStart] = useState<number>();
 
   useEffect(() => {
     if (!id) return;
@@ -132,6 +134,7 @@ export function SilenceForm({ id, filter }: { id?: string; filter?: string }) {
         setCreatedBy(s.createdBy);
         setComment(s.comment);
         setExpired(s.status.state === 'expired');
+        if (s.status.state === 'pending') setPendingStart(Date.parse(s.startsAt));
         const left = Date.parse(s.endsAt) - Math.max(Date.now(), Date.parse(s.startsAt));
         if (left > 0) setDur(`${Math.ceil(left / 60_000)}m`);
       },
@@ -163,7 +166,7 @@ export function SilenceForm({ id, filter }: { id?: string; filter?: string }) {
     if (!durMs) return setError(new Error(`invalid duration "${dur}": use e.g. 2h, 1d, 30m`));
     if (!createdBy.trim()) return setError(new Error('"created by" is required'));
     localStorage.setItem('vigil.author', createdBy.trim());
-    const now = Date.now();
+    const now = pendingStart && pendingStart > Date.now() ? pendingStart : Date.now();
     try {
       const r = await send<{ silenceID: string }>('POST', '/api/v2/silences', {
         ...(id && !expired ? { id } : {}),
