@@ -21,6 +21,7 @@ import { MemoryStorage } from '../../src/tsdb/memory.js';
 import { backfill, generateDataset, startPrometheus, writeOpenMetrics, type RunningPrometheus } from '../helpers/prometheus.js';
 import { waitFor } from '../helpers/net.js';
 import { requireBinary } from '../helpers/services.js';
+import { rulesApiRoutes } from '../../src/api/rules-api.js';
 import { queryApiServer } from './prom-api-helpers.js';
 
 const promtool = requireBinary('promtool', 'prometheus');
@@ -122,7 +123,9 @@ describe.skipIf(!promtool || !prometheus)("Grafana's Prometheus data source requ
     const observer = scrapeObserver(metadata, new ExemplarStore(100));
     // The same hook the scrape loop calls, with the target's parse result.
     observer.onParsed!({ key: 'demo', labels: { job: 'demo', instance: targetAddr } }, parseExposition(EXPOSITION), EXPOSITION, false);
-    app = await queryApiServer({ engine: createEngine(storage), storage, metadata, exemplars: new ExemplarStore(100) });
+    app = await queryApiServer({ engine: createEngine(storage), storage, metadata, exemplars: new ExemplarStore(100) }, 1024 * 1024, [
+      rulesApiRoutes({ manager: { groups: () => [], alerts: () => [] } }),
+    ]);
     await app.listen({ host: '127.0.0.1', port: 0 });
     vigil = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   }, 120_000);
@@ -151,9 +154,11 @@ describe.skipIf(!promtool || !prometheus)("Grafana's Prometheus data source requ
     sameContent(v.data, p.data);
   });
 
-  it('metric names: GET /api/v1/label/__name__/values?start&end', async () => {
+  it('metric names: GET /api/v1/label/__name__/values?start&end (newer Grafana adds limit=40000)', async () => {
     const { v, p } = await both('/api/v1/label/__name__/values', range);
     sameContent(v.data, p.data);
+    const limited = await both('/api/v1/label/__name__/values', { ...range, limit: '40000' });
+    sameContent(limited.v.data, limited.p.data);
   });
 
   it('metadata: GET /api/v1/metadata (TYPE/HELP/UNIT from the scrape)', async () => {
@@ -205,6 +210,11 @@ describe.skipIf(!promtool || !prometheus)("Grafana's Prometheus data source requ
 
   it('exemplars: GET /api/v1/query_exemplars?query&start&end', async () => {
     const { v, p } = await both('/api/v1/query_exemplars', { query: 'http_requests_total', ...range });
+    sameContent(v.data, p.data);
+  });
+
+  it('data source-managed rules: GET /api/v1/rules (Grafana alerting)', async () => {
+    const { v, p } = await both('/api/v1/rules');
     sameContent(v.data, p.data);
   });
 
