@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { ApiError, getData, getJson } from '../api';
 import { Badge, Capped, ErrorBox, Labels, useLoad } from '../components';
 import { ago, matchersText, safeHref } from '../format';
@@ -145,14 +145,24 @@ export function AlertsPage() {
   const [showMuted, setShowMuted] = useState(true);
   const { data, error } = useLoad(loadAlerts, [], 15_000);
   const f = filter.trim().toLowerCase();
-  const keep = (labels: Record<string, string>) => !f || Object.entries(labels).some(([k, v]) => `${k}="${v}"`.toLowerCase().includes(f));
+  // Each alert's searchable text is built once per answer, not on every keystroke.
+  const text = useMemo(() => new WeakMap<Record<string, string>, string>(), [data]);
+  const searchText = (labels: Record<string, string>) => {
+    let t = text.get(labels);
+    if (t === undefined) text.set(labels, (t = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join('\n').toLowerCase()));
+    return t;
+  };
+  const keep = (labels: Record<string, string>) => !f || searchText(labels).includes(f);
   const groups = (data?.groups ?? [])
     .map((g) => ({ ...g, alerts: g.alerts.filter((a) => keep(a.labels) && (showMuted || (!a.status.silencedBy.length && !a.status.inhibitedBy.length))) }))
     .filter((g) => g.alerts.length);
   const pending = (data?.pending ?? []).filter((a) => keep(a.labels));
   const total = groups.reduce((n, g) => n + g.alerts.length, 0);
-  const known: Known = new Map();
-  for (const g of data?.groups ?? []) for (const a of g.alerts) if (a.fingerprint) known.set(a.fingerprint, a.labels);
+  const known = useMemo(() => {
+    const m: Known = new Map();
+    for (const g of data?.groups ?? []) for (const a of g.alerts) if (a.fingerprint) m.set(a.fingerprint, a.labels);
+    return m;
+  }, [data]);
   return (
     <section>
       <h1>Alerts</h1>

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { getData } from '../api';
 import { Badge, Capped, ErrorBox, Labels, useLoad } from '../components';
 import { ago, seconds } from '../format';
@@ -50,10 +50,12 @@ export function TargetsPage() {
   const [filter, setFilter] = useState('');
   const { data, error } = useLoad((signal) => getData<{ activeTargets: Target[] }>('/api/v1/targets?state=active', signal), [], 15_000);
   const f = filter.toLowerCase();
+  // Searchable text per target, built once per answer.
+  const text = useMemo(() => new Map((data?.activeTargets ?? []).map((t) => [t, `${t.scrapeUrl}\n${Object.values(t.labels).join('\n')}`.toLowerCase()])), [data]);
   const pools = new Map<string, Target[]>();
   for (const t of data?.activeTargets ?? []) {
     if (onlyUnhealthy && t.health === 'up') continue;
-    if (f && !t.scrapeUrl.toLowerCase().includes(f) && !Object.values(t.labels).some((v) => v.toLowerCase().includes(f))) continue;
+    if (f && !text.get(t)?.includes(f)) continue;
     const list = pools.get(t.scrapePool) ?? [];
     list.push(t);
     pools.set(t.scrapePool, list);
