@@ -16,7 +16,6 @@ import { MetadataStore } from '../../src/api/metadata-store.js';
 import { parseExemplarLine } from '../../src/api/scrape-observer.js';
 import { redactConfig } from '../../src/api/status.js';
 import type { Vigil } from '../../src/main.js';
-import { buildWeb } from '../../web/build.mjs';
 import { baseConfig, e2eDir, type E2EDir } from '../e2e/harness.js';
 
 const TOKEN = 'edge-token-77c2';
@@ -52,7 +51,6 @@ async function signIn(): Promise<{ cookie: string; csrf: string }> {
 }
 
 beforeAll(async () => {
-  await buildWeb();
   target = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/openmetrics-text; version=1.0.0; charset=utf-8' }).end(OPENMETRICS));
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   d = e2eDir('edge');
@@ -65,7 +63,7 @@ beforeAll(async () => {
   vigil = await d.start();
   origin = vigil.url;
   await vigil.collectors.scrapeAll();
-}, 30_000);
+}, 90_000);
 afterAll(async () => {
   await vigil?.stop();
   d?.remove();

@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { startVigil, type Vigil } from '../../src/main.js';
-import { buildWeb } from '../../web/build.mjs';
 import { baseConfig, e2eDir, type E2EDir } from '../e2e/harness.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { requireBinary } from '../helpers/services.js';
@@ -82,8 +81,7 @@ async function expectInert(page: Page): Promise<void> {
 
 describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
   beforeAll(async () => {
-    await buildWeb();
-    mkdirSync(DOCS, { recursive: true });
+      mkdirSync(DOCS, { recursive: true });
     slack = await startSlackStandIn();
     target = createServer((req, res) => {
       if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());

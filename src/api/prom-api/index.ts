@@ -8,6 +8,7 @@ import type { TargetStatus } from '../../collectors/index.js';
 import type { ExemplarStore } from '../exemplar-store.js';
 import type { MetadataStore, MetricMetadata } from '../metadata-store.js';
 import { exprToJson, exprToString } from '../promql-print.js';
+import { errorJson as errorBody } from '../errors.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
 import { formatFloat, queryDataJson, successJson } from './format.js';
 import { checkRegex, guardQuery } from './guard.js';
@@ -33,8 +34,6 @@ export type { MetricMetadata } from '../metadata-store.js';
 export interface PromApiOptions {
   engine: QueryEngine;
   storage: Pick<Storage, 'querier'>;
-  /** Accepted for symmetry with the other route plugins: every endpoint here only reads, so none asks for it. */
-  token?: string;
   limits?: Partial<PromApiLimits>;
   buildInfo?: Partial<BuildInfo>;
   /** Feeds /api/v1/metadata and /api/v1/targets/metadata; empty without it. */
@@ -88,13 +87,14 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
       done(null, out);
     });
 
+    // Body-limit and parse failures are `bad_data` here, as Prometheus answers them.
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
       if (status >= 500) req.log.error({ err }, 'query API request failed');
       void reply
         .code(status)
         .type('application/json')
-        .send(JSON.stringify({ status: 'error', errorType: status === 413 ? 'bad_data' : status >= 500 ? 'internal' : 'bad_data', error: err.message }));
+        .send(errorBody(status >= 500 ? 'internal' : 'bad_data', err.message));
     });
 
     const route = (path: string, handler: Handler) => {
