@@ -38,6 +38,9 @@ function targets(): TargetStatus[] {
   const now = Date.now();
   return Array.from({ length: TARGETS }, (_, i) => ({
     labels: { job: `pool-${i % 50}`, instance: `10.0.${Math.floor(i / 250)}.${i % 250}:9100`, zone: `z${i % 3}` },
+    discoveredLabels: { __address__: `10.0.${Math.floor(i / 250)}.${i % 250}:9100`, __meta_zone: `z${i % 3}` },
+    scrapePool: `pool-${i % 50}`,
+    scrapeTimeoutMs: 10_000,
     scrapeUrl: `http://10.0.${Math.floor(i / 250)}.${i % 250}:9100/metrics`,
     health: i % 17 === 0 ? 'down' : 'up',
     lastError: i % 17 === 0 ? 'connect ECONNREFUSED' : '',

@@ -3,7 +3,8 @@
  * first, like Prometheus's circular exemplar storage), for
  * /api/v1/query_exemplars.
  */
-import { labelsKey, matchesAll } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
+import { matchesAll } from '../model/matchers.js';
 import type { Labels, Matcher } from '../tsdb/types.js';
 
 export interface Exemplar {

@@ -4,6 +4,7 @@
  * metadata over through `ScrapeHooks.onMetadata`; entries are bounded per
  * target so a hostile exposition cannot grow memory without limit.
  */
+import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 
 export interface MetricMetadata {
@@ -23,6 +24,8 @@ interface TargetMetadata {
 
 export class MetadataStore {
   private readonly targets = new Map<string, TargetMetadata>();
+  /** The same entries by the target's final labels (what the targets API has). */
+  private readonly byLabels = new Map<string, TargetMetadata>();
 
   constructor(private readonly maxPerTarget = 20_000) {}
 
@@ -38,10 +41,15 @@ export class MetadataStore {
       const next = { type, help: m.help ?? '', unit: m.unit ?? '' };
       map.set(name, old && old.type === next.type && old.help === next.help && old.unit === next.unit ? old : next);
     }
-    this.targets.set(targetKey, { labels, entries: map });
+    const entry = { labels, entries: map };
+    if (prev) this.byLabels.delete(labelsKey(prev.labels));
+    this.targets.set(targetKey, entry);
+    this.byLabels.set(labelsKey(labels), entry);
   }
 
   drop(targetKey: string): void {
+    const prev = this.targets.get(targetKey);
+    if (prev) this.byLabels.delete(labelsKey(prev.labels));
     this.targets.delete(targetKey);
   }
 
@@ -62,7 +70,13 @@ export class MetadataStore {
     return out;
   }
 
-  /** Per-target entries, as /api/v1/targets/metadata answers. */
+  /** One target's entries (by its final labels), for /api/v1/targets/metadata. */
+  forTarget(labels: Labels): MetadataEntry[] {
+    const t = this.byLabels.get(labelsKey(labels));
+    return t ? [...t.entries].map(([metric, m]) => ({ metric, ...m })) : [];
+  }
+
+  /** Per-target entries. */
   *forTargets(): Iterable<{ labels: Labels; entries: Map<string, MetricMetadata> }> {
     yield* this.targets.values();
   }

@@ -6,7 +6,7 @@
 import type { AtModifier, Expr, VectorSelector } from '../promql/ast.js';
 import { typeOf } from '../promql/parser.js';
 import { FUNCTIONS } from '../promql/signatures.js';
-import { goQuote } from '../promql/strings.js';
+import { goQuote } from '../model/strconv.js';
 import type { Matcher } from '../tsdb/types.js';
 
 /** Go's strconv.FormatFloat(v, 'g', -1, 64), as fmt.Sprint prints a float. */

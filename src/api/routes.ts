@@ -17,7 +17,7 @@ import { jobsRoutes } from './jobs-routes.js';
 import { logRoutes } from './logs-routes.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { ExemplarStore } from './exemplar-store.js';
-import { promApiRoutes } from './prom-api/index.js';
+import { promApiRoutes, type BuildInfo } from './prom-api/index.js';
 import { rulesApiRoutes } from './rules-api.js';
 import { runbookRoutes } from './runbooks.js';
 import { statusRoutes, type StatusSources } from './status.js';
@@ -36,6 +36,12 @@ export interface HttpParts {
   metadata: MetadataStore;
   exemplars: ExemplarStore;
   status: StatusSources;
+  /** What /api/v1/status/buildinfo reports. */
+  buildInfo?: Partial<BuildInfo>;
+  /** Version reported by the Alertmanager API's /api/v2/status. */
+  alertmanagerVersion?: string;
+  /** How /api/v1/targets builds globalUrl. */
+  targets: { externalUrl?: string; listenPort: string };
   /** Whether sign-in is needed for the UI's write actions (a token is configured). */
   authRequired: boolean;
   /** server.token, checked by sign-in. */
@@ -51,6 +57,7 @@ export async function mountRoutes(app: FastifyInstance, p: HttpParts): Promise<v
       engine: p.engine,
       storage: p.storage,
       storageRetention: p.status.retention,
+      buildInfo: p.buildInfo,
       flags: p.status.flags,
       metadata: p.metadata,
       exemplars: p.exemplars,
@@ -59,8 +66,8 @@ export async function mountRoutes(app: FastifyInstance, p: HttpParts): Promise<v
   );
   await app.register(statusRoutes(p.status, p.storage));
   await app.register(rulesApiRoutes({ manager: p.rules }));
-  await app.register(targetsApiRoutes({ collectors: p.collectors }));
-  if (p.notifier) await app.register(alertmanagerApiRoutes({ notifier: p.notifier }));
+  await app.register(targetsApiRoutes({ collectors: p.collectors, ...p.targets, metadata: (t) => p.metadata.forTarget(t.labels) }));
+  if (p.notifier) await app.register(alertmanagerApiRoutes({ notifier: p.notifier, version: p.alertmanagerVersion }));
   await app.register(jobsRoutes({ scheduler: p.jobs }));
   await app.register(logRoutes(p.logs));
   await app.register(runbookRoutes());

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertingSections } from './alerting.js';
 import { collectorsSections } from './collectors.js';
+import { discoverySections } from './discovery.js';
 import { grafanaSections } from './grafana.js';
 import { jobsSections } from './jobs.js';
 import { logsSections } from './logs.js';
@@ -39,6 +40,8 @@ export const serverSchema = z
     body_limit: byteSize.default(1024 * 1024),
     /** URL under which users reach Vigil (links in alerts and dashboards). */
     external_url: z.string().url().optional(),
+    /** SIGTERM/SIGINT: time to flush; what cannot be sent by then is spooled to disk and the process exits. */
+    shutdown_timeout: durationMs.default(10_000),
   })
   .strict();
 
@@ -48,6 +51,12 @@ export const storageSchema = z
     retention: durationMs.default(15 * 24 * 3600_000),
     /** Flush the write-ahead log every N ms; 0 = on every commit. */
     wal_flush_interval: durationMs.default(0),
+    /** Second retention bound: oldest blocks go while blocks + WAL exceed this many bytes; 0 = no size bound. */
+    retention_size: byteSize.default(0),
+    /** Cap on series (head and blocks); new series beyond it are refused with an error and counted. */
+    max_series: z.number().int().positive().default(2_000_000),
+    /** Memory for decoded chunks kept between queries. */
+    chunk_cache_size: byteSize.default(64 * 1024 * 1024),
   })
   .strict();
 
@@ -57,6 +66,7 @@ export const configSchema = z
     server: serverSchema.default(serverSchema.parse({})),
     storage: storageSchema.default(storageSchema.parse({})),
     ...collectorsSections,
+    ...discoverySections,
     ...rulesSections,
     ...alertingSections,
     ...logsSections,

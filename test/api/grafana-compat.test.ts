@@ -22,6 +22,7 @@ import { backfill, generateDataset, startPrometheus, writeOpenMetrics, type Runn
 import { waitFor } from '../helpers/net.js';
 import { requireBinary } from '../helpers/services.js';
 import { rulesApiRoutes } from '../../src/api/rules-api.js';
+import { targetsApiRoutes } from '../../src/api/targets-api.js';
 import { queryApiServer } from './prom-api-helpers.js';
 
 const promtool = requireBinary('promtool', 'prometheus');
@@ -117,14 +118,26 @@ describe.skipIf(!promtool || !prometheus)("Grafana's Prometheus data source requ
     });
     await waitFor(async () => Object.keys((await get(prom!.url, '/api/v1/metadata')).body.data).length > 0, 30_000, 200);
 
+    const demoTarget = {
+      labels: { job: 'demo', instance: targetAddr },
+      discoveredLabels: {},
+      scrapePool: 'demo',
+      scrapeUrl: `http://${targetAddr}/metrics`,
+      health: 'up' as const,
+      lastError: '',
+      lastScrape: Date.now(),
+      scrapeIntervalMs: 1000,
+      scrapeTimeoutMs: 1000,
+    };
     const storage = new MemoryStorage();
     for (const s of data) for (let i = 0; i < s.t.length; i++) storage.add(s.labels, s.t[i], s.v[i]);
     const metadata = new MetadataStore();
     const observer = scrapeObserver(metadata, new ExemplarStore(100));
     // The same hook the scrape loop calls, with the target's parse result.
-    observer.onParsed!({ key: 'demo', labels: { job: 'demo', instance: targetAddr } }, parseExposition(EXPOSITION), EXPOSITION, false);
+    observer({ key: 'demo', labels: { job: 'demo', instance: targetAddr } }, { metadata: [...parseExposition(EXPOSITION).metadata.entries()] });
     app = await queryApiServer({ engine: createEngine(storage), storage, metadata, exemplars: new ExemplarStore(100) }, 1024 * 1024, [
       rulesApiRoutes({ manager: { groups: () => [], alerts: () => [] } }),
+      targetsApiRoutes({ collectors: () => ({ targets: () => [demoTarget] }) as never, metadata: (t) => metadata.forTarget(t.labels) }),
     ]);
     await app.listen({ host: '127.0.0.1', port: 0 });
     vigil = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryEngine, QueryOptions, QueryResult } from '../../promql/types.js';
-import { labelsKey, matchesAll } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
+import { slicedRangeQuery } from '../../promql/sliced.js';
 import type { Labels, Matcher, Storage } from '../../tsdb/types.js';
 import { parseExpr } from '../../promql/parser.js';
 import type { Expr } from '../../promql/ast.js';
@@ -10,15 +11,16 @@ import type { MetadataStore, MetricMetadata } from '../metadata-store.js';
 import { exprToJson, exprToString } from '../promql-print.js';
 import { errorJson as errorBody } from '../errors.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
-import { formatFloat, queryDataJson, successJson } from './format.js';
-import { checkRegex, guardQuery } from './guard.js';
+import { formatFloat } from '../../model/strconv.js';
+import { queryDataJson, successJson } from './format.js';
+import { guardQuery } from './guard.js';
 import { DEFAULT_PROM_API_LIMITS, type PromApiLimits } from './limits.js';
 import { MAX_TIME, MIN_TIME, collectParams, first, parseDurationParam, parseLimitParam, parseTimeParam, type RawParams } from './params.js';
 import { parseSeriesSelector } from './selector.js';
 import { Slots } from './slots.js';
 
 export { DEFAULT_PROM_API_LIMITS, type PromApiLimits } from './limits.js';
-export { formatFloat } from './format.js';
+export { formatFloat } from '../../model/strconv.js';
 
 export interface BuildInfo {
   version: string;
@@ -175,7 +177,7 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
         );
       }
       const started = performance.now();
-      const res = await runQuery(reply, params, (o) => opts.engine.rangeQuery(expr, start, end, step, o));
+      const res = await runQuery(reply, params, (o) => slicedRangeQuery(opts.engine, expr, start, end, step, o));
       return successJson(withStats(queryDataJson(res.value), params, res, started), res.warnings, res.infos);
     });
 
@@ -188,7 +190,6 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
         } catch (err) {
           throw badParam('match[]', (err as Error).message);
         }
-        for (const x of matchers) if (x.type === '=~' || x.type === '!~') checkRegex(x.value, 'match[]');
         return matchers;
       });
 
@@ -262,34 +263,6 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
         if (limit > 0 && n >= limit) break;
         out[name] = perMetric > 0 ? entries.slice(0, perMetric) : entries;
         n++;
-      }
-      return successJson(JSON.stringify(out));
-    });
-
-    route('/api/v1/targets/metadata', async (params) => {
-      const limit = parseLimitParam(params);
-      const metric = first(params, 'metric');
-      const matchTarget = first(params, 'match_target');
-      let matchers: Matcher[] = [];
-      if (matchTarget) {
-        guardQuery(matchTarget, limits, 'match_target');
-        try {
-          matchers = parseSeriesSelector(matchTarget);
-        } catch (err) {
-          throw badParam('match_target', (err as Error).message);
-        }
-      }
-      const live = liveTargets();
-      const out: unknown[] = [];
-      for (const t of opts.metadata?.forTargets() ?? []) {
-        if (live && !live.has(labelsKey(t.labels))) continue;
-        if (!matchesAll(t.labels, matchers)) continue;
-        for (const [name, m] of t.entries) {
-          if (metric && name !== metric) continue;
-          if (limit > 0 && out.length >= limit) break;
-          // Prometheus leaves `metric` out when the request names it.
-          out.push(metric ? { target: t.labels, type: m.type, help: m.help, unit: m.unit } : { target: t.labels, metric: name, type: m.type, help: m.help, unit: m.unit });
-        }
       }
       return successJson(JSON.stringify(out));
     });

@@ -9,6 +9,7 @@ import type { Notifier } from '../../../src/alerts/notify/index.js';
 import { alertmanagerApiRoutes } from '../../../src/api/alertmanager-api.js';
 import { createServer } from '../../../src/api/server.js';
 import { silentLogger } from '../../../src/logger.js';
+import { alertmanagerApiVersion, VIGIL_VERSION } from '../../../src/version.js';
 import { requireBinary } from '../../helpers/services.js';
 import { alert, notifier, tempDir } from './harness.js';
 
@@ -44,7 +45,7 @@ receivers:
     t.dir,
   );
   app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: TOKEN });
-  await app.register(alertmanagerApiRoutes({ notifier: n }));
+  await app.register(alertmanagerApiRoutes({ notifier: n, version: alertmanagerApiVersion }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   httpConfig = join(t.dir, 'http.yml');
@@ -92,6 +93,14 @@ describe.skipIf(!amtool)('Alertmanager v2 API with the real amtool', () => {
     expect(JSON.parse(q3)[0].status.state).toBe('suppressed');
     const groups = (await (await fetch(`${base}/api/v2/alerts/groups`)).json()) as unknown[];
     expect(groups.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("Vigil's version is reported with an API level amtool accepts without a warning", async () => {
+    const { stdout, stderr } = await am('silence', 'query');
+    expect(stdout).toContain('ID');
+    expect(stderr).toBe('');
+    const status = (await (await fetch(`${base}/api/v2/status`)).json()) as { versionInfo: { version: string } };
+    expect(status.versionInfo.version).toBe(`0.25.0+vigil.${VIGIL_VERSION}`);
   });
 
   it('status masks secrets; amtool config show works', async () => {
