@@ -1,15 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
+import { createAlertmanagerSink, createNotifier, type Notifier } from './alerts/notify/index.js';
 import { createRuleManager, type RuleManager } from './alerts/rules/index.js';
 import { SloRuleSource } from './alerts/slo/index.js';
 import type { Alert, AlertSink } from './alerts/types.js';
-import { requireToken } from './api/auth.js';
-import { promApiRoutes } from './api/prom-api/index.js';
-import { rulesApiRoutes } from './api/rules-api.js';
-import { runbookRoutes } from './api/runbooks.js';
-import { targetsApiRoutes } from './api/targets-api.js';
+import { ExemplarStore } from './api/exemplar-store.js';
+import { MetadataStore } from './api/metadata-store.js';
+import { mountRoutes } from './api/routes.js';
+import { scrapeObserver } from './api/scrape-observer.js';
 import { createSelfRegistry } from './api/self-metrics.js';
 import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
@@ -21,7 +20,7 @@ import { planReload } from './reload-plan.js';
 import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
 import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { formatDuration } from './model/duration.js';
-import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
+import { createJobs, type JobScheduler } from './jobs/index.js';
 import { createLogger, flushLogLimits, type Logger } from './logger.js';
 import { untilDeadline } from './util/deadline.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
@@ -88,7 +87,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   // The log pipeline reports its own trouble to stdout only, so a failing
   // Elasticsearch cannot feed its errors back into the queue it drains.
   const plainLogger = opts.logger ?? createLogger();
-  const logs = createLogPipeline({ config: config.logs, dataDir, registry, logger: plainLogger, storage: { appender: () => storage.appender() }, token: config.server.token });
+  const logs = createLogPipeline({ config: config.logs, dataDir, registry, logger: plainLogger, storage: { appender: () => storage.appender() } });
   const logger = opts.logger ?? createLogger({ destination: logs.destination(process.stdout) });
   let ready = false;
 
@@ -143,24 +142,10 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   });
   const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger, notice: notifier ? (r, n) => notifier!.notice(r, n) : undefined });
 
-  const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready });
-  await app.register(
-    promApiRoutes({
-      engine,
-      storage,
-      token: config.server.token,
-      storageRetention: formatDuration(config.storage.retention),
-      buildInfo: { version: prometheusApiVersion, revision: `vigil-${VIGIL_VERSION}` },
-    }),
-  );
-  await app.register(rulesApiRoutes({ manager: rules }));
-  if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token, version: alertmanagerApiVersion }));
-  await app.register(jobsApiRoutes({ scheduler: jobs, token: config.server.token }));
-  await app.register(logs.routes);
-  await app.register(runbookRoutes());
-
+  const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready, token: config.server.token });
   const holder: { collectors?: Collectors; discovery?: Discovery } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl: config.server.external_url, listenPort: String(port) }));
+  const metadata = new MetadataStore();
+  const exemplars = new ExemplarStore();
   const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;
     try {
@@ -195,9 +180,24 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     logger.info({ changed: plan.changed }, 'configuration reloaded');
     return { ok: true, errors: [], applied: plan.changed };
   };
-  app.post('/-/reload', { preHandler: requireToken(config.server.token) }, async (_req, reply) => {
-    const r = await reload();
-    return r.ok ? reply.send({ status: 'success' }) : reply.code(400).send({ status: 'error', errorType: 'bad_data', error: r.errors.join('\n') });
+  await mountRoutes(app, {
+    engine,
+    storage,
+    rules,
+    notifier,
+    jobs,
+    logs,
+    collectors: () => holder.collectors,
+    metadata,
+    exemplars,
+    status: { config: () => config, retention: formatDuration(config.storage.retention), flags: () => ({ 'config.file': loaded.file, 'storage.path': dataDir, 'web.listen-address': opts.listen ?? config.server.listen, 'web.external-url': externalUrl }) },
+    buildInfo: { version: prometheusApiVersion, revision: `vigil-${VIGIL_VERSION}` },
+    alertmanagerVersion: alertmanagerApiVersion,
+    targets: { externalUrl: config.server.external_url, listenPort: String(port) },
+    authRequired: !!config.server.token,
+    token: config.server.token,
+    secureCookie: externalUrl.startsWith('https:'),
+    reload,
   });
 
   await app.listen({ host, port });
@@ -208,7 +208,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       : `http://${host}:${port}`;
   const shard = createShard(config.sharding, config.alerting?.redis_url, logger);
   await shard?.start();
-  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard, maxSeries: config.storage.max_series });
+  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard, maxSeries: config.storage.max_series, observer: scrapeObserver(metadata, exemplars) });
   holder.collectors = scrapes;
   const discovery = createDiscovery({ pools: config.scrape_configs, baseDir, logger, sink: () => holder.collectors });
   holder.discovery = discovery;

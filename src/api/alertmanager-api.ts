@@ -2,7 +2,9 @@
  * Alertmanager v2 API (the parts amtool and Grafana use): alerts, alert
  * groups, silences, status, receivers. Shapes follow Alertmanager's OpenAPI
  * spec so `amtool --alertmanager.url=...` works against Vigil. Calls that change
- * state need the configured bearer token (amtool: --http.config.file).
+ * state declare write access (the token, amtool: --http.config.file); request
+ * shapes are declared as schemas, the finer checks (label names, dates, regex
+ * safety) follow in the parsers below with messages naming the field.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertStatusView, Notifier } from '../alerts/notify/index.js';
@@ -10,13 +12,53 @@ import { matchesAll, parseMatchers, type Matcher } from '../alerts/notify/matche
 import { compileRegex, type Regex } from '../model/regex.js';
 import { SilenceError, silenceState, type Silence } from '../alerts/notify/silences.js';
 import type { Alert } from '../alerts/types.js';
-import { requireToken } from './auth.js';
+import { alertmanagerErrorJson } from './errors.js';
 
 export interface AlertmanagerApiOptions {
   notifier: Notifier;
-  token?: string;
   version?: string;
 }
+
+const STRING_MAP = { type: 'object', additionalProperties: { type: 'string', maxLength: 65536 } } as const;
+const FILTER = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, maxItems: 100 }] } as const;
+const BOOL = { type: 'string', enum: ['true', 'false'] } as const;
+const ALERT_QUERY = {
+  type: 'object',
+  properties: { filter: FILTER, active: BOOL, silenced: BOOL, inhibited: BOOL, unprocessed: BOOL, receiver: { type: 'string', maxLength: 1000 } },
+} as const;
+const SILENCE_ID = { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] } as const;
+
+/** Alertmanager's postableAlerts and postableSilence, as JSON schemas. */
+export const POSTABLE_ALERTS_SCHEMA = {
+  type: 'array',
+  maxItems: 10_000,
+  items: {
+    type: 'object',
+    required: ['labels'],
+    properties: { labels: STRING_MAP, annotations: STRING_MAP, startsAt: { type: 'string' }, endsAt: { type: 'string' }, generatorURL: { type: 'string', maxLength: 8192 } },
+  },
+} as const;
+export const POSTABLE_SILENCE_SCHEMA = {
+  type: 'object',
+  required: ['matchers', 'startsAt', 'endsAt'],
+  properties: {
+    id: { type: 'string', maxLength: 100 },
+    matchers: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 100,
+      items: {
+        type: 'object',
+        required: ['name', 'value'],
+        properties: { name: { type: 'string', maxLength: 1024 }, value: { type: 'string', maxLength: 65536 }, isRegex: { type: 'boolean' }, isEqual: { type: 'boolean' } },
+      },
+    },
+    startsAt: { type: 'string', maxLength: 64 },
+    endsAt: { type: 'string', maxLength: 64 },
+    createdBy: { type: 'string', maxLength: 1000 },
+    comment: { type: 'string', maxLength: 10_000 },
+  },
+} as const;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -169,18 +211,18 @@ function silenceOrder(a: Silence, b: Silence, now: number): number {
   return b.endsAt - a.endsAt;
 }
 
-/** Fastify plugin with the v2 API; register with `app.register(alertmanagerApiRoutes({ notifier, token }))`. */
+/** Fastify plugin with the v2 API, mounted by src/api/routes.ts. */
 export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
-  const auth = requireToken(o.token);
+  const write = { access: 'write' } as const;
   return async function plugin(app: FastifyInstance): Promise<void> {
     const fail = (reply: FastifyReply, err: unknown) => {
-      if (err instanceof BadRequest) return reply.code(400).type('application/json').send(JSON.stringify(err.message));
-      if (err instanceof SilenceError) return reply.code(err.status).type('application/json').send(JSON.stringify(err.message));
+      if (err instanceof BadRequest) return reply.code(400).type('application/json').send(alertmanagerErrorJson(err.message));
+      if (err instanceof SilenceError) return reply.code(err.status).type('application/json').send(alertmanagerErrorJson(err.message));
       throw err;
     };
     const q = (req: FastifyRequest) => req.query as Record<string, unknown>;
 
-    app.get('/api/v2/alerts', async (req, reply) => {
+    app.get('/api/v2/alerts', { schema: { querystring: ALERT_QUERY } }, async (req, reply) => {
       try {
         const keep = alertFilter(q(req));
         return (await o.notifier.listAlerts()).filter(keep).map(gettableAlert);
@@ -188,7 +230,7 @@ export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
         return fail(reply, err);
       }
     });
-    app.post('/api/v2/alerts', { preHandler: auth }, async (req, reply) => {
+    app.post('/api/v2/alerts', { config: write, schema: { body: POSTABLE_ALERTS_SCHEMA } }, async (req, reply) => {
       try {
         await o.notifier.send(parsePostableAlerts(req.body));
         return reply.code(200).send();
@@ -196,7 +238,7 @@ export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
         return fail(reply, err);
       }
     });
-    app.get('/api/v2/alerts/groups', async (req, reply) => {
+    app.get('/api/v2/alerts/groups', { schema: { querystring: ALERT_QUERY } }, async (req, reply) => {
       try {
         const keep = alertFilter(q(req));
         return (await o.notifier.listGroups())
@@ -206,7 +248,7 @@ export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
         return fail(reply, err);
       }
     });
-    app.get('/api/v2/silences', async (req, reply) => {
+    app.get('/api/v2/silences', { schema: { querystring: { type: 'object', properties: { filter: FILTER } } } }, async (req, reply) => {
       try {
         const ms = filterMatchers(q(req).filter);
         const now = Date.now();
@@ -223,7 +265,7 @@ export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
         return fail(reply, err);
       }
     });
-    app.post('/api/v2/silences', { preHandler: auth }, async (req, reply) => {
+    app.post('/api/v2/silences', { config: write, schema: { body: POSTABLE_SILENCE_SCHEMA } }, async (req, reply) => {
       try {
         const id = await o.notifier.putSilence(parsePostableSilence(req.body));
         return { silenceID: id };
@@ -231,12 +273,12 @@ export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
         return fail(reply, err);
       }
     });
-    app.get('/api/v2/silence/:id', async (req, reply) => {
+    app.get('/api/v2/silence/:id', { schema: { params: SILENCE_ID } }, async (req, reply) => {
       const s = await o.notifier.getSilence((req.params as { id: string }).id);
       if (!s) return reply.code(404).send();
       return gettableSilence(s, Date.now());
     });
-    app.delete('/api/v2/silence/:id', { preHandler: auth }, async (req, reply) => {
+    app.delete('/api/v2/silence/:id', { config: write, schema: { params: SILENCE_ID } }, async (req, reply) => {
       try {
         await o.notifier.expireSilence((req.params as { id: string }).id);
         return reply.code(200).send();
@@ -251,38 +293,5 @@ export function alertmanagerApiRoutes(o: AlertmanagerApiOptions) {
       versionInfo: { branch: 'main', buildDate: '', buildUser: 'vigil', goVersion: `node ${process.version}`, revision: '', version: o.version ?? '0.1.0' },
     }));
     app.get('/api/v2/receivers', async () => o.notifier.receivers().map((name) => ({ name })));
-    app.get('/-/silence', async (req, reply) => reply.type('text/html; charset=utf-8').send(silencePage(String(q(req).filter ?? ''))));
   };
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
-}
-
-/** The page a Slack/email silence link opens: matchers prefilled, one click (plus the token, if one is set) to create. */
-function silencePage(filter: string): string {
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>New silence - Vigil</title></head><body>
-<h1>New silence</h1>
-<form id="f"><p><label>Matchers <input name="matchers" size="80" value="${esc(filter.slice(0, 4000))}"></label></p>
-<p><label>Duration (hours) <input name="hours" type="number" value="2" min="0.1" step="0.1"></label></p>
-<p><label>Created by <input name="createdBy" value=""></label></p>
-<p><label>Comment <input name="comment" size="60" value="silenced from notification"></label></p>
-<p><label>API token <input name="token" type="password" autocomplete="off"></label></p>
-<button type="submit">Create silence</button></form><pre id="out"></pre>
-<script>
-document.getElementById('f').addEventListener('submit', async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
-  const body = f.get('matchers').replace(/^\\{|\\}$/g, '').split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).filter(Boolean).map((m) => {
-    const x = /^\\s*([a-zA-Z_][a-zA-Z0-9_]*)\\s*(=~|!=|!~|=)\\s*"?(.*?)"?\\s*$/.exec(m);
-    return { name: x[1], value: x[3].replace(/\\\\"/g, '"'), isRegex: x[2].includes('~'), isEqual: !x[2].startsWith('!') };
-  });
-  const now = Date.now();
-  const res = await fetch('../api/v2/silences', { method: 'POST', headers: Object.assign({ 'content-type': 'application/json' },
-    f.get('token') ? { authorization: 'Bearer ' + f.get('token') } : {}),
-    body: JSON.stringify({ matchers: body, startsAt: new Date(now).toISOString(), endsAt: new Date(now + f.get('hours') * 3600e3).toISOString(),
-      createdBy: f.get('createdBy') || 'vigil-ui', comment: f.get('comment') }) });
-  document.getElementById('out').textContent = res.status + ' ' + await res.text();
-});
-</script></body></html>`;
 }

@@ -1,22 +1,74 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-
 /**
- * preHandler for endpoints that change state or accept data. With no token
- * configured it lets everything through (the embedded default listens on
- * loopback); with one, it wants `Authorization: Bearer <token>`.
+ * Authentication for the whole HTTP surface, applied once as an onRequest hook.
+ * Routes declare what they need in their config (`access: 'write'`); nothing
+ * else in the code base checks tokens.
+ *
+ * A write request passes with `Authorization: Bearer <token>`, or from a
+ * signed-in browser with the session cookie plus the session's anti-forgery
+ * header. With no token configured (the loopback default) writes are open,
+ * but a browser request coming from another origin is still refused, so a web
+ * page cannot make the engineer's browser create silences.
  */
-export function requireToken(token: string | undefined) {
-  const expected = token ? Buffer.from(token) : undefined;
-  return async function checkToken(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (!expected) return;
-    const header = req.headers.authorization ?? '';
-    const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      await reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ status: 'error', errorType: 'unauthorized', error: 'missing or wrong bearer token' });
-    }
-  };
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendErrorFor } from './errors.js';
+import { CSRF_HEADER, SESSION_COOKIE, readCookie, sameSecret, type Session, type SessionStore } from './session.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'write': changes state or accepts data, so needs the token (or a signed-in session). */
+    access?: 'write';
+  }
+}
+
+export interface AuthOptions {
+  token?: string;
+  sessions: SessionStore;
+}
+
+export function sessionOf(req: FastifyRequest, sessions: SessionStore): { id?: string; session?: Session } {
+  const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+  return { id, session: sessions.get(id) };
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  return h?.startsWith('Bearer ') ? h.slice(7) : undefined;
+}
+
+/** True when the request says it comes from a page of another origin. */
+export function crossOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return req.headers['sec-fetch-site'] === 'cross-site';
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+/** Whether the request may write: token, or session + anti-forgery header. */
+export function writeAllowed(req: FastifyRequest, o: AuthOptions): { ok: true } | { ok: false; code: number; message: string } {
+  const given = bearer(req);
+  if (o.token && given !== undefined) {
+    return sameSecret(given, o.token) ? { ok: true } : { ok: false, code: 401, message: 'missing or wrong bearer token' };
+  }
+  if (given === undefined && crossOrigin(req)) return { ok: false, code: 403, message: 'cross-origin request refused' };
+  const { session } = sessionOf(req, o.sessions);
+  if (session) {
+    const csrf = req.headers[CSRF_HEADER];
+    if (typeof csrf === 'string' && sameSecret(csrf, session.csrf)) return { ok: true };
+    return { ok: false, code: 403, message: `missing or wrong ${CSRF_HEADER} header for the signed-in session` };
+  }
+  if (!o.token) return { ok: true };
+  return { ok: false, code: 401, message: 'missing or wrong bearer token' };
+}
+
+export function installAuth(app: FastifyInstance, o: AuthOptions): void {
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.routeOptions.config?.access !== 'write') return;
+    const r = writeAllowed(req, o);
+    if (r.ok) return;
+    if (r.code === 401) reply.header('www-authenticate', 'Bearer');
+    return sendErrorFor(req.url, reply, r.code, r.code === 401 ? 'unauthorized' : 'forbidden', r.message);
+  });
 }

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AlertView, RuleManager } from '../alerts/rules/index.js';
 import { formatFloat } from '../model/strconv.js';
+import { sendError } from './errors.js';
 
 export interface RulesApiOptions {
   manager: Pick<RuleManager, 'groups' | 'alerts'>;
@@ -32,7 +33,7 @@ export function rulesApiRoutes(opts: RulesApiOptions): FastifyPluginAsync {
       const q = (req.query ?? {}) as Record<string, unknown>;
       const type = one(q.type);
       if (type !== undefined && type !== 'alert' && type !== 'record') {
-        return reply.code(400).send({ status: 'error', errorType: 'bad_data', error: `invalid type parameter "${String(type).slice(0, 50)}": must be "alert" or "record"` });
+        return sendError(reply, 400, 'bad_data', `invalid type parameter "${String(type).slice(0, 50)}": must be "alert" or "record"`);
       }
       const ruleNames = new Set(many(q['rule_name[]']));
       const groupNames = new Set(many(q['rule_group[]']));

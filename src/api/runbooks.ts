@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync } from 'fastify';
+import { sendError } from './errors.js';
 
 /** docs/runbooks/ of this package, from src/api or dist/api alike. */
 const RUNBOOK_DIR = fileURLToPath(new URL('../../docs/runbooks/', import.meta.url));
@@ -14,12 +15,12 @@ export function runbookRoutes(dir = RUNBOOK_DIR): FastifyPluginAsync {
     app.get<{ Params: { name: string } }>('/runbooks/:name', async (req, reply) => {
       const { name } = req.params;
       // Names only: no path separators, no dot files.
-      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,100}\.md$/.test(name)) return reply.code(404).send({ status: 'error', errorType: 'not_found', error: 'no such runbook' });
+      if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,100}\.md$/.test(name)) return sendError(reply, 404, 'not_found', 'no such runbook');
       try {
         const text = await readFile(`${dir}${name}`, 'utf8');
         return reply.type('text/markdown; charset=utf-8').send(text);
       } catch {
-        return reply.code(404).send({ status: 'error', errorType: 'not_found', error: `no runbook ${name}` });
+        return sendError(reply, 404, 'not_found', `no runbook ${name}`);
       }
     });
   };

@@ -24,6 +24,7 @@ import { ScrapeLoop, type BatchSource, type LoopSettings, type SeriesCap } from 
 import { ScrapePool, type PoolOptions } from './scrape-pool.js';
 import { buildScrapeTargets, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
 import { CollectorMetrics } from './self-metrics.js';
+import type { ScrapeObserved } from './target-scrape.js';
 
 export { parseExposition, ExpositionParser, ExpositionError, type ParsedSample, type ParseResult } from './exposition.js';
 export type { CollectorsConfig } from '../config/collectors.js';
@@ -41,6 +42,8 @@ export interface CollectorsOptions {
   selfUrl?: string;
   /** Splits scrape targets between replicas; without it this replica scrapes them all. */
   shard?: Shard;
+  /** Receives what scrapes observed besides samples (TYPE/HELP/UNIT, exemplars), for the API. */
+  observer?: (target: { key: string; labels: Labels }, observed: ScrapeObserved) => void;
   /** Scrape worker pool settings (worker count: default one per core). */
   scrapePool?: Omit<PoolOptions, 'logger'>;
   /**
@@ -274,6 +277,7 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
         r.spec = spec;
       } else {
         const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(pool), opts.storage, logger, metrics, cap);
+        loop.onObserved = opts.observer;
         loops.set(spec.key, { loop, spec });
         if (started) loop.start();
       }

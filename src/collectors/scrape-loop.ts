@@ -14,7 +14,7 @@ import type { CompiledRelabel } from './relabel.js';
 import type { CollectorMetrics } from './self-metrics.js';
 import type { Batch } from './series-mapper.js';
 import type { ScrapeSource } from './source.js';
-import type { ScrapeOutcome } from './target-scrape.js';
+import type { ScrapeObserved, ScrapeOutcome } from './target-scrape.js';
 
 export type { ScrapeSource };
 
@@ -94,6 +94,9 @@ export class ScrapeLoop {
   ) {
     this.settings = settings;
   }
+
+  /** Receives what a scrape observed besides samples (metadata, exemplars): set by the collectors for the API. */
+  onObserved?: (target: { key: string; labels: Labels }, observed: ScrapeObserved) => void;
 
   get targetLabels(): Labels {
     return this.settings.targetLabels;
@@ -205,6 +208,7 @@ export class ScrapeLoop {
     try {
       outcome = await this.source.scrape(s.timeoutMs, take);
       error = outcome.error;
+      if (outcome.observed) this.onObserved?.({ key: this.key, labels: s.targetLabels }, outcome.observed);
       take(outcome.batch);
     } catch (err) {
       error = (err as Error).message ?? String(err);

@@ -11,6 +11,7 @@ import { DEFAULT_MAX_LINE_LENGTH, ExpositionParser, isOpenMetricsContentType } f
 import { discard, httpOpen, streamLines, type HttpAuth } from './http-client.js';
 import { compileRelabel } from './relabel.js';
 import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
+import { scanExemplars, type RawExemplar } from './exemplar-scan.js';
 
 /** Samples per part handed to the store while parsing goes on: appending overlaps parsing. */
 const PART_SAMPLES = 16_384;
@@ -35,8 +36,18 @@ export interface TargetSpec {
   labelValueLengthLimit: number;
 }
 
+/**
+ * What the API keeps from a scrape besides samples: TYPE/HELP/UNIT (sent
+ * only when they changed since the target's previous scrape) and exemplars.
+ */
+export interface ScrapeObserved {
+  metadata?: Array<[string, { type?: string; help?: string; unit?: string }]>;
+  exemplars?: RawExemplar[];
+}
+
 export interface ScrapeOutcome {
   batch: Batch;
+  observed?: ScrapeObserved;
   /** Why the scrape failed; undefined when it succeeded. */
   error?: string;
   /** Decompressed body bytes received. */
@@ -57,11 +68,22 @@ function mapperSettings(spec: TargetSpec): MapperSettings {
 }
 
 export class TargetScraper {
+  private observed(metadata: Map<string, { type?: string; help?: string; unit?: string }>, exemplars: RawExemplar[]): ScrapeObserved | undefined {
+    const entries = [...metadata.entries()];
+    const text = JSON.stringify(entries);
+    const changed = text !== this.lastMetadata;
+    this.lastMetadata = text;
+    if (!changed && exemplars.length === 0) return undefined;
+    return { ...(changed ? { metadata: entries } : {}), ...(exemplars.length ? { exemplars } : {}) };
+  }
+
   /** One parser per target keeps what it remembers of the previous scrape warm. */
   private readonly parser = new ExpositionParser();
   private readonly mapper: SeriesMapper;
   /** The last scrape succeeded: this one may hand over parts early. */
   private lastOk = false;
+  /** Metadata as last handed over, to send it again only when it changes. */
+  private lastMetadata = '';
 
   constructor(private spec: TargetSpec) {
     this.mapper = new SeriesMapper(mapperSettings(spec));
@@ -92,11 +114,14 @@ export class TargetScraper {
         discard(res);
         throw new Error(`server returned HTTP status ${res.status}`);
       }
-      parser.begin({ openMetrics: isOpenMetricsContentType(res.contentType) }, Math.max(0, res.contentLength));
+      const openMetrics = isOpenMetricsContentType(res.contentType);
+      const exemplars: RawExemplar[] = [];
+      parser.begin({ openMetrics }, Math.max(0, res.contentLength));
       bytesRead = await streamLines(res, spec.bodyLimit, DEFAULT_MAX_LINE_LENGTH, (text) => {
         busy(true);
         try {
           parser.feed(text);
+          if (openMetrics) scanExemplars(text, exemplars);
           mapper.add(parser.takeSamples());
           // Parts only of a target that scraped fine last time, and only of series it already
           // had: what a hostile target sends (new series until a limit) never leaves the worker.
@@ -106,9 +131,10 @@ export class TargetScraper {
         }
       });
       busy(true);
-      mapper.add(parser.finish().samples);
+      const parsed = parser.finish();
+      mapper.add(parsed.samples);
       this.lastOk = true;
-      return { batch: mapper.finish(), bytesRead };
+      return { batch: mapper.finish(), bytesRead, observed: this.observed(parsed.metadata, exemplars) };
     } catch (err) {
       this.lastOk = false;
       parser.abandon();

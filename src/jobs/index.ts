@@ -10,7 +10,6 @@ import type { JobDefinition } from './types.js';
 
 export { JobScheduler } from './scheduler.js';
 export type { JobDefinition, RunResult } from './types.js';
-export { jobsApiRoutes } from './api.js';
 
 export interface JobsOptions {
   jobs: Record<string, JobConfig>;

@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { requireToken } from '../api/auth.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../api/errors.js';
 import { toEcsJson } from './ecs.js';
 import { eventId, type LogEvent } from './event.js';
 import { BadPayload, jsonDepth } from './json-guard.js';
 
 export interface HttpIntakeOptions {
-  token?: string;
   bodyLimit: number;
   maxLines: number;
   maxDepth?: number;
@@ -84,24 +83,33 @@ export function splitBatch(body: string, maxLines: number, maxDepth: number): { 
   return { records, errors };
 }
 
-/** POST /api/v1/logs: JSON array or NDJSON batches of log records in the API's layout. */
-export function httpIntakeRoutes(o: HttpIntakeOptions): FastifyPluginAsync {
+/** Media types POST /api/v1/logs accepts; each is handed to the handler as text. */
+export const HTTP_INTAKE_TYPES = ['application/json', 'application/x-ndjson', 'application/ndjson', 'text/plain'];
+
+export interface HttpIntake {
+  readonly bodyLimit: number;
+  /** Handles one POST /api/v1/logs (route declared in src/api/logs-routes.ts). */
+  handle(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>;
+}
+
+/** JSON array or NDJSON batches of log records in the API's layout. */
+export function createHttpIntake(o: HttpIntakeOptions): HttpIntake {
   const maxDepth = o.maxDepth ?? 32;
-  return async (app) => {
-    addTextParsers(app, ['application/json', 'application/x-ndjson', 'application/ndjson', 'text/plain'], o.bodyLimit);
-    app.post('/api/v1/logs', { preHandler: requireToken(o.token), bodyLimit: o.bodyLimit }, async (req, reply) => {
+  return {
+    bodyLimit: o.bodyLimit,
+    async handle(req, reply) {
       if (typeof req.body !== 'string' || req.body.length === 0) {
-        return reply.code(400).send({ status: 'error', errorType: 'bad_data', error: 'empty body: send a JSON array or NDJSON lines' });
+        return sendError(reply, 400, 'bad_data', 'empty body: send a JSON array or NDJSON lines');
       }
       if (!o.queue.accepting()) {
-        return reply.code(503).header('retry-after', '10').send({ status: 'error', errorType: 'unavailable', error: 'log queue and spool are full' });
+        return sendError(reply.header('retry-after', '10'), 503, 'unavailable', 'log queue and spool are full');
       }
       let split;
       try {
         split = splitBatch(req.body, o.maxLines, maxDepth);
       } catch (err) {
         const e = err as BadPayload;
-        return reply.code(e.statusCode ?? 400).send({ status: 'error', errorType: 'bad_data', error: e.message });
+        return sendError(reply, e.statusCode ?? 400, 'bad_data', e.message);
       }
       // The same batch re-posted by a retrying client maps to the same _ids.
       const batchId = eventId(req.body);
@@ -114,20 +122,12 @@ export function httpIntakeRoutes(o: HttpIntakeOptions): FastifyPluginAsync {
       o.queue.push(events);
       if (!(await stored)) {
         // Still queued and shipped later; the client's retry maps to the same _ids, so nothing is stored twice.
-        return reply
-          .code(503)
-          .header('retry-after', '5')
-          .send({ status: 'error', errorType: 'unavailable', error: 'events are queued but not yet shipped or spooled; retry the same batch (it is stored once)' });
+        return sendError(reply.header('retry-after', '5'), 503, 'unavailable', 'events are queued but not yet shipped or spooled; retry the same batch (it is stored once)');
       }
       o.onAccepted?.(events.length);
-      const code = events.length === 0 ? 400 : 200;
-      return reply.code(code).send({
-        status: code === 200 ? 'success' : 'error',
-        accepted: events.length,
-        rejected: split.errors.length,
-        errors: split.errors.slice(0, 100),
-        ...(code === 400 ? { errorType: 'bad_data', error: 'no valid records in the batch' } : {}),
-      });
-    });
+      const counts = { accepted: events.length, rejected: split.errors.length, errors: split.errors.slice(0, 100) };
+      if (events.length === 0) return sendError(reply, 400, 'bad_data', 'no valid records in the batch', counts);
+      return reply.code(200).send({ status: 'success', ...counts });
+    },
   };
 }

@@ -10,7 +10,7 @@ import type { LogEvent } from './event.js';
 import { MeasurementHistograms } from './faro/measurements.js';
 import { faroRoutes } from './faro/routes.js';
 import { createSourceMapResolver } from './faro/sourcemaps.js';
-import { httpIntakeRoutes } from './http-intake.js';
+import { createHttpIntake, type HttpIntake } from './http-intake.js';
 import { LocalFileSink } from './local-file.js';
 import { createLogMetrics } from './metrics.js';
 import { DeliveryQueue } from './queue.js';
@@ -32,15 +32,16 @@ export interface LogPipelineOptions {
   logger: Logger;
   /** Faro measurements are written here as histograms. */
   storage: Pick<Storage, 'appender'>;
-  /** server.token: required by POST /api/v1/logs when set. */
-  token?: string;
   /** POST /api/v1/logs answers 503 when its events are not shipped or spooled within this time (default 10 s). */
   httpAckTimeoutMs?: number;
 }
 
 export interface LogPipeline extends Component {
-  /** Fastify plugin with POST /api/v1/logs and (when enabled) the Faro receiver. */
-  readonly routes: FastifyPluginAsync;
+  /**
+   * The HTTP intakes, mounted by src/api/routes.ts: POST /api/v1/logs (when
+   * enabled) and the Faro receiver plugin (own API keys and CORS, when enabled).
+   */
+  readonly intake: { http?: HttpIntake; faro?: FastifyPluginAsync };
   /** A pino destination for Vigil's own logs (tee'd to stdout). */
   destination(tee?: NodeJS.WritableStream | null): NodeJS.WritableStream;
   /** Adds events directly (tests, other intakes). */
@@ -92,30 +93,25 @@ export function createLogPipeline(opts: LogPipelineOptions): LogPipeline {
   const histograms = new MeasurementHistograms(opts.storage);
   const resolveFrames = cfg.faro.sourcemaps_dir ? createSourceMapResolver(cfg.faro.sourcemaps_dir, cfg.faro.sourcemaps_url_prefix, logger) : undefined;
 
-  const routes: FastifyPluginAsync = async (app) => {
-    if (cfg.http.enabled) {
-      await app.register(
-        httpIntakeRoutes({
-          token: opts.token,
+  const intake: LogPipeline['intake'] = {
+    http: cfg.http.enabled
+      ? createHttpIntake({
           bodyLimit: cfg.http.body_limit,
           maxLines: cfg.http.max_lines,
           queue,
           ackTimeoutMs: opts.httpAckTimeoutMs,
           onAccepted: (n) => metrics.received.inc({ source: 'http' }, n),
-        }),
-      );
-    }
-    if (cfg.faro.enabled) {
-      await app.register(
-        faroRoutes({ config: cfg.faro, queue, histograms, logger, resolveFrames, onAccepted: (n) => metrics.received.inc({ source: 'faro' }, n) }),
-      );
-    }
+        })
+      : undefined,
+    faro: cfg.faro.enabled
+      ? faroRoutes({ config: cfg.faro, queue, histograms, logger, resolveFrames, onAccepted: (n) => metrics.received.inc({ source: 'faro' }, n) })
+      : undefined,
   };
 
   let started = false;
   return {
     name: 'logs',
-    routes,
+    intake,
     destination: (tee) =>
       createSelfDestination({
         push: (events) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetadataStore } from '../../src/api/metadata-store.js';
 import { formatFloat } from '../../src/model/strconv.js';
 import { parseSeriesSelector } from '../../src/api/prom-api/selector.js';
 import { PromQLError, type QueryEngine, type QueryOptions, type QueryResult } from '../../src/promql/types.js';
@@ -83,7 +84,7 @@ describe('Prometheus query API', () => {
       storage,
       now: () => NOW,
       limits: { maxSamples: 1234, timeoutMs: 5000 },
-      metadata: () => ({ up: [{ type: 'gauge', help: 'target up', unit: '' }], other: [{ type: 'counter', help: 'x', unit: '' }] }),
+      metadata: metadataOf({ up: { type: 'gauge', help: 'target up' }, other: { type: 'counter', help: 'x' } }),
       flags: () => ({ 'query.max-samples': '1234' }),
     });
   });
@@ -412,3 +413,9 @@ describe('parseSeriesSelector', () => {
     expect(() => parseSeriesSelector(s)).toThrow(/parse error/);
   });
 });
+
+function metadataOf(entries: Record<string, { type: string; help: string }>): MetadataStore {
+  const m = new MetadataStore();
+  m.set('t1', { job: 'j', instance: 'i' }, Object.entries(entries));
+  return m;
+}

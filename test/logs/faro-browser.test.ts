@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logRoutes } from '../../src/api/logs-routes.js';
 import { createServer } from '../../src/api/server.js';
 import { logsSchema } from '../../src/config/logs.js';
 import { silentLogger } from '../../src/logger.js';
@@ -54,7 +55,7 @@ describe.skipIf(!chromiumPath)('Faro web SDK in a real Chromium', () => {
     pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage });
     await pipe.start();
     app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true });
-    await app.register(pipe.routes);
+    await app.register(logRoutes(pipe));
     const vigilPort = await freePort();
     await app.listen({ host: '127.0.0.1', port: vigilPort });
     // "localhost" is another origin than 127.0.0.1: the browser does real CORS.

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { SourceMapGenerator } from 'source-map-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logRoutes } from '../../src/api/logs-routes.js';
 import { createServer } from '../../src/api/server.js';
 import { logsSchema } from '../../src/config/logs.js';
 import { silentLogger } from '../../src/logger.js';
@@ -74,7 +75,7 @@ describe('Faro receiver', () => {
     pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage });
     await pipe.start();
     app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true });
-    await app.register(pipe.routes);
+    await app.register(logRoutes(pipe));
     await app.ready();
   });
   afterAll(async () => {
@@ -182,7 +183,7 @@ describe('Faro receiver rate limit', () => {
     const pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage: new MemoryStorage() });
     await pipe.start();
     const app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true });
-    await app.register(pipe.routes);
+    await app.register(logRoutes(pipe));
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) {
       const res = await app.inject({ method: 'POST', url: '/collect', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ meta: {} }) });

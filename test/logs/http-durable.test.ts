@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logRoutes } from '../../src/api/logs-routes.js';
 import { createServer } from '../../src/api/server.js';
 import { logsSchema } from '../../src/config/logs.js';
 import { silentLogger } from '../../src/logger.js';
@@ -29,7 +30,7 @@ describe('HTTP log intake acknowledges durable events only', () => {
     pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage: new MemoryStorage(), httpAckTimeoutMs: 500 });
     await pipe.start();
     app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true });
-    await app.register(pipe.routes);
+    await app.register(logRoutes(pipe));
   });
   afterAll(async () => {
     await app.close();

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logRoutes } from '../../src/api/logs-routes.js';
 import { createServer } from '../../src/api/server.js';
 import { logsSchema } from '../../src/config/logs.js';
 import { silentLogger } from '../../src/logger.js';
@@ -21,10 +22,10 @@ describe('HTTP log intake and the local NDJSON sink', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vigil-intake-'));
     const config = logsSchema.parse({ http: { body_limit: '8KiB', max_lines: 50 } });
-    pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage: new MemoryStorage(), token: TOKEN });
+    pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage: new MemoryStorage() });
     await pipe.start();
-    app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true });
-    await app.register(pipe.routes);
+    app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: TOKEN });
+    await app.register(logRoutes(pipe));
   });
   afterAll(async () => {
     await app.close();

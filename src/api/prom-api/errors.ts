@@ -1,4 +1,5 @@
 import { PromQLError } from '../../promql/types.js';
+import { errorJson as errorBody } from '../errors.js';
 
 /** `errorType` values of the Prometheus HTTP API and the status code each one answers with. */
 export type ApiErrorType = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal' | 'unavailable' | 'not_found';
@@ -61,5 +62,5 @@ export function toApiError(err: unknown): ApiError {
 }
 
 export function errorJson(err: ApiError): string {
-  return JSON.stringify({ status: 'error', errorType: err.type, error: err.message });
+  return errorBody(err.type, err.message);
 }

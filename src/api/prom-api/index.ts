@@ -3,7 +3,15 @@ import type { QueryEngine, QueryOptions, QueryResult } from '../../promql/types.
 import { labelsKey } from '../../model/labels.js';
 import { slicedRangeQuery } from '../../promql/sliced.js';
 import type { Labels, Matcher, Storage } from '../../tsdb/types.js';
+import { parseExpr } from '../../promql/parser.js';
+import type { Expr } from '../../promql/ast.js';
+import type { TargetStatus } from '../../collectors/index.js';
+import type { ExemplarStore } from '../exemplar-store.js';
+import type { MetadataStore, MetricMetadata } from '../metadata-store.js';
+import { exprToJson, exprToString } from '../promql-print.js';
+import { errorJson as errorBody } from '../errors.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
+import { formatFloat } from '../../model/strconv.js';
 import { queryDataJson, successJson } from './format.js';
 import { guardQuery } from './guard.js';
 import { DEFAULT_PROM_API_LIMITS, type PromApiLimits } from './limits.js';
@@ -23,21 +31,19 @@ export interface BuildInfo {
   goVersion: string;
 }
 
-export interface MetricMetadata {
-  type: string;
-  help: string;
-  unit: string;
-}
+export type { MetricMetadata } from '../metadata-store.js';
 
 export interface PromApiOptions {
   engine: QueryEngine;
   storage: Pick<Storage, 'querier'>;
-  /** Accepted for symmetry with the other route plugins: every endpoint here only reads, so none asks for it. */
-  token?: string;
   limits?: Partial<PromApiLimits>;
   buildInfo?: Partial<BuildInfo>;
-  /** Feeds /api/v1/metadata (metric name -> entries); empty without it. */
-  metadata?: () => Record<string, MetricMetadata[]>;
+  /** Feeds /api/v1/metadata and /api/v1/targets/metadata; empty without it. */
+  metadata?: Pick<MetadataStore, 'byMetric' | 'forTargets'>;
+  /** Feeds /api/v1/query_exemplars; empty without it. */
+  exemplars?: Pick<ExemplarStore, 'query'>;
+  /** Current targets, to keep /api/v1/targets/metadata to live ones. */
+  targets?: () => TargetStatus[];
   /** Feeds /api/v1/status/flags. */
   flags?: () => Record<string, string>;
   /** Retention shown by /api/v1/status/runtimeinfo, e.g. "15d". */
@@ -87,13 +93,14 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
       done(null, out);
     });
 
+    // Body-limit and parse failures are `bad_data` here, as Prometheus answers them.
     app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
       if (status >= 500) req.log.error({ err }, 'query API request failed');
       void reply
         .code(status)
         .type('application/json')
-        .send(JSON.stringify({ status: 'error', errorType: status === 413 ? 'bad_data' : status >= 500 ? 'internal' : 'bad_data', error: err.message }));
+        .send(errorBody(status >= 500 ? 'internal' : 'bad_data', err.message));
     });
 
     const route = (path: string, handler: Handler) => {
@@ -152,8 +159,9 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
     route('/api/v1/query', async (params, _req, reply) => {
       const expr = queryText(params);
       const t = parseTimeParam(params, 'time', now());
+      const started = performance.now();
       const res = await runQuery(reply, params, (o) => opts.engine.instantQuery(expr, t, o));
-      return successJson(queryDataJson(res.value), res.warnings, res.infos);
+      return successJson(withStats(queryDataJson(res.value), params, res, started), res.warnings, res.infos);
     });
 
     route('/api/v1/query_range', async (params, _req, reply) => {
@@ -172,8 +180,9 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
           `exceeded maximum resolution of ${limits.maxPoints.toLocaleString('en-US')} points per timeseries. Try decreasing the query resolution (?step=XX)`,
         );
       }
+      const started = performance.now();
       const res = await runQuery(reply, params, (o) => slicedRangeQuery(opts.engine, expr, start, end, step, o));
-      return successJson(queryDataJson(res.value), res.warnings, res.infos);
+      return successJson(withStats(queryDataJson(res.value), params, res, started), res.warnings, res.infos);
     });
 
     const matchSets = (params: RawParams): Matcher[][] =>
@@ -243,27 +252,69 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
       return successJson(JSON.stringify(list), warnings);
     });
 
+    // Metadata of targets that have gone away is not shown, as in Prometheus.
+    const liveTargets = () => (opts.targets ? new Set(opts.targets().map((t) => labelsKey(t.labels))) : undefined);
+
     route('/api/v1/metadata', async (params) => {
       const limit = parseLimitParam(params);
       const perMetric = parseLimitParam(params, 'limit_per_metric');
       const metric = first(params, 'metric');
-      const all = opts.metadata?.() ?? {};
       const out: Record<string, MetricMetadata[]> = {};
       let n = 0;
-      for (const [name, entries] of Object.entries(all)) {
+      const live = liveTargets();
+      for (const [name, entries] of opts.metadata?.byMetric(live && ((l) => live.has(labelsKey(l)))) ?? []) {
         if (metric && name !== metric) continue;
-        if (limit && n >= limit) break;
-        out[name] = perMetric ? entries.slice(0, perMetric) : entries;
+        if (limit > 0 && n >= limit) break;
+        out[name] = perMetric > 0 ? entries.slice(0, perMetric) : entries;
         n++;
       }
       return successJson(JSON.stringify(out));
     });
 
+    const parsed = (params: RawParams): Expr => {
+      const expr = queryText(params);
+      try {
+        return parseExpr(expr);
+      } catch (err) {
+        throw toApiError(err);
+      }
+    };
+    route('/api/v1/format_query', async (params) => successJson(JSON.stringify(exprToString(parsed(params)))));
+    route('/api/v1/parse_query', async (params) => successJson(JSON.stringify(exprToJson(parsed(params)))));
+
     route('/api/v1/query_exemplars', async (params) => {
-      // Vigil stores no exemplars; the parameters are still checked as Prometheus does.
-      queryText(params);
-      timeRange(params);
-      return successJson('[]');
+      const tree = parsed(params);
+      const [start, end] = timeRange(params);
+      const selectors: Matcher[][] = [];
+      const walk = (e: Expr): void => {
+        switch (e.type) {
+          case 'VectorSelector':
+            return void selectors.push(e.matchers);
+          case 'MatrixSelector':
+            return void selectors.push(e.vector.matchers);
+          case 'SubqueryExpr':
+          case 'UnaryExpr':
+          case 'ParenExpr':
+            return walk(e.expr);
+          case 'AggregateExpr':
+            return walk(e.expr);
+          case 'BinaryExpr':
+            walk(e.lhs);
+            return walk(e.rhs);
+          case 'Call':
+            return e.args.forEach(walk);
+        }
+      };
+      walk(tree);
+      const groups = opts.exemplars?.query(selectors, start, end) ?? [];
+      return successJson(
+        JSON.stringify(
+          groups.map((g) => ({
+            seriesLabels: g.seriesLabels,
+            exemplars: g.exemplars.map((x) => ({ labels: x.labels, value: formatFloat(x.value), timestamp: x.t / 1000 })),
+          })),
+        ),
+      );
     });
 
     route('/api/v1/status/buildinfo', async () => successJson(JSON.stringify(buildInfo)));
@@ -288,6 +339,23 @@ export function promApiRoutes(opts: PromApiOptions): FastifyPluginAsync {
 
     route('/api/v1/status/flags', async () => successJson(JSON.stringify(opts.flags?.() ?? {})));
   };
+}
+
+/**
+ * `stats=all` (any non-empty value, as Prometheus): timings measured around the
+ * evaluation, and sample counts of the result (the engine does not count
+ * the samples it scanned, so these are the points returned).
+ */
+function withStats(dataJson: string, params: RawParams, res: QueryResult, startedMs: number): string {
+  if (!first(params, 'stats')) return dataJson;
+  const secs = (performance.now() - startedMs) / 1000;
+  const v = res.value;
+  const points = v.resultType === 'matrix' ? v.result.reduce((n, s) => n + s.t.length, 0) : v.resultType === 'vector' ? v.result.length : 1;
+  const stats = {
+    timings: { evalTotalTime: secs, resultSortTime: 0, queryPreparationTime: 0, innerEvalTime: secs, execQueueTime: 0, execTotalTime: secs },
+    samples: { totalQueryableSamples: points, peakSamples: points },
+  };
+  return `${dataJson.slice(0, -1)},"stats":${JSON.stringify(stats)}}`;
 }
 
 /** Prometheus 3 accepts `U__`-escaped UTF-8 label names in the path. */

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../../api/errors.js';
 import type { FaroConfig } from '../../config/logs.js';
 import type { Logger } from '../../logger.js';
 import { eventId, type LogEvent } from '../event.js';
@@ -29,7 +30,7 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 function fail(reply: FastifyReply, code: number, errorType: string, error: string) {
-  return reply.code(code).send({ status: 'error', errorType, error });
+  return sendError(reply, code, errorType, error);
 }
 
 /**
@@ -80,7 +81,7 @@ export function faroRoutes(o: FaroRoutesOptions): FaroPlugin {
         const given = (req.headers['x-api-key'] as string | undefined) || req.params.appKey || '';
         if (!sameSecret(given, cfg.api_key)) return fail(reply, 401, 'unauthorized', 'missing or wrong API key (x-api-key)');
       }
-      if (!limiter.allow(req.ip)) return reply.header('retry-after', '1').code(429).send({ status: 'error', errorType: 'rate_limited', error: 'too many requests' });
+      if (!limiter.allow(req.ip)) return fail(reply.header('retry-after', '1'), 429, 'rate_limited', 'too many requests');
       if (!Buffer.isBuffer(req.body)) return fail(reply, 415, 'bad_data', 'send application/json');
       if (!o.queue.accepting()) return fail(reply, 503, 'unavailable', 'log queue and spool are full');
 

@@ -2,10 +2,13 @@ import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../../src/alerts/notify/index.js';
 import { alertmanagerApiRoutes } from '../../../src/api/alertmanager-api.js';
+import { createServer } from '../../../src/api/server.js';
+import { silentLogger } from '../../../src/logger.js';
 import { alertmanagerApiVersion, VIGIL_VERSION } from '../../../src/version.js';
 import { requireBinary } from '../../helpers/services.js';
 import { alert, notifier, tempDir } from './harness.js';
@@ -41,8 +44,8 @@ receivers:
 `,
     t.dir,
   );
-  app = Fastify();
-  await app.register(alertmanagerApiRoutes({ notifier: n, token: TOKEN, version: alertmanagerApiVersion }));
+  app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: TOKEN });
+  await app.register(alertmanagerApiRoutes({ notifier: n, version: alertmanagerApiVersion }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   httpConfig = join(t.dir, 'http.yml');
@@ -124,7 +127,7 @@ describe.skipIf(!amtool)('Alertmanager v2 API with the real amtool', () => {
       fetch(`${base}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
     let r = await post('/api/v2/alerts', '{"not":"array"}');
     expect(r.status).toBe(400);
-    expect(await r.text()).toContain('JSON array');
+    expect(await r.text()).toBe('"invalid request: body must be array"');
     r = await post('/api/v2/alerts', '[{"labels":{}}]');
     expect(await r.text()).toContain('[0].labels: at least one label pair required');
     r = await post('/api/v2/alerts', '[{"labels":{"bad-name":"x"}}]');
@@ -132,7 +135,7 @@ describe.skipIf(!amtool)('Alertmanager v2 API with the real amtool', () => {
     r = await post('/api/v2/alerts', '[{"labels":{"a":"b"},"startsAt":"yesterday"}]');
     expect(await r.text()).toContain('[0].startsAt: invalid date-time');
     r = await post('/api/v2/alerts', '[{"labels":{"a":1}}]');
-    expect(await r.text()).toContain('[0].labels.a: must be a string');
+    expect(await r.text()).toContain('body/0/labels/a must be string');
     r = await post('/api/v2/alerts', '[' + '{"labels":{"a":"b"}},'.repeat(10_001) + '{"labels":{"a":"b"}}]');
     expect(r.status).toBe(400);
     const future = new Date(Date.now() + 3600_000).toISOString();
@@ -149,8 +152,6 @@ describe.skipIf(!amtool)('Alertmanager v2 API with the real amtool', () => {
     expect(g.status).toBe(400);
     const s404 = await fetch(`${base}/api/v2/silence/does-not-exist`);
     expect(s404.status).toBe(404);
-    const page = await (await fetch(`${base}/-/silence?filter=${encodeURIComponent('{a="<script>"}')}`)).text();
-    expect(page).not.toContain('"<script>"');
-    expect(page).toContain('&lt;script&gt;');
+    // The silence page a notification links to (/-/silence) is the web UI's, tested in a browser in test/ui.
   });
 });
