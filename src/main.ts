@@ -19,7 +19,10 @@ import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
-import type { QueryEngine } from './promql/types.js';
+import { PromQLError, type QueryEngine } from './promql/types.js';
+import { createBackendEngine, createRemoteWrite, federateRoute, type RemoteWrite } from './remote/index.js';
+import { engineForStateSource } from './remote/for-state.js';
+import { resolveRuleFiles } from './alerts/rules/files.js';
 import { openTsdb } from './tsdb/index.js';
 import type { Storage } from './tsdb/types.js';
 
@@ -43,6 +46,7 @@ export interface Vigil {
   readonly notifier?: Notifier;
   readonly jobs: JobScheduler;
   readonly logs: LogPipeline;
+  readonly remoteWrite: RemoteWrite;
   /** Re-reads the config file and rule files; keeps the running ones on error. */
   reload(): Promise<{ ok: boolean; errors: string[] }>;
   stop(): Promise<void>;
@@ -59,6 +63,15 @@ function fanOut(sinks: AlertSink[], logger: Logger): AlertSink {
     },
   };
 }
+
+/** How much an agent (`storage.mode: agent`) keeps locally. */
+const AGENT_RETENTION_MS = 3600_000;
+
+/** The query engine of an agent without query_backend: config validation keeps rules off it. */
+const noLocalQueries: QueryEngine = {
+  instantQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
+  rangeQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
+};
 
 function hasNotifications(config: VigilConfig): boolean {
   return !!(config.alerting && (config.alerting.config_file || config.alerting.config));
@@ -80,14 +93,26 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const logger = opts.logger ?? createLogger({ destination: logs.destination(process.stdout) });
   let ready = false;
 
+  const agent = config.storage.mode === 'agent';
   const storage = await openTsdb({
     dir: dataDir,
-    retentionMs: config.storage.retention,
+    // An agent keeps only a short local window; its data lives in the remote engine.
+    retentionMs: agent ? Math.min(config.storage.retention, AGENT_RETENTION_MS) : config.storage.retention,
     walFlushIntervalMs: config.storage.wal_flush_interval,
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
-  const engine = createEngine(storage);
+  const localEngine = createEngine(storage);
+  const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, registry }) : undefined;
+  const engine: QueryEngine = backend ?? (agent ? noLocalQueries : localEngine);
+  const remoteWrite = createRemoteWrite({
+    configs: config.remote_write,
+    dataDir,
+    registry,
+    logger: logger.child({ component: 'remote-write' }),
+    externalLabels: config.global.external_labels,
+  });
+  storage.walRetainFrom = () => remoteWrite.retainFrom();
 
   const { host, port } = parseListen(opts.listen ?? config.server.listen);
   const externalUrl = config.server.external_url ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -103,10 +128,13 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   }
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
+  const localRuleFiles = new Set(config.query_backend ? resolveRuleFiles(config.query_backend.local_rule_files, baseDir).files : []);
   const rules = createRuleManager({
     files: config.rule_files,
     baseDir,
     engine,
+    engineFor: localRuleFiles.size ? (file) => (localRuleFiles.has(file) ? localEngine : engine) : undefined,
+    forStateSource: backend ? engineForStateSource(backend) : undefined,
     storage,
     sink: fanOut(sinks, logger),
     registry,
@@ -124,6 +152,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   await app.register(jobsApiRoutes({ scheduler: jobs, token: config.server.token }));
   await app.register(logs.routes);
   await app.register(runbookRoutes());
+  await app.register(federateRoute({ storage: agent ? undefined : storage, externalLabels: config.global.external_labels }));
 
   const holder: { collectors?: Collectors } = {};
   await app.register(targetsApiRoutes({ collectors: () => holder.collectors }));
@@ -161,7 +190,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url });
   holder.collectors = scrapes;
 
-  const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, jobs];
+  const components: Component[] = [remoteWrite, logs, ...(notifier ? [notifier] : []), rules, scrapes, jobs];
   const started: Component[] = [];
   try {
     for (const c of components) {
@@ -211,5 +240,5 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     for (const [sig, fn] of signalHandlers) process.on(sig, fn);
   }
 
-  return { url, app, storage, engine, registry, logger, collectors: scrapes, rules, notifier, jobs, logs, reload, stop, closed };
+  return { url, app, storage, engine, registry, logger, collectors: scrapes, rules, notifier, jobs, logs, remoteWrite, reload, stop, closed };
 }

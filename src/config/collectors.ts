@@ -88,7 +88,7 @@ const staticConfigSchema = z
   })
   .strict();
 
-const basicAuthSchema = z
+export const basicAuthSchema = z
   .object({
     username: z.string(),
     password: optionalString,
@@ -96,7 +96,7 @@ const basicAuthSchema = z
   })
   .strict();
 
-const authorizationSchema = z
+export const authorizationSchema = z
   .object({
     type: z.string().default('Bearer'),
     credentials: optionalString,

@@ -96,6 +96,11 @@ export class Tsdb implements Storage {
   private readonly walBuf = new ByteWriter(1 << 16);
   private readonly seriesBuf = new ByteWriter(1 << 12);
   metrics?: TsdbMetrics;
+  /**
+   * Low watermark of WAL readers (remote write): segments numbered from the
+   * returned value on are kept by checkpoints. Infinity keeps none.
+   */
+  walRetainFrom: () => number = () => Infinity;
 
   constructor(opts: TsdbOptions) {
     if (!(opts.retentionMs > 0)) throw new Error(`tsdb retention must be positive, got ${opts.retentionMs}`);
@@ -606,7 +611,7 @@ export class Tsdb implements Storage {
     }
     this.wal.startSegment(this.wal.seq + 1, w.result());
     for (const s of snap) s.walGen = this.wal.gen;
-    this.wal.dropOlder();
+    this.wal.dropOlder(this.walRetainFrom());
   }
 
   // ---------------------------------------------------------------- reading

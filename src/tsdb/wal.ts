@@ -65,10 +65,14 @@ export class Wal {
     this.segmentBytes += all.length;
   }
 
-  /** Deletes every segment before the current one (their content is in the checkpoint). */
-  dropOlder(): void {
+  /**
+   * Deletes every segment before the current one (their content is in the
+   * checkpoint), except those from `keepFrom` on: remote write still reads them.
+   */
+  dropOlder(keepFrom = Infinity): void {
+    const below = Math.min(this.seq, keepFrom);
     for (const s of this.segments()) {
-      if (s.seq < this.seq) unlinkSync(join(this.dir, s.name));
+      if (s.seq < below) unlinkSync(join(this.dir, s.name));
     }
     this.olderBytes = 0;
   }

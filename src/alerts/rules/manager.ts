@@ -12,7 +12,7 @@ import type { AlertSink } from '../types.js';
 import { AlertingRule, type ActiveAlert } from './alerting.js';
 import { loadRuleFile, type GroupSpec } from './file.js';
 import { resolveRuleFiles } from './files.js';
-import { Group } from './group.js';
+import { Group, type ForStateSource } from './group.js';
 import { RuleMetrics } from './metrics.js';
 
 export interface RuleManagerOptions {
@@ -20,6 +20,10 @@ export interface RuleManagerOptions {
   files: string[];
   baseDir: string;
   engine: QueryEngine;
+  /** The engine for one rule file's groups, when not `engine` (rules evaluated locally next to an external backend). */
+  engineFor?: (file: string) => QueryEngine;
+  /** Where `for` state is restored from after a restart; `storage` when absent. */
+  forStateSource?: ForStateSource;
   storage: Storage;
   sink: AlertSink;
   registry: Registry;
@@ -119,6 +123,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
 
   const groupOpts = {
     engine: opts.engine,
+    forStateSource: opts.forStateSource,
     storage: opts.storage,
     sink: opts.sink,
     metrics,
@@ -135,7 +140,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
   async function apply(specs: GroupSpec[]): Promise<void> {
     const next = new Map<string, Group>();
     for (const spec of specs) {
-      const g = new Group(spec, groupOpts);
+      const g = new Group(spec, opts.engineFor ? { ...groupOpts, engine: opts.engineFor(spec.file) } : groupOpts);
       const old = groups.get(g.key);
       if (old) g.copyState(old);
       if (firstLoad) g.shouldRestore = true;
