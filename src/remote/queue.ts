@@ -16,7 +16,7 @@ import type { RemoteWriteConfig } from '../config/remote.js';
 import type { Logger } from '../logger.js';
 import type { Labels } from '../tsdb/types.js';
 import type { RemoteWriteMetrics } from './metrics.js';
-import { loadPosition, savePosition } from './position.js';
+import { loadState, StateFile, type QueueState } from './position.js';
 import { encodeWriteBody, METRIC_TYPES, type ProtoLabel, type ProtoMetadata, type ProtoSample, type ProtoTimeSeries } from './proto.js';
 import { postWrite, type SendOutcome } from './send.js';
 import { WalReader, type WalPosition, type WalSample } from './wal-reader.js';
@@ -62,7 +62,9 @@ export class WriteQueue {
   private readonly relabelSteps: CompiledRelabel[];
   private readonly prepared = new WeakMap<Labels, ProtoLabel[] | null>();
   private readonly labels: { remote_name: string; url: string };
-  private readonly positionFile: string;
+  private readonly stateFile: StateFile;
+  /** A round interrupted by a restart, to finish first. */
+  private resumeRound?: QueueState['round'];
   private readonly headers: Record<string, string>;
   private readonly abort = new AbortController();
   private readonly now: () => number;
@@ -81,7 +83,7 @@ export class WriteQueue {
     this.reader = new WalReader(o.walDir);
     this.relabelSteps = compileRelabel(c.write_relabel_configs);
     this.labels = { remote_name: this.name, url: c.url };
-    this.positionFile = join(o.stateDir, `${this.name}.position.json`);
+    this.stateFile = new StateFile(join(o.stateDir, `${this.name}.position.json`));
     this.headers = { ...c.headers, ...authHeaders(c) };
     this.shardCount = c.queue_config.min_shards;
     this.now = o.now ?? Date.now;
@@ -106,10 +108,11 @@ export class WriteQueue {
 
   async start(): Promise<void> {
     mkdirSync(this.o.stateDir, { recursive: true });
-    const saved = await loadPosition(this.positionFile);
+    const saved = await loadState(this.stateFile.path);
     // Without a saved position, sending starts at the WAL's current end, as a new Prometheus queue does.
-    this.acked = saved ?? this.reader.tail();
-    if (!saved) await savePosition(this.positionFile, this.acked);
+    this.acked = saved ? { segment: saved.segment, offset: saved.offset } : this.reader.tail();
+    this.resumeRound = saved?.round;
+    if (!saved) await this.stateFile.save({ ...this.acked });
     this.o.logger.info({ remote: this.name, url: this.o.config.url, position: this.acked, resumed: !!saved }, 'remote write: queue started');
     this.loop = this.run().catch((err: unknown) => {
       if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: queue stopped by an error');
@@ -148,16 +151,14 @@ export class WriteQueue {
   private async run(): Promise<void> {
     const q = this.o.config.queue_config;
     const poll = this.o.pollIntervalMs ?? 250;
+    if (this.resumeRound) await this.finishInterruptedRound(this.resumeRound);
     let readPos = this.acked;
     let buckets: Pending[][] = [];
     let buffered = 0;
     let firstAt = 0;
     while (!this.stopped) {
       const r = this.reader.read(readPos, READ_CHUNK);
-      if (r.skipped) {
-        this.o.metrics.walSkipped.inc(this.labels);
-        this.o.logger.error({ remote: this.name, problem: r.skipped }, 'remote write: WAL data skipped');
-      }
+      this.reportSkip(r.skipped);
       const moved = r.next.segment !== readPos.segment || r.next.offset !== readPos.offset;
       readPos = r.next;
       if (r.samples.length) {
@@ -172,12 +173,11 @@ export class WriteQueue {
       const full = buffered >= q.capacity * this.shardCount;
       const due = caughtUp && buffered > 0 && (buffered >= q.max_samples_per_send * this.shardCount || this.now() - firstAt >= q.batch_send_deadline);
       if (full || due) {
-        await this.sendRound(buckets);
+        await this.sendRound(buckets, readPos, buckets.map(() => 0));
         buffered = 0;
         buckets = [];
         this.o.metrics.samplesPending.set(this.labels, 0);
         this.adjustShards(full);
-        await this.ack(readPos);
       } else if (buffered === 0 && moved) {
         // Records without samples to send (declarations, relabel drops) still move the position.
         await this.ack(readPos);
@@ -186,10 +186,52 @@ export class WriteQueue {
     }
   }
 
+  private reportSkip(skipped: string | undefined): void {
+    if (!skipped) return;
+    this.o.metrics.walSkipped.inc(this.labels);
+    this.o.logger.error({ remote: this.name, problem: skipped }, 'remote write: WAL data skipped');
+  }
+
+  /** Re-reads the WAL range of the round a restart interrupted and sends only the batches not yet accepted. */
+  private async finishInterruptedRound(round: NonNullable<QueueState['round']>): Promise<void> {
+    const buckets: Pending[][] = Array.from({ length: round.shards }, () => []);
+    let pos = this.acked;
+    const end = round.end;
+    while (pos.segment < end.segment || (pos.segment === end.segment && pos.offset < end.offset)) {
+      const limit = pos.segment === end.segment ? end.offset - pos.offset : READ_CHUNK;
+      const r = this.reader.read(pos, Math.min(READ_CHUNK, limit), end);
+      this.reportSkip(r.skipped);
+      if (r.next.segment === pos.segment && r.next.offset === pos.offset) break;
+      pos = r.next;
+      this.distribute(r.samples, buckets);
+    }
+    this.o.logger.info({ remote: this.name, from: this.acked, to: end, batchesSent: round.sent }, 'remote write: finishing the round a restart interrupted');
+    await this.sendRound(buckets, end, round.sent, round.perSend);
+  }
+
+  /**
+   * Sends one round (the WAL up to `end`, spread over shards); each accepted
+   * batch is recorded, and the position moves to `end` once all are.
+   */
+  private async sendRound(buckets: Pending[][], end: WalPosition, sent: number[], perSend = this.o.config.queue_config.max_samples_per_send): Promise<void> {
+    const progress = [...sent];
+    const round = { end: { ...end }, shards: buckets.length, perSend, sent: progress };
+    const onBatch = () => this.stateFile.save({ ...this.acked, round: { ...round, sent: [...progress] } }).then(() => undefined, (err: unknown) => this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: cannot save position'));
+    await Promise.all(
+      buckets.map(async (b, i) => {
+        for (let from = sent[i] * perSend; from < b.length; from += perSend) {
+          await this.sendBatch(b.slice(from, from + perSend));
+          progress[i]++;
+          await onBatch();
+        }
+      }),
+    );
+    await this.ack(end);
+  }
+
   private async ack(p: WalPosition): Promise<void> {
-    if (p.segment === this.acked.segment && p.offset === this.acked.offset) return;
     this.acked = { ...p };
-    await savePosition(this.positionFile, this.acked);
+    await this.stateFile.save({ ...this.acked });
   }
 
   /** Doubles the shards while rounds fill up (a backlog), halves them back once they do not. */
@@ -251,31 +293,23 @@ export class WriteQueue {
     return result;
   }
 
-  private async sendRound(buckets: Pending[][]): Promise<void> {
-    await Promise.all(buckets.map((b) => (b.length ? this.sendShard(b) : undefined)));
-  }
-
-  private async sendShard(bucket: Pending[]): Promise<void> {
-    const max = this.o.config.queue_config.max_samples_per_send;
-    for (let from = 0; from < bucket.length; from += max) {
-      const batch = bucket.slice(from, from + max);
-      // Samples of one series in one batch go into one TimeSeries, in order.
-      const bySeries = new Map<ProtoLabel[], ProtoSample[]>();
-      let maxT = -Infinity;
-      for (const p of batch) {
-        let list = bySeries.get(p.labels);
-        if (!list) bySeries.set(p.labels, (list = []));
-        list.push({ value: p.v, timestamp: p.t });
-        if (p.t > maxT) maxT = p.t;
-      }
-      const timeseries: ProtoTimeSeries[] = [];
-      for (const [labels, samples] of bySeries) timeseries.push({ labels, samples });
-      const body = encodeWriteBody({ timeseries });
-      const ok = await this.sendWithRetry(body, batch.length, 'samples');
-      if (ok) {
-        this.o.metrics.bytesTotal.inc(this.labels, body.length);
-        this.o.metrics.highestSent.set(this.labels, maxT / 1000);
-      }
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    // Samples of one series in one batch go into one TimeSeries, in order.
+    const bySeries = new Map<ProtoLabel[], ProtoSample[]>();
+    let maxT = -Infinity;
+    for (const p of batch) {
+      let list = bySeries.get(p.labels);
+      if (!list) bySeries.set(p.labels, (list = []));
+      list.push({ value: p.v, timestamp: p.t });
+      if (p.t > maxT) maxT = p.t;
+    }
+    const timeseries: ProtoTimeSeries[] = [];
+    for (const [labels, samples] of bySeries) timeseries.push({ labels, samples });
+    const body = encodeWriteBody({ timeseries });
+    const ok = await this.sendWithRetry(body, batch.length, 'samples');
+    if (ok) {
+      this.o.metrics.bytesTotal.inc(this.labels, body.length);
+      this.o.metrics.highestSent.set(this.labels, maxT / 1000);
     }
   }
 

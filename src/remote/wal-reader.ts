@@ -75,7 +75,7 @@ export class WalReader {
    * Reads whole records from `pos` until about `maxBytes` were consumed or the
    * WAL's end. Returns the samples and the position after the last record read.
    */
-  read(pos: WalPosition, maxBytes = 4 << 20): ReadResult {
+  read(pos: WalPosition, maxBytes = 4 << 20, until?: WalPosition): ReadResult {
     const segs = this.segments();
     let skipped: string | undefined;
     let { segment, offset } = pos;
@@ -90,7 +90,9 @@ export class WalReader {
     const samples: WalSample[] = [];
     let budget = maxBytes;
     for (;;) {
-      const isLast = segment === segs[segs.length - 1];
+      const isLast = segment === segs[segs.length - 1] || (until !== undefined && segment >= until.segment);
+      if (until && segment === until.segment) budget = Math.min(budget, until.offset - offset);
+      if (budget <= 0) break;
       if (this.declaredSegment !== segment) this.declare(segment, offset);
       const r = this.readSegment(segment, offset, budget, samples);
       offset = r.offset;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { remoteWriteSchema } from '../../src/config/remote.js';
-import { silentLogger } from '../../src/logger.js';
+import { createLogger, silentLogger } from '../../src/logger.js';
 import { RemoteWriteMetrics } from '../../src/remote/metrics.js';
 import { WriteQueue } from '../../src/remote/queue.js';
 import { openTsdb, type Tsdb } from '../../src/tsdb/index.js';
@@ -33,11 +33,11 @@ afterEach(async () => {
 function queue(extra: Record<string, unknown> = {}, registry = new Registry(), externalLabels = {}): { q: WriteQueue; metrics: RemoteWriteMetrics; registry: Registry } {
   const config = remoteWriteSchema.parse({
     url: rx.url,
-    queue_config: { batch_send_deadline: '50ms', min_backoff: '10ms', max_backoff: '40ms', max_samples_per_send: 100, ...((extra.queue_config as object) ?? {}) },
     ...extra,
+    queue_config: { batch_send_deadline: '50ms', min_backoff: '10ms', max_backoff: '40ms', max_samples_per_send: 100, ...((extra.queue_config as object) ?? {}) },
   });
   const metrics = new RemoteWriteMetrics(registry);
-  const q = new WriteQueue({ config, walDir: join(dir, 'wal'), stateDir: join(dir, 'remote'), metrics, logger: silentLogger(), externalLabels, pollIntervalMs: 20 });
+  const q = new WriteQueue({ config, walDir: join(dir, 'wal'), stateDir: join(dir, 'remote'), metrics, logger: process.env.DBG ? createLogger() : silentLogger(), externalLabels, pollIntervalMs: 20 });
   db.walRetainFrom = () => q.retainFrom();
   queues.push(q);
   return { q, metrics, registry };
@@ -125,6 +125,24 @@ describe('remote write queue', () => {
     const n2 = await write(10, 4_020_000, 4_030_000);
     await waitFor(() => new Set([...rx.samples.values()].flat().map((p) => p.join())).size >= n1 + n2, 10_000);
     expectAll(10, 4_000_000, 4_030_000);
+  });
+
+  it('after a restart mid-round sends only the batches not yet accepted (no duplicates)', async () => {
+    let a = queue({ queue_config: { batch_send_deadline: '300ms' } });
+    rx.reply = (_r, i) => (i === 0 ? { status: 204 } : { status: 503 });
+    await a.q.start();
+    const n = await write(10, 6_000_000, 6_030_000);
+    await waitFor(() => rx.requests.length >= 1 && rx.headers.length >= 2, 10_000);
+    await a.q.stop();
+    queues.splice(0);
+    expect(rx.total()).toBe(100);
+    rx.reply = () => ({ status: 204 });
+    a = queue({ queue_config: { batch_send_deadline: '300ms' } });
+    await a.q.start();
+    await waitFor(() => rx.total() >= n, 10_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(rx.total()).toBe(n);
+    expectAll(10, 6_000_000, 6_030_000);
   });
 
   it('sends staleness markers with the exact StaleNaN bits', async () => {
