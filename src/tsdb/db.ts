@@ -51,6 +51,18 @@ interface BlockMeta {
 
 const DAY = 24 * 3600_000;
 
+/** File in the WAL directory naming the segment the last checkpoint started. */
+const CHECKPOINT_MARKER = '.checkpoint';
+
+function readCheckpointMarker(walDir: string): number {
+  try {
+    const n = Number(readFileSync(join(walDir, CHECKPOINT_MARKER), 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The embedded store: series index with postings, Gorilla-compressed chunks in
  * memory, a write-ahead log and block files in the data directory.
@@ -222,7 +234,12 @@ export class Tsdb implements Storage {
 
   /** Replays every segment in order; returns the last segment number (0 when none). */
   private replayWal(): number {
-    const segments = this.wal.segments();
+    // Segments before the last checkpoint are only kept for WAL readers (remote
+    // write); their samples are in blocks and the checkpoint's snapshot.
+    const checkpointSeq = readCheckpointMarker(this.walDir);
+    const all = this.wal.segments();
+    // Only trusted while the snapshot segment it names exists.
+    const segments = all.some((s) => s.seq === checkpointSeq) ? all.filter((s) => s.seq >= checkpointSeq) : all;
     const refs = new Map<number, MemSeries>();
     let unknownRefs = 0;
     let olderBytes = 0;
@@ -300,7 +317,7 @@ export class Tsdb implements Storage {
       this.logger.error({ samples: unknownRefs }, 'tsdb: WAL samples for series never declared; skipped');
     }
     this.wal.setOlderBytes(olderBytes);
-    return segments.length ? segments[segments.length - 1].seq : 0;
+    return all.length ? all[all.length - 1].seq : 0;
   }
 
   // ---------------------------------------------------------------- writing
@@ -611,6 +628,7 @@ export class Tsdb implements Storage {
     }
     this.wal.startSegment(this.wal.seq + 1, w.result());
     for (const s of snap) s.walGen = this.wal.gen;
+    writeFileAtomic(this.walDir, CHECKPOINT_MARKER, Buffer.from(String(this.wal.seq)));
     this.wal.dropOlder(this.walRetainFrom());
   }
 
