@@ -13,7 +13,7 @@ import type { Labels } from '../tsdb/types.js';
 /** The backend could not answer (unreachable, timeout, 5xx, unreadable answer): not a fault of the query. */
 export class BackendError extends PromQLError {
   constructor(message: string) {
-    super('unavailable' as PromQLErrorType, message);
+    super('internal', message);
     this.name = 'BackendError';
   }
 }
