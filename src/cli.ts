@@ -15,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   'routes test': { usage: 'routes test --config FILE [label=value...]', load: () => import('./cli/routes-test.js') },
   'dashboards build': { usage: 'dashboards build [--out provisioning]', load: () => import('./cli/dashboards-build.js') },
   'dashboards push': { usage: 'dashboards push --url URL [--folder NAME]', load: () => import('./cli/dashboards-push.js') },
+  'slo generate': { usage: 'slo generate [FILE|GLOB...] [--out slos/generated] [--check]', load: () => import('./cli/slo-generate.js') },
   'jobs run': { usage: 'jobs run NAME [--config FILE]', load: () => import('./cli/jobs-run.js') },
 };
 

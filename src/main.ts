@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
 import { createRuleManager, type RuleManager } from './alerts/rules/index.js';
+import { SloRuleSource } from './alerts/slo/index.js';
 import type { Alert, AlertSink } from './alerts/types.js';
 import { requireToken } from './api/auth.js';
 import { promApiRoutes } from './api/prom-api/index.js';
@@ -129,9 +130,11 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
   const localRuleFiles = new Set(config.query_backend ? resolveRuleFiles(config.query_backend.local_rule_files, baseDir).files : []);
+  const slos = new SloRuleSource(config.slo_files, baseDir);
   const rules = createRuleManager({
     files: config.rule_files,
     baseDir,
+    generatedGroups: () => slos.load(),
     engine,
     engineFor: localRuleFiles.size ? (file) => (localRuleFiles.has(file) ? localEngine : engine) : undefined,
     forStateSource: backend ? engineForStateSource(backend) : undefined,
@@ -165,6 +168,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
       return { ok: false, errors };
     }
+    slos.setPatterns(next.config.slo_files);
     const r = await rules.reload(next.config.rule_files);
     if (!r.ok) {
       logger.error({ errors: r.errors }, 'reload rejected: invalid rule files, the running rules stay in force');

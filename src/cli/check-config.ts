@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config/index.js';
+import { generateSloRuleFiles } from '../alerts/slo/index.js';
 import { parseArgs } from './args.js';
 
 export async function run(args: string[]): Promise<number> {
@@ -10,7 +11,9 @@ export async function run(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of positional) {
     try {
-      loadConfig(file);
+      const loaded = loadConfig(file);
+      const slos = generateSloRuleFiles(loaded.config.slo_files, loaded.baseDir);
+      if (slos.errors.length) throw new ConfigError(file, slos.errors.map((e) => ({ path: 'slo_files', message: e })));
       console.log(`Checking ${file}\n  SUCCESS: ${file} is valid vigil config file syntax`);
     } catch (err) {
       failed++;

@@ -6,4 +6,6 @@ import { z } from 'zod';
  */
 export const rulesSections = {
   rule_files: z.array(z.string().min(1, 'must not be empty')).max(10_000).default([]),
+  /** SLO files (Sloth `prometheus/v1` format), paths or globs; their rules are generated at start-up and reload. */
+  slo_files: z.array(z.string().min(1, 'must not be empty')).max(10_000).default([]),
 } satisfies Record<string, z.ZodType>;

@@ -159,6 +159,20 @@ const RULES: MetricInfo[] = [
   m('vigil_rule_template_errors_total', 'counter', 'rules', 'Annotation templates that failed to render'),
 ];
 
+// Recording rules generated from slos/*.yml (src/alerts/slo), Sloth's names.
+const SLO: MetricInfo[] = [
+  ...['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d'].map((w) =>
+    m(`slo:sli_error:ratio_rate${w}`, 'gauge', 'rules', `SLI error ratio over ${w}`, 'SLO files configured'),
+  ),
+  m('slo:objective:ratio', 'gauge', 'rules', 'SLO objective as a ratio', 'SLO files configured'),
+  m('slo:error_budget:ratio', 'gauge', 'rules', 'Error budget as a ratio (1 - objective)', 'SLO files configured'),
+  m('slo:time_period:days', 'gauge', 'rules', 'SLO period in days', 'SLO files configured'),
+  m('slo:current_burn_rate:ratio', 'gauge', 'rules', 'Error budget burn rate over 5m', 'SLO files configured'),
+  m('slo:period_burn_rate:ratio', 'gauge', 'rules', 'Error budget burn rate over the SLO period', 'SLO files configured'),
+  m('slo:period_error_budget_remaining:ratio', 'gauge', 'rules', 'Error budget left over the SLO period', 'SLO files configured'),
+  m('sloth_slo_info', 'info', 'rules', 'One series per SLO with its objective', 'SLO files configured'),
+];
+
 // src/alerts/notify.
 const NOTIFY: MetricInfo[] = [
   m('vigil_notifications_total', 'counter', 'vigil', 'Notifications sent by integration'),
@@ -231,6 +245,7 @@ export const CATALOGUE: readonly MetricInfo[] = [
   ...POSTGRES,
   ...REDIS,
   ...RULES,
+  ...SLO,
   ...NOTIFY,
   ...FARO,
   ...VIGIL,

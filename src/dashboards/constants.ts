@@ -11,6 +11,7 @@ export const UID = {
   frontend: 'vigil-frontend',
   logs: 'vigil-logs',
   self: 'vigil-self',
+  slo: 'vigil-slo',
 } as const;
 
 /**

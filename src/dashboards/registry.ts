@@ -8,6 +8,7 @@ import { planningApiDashboard } from './planning-api.js';
 import { postgresDashboard } from './postgres.js';
 import { redisDashboard } from './redis.js';
 import { selfDashboard } from './self.js';
+import { sloDashboard } from './slo.js';
 
 export interface DashboardModule {
   /** File name under provisioning/dashboards/json/ (without .json). */
@@ -22,6 +23,7 @@ export const DASHBOARDS: readonly DashboardModule[] = [
   { file: 'alerts', build: alertsDashboard },
   { file: 'frontend', build: frontendDashboard },
   { file: 'logs', build: logsDashboard },
+  { file: 'slo', build: sloDashboard },
   { file: 'self', build: selfDashboard },
 ];
 

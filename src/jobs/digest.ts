@@ -26,6 +26,17 @@ export interface DigestData {
   noisiest: Array<{ alertname: string; count: number; totalMs: number }>;
   backups: BackupStatus[];
   downTargets: Array<{ job: string; instance: string; availability: number }>;
+  /** Per SLO (slos/*.yml): objective and error budget left over its period. */
+  slos: SloBudget[];
+}
+
+export interface SloBudget {
+  service: string;
+  slo: string;
+  /** Objective as a ratio (0.999). */
+  objective: number;
+  /** Share of the period's error budget left: 1 untouched, below 0 exhausted; NaN without traffic. */
+  remaining: number;
 }
 
 const STEP_MS = 60_000;
@@ -77,8 +88,29 @@ export async function collectDigest(engine: QueryEngine, windowMs: number, backu
           .map((s) => ({ job: s.labels.job ?? '', instance: s.labels.instance ?? '', availability: s.v }))
           .sort((a, b) => a.availability - b.availability)
       : [];
-  return { from, to, episodes, noisiest, backups, downTargets };
+  return { from, to, episodes, noisiest, backups, downTargets, slos: await collectSloBudgets(engine, to) };
 }
+
+async function collectSloBudgets(engine: QueryEngine, at: number): Promise<SloBudget[]> {
+  const [objectives, remaining] = await Promise.all([
+    engine.instantQuery('slo:objective:ratio', at),
+    engine.instantQuery('slo:period_error_budget_remaining:ratio', at),
+  ]);
+  if (objectives.value.resultType !== 'vector') return [];
+  const key = (l: Record<string, string>) => `${l.sloth_service}\u0000${l.sloth_slo}`;
+  const left = new Map<string, number>();
+  if (remaining.value.resultType === 'vector') for (const s of remaining.value.result) left.set(key(s.labels), s.v);
+  return objectives.value.result
+    .map((s) => ({
+      service: s.labels.sloth_service ?? '',
+      slo: s.labels.sloth_slo ?? '',
+      objective: s.v,
+      remaining: left.get(key(s.labels)) ?? Number.NaN,
+    }))
+    .sort((a, b) => a.remaining - b.remaining || a.service.localeCompare(b.service) || a.slo.localeCompare(b.slo));
+}
+
+const percent = (r: number) => `${Number((r * 100).toPrecision(6))}%`;
 
 export function formatDuration(ms: number): string {
   const m = Math.round(ms / 60_000);
@@ -103,6 +135,12 @@ export function digestText(d: DigestData): string {
   lines.push('', 'Targets that were down:');
   if (!d.downTargets.length) lines.push('- none');
   for (const t of d.downTargets) lines.push(`- ${t.job} ${t.instance}: up ${(t.availability * 100).toFixed(1)}% of the time`);
+  lines.push('', 'Error budget remaining (30d):');
+  if (!d.slos.length) lines.push('- no SLO defined (slos/*.yml)');
+  for (const s of d.slos) {
+    const left = Number.isNaN(s.remaining) ? 'no data' : s.remaining < 0 ? `exhausted (${(s.remaining * 100).toFixed(1)}%)` : `${(s.remaining * 100).toFixed(1)}% left`;
+    lines.push(`- ${s.service} ${s.slo} (objective ${percent(s.objective)}): ${left}`);
+  }
   return lines.join('\n');
 }
 

@@ -19,7 +19,7 @@ const PRODUCERS: Partial<Record<MetricSource, string[]>> = {
   probe: ['collectors'],
   postgres: ['collectors'],
   redis: ['collectors'],
-  rules: ['alerts/rules'],
+  rules: ['alerts/rules', 'alerts/slo'],
   faro: ['logs/faro'],
   vigil: ['alerts', 'collectors', 'jobs', 'logs', 'tsdb', 'api'],
 };

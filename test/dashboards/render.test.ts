@@ -38,12 +38,16 @@ function variants(m: MetricInfo): Array<Record<string, string>> {
   if (n === 'pg_stat_activity_count' || n === 'pg_stat_activity_max_tx_duration') return [{ datname: 'sical_db', state: 'active' }, { datname: 'sical_db', state: 'idle' }];
   if (n.startsWith('pg_stat_database_') || n === 'pg_database_size_bytes') return [{ datname: 'sical_db' }];
   if (n === 'redis_db_keys' || n === 'redis_db_keys_expiring') return [{ db: 'db0' }];
+  const slo = { sloth_id: 'sical-backend-availability', sloth_service: 'sical-backend', sloth_slo: 'availability' };
   if (n === 'ALERTS' || n === 'ALERTS_FOR_STATE') {
     return [
       { alertname: 'HighErrorRate', alertstate: 'firing', severity: 'critical' },
       { alertname: 'HighLatency', alertstate: 'pending', severity: 'warning' },
+      { alertname: 'PlanningApiAvailabilityBudgetBurn', alertstate: 'firing', severity: 'critical', sloth_severity: 'page', ...slo },
     ];
   }
+  if (n.startsWith('slo:sli_error:ratio_rate')) return [{ ...slo, sloth_window: n.slice('slo:sli_error:ratio_rate'.length) }];
+  if (n.startsWith('slo:') || n === 'sloth_slo_info') return [slo];
   if (n.startsWith('prometheus_rule_')) return [{ rule_group: 'rules/sical.yml;sical-backend' }];
   if (n.startsWith('vigil_notification')) return [{ integration: 'slack' }, { integration: 'email' }];
   if (n === 'vigil_alerts') return [{ state: 'active' }, { state: 'suppressed' }];

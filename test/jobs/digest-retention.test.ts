@@ -30,6 +30,12 @@ function seed(now: number): MemoryStorage {
     if (h >= 20) s.add(mem, t, 1);
     s.add({ __name__: 'up', job: 'redis', instance: 'redis:6379' }, t, h >= 5 && h < 8 ? 0 : 1);
     s.add({ __name__: 'up', job: 'postgres', instance: 'db:5432' }, t, 1);
+    // What the rules generated from slos/planning-api.yml record.
+    const slo = (name: string) => ({ sloth_id: `sical-backend-${name}`, sloth_service: 'sical-backend', sloth_slo: name });
+    s.add({ __name__: 'slo:objective:ratio', ...slo('availability') }, t, 0.999);
+    s.add({ __name__: 'slo:period_error_budget_remaining:ratio', ...slo('availability') }, t, 0.625);
+    s.add({ __name__: 'slo:objective:ratio', ...slo('latency') }, t, 0.99);
+    s.add({ __name__: 'slo:period_error_budget_remaining:ratio', ...slo('latency') }, t, -0.25);
   }
   return s;
 }
@@ -56,6 +62,11 @@ describe('daily digest', () => {
     expect(d.downTargets).toHaveLength(1);
     expect(d.downTargets[0]).toMatchObject({ job: 'redis', instance: 'redis:6379' });
     expect(d.downTargets[0].availability).toBeCloseTo(21 / 24, 1);
+    // Least budget first: the SLO in trouble leads the section.
+    expect(d.slos).toEqual([
+      { service: 'sical-backend', slo: 'latency', objective: 0.99, remaining: -0.25 },
+      { service: 'sical-backend', slo: 'availability', objective: 0.999, remaining: 0.625 },
+    ]);
   });
 
   it('sends the digest to Slack and email', async () => {
@@ -90,6 +101,10 @@ describe('daily digest', () => {
     expect(mail.parsed.subject).toBe('Vigil digest: 3 alert(s), 1 target(s) down');
     expect(mail.parsed.text).toMatch(/HighMemoryUsage \(warning\) .* still firing/);
     expect(mail.parsed.text).toMatch(/backup: last success 2026-11-23T02:00:04Z/);
+    expect(mail.parsed.text).toContain(
+      'Error budget remaining (30d):\n- sical-backend latency (objective 99%): exhausted (-25.0%)\n- sical-backend availability (objective 99.9%): 62.5% left',
+    );
+    expect(body).toContain('sical-backend availability (objective 99.9%): 62.5% left');
     expect(mail.parsed.html).toContain('<pre');
   });
 });

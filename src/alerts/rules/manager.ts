@@ -43,6 +43,11 @@ export interface RuleManagerOptions {
    * to 0 so short `for:` values keep their pending time across restarts too.
    */
   forGracePeriodMs?: number;
+  /**
+   * Groups generated elsewhere (SLO files), loaded with every reload. Their
+   * errors are logged but never block the rule files' groups.
+   */
+  generatedGroups?: () => { groups: GroupSpec[]; errors: string[] };
 }
 
 export interface RuleGroupView {
@@ -169,6 +174,9 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
         return { ok: false, errors };
       }
       files = [...list];
+      const generated = opts.generatedGroups?.();
+      if (generated?.errors.length) log.error({ errors: generated.errors }, 'Invalid SLO files; their last good rules stay in force');
+      if (generated) specs.push(...generated.groups);
       await apply(specs);
       log.info({ groups: specs.length, rules: specs.reduce((n, g) => n + g.rules.length, 0) }, 'Rules loaded');
       return { ok: true, errors: [] };

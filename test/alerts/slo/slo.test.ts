@@ -1,0 +1,233 @@
+/**
+ * SLO files → generated rules: the checked-in rule files match their SLO files,
+ * promtool accepts them and runs their unit tests with the same verdicts as
+ * Vigil, and bad SLO files are rejected with file, line and field while the
+ * others keep their rules.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRuleManager } from '../../../src/alerts/rules/index.js';
+import { silentLogger } from '../../../src/logger.js';
+import { createEngine } from '../../../src/promql/index.js';
+import { MemoryStorage } from '../../../src/tsdb/memory.js';
+import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
+import { generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
+import { outputName } from '../../../src/cli/slo-generate.js';
+import { CATALOGUE } from '../../../src/dashboards/catalogue.js';
+import { checkRuleFiles } from '../../../src/dashboards/check.js';
+import { requireBinary } from '../../helpers/services.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../../..');
+const promtool = requireBinary('promtool', 'prometheus');
+
+const generated = readdirSync(join(root, 'slos/generated')).map((f) => `slos/generated/${f}`);
+const unitTests = readdirSync(join(root, 'slos/tests')).filter((f) => f.endsWith('.test.yml')).map((f) => `slos/tests/${f}`);
+
+function runPromtool(args: string[]): { code: number; out: string } {
+  try {
+    return { code: 0, out: execFileSync(promtool!, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { code: err.status, out: err.stdout + err.stderr };
+  }
+}
+
+describe('shipped SLOs', () => {
+  it('the checked-in generated rules match slos/*.yml (run npm run slos:build after editing)', () => {
+    const { files, errors } = generateSloRuleFiles(['slos/*.yml'], root);
+    expect(errors).toEqual([]);
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      expect(readFileSync(join(root, 'slos/generated', outputName(f.source)), 'utf8')).toBe(f.text);
+    }
+    expect(generated.length).toBe(files.length);
+  });
+
+  it('generate the workbook windows, budget series and both alert severities', () => {
+    const text = readFileSync(join(root, 'slos/generated/planning-api.rules.yml'), 'utf8');
+    for (const w of ['5m', '30m', '1h', '2h', '6h', '1d', '3d', '30d']) expect(text).toContain(`record: slo:sli_error:ratio_rate${w}\n`);
+    for (const r of ['slo:error_budget:ratio', 'slo:current_burn_rate:ratio', 'slo:period_error_budget_remaining:ratio']) expect(text).toContain(`record: ${r}\n`);
+    expect(text).toContain('14.4 * 0.001');
+    expect(text).toContain('6 * 0.001');
+    expect(text).toContain('3 * 0.01');
+    expect(text).toContain('1 * 0.01');
+    expect(text).toMatch(/severity: critical\n(\s+\w+: .*\n)*?\s+sloth_severity: page/);
+    expect(text).toMatch(/severity: warning\n(\s+\w+: .*\n)*?\s+sloth_severity: ticket/);
+  });
+
+  it('every metric the generated rules name is in the catalogue, and every expression parses', () => {
+    const files = generated.map((f) => ({ file: f, text: readFileSync(join(root, f), 'utf8') }));
+    expect(checkRuleFiles(files, CATALOGUE)).toEqual([]);
+  });
+
+  it('Vigil runs the unit tests of the generated rules', async () => {
+    process.chdir(root);
+    const err: string[] = [];
+    const code = await runRuleTests(unitTests, () => undefined, (s) => err.push(s));
+    expect(code, err.join('\n')).toBe(0);
+  });
+
+  describe.skipIf(!promtool)('against promtool', () => {
+    it('promtool check rules accepts the generated files', () => {
+      const p = runPromtool(['check', 'rules', ...generated]);
+      expect(p.code, p.out).toBe(0);
+    });
+    it('promtool test rules passes the same unit tests', () => {
+      const p = runPromtool(['test', 'rules', ...unitTests]);
+      expect(p.code, p.out).toBe(0);
+    });
+  });
+});
+
+const VALID = `version: prometheus/v1
+service: api
+slos:
+  - name: availability
+    objective: 99.5
+    sli:
+      events:
+        error_query: sum(rate(errors_total[{{.window}}]))
+        total_query: sum(rate(requests_total[{{.window}}]))
+    alerting:
+      name: ApiBudgetBurn
+`;
+
+function errorOf(text: string): string {
+  try {
+    parseSloText(text, 'slos/api.yml');
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the SLO file to be rejected');
+}
+
+describe('bad SLO files', () => {
+  it('accept the valid example', () => {
+    expect(parseSloText(VALID, 'slos/api.yml').slos[0].objective).toBe(99.5);
+  });
+
+  it('an objective outside (0, 100) names file, line and field', () => {
+    for (const o of ['0', '100', '150', '-1']) {
+      const msg = errorOf(VALID.replace('objective: 99.5', `objective: ${o}`));
+      expect(msg).toContain('slos/api.yml');
+      expect(msg).toContain('line 5: slos[0].objective: must be between 0 and 100');
+    }
+  });
+
+  it('an invalid query names the field and the parse error', () => {
+    const msg = errorOf(VALID.replace('sum(rate(errors_total[{{.window}}]))', 'sum(rate(errors_total[{{.window}}])'));
+    expect(msg).toMatch(/line 8: slos\[0\]\.sli\.events\.error_query: invalid PromQL: .*parse error/);
+  });
+
+  it('a query without {{.window}} is rejected', () => {
+    const msg = errorOf(VALID.replace('sum(rate(requests_total[{{.window}}]))', 'sum(rate(requests_total[5m]))'));
+    expect(msg).toContain('line 9: slos[0].sli.events.total_query: must contain {{.window}}');
+  });
+
+  it('unknown fields are rejected where they are', () => {
+    expect(errorOf(VALID.replace('    objective: 99.5', '    objective: 99.5\n    objectve: 99'))).toMatch(/line 4: slos\[0\]: Unrecognized key: "objectve"/);
+    expect(errorOf(`${VALID}extra: 1\n`)).toMatch(/Unrecognized key: "extra"/);
+  });
+
+  it('duplicate SLO names, a wrong version and broken YAML are errors', () => {
+    const dup = VALID + VALID.slice(VALID.indexOf('  - name:'));
+    expect(errorOf(dup)).toContain('slos[1].name: duplicate SLO name "availability"');
+    expect(errorOf(VALID.replace('prometheus/v1', 'openslo/v1'))).toContain('line 1: version: must be "prometheus/v1"');
+    expect(errorOf(VALID.replace('service: api', 'service: [api'))).toMatch(/slos\/api\.yml:\n\s+line \d+:/);
+  });
+
+  it('hostile input: an oversized file and a YAML alias bomb are refused, not expanded', () => {
+    expect(errorOf(`# ${'x'.repeat(2 * 1024 * 1024)}\n${VALID}`)).toContain('file too large');
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [*${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}, *${String.fromCharCode(96 + i)}]`);
+    expect(errorOf(bomb.join('\n'))).toMatch(/slos\/api\.yml/);
+  });
+});
+
+describe('SloRuleSource', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('a file that turns invalid keeps its last good rules; the other files keep working', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-slo-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'a.yml'), VALID);
+    writeFileSync(join(dir, 'b.yml'), VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn'));
+    const source = new SloRuleSource(['*.yml'], dir);
+    const first = source.load();
+    expect(first.errors).toEqual([]);
+    expect(first.groups.map((g) => g.name)).toEqual([
+      'slo-sli-recordings-api-availability',
+      'slo-meta-recordings-api-availability',
+      'slo-alerts-api-availability',
+      'slo-sli-recordings-web-availability',
+      'slo-meta-recordings-web-availability',
+      'slo-alerts-web-availability',
+    ]);
+
+    writeFileSync(join(dir, 'a.yml'), VALID.replace('objective: 99.5', 'objective: 100'));
+    writeFileSync(join(dir, 'b.yml'), VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn').replace('99.5', '99'));
+    const second = source.load();
+    expect(second.errors.join('\n')).toContain(`${join(dir, 'a.yml')}:\n  line 5: slos[0].objective`);
+    expect(second.groups.length).toBe(6);
+    const webAlerts = second.groups.find((g) => g.name === 'slo-alerts-web-availability')!;
+    expect(webAlerts.rules[0].expr).toContain('14.4 * 0.01');
+  });
+
+  it('disabled alert levels generate no alert', () => {
+    const text = VALID.replace('      name: ApiBudgetBurn', '      name: ApiBudgetBurn\n      ticket_alert: {disable: true}');
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-slo-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'a.yml'), text);
+    const { groups } = new SloRuleSource(['a.yml'], dir).load();
+    const alerts = groups.find((g) => g.name === 'slo-alerts-api-availability')!;
+    expect(alerts.rules.map((r) => r.labels.sloth_severity)).toEqual(['page']);
+  });
+});
+
+describe('rule manager with SLO files', () => {
+  it('runs the generated groups beside the rule files; an invalid SLO file on reload keeps them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-slo-mgr-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), 'groups:\n- name: plain\n  rules:\n  - record: x:one\n    expr: vector(1)\n');
+      writeFileSync(join(dir, 'api.yml'), VALID);
+      const storage = new MemoryStorage();
+      const slos = new SloRuleSource(['api.yml'], dir);
+      const manager = createRuleManager({
+        files: ['rules.yml'],
+        baseDir: dir,
+        generatedGroups: () => slos.load(),
+        engine: createEngine(storage),
+        storage,
+        sink: { send: async () => undefined },
+        registry: new Registry(),
+        logger: silentLogger(),
+        evaluationIntervalMs: 60_000,
+        externalLabels: {},
+        externalUrl: '',
+        now: () => 1_700_000_000_000,
+      });
+      expect((await manager.reload()).ok).toBe(true);
+      const names = () => manager.groups().map((g) => g.name);
+      expect(names()).toEqual(['plain', 'slo-sli-recordings-api-availability', 'slo-meta-recordings-api-availability', 'slo-alerts-api-availability']);
+      await manager.evaluateAll();
+      const objective = await createEngine(storage).instantQuery('slo:objective:ratio', 1_700_000_000_000);
+      expect(objective.value.resultType === 'vector' && objective.value.result.map((r) => r.v)).toEqual([0.995]);
+
+      writeFileSync(join(dir, 'api.yml'), VALID.replace('objective: 99.5', 'objective: 0'));
+      expect((await manager.reload()).ok).toBe(true);
+      expect(names()).toHaveLength(4);
+      await manager.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
