@@ -65,9 +65,6 @@ function fanOut(sinks: AlertSink[], logger: Logger): AlertSink {
   };
 }
 
-/** How much an agent (`storage.mode: agent`) keeps locally. */
-const AGENT_RETENTION_MS = 3600_000;
-
 /** The query engine of an agent without query_backend: config validation keeps rules off it. */
 const noLocalQueries: QueryEngine = {
   instantQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
@@ -97,9 +94,13 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const agent = config.storage.mode === 'agent';
   const storage = await openTsdb({
     dir: dataDir,
-    // An agent keeps only a short local window; its data lives in the remote engine.
-    retentionMs: agent ? Math.min(config.storage.retention, AGENT_RETENTION_MS) : config.storage.retention,
+    retentionMs: config.storage.retention,
+    // An agent keeps only the WAL, until every remote-write queue has sent it.
+    walOnly: agent,
     walFlushIntervalMs: config.storage.wal_flush_interval,
+    retentionBytes: config.storage.retention_size,
+    maxSeries: config.storage.max_series,
+    decodedCacheBytes: config.storage.chunk_cache_size,
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
@@ -112,8 +113,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     registry,
     logger: logger.child({ component: 'remote-write' }),
     externalLabels: config.global.external_labels,
+    store: storage,
   });
-  storage.walRetainFrom = () => remoteWrite.retainFrom();
 
   const { host, port } = parseListen(opts.listen ?? config.server.listen);
   const externalUrl = config.server.external_url ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;

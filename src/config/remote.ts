@@ -84,12 +84,15 @@ export const remoteSections = {
 
 /** Agent mode keeps no local query store: rules need a query backend. */
 export function checkStorageMode(
-  c: { storage: { mode: 'server' | 'agent' }; rule_files: string[]; query_backend?: unknown; remote_write: unknown[] },
+  c: { storage: { mode: 'server' | 'agent' }; rule_files: string[]; query_backend?: { local_rule_files: string[] }; remote_write: unknown[] },
   ctx: z.RefinementCtx,
 ): void {
   if (c.storage.mode !== 'agent') return;
   if (c.rule_files.length && !c.query_backend) {
     ctx.addIssue({ code: 'custom', path: ['storage', 'mode'], message: 'storage.mode agent keeps no local query store: rule_files need a query_backend' });
+  }
+  if (c.query_backend?.local_rule_files.length) {
+    ctx.addIssue({ code: 'custom', path: ['query_backend', 'local_rule_files'], message: 'storage.mode agent keeps no local store to evaluate local_rule_files on' });
   }
   if (c.remote_write.length === 0) {
     ctx.addIssue({ code: 'custom', path: ['storage', 'mode'], message: 'storage.mode agent needs at least one remote_write entry (the data would go nowhere)' });

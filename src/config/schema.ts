@@ -51,6 +51,12 @@ export const storageSchema = z
     wal_flush_interval: durationMs.default(0),
     /** `agent`: WAL only, for remote write; no local query store (rules and queries need query_backend). */
     mode: z.enum(['server', 'agent']).default('server'),
+    /** Second retention bound: oldest blocks go while blocks + WAL exceed this many bytes; 0 = no size bound. */
+    retention_size: byteSize.default(0),
+    /** Cap on series (head and blocks); new series beyond it are refused with an error and counted. */
+    max_series: z.number().int().positive().default(2_000_000),
+    /** Memory for decoded chunks kept between queries. */
+    chunk_cache_size: byteSize.default(64 * 1024 * 1024),
   })
   .strict();
 

@@ -10,7 +10,7 @@ import type { RemoteWriteConfig } from '../config/remote.js';
 import type { Logger } from '../logger.js';
 import type { Labels } from '../tsdb/types.js';
 import { RemoteWriteMetrics } from './metrics.js';
-import { queueName, WriteQueue } from './queue.js';
+import { queueName, WriteQueue, type WalStore } from './queue.js';
 
 export { WriteQueue, queueName } from './queue.js';
 export { WalReader, type WalPosition, type WalSample } from './wal-reader.js';
@@ -20,6 +20,8 @@ export { federateRoute, type FederateOptions } from './federate.js';
 
 export interface RemoteWriteOptions {
   configs: readonly RemoteWriteConfig[];
+  /** The store whose WAL the queues read (segments held, writes signalled). */
+  store?: WalStore;
   /** The data directory: WAL in `<dataDir>/wal`, positions in `<dataDir>/remote`. */
   dataDir: string;
   registry: Registry;
@@ -31,8 +33,6 @@ export interface RemoteWriteOptions {
 
 export interface RemoteWrite extends Component {
   readonly queues: readonly WriteQueue[];
-  /** Lowest WAL segment any queue still needs (Infinity without queues). */
-  retainFrom(): number;
 }
 
 export function createRemoteWrite(o: RemoteWriteOptions): RemoteWrite {
@@ -54,22 +54,14 @@ export function createRemoteWrite(o: RemoteWriteOptions): RemoteWrite {
         externalLabels: o.externalLabels,
         metadata: o.metadata,
         pollIntervalMs: o.pollIntervalMs,
+        store: o.store,
       }),
   );
-  let started = false;
   return {
     name: 'remote-write',
     queues,
-    retainFrom() {
-      // Before start the saved positions are not loaded yet: keep everything.
-      if (!started && queues.length) return 0;
-      let min = Infinity;
-      for (const q of queues) min = Math.min(min, q.retainFrom());
-      return min;
-    },
     async start() {
       for (const q of queues) await q.start();
-      started = true;
     },
     async stop() {
       await Promise.all(queues.map((q) => q.stop()));

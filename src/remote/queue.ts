@@ -35,6 +35,8 @@ export interface WriteQueueOptions {
   fetchImpl?: typeof fetch;
   /** How often the WAL is polled for new records once caught up. Default 250 ms. */
   pollIntervalMs?: number;
+  /** The store whose WAL is read: segments the queue still needs are held from deletion, writes wake it. */
+  store?: WalStore;
   now?: () => number;
 }
 
@@ -51,6 +53,13 @@ interface Pending {
 }
 
 class Stopped extends Error {}
+
+/** What the queue needs from the store (the embedded Tsdb). */
+export interface WalStore {
+  holdWal(consumer: string, segment: number): void;
+  releaseWal(consumer: string): void;
+  onWalWrite(fn: () => void): () => void;
+}
 
 export function queueName(c: RemoteWriteConfig): string {
   return c.name ?? createHash('sha256').update(c.url).digest('hex').slice(0, 6);
@@ -76,6 +85,7 @@ export class WriteQueue {
   private stopped = false;
   private wake?: () => void;
   private lastRetryLog = 0;
+  private unsubscribe?: () => void;
 
   constructor(private readonly o: WriteQueueOptions) {
     const c = o.config;
@@ -95,11 +105,12 @@ export class WriteQueue {
     o.metrics.shards.set(this.labels, this.shardCount);
     o.metrics.shardsDesired.set(this.labels, this.shardCount);
     o.metrics.samplesPending.set(this.labels, 0);
+    // Until the saved position is loaded, keep every segment.
+    o.store?.holdWal(this.holdName(), 0);
   }
 
-  /** Lowest WAL segment this queue still needs: the store keeps it and everything after. */
-  retainFrom(): number {
-    return this.acked.segment;
+  private holdName(): string {
+    return `remote-write:${this.name}`;
   }
 
   position(): WalPosition {
@@ -113,6 +124,8 @@ export class WriteQueue {
     this.acked = saved ? { segment: saved.segment, offset: saved.offset } : this.reader.tail();
     this.resumeRound = saved?.round;
     if (!saved) await this.stateFile.save({ ...this.acked });
+    this.o.store?.holdWal(this.holdName(), this.acked.segment);
+    this.unsubscribe = this.o.store?.onWalWrite(() => this.wake?.());
     this.o.logger.info({ remote: this.name, url: this.o.config.url, position: this.acked, resumed: !!saved }, 'remote write: queue started');
     this.loop = this.run().catch((err: unknown) => {
       if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: queue stopped by an error');
@@ -127,6 +140,8 @@ export class WriteQueue {
     this.wake?.();
     await this.loop;
     await this.metaLoop;
+    // The hold stays: the store is closing too, and the position is saved.
+    this.unsubscribe?.();
   }
 
   /** Reads the WAL now instead of at the next poll (after a commit). */
@@ -232,6 +247,7 @@ export class WriteQueue {
   private async ack(p: WalPosition): Promise<void> {
     this.acked = { ...p };
     await this.stateFile.save({ ...this.acked });
+    this.o.store?.holdWal(this.holdName(), p.segment);
   }
 
   /** Doubles the shards while rounds fill up (a backlog), halves them back once they do not. */

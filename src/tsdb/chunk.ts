@@ -1,4 +1,25 @@
 import { BitReader, BitWriter } from './bits.js';
+import {
+  applyDecimal,
+  bucketOf,
+  decimalDelta,
+  DELTA_BITS,
+  DELTA_RAW_BITS,
+  DELTA_RAW_PREFIX,
+  DOD_BITS,
+  DOD_RAW_PREFIX,
+  LEAD_BITS,
+  MAX_LEAD,
+  MAX_SCALE,
+  SCALE_BITS,
+  SIG_BITS,
+  signExtend,
+  STALE_LEAD,
+  VALUE_DECIMAL,
+  VALUE_SAME,
+  VALUE_XOR_NEW,
+  VALUE_XOR_REUSE,
+} from './chunk-format.js';
 
 /**
  * Gorilla-style chunk encoding (the scheme of Facebook's Gorilla paper and
@@ -25,74 +46,36 @@ const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error('tsdb chunks need a little-endian platform');
 
-const STALE_LEAD = 31;
-const MAX_SCALE = 6;
-const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
-const MAX_DELTA = 2 ** 31 - 1;
-
-/**
- * The integer d with v === (round(prev * 10^e) + d) / 10^e, if there is one of
- * at most 32 bits. The decoder computes exactly the same expression, so
- * checking it here makes the mode lossless by construction.
- */
-function decimalDelta(prev: number, v: number, e: number): number | undefined {
-  const p = POW10[e];
-  const base = Math.round(prev * p);
-  const d = Math.round(v * p) - base;
-  if (d > MAX_DELTA || d < -MAX_DELTA || !Number.isSafeInteger(base)) return undefined;
-  return Object.is((base + d) / p, v) ? d : undefined;
+function deltaCost(d: number): number {
+  const b = bucketOf(d, DELTA_BITS, false);
+  return b < DELTA_BITS.length ? b + 1 + DELTA_BITS[b] : DELTA_RAW_PREFIX + DELTA_RAW_BITS;
 }
 
-function deltaCost(d: number): number {
-  if (d >= -8 && d <= 7) return 5;
-  if (d >= -128 && d <= 127) return 10;
-  if (d >= -8192 && d <= 8191) return 17;
-  if (d >= -524288 && d <= 524287) return 24;
-  return 36;
+/** Writes bucket `b`'s prefix: b one-bits and a zero, or the all-ones raw prefix. */
+function writePrefix(w: BitWriter, b: number, buckets: number): void {
+  if (b < buckets) w.writeBits(((1 << b) - 1) << 1, b + 1);
+  else w.writeBits((1 << buckets) - 1, buckets);
+}
+
+function readPrefix(r: BitReader, buckets: number): number {
+  let prefix = 0;
+  while (prefix < buckets && r.readBit() === 1) prefix++;
+  return prefix;
 }
 
 function writeDelta(w: BitWriter, d: number): void {
-  if (d >= -8 && d <= 7) {
-    w.writeBit(0);
-    w.writeBits(d & 0xf, 4);
-  } else if (d >= -128 && d <= 127) {
-    w.writeBits(0b10, 2);
-    w.writeBits(d & 0xff, 8);
-  } else if (d >= -8192 && d <= 8191) {
-    w.writeBits(0b110, 3);
-    w.writeBits(d & 0x3fff, 14);
-  } else if (d >= -524288 && d <= 524287) {
-    w.writeBits(0b1110, 4);
-    w.writeBits(d & 0xfffff, 20);
-  } else {
-    w.writeBits(0b1111, 4);
-    w.writeBits(d >>> 0, 32);
-  }
+  const b = bucketOf(d, DELTA_BITS, false);
+  writePrefix(w, b, DELTA_BITS.length);
+  if (b < DELTA_BITS.length) {
+    const bits = DELTA_BITS[b];
+    w.writeBits(d & ((1 << bits) - 1), bits);
+  } else w.writeBits(d >>> 0, DELTA_RAW_BITS);
 }
 
 function readDelta(r: BitReader): number {
-  let prefix = 0;
-  while (prefix < 4 && r.readBit() === 1) prefix++;
-  switch (prefix) {
-    case 0: {
-      const x = r.readBits(4);
-      return x >= 8 ? x - 16 : x;
-    }
-    case 1: {
-      const x = r.readBits(8);
-      return x >= 128 ? x - 256 : x;
-    }
-    case 2: {
-      const x = r.readBits(14);
-      return x >= 8192 ? x - 16384 : x;
-    }
-    case 3: {
-      const x = r.readBits(20);
-      return x >= 524288 ? x - 1048576 : x;
-    }
-    default:
-      return r.readBits(32) | 0;
-  }
+  const b = readPrefix(r, DELTA_BITS.length);
+  if (b < DELTA_BITS.length) return signExtend(r.readBits(DELTA_BITS[b]), DELTA_BITS[b]);
+  return r.readBits(DELTA_RAW_BITS) | 0;
 }
 
 function ctz32(x: number): number {
@@ -178,27 +161,17 @@ export class ChunkAppender {
       const delta = t - this.maxT;
       const dod = delta - this.delta;
       this.delta = delta;
-      if (dod === 0) w.writeBit(0);
-      else if (dod >= -64 && dod <= 63) {
-        w.writeBits(0b10, 2);
-        w.writeBits(dod & 0x7f, 7);
-      } else if (dod >= -8192 && dod <= 8191) {
-        w.writeBits(0b110, 3);
-        w.writeBits(dod & 0x3fff, 14);
-      } else if (dod >= -524288 && dod <= 524287) {
-        w.writeBits(0b1110, 4);
-        w.writeBits(dod & 0xfffff, 20);
-      } else {
-        w.writeBits(0b1111, 4);
-        writeRaw64(w, dod);
-      }
+      const b = bucketOf(dod, DOD_BITS, true);
+      writePrefix(w, b, DOD_RAW_PREFIX);
+      if (b >= DOD_BITS.length) writeRaw64(w, dod);
+      else if (DOD_BITS[b] > 0) w.writeBits(dod & ((1 << DOD_BITS[b]) - 1), DOD_BITS[b]);
     }
     this.maxT = t;
     this.count++;
 
     if (stale) {
-      w.writeBits(0b111, 3);
-      w.writeBits(STALE_LEAD, 5);
+      writePrefix(w, VALUE_XOR_NEW, VALUE_XOR_NEW);
+      w.writeBits(STALE_LEAD, LEAD_BITS);
       return;
     }
     const prevV = this.prevV;
@@ -211,14 +184,14 @@ export class ChunkAppender {
     this.vLo = lo;
     this.prevV = v;
     if (xHi === 0 && xLo === 0) {
-      w.writeBit(0);
+      writePrefix(w, VALUE_SAME, VALUE_XOR_NEW);
       return;
     }
     let lz = xHi !== 0 ? Math.clz32(xHi) : 32 + Math.clz32(xLo);
     const tz = xLo !== 0 ? ctz32(xLo) : 32 + ctz32(xHi);
-    if (lz > 30) lz = 30;
+    if (lz > MAX_LEAD) lz = MAX_LEAD;
     const reuse = this.lead >= 0 && lz >= this.lead && tz >= this.trail;
-    const xorCost = reuse ? 3 + 64 - this.lead - this.trail : 14 + 64 - lz - tz;
+    const xorCost = reuse ? 3 + 64 - this.lead - this.trail : 3 + LEAD_BITS + SIG_BITS + 64 - lz - tz;
 
     // Decimal delta: cheaper for integers and for decimals like 0.01 steps, which XOR handles badly.
     if (xorCost > 10 && Number.isFinite(v) && Number.isFinite(prevV)) {
@@ -231,12 +204,12 @@ export class ChunkAppender {
         }
       }
       if (d !== undefined) {
-        const cost = 3 + (e !== this.scale ? 3 : 0) + deltaCost(d);
+        const cost = 3 + (e !== this.scale ? SCALE_BITS : 0) + deltaCost(d);
         if (cost < xorCost) {
-          w.writeBits(0b10, 2);
+          writePrefix(w, VALUE_DECIMAL, VALUE_XOR_NEW);
           if (e !== this.scale) {
             w.writeBit(1);
-            w.writeBits(e, 3);
+            w.writeBits(e, SCALE_BITS);
             this.scale = e;
           } else w.writeBit(0);
           writeDelta(w, d);
@@ -245,13 +218,13 @@ export class ChunkAppender {
       }
     }
     if (reuse) {
-      w.writeBits(0b110, 3);
+      writePrefix(w, VALUE_XOR_REUSE, VALUE_XOR_NEW);
       writeShifted(w, xHi, xLo, this.trail, 64 - this.lead - this.trail);
     } else {
       const sig = 64 - lz - tz;
-      w.writeBits(0b111, 3);
-      w.writeBits(lz, 5);
-      w.writeBits(sig - 1, 6);
+      writePrefix(w, VALUE_XOR_NEW, VALUE_XOR_NEW);
+      w.writeBits(lz, LEAD_BITS);
+      w.writeBits(sig - 1, SIG_BITS);
       writeShifted(w, xHi, xLo, tz, sig);
       this.lead = lz;
       this.trail = tz;
@@ -302,61 +275,39 @@ export class ChunkIterator {
       this.t = readRaw64(r);
       this.firstT = this.t;
     } else {
-      // The dod bucket is the number of leading 1 bits (at most 4).
-      let prefix = 0;
-      while (prefix < 4 && r.readBit() === 1) prefix++;
-      let dod: number;
-      switch (prefix) {
-        case 0:
-          dod = 0;
-          break;
-        case 1:
-          dod = r.readBits(7);
-          if (dod >= 64) dod -= 128;
-          break;
-        case 2:
-          dod = r.readBits(14);
-          if (dod >= 8192) dod -= 16384;
-          break;
-        case 3:
-          dod = r.readBits(20);
-          if (dod >= 524288) dod -= 1048576;
-          break;
-        default:
-          dod = readRaw64(r);
-      }
+      const b = readPrefix(r, DOD_RAW_PREFIX);
+      const dod = b >= DOD_BITS.length ? readRaw64(r) : DOD_BITS[b] === 0 ? 0 : signExtend(r.readBits(DOD_BITS[b]), DOD_BITS[b]);
       this.delta += dod;
       this.t += this.delta;
     }
     this.read++;
 
     this.stale = false;
-    const control = r.readBit() === 0 ? 0 : r.readBit() === 0 ? 1 : r.readBit() === 0 ? 2 : 3;
-    if (control === 0) {
+    const control = readPrefix(r, VALUE_XOR_NEW);
+    if (control === VALUE_SAME) {
       // identical to the previous value
-    } else if (control === 1) {
+    } else if (control === VALUE_DECIMAL) {
       if (r.readBit() === 1) {
-        this.scale = r.readBits(3);
+        this.scale = r.readBits(SCALE_BITS);
         if (this.scale > MAX_SCALE) throw new RangeError('chunk data corrupt: bad decimal scale');
       }
       const d = readDelta(r);
       u32[1] = this.vHi;
       u32[0] = this.vLo;
-      const p = POW10[this.scale];
-      f64[0] = (Math.round(f64[0] * p) + d) / p;
+      f64[0] = applyDecimal(f64[0], this.scale, d);
       this.vHi = u32[1];
       this.vLo = u32[0];
-    } else if (control === 2) {
+    } else if (control === VALUE_XOR_REUSE) {
       if (this.lead < 0) throw new RangeError('chunk data corrupt: window reuse before any window');
       this.xorIn(this.trail, 64 - this.lead - this.trail);
     } else {
-      const lz = r.readBits(5);
+      const lz = r.readBits(LEAD_BITS);
       if (lz === STALE_LEAD) {
         this.stale = true;
         this.v = NaN;
         return true;
       }
-      const sig = r.readBits(6) + 1;
+      const sig = r.readBits(SIG_BITS) + 1;
       const tz = 64 - lz - sig;
       if (tz < 0) throw new RangeError('chunk data corrupt: bad XOR window');
       this.xorIn(tz, sig);

@@ -1,27 +1,26 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { decodeBlock, encodeBlock, type StoredChunk } from './block.js';
-import { ByteWriter } from './bytes.js';
-import { ChunkAppender, decodeRange, staleBuffer } from './chunk.js';
-import { DecodedChunkCache, type DecodedChunk } from './decoded-cache.js';
-import { describeLabels, SampleError } from './errors.js';
-import { listSequenced, seqName, writeFileAtomic } from './files.js';
+import { BlockSet, DEFAULT_BLOCK_WINDOW, type PersistGroup } from './blocks.js';
+import { ChunkIterator } from './chunk.js';
+import { DecodedChunkCache } from './decoded-cache.js';
+import { Head } from './head.js';
+import { replayWal, rotateWal } from './head-wal.js';
 import { acquireLock } from './lock.js';
-import { labelsKey } from './matchers.js';
 import type { TsdbMetrics } from './metrics.js';
-import { PostingsIndex } from './postings.js';
-import { beginRecord, endRecord, readLabels, readRecords, RecordType, writeLabels } from './records.js';
-import { MemSeries, type ClosedChunk } from './series.js';
-import type { Appender, Labels, Matcher, Querier, SeriesData, Storage, StorageStats } from './types.js';
-import { Wal } from './wal.js';
+import { StoreQuerier } from './query.js';
+import { SeriesIndex, type MemSeries } from './series.js';
+import type { Appender, Matcher, Querier, SeriesData, Storage, StorageStats } from './types.js';
+import { Wal, type WalPosition } from './wal/wal.js';
 
 export interface TsdbOptions {
   /** Data directory; created when missing. */
   dir: string;
-  /** Samples older than the newest sample minus this are deleted (Prometheus' time retention). */
+  /** Blocks wholly older than the newest sample minus this are deleted (Prometheus' time retention). */
   retentionMs: number;
+  /** Also delete the oldest blocks while blocks and WAL take more than this many bytes. 0 (default): no size bound. */
+  retentionBytes?: number;
   logger?: Logger;
   /** 0 (default): every commit reaches the WAL file before it resolves. Otherwise commits are written every N ms. */
   walFlushIntervalMs?: number;
@@ -31,102 +30,113 @@ export interface TsdbOptions {
   walCheckpointBytes?: number;
   /** Samples per chunk. Default 120. */
   chunkSize?: number;
-  /** Merge this many consecutive small blocks into one. Default 4. */
+  /** Merge the blocks of one window once there are this many, before the window is complete. Default 4. */
   compactionMinBlocks?: number;
+  /** The smallest block window (chunks never cross its boundaries). Default 2 hours. */
+  blockWindowMs?: number;
+  /** Compaction gives the event loop back after this many ms of work. Default 5. */
+  compactionSliceMs?: number;
   /**
    * Memory for decoded chunks kept between queries (least recently used go
    * first). Default 64 MiB: 4M samples, the recent hour of 10k series twice
    * over. 0 decodes on every query.
    */
   decodedCacheBytes?: number;
-}
-
-interface BlockMeta {
-  seq: number;
-  name: string;
-  minT: number;
-  maxT: number;
-  bytes: number;
+  /** New series beyond this many (in the head and blocks together) are refused. Default 2,000,000. */
+  maxSeries?: number;
+  /**
+   * WAL only (agent mode): samples are logged and nothing else is kept; no
+   * blocks, queries return nothing. Checkpoints delete WAL segments every
+   * WAL reader has passed (see holdWal).
+   */
+  walOnly?: boolean;
 }
 
 const DAY = 24 * 3600_000;
-
-/** File in the WAL directory naming the segment the last checkpoint started. */
-const CHECKPOINT_MARKER = '.checkpoint';
-
-function readCheckpointMarker(walDir: string): number {
-  try {
-    const n = Number(readFileSync(join(walDir, CHECKPOINT_MARKER), 'utf8').trim());
-    return Number.isSafeInteger(n) && n > 0 ? n : 0;
-  } catch {
-    return 0;
-  }
-}
+export const DEFAULT_MAX_SERIES = 2_000_000;
+/** A head chunk without new samples for this long is cut, so it goes to a block and leaves memory. */
+const IDLE_CUT_MS = 3600_000;
 
 /**
- * The embedded store: series index with postings, Gorilla-compressed chunks in
- * memory, a write-ahead log and block files in the data directory.
+ * The embedded store: a thin layer over the head (recent samples in memory,
+ * logged to the WAL) and the blocks (older data on disk, read on demand),
+ * which share one series index.
  *
  * Data directory layout:
  *   LOCK                  pid of the owning process
  *   wal/NNNNNNNN          WAL segments (labels, samples, checkpoint snapshots of head chunks)
- *   blocks/NNNNNNNN.vtb   closed chunks written by checkpoints, merged by compaction
- *   *.corrupt             damaged files set aside (their intact part was loaded)
+ *   blocks/NNNNNNNN.vtb   block files (block/format.ts), written by checkpoints, merged by compaction
+ *   *.corrupt             damaged files set aside (their intact chunks were copied out)
  */
 export class Tsdb implements Storage {
   readonly dir: string;
-  private readonly walDir: string;
-  private readonly blocksDir: string;
   private readonly logger: Logger;
   private readonly retentionMs: number;
-  private readonly chunkSize: number;
+  private readonly retentionBytes: number;
   private readonly walFlushIntervalMs: number;
   private readonly walCheckpointBytes: number;
-  private readonly compactionMinBlocks: number;
   private readonly checkpointIntervalMs: number;
-  private readonly byKey = new Map<string, MemSeries>();
-  /**
-   * Frozen label object -> its registered series. Scrapers hand the same
-   * object for a series on every scrape, so appends skip building the key.
-   * Only frozen objects: a mutable one could change under the cache.
-   */
-  private readonly byObject = new WeakMap<Labels, MemSeries>();
-  private readonly byRef = new Map<number, MemSeries>();
-  private readonly postings = new PostingsIndex();
+  private readonly walOnly: boolean;
+  readonly index = new SeriesIndex();
+  readonly blocks: BlockSet;
+  private readonly head: Head;
+  private readonly wal: Wal;
   /** Decoded chunks kept between queries. */
   readonly decoded: DecodedChunkCache;
-  private nextRef = 1;
-  private wal!: Wal;
-  private blocks: BlockMeta[] = [];
-  private nextBlockSeq = 1;
-  private totalSamples = 0;
-  private maxTime = -Infinity;
+  private readonly q: StoreQuerier;
   private closed = false;
   private checkpointQueued = false;
+  private compacting: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private releaseLock: () => void = () => {};
-  private readonly walBuf = new ByteWriter(1 << 16);
-  private readonly seriesBuf = new ByteWriter(1 << 12);
-  metrics?: TsdbMetrics;
-  /**
-   * Low watermark of WAL readers (remote write): segments numbered from the
-   * returned value on are kept by checkpoints. Infinity keeps none.
-   */
-  walRetainFrom: () => number = () => Infinity;
+  private _metrics?: TsdbMetrics;
 
   constructor(opts: TsdbOptions) {
     if (!(opts.retentionMs > 0)) throw new Error(`tsdb retention must be positive, got ${opts.retentionMs}`);
     this.dir = opts.dir;
-    this.walDir = join(opts.dir, 'wal');
-    this.blocksDir = join(opts.dir, 'blocks');
     this.logger = opts.logger ?? silentLogger();
     this.retentionMs = opts.retentionMs;
-    this.chunkSize = opts.chunkSize ?? 120;
+    this.retentionBytes = opts.retentionBytes ?? 0;
     this.walFlushIntervalMs = opts.walFlushIntervalMs ?? 0;
     this.walCheckpointBytes = opts.walCheckpointBytes ?? 64 * 1024 * 1024;
-    this.compactionMinBlocks = Math.max(2, opts.compactionMinBlocks ?? 4);
     this.checkpointIntervalMs = opts.checkpointIntervalMs ?? 15 * 60_000;
+    this.walOnly = opts.walOnly ?? false;
+    const chunkSize = opts.chunkSize ?? 120;
+    const window = opts.blockWindowMs ?? DEFAULT_BLOCK_WINDOW;
     this.decoded = new DecodedChunkCache(opts.decodedCacheBytes ?? 64 * 1024 * 1024);
+    this.blocks = new BlockSet(
+      {
+        dir: join(opts.dir, 'blocks'),
+        logger: this.logger,
+        window,
+        // The longest time a merged block may span: a tenth of the retention (as Prometheus), at most 31 days.
+        maxSpan: Math.max(window, Math.min(this.retentionMs / 10, 31 * DAY)),
+        minBlocks: Math.max(2, opts.compactionMinBlocks ?? 4),
+        sliceMs: opts.compactionSliceMs ?? 5,
+      },
+      this.index,
+    );
+    this.wal = new Wal(join(opts.dir, 'wal'));
+    this.head = new Head(this.index, this.wal, {
+      chunkSize,
+      cutEvery: window,
+      bufferedWal: this.walFlushIntervalMs > 0,
+      maxSeries: opts.maxSeries ?? DEFAULT_MAX_SERIES,
+      walOnly: this.walOnly,
+    });
+    this.head.loadLast = (s) => this.loadLast(s);
+    this.head.onCommitted = () => this.maybeCheckpoint();
+    this.q = new StoreQuerier(this.index, this.blocks, this.decoded, chunkSize);
+  }
+
+  get metrics(): TsdbMetrics | undefined {
+    return this._metrics;
+  }
+
+  set metrics(m: TsdbMetrics | undefined) {
+    this._metrics = m;
+    this.head.metrics = m;
+    this.blocks.metrics = m;
   }
 
   private every(ms: number, fn: () => void): void {
@@ -135,322 +145,66 @@ export class Tsdb implements Storage {
     this.timers.push(t);
   }
 
-  // ---------------------------------------------------------------- loading
+  // ---------------------------------------------------------------- opening
 
-  /** Reads blocks and replays the WAL. Damaged files are logged and skipped. */
+  /** Opens blocks (their index only) and replays the WAL. Damaged files are logged and skipped. */
   load(): void {
-    mkdirSync(this.walDir, { recursive: true });
-    mkdirSync(this.blocksDir, { recursive: true });
+    mkdirSync(this.wal.dir, { recursive: true });
+    mkdirSync(join(this.dir, 'blocks'), { recursive: true });
     this.releaseLock = acquireLock(this.dir);
     try {
-      for (const d of [this.walDir, this.blocksDir]) {
-        for (const f of readdirSync(d)) if (f.endsWith('.tmp')) unlinkSync(join(d, f));
-      }
-      this.loadBlocks();
-      for (const s of this.byRef.values()) s.refreshLast();
-      this.wal = new Wal(this.walDir);
-      const lastSeq = this.replayWal();
+      for (const f of readdirSync(this.wal.dir)) if (f.endsWith('.tmp')) unlinkSync(join(this.wal.dir, f));
+      if (!this.walOnly) this.blocks.load();
+      for (const b of this.blocks.blocks) if (b.summary.maxT > this.head.maxTime) this.head.maxTime = b.summary.maxT;
+      const lastSeq = replayWal(this.head, this.logger);
       this.wal.startSegment(lastSeq + 1, new Uint8Array(0));
       this.applyRetention();
     } catch (err) {
+      this.blocks.close();
       this.releaseLock();
       throw err;
     }
-    if (this.checkpointIntervalMs > 0) this.every(this.checkpointIntervalMs, () => this.safeCheckpoint());
+    if (this.checkpointIntervalMs > 0) this.every(this.checkpointIntervalMs, () => void this.backgroundCheckpoint());
     if (this.walFlushIntervalMs > 0) this.every(this.walFlushIntervalMs, () => this.safeFlush());
   }
 
-  private series(labels: Labels): MemSeries {
-    const key = labelsKey(labels);
-    let s = this.byKey.get(key);
-    if (!s) {
-      s = new MemSeries(Object.freeze({ ...labels }), key);
-      this.register(s);
-    }
-    return s;
-  }
-
-  private register(s: MemSeries): void {
-    s.ref = this.nextRef++;
-    this.byKey.set(s.key, s);
-    this.byRef.set(s.ref, s);
-    this.postings.add(s.ref, s.labels);
-  }
-
-  private loadBlocks(): void {
-    for (const { seq, name } of listSequenced(this.blocksDir, '.vtb')) {
-      this.nextBlockSeq = Math.max(this.nextBlockSeq, seq + 1);
-      const path = join(this.blocksDir, name);
-      let data: Uint8Array;
-      try {
-        data = readFileSync(path);
-      } catch (err) {
-        this.logger.error({ file: path, err: (err as Error).message }, 'tsdb: cannot read block, skipping it');
-        this.metrics?.blockCorruptions.inc();
-        continue;
-      }
-      const loaded: ClosedChunk[] = [];
-      const res = decodeBlock(data, (labels, c) => {
-        const chunk: ClosedChunk = { ...c, persisted: true };
-        this.series(labels).chunks.push(chunk);
-        loaded.push(chunk);
-      });
-      if (res.problem) {
-        this.metrics?.blockCorruptions.inc();
-        this.logger.error(
-          { file: path, problem: res.problem, chunksRecovered: loaded.length },
-          'tsdb: damaged block file; loaded its intact part and set the file aside as .corrupt',
-        );
-        // The intact chunks go into the next checkpoint's block, so they survive the move.
-        for (const c of loaded) c.persisted = false;
-        try {
-          renameSync(path, `${path}.corrupt`);
-        } catch {
-          // read-only directory: it will be reported again next time
-        }
-        continue;
-      }
-      this.blocks.push({ seq, name, minT: res.summary.minT, maxT: res.summary.maxT, bytes: data.length });
-    }
-    for (const s of this.byRef.values()) {
-      if (s.chunks.length < 2) continue;
-      s.chunks.sort((a, b) => a.minT - b.minT);
-      // Overlaps come from a crash between writing a merged block and deleting its inputs.
-      const kept: ClosedChunk[] = [];
-      for (const c of s.chunks) {
-        const prev = kept[kept.length - 1];
-        if (prev && c.minT <= prev.maxT) continue;
-        kept.push(c);
-      }
-      s.chunks = kept;
-    }
-    for (const s of this.byRef.values()) {
-      for (const c of s.chunks) {
-        this.totalSamples += c.count;
-        if (c.maxT > this.maxTime) this.maxTime = c.maxT;
+  /** Reads the newest sample of a series whose last time came from a block index. */
+  private loadLast(s: MemSeries): void {
+    s.lastFromBlock = false;
+    s.lastV = NaN;
+    s.lastStale = false;
+    let best = s.blocks[0];
+    for (const l of s.blocks) if (l.block.seriesMaxT[l.idx] > best.block.seriesMaxT[best.idx]) best = l;
+    if (!best) return;
+    const metas = this.blocks.metasOf(best);
+    if (!metas || metas.length === 0) return;
+    const m = metas[metas.length - 1];
+    const [c] = this.blocks.readChunks(best, m.minT, m.maxT, undefined, [m]);
+    if (!c) return;
+    const it = new ChunkIterator(c.data.bytes, c.data.count);
+    while (it.next()) {
+      if (it.t === s.lastT) {
+        s.lastV = it.v;
+        s.lastStale = it.stale;
       }
     }
-  }
-
-  /** Replays every segment in order; returns the last segment number (0 when none). */
-  private replayWal(): number {
-    // Segments before the last checkpoint are only kept for WAL readers (remote
-    // write); their samples are in blocks and the checkpoint's snapshot.
-    const checkpointSeq = readCheckpointMarker(this.walDir);
-    const all = this.wal.segments();
-    // Only trusted while the snapshot segment it names exists.
-    const segments = all.some((s) => s.seq === checkpointSeq) ? all.filter((s) => s.seq >= checkpointSeq) : all;
-    const refs = new Map<number, MemSeries>();
-    let unknownRefs = 0;
-    let olderBytes = 0;
-    for (const [i, seg] of segments.entries()) {
-      let data: Uint8Array;
-      try {
-        data = this.wal.readSegment(seg.name);
-      } catch (err) {
-        this.metrics?.walCorruptions.inc();
-        this.logger.error({ segment: seg.name, err: (err as Error).message }, 'tsdb: cannot read WAL segment, skipping it');
-        continue;
-      }
-      olderBytes += data.length;
-      const problem = readRecords(data, (type, r) => {
-        switch (type) {
-          case RecordType.Series: {
-            const ref = r.uvarint();
-            refs.set(ref, this.series(readLabels(r)));
-            return;
-          }
-          case RecordType.HeadChunk: {
-            const ref = r.uvarint();
-            const count = r.uvarint();
-            const bytes = r.bytes().slice();
-            const s = refs.get(ref);
-            if (!s) {
-              unknownRefs++;
-              return;
-            }
-            const head = ChunkAppender.restore(bytes, count);
-            // Skip snapshots whose samples are already here (from a block or an earlier segment).
-            if (count === 0 || head.minT <= s.lastT) return;
-            if (s.head && s.head.count) s.cutHead();
-            s.head = head;
-            this.totalSamples += count;
-            if (head.maxT > this.maxTime) this.maxTime = head.maxT;
-            s.refreshLast();
-            return;
-          }
-          case RecordType.Samples: {
-            const n = r.uvarint();
-            let t = 0;
-            for (let k = 0; k < n; k++) {
-              const x = r.uvarint();
-              const stale = x % 2 === 1;
-              const ref = Math.floor(x / 2);
-              t += r.varint();
-              const v = stale ? NaN : r.f64();
-              const s = refs.get(ref);
-              if (!s) {
-                unknownRefs++;
-                continue;
-              }
-              if (t <= s.lastT) continue;
-              s.append(t, v, stale, this.chunkSize);
-              this.totalSamples++;
-              if (t > this.maxTime) this.maxTime = t;
-            }
-            return;
-          }
-          default:
-            throw new Error(`unknown WAL record type ${type}`);
-        }
-      });
-      if (problem) {
-        this.metrics?.walCorruptions.inc();
-        const torn = /torn|zero-filled/.test(problem.reason) && i === segments.length - 1;
-        const detail = { segment: seg.name, offset: problem.offset, problem: problem.reason, bytesSkipped: data.length - problem.offset };
-        if (torn) this.logger.warn(detail, 'tsdb: WAL ends in a torn record (unclean shutdown); the partial commit is dropped');
-        else this.logger.error(detail, 'tsdb: damaged WAL segment; records after the damage are skipped');
-      }
-    }
-    if (unknownRefs) {
-      this.metrics?.walCorruptions.inc();
-      this.logger.error({ samples: unknownRefs }, 'tsdb: WAL samples for series never declared; skipped');
-    }
-    this.wal.setOlderBytes(olderBytes);
-    return all.length ? all[all.length - 1].seq : 0;
   }
 
   // ---------------------------------------------------------------- writing
 
   appender(): Appender {
-    return new TsdbAppender(this);
+    return this.head.appender();
   }
 
-  /** Finds or prepares (unregistered, ref 0) the series for `labels`. */
-  resolve(labels: Labels, pending: Map<string, MemSeries>): MemSeries {
-    const known = this.byObject.get(labels);
-    if (known !== undefined && !known.dead) return known;
-    const key = seriesKey(labels);
-    const registered = this.byKey.get(key);
-    if (registered) {
-      // Pending series are not cached: a rollback would leave them unregistered.
-      if (Object.isFrozen(labels)) this.byObject.set(labels, registered);
-      return registered;
-    }
-    const s = pending.get(key);
-    if (s) return s;
-    if (key === '') throw this.reject('invalid', 'sample without labels');
-    // An empty label value means the label is absent (Prometheus semantics).
-    const clean: Record<string, string> = {};
-    for (const n of Object.keys(labels)) {
-      const v = labels[n];
-      if (typeof v !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
-      if (v !== '') clean[n] = v;
-    }
-    const created = new MemSeries(Object.freeze(clean), key);
-    pending.set(key, created);
-    return created;
-  }
-
-  /** A series retention removed while an appender still held it. */
-  private revive(s: MemSeries): MemSeries {
-    const existing = this.byKey.get(s.key);
-    if (existing) return existing;
-    const fresh = new MemSeries(s.labels, s.key);
-    this.register(fresh);
-    return fresh;
-  }
-
-  reject(code: 'out_of_order' | 'duplicate' | 'invalid', message: string): SampleError {
-    this.metrics?.rejected.inc({ reason: code });
-    return new SampleError(code, message);
-  }
-
-  /** Logs and applies one appender's samples. Synchronous, so commits never interleave. */
-  commitBatch(a: TsdbAppender): void {
-    if (this.closed) throw new Error('tsdb is closed');
-    const n = a.ts.length;
-    if (n === 0) return;
-    for (const s of a.pending.values()) {
-      const existing = this.byKey.get(s.key);
-      // Another appender may have created the same series since this one began.
-      if (existing) s.ref = -existing.ref;
-      else this.register(s);
-    }
-    const series = a.series;
-    const accepted = new Uint8Array(n);
-    const sw = this.seriesBuf;
-    sw.pos = 0;
-    const logged: MemSeries[] = [];
-    const gen = this.wal.gen;
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      let s = series[i];
-      if (s.ref < 0) series[i] = s = this.byRef.get(-s.ref)!;
-      else if (s.dead) series[i] = s = this.revive(s);
-      const t = a.ts[i];
-      if (t <= s.lastT) {
-        // Lost a race with a concurrent appender: Prometheus drops such samples as out of order.
-        if (!(t === s.lastT && (a.stales[i] ? s.lastStale : !s.lastStale && Object.is(a.vs[i], s.lastV)))) {
-          this.metrics?.rejected.inc({ reason: t === s.lastT ? 'duplicate' : 'out_of_order' });
-        }
-        continue;
-      }
-      accepted[i] = 1;
-      count++;
-      if (s.walGen !== gen) {
-        const rec = beginRecord(sw, RecordType.Series);
-        sw.uvarint(s.ref);
-        writeLabels(sw, s.labels);
-        endRecord(sw, rec);
-        s.walGen = gen;
-        logged.push(s);
-      }
-    }
-    if (count === 0) return;
-    const w = this.walBuf;
-    w.pos = 0;
-    w.ensure(sw.pos);
-    w.buf.set(sw.result(), 0);
-    w.pos = sw.pos;
-    const rec = beginRecord(w, RecordType.Samples);
-    w.uvarint(count);
-    let prevT = 0;
-    for (let i = 0; i < n; i++) {
-      if (!accepted[i]) continue;
-      const stale = a.stales[i];
-      w.uvarint(series[i].ref * 2 + (stale ? 1 : 0));
-      w.varint(a.ts[i] - prevT);
-      prevT = a.ts[i];
-      if (!stale) w.f64(a.vs[i]);
-    }
-    endRecord(w, rec);
-    try {
-      this.wal.write(w.result(), this.walFlushIntervalMs > 0);
-    } catch (err) {
-      for (const s of logged) s.walGen = -1;
-      throw new Error(`tsdb: cannot write the WAL, commit dropped: ${(err as Error).message}`);
-    }
-    let maxT = this.maxTime;
-    for (let i = 0; i < n; i++) {
-      if (!accepted[i]) continue;
-      const t = a.ts[i];
-      series[i].append(t, a.vs[i], a.stales[i], this.chunkSize);
-      if (t > maxT) maxT = t;
-    }
-    this.maxTime = maxT;
-    this.totalSamples += count;
-    this.metrics?.samplesAppended.inc(count);
+  private maybeCheckpoint(): void {
     if (!this.checkpointQueued && this.wal.size() > this.walCheckpointBytes) {
       this.checkpointQueued = true;
       setImmediate(() => {
         this.checkpointQueued = false;
-        this.safeCheckpoint();
+        void this.backgroundCheckpoint();
       });
     }
   }
-
-  // ---------------------------------------------------------------- checkpoint, retention, compaction
 
   private safeFlush(): void {
     try {
@@ -460,289 +214,141 @@ export class Tsdb implements Storage {
     }
   }
 
-  private safeCheckpoint(): void {
+  /** A checkpoint whose compaction runs in slices, not blocking the event loop. */
+  private async backgroundCheckpoint(): Promise<void> {
     if (this.closed) return;
     try {
-      this.checkpoint();
+      this.checkpointHead();
     } catch (err) {
       this.metrics?.checkpointFailures.inc();
       this.logger.error({ err: (err as Error).message }, 'tsdb: checkpoint failed; the WAL keeps the data');
+      return;
     }
+    if (this.compacting || this.walOnly) return;
+    this.compacting = this.blocks
+      .compactInSlices(this.head.maxTime, () => this.cutoff(), () => this.closed)
+      .catch((err: Error) => this.logger.error({ err: err.message }, 'tsdb: compaction failed; its inputs are kept'))
+      .finally(() => (this.compacting = undefined));
+    await this.compacting;
   }
 
   /**
-   * Applies retention, writes closed chunks to a new block, merges small
-   * blocks, and starts a new WAL segment with a snapshot of the head chunks,
-   * deleting the older segments. Synchronous: no commit can interleave.
+   * Applies retention, writes closed head chunks to blocks, merges blocks,
+   * and starts a new WAL segment with a snapshot of the open chunks, deleting
+   * older segments no WAL reader holds. Synchronous, compaction included
+   * (unless a background one is running).
    */
   checkpoint(): void {
+    this.checkpointHead();
+    if (!this.compacting && !this.walOnly) this.blocks.compactNow(this.head.maxTime, this.cutoff());
+  }
+
+  private checkpointHead(): void {
     if (this.closed) throw new Error('tsdb is closed');
     this.wal.flush();
     this.applyRetention();
-    this.persistClosedChunks();
-    this.compactBlocks();
-    this.rotateWal();
+    if (!this.walOnly) this.persistHead();
+    rotateWal(this.head);
     this.metrics?.checkpoints.inc();
   }
 
+  private persistHead(): void {
+    const idleBefore = this.head.maxTime - IDLE_CUT_MS;
+    const groups: PersistGroup[] = [];
+    for (const s of this.index.byRef.values()) {
+      if (s.head && s.head.count && s.head.maxT < idleBefore) s.cutHead();
+      if (s.chunks.length) groups.push({ series: s, chunks: s.chunks });
+    }
+    if (groups.length === 0) return;
+    this.blocks.persist(groups);
+    // On disk now: the bytes leave the heap (the decoded cache ages them out).
+    for (const g of groups) g.series.chunks = [];
+  }
+
   private cutoff(): number {
-    return Number.isFinite(this.maxTime) ? this.maxTime - this.retentionMs : -Infinity;
+    return Number.isFinite(this.head.maxTime) ? this.head.maxTime - this.retentionMs : -Infinity;
   }
 
   private applyRetention(): void {
     const cutoff = this.cutoff();
-    if (!Number.isFinite(cutoff)) return;
-    const dead = new Set<number>();
-    for (const s of this.byRef.values()) {
-      let drop = 0;
-      while (drop < s.chunks.length && s.chunks[drop].maxT < cutoff) this.totalSamples -= s.chunks[drop++].count;
-      if (drop) s.chunks.splice(0, drop);
-      if (s.head && s.head.count && s.head.maxT < cutoff) {
-        this.totalSamples -= s.head.count;
-        s.head = null;
-      }
-      if (s.chunks.length === 0 && !(s.head && s.head.count)) dead.add(s.ref);
-    }
-    if (dead.size) {
-      this.postings.remove(dead, (ref) => this.byRef.get(ref)!.labels);
-      for (const ref of dead) {
-        const s = this.byRef.get(ref)!;
-        s.dead = true;
-        this.byRef.delete(ref);
-        this.byKey.delete(s.key);
+    if (Number.isFinite(cutoff)) {
+      for (const s of this.index.byRef.values()) {
+        let drop = 0;
+        while (drop < s.chunks.length && s.chunks[drop].maxT < cutoff) drop++;
+        if (drop) s.chunks.splice(0, drop);
+        if (s.head && s.head.count && s.head.maxT < cutoff) s.head = null;
       }
     }
-    const keep: BlockMeta[] = [];
-    for (const b of this.blocks) {
-      if (b.maxT < cutoff) {
-        try {
-          unlinkSync(join(this.blocksDir, b.name));
-        } catch (err) {
-          this.logger.error({ file: b.name, err: (err as Error).message }, 'tsdb: cannot delete expired block');
-          keep.push(b);
-        }
-      } else keep.push(b);
+    this.blocks.applyRetention(cutoff, this.retentionBytes, this.wal.size());
+    const dead: MemSeries[] = [];
+    for (const s of this.index.byRef.values()) {
+      if (s.blocks.length || s.hasHeadData()) continue;
+      if (this.walOnly && s.lastT >= cutoff) continue;
+      dead.push(s);
     }
-    if (keep.length !== this.blocks.length) {
-      this.logger.info({ deleted: this.blocks.length - keep.length, cutoff }, 'tsdb: retention deleted blocks');
-    }
-    this.blocks = keep;
+    this.index.remove(dead);
   }
 
-  private persistClosedChunks(): void {
-    const groups: Array<{ labels: Labels; chunks: ClosedChunk[] }> = [];
-    for (const s of this.byRef.values()) {
-      const chunks = s.chunks.filter((c) => !c.persisted);
-      if (chunks.length) groups.push({ labels: s.labels, chunks });
-    }
-    if (groups.length === 0) return;
-    const { data, summary } = encodeBlock(groups);
-    const seq = this.nextBlockSeq++;
-    const name = seqName(seq, '.vtb');
-    writeFileAtomic(this.blocksDir, name, data);
-    for (const g of groups) for (const c of g.chunks) c.persisted = true;
-    this.blocks.push({ seq, name, minT: summary.minT, maxT: summary.maxT, bytes: data.length });
+  // ---------------------------------------------------------------- WAL readers (see wal/reader.ts)
+
+  /** The WAL directory, for a WalReader. */
+  get walDir(): string {
+    return this.wal.dir;
   }
 
-  /** The longest time a merged block may span: a tenth of the retention (as Prometheus), at most 31 days. */
-  private maxBlockSpan(): number {
-    return Math.min(this.retentionMs / 10, 31 * DAY);
+  /** Keeps WAL segments numbered `segment` and later from deletion until moved on or released. */
+  holdWal(consumer: string, segment: number): void {
+    this.wal.hold(consumer, segment);
   }
 
-  private compactBlocks(): void {
-    const span = this.maxBlockSpan();
-    const runs: BlockMeta[][] = [];
-    let run: BlockMeta[] = [];
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const b of this.blocks) {
-      if (run.length && Math.max(hi, b.maxT) - Math.min(lo, b.minT) > span) {
-        runs.push(run);
-        run = [];
-        lo = Infinity;
-        hi = -Infinity;
-      }
-      run.push(b);
-      lo = Math.min(lo, b.minT);
-      hi = Math.max(hi, b.maxT);
-    }
-    if (run.length) runs.push(run);
-    for (const r of runs) if (r.length >= this.compactionMinBlocks) this.mergeBlocks(r);
+  releaseWal(consumer: string): void {
+    this.wal.release(consumer);
   }
 
-  private mergeBlocks(inputs: BlockMeta[]): void {
-    const cutoff = this.cutoff();
-    const bySeries = new Map<string, { labels: Labels; chunks: StoredChunk[] }>();
-    for (const b of inputs) {
-      const data = readFileSync(join(this.blocksDir, b.name));
-      const res = decodeBlock(data, (labels, c) => {
-        if (c.maxT < cutoff) return;
-        const key = labelsKey(labels);
-        let g = bySeries.get(key);
-        if (!g) bySeries.set(key, (g = { labels, chunks: [] }));
-        g.chunks.push(c);
-      });
-      if (res.problem) {
-        // Leave the inputs alone; loading will report the damaged file.
-        this.logger.error({ file: b.name, problem: res.problem }, 'tsdb: block changed on disk; compaction skipped');
-        return;
-      }
-    }
-    for (const g of bySeries.values()) {
-      g.chunks.sort((a, b) => a.minT - b.minT);
-      g.chunks = g.chunks.filter((c, i, all) => i === 0 || c.minT > all[i - 1].maxT);
-    }
-    const { data, summary } = encodeBlock(bySeries.values());
-    const seq = this.nextBlockSeq++;
-    const name = seqName(seq, '.vtb');
-    writeFileAtomic(this.blocksDir, name, data);
-    const merged: BlockMeta = { seq, name, minT: summary.minT, maxT: summary.maxT, bytes: data.length };
-    const gone = new Set(inputs);
-    for (const b of inputs) {
-      try {
-        unlinkSync(join(this.blocksDir, b.name));
-      } catch {
-        // a leftover input only duplicates chunks, which loading drops
-      }
-    }
-    this.blocks = [...this.blocks.filter((b) => !gone.has(b)), merged].sort((a, b) => a.seq - b.seq);
-    this.metrics?.compactions.inc();
+  /** Calls `fn` whenever records reach the WAL files (after each commit, or each flush when buffered). Returns the unsubscribe function. */
+  onWalWrite(fn: () => void): () => void {
+    return this.wal.onWrite(fn);
   }
 
-  private rotateWal(): void {
-    const w = new ByteWriter(1 << 16);
-    const snap: MemSeries[] = [];
-    for (const s of this.byRef.values()) {
-      const h = s.head;
-      if (!h || h.count === 0) continue;
-      let rec = beginRecord(w, RecordType.Series);
-      w.uvarint(s.ref);
-      writeLabels(w, s.labels);
-      endRecord(w, rec);
-      rec = beginRecord(w, RecordType.HeadChunk);
-      w.uvarint(s.ref);
-      w.uvarint(h.count);
-      w.bytes(h.w.bytes());
-      endRecord(w, rec);
-      snap.push(s);
-    }
-    this.wal.startSegment(this.wal.seq + 1, w.result());
-    for (const s of snap) s.walGen = this.wal.gen;
-    writeFileAtomic(this.walDir, CHECKPOINT_MARKER, Buffer.from(String(this.wal.seq)));
-    this.wal.dropOlder(this.walRetainFrom());
+  /** The end of the WAL as written now. */
+  walPosition(): WalPosition {
+    return this.wal.position();
   }
 
   // ---------------------------------------------------------------- reading
 
-  private labelsOf = (ref: number): Labels => this.byRef.get(ref)!.labels;
-
   querier(): Querier {
-    return {
-      select: (matchers, mint, maxt) => this.select(matchers, mint, maxt),
-      series: (matchers, mint, maxt) => this.matching(matchers, mint, maxt).map((s) => s.labels),
-      labelNames: (matchers, mint, maxt) => {
-        const names = new Set<string>();
-        for (const s of this.matching(matchers, mint, maxt)) for (const n in s.labels) names.add(n);
-        return [...names].sort();
-      },
-      labelValues: (name, matchers, mint, maxt) => {
-        const values = new Set<string>();
-        for (const s of this.matching([...matchers, { type: '!=', name, value: '' }], mint, maxt)) values.add(s.labels[name]);
-        return [...values].sort();
-      },
-    };
-  }
-
-  private matching(matchers: readonly Matcher[], mint: number, maxt: number): MemSeries[] {
-    const out: MemSeries[] = [];
-    for (const ref of this.postings.select(matchers, this.labelsOf)) {
-      const s = this.byRef.get(ref)!;
-      if (hasSampleIn(s, mint, maxt)) out.push(s);
-    }
-    return out;
+    return this.q;
   }
 
   select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
-    // Two passes: size every series' chunks in range first, so all samples go
-    // into one pair of arrays (views per series); thousands of small typed
-    // arrays, each with its own buffer, cost more than decoding them.
-    const picked: MemSeries[] = [];
-    const firsts: number[] = [];
-    const lasts: number[] = [];
-    let total = 0;
-    for (const ref of this.postings.select(matchers, this.labelsOf)) {
-      const s = this.byRef.get(ref)!;
-      const chunks = s.chunks;
-      const first = firstChunkFrom(chunks, mint);
-      let n = 0;
-      let last = first;
-      for (; last < chunks.length && chunks[last].minT <= maxt; last++) n += chunks[last].count;
-      const h = s.head;
-      if (h !== null && h.count > 0 && h.minT <= maxt && h.maxT >= mint) n += h.count;
-      if (n === 0) continue;
-      picked.push(s);
-      firsts.push(first);
-      lasts.push(last);
-      total += n;
-    }
-    const out: SeriesData[] = [];
-    if (total === 0) return out;
-    const ts = new Float64Array(total);
-    const vs = new Float64Array(total);
-    const stale = staleBuffer(total);
-    const flag = { sawStale: false };
-    let at = 0;
-    const cache = this.decoded;
-    const chunkSize = this.chunkSize;
-    for (let k = 0; k < picked.length; k++) {
-      const s = picked[k];
-      const chunks = s.chunks;
-      const from = at;
-      flag.sawStale = false;
-      for (let i = firsts[k]; i < lasts[k]; i++) {
-        const c = chunks[i];
-        const d = cache.get(c, c.bytes, c.count, c.count);
-        at = d ? copyRange(d, mint, maxt, ts, vs, stale, at, flag) : decodeRange(c.bytes, c.count, mint, maxt, ts, vs, stale, at, flag);
-      }
-      const h = s.head;
-      if (h !== null && h.count > 0 && h.minT <= maxt && h.maxT >= mint) {
-        const d = cache.get(h, h.w.buf, h.count, chunkSize);
-        at = d ? copyRange(d, mint, maxt, ts, vs, stale, at, flag) : decodeRange(h.w.buf, h.count, mint, maxt, ts, vs, stale, at, flag);
-      }
-      if (at === from) continue;
-      out.push({
-        labels: s.labels,
-        t: ts.subarray(from, at),
-        v: vs.subarray(from, at),
-        stale: flag.sawStale ? stale.slice(from, at) : undefined,
-      });
-    }
-    return out;
+    return this.q.select(matchers, mint, maxt);
   }
 
   // ---------------------------------------------------------------- status
 
   stats(): StorageStats {
     let minTime = Infinity;
-    for (const s of this.byRef.values()) {
+    for (const s of this.index.byRef.values()) {
       const m = s.minTime();
       if (m < minTime) minTime = m;
     }
-    return { series: this.byRef.size, samples: this.totalSamples, bytes: this.diskBytes(), minTime, maxTime: this.maxTime };
+    const maxTime = this.head.maxTime;
+    return { series: this.index.size, samples: this.sampleCount(), bytes: this.diskBytes(), minTime, maxTime };
   }
 
   seriesCount(): number {
-    return this.byRef.size;
+    return this.index.size;
   }
 
   sampleCount(): number {
-    return this.totalSamples;
+    let n = this.blocks.samples();
+    for (const s of this.index.byRef.values()) n += s.headSamples();
+    return n;
   }
 
   blockBytes(): number {
-    let n = 0;
-    for (const b of this.blocks) n += b.bytes;
-    return n;
+    return this.blocks.bytes();
   }
 
   walBytes(): number {
@@ -753,37 +359,47 @@ export class Tsdb implements Storage {
     return this.blockBytes() + this.walBytes();
   }
 
-  /** In-memory compressed sample data: closed chunks plus open head chunks. */
+  /** In-memory compressed sample data: closed head chunks not yet in a block plus open chunks. */
   chunkBytes(): number {
     let n = 0;
-    for (const s of this.byRef.values()) {
+    for (const s of this.index.byRef.values()) {
       for (const c of s.chunks) n += c.bytes.length;
       if (s.head) n += s.head.byteLength();
     }
     return n;
   }
 
-  /** Compressed bytes and sample count of the series matching `matchers` (for measuring compression). */
+  /** Compressed bytes (chunk records on disk plus head chunks) and sample count of the series matching `matchers`. */
   chunkBytesOf(matchers: readonly Matcher[]): { bytes: number; samples: number } {
     let bytes = 0;
     let samples = 0;
-    for (const ref of this.postings.select(matchers, this.labelsOf)) {
-      const s = this.byRef.get(ref)!;
+    for (const s of this.index.select(matchers)) {
+      for (const loc of s.blocks) {
+        for (const m of this.blocks.metasOf(loc) ?? []) {
+          bytes += m.length;
+          samples += m.count;
+        }
+      }
       for (const c of s.chunks) bytes += c.bytes.length;
       if (s.head) bytes += s.head.byteLength();
-      samples += s.sampleCount();
+      samples += s.headSamples();
     }
     return { bytes, samples };
   }
 
   headChunks(): number {
     let n = 0;
-    for (const s of this.byRef.values()) if (s.head && s.head.count) n++;
+    for (const s of this.index.byRef.values()) if (s.head && s.head.count) n++;
     return n;
   }
 
   blockCount(): number {
-    return this.blocks.length;
+    return this.blocks.blocks.length;
+  }
+
+  /** Damaged chunks met since start. */
+  damagedChunks(): number {
+    return this.blocks.damagedChunks;
   }
 
   /** Flushes and checkpoints so the next start replays almost nothing, then releases the directory. */
@@ -791,168 +407,20 @@ export class Tsdb implements Storage {
     if (this.closed) return;
     for (const t of this.timers) clearInterval(t);
     try {
-      this.checkpoint();
+      this.checkpointHead();
     } catch (err) {
       this.logger.error({ err: (err as Error).message }, 'tsdb: final checkpoint failed; the WAL keeps the data');
     }
     this.closed = true;
+    this.head.closed = true;
+    await this.compacting;
     this.decoded.clear();
     try {
       this.wal.close();
     } finally {
+      this.blocks.close();
       this.metrics?.unregister();
       this.releaseLock();
     }
-  }
-}
-
-/**
- * labelsKey() of the labels without empty values, written for the append hot
- * path: no sort call for the few labels a series has, no intermediate objects.
- */
-function seriesKey(labels: Labels): string {
-  const names = Object.keys(labels);
-  for (let i = 1; i < names.length; i++) {
-    const n = names[i];
-    let j = i - 1;
-    while (j >= 0 && names[j] > n) {
-      names[j + 1] = names[j];
-      j--;
-    }
-    names[j + 1] = n;
-  }
-  let key = '';
-  for (let i = 0; i < names.length; i++) {
-    const v = labels[names[i]];
-    if (v !== '') key += `${names[i]}\xff${v}\xfe`;
-  }
-  return key;
-}
-
-/** Copies the cached samples with mint <= t <= maxt, as decodeRange would write them. */
-function copyRange(
-  d: DecodedChunk,
-  mint: number,
-  maxt: number,
-  ts: Float64Array,
-  vs: Float64Array,
-  stale: Uint8Array,
-  at: number,
-  flag: { sawStale: boolean },
-): number {
-  const t = d.t;
-  let lo = 0;
-  let hi = d.n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t[mid] < mint) lo = mid + 1;
-    else hi = mid;
-  }
-  const start = lo;
-  hi = d.n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (t[mid] <= maxt) lo = mid + 1;
-    else hi = mid;
-  }
-  const end = lo;
-  if (end <= start) return at;
-  ts.set(t.subarray(start, end), at);
-  vs.set(d.v.subarray(start, end), at);
-  if (d.stale) {
-    const s = d.stale.subarray(start, end);
-    stale.set(s, at);
-    if (!flag.sawStale && s.includes(1)) flag.sawStale = true;
-  } else stale.fill(0, at, at + end - start);
-  return at + end - start;
-}
-
-function firstChunkFrom(chunks: readonly ClosedChunk[], mint: number): number {
-  let lo = 0;
-  let hi = chunks.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (chunks[mid].maxT < mint) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function hasSampleIn(s: MemSeries, mint: number, maxt: number): boolean {
-  const flag = { sawStale: false };
-  const check = (bytes: Uint8Array, count: number, minT: number, maxT: number): boolean => {
-    if (minT > maxt || maxT < mint) return false;
-    if (minT >= mint || maxT <= maxt) return true;
-    // The range falls strictly inside the chunk: decode to see whether a sample lands in it.
-    const it = decodeRange(bytes, count, mint, maxt, new Float64Array(count), new Float64Array(count), staleBuffer(count), 0, flag);
-    return it > 0;
-  };
-  for (let i = firstChunkFrom(s.chunks, mint); i < s.chunks.length; i++) {
-    const c = s.chunks[i];
-    if (c.minT > maxt) break;
-    if (check(c.bytes, c.count, c.minT, c.maxT)) return true;
-  }
-  const h = s.head;
-  return h !== null && h.count > 0 && check(h.w.buf, h.count, h.minT, h.maxT);
-}
-
-/** Collects samples and hands them to the store on commit. */
-export class TsdbAppender implements Appender {
-  series: MemSeries[] = [];
-  ts: number[] = [];
-  vs: number[] = [];
-  stales: boolean[] = [];
-  pending = new Map<string, MemSeries>();
-
-  constructor(private readonly db: Tsdb) {}
-
-  append(labels: Labels, t: number, v: number): void {
-    this.add(labels, t, v, false);
-  }
-
-  appendStale(labels: Labels, t: number): void {
-    this.add(labels, t, NaN, true);
-  }
-
-  private add(labels: Labels, t: number, v: number, stale: boolean): void {
-    if (!Number.isSafeInteger(t)) throw this.db.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
-    if (typeof v !== 'number') throw this.db.reject('invalid', `invalid value for ${describeLabels(labels)}: not a number`);
-    const s = this.db.resolve(labels, this.pending);
-    // The series remembers its latest pending sample in this appender (cheaper than a Map).
-    const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
-    const lastT = idx === undefined ? s.lastT : this.ts[idx];
-    if (t <= lastT) {
-      if (t < lastT) throw this.db.reject('out_of_order', `out of order sample for ${describeLabels(s.labels)}: ${t} is before ${lastT}`);
-      const lastStale = idx === undefined ? s.lastStale : this.stales[idx];
-      const lastV = idx === undefined ? s.lastV : this.vs[idx];
-      if (stale ? lastStale : !lastStale && Object.is(v, lastV)) return; // same sample again: accepted, nothing to do
-      throw this.db.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
-    }
-    s.pendingOwner = this;
-    s.pendingIdx = this.ts.length;
-    this.series.push(s);
-    this.ts.push(t);
-    this.vs.push(v);
-    this.stales.push(stale);
-  }
-
-  commit(): Promise<void> {
-    try {
-      this.db.commitBatch(this);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(err);
-    } finally {
-      this.rollback();
-    }
-  }
-
-  rollback(): void {
-    for (const s of this.series) s.pendingOwner = undefined;
-    this.series = [];
-    this.ts = [];
-    this.vs = [];
-    this.stales = [];
-    this.pending = new Map();
   }
 }

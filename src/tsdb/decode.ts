@@ -6,12 +6,10 @@
  * samples per query, and the iterator's per-bit calls dominated that.
  */
 
+import { applyDecimal, DELTA_BITS, DELTA_RAW_BITS, DELTA_RAW_PREFIX, DOD_BITS, DOD_RAW_PREFIX, LEAD_BITS, MAX_SCALE, SCALE_BITS, SIG_BITS, STALE_LEAD, VALUE_DECIMAL, VALUE_SAME, VALUE_XOR_NEW, VALUE_XOR_REUSE } from './chunk-format.js';
+
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
-
-const STALE_LEAD = 31;
-const MAX_SCALE = 6;
-const POW10 = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000];
 
 /** The 32 bits starting at bit `p` (bits past the end read as 0). `p` must be inside `b`. */
 function peek32(b: Uint8Array, p: number): number {
@@ -113,30 +111,22 @@ export function decodeFrom(
       t = f64[0];
     } else {
       if (p >= bitLen) truncated();
-      // Delta-of-delta bucket: the number of leading 1 bits, at most 4.
+      // Delta-of-delta bucket: the number of leading 1 bits (a zero ends the prefix).
       const w = peek32(bytes, p);
       const ones = Math.clz32(~w);
       let dod: number;
-      if (ones === 0) {
-        p += 1;
-        dod = 0;
-      } else if (ones === 1) {
-        if (p + 9 > bitLen) truncated();
-        dod = (w >>> 23) & 0x7f;
-        if (dod >= 64) dod -= 128;
-        p += 9;
-      } else if (ones === 2) {
-        if (p + 17 > bitLen) truncated();
-        dod = (w >>> 15) & 0x3fff;
-        if (dod >= 8192) dod -= 16384;
-        p += 17;
-      } else if (ones === 3) {
-        if (p + 24 > bitLen) truncated();
-        dod = (w >>> 8) & 0xfffff;
-        if (dod >= 524288) dod -= 1048576;
-        p += 24;
+      if (ones < DOD_BITS.length) {
+        const bits = DOD_BITS[ones];
+        const used = ones + 1 + bits;
+        if (p + used > bitLen) truncated();
+        if (bits === 0) dod = 0;
+        else {
+          dod = (w >>> (32 - used)) & ((1 << bits) - 1);
+          if (dod >= 1 << (bits - 1)) dod -= 1 << bits;
+        }
+        p += used;
       } else {
-        p += 4;
+        p += DOD_RAW_PREFIX;
         if (p + 64 > bitLen) truncated();
         u32[1] = peek32(bytes, p);
         u32[0] = peek32(bytes, p + 32);
@@ -149,77 +139,65 @@ export function decodeFrom(
     if (t > maxt) break;
 
     if (p >= bitLen) truncated();
+    // Value control: the number of leading 1 bits, at most 3 (VALUE_SAME .. VALUE_XOR_NEW).
     const c = peek32(bytes, p);
+    const control = Math.min(Math.clz32(~c), VALUE_XOR_NEW);
     let isStale = false;
-    if (c >>> 31 === 0) {
+    if (control === VALUE_SAME) {
       p += 1; // same value
-    } else if (c >>> 30 === 2) {
+    } else if (control === VALUE_DECIMAL) {
       // decimal delta
       p += 2;
       if (p >= bitLen) truncated();
       if (bitsAt(bytes, p, 1) === 1) {
-        if (p + 4 > bitLen) truncated();
-        scale = bitsAt(bytes, p + 1, 3);
+        if (p + 1 + SCALE_BITS > bitLen) truncated();
+        scale = bitsAt(bytes, p + 1, SCALE_BITS);
         if (scale > MAX_SCALE) throw new RangeError('chunk data corrupt: bad decimal scale');
-        p += 4;
+        p += 1 + SCALE_BITS;
       } else p += 1;
       if (p >= bitLen) truncated();
       const dw = peek32(bytes, p);
       const dOnes = Math.clz32(~dw);
       let d: number;
-      if (dOnes === 0) {
-        if (p + 5 > bitLen) truncated();
-        d = (dw >>> 27) & 0xf;
-        if (d >= 8) d -= 16;
-        p += 5;
-      } else if (dOnes === 1) {
-        if (p + 10 > bitLen) truncated();
-        d = (dw >>> 22) & 0xff;
-        if (d >= 128) d -= 256;
-        p += 10;
-      } else if (dOnes === 2) {
-        if (p + 17 > bitLen) truncated();
-        d = (dw >>> 15) & 0x3fff;
-        if (d >= 8192) d -= 16384;
-        p += 17;
-      } else if (dOnes === 3) {
-        if (p + 24 > bitLen) truncated();
-        d = (dw >>> 8) & 0xfffff;
-        if (d >= 524288) d -= 1048576;
-        p += 24;
+      if (dOnes < DELTA_BITS.length) {
+        const bits = DELTA_BITS[dOnes];
+        const used = dOnes + 1 + bits;
+        if (p + used > bitLen) truncated();
+        d = (dw >>> (32 - used)) & ((1 << bits) - 1);
+        if (d >= 1 << (bits - 1)) d -= 1 << bits;
+        p += used;
       } else {
-        p += 4;
-        if (p + 32 > bitLen) truncated();
+        p += DELTA_RAW_PREFIX;
+        if (p + DELTA_RAW_BITS > bitLen) truncated();
         d = peek32(bytes, p) | 0;
-        p += 32;
+        p += DELTA_RAW_BITS;
       }
       u32[1] = vHi;
       u32[0] = vLo;
-      const pw = POW10[scale];
-      f64[0] = (Math.round(f64[0] * pw) + d) / pw;
+      f64[0] = applyDecimal(f64[0], scale, d);
       vHi = u32[1];
       vLo = u32[0];
     } else {
       let shift: number;
       let width: number;
-      if (c >>> 29 === 6) {
+      if (control === VALUE_XOR_REUSE) {
         p += 3;
         if (lead < 0) throw new RangeError('chunk data corrupt: window reuse before any window');
         shift = trail;
         width = 64 - lead - trail;
       } else {
         p += 3;
-        if (p + 5 > bitLen) truncated();
-        const lz = bitsAt(bytes, p, 5);
-        p += 5;
+        if (p + LEAD_BITS > bitLen) truncated();
+        const lz = bitsAt(bytes, p, LEAD_BITS);
+        p += LEAD_BITS;
         if (lz === STALE_LEAD) {
           isStale = true;
           shift = 0;
           width = 0;
         } else {
-          if (p + 6 > bitLen) truncated();
-          const sig = bitsAt(bytes, p, 6) + 1;
-          p += 6;
+          if (p + SIG_BITS > bitLen) truncated();
+          const sig = bitsAt(bytes, p, SIG_BITS) + 1;
+          p += SIG_BITS;
           shift = 64 - lz - sig;
           if (shift < 0) throw new RangeError('chunk data corrupt: bad XOR window');
           width = sig;

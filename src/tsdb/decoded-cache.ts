@@ -11,6 +11,8 @@ export interface DecodedChunk {
   readonly state: DecodeState;
 }
 
+export type CacheKey = object | string;
+
 /** Per-sample cost of a cached chunk: t + v, plus the entry itself. */
 const SAMPLE_BYTES = 16;
 const ENTRY_BYTES = 200;
@@ -20,11 +22,11 @@ const ENTRY_BYTES = 200;
  * and dashboards query the same recent windows every few seconds; decoding
  * Gorilla chunks again each time was most of a query's cost. Closed chunks
  * never change; a head chunk only grows, so its entry is extended with the
- * new samples. Keys are the chunk objects, so a cut or dropped chunk's entry
- * simply ages out.
+ * new samples. Keys are the head chunk objects, or block file and offset for
+ * chunks on disk, so a cut or dropped chunk's entry simply ages out.
  */
 export class DecodedChunkCache {
-  private readonly entries = new Map<object, DecodedChunk>();
+  private readonly entries = new Map<CacheKey, DecodedChunk>();
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -36,7 +38,7 @@ export class DecodedChunkCache {
    * `count` samples of `buf`. `capacity` sizes the arrays of a chunk that
    * will grow (the head). Returns undefined when caching is off.
    */
-  get(key: object, buf: Uint8Array, count: number, capacity: number): DecodedChunk | undefined {
+  get(key: CacheKey, buf: Uint8Array, count: number, capacity: number): DecodedChunk | undefined {
     if (this.budgetBytes <= 0) return undefined;
     let e = this.entries.get(key);
     if (e !== undefined && e.n > count) {
@@ -61,7 +63,23 @@ export class DecodedChunkCache {
     return e;
   }
 
-  private extend(key: object, e: DecodedChunk, buf: Uint8Array, count: number): void {
+  /** Whether a closed chunk of `count` samples is cached (no recency update). */
+  has(key: CacheKey, count: number): boolean {
+    const e = this.entries.get(key);
+    return e !== undefined && e.n === count;
+  }
+
+  /** The cached samples of a closed chunk of `count` samples, without its bytes (a block chunk not read yet). */
+  peek(key: CacheKey, count: number): DecodedChunk | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined || e.n !== count) return undefined;
+    this.hits++;
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e;
+  }
+
+  private extend(key: CacheKey, e: DecodedChunk, buf: Uint8Array, count: number): void {
     if (count > e.t.length) {
       const size = Math.max(count, e.t.length * 2);
       const t = new Float64Array(size);
@@ -94,7 +112,7 @@ export class DecodedChunkCache {
     }
   }
 
-  private drop(key: object, e: DecodedChunk): void {
+  private drop(key: CacheKey, e: DecodedChunk): void {
     this.entries.delete(key);
     this.bytes -= ENTRY_BYTES + e.t.length * SAMPLE_BYTES + (e.stale ? e.stale.length : 0);
   }

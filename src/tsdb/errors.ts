@@ -1,5 +1,5 @@
 /** Why a sample was refused. Mirrors Prometheus' storage errors so callers can count them the same way. */
-export type SampleErrorCode = 'out_of_order' | 'duplicate' | 'invalid';
+export type SampleErrorCode = 'out_of_order' | 'duplicate' | 'invalid' | 'series_limit';
 
 export class SampleError extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Writes a whole buffer (writeSync may write less than asked). */
@@ -55,4 +55,16 @@ export function fileSize(path: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Reads up to `len` bytes at `pos` (fewer at the end of the file). */
+export function readAt(fd: number, pos: number, len: number): Uint8Array {
+  const buf = Buffer.allocUnsafe(len);
+  let got = 0;
+  while (got < len) {
+    const n = readSync(fd, buf, got, len - got, pos + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got === len ? buf : buf.subarray(0, got);
 }

@@ -5,6 +5,16 @@ import { TsdbMetrics } from './metrics.js';
 export { Tsdb, type TsdbOptions } from './db.js';
 export { SampleError, type SampleErrorCode } from './errors.js';
 export { MemoryStorage } from './memory.js';
+export {
+  WalReader,
+  listWalSegments,
+  type WalDamage,
+  type WalPosition,
+  type WalReadResult,
+  type WalRecord,
+  type WalSample,
+  type WalSegmentInfo,
+} from './wal/reader.js';
 export type * from './types.js';
 
 export interface OpenTsdbOptions extends TsdbOptions {

@@ -16,6 +16,7 @@ export class TsdbMetrics {
   readonly rejected: Counter<'reason'>;
   readonly walCorruptions: Counter;
   readonly blockCorruptions: Counter;
+  readonly chunkCorruptions: Counter;
   readonly checkpoints: Counter;
   readonly checkpointFailures: Counter;
   readonly compactions: Counter;
@@ -49,9 +50,10 @@ export class TsdbMetrics {
     gauge('vigil_tsdb_chunk_bytes', 'Bytes of compressed sample data in memory.', () => src.chunkBytes());
     gauge('vigil_tsdb_blocks_loaded', 'Number of block files.', () => src.blockCount());
     this.samplesAppended = counter('vigil_tsdb_head_samples_appended_total', 'Samples appended.');
-    this.rejected = counter('vigil_tsdb_samples_rejected_total', 'Samples refused, by reason (out_of_order, duplicate, invalid).', ['reason']);
+    this.rejected = counter('vigil_tsdb_samples_rejected_total', 'Samples refused, by reason (out_of_order, duplicate, invalid, series_limit).', ['reason']);
     this.walCorruptions = counter('vigil_tsdb_wal_corruptions_total', 'Damaged or torn WAL segments found while loading.');
-    this.blockCorruptions = counter('vigil_tsdb_block_corruptions_total', 'Damaged block files found while loading (set aside as .corrupt).');
+    this.blockCorruptions = counter('vigil_tsdb_block_corruptions_total', 'Blocks with a damaged index found while loading (intact chunks copied to a new block, the file set aside as .corrupt).');
+    this.chunkCorruptions = counter('vigil_tsdb_chunk_corruptions_total', 'Damaged chunks (or chunk index entries) found in blocks and skipped; each is counted once.');
     this.checkpoints = counter('vigil_tsdb_checkpoints_total', 'Checkpoints completed (blocks written, WAL truncated).');
     this.checkpointFailures = counter('vigil_tsdb_checkpoint_failures_total', 'Checkpoints that failed.');
     this.compactions = counter('vigil_tsdb_compactions_total', 'Block merges completed.');

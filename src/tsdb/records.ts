@@ -1,11 +1,10 @@
-import { crc32 } from 'node:zlib';
 import type { Labels } from './types.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import { crc32c } from './crc32c.js';
 
 /**
  * Framing shared by WAL segments and block files: each record is
- * [u32 payload length][u32 CRC-32 of payload][payload], payload[0] the type.
- * A reader stops at the first record that is torn or fails its checksum.
+ * [u32 payload length][u32 CRC-32C of payload][payload], payload[0] the type.
  */
 export const RecordType = {
   Series: 1,
@@ -14,10 +13,15 @@ export const RecordType = {
   Chunk: 4,
   Footer: 5,
   Header: 6,
+  /** Block index: per series, where its chunks are (see block/format.ts). */
+  ChunkMetas: 7,
+  /** Block index: a batch of series entries. */
+  SeriesIndex: 8,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
-const MAX_RECORD = 256 * 1024 * 1024;
+export const MAX_RECORD = 256 * 1024 * 1024;
+export const FRAME_HEADER = 8;
 
 /** Starts a record in `w`; returns its start offset for `endRecord`. */
 export function beginRecord(w: ByteWriter, type: RecordType): number {
@@ -32,7 +36,7 @@ export function endRecord(w: ByteWriter, start: number): void {
   const len = w.pos - start - 8;
   const view = new DataView(w.buf.buffer, w.buf.byteOffset);
   view.setUint32(start, len, true);
-  view.setUint32(start + 4, crc32(w.buf.subarray(start + 8, w.pos)), true);
+  view.setUint32(start + 4, crc32c(w.buf.subarray(start + 8, w.pos)), true);
 }
 
 export interface FrameProblem {
@@ -40,30 +44,62 @@ export interface FrameProblem {
   reason: string;
 }
 
+export type Frame =
+  | { ok: true; type: number; payload: Uint8Array; next: number }
+  | {
+      ok: false;
+      reason: string;
+      /** The buffer ends inside the record (or in a zero-filled tail): more bytes may still come. */
+      torn: boolean;
+      /** Offset after the damaged record when its length field is plausible (its payload failed the checksum). */
+      next?: number;
+    };
+
+/** Reads the record at `off` of `buf` (which must have bytes at `off`). */
+export function readFrame(buf: Uint8Array, off: number): Frame {
+  if (buf.length - off < FRAME_HEADER) return { ok: false, reason: 'torn record header', torn: true };
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const len = view.getUint32(off, true);
+  const crc = view.getUint32(off + 4, true);
+  // Zero-filled tail: preallocated or torn by the filesystem.
+  if (len === 0 && crc === 0) return { ok: false, reason: 'zero-filled tail', torn: true };
+  if (len === 0 || len > MAX_RECORD) return { ok: false, reason: `implausible record length ${len}`, torn: false };
+  const end = off + FRAME_HEADER + len;
+  if (end > buf.length) return { ok: false, reason: 'torn record (file ends inside it)', torn: true };
+  const payload = buf.subarray(off + FRAME_HEADER, end);
+  if (crc32c(payload) !== crc) return { ok: false, reason: 'checksum mismatch', torn: false, next: end };
+  return { ok: true, type: payload[0], payload, next: end };
+}
+
+/**
+ * The offset of the next intact record after damage at `from`, found by
+ * trying every later offset (a CRC-32C match by chance is negligible), or
+ * undefined when none follows.
+ */
+export function resync(buf: Uint8Array, from: number): number | undefined {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = from + 1; off + FRAME_HEADER < buf.length; off++) {
+    const len = view.getUint32(off, true);
+    if (len === 0 || off + FRAME_HEADER + len > buf.length) continue;
+    if (readFrame(buf, off).ok) return off;
+  }
+  return undefined;
+}
+
 /** Calls `onRecord` for each intact record; returns the problem that stopped reading, if any. */
 export function readRecords(buf: Uint8Array, onRecord: (type: number, r: ByteReader) => void): FrameProblem | undefined {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   while (off < buf.length) {
-    if (buf.length - off < 8) return { offset: off, reason: 'torn record header' };
-    const len = view.getUint32(off, true);
-    const crc = view.getUint32(off + 4, true);
-    if (len === 0 && crc === 0) {
-      // Zero-filled tail (preallocated or torn by the filesystem).
-      return { offset: off, reason: 'zero-filled tail' };
-    }
-    if (len === 0 || len > MAX_RECORD) return { offset: off, reason: `implausible record length ${len}` };
-    if (off + 8 + len > buf.length) return { offset: off, reason: 'torn record (file ends inside it)' };
-    const payload = buf.subarray(off + 8, off + 8 + len);
-    if (crc32(payload) !== crc) return { offset: off, reason: 'checksum mismatch' };
-    const r = new ByteReader(payload);
-    const type = r.u8();
+    const f = readFrame(buf, off);
+    if (!f.ok) return { offset: off, reason: f.reason };
+    const r = new ByteReader(f.payload);
+    r.u8();
     try {
-      onRecord(type, r);
+      onRecord(f.type, r);
     } catch (err) {
       return { offset: off, reason: `undecodable record: ${(err as Error).message}` };
     }
-    off += 8 + len;
+    off = f.next;
   }
   return undefined;
 }

@@ -1,23 +1,39 @@
 import { ChunkAppender, ChunkIterator } from './chunk.js';
-import type { Labels } from './types.js';
+import type { BlockReader } from './block/format.js';
+import { PostingsIndex } from './postings.js';
+import type { Labels, Matcher } from './types.js';
 
+/** A closed head chunk not yet written to a block. */
 export interface ClosedChunk {
   readonly bytes: Uint8Array;
   readonly count: number;
   readonly minT: number;
   readonly maxT: number;
-  /** Written to a block file already. */
-  persisted: boolean;
 }
 
-/** One series in memory: closed chunks in time order plus the open head chunk. */
+/** Where a series has chunks in a block: the block and the series' index there. */
+export interface BlockLoc {
+  readonly block: BlockReader;
+  readonly idx: number;
+}
+
+/**
+ * One series: its labels, where it has data on disk (blocks), and its head
+ * part in memory: closed chunks waiting for the next block write plus the
+ * open chunk. Head data leaves memory once it is in a block.
+ */
 export class MemSeries {
   ref = 0;
+  /** Closed chunks not yet in a block, in time order. */
   chunks: ClosedChunk[] = [];
   head: ChunkAppender | null = null;
+  /** Blocks holding chunks of this series, in time order. */
+  blocks: BlockLoc[] = [];
   lastT = -Infinity;
   lastV = 0;
   lastStale = false;
+  /** lastT came from a block's index; lastV/lastStale must be read from the block before comparing. */
+  lastFromBlock = false;
   /** WAL generation whose segment holds this series' labels record. */
   walGen = -1;
   /** Removed by retention. */
@@ -31,51 +47,133 @@ export class MemSeries {
     readonly key: string,
   ) {}
 
-  /** Appends a sample already checked to be newer than `lastT`; returns the chunk it closed, if any. */
-  append(t: number, v: number, stale: boolean, chunkSize: number): ClosedChunk | undefined {
-    let closed: ClosedChunk | undefined;
-    if (this.head && this.head.count >= chunkSize) closed = this.cutHead();
+  /**
+   * Appends a sample already checked to be newer than `lastT`. The open chunk
+   * is cut when full or when the sample crosses a `cutEvery`-aligned boundary,
+   * so every chunk lies within one block window.
+   */
+  append(t: number, v: number, stale: boolean, chunkSize: number, cutEvery: number): void {
+    const h = this.head;
+    if (h && (h.count >= chunkSize || Math.floor(t / cutEvery) !== Math.floor(h.minT / cutEvery))) this.cutHead();
     if (!this.head) this.head = new ChunkAppender();
     this.head.append(t, v, stale);
     this.lastT = t;
     this.lastV = v;
     this.lastStale = stale;
-    return closed;
+    this.lastFromBlock = false;
   }
 
-  cutHead(): ClosedChunk | undefined {
+  cutHead(): void {
     const h = this.head;
-    if (!h || h.count === 0) return undefined;
-    const c: ClosedChunk = { bytes: h.bytes(), count: h.count, minT: h.minT, maxT: h.maxT, persisted: false };
-    this.chunks.push(c);
     this.head = null;
-    return c;
+    if (!h || h.count === 0) return;
+    this.chunks.push({ bytes: h.bytes(), count: h.count, minT: h.minT, maxT: h.maxT });
   }
 
-  /** Sets `lastT`/`lastV` from the newest stored sample (after loading). */
+  /** Sets `lastT`/`lastV` from the newest head sample. */
   refreshLast(): void {
     const h = this.head;
     const src = h && h.count ? { bytes: h.w.bytes(), count: h.count } : this.chunks[this.chunks.length - 1];
-    if (!src) {
-      this.lastT = -Infinity;
-      return;
-    }
+    if (!src) return;
     const it = new ChunkIterator(src.bytes, src.count);
     while (it.next()) {
       this.lastT = it.t;
       this.lastV = it.v;
       this.lastStale = it.stale;
     }
+    this.lastFromBlock = false;
   }
 
-  minTime(): number {
-    if (this.chunks.length) return this.chunks[0].minT;
-    return this.head && this.head.count ? this.head.minT : Infinity;
-  }
-
-  sampleCount(): number {
+  headSamples(): number {
     let n = this.head ? this.head.count : 0;
     for (const c of this.chunks) n += c.count;
     return n;
   }
+
+  hasHeadData(): boolean {
+    return this.chunks.length > 0 || (this.head !== null && this.head.count > 0);
+  }
+
+  minTime(): number {
+    let m = Infinity;
+    if (this.blocks.length) m = this.blocks[0].block.seriesMinT[this.blocks[0].idx];
+    if (this.chunks.length && this.chunks[0].minT < m) m = this.chunks[0].minT;
+    if (this.head && this.head.count && this.head.minT < m) m = this.head.minT;
+    return m;
+  }
+}
+
+/**
+ * Every series the store knows (in the head or in a block), by labels key and
+ * by ref, with the postings index over them. Blocks and head share it, so a
+ * series has one identity and queries need no merge by labels.
+ */
+export class SeriesIndex {
+  readonly byKey = new Map<string, MemSeries>();
+  readonly byRef = new Map<number, MemSeries>();
+  private readonly postings = new PostingsIndex();
+  private nextRef = 1;
+
+  get size(): number {
+    return this.byRef.size;
+  }
+
+  /** The series for `labels` (already cleaned and frozen), created when new. */
+  getOrCreate(labels: Labels, key: string): MemSeries {
+    let s = this.byKey.get(key);
+    if (!s) {
+      s = new MemSeries(labels, key);
+      this.register(s);
+    }
+    return s;
+  }
+
+  register(s: MemSeries): void {
+    s.ref = this.nextRef++;
+    this.byKey.set(s.key, s);
+    this.byRef.set(s.ref, s);
+    this.postings.add(s.ref, s.labels);
+  }
+
+  private labelsOf = (ref: number): Labels => this.byRef.get(ref)!.labels;
+
+  select(matchers: readonly Matcher[]): MemSeries[] {
+    const out: MemSeries[] = [];
+    for (const ref of this.postings.select(matchers, this.labelsOf)) out.push(this.byRef.get(ref)!);
+    return out;
+  }
+
+  /** Forgets series with no data left. */
+  remove(dead: readonly MemSeries[]): void {
+    if (dead.length === 0) return;
+    this.postings.remove(new Set(dead.map((s) => s.ref)), this.labelsOf);
+    for (const s of dead) {
+      s.dead = true;
+      this.byRef.delete(s.ref);
+      this.byKey.delete(s.key);
+    }
+  }
+}
+
+/**
+ * labelsKey() of the labels without empty values, written for the append hot
+ * path: no sort call for the few labels a series has, no intermediate objects.
+ */
+export function seriesKey(labels: Labels): string {
+  const names = Object.keys(labels);
+  for (let i = 1; i < names.length; i++) {
+    const n = names[i];
+    let j = i - 1;
+    while (j >= 0 && names[j] > n) {
+      names[j + 1] = names[j];
+      j--;
+    }
+    names[j + 1] = n;
+  }
+  let key = '';
+  for (let i = 0; i < names.length; i++) {
+    const v = labels[names[i]];
+    if (v !== '') key += `${names[i]}\xff${v}\xfe`;
+  }
+  return key;
 }

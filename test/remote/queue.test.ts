@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { remoteWriteSchema } from '../../src/config/remote.js';
-import { createLogger, silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/logger.js';
 import { RemoteWriteMetrics } from '../../src/remote/metrics.js';
 import { WriteQueue } from '../../src/remote/queue.js';
 import { openTsdb, type Tsdb } from '../../src/tsdb/index.js';
@@ -37,8 +37,7 @@ function queue(extra: Record<string, unknown> = {}, registry = new Registry(), e
     queue_config: { batch_send_deadline: '50ms', min_backoff: '10ms', max_backoff: '40ms', max_samples_per_send: 100, ...((extra.queue_config as object) ?? {}) },
   });
   const metrics = new RemoteWriteMetrics(registry);
-  const q = new WriteQueue({ config, walDir: join(dir, 'wal'), stateDir: join(dir, 'remote'), metrics, logger: process.env.DBG ? createLogger() : silentLogger(), externalLabels, pollIntervalMs: 20 });
-  db.walRetainFrom = () => q.retainFrom();
+  const q = new WriteQueue({ config, walDir: db.walDir, stateDir: join(dir, 'remote'), metrics, logger: silentLogger(), externalLabels, pollIntervalMs: 20, store: db });
   queues.push(q);
   return { q, metrics, registry };
 }
@@ -135,7 +134,8 @@ describe('remote write queue', () => {
     await waitFor(() => rx.requests.length >= 1 && rx.headers.length >= 2, 10_000);
     await a.q.stop();
     queues.splice(0);
-    expect(rx.total()).toBe(100);
+    expect(rx.total()).toBeGreaterThan(0);
+    expect(rx.total()).toBeLessThan(n);
     rx.reply = () => ({ status: 204 });
     a = queue({ queue_config: { batch_send_deadline: '300ms' } });
     await a.q.start();
@@ -143,6 +143,18 @@ describe('remote write queue', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(rx.total()).toBe(n);
     expectAll(10, 6_000_000, 6_030_000);
+  });
+
+  it('a WAL segment held for remote write does not hide checkpointed samples when the store restarts', async () => {
+    await write(3, 7_000_000, 7_010_000);
+    await db.close();
+    db = await openTsdb({ dir, retentionMs: 24 * 3600_000, checkpointIntervalMs: 0 });
+    db.holdWal('test', db.walPosition().segment);
+    await write(3, 7_010_000, 7_020_000);
+    await db.close();
+    db = await openTsdb({ dir, retentionMs: 24 * 3600_000, checkpointIntervalMs: 0 });
+    const series = db.querier().select([{ type: '=', name: '__name__', value: 'm' }], 0, 1e13);
+    expect(series.map((x) => x.t.length)).toEqual([20, 20, 20]);
   });
 
   it('sends staleness markers with the exact StaleNaN bits', async () => {

@@ -1,6 +1,12 @@
 import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileSize, listSequenced, seqName, writeAll, writeFileAtomic } from './files.js';
+import { fileSize, listSequenced, seqName, writeAll, writeFileAtomic } from '../files.js';
+
+/** A place in the WAL: a segment number and a byte offset in it. */
+export interface WalPosition {
+  segment: number;
+  offset: number;
+}
 
 /**
  * Write-ahead log: numbered segment files in `<data>/wal`. Every commit is one
@@ -8,6 +14,10 @@ import { fileSize, listSequenced, seqName, writeAll, writeFileAtomic } from './f
  * (the kernel keeps what write() accepted); fsync happens at checkpoints.
  * A process never appends to a segment it did not create, because the previous
  * one may end in a torn record.
+ *
+ * Readers other than replay (remote write) register a low watermark with
+ * `hold`: segments from it on are kept until the reader moves it on or
+ * releases it, whatever checkpoints do.
  */
 export class Wal {
   private fd = -1;
@@ -18,6 +28,8 @@ export class Wal {
   private olderBytes = 0;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  private readonly holds = new Map<string, number>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(readonly dir: string) {}
 
@@ -42,6 +54,7 @@ export class Wal {
     this.seq = seq;
     this.gen++;
     this.segmentBytes = initial.length;
+    this.notify();
   }
 
   /** Appends records now, or queues them when the WAL is flushed on a timer. */
@@ -54,6 +67,7 @@ export class Wal {
     this.flush();
     writeAll(this.fd, buf);
     this.segmentBytes += buf.length;
+    this.notify();
   }
 
   flush(): void {
@@ -63,18 +77,55 @@ export class Wal {
     this.pendingBytes = 0;
     writeAll(this.fd, all);
     this.segmentBytes += all.length;
+    this.notify();
   }
 
-  /**
-   * Deletes every segment before the current one (their content is in the
-   * checkpoint), except those from `keepFrom` on: remote write still reads them.
-   */
-  dropOlder(keepFrom = Infinity): void {
-    const below = Math.min(this.seq, keepFrom);
-    for (const s of this.segments()) {
-      if (s.seq < below) unlinkSync(join(this.dir, s.name));
+  /** The end of what is written to the files (queued records not included). */
+  position(): WalPosition {
+    return { segment: this.seq, offset: this.segmentBytes };
+  }
+
+  /** Keeps segments numbered `segment` and later until moved or released. */
+  hold(consumer: string, segment: number): void {
+    this.holds.set(consumer, segment);
+  }
+
+  release(consumer: string): void {
+    this.holds.delete(consumer);
+  }
+
+  /** Calls `fn` (synchronously, keep it cheap) whenever records reach the files. Returns the unsubscribe function. */
+  onWrite(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private notify(): void {
+    for (const fn of this.listeners) {
+      try {
+        fn();
+      } catch {
+        // a listener's failure must not fail a commit
+      }
     }
-    this.olderBytes = 0;
+  }
+
+  /** The oldest segment a checkpoint may keep: the current one, or an older one a reader holds. */
+  lowWatermark(): number {
+    let low = this.seq;
+    for (const s of this.holds.values()) if (s < low) low = s;
+    return low;
+  }
+
+  /** Deletes every segment before the low watermark (their content is in the checkpoint or in blocks). */
+  dropOlder(): void {
+    const low = this.lowWatermark();
+    let kept = 0;
+    for (const s of this.segments()) {
+      if (s.seq < low) unlinkSync(join(this.dir, s.name));
+      else if (s.seq < this.seq) kept += fileSize(join(this.dir, s.name));
+    }
+    this.olderBytes = kept;
   }
 
   setOlderBytes(n: number): void {
@@ -96,9 +147,6 @@ export class Wal {
       closeSync(this.fd);
       this.fd = -1;
     }
-  }
-
-  static segmentSize(dir: string, name: string): number {
-    return fileSize(join(dir, name));
+    this.listeners.clear();
   }
 }

@@ -1,0 +1,243 @@
+import { ByteWriter } from './bytes.js';
+import { describeLabels, SampleError, type SampleErrorCode } from './errors.js';
+import type { TsdbMetrics } from './metrics.js';
+import { beginRecord, endRecord, RecordType } from './records.js';
+import { MemSeries, seriesKey, type SeriesIndex } from './series.js';
+import type { Appender, Labels } from './types.js';
+import type { Wal } from './wal/wal.js';
+import { writeSample, writeSeriesRecord } from './wal/records.js';
+
+export interface HeadOptions {
+  chunkSize: number;
+  /** Chunks never span a multiple of this (the smallest block window). */
+  cutEvery: number;
+  /** Commits are queued and written by a timer instead of on commit. */
+  bufferedWal: boolean;
+  /** New series beyond this many are refused. */
+  maxSeries: number;
+  /** WAL only: samples go to the WAL, no chunks are kept (agent mode). */
+  walOnly: boolean;
+}
+
+/**
+ * The head: appends go to the WAL, then into each series' open chunk.
+ * Series identity lives in the shared SeriesIndex (blocks register there too).
+ */
+export class Head {
+  /**
+   * Frozen label object -> its registered series. Scrapers hand the same
+   * object for a series on every scrape, so appends skip building the key.
+   * Only frozen objects: a mutable one could change under the cache.
+   */
+  private readonly byObject = new WeakMap<Labels, MemSeries>();
+  private readonly walBuf = new ByteWriter(1 << 16);
+  private readonly seriesBuf = new ByteWriter(1 << 12);
+  maxTime = -Infinity;
+  /** Samples appended since start (for stats: the blocks count their own). */
+  samples = 0;
+  metrics?: TsdbMetrics;
+  closed = false;
+  /** Called after a commit grew the WAL (the store decides whether to checkpoint). */
+  onCommitted: () => void = () => {};
+  /** Reads a series' newest stored sample when only its time is known (after a restart). */
+  loadLast: (s: MemSeries) => void = () => {};
+
+  constructor(
+    readonly index: SeriesIndex,
+    readonly wal: Wal,
+    readonly opts: HeadOptions,
+  ) {}
+
+  appender(): Appender {
+    return new HeadAppender(this);
+  }
+
+  /** Appends a replayed or committed sample to the series' chunks. */
+  appendSample(s: MemSeries, t: number, v: number, stale: boolean): void {
+    if (this.opts.walOnly) {
+      s.lastT = t;
+      s.lastV = v;
+      s.lastStale = stale;
+      s.lastFromBlock = false;
+    } else s.append(t, v, stale, this.opts.chunkSize, this.opts.cutEvery);
+    if (t > this.maxTime) this.maxTime = t;
+  }
+
+  /** Finds or prepares (unregistered, ref 0) the series for `labels`. */
+  resolve(labels: Labels, pending: Map<string, MemSeries>): MemSeries {
+    const known = this.byObject.get(labels);
+    if (known !== undefined && !known.dead) return known;
+    const key = seriesKey(labels);
+    const registered = this.index.byKey.get(key);
+    if (registered) {
+      // Pending series are not cached: a rollback would leave them unregistered.
+      if (Object.isFrozen(labels)) this.byObject.set(labels, registered);
+      return registered;
+    }
+    const s = pending.get(key);
+    if (s) return s;
+    if (key === '') throw this.reject('invalid', 'sample without labels');
+    if (this.index.size + pending.size >= this.opts.maxSeries) {
+      throw this.reject('series_limit', `series limit reached (storage.max_series = ${this.opts.maxSeries}): new series ${describeLabels(labels)} refused`);
+    }
+    // An empty label value means the label is absent (Prometheus semantics).
+    const clean: Record<string, string> = {};
+    for (const n of Object.keys(labels)) {
+      const v = labels[n];
+      if (typeof v !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
+      if (v !== '') clean[n] = v;
+    }
+    const created = new MemSeries(Object.freeze(clean), key);
+    pending.set(key, created);
+    return created;
+  }
+
+  /** A series retention removed while an appender still held it. */
+  private revive(s: MemSeries): MemSeries {
+    const existing = this.index.byKey.get(s.key);
+    if (existing) return existing;
+    const fresh = new MemSeries(s.labels, s.key);
+    this.index.register(fresh);
+    return fresh;
+  }
+
+  reject(code: SampleErrorCode, message: string): SampleError {
+    this.metrics?.rejected.inc({ reason: code });
+    return new SampleError(code, message);
+  }
+
+  /** The series' last sample, read from its block when only its time was known. */
+  last(s: MemSeries): MemSeries {
+    if (s.lastFromBlock) this.loadLast(s);
+    return s;
+  }
+
+  /** Logs and applies one appender's samples. Synchronous, so commits never interleave. */
+  commitBatch(a: HeadAppender): void {
+    if (this.closed) throw new Error('tsdb is closed');
+    const n = a.ts.length;
+    if (n === 0) return;
+    for (const s of a.pending.values()) {
+      const existing = this.index.byKey.get(s.key);
+      // Another appender may have created the same series since this one began.
+      if (existing) s.ref = -existing.ref;
+      else this.index.register(s);
+    }
+    const series = a.series;
+    const accepted = new Uint8Array(n);
+    const sw = this.seriesBuf;
+    sw.pos = 0;
+    const logged: MemSeries[] = [];
+    const gen = this.wal.gen;
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      let s = series[i];
+      if (s.ref < 0) series[i] = s = this.index.byRef.get(-s.ref)!;
+      else if (s.dead) series[i] = s = this.revive(s);
+      const t = a.ts[i];
+      if (t <= s.lastT) {
+        // Lost a race with a concurrent appender: Prometheus drops such samples as out of order.
+        this.last(s);
+        if (!(t === s.lastT && (a.stales[i] ? s.lastStale : !s.lastStale && Object.is(a.vs[i], s.lastV)))) {
+          this.metrics?.rejected.inc({ reason: t === s.lastT ? 'duplicate' : 'out_of_order' });
+        }
+        continue;
+      }
+      accepted[i] = 1;
+      count++;
+      if (s.walGen !== gen) {
+        writeSeriesRecord(sw, s.ref, s.labels);
+        s.walGen = gen;
+        logged.push(s);
+      }
+    }
+    if (count === 0) return;
+    const w = this.walBuf;
+    w.pos = 0;
+    w.ensure(sw.pos);
+    w.buf.set(sw.result(), 0);
+    w.pos = sw.pos;
+    const rec = beginRecord(w, RecordType.Samples);
+    w.uvarint(count);
+    let prevT = 0;
+    for (let i = 0; i < n; i++) {
+      if (!accepted[i]) continue;
+      writeSample(w, series[i].ref, a.ts[i], prevT, a.vs[i], a.stales[i]);
+      prevT = a.ts[i];
+    }
+    endRecord(w, rec);
+    try {
+      this.wal.write(w.result(), this.opts.bufferedWal);
+    } catch (err) {
+      for (const s of logged) s.walGen = -1;
+      throw new Error(`tsdb: cannot write the WAL, commit dropped: ${(err as Error).message}`);
+    }
+    for (let i = 0; i < n; i++) if (accepted[i]) this.appendSample(series[i], a.ts[i], a.vs[i], a.stales[i]);
+    this.samples += count;
+    this.metrics?.samplesAppended.inc(count);
+    this.onCommitted();
+  }
+}
+
+/** Collects samples and hands them to the head on commit. */
+export class HeadAppender implements Appender {
+  series: MemSeries[] = [];
+  ts: number[] = [];
+  vs: number[] = [];
+  stales: boolean[] = [];
+  pending = new Map<string, MemSeries>();
+
+  constructor(private readonly head: Head) {}
+
+  append(labels: Labels, t: number, v: number): void {
+    this.add(labels, t, v, false);
+  }
+
+  appendStale(labels: Labels, t: number): void {
+    this.add(labels, t, NaN, true);
+  }
+
+  private add(labels: Labels, t: number, v: number, stale: boolean): void {
+    const head = this.head;
+    if (!Number.isSafeInteger(t)) throw head.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
+    if (typeof v !== 'number') throw head.reject('invalid', `invalid value for ${describeLabels(labels)}: not a number`);
+    const s = head.resolve(labels, this.pending);
+    // The series remembers its latest pending sample in this appender (cheaper than a Map).
+    const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
+    const lastT = idx === undefined ? s.lastT : this.ts[idx];
+    if (t <= lastT) {
+      if (t < lastT) throw head.reject('out_of_order', `out of order sample for ${describeLabels(s.labels)}: ${t} is before ${lastT}`);
+      if (idx === undefined) head.last(s);
+      const lastStale = idx === undefined ? s.lastStale : this.stales[idx];
+      const lastV = idx === undefined ? s.lastV : this.vs[idx];
+      if (stale ? lastStale : !lastStale && Object.is(v, lastV)) return; // same sample again: accepted, nothing to do
+      throw head.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
+    }
+    s.pendingOwner = this;
+    s.pendingIdx = this.ts.length;
+    this.series.push(s);
+    this.ts.push(t);
+    this.vs.push(v);
+    this.stales.push(stale);
+  }
+
+  commit(): Promise<void> {
+    try {
+      this.head.commitBatch(this);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      this.rollback();
+    }
+  }
+
+  rollback(): void {
+    for (const s of this.series) s.pendingOwner = undefined;
+    this.series = [];
+    this.ts = [];
+    this.vs = [];
+    this.stales = [];
+    this.pending = new Map();
+  }
+}

@@ -1,0 +1,237 @@
+import type { BlockSet } from './blocks.js';
+import type { ChunkMeta } from './block/format.js';
+import { decodeRange, staleBuffer } from './chunk.js';
+import type { CacheKey, DecodedChunk, DecodedChunkCache } from './decoded-cache.js';
+import type { BlockLoc, MemSeries, SeriesIndex } from './series.js';
+import type { Labels, Matcher, Querier, SeriesData } from './types.js';
+
+/** Regions of chunk metas read whole, when a query touches more than this many series of a block. */
+const REGION_THRESHOLD = 32;
+
+interface Source {
+  key: CacheKey;
+  count: number;
+  minT: number;
+  maxT: number;
+  /** Head chunks: their bytes (and room to grow, for the open one). */
+  bytes?: Uint8Array;
+  capacity?: number;
+  /** Block chunks: read when the cache does not have them. */
+  loc?: BlockLoc;
+  meta?: ChunkMeta;
+}
+
+/**
+ * Reads across blocks and head. A series' chunks come from its blocks (read
+ * from the files, only those overlapping the range), then its head chunks;
+ * decoded chunks are kept in the bounded cache.
+ */
+export class StoreQuerier implements Querier {
+  constructor(
+    private readonly index: SeriesIndex,
+    private readonly blocks: BlockSet,
+    private readonly cache: DecodedChunkCache,
+    private readonly chunkSize: number,
+  ) {}
+
+  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
+    return this.selectSeries(this.index.select(matchers), mint, maxt);
+  }
+
+  series(matchers: readonly Matcher[], mint: number, maxt: number): Labels[] {
+    return this.matching(matchers, mint, maxt).map((s) => s.labels);
+  }
+
+  labelNames(matchers: readonly Matcher[], mint: number, maxt: number): string[] {
+    const names = new Set<string>();
+    for (const s of this.matching(matchers, mint, maxt)) for (const n in s.labels) names.add(n);
+    return [...names].sort();
+  }
+
+  labelValues(name: string, matchers: readonly Matcher[], mint: number, maxt: number): string[] {
+    const values = new Set<string>();
+    for (const s of this.matching([...matchers, { type: '!=', name, value: '' }], mint, maxt)) values.add(s.labels[name]);
+    return [...values].sort();
+  }
+
+  private matching(matchers: readonly Matcher[], mint: number, maxt: number): MemSeries[] {
+    return this.index.select(matchers).filter((s) => this.hasSampleIn(s, mint, maxt));
+  }
+
+  /** Whether the series has a sample in [mint, maxt]; decodes only when the range falls strictly inside a chunk. */
+  private hasSampleIn(s: MemSeries, mint: number, maxt: number): boolean {
+    let inside = false;
+    const edge = (minT: number, maxT: number): boolean => {
+      if (minT > maxt || maxT < mint) return false;
+      if (minT >= mint || maxT <= maxt) return true;
+      inside = true;
+      return false;
+    };
+    for (const loc of s.blocks) if (edge(loc.block.seriesMinT[loc.idx], loc.block.seriesMaxT[loc.idx])) return true;
+    for (const c of s.chunks) if (edge(c.minT, c.maxT)) return true;
+    if (s.head && s.head.count && edge(s.head.minT, s.head.maxT)) return true;
+    return inside && this.selectSeries([s], mint, maxt).length > 0;
+  }
+
+  selectSeries(picked: readonly MemSeries[], mint: number, maxt: number): SeriesData[] {
+    const regions = this.metaRegions(picked, mint, maxt);
+    // Two passes: size every series' chunks in range first, so all samples go
+    // into one pair of arrays (views per series); thousands of small typed
+    // arrays, each with its own buffer, cost more than decoding them.
+    const lists: Source[][] = [];
+    const chosen: MemSeries[] = [];
+    let total = 0;
+    for (const s of picked) {
+      const srcs = this.sources(s, mint, maxt, regions);
+      if (srcs.length === 0) continue;
+      for (const x of srcs) total += x.count;
+      lists.push(srcs);
+      chosen.push(s);
+    }
+    const out: SeriesData[] = [];
+    if (total === 0) return out;
+    const ts = new Float64Array(total);
+    const vs = new Float64Array(total);
+    const stale = staleBuffer(total);
+    const flag = { sawStale: false };
+    let at = 0;
+    const cache = this.cache;
+    for (let k = 0; k < chosen.length; k++) {
+      const srcs = lists[k];
+      const from = at;
+      flag.sawStale = false;
+      const bytes = this.readMissing(srcs);
+      for (const x of srcs) {
+        let d: DecodedChunk | undefined;
+        let buf = x.bytes;
+        if (x.loc) {
+          d = cache.peek(x.key, x.count);
+          if (!d) {
+            // Read afresh when the cache dropped it while this series was decoded.
+            buf = bytes.get(x.key as string) ?? this.blocks.readChunks(x.loc, -Infinity, Infinity, undefined, [x.meta!])[0]?.data.bytes;
+            if (!buf) continue; // damaged: reported by the block set
+            d = cache.get(x.key, buf, x.count, x.count);
+          }
+        } else d = cache.get(x.key, buf!, x.count, x.capacity ?? x.count);
+        try {
+          at = d ? copyRange(d, mint, maxt, ts, vs, stale, at, flag) : decodeRange(buf!, x.count, mint, maxt, ts, vs, stale, at, flag);
+        } catch {
+          // Undecodable despite an intact checksum: skip the chunk rather than fail the query.
+        }
+      }
+      if (at === from) continue;
+      out.push({
+        labels: chosen[k].labels,
+        t: ts.subarray(from, at),
+        v: vs.subarray(from, at),
+        stale: flag.sawStale ? stale.slice(from, at) : undefined,
+      });
+    }
+    return out;
+  }
+
+  /** Chunk-meta regions of blocks many picked series are read from. */
+  private metaRegions(picked: readonly MemSeries[], mint: number, maxt: number): Map<object, Uint8Array> {
+    const counts = new Map<object, number>();
+    for (const s of picked) {
+      for (const loc of s.blocks) {
+        const b = loc.block;
+        if (b.seriesMaxT[loc.idx] < mint || b.seriesMinT[loc.idx] > maxt) continue;
+        counts.set(b, (counts.get(b) ?? 0) + 1);
+      }
+    }
+    const regions = new Map<object, Uint8Array>();
+    for (const s of picked) {
+      for (const loc of s.blocks) {
+        const b = loc.block;
+        if (!regions.has(b) && (counts.get(b) ?? 0) > REGION_THRESHOLD) regions.set(b, b.readAllMetas());
+      }
+    }
+    return regions;
+  }
+
+  private sources(s: MemSeries, mint: number, maxt: number, regions: Map<object, Uint8Array>): Source[] {
+    const out: Source[] = [];
+    let lastMax = -Infinity;
+    const push = (x: Source) => {
+      // Overlaps cannot come from normal operation; drop them rather than return samples twice.
+      if (x.minT <= lastMax) return;
+      out.push(x);
+      lastMax = x.maxT;
+    };
+    for (const loc of s.blocks) {
+      const b = loc.block;
+      if (b.seriesMaxT[loc.idx] < mint || b.seriesMinT[loc.idx] > maxt) continue;
+      const metas = this.blocks.metasOf(loc, regions.get(b));
+      if (!metas) continue;
+      for (const m of metas) {
+        if (m.maxT < mint || m.minT > maxt) continue;
+        push({ key: `${b.seq}:${m.offset}`, count: m.count, minT: m.minT, maxT: m.maxT, loc, meta: m });
+      }
+    }
+    for (const c of s.chunks) if (c.maxT >= mint && c.minT <= maxt) push({ key: c, count: c.count, minT: c.minT, maxT: c.maxT, bytes: c.bytes });
+    const h = s.head;
+    if (h !== null && h.count > 0 && h.minT <= maxt && h.maxT >= mint) {
+      push({ key: h, count: h.count, minT: h.minT, maxT: h.maxT, bytes: h.w.buf, capacity: this.chunkSize });
+    }
+    return out;
+  }
+
+  /** Reads the block chunks of `srcs` the cache lacks, one read per run in a block. */
+  private readMissing(srcs: Source[]): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    let i = 0;
+    while (i < srcs.length) {
+      const loc = srcs[i].loc;
+      if (!loc) {
+        i++;
+        continue;
+      }
+      const metas: ChunkMeta[] = [];
+      for (; i < srcs.length && srcs[i].loc === loc; i++) {
+        if (!this.cache.has(srcs[i].key, srcs[i].count)) metas.push(srcs[i].meta!);
+      }
+      if (metas.length === 0) continue;
+      for (const c of this.blocks.readChunks(loc, -Infinity, Infinity, undefined, metas)) out.set(`${loc.block.seq}:${c.meta.offset}`, c.data.bytes);
+    }
+    return out;
+  }
+}
+
+/** Copies the cached samples with mint <= t <= maxt, as decodeRange would write them. */
+function copyRange(
+  d: DecodedChunk,
+  mint: number,
+  maxt: number,
+  ts: Float64Array,
+  vs: Float64Array,
+  stale: Uint8Array,
+  at: number,
+  flag: { sawStale: boolean },
+): number {
+  const t = d.t;
+  let lo = 0;
+  let hi = d.n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] < mint) lo = mid + 1;
+    else hi = mid;
+  }
+  const start = lo;
+  hi = d.n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] <= maxt) lo = mid + 1;
+    else hi = mid;
+  }
+  const end = lo;
+  if (end <= start) return at;
+  ts.set(t.subarray(start, end), at);
+  vs.set(d.v.subarray(start, end), at);
+  if (d.stale) {
+    const s = d.stale.subarray(start, end);
+    stale.set(s, at);
+    if (!flag.sawStale && s.includes(1)) flag.sawStale = true;
+  } else stale.fill(0, at, at + end - start);
+  return at + end - start;
+}

@@ -1,0 +1,61 @@
+import { ByteReader, ByteWriter } from '../bytes.js';
+import { ChunkEncoding, isKnownEncoding } from '../chunk-format.js';
+import { beginRecord, endRecord, readLabels, RecordType, writeLabels } from '../records.js';
+import type { Labels } from '../types.js';
+
+/**
+ * The WAL's record payloads (framing: records.ts). A segment declares every
+ * series it refers to before its first sample:
+ *   Series     [ref uvarint][labels]
+ *   Samples    [n uvarint] then n x [ref*2+stale uvarint][t - previous t varint][value f64, absent for a marker]
+ *   HeadChunk  [ref uvarint][count uvarint][encoding u8][chunk bytes]: a checkpoint's
+ *              snapshot of an open head chunk, written first in a new segment; its
+ *              samples were logged in earlier segments too.
+ */
+
+export function writeSeriesRecord(w: ByteWriter, ref: number, labels: Labels): void {
+  const rec = beginRecord(w, RecordType.Series);
+  w.uvarint(ref);
+  writeLabels(w, labels);
+  endRecord(w, rec);
+}
+
+export function writeHeadChunkRecord(w: ByteWriter, ref: number, count: number, bytes: Uint8Array): void {
+  const rec = beginRecord(w, RecordType.HeadChunk);
+  w.uvarint(ref);
+  w.uvarint(count);
+  w.u8(ChunkEncoding.Float);
+  w.bytes(bytes);
+  endRecord(w, rec);
+}
+
+/** Writes one sample of a Samples record; `prevT` is the previous sample's time in the record (0 for the first). */
+export function writeSample(w: ByteWriter, ref: number, t: number, prevT: number, v: number, stale: boolean): void {
+  w.uvarint(ref * 2 + (stale ? 1 : 0));
+  w.varint(t - prevT);
+  if (!stale) w.f64(v);
+}
+
+export function readSeriesRecord(r: ByteReader): { ref: number; labels: Labels } {
+  const ref = r.uvarint();
+  return { ref, labels: Object.freeze(readLabels(r)) };
+}
+
+export function readSamplesRecord(r: ByteReader, onSample: (ref: number, t: number, v: number, stale: boolean) => void): void {
+  const n = r.uvarint();
+  let t = 0;
+  for (let k = 0; k < n; k++) {
+    const x = r.uvarint();
+    const stale = x % 2 === 1;
+    t += r.varint();
+    onSample(Math.floor(x / 2), t, stale ? NaN : r.f64(), stale);
+  }
+}
+
+export function readHeadChunkRecord(r: ByteReader): { ref: number; count: number; bytes: Uint8Array } {
+  const ref = r.uvarint();
+  const count = r.uvarint();
+  const encoding = r.u8();
+  if (!isKnownEncoding(encoding)) throw new Error(`unknown chunk encoding ${encoding}`);
+  return { ref, count, bytes: r.bytes() };
+}
