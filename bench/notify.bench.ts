@@ -14,7 +14,7 @@ import { createNotifier } from '../src/alerts/notify/index.js';
 import type { Alert } from '../src/alerts/types.js';
 import { silentLogger } from '../src/logger.js';
 import { freePort, waitFor } from '../test/helpers/net.js';
-import { findBinary } from '../test/helpers/services.js';
+import { anchorBinary, measured, notRun, ratioCell } from './anchor.js';
 import { startSlackStandIn, type SlackStandIn } from '../test/helpers/slack.js';
 import type { BenchTable } from './table.js';
 
@@ -66,9 +66,15 @@ async function vigilLatency(runs: number): Promise<number[]> {
   return out;
 }
 
+/** prometheus-alertmanager, the anchor of the notification latency. */
+export function alertmanagerAnchor(): { path: string } | { reason: string } {
+  return anchorBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+}
+
 async function alertmanagerLatency(runs: number): Promise<number[] | undefined> {
-  const bin = findBinary('prometheus-alertmanager');
-  if (!bin) return undefined;
+  const anchor = alertmanagerAnchor();
+  if ('reason' in anchor) return undefined;
+  const bin = anchor.path;
   const slack = await startSlackStandIn();
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-am-'));
   writeFileSync(join(dir, 'am.yml'), amConfig(slack.url, '0s'));
@@ -127,6 +133,8 @@ export default async function bench(): Promise<BenchTable[]> {
   const rows: Array<Array<string | number>> = [['Vigil', String(runs), quantile(v, 0.5), quantile(v, 0.95), Math.max(...v)]];
   if (am) rows.push(['Alertmanager 0.25 (Debian)', String(runs), quantile(am, 0.5), quantile(am, 0.95), Math.max(...am)]);
   const tp = await throughput(10_000, 500);
+  const missing = alertmanagerAnchor();
+  const amMeasured = am ? measured(quantile(am, 0.5), 'Alertmanager delivered nothing') : notRun('reason' in missing ? missing.reason : 'Alertmanager did not deliver');
   return [
     {
       title: 'Firing alert to Slack request (group_wait 0)',
@@ -135,7 +143,7 @@ export default async function bench(): Promise<BenchTable[]> {
       notes: [
         'Slack is a loopback HTTP stand-in; each run is a new group, so nothing waits for group_interval.',
         'Vigil: from notifier.send() (in-process, as the rule evaluator calls it); Alertmanager: from POST /api/v2/alerts.',
-        am ? 'Alertmanager binary: /usr/bin/prometheus-alertmanager' : 'prometheus-alertmanager not installed: no side-by-side row',
+        `Vigil / Alertmanager, median: ${ratioCell(quantile(v, 0.5), amMeasured)}`,
       ],
     },
     {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createEngine } from '../src/promql/index.js';
 import { queryApiServer } from '../test/api/prom-api-helpers.js';
 import { generateDataset, prometheusWith, sampleCount } from '../test/helpers/prometheus.js';
-import { findBinary } from '../test/helpers/services.js';
+import { measured, notRun, prometheusAnchor, ratioCell } from './anchor.js';
 import { DOCUMENTED_RULES } from '../test/promql/differential-cases.js';
 import { loadTsdb } from './load-tsdb.js';
 import type { BenchTable } from './table.js';
@@ -42,8 +42,9 @@ async function interleaved(fns: Array<() => unknown>, runs: number): Promise<num
 
 
 export default async function bench(): Promise<BenchTable[]> {
-  const prometheus = findBinary('prometheus');
-  const promtool = findBinary('promtool');
+  const anchor = prometheusAnchor();
+  const { prometheus, promtool } = 'reason' in anchor ? { prometheus: undefined, promtool: undefined } : anchor;
+  const missing = 'reason' in anchor ? anchor.reason : '';
   const t0 = performance.now();
   // 10 instances x 28 endpoints x (8 counters + 2 x 14 histogram series) = 10,080 series of HTTP metrics.
   const data = generateDataset({ start: START, samples: SAMPLES, instances: 10, extraEndpoints: 24, seed: 11 });
@@ -75,8 +76,9 @@ export default async function bench(): Promise<BenchTable[]> {
     ];
     if (prom) fns.push(() => get(prom.url, path));
     const [a, cold, b, c = NaN] = await interleaved(fns, RUNS);
-    const ratio = b / c;
-    rows.push([label, a, cold, b, prom ? c : 'n/a', prom ? `${ratio.toFixed(2)}x` : 'n/a', prom ? (ratio <= GOAL ? 'yes' : 'NO') : 'n/a']);
+    const versus = prom ? measured(c, 'the query on Prometheus') : notRun(missing);
+    const cell = ratioCell(b, versus);
+    rows.push([label, a, cold, b, versus.ran ? c : 'not measured', cell, cell.endsWith('x') ? (b / c <= GOAL ? 'yes' : 'NO') : 'not measured']);
   };
   try {
     const rules = DOCUMENTED_RULES.slice(0, 12);
@@ -103,7 +105,7 @@ export default async function bench(): Promise<BenchTable[]> {
       rows,
       notes: [
         `median of ${RUNS} rounds after one warm-up, the columns taking turns within each round; instant queries at the end of the hour`,
-        prom ? 'oracle: Debian prometheus 2.42, data backfilled with promtool tsdb create-blocks-from openmetrics' : 'prometheus/promtool not installed: no comparison',
+        prom ? 'oracle: Debian prometheus 2.42, data backfilled with promtool tsdb create-blocks-from openmetrics' : `not measured: ${missing}`,
         'Vigil reads from its compressed store (openTsdb, Gorilla chunks of 120 samples: one closed chunk and the head per series), loaded scrape by scrape',
         'decoded chunks stay in a bounded cache between queries (rules re-read the same windows every interval); the cleared-cache column decodes every chunk again on each run',
         'HTTP adds JSON encoding of the result (the range row returns 28 series x 240 points)',

@@ -16,7 +16,7 @@ import { silentLogger } from '../src/logger.js';
 import { createEngine } from '../src/promql/index.js';
 import { backfill, generateDataset, startPrometheus, writeOpenMetrics } from '../test/helpers/prometheus.js';
 import { waitFor } from '../test/helpers/net.js';
-import { findBinary } from '../test/helpers/services.js';
+import { measured, notRun, prometheusAnchor, ratioCell } from './anchor.js';
 import { loadTsdb } from './load-tsdb.js';
 import type { BenchTable } from './table.js';
 
@@ -82,8 +82,8 @@ function push(m: Map<string, number[]>, key: string, v: number): void {
 }
 
 export default async function bench(): Promise<BenchTable[]> {
-  const prometheus = findBinary('prometheus');
-  const promtool = findBinary('promtool');
+  const anchor = prometheusAnchor();
+  const { prometheus, promtool } = 'reason' in anchor ? { prometheus: undefined, promtool: undefined } : anchor;
   const work = mkdtempSync(join(tmpdir(), 'vigil-rules-bench-'));
   const start = Math.floor((Date.now() - SAMPLES * 15_000) / 1000) * 1000;
   const data = generateDataset({ start, samples: SAMPLES, instances: 10, extraEndpoints: 24, seed: 7 });
@@ -132,7 +132,7 @@ export default async function bench(): Promise<BenchTable[]> {
   };
 
   const promTimes = new Map<string, number[]>();
-  let note = 'prometheus/promtool not installed: no comparison';
+  let note = 'reason' in anchor ? `not measured: ${anchor.reason}` : 'not measured: Prometheus did not evaluate the groups';
   try {
     if (prometheus && promtool) {
       const ruleList = [...documented, genFile].map((f) => `  - ${f}`).join('\n');
@@ -177,17 +177,18 @@ export default async function bench(): Promise<BenchTable[]> {
   }
 
   const rows: Array<Array<string | number>> = [];
-  const ratio = (v: number, p: number) => (Number.isFinite(p) && p > 0 ? `${(v / p).toFixed(2)}x` : 'n/a');
+  const missing = 'reason' in anchor ? anchor.reason : 'no Prometheus evaluation seen';
+  const ratio = (v: number, p: number) => ratioCell(v, Number.isNaN(p) ? notRun(missing) : measured(p, 'the Prometheus evaluation'));
   // The spread shows how much of a ratio is load from others on the machine.
   const spread = (xs: readonly number[] = []) => (xs.length ? `${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}` : 'n/a');
   for (const name of [...docGroups, ...genGroups]) {
     const v = median(vigilTimes.get(name) ?? []);
     const p = median(promTimes.get(name) ?? []);
-    rows.push([name, v, spread(vigilTimes.get(name)), Number.isNaN(p) ? 'n/a' : p, spread(promTimes.get(name)), ratio(v, p)]);
+    rows.push([name, v, spread(vigilTimes.get(name)), Number.isNaN(p) ? 'not measured' : p, spread(promTimes.get(name)), ratio(v, p)]);
   }
   const vDoc = docGroups.reduce((a, g) => a + median(vigilTimes.get(g) ?? []), 0);
   const pDoc = docGroups.reduce((a, g) => a + median(promTimes.get(g) ?? []), 0);
-  rows.push(['all documented groups (sum of medians)', vDoc, '', Number.isNaN(pDoc) ? 'n/a' : pDoc, '', ratio(vDoc, pDoc)]);
+  rows.push(['all documented groups (sum of medians)', vDoc, '', Number.isNaN(pDoc) ? 'not measured' : pDoc, '', ratio(vDoc, pDoc)]);
   return [
     {
       title: `rule group evaluation, ${data.length.toLocaleString('en-US')} series x ${SAMPLES} samples (1,000 generated rules in "generated")`,

@@ -2,6 +2,10 @@
 export interface Component {
   readonly name: string;
   start(): Promise<void>;
-  /** Stops work and flushes state; called in reverse start order on shutdown. */
-  stop(): Promise<void>;
+  /**
+   * Stops work and flushes state; called in reverse start order on shutdown.
+   * With a deadline (Unix ms), stops waiting for outside parties (receivers,
+   * Elasticsearch) by then and persists what is left locally before resolving.
+   */
+  stop(deadline?: number): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { createAlertmanagerSink, createNotifier, alertmanagerApiRoutes, type Notifier } from './alerts/notify/index.js';
@@ -14,10 +14,16 @@ import { createSelfRegistry } from './api/self-metrics.js';
 import { createServer, parseListen } from './api/server.js';
 import { createCollectors, type Collectors } from './collectors/index.js';
 import type { Component } from './component.js';
-import { ConfigError, loadConfig, type LoadedConfig, type VigilConfig } from './config/index.js';
-import { formatDuration } from './config/duration.js';
+import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
+import { loadValidatedConfig } from './config-check.js';
+import { resolveAlertingPaths } from './config/alerting.js';
+import { ConfigError, type LoadedConfig, type VigilConfig } from './config/index.js';
+import { planReload } from './reload-plan.js';
+import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
+import { formatDuration } from './model/duration.js';
 import { createJobs, jobsApiRoutes, type JobScheduler } from './jobs/index.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, flushLogLimits, type Logger } from './logger.js';
+import { untilDeadline } from './util/deadline.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
 import { PromQLError, type QueryEngine } from './promql/types.js';
@@ -43,13 +49,18 @@ export interface Vigil {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly collectors: Collectors;
+  readonly discovery: Discovery;
   readonly rules: RuleManager;
   readonly notifier?: Notifier;
   readonly jobs: JobScheduler;
   readonly logs: LogPipeline;
   readonly remoteWrite: RemoteWrite;
-  /** Re-reads the config file and rule files; keeps the running ones on error. */
-  reload(): Promise<{ ok: boolean; errors: string[] }>;
+  /**
+   * Re-reads the config file and rule files and applies every change, or
+   * applies none: on an invalid file, or when a changed setting needs a restart
+   * (named in the errors).
+   */
+  reload(): Promise<{ ok: boolean; errors: string[]; applied?: string[] }>;
   stop(): Promise<void>;
   /** Resolves once Vigil has stopped. */
   readonly closed: Promise<void>;
@@ -122,12 +133,20 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const sinks: AlertSink[] = [];
   let notifier: Notifier | undefined;
   if (hasNotifications(config)) {
-    notifier = createNotifier({ config: config.alerting!, dataDir, registry, logger: logger.child({ component: 'notify' }), externalUrl });
+    notifier = createNotifier({
+      config: resolveAlertingPaths(config.alerting!, baseDir),
+      dataDir,
+      registry,
+      logger: logger.child({ component: 'notify' }),
+      externalUrl,
+      dashboardUrl: config.grafana.url,
+    });
     sinks.push(notifier);
   }
-  for (const am of config.alerting?.alertmanagers ?? []) {
-    sinks.push(createAlertmanagerSink({ url: am.url, authorization: am.authorization, timeoutMs: am.timeout, logger }));
-  }
+  const forwarders = (c: VigilConfig): AlertSink[] =>
+    (c.alerting?.alertmanagers ?? []).map((am) => createAlertmanagerSink({ url: am.url, authorization: am.authorization, timeoutMs: am.timeout, logger }));
+  let forwarding = forwarders(config);
+  sinks.push(...forwarding);
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
   const localRuleFiles = new Set(config.query_backend ? resolveRuleFiles(config.query_backend.local_rule_files, baseDir).files : []);
@@ -146,29 +165,45 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     evaluationIntervalMs: config.global.evaluation_interval,
     externalLabels: config.global.external_labels,
     externalUrl,
+    stateFile: join(dataDir, 'rules', 'alerts.json'),
   });
-  const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger });
+  const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger, notice: notifier ? (r, n) => notifier!.notice(r, n) : undefined });
 
   const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready });
-  await app.register(promApiRoutes({ engine, storage, token: config.server.token, storageRetention: formatDuration(config.storage.retention) }));
+  await app.register(
+    promApiRoutes({
+      engine,
+      storage,
+      token: config.server.token,
+      storageRetention: formatDuration(config.storage.retention),
+      buildInfo: { version: prometheusApiVersion, revision: `vigil-${VIGIL_VERSION}` },
+    }),
+  );
   await app.register(rulesApiRoutes({ manager: rules }));
-  if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token }));
+  if (notifier) await app.register(alertmanagerApiRoutes({ notifier, token: config.server.token, version: alertmanagerApiVersion }));
   await app.register(jobsApiRoutes({ scheduler: jobs, token: config.server.token }));
   await app.register(logs.routes);
   await app.register(runbookRoutes());
   await app.register(federateRoute({ storage: agent ? undefined : storage, externalLabels: config.global.external_labels }));
 
-  const holder: { collectors?: Collectors } = {};
-  await app.register(targetsApiRoutes({ collectors: () => holder.collectors }));
-  const reload = async (): Promise<{ ok: boolean; errors: string[] }> => {
+  const holder: { collectors?: Collectors; discovery?: Discovery } = {};
+  await app.register(targetsApiRoutes({ collectors: () => holder.collectors, externalUrl: config.server.external_url, listenPort: String(port) }));
+  const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;
     try {
-      next = loadConfig(loaded.file);
+      next = loadValidatedConfig(loaded.file);
     } catch (err) {
-      const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path}: ${i.message}`) : [String(err)];
+      const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
       return { ok: false, errors };
     }
+    const plan = planReload(config, next.config);
+    if (plan.needsRestart.length) {
+      const errors = [`${loaded.file}: reload refused, nothing applied: ${plan.needsRestart.join(', ')} changed and needs a restart of Vigil`];
+      logger.error({ needsRestart: plan.needsRestart }, 'reload refused: changed settings need a restart');
+      return { ok: false, errors };
+    }
+    rules.reconfigure({ evaluationIntervalMs: next.config.global.evaluation_interval, externalLabels: next.config.global.external_labels });
     slos.setPatterns(next.config.slo_files);
     const r = await rules.reload(next.config.rule_files);
     if (!r.ok) {
@@ -177,9 +212,15 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     }
     config = next.config;
     await holder.collectors?.reload(config);
-    if (notifier && hasNotifications(config)) await notifier.reload(config.alerting!);
-    logger.info('configuration reloaded');
-    return { ok: true, errors: [] };
+    await holder.discovery?.reload(config.scrape_configs);
+    if (notifier && hasNotifications(config)) await notifier.reload(resolveAlertingPaths(config.alerting!, baseDir));
+    if (plan.changed.includes('alerting.alertmanagers')) {
+      for (const f of forwarding) sinks.splice(sinks.indexOf(f), 1);
+      forwarding = forwarders(config);
+      sinks.push(...forwarding);
+    }
+    logger.info({ changed: plan.changed }, 'configuration reloaded');
+    return { ok: true, errors: [], applied: plan.changed };
   };
   app.post('/-/reload', { preHandler: requireToken(config.server.token) }, async (_req, reply) => {
     const r = await reload();
@@ -192,10 +233,15 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     typeof addr === 'object' && addr
       ? `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address}:${addr.port}`
       : `http://${host}:${port}`;
-  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url });
+  const shard = createShard(config.sharding, config.alerting?.redis_url, logger);
+  await shard?.start();
+  const scrapes = createCollectors({ config, storage, registry, logger: logger.child({ component: 'collectors' }), selfUrl: url, shard });
   holder.collectors = scrapes;
+  const discovery = createDiscovery({ pools: config.scrape_configs, baseDir, logger, sink: () => holder.collectors });
+  holder.discovery = discovery;
 
-  const components: Component[] = [remoteWrite, logs, ...(notifier ? [notifier] : []), rules, scrapes, jobs];
+  // Discovery starts after the collectors so its first targets have somewhere to go.
+  const components: Component[] = [remoteWrite, logs, ...(notifier ? [notifier] : []), rules, scrapes, discovery, jobs];
   const started: Component[] = [];
   try {
     for (const c of components) {
@@ -204,6 +250,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     }
   } catch (err) {
     for (const c of started.reverse()) await c.stop().catch(() => undefined);
+    await shard?.stop(true);
     await app.close();
     await storage.close();
     throw err;
@@ -219,17 +266,27 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     stopping ??= (async () => {
       ready = false;
       for (const [sig, fn] of signalHandlers) process.off(sig, fn);
+      const timeout = config.server.shutdown_timeout;
+      // Components wait for outside parties until this point; the rest of the
+      // budget is kept for local writes (spool, notification log, WAL).
+      const waitUntil = Date.now() + timeout - Math.min(2_000, timeout * 0.3);
       // Scrapes and rules stop first; notifications and logs flush last.
       for (const c of [...components].reverse()) {
         try {
-          await c.stop();
+          if (!(await untilDeadline(c.stop(waitUntil), waitUntil + 500))) logger.warn({ component: c.name }, 'did not stop by the shutdown deadline; moving on');
         } catch (err) {
           logger.error({ err, component: c.name }, 'error while stopping');
         }
       }
+      // Leaves the shard only once its loops stopped, so no target is scraped twice.
+      await shard?.stop(true);
+      // Requests still open (long queries, slow clients) do not hold the exit.
+      app.server.closeAllConnections();
       await app.close();
       await storage.close();
       logger.info('Vigil stopped');
+      flushLogLimits(logger);
+      flushLogLimits(plainLogger);
       resolveClosed();
     })();
     return stopping;
@@ -237,13 +294,18 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
 
   if (opts.handleSignals) {
     const onStop = () => {
-      logger.info('shutting down');
-      void stop();
+      logger.info({ deadlineSeconds: config.server.shutdown_timeout / 1000 }, 'shutting down');
+      // The last resort: whatever still runs past the deadline does not keep the process alive.
+      setTimeout(() => {
+        logger.error('shutdown deadline passed; exiting now');
+        process.exit(1);
+      }, config.server.shutdown_timeout + 1_000).unref();
+      void stop().then(() => process.exit(process.exitCode ?? 0));
     };
     const onHup = () => void reload();
     signalHandlers.push(['SIGTERM', onStop], ['SIGINT', onStop], ['SIGHUP', onHup]);
     for (const [sig, fn] of signalHandlers) process.on(sig, fn);
   }
 
-  return { url, app, storage, engine, registry, logger, collectors: scrapes, rules, notifier, jobs, logs, remoteWrite, reload, stop, closed };
+  return { url, app, storage, engine, registry, logger, collectors: scrapes, discovery, rules, notifier, jobs, logs, remoteWrite, reload, stop, closed };
 }

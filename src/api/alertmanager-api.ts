@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AlertStatusView, Notifier } from '../alerts/notify/index.js';
 import { matchesAll, parseMatchers, type Matcher } from '../alerts/notify/matchers.js';
+import { compileRegex, type Regex } from '../model/regex.js';
 import { SilenceError, silenceState, type Silence } from '../alerts/notify/silences.js';
 import type { Alert } from '../alerts/types.js';
 import { requireToken } from './auth.js';
@@ -73,10 +74,10 @@ function boolParam(v: unknown, dflt: boolean): boolean {
   throw new BadRequest(`invalid boolean ${JSON.stringify(v)}`);
 }
 
-function receiverRegex(v: unknown): RegExp | undefined {
+function receiverRegex(v: unknown): Regex | undefined {
   if (v === undefined || v === '') return undefined;
   try {
-    return new RegExp(`^(?:${String(v)})$`);
+    return compileRegex(String(v));
   } catch (err) {
     throw new BadRequest(`failed to parse receiver param: ${(err as Error).message}`);
   }

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { AlertView, RuleManager } from '../alerts/rules/index.js';
-import { formatFloat } from '../alerts/template/fmt.js';
+import { formatFloat } from '../model/strconv.js';
 
 export interface RulesApiOptions {
   manager: Pick<RuleManager, 'groups' | 'alerts'>;

@@ -2,7 +2,7 @@
  * `vigil query EXPR`: evaluates PromQL against a running Vigil (or any
  * Prometheus-compatible API) and prints an aligned table, or the raw JSON.
  */
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../model/duration.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { flagString, parseArgs } from './args.js';
 

@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from '../config/index.js';
+import { loadValidatedConfig } from '../config-check.js';
+import { ConfigError } from '../config/index.js';
 import { startVigil } from '../main.js';
 import { flagString, parseArgs } from './args.js';
 
@@ -7,7 +8,7 @@ export async function run(args: string[]): Promise<number> {
   const file = flagString(parsed, 'config', process.env.VIGIL_CONFIG ?? 'vigil.yml')!;
   let loaded;
   try {
-    loaded = loadConfig(file);
+    loaded = loadValidatedConfig(file);
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : String(err));
     return 1;

@@ -10,9 +10,9 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExpositionError, parseExposition, type ParsedSample } from '../collectors/exposition.js';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../model/duration.js';
 import { createLogger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import { openTsdb, SampleError, type Labels, type Tsdb } from '../tsdb/index.js';
 import { writeAll } from '../tsdb/files.js';
 import { flagString, parseArgs } from './args.js';
@@ -209,18 +209,22 @@ export async function importSource(db: Tsdb, source: ImportSource, progress?: Im
     const labelsById: Labels[] = [];
     for (const p of source.pieces()) {
       const { samples, lines } = parsePiece(p);
+      // The parser hands one label object per series within a piece: look it up once.
+      const byObject = new Map<Labels, number>();
       for (let k = 0; k < samples.length; k++) {
         const s = samples[k];
         const t = s.timestampMs;
         if (t === undefined) throw new ExpositionError(lines[k], 'sample has no timestamp (backfilling needs one on every sample)');
-        const key = labelsKey(s.labels);
-        let id = keys.get(key);
+        let id = byObject.get(s.labels);
+        if (id === undefined) id = keys.get(labelsKey(s.labels));
         if (id === undefined) {
+          const key = labelsKey(s.labels);
           id = labelsById.length;
           keys.set(key, id);
           // Copy: parsed label values may be slices of the whole piece.
           labelsById.push(Object.freeze(JSON.parse(JSON.stringify(s.labels)) as Labels));
         }
+        byObject.set(s.labels, id);
         const w = Math.floor(t / windowMs);
         let spill = spills.get(w);
         if (!spill) spills.set(w, (spill = new Spill(join(tmp, String(w)))));

@@ -113,6 +113,20 @@ interface SeriesEntry {
   tss: number[] | undefined;
 }
 
+/** State of one parse between `begin` and `finish`. */
+interface ParseRun {
+  om: boolean;
+  maxLine: number;
+  allowRepeated: boolean;
+  lines: number[] | undefined;
+  gen: number;
+  typed: Set<string>;
+  samples: ParsedSample[];
+  metadata: Map<string, MetricMetadata>;
+  lineNo: number;
+  sawEof: boolean;
+}
+
 /** Parses a sample value the way Go's strconv.ParseFloat does for expositions. */
 export function parseValue(s: string): number {
   if (s.length === 0) return NaN;
@@ -178,10 +192,19 @@ export class ExpositionParser {
   }
 
   parse(text: string, opts: ParseOptions = {}): ParseResult {
-    const om = opts.openMetrics === true;
-    const maxLine = opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+    this.begin(opts, text.length);
+    this.feed(text);
+    return this.finish();
+  }
+
+  /**
+   * Starts an incremental parse: `feed` it whole lines as they arrive (a
+   * scrape body streamed off the socket), then `finish`. A scrape that crosses
+   * a limit stops feeding and calls `abandon`; nothing of the rest is buffered.
+   * `sizeHint` (characters, when known) sizes the series table once.
+   */
+  begin(opts: ParseOptions = {}, sizeHint = 0): void {
     const allowRepeated = opts.allowRepeatedSeries === true;
-    const lines: number[] | undefined = opts.sampleLines ? [] : undefined;
     const gen = ++this.generation;
     this.nextOrder = [];
     this.cursor = 0;
@@ -190,16 +213,44 @@ export class ExpositionParser {
     if (this.names.full) this.names = new Interner(8, 12);
     this.light = !this.remember && !allowRepeated;
     // Size the series table from the body once instead of growing it from small.
-    if (this.light) this.seen = new SeriesTable<Labels>(tableBits(text.length));
-    else if (this.series.count === 0) this.series = new SeriesTable<SeriesEntry>(tableBits(text.length));
-    const typed = new Set<string>();
-    const samples: ParsedSample[] = [];
-    const metadata = new Map<string, MetricMetadata>();
+    if (this.light) this.seen = new SeriesTable<Labels>(tableBits(sizeHint));
+    else if (this.series.count === 0) this.series = new SeriesTable<SeriesEntry>(tableBits(sizeHint));
+    this.run = {
+      om: opts.openMetrics === true,
+      maxLine: opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+      allowRepeated,
+      lines: opts.sampleLines ? [] : undefined,
+      gen,
+      typed: new Set<string>(),
+      samples: [],
+      metadata: new Map<string, MetricMetadata>(),
+      lineNo: 0,
+      sawEof: false,
+    };
+  }
+
+  /**
+   * Takes the samples parsed since the last call, so a streaming consumer
+   * holds only one batch of lines' samples at a time (`finish` then returns
+   * only what was not taken).
+   */
+  takeSamples(): ParsedSample[] {
+    const r = this.run;
+    if (r === undefined) return [];
+    const out = r.samples;
+    r.samples = [];
+    return out;
+  }
+
+  /** Parses `text`: whole lines (the last one may lack its newline only when it ends the input). */
+  feed(text: string): void {
+    const r = this.run;
+    if (r === undefined) throw new Error('feed() before begin()');
+    const { om, maxLine, allowRepeated, lines, gen } = r;
+    const samples = r.samples;
     const len = text.length;
     let pos = 0;
-    let lineNo = 0;
-    let sawEof = false;
-
+    let lineNo = r.lineNo;
     beginCopies(text);
     try {
       while (pos < len) {
@@ -211,7 +262,7 @@ export class ExpositionParser {
         if (lineEnd - pos > maxLine) {
           throw new ExpositionError(lineNo, `line too long (${lineEnd - pos} characters, limit ${maxLine})`);
         }
-        if (sawEof) throw new ExpositionError(lineNo, 'content after "# EOF"');
+        if (r.sawEof) throw new ExpositionError(lineNo, 'content after "# EOF"');
         const start = pos;
         pos = end + 1;
 
@@ -227,31 +278,49 @@ export class ExpositionParser {
           if (first === lineEnd) continue;
         }
         if (c0 === HASH) {
-          if (this.comment(text, first, lineEnd, lineNo, om, metadata, typed)) sawEof = true;
+          if (this.comment(text, first, lineEnd, lineNo, om, r.metadata, r.typed)) r.sawEof = true;
           continue;
         }
         samples.push(this.sample(text, first, lineEnd, lineNo, om, gen, allowRepeated));
         if (lines !== undefined) lines.push(lineNo);
       }
     } catch (err) {
+      this.abandon();
       if (err instanceof ScanError) throw new ExpositionError(lineNo, err.message);
       throw err;
     } finally {
       endCopies();
+      r.lineNo = lineNo;
     }
-    if (om && !sawEof) throw new ExpositionError(lineNo + 1, 'missing "# EOF" at the end of OpenMetrics input');
+  }
+
+  /** Ends the incremental parse and returns its result. */
+  finish(): ParseResult {
+    const r = this.run;
+    if (r === undefined) throw new Error('finish() before begin()');
+    this.run = undefined;
+    if (r.om && !r.sawEof) throw new ExpositionError(r.lineNo + 1, 'missing "# EOF" at the end of OpenMetrics input');
     if (this.remember) {
       this.order = this.nextOrder;
-      this.orderGen = gen;
+      this.orderGen = r.gen;
       // Forget series the target no longer exposes; costs a sweep only when it changed.
-      if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === gen);
+      if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === r.gen);
     } else {
       this.series = new SeriesTable<SeriesEntry>(4);
       this.seen = new SeriesTable<Labels>(4);
     }
     this.nextOrder = [];
+    const { samples, metadata, lines } = r;
     return lines === undefined ? { samples, metadata } : { samples, metadata, lines };
   }
+
+  /** Drops the current incremental parse (a failed or aborted scrape); what the previous parse remembered stays. */
+  abandon(): void {
+    this.run = undefined;
+    this.nextOrder = [];
+  }
+
+  private run: ParseRun | undefined;
 
   private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): ParsedSample {
     let entry: SeriesEntry | undefined;

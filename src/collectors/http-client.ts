@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface HttpAuth {
   basic_auth?: { username: string; password?: string; password_file?: string };
@@ -56,7 +57,18 @@ export interface GetOptions extends HttpAuth {
   bodyLimit: number;
 }
 
-export async function httpGet(url: string, opts: GetOptions, redirects = 0): Promise<HttpResponse> {
+/** A response whose headers have arrived; `body` is the decompressed stream, not yet read. */
+export interface OpenResponse {
+  status: number;
+  contentType: string;
+  /** Content-Length as sent (compressed size when compressed), or -1. */
+  contentLength: number;
+  body: Readable;
+  res: http.IncomingMessage;
+}
+
+/** Sends a GET and resolves once the response headers are in (redirects followed). */
+export async function httpOpen(url: string, opts: GetOptions, redirects = 0): Promise<OpenResponse> {
   const u = new URL(url);
   const isHttps = u.protocol === 'https:';
   const tls = opts.tls_config;
@@ -82,14 +94,92 @@ export async function httpGet(url: string, opts: GetOptions, redirects = 0): Pro
   if (status >= 300 && status < 400 && res.headers.location && opts.follow_redirects !== false) {
     res.resume();
     if (redirects >= MAX_REDIRECTS) throw new Error(`stopped after ${MAX_REDIRECTS} redirects`);
-    return httpGet(new URL(res.headers.location, u).toString(), opts, redirects + 1);
+    return httpOpen(new URL(res.headers.location, u).toString(), opts, redirects + 1);
   }
-  let stream: Readable = res;
+  let body: Readable = res;
   const enc = String(res.headers['content-encoding'] ?? '').toLowerCase();
-  if (enc === 'gzip') stream = res.pipe(createGunzip());
-  else if (enc === 'deflate') stream = res.pipe(createInflate());
-  const body = await readLimited(stream, res, opts.bodyLimit);
-  return { status, contentType: String(res.headers['content-type'] ?? ''), body };
+  if (enc === 'gzip') body = res.pipe(createGunzip());
+  else if (enc === 'deflate') body = res.pipe(createInflate());
+  const cl = Number(res.headers['content-length']);
+  return { status, contentType: String(res.headers['content-type'] ?? ''), contentLength: Number.isFinite(cl) ? cl : -1, body, res };
+}
+
+export async function httpGet(url: string, opts: GetOptions): Promise<HttpResponse> {
+  const r = await httpOpen(url, opts);
+  const body = await readLimited(r.body, r.res, opts.bodyLimit);
+  return { status: r.status, contentType: r.contentType, body };
+}
+
+/** Stops reading: the socket is closed, nothing more is received. */
+export function discard(r: OpenResponse): void {
+  r.res.destroy();
+  r.body.destroy();
+}
+
+/**
+ * Reads a response body as text in whole lines, handing batches of lines to
+ * `onLines` as they arrive (the last call may end without a newline). Bytes
+ * are counted after decompression and the read stops the moment the limit is
+ * crossed or `onLines` throws (a sample limit): the socket is closed and the
+ * rest of the body is never received. Resolves with the bytes read.
+ * Batches stay small (`batchChars`): strings past ~128 KiB are allocated in
+ * the old generation, and a body's worth of them per scrape makes the
+ * collector mark the whole retained heap again and again.
+ */
+export function streamLines(r: OpenResponse, limit: number, maxLine: number, onLines: (text: string) => void, batchChars = 32 * 1024): Promise<number> {
+  const { body, res } = r;
+  return new Promise((resolve, reject) => {
+    const decoder = new StringDecoder('utf8');
+    let size = 0;
+    let settled = false;
+    let carry = '';
+    const fail = (err: Error) => {
+      if (settled) return;
+      // Settle first: destroying the socket emits its own errors synchronously.
+      settled = true;
+      reject(Object.assign(err, { bytesRead: size }));
+      res.destroy();
+      body.destroy();
+    };
+    const deliver = (text: string) => {
+      try {
+        onLines(text);
+      } catch (err) {
+        fail(err as Error);
+      }
+    };
+    body.on('data', (c: Buffer) => {
+      if (settled) return;
+      size += c.length;
+      if (limit > 0 && size > limit) return fail(new BodyTooLargeError(limit));
+      carry += decoder.write(c);
+      if (carry.length < batchChars) {
+        // A line longer than the parser accepts is an error now, not after buffering more of it.
+        if (carry.length > maxLine && carry.lastIndexOf('\n') < 0) fail(new Error(`line too long (more than ${maxLine} characters)`));
+        return;
+      }
+      const nl = carry.lastIndexOf('\n');
+      if (nl < 0) {
+        if (carry.length > maxLine) fail(new Error(`line too long (more than ${maxLine} characters)`));
+        return;
+      }
+      const text = carry.slice(0, nl + 1);
+      carry = carry.slice(nl + 1);
+      deliver(text);
+    });
+    body.once('end', () => {
+      if (settled) return;
+      const rest = carry + decoder.end();
+      carry = '';
+      if (rest.length) deliver(rest);
+      if (settled) return;
+      settled = true;
+      resolve(size);
+    });
+    body.once('error', (err) => fail(new Error(`reading the body failed: ${err.message}`)));
+    res.once('error', (err) => fail(err));
+    res.once('aborted', () => fail(new Error('connection closed while reading the body')));
+  });
 }
 
 function readLimited(stream: Readable, res: http.IncomingMessage, limit: number): Promise<string> {

@@ -1,23 +1,29 @@
 /**
- * The collectors component: one scrape loop per target of `scrape_configs`, per
- * health check, and per PostgreSQL / Redis block, all writing through the
- * storage's appender. `reload` diffs the targets so unchanged ones keep their
- * loop (and staleness state), changed ones are updated in place, removed ones
- * end with staleness markers.
+ * The collectors component: one scrape loop per target of every scrape pool
+ * (static targets plus the groups discovery hands in), per health check, and
+ * per PostgreSQL / Redis block, all writing through the storage's appender.
+ * Every change (reload, a pool's new groups, a shard membership change)
+ * reconciles the wanted targets with the running loops: unchanged ones keep
+ * their loop (and staleness state), changed ones are updated in place, removed
+ * ones end with staleness markers.
  */
 import type { Registry } from 'prom-client';
 import type { Component } from '../component.js';
 import type { CollectorsConfig } from '../config/collectors.js';
+import type { Shard } from '../discovery/shard.js';
+import { staticGroups } from '../discovery/static.js';
+import type { TargetGroup } from '../discovery/types.js';
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels, Storage } from '../tsdb/types.js';
 import { HealthProbeSource } from './health-probe.js';
 import { PostgresSource, serverOf } from './postgres.js';
 import { RedisSource, redisInstance } from './redis.js';
-import { ScrapeLoop, type LoopSettings } from './scrape-loop.js';
-import { buildScrapeTargets, HttpScrapeSource, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
+import { LocalSource, PooledSource } from './batch-sources.js';
+import { ScrapeLoop, type BatchSource, type LoopSettings, type SeriesCap } from './scrape-loop.js';
+import { ScrapePool, type PoolOptions } from './scrape-pool.js';
+import { buildScrapeTargets, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
 import { CollectorMetrics } from './self-metrics.js';
-import type { ScrapeSource } from './source.js';
 
 export { parseExposition, ExpositionParser, ExpositionError, type ParsedSample, type ParseResult } from './exposition.js';
 export type { CollectorsConfig } from '../config/collectors.js';
@@ -33,20 +39,44 @@ export interface CollectorsOptions {
    * job, one is added.
    */
   selfUrl?: string;
+  /** Splits scrape targets between replicas; without it this replica scrapes them all. */
+  shard?: Shard;
+  /** Scrape worker pool settings (worker count: default one per core). */
+  scrapePool?: Omit<PoolOptions, 'logger'>;
+  /** Cap on series in the head (0 = none); default DEFAULT_MAX_SERIES. */
+  maxSeries?: number;
 }
+
+/** Head series cap when none is configured: far above a normal deployment, well below what exhausts memory. */
+export const DEFAULT_MAX_SERIES = 1_000_000;
 
 export interface TargetStatus {
   labels: Labels;
+  /** Labels before relabeling; empty for health checks and database collectors. */
+  discoveredLabels: Labels;
+  scrapePool: string;
   scrapeUrl: string;
   health: 'up' | 'down' | 'unknown';
   lastError: string;
   lastScrape: number;
+  /** Absent before the first scrape. */
+  lastScrapeDurationSeconds?: number;
   scrapeIntervalMs: number;
+  scrapeTimeoutMs: number;
+}
+
+export interface DroppedTarget {
+  scrapePool: string;
+  discoveredLabels: Labels;
 }
 
 export interface Collectors extends Component {
   reload(config: CollectorsConfig): Promise<void>;
+  /** A scrape pool's discovered target groups (complete list; replaces the previous one). */
+  setDiscoveredGroups(pool: string, groups: TargetGroup[]): Promise<void>;
   targets(): TargetStatus[];
+  /** Targets relabeling dropped, per pool, as Prometheus keeps them for the API. */
+  droppedTargets(): DroppedTarget[];
   /** Runs one scrape of every target now (tests, `vigil` one-shot commands). */
   scrapeAll(): Promise<void>;
 }
@@ -54,10 +84,12 @@ export interface Collectors extends Component {
 interface LoopSpec {
   key: string;
   url: string;
+  pool: string;
+  discoveredLabels: Labels;
   settings: LoopSettings;
   /** Changes when the source must be rebuilt (URL, auth, TLS, DSN). */
   sourceSig: string;
-  makeSource(): ScrapeSource;
+  makeSource(pool: ScrapePool): BatchSource;
 }
 
 const SELF_JOB = 'vigil';
@@ -96,6 +128,10 @@ function withSelf(config: CollectorsConfig, selfUrl: string | undefined): Collec
           honor_labels: false,
           honor_timestamps: true,
           static_configs: [{ targets: [address], labels: {} }],
+          file_sd_configs: [],
+          dns_sd_configs: [],
+          http_sd_configs: [],
+          kubernetes_sd_configs: [],
           relabel_configs: [],
           metric_relabel_configs: [],
           sample_limit: 0,
@@ -109,20 +145,37 @@ function withSelf(config: CollectorsConfig, selfUrl: string | undefined): Collec
   return { ...config, scrape_configs };
 }
 
-export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { specs: LoopSpec[]; errors: string[] } {
+export interface LoopSpecs {
+  specs: LoopSpec[];
+  dropped: DroppedTarget[];
+  errors: string[];
+}
+
+/**
+ * The loops the config wants. Scrape pools take their static targets plus
+ * `discovered` groups; with a shard, only the targets this replica owns.
+ */
+export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, discovered: ReadonlyMap<string, TargetGroup[]> = new Map(), shard?: Shard): LoopSpecs {
   const g: GlobalDefaults = config.global;
   const specs: LoopSpec[] = [];
+  const dropped: DroppedTarget[] = [];
   const errors: string[] = [];
   for (const sc of config.scrape_configs) {
-    const r = buildScrapeTargets(sc, g);
+    const groups = staticGroups(sc.targets?.length ? [...sc.static_configs, { targets: sc.targets, labels: {} }] : sc.static_configs);
+    const r = buildScrapeTargets(sc, g, [...groups, ...(discovered.get(sc.job_name) ?? [])]);
     errors.push(...r.errors);
+    for (const d of r.dropped) dropped.push({ scrapePool: sc.job_name, discoveredLabels: d });
     for (const t of r.targets) {
+      // Vigil's own metrics are scraped by every replica: each has its own.
+      if (shard && sc.job_name !== SELF_JOB && !shard.owns(t.key)) continue;
       specs.push({
         key: t.key,
         url: t.url,
+        pool: sc.job_name,
+        discoveredLabels: t.discoveredLabels,
         settings: t.settings,
         sourceSig: JSON.stringify([t.url, t.bodyLimit, sc.basic_auth, sc.authorization, sc.tls_config, sc.follow_redirects]),
-        makeSource: () => new HttpScrapeSource(t.url, sc, t.bodyLimit),
+        makeSource: (pool) => new PooledSource(pool, t.key, t.url, sc, t.bodyLimit, t.settings),
       });
     }
   }
@@ -132,9 +185,11 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
     specs.push({
       key: `health|${hc.url}|${labelsKey(labels)}`,
       url: hc.url,
+      pool: hc.job_name,
+      discoveredLabels: {},
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify(hc),
-      makeSource: () => new HealthProbeSource(hc, logger.child({ component: 'health-probe' })),
+      makeSource: () => new LocalSource(new HealthProbeSource(hc, logger.child({ component: 'health-probe' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   for (const pc of config.postgres) {
@@ -145,9 +200,11 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
     specs.push({
       key: `postgres|${labelsKey(labels)}`,
       url: `postgres://${serverOf(dsn)}`,
+      pool: pc.job_name,
+      discoveredLabels: {},
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify([dsn, timeoutMs]),
-      makeSource: () => new PostgresSource({ ...pc, dsn }, logger.child({ component: 'postgres-collector' })),
+      makeSource: () => new LocalSource(new PostgresSource({ ...pc, dsn }, logger.child({ component: 'postgres-collector' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
   for (const rc of config.redis) {
@@ -158,12 +215,25 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger): { spec
     specs.push({
       key: `redis|${labelsKey(labels)}`,
       url: `redis://${redisInstance(url)}`,
+      pool: rc.job_name,
+      discoveredLabels: {},
       settings: plainSettings(labels, intervalMs, timeoutMs),
       sourceSig: JSON.stringify([url, timeoutMs]),
-      makeSource: () => new RedisSource({ ...rc, url }, logger.child({ component: 'redis-collector' })),
+      makeSource: () => new LocalSource(new RedisSource({ ...rc, url }, logger.child({ component: 'redis-collector' })), plainSettings(labels, intervalMs, timeoutMs)),
     });
   }
-  return { specs, errors };
+  return { specs, dropped, errors };
+}
+
+/** The head series cap as the scrape loops check it. */
+function seriesCap(storage: Storage, limit: number, metrics: CollectorMetrics): SeriesCap {
+  // The embedded store counts its series in O(1); stats() walks them.
+  const counted = storage as Storage & { seriesCount?: () => number };
+  return {
+    limit,
+    current: () => (typeof counted.seriesCount === 'function' ? counted.seriesCount() : storage.stats().series),
+    reached: (job) => metrics.seriesCapReached.inc({ job }),
+  };
 }
 
 interface Running {
@@ -175,10 +245,18 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   const logger = opts.logger.child({ component: 'collectors' });
   const metrics = new CollectorMetrics(opts.registry);
   const loops = new Map<string, Running>();
+  const discovered = new Map<string, TargetGroup[]>();
+  let current = opts.config;
+  let dropped: DroppedTarget[] = [];
   let started = false;
+  const pool = new ScrapePool({ ...opts.scrapePool, logger });
+  const cap = seriesCap(opts.storage, opts.maxSeries ?? DEFAULT_MAX_SERIES, metrics);
 
   const apply = async (config: CollectorsConfig): Promise<void> => {
-    const { specs, errors } = buildLoopSpecs(withSelf(config, opts.selfUrl), logger);
+    current = config;
+    const built = buildLoopSpecs(withSelf(config, opts.selfUrl), logger, discovered, opts.shard);
+    const { specs, errors } = built;
+    dropped = built.dropped;
     for (const e of errors) logger.warn(e);
     const next = new Map(specs.map((s) => [s.key, s]));
     const removed: Running[] = [];
@@ -191,10 +269,10 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
     for (const spec of specs) {
       const r = loops.get(spec.key);
       if (r) {
-        r.loop.update(spec.settings, r.spec.sourceSig !== spec.sourceSig ? spec.makeSource() : undefined);
+        r.loop.update(spec.settings, r.spec.sourceSig !== spec.sourceSig ? spec.makeSource(pool) : undefined);
         r.spec = spec;
       } else {
-        const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(), opts.storage, logger, metrics);
+        const loop = new ScrapeLoop(spec.key, spec.settings, spec.makeSource(pool), opts.storage, logger, metrics, cap);
         loops.set(spec.key, { loop, spec });
         if (started) loop.start();
       }
@@ -206,6 +284,12 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   };
 
   let applying = apply(opts.config);
+  /** Reconciliations run one after the other, each on the latest inputs. */
+  const reapply = (): Promise<void> => {
+    applying = applying.catch(() => undefined).then(() => apply(current));
+    return applying;
+  };
+  opts.shard?.onChange(() => reapply().catch((err: unknown) => logger.error({ err }, 'reconciling targets after a shard change failed')));
 
   return {
     name: 'collectors',
@@ -221,21 +305,34 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
       // Shutdown writes no staleness markers (as Prometheus): the data ends anyway.
       await Promise.all([...loops.values()].map((r) => r.loop.stop(false)));
       loops.clear();
+      await pool.close();
     },
     async reload(config) {
-      await applying;
-      applying = apply(config);
-      await applying;
+      current = config;
+      const pools = new Set(config.scrape_configs.map((c) => c.job_name));
+      for (const name of discovered.keys()) if (!pools.has(name)) discovered.delete(name);
+      await reapply();
       logger.info({ targets: loops.size }, 'collectors reloaded');
+    },
+    async setDiscoveredGroups(name, groups) {
+      discovered.set(name, groups);
+      await reapply();
+    },
+    droppedTargets() {
+      return dropped;
     },
     targets() {
       return [...loops.values()].map(({ loop, spec }) => ({
         labels: loop.targetLabels,
+        discoveredLabels: spec.discoveredLabels,
+        scrapePool: spec.pool,
         scrapeUrl: spec.url,
         health: loop.lastHealth,
         lastError: loop.lastError,
         lastScrape: loop.lastScrapeTime,
+        lastScrapeDurationSeconds: loop.lastDurationSeconds,
         scrapeIntervalMs: loop.interval,
+        scrapeTimeoutMs: spec.settings.timeoutMs,
       }));
     },
     async scrapeAll() {

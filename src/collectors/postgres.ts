@@ -2,7 +2,8 @@
  * PostgreSQL collector with postgres_exporter's metric and label names
  * (pg_up, pg_stat_database_*, pg_stat_activity_count, pg_settings_max_connections,
  * pg_database_size_bytes, pg_replication_lag, ...) so community rules and
- * dashboards apply. The scrape loop adds `up{job="postgres"}`.
+ * dashboards apply. The scrape loop adds `up{job="postgres"}`: 1 when the collector
+ * ran (as the exporter's own scrape), while `pg_up` says whether PostgreSQL answered.
  */
 import pg from 'pg';
 import type { PostgresCollectorConfig } from '../config/collectors.js';
@@ -72,7 +73,8 @@ export class PostgresSource implements ScrapeSource {
     this.connecting ??= (async () => {
       const client = new pg.Client({
         connectionString: this.cfg.dsn,
-        connectionTimeoutMillis: timeoutMs,
+        // Shorter than the scrape timeout so an unreachable server is reported as pg_up 0 in time.
+        connectionTimeoutMillis: Math.max(1, Math.floor(timeoutMs * 0.8)),
         query_timeout: timeoutMs,
         statement_timeout: timeoutMs,
         application_name: 'vigil',
@@ -130,8 +132,14 @@ export class PostgresSource implements ScrapeSource {
       return out;
     } catch (err) {
       this.reset();
-      const msg = signal.aborted ? `postgres unreachable within ${timeoutMs}ms` : `postgres: ${(err as Error).message}`;
-      throw new Error(msg);
+      // As postgres_exporter: the collector ran, so `up` stays 1 and `pg_up 0`
+      // says the server did not answer. Only a collector that overran the
+      // scrape timeout fails the scrape (up 0).
+      if (!signal.aborted) {
+        this.logger.debug({ err: (err as Error).message, server: this.server }, 'postgres unreachable');
+        return this.failureSamples();
+      }
+      throw new Error(`postgres unreachable within ${timeoutMs}ms`);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }

@@ -86,8 +86,9 @@ export class RedisSource implements ScrapeSource {
     if (this.client) return this.client;
     const client = new Redis(this.cfg.url, {
       lazyConnect: true,
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
+      // Shorter than the scrape timeout so an unreachable server is reported as redis_up 0 in time.
+      connectTimeout: Math.max(1, Math.floor(timeoutMs * 0.8)),
+      commandTimeout: Math.max(1, Math.floor(timeoutMs * 0.8)),
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       // Reconnecting is the next scrape's job, so `up` reflects each attempt.
@@ -120,7 +121,13 @@ export class RedisSource implements ScrapeSource {
       return infoToSamples(parseInfo(info));
     } catch (err) {
       this.reset();
-      throw new Error(signal.aborted ? `redis unreachable within ${timeoutMs}ms` : `redis: ${(err as Error).message}`);
+      // As redis_exporter: `up` stays 1 (the collector ran) and `redis_up 0` says
+      // Redis did not answer; only overrunning the scrape timeout fails the scrape.
+      if (!signal.aborted) {
+        this.logger.debug({ err: (err as Error).message }, 'redis unreachable');
+        return this.failureSamples();
+      }
+      throw new Error(`redis unreachable within ${timeoutMs}ms`);
     } finally {
       signal.removeEventListener('abort', onAbort);
     }

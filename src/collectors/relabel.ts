@@ -5,30 +5,19 @@
  */
 import { createHash } from 'node:crypto';
 import type { RelabelConfig } from '../config/collectors.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compileRegex, expandTemplate, type Regex } from '../model/regex.js';
 import type { Labels } from '../tsdb/types.js';
 
 export interface CompiledRelabel {
   readonly cfg: RelabelConfig;
-  readonly re: RegExp;
+  readonly re: Regex;
 }
 
 export function compileRelabel(configs: readonly RelabelConfig[]): CompiledRelabel[] {
-  return configs.map((cfg) => ({ cfg, re: compilePromRegex(cfg.regex) }));
+  return configs.map((cfg) => ({ cfg, re: compileRegex(cfg.regex) }));
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-
-/** Go regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`. Unknown groups expand to "". */
-export function expandTemplate(template: string, m: RegExpExecArray): string {
-  if (template.indexOf('$') < 0) return template;
-  return template.replace(/\$(\$|\{(\w+)\}|(\w+))/g, (_all, _x: string, braced: string | undefined, bare: string | undefined) => {
-    if (_x === '$') return '$';
-    const name = braced ?? bare ?? '';
-    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-    return m.groups?.[name] ?? '';
-  });
-}
 
 /** Prometheus's hashmod: the low 64 bits of the md5 sum, big-endian, modulo. */
 export function hashMod(value: string, modulus: number): number {

@@ -1,18 +1,20 @@
 /**
  * One target's scrape loop with Prometheus semantics: a scrape per interval at a
- * fixed offset, `up` and `scrape_*` report series, job/instance labels (with
- * honor_labels conflict handling), metric relabeling, sample and label limits,
- * and staleness markers for series that vanish or when the target fails. What a
- * scrape collects is a `ScrapeSource`: an HTTP /metrics endpoint, a health probe,
- * or a database collector all share this loop.
+ * fixed offset, `up` and `scrape_*` report series, staleness markers for series
+ * that vanish or when the target fails. The scrape itself (fetch, parsing,
+ * relabeling, limits) is a `BatchSource`: a scrape worker for HTTP targets, or
+ * an in-thread adapter for probes and database collectors. The loop runs on
+ * the main thread and only turns batches into appends: it keeps the labels of
+ * each series reference and the references the last scrape wrote.
  */
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 import type { Appender, Labels, Storage } from '../tsdb/types.js';
-import type { ParsedSample } from './exposition.js';
-import { relabel, type CompiledRelabel } from './relabel.js';
+import type { CompiledRelabel } from './relabel.js';
 import type { CollectorMetrics } from './self-metrics.js';
+import type { Batch } from './series-mapper.js';
 import type { ScrapeSource } from './source.js';
+import type { ScrapeOutcome } from './target-scrape.js';
 
 export type { ScrapeSource };
 
@@ -31,13 +33,23 @@ export interface LoopSettings {
   labelValueLengthLimit: number;
 }
 
-interface FinalSeries {
-  labels: Labels;
-  key: string;
-  /** Number of the last appendSamples() run that wrote this series. */
-  seen: number;
-  /** Held in `ScrapeLoop.interned` (false once pruned). */
-  interned: boolean;
+/** What a loop scrapes: resolves with the outcome of every scrape, failed ones included; rejects only when the scrape was lost. */
+export interface BatchSource {
+  /** `onPart` (optional for the source) takes parts of the batch before the outcome, which then holds the rest. */
+  scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome>;
+  /** New settings for the same target (config reload). */
+  configure(settings: LoopSettings): void;
+  close?(): Promise<void>;
+}
+
+/** The cap on series in the head, checked before a scrape adds series. */
+export interface SeriesCap {
+  /** 0 = no cap. */
+  readonly limit: number;
+  /** Series in the head now. */
+  current(): number;
+  /** Counts a scrape refused by the cap. */
+  reached(job: string): void;
 }
 
 const REPORT_NAMES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 'scrape_samples_post_metric_relabeling', 'scrape_series_added'];
@@ -55,32 +67,30 @@ export class ScrapeLoop {
   private running = false;
   private stopped = false;
   private inFlight: Promise<void> | undefined;
-  /** Series written by the last successful scrape, for staleness markers. */
-  private previous: FinalSeries[] = [];
-  /** The run number that wrote `previous`. */
-  private previousRun = 0;
+  /** Labels of each series reference the source defined (frozen: the store may key on identity). */
+  private labels: Labels[] = [];
+  /** References the last scrape wrote, for staleness markers. */
+  private previous: Int32Array = new Int32Array(0);
+  /** Per reference: the scrape number that last wrote it. */
+  private stamp = new Int32Array(0);
   private run = 0;
-  /** Parsed label object -> final series; valid while settings are unchanged. */
-  private finalCache = new WeakMap<Labels, FinalSeries | null>();
-  /**
-   * One FinalSeries per final key, so the same series is the same object across
-   * scrapes, parsed label objects and settings: staleness and duplicate checks
-   * compare run numbers on it instead of looking long keys up in maps.
-   */
-  private interned = new Map<string, FinalSeries>();
   private reportCache = new Map<string, Labels>();
+  /** Label names and short values repeat across series: one string each. */
+  private strings = new Map<string, string>();
   private lastTime = -Infinity;
   lastError = '';
   lastScrapeTime = 0;
+  lastDurationSeconds: number | undefined;
   lastHealth: 'up' | 'down' | 'unknown' = 'unknown';
 
   constructor(
     readonly key: string,
     settings: LoopSettings,
-    private source: ScrapeSource,
+    private source: BatchSource,
     private readonly storage: Storage,
     private readonly logger: Logger,
     private readonly metrics?: CollectorMetrics,
+    private readonly cap?: SeriesCap,
   ) {
     this.settings = settings;
   }
@@ -103,16 +113,17 @@ export class ScrapeLoop {
    * New settings or source for the same target (config reload): staleness state
    * is kept, so series that the new settings no longer produce get markers.
    */
-  update(settings: LoopSettings, source?: ScrapeSource): void {
+  update(settings: LoopSettings, source?: BatchSource): void {
     const oldSource = this.source;
     const intervalChanged = settings.intervalMs !== this.settings.intervalMs;
     this.settings = settings;
-    this.finalCache = new WeakMap();
     this.reportCache.clear();
     if (source && source !== oldSource) {
       this.source = source;
+      // A new source numbers its series afresh: end the old ones by key on its first batch.
       void oldSource.close?.();
     }
+    this.source.configure(settings);
     if (intervalChanged && this.running) {
       clearTimeout(this.timer);
       this.schedule();
@@ -128,27 +139,30 @@ export class ScrapeLoop {
     if (markStale && this.previous.length) {
       const app = this.storage.appender();
       const t = Math.max(Date.now(), this.lastTime + 1);
-      for (const fin of this.previous) safeStale(app, fin.labels, t);
+      for (const ref of this.previous) safeStale(app, this.labels[ref], t);
       for (const name of REPORT_NAMES) safeStale(app, this.reportLabels(name), t);
-      this.setPrevious([], ++this.run);
+      this.previous = new Int32Array(0);
       await app.commit().catch((err: unknown) => this.logger.warn({ err }, 'committing staleness markers failed'));
     }
     await this.source.close?.();
   }
 
-  private schedule(): void {
+  /** Arms the timer for the next grid point after now and after `done` (the tick just run). */
+  private schedule(done = -Infinity): void {
     const interval = this.settings.intervalMs;
     const now = Date.now();
     const offset = offsetFor(this.key, interval);
     let next = Math.floor(now / interval) * interval + offset;
-    if (next <= now) next += interval;
+    // A timer may fire a millisecond before its time by the wall clock; without
+    // the `done` check that grid point would be scheduled, and scraped, twice.
+    while (next <= now || next <= done) next += interval;
     this.timer = setTimeout(() => this.tick(next), next - now);
     this.timer.unref?.();
   }
 
   private tick(scheduled: number): void {
     if (!this.running) return;
-    this.schedule();
+    this.schedule(scheduled);
     if (this.inFlight) return; // the previous scrape is still running: skip, as Prometheus does
     void this.scrapeOnce(scheduled);
   }
@@ -171,63 +185,62 @@ export class ScrapeLoop {
     this.lastTime = t;
     const s = this.settings;
     const started = performance.now();
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${s.timeoutMs}ms`)), s.timeoutMs);
-    let samples: ParsedSample[] | undefined;
-    let error: Error | undefined;
-    try {
-      samples = await raceAbort(this.source.collect(ac.signal, s.timeoutMs), ac.signal);
-    } catch (err) {
-      error = err instanceof Error ? err : new Error(String(err));
-    } finally {
-      clearTimeout(timer);
-    }
     let app = this.storage.appender();
-    let current: FinalSeries[] = [];
     let run = ++this.run;
-    let scraped = 0;
-    let post = 0;
-    let added = 0;
-    if (samples) {
-      scraped = samples.length;
-      try {
-        const r = this.appendSamples(app, samples, t, current, run);
-        post = r.post;
-        added = r.added;
-      } catch (err) {
-        error = err as Error;
-        app.rollback();
-        app = this.storage.appender();
-        added = 0;
+    let written: Int32Array[] = [];
+    let capError: string | undefined;
+    this.previousLabels = [];
+    this.renumbered = false;
+    // Parts arrive while the worker still parses: each is appended at once.
+    const take = (b: Batch) => {
+      this.define(b);
+      if (capError !== undefined) return;
+      capError = this.overCap(b);
+      if (capError !== undefined) return;
+      this.append(app, b, t, run);
+      written.push(b.refs);
+    };
+    let outcome: ScrapeOutcome | undefined;
+    let error: string | undefined;
+    try {
+      outcome = await this.source.scrape(s.timeoutMs, take);
+      error = outcome.error;
+      take(outcome.batch);
+    } catch (err) {
+      error = (err as Error).message ?? String(err);
+    }
+    error ??= capError;
+    const batch = outcome?.batch;
+    if (error) {
+      // Nothing of a failed scrape is stored but the source's own failure samples (pg_up 0).
+      app.rollback();
+      app = this.storage.appender();
+      run = ++this.run;
+      written = [];
+      if (batch && capError === undefined && batch.refs.length) {
+        this.append(app, batch, t, run);
+        written.push(batch.refs);
       }
     }
+    const all = concat(written);
+    if (this.renumbered) this.staleByKey(app, all, t);
+    else for (const ref of this.previous) if (this.stamp[ref] !== run) safeStale(app, this.labels[ref], t);
+    this.previousLabels = [];
+    this.previous = all;
     if (error) {
-      // A failed scrape ends every series of the target, as in Prometheus, except
-      // the source's own failure samples (pg_up 0).
-      current = [];
-      run = ++this.run;
-      const extra = this.source.failureSamples?.() ?? [];
-      if (extra.length) {
-        try {
-          this.appendSamples(app, extra, t, current, run);
-        } catch {
-          current = [];
-          run = ++this.run;
-        }
-      }
-      this.lastError = error.message;
+      this.lastError = error;
       this.lastHealth = 'down';
-      this.logger.debug({ target: s.targetLabels, err: error.message }, 'scrape failed');
+      this.logger.debug({ target: s.targetLabels, err: error }, 'scrape failed');
     } else {
       this.lastError = '';
       this.lastHealth = 'up';
     }
-    for (const fin of this.previous) if (fin.seen !== run) safeStale(app, fin.labels, t);
-    this.setPrevious(current, run);
     const duration = (performance.now() - started) / 1000;
-    this.report(app, t, error ? 0 : 1, duration, scraped, post, added);
+    const ok = !error;
+    this.report(app, t, ok ? 1 : 0, duration, ok ? (batch?.scraped ?? 0) : 0, ok ? (batch?.post ?? 0) : 0, ok ? (batch?.added ?? 0) : 0);
     this.lastScrapeTime = t;
-    this.metrics?.observe(String(s.targetLabels.job ?? ''), !error, duration, post);
+    this.lastDurationSeconds = duration;
+    this.metrics?.observe(String(s.targetLabels.job ?? ''), ok, duration, ok ? all.length : 0);
     try {
       await app.commit();
     } catch (err) {
@@ -235,93 +248,84 @@ export class ScrapeLoop {
     }
   }
 
-  /** The run's written series go into `current`, each stamped with `run`. */
-  private appendSamples(app: Appender, samples: ParsedSample[], t: number, current: FinalSeries[], run: number): { post: number; added: number } {
-    const s = this.settings;
-    const previousRun = this.previousRun;
-    let post = 0;
-    let added = 0;
-    let outOfOrder = 0;
-    for (const sample of samples) {
-      let fin = this.finalCache.get(sample.labels);
-      if (fin === undefined || (fin !== null && !fin.interned)) {
-        fin = fin === undefined ? this.finalize(sample.labels) : this.intern(fin);
-        this.finalCache.set(sample.labels, fin);
-      }
-      if (fin === null) continue;
-      post++;
-      if (s.sampleLimit > 0 && post > s.sampleLimit) {
-        throw new Error(`sample limit exceeded (limit ${s.sampleLimit})`);
-      }
-      const seen = fin.seen;
-      if (seen === run) continue; // duplicate after relabeling: first one wins
-      const ts = s.honorTimestamps && sample.timestampMs !== undefined ? sample.timestampMs : t;
-      try {
-        app.append(fin.labels, ts, sample.value);
-      } catch {
-        outOfOrder++;
-        continue;
-      }
-      fin.seen = run;
-      current.push(fin);
-      if (seen !== previousRun) added++;
+  /** Labels of the previous scrape's series when a fresh batch renumbers them. */
+  private previousLabels: Labels[] = [];
+  /** The current scrape had a fresh batch: staleness goes by label set, not reference. */
+  private renumbered = false;
+
+  /** Records the batch's new references. A fresh batch starts the table over. */
+  private define(b: Batch): void {
+    if (b.fresh) {
+      if (!this.renumbered) this.previousLabels = Array.from(this.previous, (r) => this.labels[r]);
+      this.renumbered = true;
+      this.previous = new Int32Array(0);
+      this.labels = [];
     }
-    if (outOfOrder) this.logger.debug({ target: s.targetLabels, count: outOfOrder }, 'samples rejected by storage (out of order or duplicate)');
-    return { post, added };
+    const pairs = b.defPairs;
+    let p = 0;
+    for (let d = 0; d < b.defRefs.length; d++) {
+      const l: Record<string, string> = {};
+      for (let k = b.defCounts[d]; k > 0; k--, p += 2) {
+        // defineProperty: a label called __proto__ must stay a label.
+        Object.defineProperty(l, this.shared(pairs[p]), { value: this.shared(pairs[p + 1]), enumerable: true, writable: false, configurable: false });
+      }
+      this.labels[b.defRefs[d]] = Object.freeze(l);
+    }
+    if (this.stamp.length < this.labels.length) {
+      const s = new Int32Array(Math.max(this.labels.length, this.stamp.length * 2));
+      s.set(this.stamp);
+      this.stamp = s;
+    }
   }
 
-  /** Target labels, honor_labels handling, metric relabeling and label limits. */
-  private finalize(scraped: Labels): FinalSeries | null {
-    const s = this.settings;
-    const out: Record<string, string> = { ...scraped };
-    for (const [name, value] of Object.entries(s.targetLabels)) {
-      const existing = out[name];
-      if (existing === undefined || existing === '') out[name] = value;
-      else if (!s.honorLabels) {
-        // Conflicts keep both: the scraped value moves to exported_<name>.
-        let exported = `exported_${name}`;
-        while (out[exported] !== undefined) exported = `exported_${exported}`;
-        out[exported] = existing;
-        out[name] = value;
-      }
-    }
-    const labels = relabel(out, s.metricRelabel);
-    if (labels === null || !labels.__name__) return null;
-    const names = Object.keys(labels);
-    if (s.labelLimit > 0 && names.length > s.labelLimit) {
-      throw new Error(`label_limit exceeded (metric ${labels.__name__}: ${names.length} labels, limit ${s.labelLimit})`);
-    }
-    if (s.labelNameLengthLimit > 0 || s.labelValueLengthLimit > 0) {
-      for (const n of names) {
-        if (s.labelNameLengthLimit > 0 && n.length > s.labelNameLengthLimit) throw new Error(`label_name_length_limit exceeded (${labels.__name__}: ${n.slice(0, 40)})`);
-        if (s.labelValueLengthLimit > 0 && labels[n].length > s.labelValueLengthLimit) throw new Error(`label_value_length_limit exceeded (${labels.__name__}: ${n})`);
-      }
-    }
-    // Frozen, so storage may remember the series by the object's identity.
-    return this.intern({ labels: Object.freeze(labels), key: labelsKey(labels), seen: -1, interned: false });
-  }
-
-  /** The interned series with `fin`'s key (`fin` itself when it is the first). */
-  private intern(fin: FinalSeries): FinalSeries {
-    const known = this.interned.get(fin.key);
+  private shared(s: string): string {
+    if (s.length > 64) return s;
+    const known = this.strings.get(s);
     if (known !== undefined) return known;
-    fin.interned = true;
-    this.interned.set(fin.key, fin);
-    return fin;
+    // Bounded: a target with ever-new values must not grow it without end.
+    if (this.strings.size >= 100_000) this.strings.clear();
+    this.strings.set(s, s);
+    return s;
   }
 
-  /** Records the series `run` wrote; forgets interned series it did not write. */
-  private setPrevious(current: FinalSeries[], run: number): void {
-    this.previous = current;
-    this.previousRun = run;
-    // Steady scrapes write exactly the interned series: nothing to sweep.
-    if (this.interned.size === current.length) return;
-    for (const [key, fin] of this.interned) {
-      if (fin.seen !== run) {
-        fin.interned = false;
-        this.interned.delete(key);
+  /** An error when the batch's new series would take the head past the cap. */
+  private overCap(b: Batch): string | undefined {
+    const cap = this.cap;
+    if (!cap || cap.limit <= 0 || b.defRefs.length === 0) return undefined;
+    const now = cap.current();
+    if (now + b.defRefs.length <= cap.limit) return undefined;
+    cap.reached(String(this.settings.targetLabels.job ?? ''));
+    return `head series limit reached: ${now} series in the head, this scrape adds up to ${b.defRefs.length}, limit ${cap.limit} (storage.max_series)`;
+  }
+
+  /** Appends a batch (or part): parts of a worker's batch are small, each arrives as its own event. */
+  private append(app: Appender, b: Batch, t: number, run: number): void {
+    const { refs, values, ts } = b;
+    const labels = this.labels;
+    const stamp = this.stamp;
+    let rejected = 0;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      stamp[ref] = run;
+      const st = ts[i];
+      try {
+        app.append(labels[ref], st === st ? st : t, values[i]);
+      } catch {
+        rejected++;
       }
     }
+    if (rejected) this.logger.debug({ target: this.settings.targetLabels, count: rejected }, 'samples rejected by storage (out of order or duplicate)');
+  }
+
+  /** Staleness after renumbering: previous series whose labels the new scrape did not write end. */
+  private staleByKey(app: Appender, written: Int32Array, t: number): void {
+    if (written.length === 0) {
+      for (const l of this.previousLabels) safeStale(app, l, t);
+      return;
+    }
+    const keep = new Set<string>();
+    for (const ref of written) keep.add(labelsKey(this.labels[ref]));
+    for (const l of this.previousLabels) if (l !== undefined && !keep.has(labelsKey(l))) safeStale(app, l, t);
   }
 
   private reportLabels(name: string): Labels {
@@ -345,29 +349,24 @@ export class ScrapeLoop {
   }
 }
 
-function safeStale(app: Appender, labels: Labels, t: number): void {
+function concat(parts: Int32Array[]): Int32Array {
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Int32Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+function safeStale(app: Appender, labels: Labels | undefined, t: number): void {
+  if (labels === undefined) return;
   try {
     app.appendStale(labels, t);
   } catch {
     // Out of order against a newer sample: nothing to end.
   }
-}
-
-/** Rejects as soon as the signal aborts, even if the source ignores it. */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e as Error);
-      },
-    );
-  });
 }

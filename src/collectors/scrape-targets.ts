@@ -1,21 +1,17 @@
 /**
- * Turns `scrape_configs` into targets the way Prometheus does: discovery labels
- * (`__address__`, `__scheme__`, `__metrics_path__`, `__param_*`, ...), then
- * `relabel_configs`, then `instance` defaulting to the address and the `__`
- * labels removed. Also the HTTP scrape source that fetches and parses a target.
+ * Turns a scrape pool's target groups into targets the way Prometheus does:
+ * discovery labels (`__address__`, `__scheme__`, `__metrics_path__`,
+ * `__param_*`, ...), then `relabel_configs`, then `instance` defaulting to the
+ * address and the `__` labels removed.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
-import { formatDuration } from '../config/duration.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import type { TargetGroup } from '../discovery/types.js';
+import { formatDuration } from '../model/duration.js';
+import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
-import { ExpositionParser, isOpenMetricsContentType, type ParsedSample } from './exposition.js';
-import { httpGet } from './http-client.js';
+import { scrapeLimits } from './limits.js';
 import { compileRelabel, relabel } from './relabel.js';
-import type { LoopSettings, ScrapeSource } from './scrape-loop.js';
-
-/** Prometheus 2.42's Accept header: OpenMetrics preferred, text 0.0.4 accepted. */
-export const SCRAPE_ACCEPT =
-  'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+import type { LoopSettings } from './scrape-loop.js';
 
 export interface GlobalDefaults {
   scrape_interval: number;
@@ -30,6 +26,8 @@ export interface ScrapeTarget {
   settings: LoopSettings;
   config: ScrapeConfig;
   bodyLimit: number;
+  /** Labels before relabeling, as `/api/v1/targets` shows them. */
+  discoveredLabels: Labels;
 }
 
 export function intervalsFor(c: { scrape_interval?: number; scrape_timeout?: number }, g: GlobalDefaults): { intervalMs: number; timeoutMs: number } {
@@ -39,33 +37,51 @@ export function intervalsFor(c: { scrape_interval?: number; scrape_timeout?: num
   return { intervalMs, timeoutMs };
 }
 
-/** The targets of one scrape config; `errors` lists targets dropped as invalid. */
-export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targets: ScrapeTarget[]; errors: string[] } {
+export interface PoolTargets {
+  targets: ScrapeTarget[];
+  /** Targets relabeling dropped: their discovered labels. */
+  dropped: Labels[];
+  /** Targets dropped as invalid. */
+  errors: string[];
+}
+
+/**
+ * The targets of one scrape pool from its target groups (static and
+ * discovered), with Prometheus's PopulateLabels: group labels under target
+ * labels, the scrape defaults where missing, `relabel_configs`, then
+ * `instance` defaulting to the address and the `__` labels removed.
+ */
+export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups: readonly TargetGroup[]): PoolTargets {
   const { intervalMs, timeoutMs } = intervalsFor(cfg, g);
   const steps = compileRelabel(cfg.relabel_configs);
   const metricRelabel = compileRelabel(cfg.metric_relabel_configs);
-  const groups = [...cfg.static_configs];
-  if (cfg.targets?.length) groups.push({ targets: cfg.targets, labels: {} });
+  const limits = scrapeLimits(cfg, g);
   const targets: ScrapeTarget[] = [];
+  const dropped: Labels[] = [];
   const errors: string[] = [];
   const seen = new Set<string>();
+  const defaults: Record<string, string> = {
+    job: cfg.job_name,
+    __scrape_interval__: formatDuration(intervalMs),
+    __scrape_timeout__: formatDuration(timeoutMs),
+    __metrics_path__: cfg.metrics_path,
+    __scheme__: cfg.scheme,
+  };
+  for (const [k, v] of Object.entries(cfg.params)) if (v.length) defaults[`__param_${k}`] = v[0];
   for (const group of groups) {
-    for (const address of group.targets) {
-      const base: Record<string, string> = {
-        job: cfg.job_name,
-        ...group.labels,
-        __address__: address,
-        __scheme__: cfg.scheme,
-        __metrics_path__: cfg.metrics_path,
-        __scrape_interval__: formatDuration(intervalMs),
-        __scrape_timeout__: formatDuration(timeoutMs),
-      };
-      for (const [k, v] of Object.entries(cfg.params)) if (v.length) base[`__param_${k}`] = v[0];
+    for (const t of group.targets) {
+      const base: Record<string, string> = { ...group.labels, ...t };
+      for (const [k, v] of Object.entries(defaults)) if (base[k] === undefined || base[k] === '') base[k] = v;
+      for (const k of Object.keys(base)) if (base[k] === '') delete base[k];
+      const discoveredLabels = Object.freeze(base);
       const labels = relabel(base, steps);
-      if (!labels) continue;
+      if (!labels) {
+        dropped.push(discoveredLabels);
+        continue;
+      }
       const addr = labels.__address__;
       if (!addr) {
-        errors.push(`${cfg.job_name}: target ${address} has no __address__ after relabeling`);
+        errors.push(`${cfg.job_name}: target ${t.__address__ ?? ''} has no __address__ after relabeling`);
         continue;
       }
       if (/[/?#\s]/.test(addr)) {
@@ -90,7 +106,8 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
         key,
         url,
         config: cfg,
-        bodyLimit: cfg.body_size_limit ?? g.body_size_limit ?? 0,
+        discoveredLabels,
+        bodyLimit: limits.bodyLimit,
         settings: {
           targetLabels: finalLabels,
           intervalMs,
@@ -98,41 +115,19 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults): { targ
           honorLabels: cfg.honor_labels,
           honorTimestamps: cfg.honor_timestamps,
           metricRelabel,
-          sampleLimit: cfg.sample_limit || g.sample_limit || 0,
-          labelLimit: cfg.label_limit,
-          labelNameLengthLimit: cfg.label_name_length_limit,
-          labelValueLengthLimit: cfg.label_value_length_limit,
+          sampleLimit: limits.sampleLimit,
+          labelLimit: limits.labelLimit,
+          labelNameLengthLimit: limits.labelNameLengthLimit,
+          labelValueLengthLimit: limits.labelValueLengthLimit,
         },
       });
     }
   }
   if (cfg.target_limit > 0 && targets.length > cfg.target_limit) {
     errors.push(`${cfg.job_name}: ${targets.length} targets exceed target_limit ${cfg.target_limit}; none scraped`);
-    return { targets: [], errors };
+    return { targets: [], dropped, errors };
   }
-  return { targets, errors };
-}
-
-/** Fetches a /metrics endpoint and parses it; one parser per target keeps its cache warm. */
-export class HttpScrapeSource implements ScrapeSource {
-  private readonly parser = new ExpositionParser();
-
-  constructor(
-    readonly url: string,
-    private readonly cfg: ScrapeConfig,
-    private readonly bodyLimit: number,
-  ) {}
-
-  async collect(signal: AbortSignal, timeoutMs: number): Promise<ParsedSample[]> {
-    const res = await httpGet(this.url, {
-      ...this.cfg,
-      signal,
-      bodyLimit: this.bodyLimit,
-      headers: { accept: SCRAPE_ACCEPT, 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000) },
-    });
-    if (res.status !== 200) throw new Error(`server returned HTTP status ${res.status}`);
-    return this.parser.parse(res.body, { openMetrics: isOpenMetricsContentType(res.contentType) }).samples;
-  }
+  return { targets, dropped, errors };
 }
 
 export function describeTarget(labels: Labels): string {

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { alertmanagerConfigSchema } from '../alerts/notify/config.js';
 import { durationMs, optionalString } from './types.js';
@@ -39,6 +40,11 @@ export const alertingSchema = z
   .refine((a) => !(a.config_file && a.config), { message: 'set either config_file or config, not both' });
 
 export type AlertingConfig = z.output<typeof alertingSchema>;
+
+/** `config_file` resolves against the directory of vigil.yml, as rule_files do. */
+export function resolveAlertingPaths(a: AlertingConfig, baseDir: string): AlertingConfig {
+  return a.config_file ? { ...a, config_file: resolve(baseDir, a.config_file) } : a;
+}
 
 export const alertingSections = {
   alerting: alertingSchema.optional(),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compileRegex } from '../model/regex.js';
+import { goQuote } from '../model/strconv.js';
+import { sdConfigFields } from './discovery.js';
 import { byteSize, durationMs, labelName, labelSet, optionalString } from './types.js';
 
 /**
@@ -41,9 +43,9 @@ export const relabelConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     try {
-      compilePromRegex(c.regex);
+      compileRegex(c.regex);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regex: ${(err as Error).message}` });
+      ctx.addIssue({ code: 'custom', path: ['regex'], message: `invalid regex ${goQuote(c.regex)}: ${(err as Error).message}` });
     }
     const needsTarget = ['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'].includes(c.action);
     if (needsTarget && !c.target_label) {
@@ -150,14 +152,16 @@ export const scrapeConfigSchema = z
     honor_labels: z.boolean().default(false),
     honor_timestamps: z.boolean().default(true),
     static_configs: z.array(staticConfigSchema).default([]),
+    ...sdConfigFields,
     /** Vigil shorthand for one static config without labels. */
     targets: z.array(target).optional(),
     relabel_configs: z.array(relabelConfigSchema).default([]),
     metric_relabel_configs: z.array(relabelConfigSchema).default([]),
-    sample_limit: z.number().int().nonnegative().default(0),
-    label_limit: z.number().int().nonnegative().default(0),
-    label_name_length_limit: z.number().int().nonnegative().default(0),
-    label_value_length_limit: z.number().int().nonnegative().default(0),
+    // Scrape limits: left out, the safe defaults of src/collectors/limits.ts apply; 0 = no limit.
+    sample_limit: z.number().int().nonnegative().optional(),
+    label_limit: z.number().int().nonnegative().optional(),
+    label_name_length_limit: z.number().int().nonnegative().optional(),
+    label_value_length_limit: z.number().int().nonnegative().optional(),
     target_limit: z.number().int().nonnegative().default(0),
     body_size_limit: byteSize.optional(),
     ...httpClientFields,

@@ -1,21 +1,34 @@
 import { resolve, dirname } from 'node:path';
 import { configSchema, type VigilConfig } from './schema.js';
-import { loadYamlFile, parseYamlText, type LoadOptions } from './yaml-file.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+import { parseYamlDocument, parseYamlText, type LoadOptions, type Locate } from './yaml-file.js';
 
 export { ConfigError, type ConfigIssue } from './errors.js';
 export type { VigilConfig } from './schema.js';
-export { parseDuration, formatDuration } from './duration.js';
+export { parseDuration, formatDuration } from '../model/duration.js';
 
 export interface LoadedConfig {
   config: VigilConfig;
   file: string;
   /** Directory of the config file: relative paths in it resolve from here. */
   baseDir: string;
+  /** Line of a config path, for errors found after loading. */
+  locate?: Locate;
 }
+
+export type { Locate } from './yaml-file.js';
 
 export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
   const abs = resolve(file);
-  return { config: loadYamlFile(abs, configSchema, opts), file: abs, baseDir: dirname(abs) };
+  let raw: string;
+  try {
+    raw = readFileSync(abs, 'utf8');
+  } catch (err) {
+    throw new ConfigError(abs, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
+  }
+  const { data, locate } = parseYamlDocument(raw, abs, configSchema, opts);
+  return { config: data, file: abs, baseDir: dirname(abs), locate };
 }
 
 export function parseConfig(text: string, file = '<inline>', opts: LoadOptions = {}): VigilConfig {

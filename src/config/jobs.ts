@@ -84,24 +84,11 @@ export const digestSchema = z
     ...common,
     type: z.literal('digest'),
     window: durationMs.default(24 * 3600_000),
-    slack: z
-      .object({
-        webhook_url: z.string().url(),
-        channel: z.string().optional(),
-      })
-      .strict()
-      .optional(),
-    email: z
-      .object({
-        to: z.union([z.string(), z.array(z.string())]),
-        from: z.string(),
-        smarthost: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port'),
-        auth_username: optionalString,
-        auth_password: optionalString,
-        require_tls: z.boolean().default(false),
-      })
-      .strict()
-      .optional(),
+    /**
+     * The notification receiver (alerting config) the digest goes to: its
+     * Slack, email and webhook integrations, with their retries and secrets.
+     */
+    receiver: z.string().min(1, 'name a receiver of the alerting config'),
   })
   .strict();
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { alertingSections } from './alerting.js';
 import { collectorsSections } from './collectors.js';
+import { discoverySections } from './discovery.js';
 import { grafanaSections } from './grafana.js';
 import { jobsSections } from './jobs.js';
 import { logsSections } from './logs.js';
@@ -40,6 +41,8 @@ export const serverSchema = z
     body_limit: byteSize.default(1024 * 1024),
     /** URL under which users reach Vigil (links in alerts and dashboards). */
     external_url: z.string().url().optional(),
+    /** SIGTERM/SIGINT: time to flush; what cannot be sent by then is spooled to disk and the process exits. */
+    shutdown_timeout: durationMs.default(10_000),
   })
   .strict();
 
@@ -66,6 +69,7 @@ export const configSchema = z
     server: serverSchema.default(serverSchema.parse({})),
     storage: storageSchema.default(storageSchema.parse({})),
     ...collectorsSections,
+    ...discoverySections,
     ...rulesSections,
     ...alertingSections,
     ...logsSections,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../model/duration.js';
 
 /** A Prometheus duration string (`15s`, `1h30m`), parsed to milliseconds. */
 export const durationMs = z.string().transform((s, ctx) => {

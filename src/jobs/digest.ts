@@ -1,8 +1,7 @@
-import { IncomingWebhook } from '@slack/webhook';
-import nodemailer from 'nodemailer';
 import type { DigestConfig } from '../config/jobs.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { JobDefinition } from './types.js';
+import { formatDuration } from '../model/duration.js';
 
 export interface AlertEpisode {
   alertname: string;
@@ -112,23 +111,19 @@ async function collectSloBudgets(engine: QueryEngine, at: number): Promise<SloBu
 
 const percent = (r: number) => `${Number((r * 100).toPrecision(6))}%`;
 
-export function formatDuration(ms: number): string {
-  const m = Math.round(ms / 60_000);
-  if (m < 60) return `${m}m`;
-  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
-}
-
+/** A digest reads in whole minutes. */
+const minutes = (ms: number) => formatDuration(Math.round(ms / 60_000) * 60_000);
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 
 export function digestText(d: DigestData): string {
   const lines = [`Vigil daily digest ${iso(d.from)} to ${iso(d.to)}`, ''];
   lines.push(`Alerts: ${d.episodes.length} fired, ${d.episodes.filter((e) => e.endedAt).length} resolved`);
   for (const e of d.episodes) {
-    lines.push(`- ${e.alertname} (${e.severity || 'no severity'}) ${iso(e.startedAt)} ${e.endedAt ? `resolved after ${formatDuration(e.durationMs)}` : `still firing (${formatDuration(e.durationMs)})`}`);
+    lines.push(`- ${e.alertname} (${e.severity || 'no severity'}) ${iso(e.startedAt)} ${e.endedAt ? `resolved after ${minutes(e.durationMs)}` : `still firing (${minutes(e.durationMs)})`}`);
   }
   lines.push('', 'Noisiest rules:');
   if (!d.noisiest.length) lines.push('- none');
-  for (const r of d.noisiest) lines.push(`- ${r.alertname}: ${r.count} time(s), ${formatDuration(r.totalMs)} in total`);
+  for (const r of d.noisiest) lines.push(`- ${r.alertname}: ${r.count} time(s), ${minutes(r.totalMs)} in total`);
   lines.push('', 'Backups:');
   if (!d.backups.length) lines.push('- no backup job configured');
   for (const b of d.backups) lines.push(`- ${b.job}: last success ${b.lastSuccess ?? 'never'}${b.lastError ? `, last error: ${b.lastError}` : ''}`);
@@ -144,16 +139,14 @@ export function digestText(d: DigestData): string {
   return lines.join('\n');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-export function digestHtml(d: DigestData): string {
-  // The text form is complete; the HTML keeps it readable in mail clients.
-  return `<!doctype html><html><body><pre style="font-family:monospace">${escapeHtml(digestText(d))}</pre></body></html>`;
-}
+/** Sends a notice through a notification receiver; returns the integration kinds reached. */
+export type SendNotice = (receiver: string, notice: { title: string; text: string }) => Promise<string[]>;
 
 export interface DigestDeps {
   engine: QueryEngine;
   backups: () => BackupStatus[];
+  /** The notifier's receivers; absent when no notification config is loaded. */
+  notice?: SendNotice;
 }
 
 export function digestJob(name: string, cfg: DigestConfig, deps: DigestDeps): JobDefinition {
@@ -168,31 +161,10 @@ export function digestJob(name: string, cfg: DigestConfig, deps: DigestDeps): Jo
       const data = await collectDigest(deps.engine, cfg.window, deps.backups());
       const text = digestText(data);
       const subject = `Vigil digest: ${data.episodes.length} alert(s), ${data.downTargets.length} target(s) down`;
-      const sent: string[] = [];
-      if (cfg.slack) {
-        const hook = new IncomingWebhook(cfg.slack.webhook_url, { channel: cfg.slack.channel, timeout: 10_000 });
-        await hook.send({ text: subject, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: '```' + text.slice(0, 2900) + '```' } }] });
-        sent.push('slack');
-      }
-      if (cfg.email) {
-        const [host, port] = cfg.email.smarthost.split(':');
-        const transport = nodemailer.createTransport({
-          host,
-          port: Number(port),
-          secure: Number(port) === 465,
-          requireTLS: cfg.email.require_tls,
-          auth: cfg.email.auth_username ? { user: cfg.email.auth_username, pass: cfg.email.auth_password ?? '' } : undefined,
-          connectionTimeout: 10_000,
-        });
-        try {
-          await transport.sendMail({ from: cfg.email.from, to: cfg.email.to, subject, text, html: digestHtml(data) });
-        } finally {
-          transport.close();
-        }
-        sent.push('email');
-      }
+      if (!deps.notice) throw new Error(`receiver "${cfg.receiver}": no notification config is loaded (alerting.config_file or alerting.config)`);
+      const sent = await deps.notice(cfg.receiver, { title: subject, text });
       ctx.record({ alerts: data.episodes.length, down_targets: data.downTargets.length });
-      return `digest sent to ${sent.join(' and ') || 'nobody (no slack or email configured)'}`;
+      return `digest sent to ${cfg.receiver} (${sent.join(', ') || 'no integration takes notices'})`;
     },
   };
 }

@@ -2,7 +2,7 @@ import type { JobConfig } from '../config/jobs.js';
 import type { Logger } from '../logger.js';
 import type { QueryEngine } from '../promql/types.js';
 import type { Registry } from 'prom-client';
-import { digestJob } from './digest.js';
+import { digestJob, type SendNotice } from './digest.js';
 import { pgBackupJob } from './pg-backup.js';
 import { retentionJob } from './retention.js';
 import { JobScheduler } from './scheduler.js';
@@ -19,6 +19,8 @@ export interface JobsOptions {
   engine: QueryEngine;
   registry: Registry;
   logger: Logger;
+  /** Notification receivers, for jobs that send (the digest). */
+  notice?: SendNotice;
 }
 
 /** Builds the scheduler with one job per enabled entry of `jobs:`. */
@@ -36,7 +38,7 @@ export function createJobs(opts: JobsOptions): JobScheduler {
         defs.push(retentionJob(name, cfg, opts.baseDir));
         break;
       case 'digest':
-        defs.push(digestJob(name, cfg, { engine: opts.engine, backups }));
+        defs.push(digestJob(name, cfg, { engine: opts.engine, backups, notice: opts.notice }));
         break;
     }
   }

@@ -30,7 +30,7 @@ export function backupFileName(prefix: string, date: Date, timeZone: string): st
 
 /** Backups in a directory with their time from the name, newest first. */
 export async function listBackups(dir: string, prefix: string): Promise<Array<{ file: string; time: number }>> {
-  const re = new RegExp(`^${prefix}_(\\d{4})(\\d{2})(\\d{2})_(\\d{2})(\\d{2})(\\d{2})\\.sql\\.gz$`);
+  const re = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}_(\\d{4})(\\d{2})(\\d{2})_(\\d{2})(\\d{2})(\\d{2})\\.sql\\.gz$`);
   let names: string[];
   try {
     names = await fsp.readdir(dir);

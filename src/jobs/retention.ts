@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import type { RetentionConfig } from '../config/jobs.js';
 import type { JobDefinition } from './types.js';
+import { compileRegex, type Regex } from '../model/regex.js';
 
 /** `*` and `?` globs over a file name (no directories). */
-export function globToRegExp(glob: string): RegExp {
+export function globToRegExp(glob: string): Regex {
   const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
+  return compileRegex(body);
 }
 
 /** Deletes matching files older than maxAgeMs in one directory, keeping the newest one. */

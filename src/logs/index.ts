@@ -18,6 +18,7 @@ import { createSelfDestination } from './self-destination.js';
 import type { Sink } from './sink.js';
 import { DiskSpool } from './spool.js';
 import { TailManager } from './tail-manager.js';
+import { untilDeadline } from '../util/deadline.js';
 
 export type { LogEvent } from './event.js';
 export { createSelfDestination } from './self-destination.js';
@@ -139,14 +140,14 @@ export function createLogPipeline(opts: LogPipelineOptions): LogPipeline {
       started = true;
       logger.info({ sink: sink.name, files: cfg.files.length }, 'log pipeline started');
     },
-    async stop() {
+    async stop(deadline?: number) {
       if (!started) return;
       started = false;
       await tails.stop();
-      await queue.stop();
+      await queue.stop(deadline);
       // Spooling the memory queue acknowledged the files' last events: persist that.
       await tails.save();
-      await sink.close().catch(() => undefined);
+      await untilDeadline(sink.close().catch(() => undefined), deadline);
       await spool.close();
     },
   };

@@ -3,6 +3,7 @@ import type { EventSink, LogEvent } from './event.js';
 import type { LogMetrics } from './metrics.js';
 import type { Sink } from './sink.js';
 import type { DiskSpool } from './spool.js';
+import { untilDeadline } from '../util/deadline.js';
 
 export interface QueueOptions {
   sink: Sink;
@@ -284,12 +285,14 @@ export class DeliveryQueue implements EventSink {
    * Stops delivery: an in-flight memory batch and the memory queue are written
    * to the front of the spool so the next start sends them first.
    */
-  async stop(): Promise<void> {
+  /** Stops shipping; by `deadline` (Unix ms) at the latest, whatever is undelivered goes to the spool. */
+  async stop(deadline?: number): Promise<void> {
     if (!this.running) return;
     this.stopping = true;
     this.wake?.();
     for (const s of this.sleepers) s();
-    await this.loopDone;
+    // A bulk request still in flight at the deadline is spooled too; event ids make a late delivery harmless.
+    await untilDeadline(this.loopDone, deadline);
     this.running = false;
     // Undelivered flights first, in order, then the memory queue. Flights that were
     // delivered but wait behind an undelivered one are acknowledged once those are on disk.

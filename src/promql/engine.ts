@@ -1,5 +1,5 @@
 import type { Labels, Querier, Storage } from '../tsdb/types.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { compileRegex, expandTemplate, type Regex } from '../model/regex.js';
 import {
   isComparison,
   isSetOp,
@@ -15,10 +15,11 @@ import {
 } from './ast.js';
 import { parseExpr, typeOf } from './parser.js';
 import { RANGE_FUNCTIONS, KEEPS_NAME, type RangeCtx } from './range-functions.js';
-import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess, parseGoFloat } from './instant-functions.js';
+import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess } from './instant-functions.js';
 import { MeanAcc, bucketFraction, bucketQuantile, goPow, kahanAdd, quantile, type Bucket, type Kahan } from './mathx.js';
-import { RefTable, formatFloat, withoutName, type Sample, type SeriesRef } from './value.js';
-import { goQuote, isValidUtf8 } from './strings.js';
+import { RefTable, withoutName, type Sample, type SeriesRef } from './value.js';
+import { isValidUtf8 } from './strings.js';
+import { formatFloat, goQuote, tryParseGoFloat } from '../model/strconv.js';
 import {
   PromQLError,
   type InstantSample,
@@ -925,11 +926,11 @@ class Evaluator {
   private labelReplace(e: Call, t: number): Sample[] {
     const [dst, repl, src, regex] = e.args.slice(1).map((a) => this.string(a));
     const st = this.state(e, () => {
-      let re: RegExp;
+      let re: Regex;
       try {
-        re = compilePromRegex(regex);
-      } catch (err) {
-        throw execError(`invalid regular expression in label_replace(): ${regex}: ${(err as Error).message}`);
+        re = compileRegex(regex);
+      } catch {
+        throw execError(`invalid regular expression in label_replace(): ${regex}`);
       }
       if (!isValidUtf8(dst) || dst === '') throw execError(`invalid destination label name in label_replace(): ${dst}`);
       return { re, map: new Map<SeriesRef, SeriesRef>() };
@@ -1072,7 +1073,7 @@ function bucketOf(src: Labels): { labels: Labels; le: number } | null {
   let b = bucketCache.get(src);
   if (b === undefined) {
     const leStr = src.le;
-    const le = leStr === undefined ? NaN : parseGoFloat(leStr);
+    const le = leStr === undefined ? NaN : (tryParseGoFloat(leStr) ?? NaN);
     if (Number.isNaN(le)) b = null;
     else {
       const labels: Record<string, string> = { ...src };
@@ -1090,16 +1091,6 @@ function matchGroupLabels(l: Labels, on: boolean, names: readonly string[]): Lab
     if (on ? names.includes(n) : n !== '__name__' && !names.includes(n)) out[n] = l[n];
   }
   return out;
-}
-
-/** Go regexp.Expand: `$1`, `${1}`, `$name`, `${name}`, `$$`; names are as long as possible. */
-function expandTemplate(tpl: string, m: RegExpExecArray): string {
-  return tpl.replace(/\$(\$|\{([A-Za-z0-9_]*)\}|([A-Za-z0-9_]+))/g, (all, _x, braced?: string, bare?: string) => {
-    if (all === '$$') return '$';
-    const name = braced ?? bare ?? '';
-    if (/^\d+$/.test(name)) return m[Number(name)] ?? '';
-    return m.groups?.[name] ?? '';
-  });
 }
 
 /** Final step of every query: drop the names marked for dropping, then refuse duplicates. */
@@ -1135,7 +1126,7 @@ function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[]
   return out;
 }
 
-function compareLabels(a: Labels, b: Labels): number {
+export function compareLabels(a: Labels, b: Labels): number {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();
   for (let i = 0; i < Math.min(ka.length, kb.length); i++) {

@@ -47,17 +47,6 @@ export const DATE_FUNCTIONS: Record<string, (v: number) => number> = {
   year: (v) => utc(v).getUTCFullYear(),
 };
 
-/** Go's strconv.ParseFloat for the forms that appear in `le` labels. */
-export function parseGoFloat(s: string): number {
-  const t = s.toLowerCase();
-  if (t === 'inf' || t === '+inf' || t === 'infinity' || t === '+infinity') return Infinity;
-  if (t === '-inf' || t === '-infinity') return -Infinity;
-  if (t === 'nan') return NaN;
-  if (s === '' || /\s/.test(s)) return NaN;
-  const n = Number(s.replace(/_/g, ''));
-  return n;
-}
-
 /** Natural ("version") order of strings, for sort_by_label. */
 export function naturalLess(a: string, b: string): number {
   const re = /(\d+|\D+)/g;

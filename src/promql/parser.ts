@@ -1,8 +1,8 @@
 import { parser as lezer } from '@prometheus-io/lezer-promql';
 import type { SyntaxNode } from '@lezer/common';
 import type { Matcher, MatchType } from '../tsdb/types.js';
-import { parseDuration } from '../config/duration.js';
-import { compilePromRegex } from '../tsdb/matchers.js';
+import { parseDuration } from '../model/duration.js';
+import { compileMatcherRegex } from '../model/regex.js';
 import {
   TYPE_NAMES,
   isComparison,
@@ -16,9 +16,8 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { FUNCTIONS } from './signatures.js';
-import { checkRegex } from './regex-guard.js';
-import { rewriteCaseInsensitive } from './regex-rewrite.js';
-import { StringSyntaxError, goQuote, unquote } from './strings.js';
+import { goQuote } from '../model/strconv.js';
+import { StringSyntaxError, unquote } from './strings.js';
 import { PromQLError } from './types.js';
 
 /** Longest expression accepted, in characters. */
@@ -224,11 +223,13 @@ class Converter {
           const label = this.labelName(parts[0]);
           const type = MATCH_OPS[parts[1].firstChild?.type.name ?? ''];
           if (!type) this.fail(parts[1], 'invalid label matcher operator');
-          let value = this.string(parts[2]);
+          const value = this.string(parts[2]);
           if (type === '=~' || type === '!~') {
-            value = rewriteCaseInsensitive(value);
-            const problem = checkRegex(value);
-            if (problem) this.fail(parts[2], problem);
+            try {
+              compileMatcherRegex(value);
+            } catch (err) {
+              this.fail(parts[0], (err as Error).message);
+            }
           }
           matchers.push({ type, name: label, value });
         }
@@ -391,9 +392,9 @@ function matchesEmpty(m: Matcher): boolean {
     case '!=':
       return m.value !== '';
     case '=~':
-      return compilePromRegex(m.value).test('');
+      return compileMatcherRegex(m.value).test('');
     case '!~':
-      return !compilePromRegex(m.value).test('');
+      return !compileMatcherRegex(m.value).test('');
   }
 }
 

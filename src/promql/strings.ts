@@ -93,21 +93,3 @@ function decodeBytes(bytes: number[]): string {
 export function isValidUtf8(s: string): boolean {
   return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
-
-/** Go's %q: double-quoted, escaping as Go does for the cases that matter in errors. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xdc80 && c <= 0xdcff && !(i > 0 && s.charCodeAt(i - 1) >= 0xd800 && s.charCodeAt(i - 1) < 0xdc00)) {
-      out += '\\x' + (c - 0xdc00).toString(16).padStart(2, '0');
-    } else if (c === 34) out += '\\"';
-    else if (c === 92) out += '\\\\';
-    else if (c === 10) out += '\\n';
-    else if (c === 9) out += '\\t';
-    else if (c === 13) out += '\\r';
-    else if (c < 32 || c === 127) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += s[i];
-  }
-  return out + '"';
-}

@@ -1,5 +1,5 @@
 import type { Labels } from '../tsdb/types.js';
-import { labelsKey } from '../tsdb/matchers.js';
+import { labelsKey } from '../model/labels.js';
 
 /**
  * A series identity within one query. Refs are interned by label set and
@@ -79,23 +79,4 @@ export function withoutName(labels: Labels): Labels {
   const out: Record<string, string> = {};
   for (const k in labels) if (k !== '__name__') out[k] = labels[k];
   return out;
-}
-
-/** Go's strconv.FormatFloat(f, 'f', -1, 64), used for label values. */
-export function formatFloat(f: number): string {
-  if (Number.isNaN(f)) return 'NaN';
-  if (f === Infinity) return '+Inf';
-  if (f === -Infinity) return '-Inf';
-  const s = String(f);
-  if (!s.includes('e')) return s;
-  const [mant, expStr] = s.split('e');
-  const exp = Number(expStr);
-  const neg = mant.startsWith('-');
-  const digits = mant.replace('-', '').replace('.', '');
-  const pointAt = (mant.replace('-', '').indexOf('.') < 0 ? mant.replace('-', '').length : mant.replace('-', '').indexOf('.')) + exp;
-  let out: string;
-  if (pointAt <= 0) out = '0.' + '0'.repeat(-pointAt) + digits;
-  else if (pointAt >= digits.length) out = digits + '0'.repeat(pointAt - digits.length);
-  else out = digits.slice(0, pointAt) + '.' + digits.slice(pointAt);
-  return (neg ? '-' : '') + out;
 }

@@ -7,10 +7,11 @@
  * whose latest sample is a staleness marker left out.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { formatFloat as goFormatFloat } from '../alerts/template/fmt.js';
+import { labelsKey } from '../model/labels.js';
+import { matcherPredicate } from '../model/matchers.js';
+import { formatFloat as goFormatFloat } from '../model/strconv.js';
 import { parseSeriesSelector } from '../api/prom-api/selector.js';
 import { collectParams } from '../api/prom-api/params.js';
-import { compilePromRegex, labelsKey } from '../tsdb/matchers.js';
 import type { Labels, Matcher, Storage } from '../tsdb/types.js';
 
 export interface FederateOptions {
@@ -40,8 +41,8 @@ export function federateRoute(o: FederateOptions): FastifyPluginAsync {
         if (m.length > MAX_SELECTOR_LENGTH) return reply.code(400).type('text/plain').send(`match[] longer than ${MAX_SELECTOR_LENGTH} characters\n`);
         try {
           const matchers = parseSeriesSelector(m);
-          for (const x of matchers) if (x.type === '=~' || x.type === '!~') compilePromRegex(x.value);
-          if (matchers.every((x) => matchesEmpty(x))) throw new SyntaxError('vector selector must contain at least one non-empty matcher');
+          // Compiling the predicates rejects bad regexes before any series is read.
+          if (matchers.map(matcherPredicate).every((p) => p(''))) throw new SyntaxError('vector selector must contain at least one non-empty matcher');
           sets.push(matchers);
         } catch (err) {
           return reply.code(400).type('text/plain').send(`${(err as Error).message}\n`);
@@ -65,19 +66,6 @@ export function federateRoute(o: FederateOptions): FastifyPluginAsync {
       return reply.send(render(samples, o.externalLabels));
     });
   };
-}
-
-function matchesEmpty(m: Matcher): boolean {
-  switch (m.type) {
-    case '=':
-      return m.value === '';
-    case '!=':
-      return m.value !== '';
-    case '=~':
-      return compilePromRegex(m.value).test('');
-    case '!~':
-      return !compilePromRegex(m.value).test('');
-  }
 }
 
 function compareByName(a: Labels, b: Labels): number {

@@ -2,8 +2,9 @@ import { existsSync, readdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { BlockFormatError, BlockReader, BlockWriter, parseChunkRecord, scanBlock, type BlockSeriesEntry, type ChunkData, type ChunkMeta } from './block/format.js';
-import { fsyncDir, listSequenced, seqName } from './files.js';
-import { labelsKey } from './matchers.js';
+import { fsyncDir } from '../util/atomic-file.js';
+import { listSequenced, seqName } from './files.js';
+import { labelsKey } from '../model/labels.js';
 import type { TsdbMetrics } from './metrics.js';
 import type { BlockLoc, MemSeries, SeriesIndex } from './series.js';
 import type { Labels } from './types.js';
@@ -33,7 +34,7 @@ export interface PersistGroup {
  * The blocks of the data directory: opening (index only), writing head chunks
  * out, compaction into larger time-aligned blocks, retention, and reading a
  * series' chunks for queries. Blocks' series register in the shared
- * SeriesIndex with a BlockLoc each.
+ * SeriesIndex; each block maps the series refs to its own entries.
  */
 export class BlockSet {
   blocks: BlockReader[] = [];
@@ -74,7 +75,6 @@ export class BlockSet {
       }
       this.attach(b);
     }
-    this.sortLocs();
   }
 
   private openFile(path: string, seq: number, readOnly: boolean): BlockReader | undefined {
@@ -112,20 +112,28 @@ export class BlockSet {
     for (let idx = 0; idx < entries.length; idx++) {
       const e = entries[idx];
       const s = this.index.getOrCreate(e.labels, labelsKey(e.labels));
-      s.blocks.push({ block: b, idx });
+      b.refs[idx] = s.ref;
+      s.blockCount++;
       if (e.maxT > s.lastT) {
         s.lastT = e.maxT;
         s.lastFromBlock = true;
       }
     }
+    b.indexRefs();
     this.blocks.push(b);
     this.blocks.sort((x, y) => x.summary.minT - y.summary.minT || x.seq - y.seq);
   }
 
-  private sortLocs(): void {
-    for (const s of this.index.byRef.values()) {
-      if (s.blocks.length > 1) s.blocks.sort((x, y) => x.block.seriesMinT[x.idx] - y.block.seriesMinT[y.idx]);
+  /** Where the series has chunks in blocks overlapping [mint, maxt], in time order. */
+  locsOf(s: MemSeries, mint = -Infinity, maxt = Infinity): BlockLoc[] {
+    const out: BlockLoc[] = [];
+    if (s.blockCount === 0) return out;
+    for (const b of this.blocks) {
+      if (b.summary.maxT < mint || b.summary.minT > maxt) continue;
+      const idx = b.idxOf(s.ref);
+      if (idx >= 0 && b.seriesMaxT[idx] >= mint && b.seriesMinT[idx] <= maxt) out.push({ block: b, idx });
     }
+    return out;
   }
 
   /** Copies the intact chunks of a block with a damaged index into a new block. */
@@ -239,10 +247,6 @@ export class BlockSet {
 
   private attachNew(b: { block: BlockReader; entries: BlockSeriesEntry[] }): void {
     this.attach(b.block, b.entries);
-    for (const e of b.entries) {
-      const s = this.index.byKey.get(labelsKey(e.labels))!;
-      if (s.blocks.length > 1) s.blocks.sort((x, y) => x.block.seriesMinT[x.idx] - y.block.seriesMinT[y.idx]);
-    }
   }
 
   // ------------------------------------------------------------ compaction
@@ -289,8 +293,14 @@ export class BlockSet {
     for (const b of inputs) this.busy.add(b);
     try {
       const inSet = new Set(inputs);
+      const refs = new Set<number>();
+      for (const b of inputs) for (const r of b.refs) refs.add(r);
       const members: MemSeries[] = [];
-      for (const s of this.index.byRef.values()) if (s.blocks.some((l) => inSet.has(l.block))) members.push(s);
+      for (const r of [...refs].sort((a, b) => a - b)) {
+        const s = this.index.byRef.get(r);
+        if (s) members.push(s);
+      }
+      const ordered = [...inputs].sort((a, b) => a.summary.minT - b.summary.minT);
       const seq = this.nextSeq++;
       const name = seqName(seq, '.vtb');
       const tmp = join(this.opts.dir, `${name}.tmp`);
@@ -302,9 +312,10 @@ export class BlockSet {
         for (let i = 0; i < members.length; i++) {
           const s = members[i];
           const chunks: ChunkData[] = [];
-          for (const loc of s.blocks) {
-            if (!inSet.has(loc.block)) continue;
-            for (const c of this.readChunks(loc, cutoff, Infinity)) {
+          for (const block of ordered) {
+            const idx = block.idxOf(s.ref);
+            if (idx < 0) continue;
+            for (const c of this.readChunks({ block, idx }, cutoff, Infinity)) {
               const prev = chunks[chunks.length - 1];
               if (!prev || c.data.minT > prev.maxT) chunks.push(c.data);
             }
@@ -339,10 +350,13 @@ export class BlockSet {
     }
   }
 
-  /** Removes the blocks' locations from their series. */
+  /** Takes the blocks out of the set and their series' block counts. */
   private detach(gone: ReadonlySet<BlockReader>): void {
-    for (const s of this.index.byRef.values()) {
-      if (s.blocks.length && s.blocks.some((l) => gone.has(l.block))) s.blocks = s.blocks.filter((l) => !gone.has(l.block));
+    for (const b of gone) {
+      for (const r of b.refs) {
+        const s = this.index.byRef.get(r);
+        if (s) s.blockCount--;
+      }
     }
     this.blocks = this.blocks.filter((b) => !gone.has(b));
   }

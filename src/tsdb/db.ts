@@ -152,6 +152,7 @@ export class Tsdb implements Storage {
     mkdirSync(this.wal.dir, { recursive: true });
     mkdirSync(join(this.dir, 'blocks'), { recursive: true });
     this.releaseLock = acquireLock(this.dir);
+    const started = performance.now();
     try {
       for (const f of readdirSync(this.wal.dir)) if (f.endsWith('.tmp')) unlinkSync(join(this.wal.dir, f));
       if (!this.walOnly) this.blocks.load();
@@ -159,6 +160,10 @@ export class Tsdb implements Storage {
       const lastSeq = replayWal(this.head, this.logger);
       this.wal.startSegment(lastSeq + 1, new Uint8Array(0));
       this.applyRetention();
+      this.logger.info(
+        { ms: Math.round(performance.now() - started), blocks: this.blocks.blocks.length, series: this.index.size, headChunks: this.headChunks() },
+        'tsdb: opened',
+      );
     } catch (err) {
       this.blocks.close();
       this.releaseLock();
@@ -173,9 +178,10 @@ export class Tsdb implements Storage {
     s.lastFromBlock = false;
     s.lastV = NaN;
     s.lastStale = false;
-    let best = s.blocks[0];
-    for (const l of s.blocks) if (l.block.seriesMaxT[l.idx] > best.block.seriesMaxT[best.idx]) best = l;
+    const locs = this.blocks.locsOf(s);
+    let best = locs[0];
     if (!best) return;
+    for (const l of locs) if (l.block.seriesMaxT[l.idx] > best.block.seriesMaxT[best.idx]) best = l;
     const metas = this.blocks.metasOf(best);
     if (!metas || metas.length === 0) return;
     const m = metas[metas.length - 1];
@@ -214,8 +220,8 @@ export class Tsdb implements Storage {
     }
   }
 
-  /** A checkpoint whose compaction runs in slices, not blocking the event loop. */
-  private async backgroundCheckpoint(): Promise<void> {
+  /** A checkpoint whose compaction runs in slices, not blocking the event loop (what the timer runs). */
+  async backgroundCheckpoint(): Promise<void> {
     if (this.closed) return;
     try {
       this.checkpointHead();
@@ -282,7 +288,7 @@ export class Tsdb implements Storage {
     this.blocks.applyRetention(cutoff, this.retentionBytes, this.wal.size());
     const dead: MemSeries[] = [];
     for (const s of this.index.byRef.values()) {
-      if (s.blocks.length || s.hasHeadData()) continue;
+      if (s.blockCount > 0 || s.hasHeadData()) continue;
       if (this.walOnly && s.lastT >= cutoff) continue;
       dead.push(s);
     }
@@ -328,9 +334,9 @@ export class Tsdb implements Storage {
   // ---------------------------------------------------------------- status
 
   stats(): StorageStats {
-    let minTime = Infinity;
+    let minTime = this.blocks.minTime();
     for (const s of this.index.byRef.values()) {
-      const m = s.minTime();
+      const m = s.headMinTime();
       if (m < minTime) minTime = m;
     }
     const maxTime = this.head.maxTime;
@@ -374,7 +380,7 @@ export class Tsdb implements Storage {
     let bytes = 0;
     let samples = 0;
     for (const s of this.index.select(matchers)) {
-      for (const loc of s.blocks) {
+      for (const loc of this.blocks.locsOf(s)) {
         for (const m of this.blocks.metasOf(loc) ?? []) {
           bytes += m.length;
           samples += m.count;

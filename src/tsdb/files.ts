@@ -1,37 +1,9 @@
-import { closeSync, fsyncSync, openSync, readdirSync, readSync, renameSync, statSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readSync, statSync, writeSync } from 'node:fs';
 
 /** Writes a whole buffer (writeSync may write less than asked). */
 export function writeAll(fd: number, buf: Uint8Array): void {
   let off = 0;
   while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-}
-
-/** Writes `path` atomically: temp file, fsync, rename, fsync of the directory. */
-export function writeFileAtomic(dir: string, name: string, data: Uint8Array): void {
-  const tmp = join(dir, `${name}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  fsyncDir(dir);
-}
-
-export function fsyncDir(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still ordered.
-  }
 }
 
 /** Files named by an 8-digit sequence number (plus `suffix`), ascending. */

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteWriter } from './bytes.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { ChunkAppender } from './chunk.js';
 import type { Head } from './head.js';
 import type { Logger } from '../logger.js';
-import { labelsKey } from './matchers.js';
+import { labelsKey } from '../model/labels.js';
 import { ByteReader } from './bytes.js';
 import { readFrame, RecordType, resync } from './records.js';
 import type { MemSeries } from './series.js';
@@ -146,6 +146,6 @@ export function rotateWal(head: Head): void {
   }
   head.wal.startSegment(head.wal.seq + 1, w.result());
   for (const s of snap) s.walGen = head.wal.gen;
-  writeFileAtomic(head.wal.dir, CHECKPOINT_MARKER, Buffer.from(String(head.wal.seq)));
+  writeFileAtomicSync(join(head.wal.dir, CHECKPOINT_MARKER), String(head.wal.seq));
   head.wal.dropOlder();
 }

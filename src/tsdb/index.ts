@@ -23,10 +23,11 @@ export interface OpenTsdbOptions extends TsdbOptions {
 }
 
 /**
- * Opens (creating when missing) the store in `opts.dir`: loads block files,
- * replays the write-ahead log, applies retention. Damaged files are logged and
- * skipped; only an unusable directory (no permission, locked by another
- * process) fails.
+ * Opens (creating when missing) the store in `opts.dir`: opens the block
+ * files (their series index only), replays the write-ahead log, applies
+ * retention. Damage is logged, counted and skipped (a block with a damaged
+ * index is recovered by a scan); only an unusable directory (no permission,
+ * locked by another process) fails.
  */
 export async function openTsdb(opts: OpenTsdbOptions): Promise<Tsdb> {
   const db = new Tsdb(opts);

@@ -1,4 +1,5 @@
-import { labelsKey, matchesAll } from './matchers.js';
+import { labelsKey } from '../model/labels.js';
+import { matchesAll } from '../model/matchers.js';
 import type { Appender, Labels, Matcher, Querier, SeriesData, Storage, StorageStats } from './types.js';
 
 interface MemSeries {

@@ -1,4 +1,4 @@
-import { matcherPredicate } from './matchers.js';
+import { matcherPredicate } from '../model/matchers.js';
 import type { Labels, Matcher } from './types.js';
 
 /**

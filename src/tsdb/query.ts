@@ -67,22 +67,24 @@ export class StoreQuerier implements Querier {
       inside = true;
       return false;
     };
-    for (const loc of s.blocks) if (edge(loc.block.seriesMinT[loc.idx], loc.block.seriesMaxT[loc.idx])) return true;
+    for (const loc of this.blocks.locsOf(s, mint, maxt)) if (edge(loc.block.seriesMinT[loc.idx], loc.block.seriesMaxT[loc.idx])) return true;
     for (const c of s.chunks) if (edge(c.minT, c.maxT)) return true;
     if (s.head && s.head.count && edge(s.head.minT, s.head.maxT)) return true;
     return inside && this.selectSeries([s], mint, maxt).length > 0;
   }
 
   selectSeries(picked: readonly MemSeries[], mint: number, maxt: number): SeriesData[] {
-    const regions = this.metaRegions(picked, mint, maxt);
+    const locs = picked.map((s) => this.blocks.locsOf(s, mint, maxt));
+    const regions = this.metaRegions(locs);
     // Two passes: size every series' chunks in range first, so all samples go
     // into one pair of arrays (views per series); thousands of small typed
     // arrays, each with its own buffer, cost more than decoding them.
     const lists: Source[][] = [];
     const chosen: MemSeries[] = [];
     let total = 0;
-    for (const s of picked) {
-      const srcs = this.sources(s, mint, maxt, regions);
+    for (let i = 0; i < picked.length; i++) {
+      const s = picked[i];
+      const srcs = this.sources(s, locs[i], mint, maxt, regions);
       if (srcs.length === 0) continue;
       for (const x of srcs) total += x.count;
       lists.push(srcs);
@@ -131,26 +133,15 @@ export class StoreQuerier implements Querier {
   }
 
   /** Chunk-meta regions of blocks many picked series are read from. */
-  private metaRegions(picked: readonly MemSeries[], mint: number, maxt: number): Map<object, Uint8Array> {
+  private metaRegions(locs: ReadonlyArray<readonly BlockLoc[]>): Map<object, Uint8Array> {
     const counts = new Map<object, number>();
-    for (const s of picked) {
-      for (const loc of s.blocks) {
-        const b = loc.block;
-        if (b.seriesMaxT[loc.idx] < mint || b.seriesMinT[loc.idx] > maxt) continue;
-        counts.set(b, (counts.get(b) ?? 0) + 1);
-      }
-    }
+    for (const list of locs) for (const loc of list) counts.set(loc.block, (counts.get(loc.block) ?? 0) + 1);
     const regions = new Map<object, Uint8Array>();
-    for (const s of picked) {
-      for (const loc of s.blocks) {
-        const b = loc.block;
-        if (!regions.has(b) && (counts.get(b) ?? 0) > REGION_THRESHOLD) regions.set(b, b.readAllMetas());
-      }
-    }
+    for (const [b, n] of counts) if (n > REGION_THRESHOLD) regions.set(b, (b as BlockLoc['block']).readAllMetas());
     return regions;
   }
 
-  private sources(s: MemSeries, mint: number, maxt: number, regions: Map<object, Uint8Array>): Source[] {
+  private sources(s: MemSeries, locs: readonly BlockLoc[], mint: number, maxt: number, regions: Map<object, Uint8Array>): Source[] {
     const out: Source[] = [];
     let lastMax = -Infinity;
     const push = (x: Source) => {
@@ -159,9 +150,8 @@ export class StoreQuerier implements Querier {
       out.push(x);
       lastMax = x.maxT;
     };
-    for (const loc of s.blocks) {
+    for (const loc of locs) {
       const b = loc.block;
-      if (b.seriesMaxT[loc.idx] < mint || b.seriesMinT[loc.idx] > maxt) continue;
       const metas = this.blocks.metasOf(loc, regions.get(b));
       if (!metas) continue;
       for (const m of metas) {

@@ -20,15 +20,16 @@ export interface BlockLoc {
 /**
  * One series: its labels, where it has data on disk (blocks), and its head
  * part in memory: closed chunks waiting for the next block write plus the
- * open chunk. Head data leaves memory once it is in a block.
+ * open chunk. Blocks map series refs to their own entries (BlockReader.refs),
+ * so a series costs nothing per block it is in. Head data leaves memory once it is in a block.
  */
 export class MemSeries {
   ref = 0;
   /** Closed chunks not yet in a block, in time order. */
   chunks: ClosedChunk[] = [];
   head: ChunkAppender | null = null;
-  /** Blocks holding chunks of this series, in time order. */
-  blocks: BlockLoc[] = [];
+  /** How many blocks hold chunks of this series (BlockSet.locsOf finds them). */
+  blockCount = 0;
   lastT = -Infinity;
   lastV = 0;
   lastStale = false;
@@ -94,9 +95,9 @@ export class MemSeries {
     return this.chunks.length > 0 || (this.head !== null && this.head.count > 0);
   }
 
-  minTime(): number {
+  /** The oldest head sample's time. */
+  headMinTime(): number {
     let m = Infinity;
-    if (this.blocks.length) m = this.blocks[0].block.seriesMinT[this.blocks[0].idx];
     if (this.chunks.length && this.chunks[0].minT < m) m = this.chunks[0].minT;
     if (this.head && this.head.count && this.head.minT < m) m = this.head.minT;
     return m;

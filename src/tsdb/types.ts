@@ -6,16 +6,11 @@
  * Times are Unix milliseconds (integers), values are float64.
  */
 
-/** A label set. Keys are label names, including `__name__` for the metric name. */
-export type Labels = Readonly<Record<string, string>>;
+import type { Labels } from '../model/labels.js';
+import type { Matcher } from '../model/matchers.js';
 
-export type MatchType = '=' | '!=' | '=~' | '!~';
-
-export interface Matcher {
-  readonly type: MatchType;
-  readonly name: string;
-  readonly value: string;
-}
+export type { Labels } from '../model/labels.js';
+export type { MatchType, Matcher } from '../model/matchers.js';
 
 /**
  * Samples of one series within a queried time range, in time order.

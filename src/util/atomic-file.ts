@@ -1,16 +1,38 @@
-import { open, readFile, rename } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
-/** Writes a small file so a crash leaves either the old or the new content, never a torn one. */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+/**
+ * Writes a file so a crash leaves either the old or the new content, never a
+ * torn one: temp file flushed to disk, renamed over, then the directory synced
+ * so the rename itself survives a power cut.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeFile(tmp, data, { flush: true });
   await rename(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** writeFileAtomic for callers that must not yield (the TSDB's WAL and block writers). */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, data, { flush: true });
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+export function fsyncDir(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still ordered.
+  }
 }
 
 /** Reads a JSON state file; a missing or corrupt one yields undefined (start fresh, never crash). */

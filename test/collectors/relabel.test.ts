@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { relabelConfigSchema, type RelabelConfig } from '../../src/config/collectors.js';
 import { parseConfig } from '../../src/config/index.js';
-import { compileRelabel, expandTemplate, hashMod, relabel } from '../../src/collectors/relabel.js';
+import { compileRelabel, hashMod, relabel } from '../../src/collectors/relabel.js';
+import { compileRegex, expandTemplate } from '../../src/model/regex.js';
 
 const cfg = (c: Record<string, unknown>): RelabelConfig => relabelConfigSchema.parse(c);
 const run = (labels: Record<string, string>, ...cs: Array<Record<string, unknown>>) => relabel(labels, compileRelabel(cs.map(cfg)));
@@ -16,7 +17,7 @@ describe('relabeling', () => {
     expect(run(base, { source_labels: ['method'], regex: 'POST', target_label: 'x', replacement: 'y' })).toEqual(base);
     expect(run(base, { source_labels: ['nope'], target_label: 'method' })).not.toHaveProperty('method');
     // Named groups and target label templates.
-    expect(run(base, { source_labels: ['endpoint'], regex: '/(?<area>[a-z]+)/(.*)', target_label: '${area}_path', replacement: '$2' })).toMatchObject({ api_path: 'plans' });
+    expect(run(base, { source_labels: ['endpoint'], regex: '/(?P<area>[a-z]+)/(.*)', target_label: '${area}_path', replacement: '$2' })).toMatchObject({ api_path: 'plans' });
   });
 
   it('regexes are anchored', () => {
@@ -53,7 +54,7 @@ describe('relabeling', () => {
   });
 
   it('expands templates like Go regexp.Expand', () => {
-    const m = /^(a)(b)$/.exec('ab')!;
+    const m = compileRegex('(a)(b)').exec('ab')!;
     expect(expandTemplate('$1-${2}-$$-$3-$1x', m)).toBe('a-b-$--');
   });
 });

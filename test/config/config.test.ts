@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/index.js';
 import { interpolateEnv } from '../../src/config/interpolate.js';
-import { parseDuration } from '../../src/config/duration.js';
+import { parseDuration } from '../../src/model/duration.js';
 
 describe('config', () => {
   it('loads the committed default config', () => {

@@ -3,10 +3,13 @@
  * vigil.yml and rule files, Vigil started from it with startVigil on a free
  * loopback port, and small clients for its HTTP API.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { parseDuration } from '../../src/model/duration.js';
+import { interpolateEnv } from '../../src/config/interpolate.js';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { startVigil, type Vigil } from '../../src/main.js';
@@ -86,3 +89,70 @@ export function post(url: string, body?: unknown, token?: string, contentType = 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The shipped rule and notification files with every duration scaled by
+ * `factor` (`for`, `keep_firing_for`, range windows, group_wait and
+ * group_interval): the same expressions, routes, inhibitions and templates,
+ * on a time scale a test can wait for.
+ */
+export function scaleDuration(d: string, factor: number): string {
+  return `${Math.max(1, Math.round(parseDuration(d) * factor))}ms`;
+}
+
+export function scaledRuleFile(file: string, factor: number): string {
+  const doc = parse(readFileSync(file, 'utf8')) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
+  for (const g of doc.groups) {
+    for (const r of g.rules) {
+      for (const k of ['for', 'keep_firing_for']) if (typeof r[k] === 'string') r[k] = scaleDuration(r[k] as string, factor);
+      r.expr = String(r.expr).replace(/\[(\d+[smhdwy])\]/g, (_, d: string) => `[${scaleDuration(d, factor)}]`);
+    }
+  }
+  return stringify(doc);
+}
+
+/**
+ * `minMs` floors group_wait and group_interval: an alert that reaches the
+ * notifier later than group_wait after it started is flushed at once (as in
+ * Alertmanager), so group_wait must stay well above the evaluation delay the
+ * test machine can add, as 10s is above it in production.
+ */
+export function scaledAlertmanagerFile(file: string, env: Record<string, string>, factor: number, minMs = 0): string {
+  const r = interpolateEnv(readFileSync(file, 'utf8'), env);
+  if (r.errors.length) throw new Error(r.errors.map((e) => e.message).join('; '));
+  const doc = parse(r.text) as { route: Record<string, unknown> };
+  for (const k of ['group_wait', 'group_interval']) {
+    if (typeof doc.route[k] === 'string') doc.route[k] = `${Math.max(minMs, parseDuration(scaleDuration(doc.route[k] as string, factor)))}ms`;
+  }
+  return stringify(doc);
+}
+
+export interface V2Alert {
+  labels: Record<string, string>;
+  fingerprint: string;
+  status: { state: string; inhibitedBy: string[]; silencedBy: string[] };
+}
+
+/** Alerts as the notifier shows them (GET /api/v2/alerts), inhibited ones included. */
+export async function v2Alerts(vigilUrl: string): Promise<V2Alert[]> {
+  return getJson<V2Alert[]>(`${vigilUrl}/api/v2/alerts`);
+}
+
+/** A loopback HTTP receiver for webhook notifications. */
+export async function startWebhookStandIn(): Promise<{ url: string; received: unknown[]; close(): Promise<void> }> {
+  const received: unknown[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body || 'null'));
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/webhook`,
+    received,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}

@@ -72,6 +72,28 @@ describe('hot reload', () => {
     expect(res.status).toBe(200);
     expect(await ruleNames(vigil.url)).toEqual(['AddedRule', 'BaseRule']);
   });
+
+  it('applies evaluation_interval and external_labels: the groups run on the new interval', async () => {
+    const cfg: Record<string, unknown> = { ...baseConfig({ evaluationInterval: '2s' }), rule_files: ['rules/*.yml'] };
+    d.write('vigil.yml', { ...cfg, global: { ...(cfg.global as object), external_labels: { site: 'b' } } } as object);
+    const res = await post(`${vigil.url}/-/reload`);
+    expect(res.status).toBe(200);
+    const groups = (await getJson<{ data: { groups: Array<{ interval: number }> } }>(`${vigil.url}/api/v1/rules`)).data.groups;
+    expect(groups.map((g) => g.interval)).toEqual([2, 2]);
+  });
+
+  it('refuses a change that needs a restart, naming it, and applies nothing', async () => {
+    const cfg: Record<string, unknown> = { ...baseConfig({ evaluationInterval: '1s' }), rule_files: ['rules/*.yml'] };
+    d.write('rules/more.yml', ruleFile('NotYet', 'vector(1) > 0'));
+    d.write('vigil.yml', { ...cfg, server: { listen: '127.0.0.1:0', token: 'new-token' }, storage: { path: 'data', retention: '2h' } } as object);
+    const res = await post(`${vigil.url}/-/reload`);
+    expect(res.status).toBe(400);
+    const err = ((await res.json()) as { error: string }).error;
+    expect(err).toMatch(/reload refused, nothing applied: .*server\.token.*storage\.retention.*needs a restart/);
+    expect(await ruleNames(vigil.url)).toEqual(['AddedRule', 'BaseRule']);
+    const groups = (await getJson<{ data: { groups: Array<{ interval: number }> } }>(`${vigil.url}/api/v1/rules`)).data.groups;
+    expect(groups.map((g) => g.interval)).toEqual([2, 2]);
+  });
 });
 
 describe('bearer token', () => {

@@ -4,6 +4,7 @@
  * to hang (a timeout for the client). Reusable by any test that sends to Slack.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 
 export type Fault = { kind: 'status'; status: number; retryAfter?: string } | { kind: 'hang' };
 
@@ -67,4 +68,12 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
   s.url = `http://127.0.0.1:${(server.address() as { port: number }).port}/services/T000/B000/XXXXSECRET`;
   return s;
+}
+
+/** A Slack webhook that is gone: its port accepts connections and drops them at once. */
+export async function startDeadSlack(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createNetServer((socket) => socket.destroy());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/services/T0/B0/dead`, close: () => new Promise((r) => server.close(() => r())) };
 }

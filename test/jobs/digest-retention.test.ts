@@ -5,6 +5,8 @@ import { Client } from '@elastic/elasticsearch';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestSchema } from '../../src/config/jobs.js';
+import { parseAlertmanagerConfig } from '../../src/alerts/notify/config.js';
+import { createNotifier } from '../../src/alerts/notify/index.js';
 import { collectDigest, digestJob } from '../../src/jobs/digest.js';
 import { pruneDirectory, pruneIndices } from '../../src/jobs/retention.js';
 import { JobScheduler } from '../../src/jobs/scheduler.js';
@@ -69,27 +71,44 @@ describe('daily digest', () => {
     ]);
   });
 
-  it('sends the digest to Slack and email', async () => {
-    const cfg = digestSchema.parse({
-      type: 'digest',
-      schedule: '0 9 * * *',
-      slack: { webhook_url: slack.url, channel: '#monitoring' },
-      email: { to: ['oncall@company.com'], from: 'vigil@company.com', smarthost: smtp.smarthost },
+  it('sends the digest through a notification receiver: its Slack and email integrations, with retries', async () => {
+    const cfg = digestSchema.parse({ type: 'digest', schedule: '0 9 * * *', receiver: 'team' });
+    const dataDir = mkdtempSync(join(tmpdir(), 'vigil-digest-'));
+    const notifier = createNotifier({
+      config: parseAlertmanagerConfig(
+        `global: {smtp_smarthost: '${smtp.smarthost}', smtp_from: vigil@company.com, smtp_require_tls: false, slack_api_url: '${slack.url}'}
+route: {receiver: team}
+receivers:
+  - name: team
+    slack_configs: [{channel: '#monitoring'}]
+    email_configs: [{to: oncall@company.com}]
+`,
+        'am.yml',
+      ),
+      dataDir,
+      registry: new Registry(),
+      logger: silentLogger(),
+      externalUrl: 'http://vigil.test',
     });
+    await notifier.start();
+    // The first Slack attempt fails: the receiver's retry delivers it.
+    slack.failNext({ kind: 'status', status: 503 });
     const engine = createEngine(seed(Date.now()));
     const scheduler = new JobScheduler({
-      jobs: [digestJob('digest', cfg, { engine, backups: () => [{ job: 'backup', lastSuccess: '2026-11-23T02:00:04Z' }] })],
-      dataDir: mkdtempSync(join(tmpdir(), 'vigil-digest-')),
+      jobs: [digestJob('digest', cfg, { engine, backups: () => [{ job: 'backup', lastSuccess: '2026-11-23T02:00:04Z' }], notice: (r, n) => notifier.notice(r, n) })],
+      dataDir,
       registry: new Registry(),
       logger: silentLogger(),
     });
     await scheduler.start();
     const r = await scheduler.runNow('digest');
     await scheduler.stop();
+    await notifier.stop();
     expect(r.status, r.message).toBe('success');
-    expect(r.message).toBe('digest sent to slack and email');
+    expect(r.message).toBe('digest sent to team (email, slack)');
 
     expect(slack.received).toHaveLength(1);
+    expect(slack.attempts.map((a) => a.answered)).toEqual([503, 200]);
     const body = JSON.stringify(slack.received[0]);
     expect(slack.received[0].channel).toBe('#monitoring');
     expect(body).toMatch(/HighErrorRate: 2 time\(s\)/);
@@ -106,6 +125,13 @@ describe('daily digest', () => {
     );
     expect(body).toContain('sical-backend availability (objective 99.9%): 62.5% left');
     expect(mail.parsed.html).toContain('<pre');
+  });
+
+  it('fails clearly without a notification config or with an unknown receiver', async () => {
+    const cfg = digestSchema.parse({ type: 'digest', schedule: '0 9 * * *', receiver: 'team' });
+    const job = digestJob('digest', cfg, { engine: createEngine(seed(Date.now())), backups: () => [] });
+    await expect(job.run({ record: () => undefined } as never)).rejects.toThrow(/no notification config is loaded/);
+    expect(() => digestSchema.parse({ type: 'digest', schedule: '0 9 * * *', slack: { webhook_url: 'http://x' } })).toThrow();
   });
 });
 

@@ -6,28 +6,33 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { durationMs, labelName } from '../../config/types.js';
+import { durationMs, labelName, optionalString } from '../../config/types.js';
 import { loadYamlFile, parseYamlText } from '../../config/yaml-file.js';
 import { ConfigError } from '../../config/errors.js';
 import { parseMatchers } from './matchers.js';
+import { compileRegex, RegexSyntaxError } from '../../model/regex.js';
+import { goQuote } from '../../model/strconv.js';
 import { validateTimeInterval } from './time-intervals.js';
 
 const str = z.string();
+/** Go's message as Alertmanager prints it, after the pattern it is about. */
+const regexIssue = (err: unknown) =>
+  err instanceof RegexSyntaxError ? `invalid regular expression ${goQuote(err.pattern)}: ${err.message}` : (err as Error).message;
 const matcherList = z.array(z.string()).superRefine((list, ctx) => {
   list.forEach((m, i) => {
     try {
       parseMatchers(m);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: [i], message: (err as Error).message });
+      ctx.addIssue({ code: 'custom', path: [i], message: regexIssue(err) });
     }
   });
 });
 const regexMap = z.record(labelName, z.string()).superRefine((map, ctx) => {
   for (const [k, v] of Object.entries(map)) {
     try {
-      new RegExp(`^(?:${v})$`);
+      compileRegex(v);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', path: [k], message: `invalid regular expression: ${(err as Error).message}` });
+      ctx.addIssue({ code: 'custom', path: [k], message: regexIssue(err) });
     }
   }
 });
@@ -50,17 +55,21 @@ const globalSchema = z
   .object({
     resolve_timeout: durationMs.default(5 * 60_000),
     http_config: httpConfig.optional(),
-    smtp_from: str.optional(),
+    smtp_from: optionalString,
     smtp_hello: str.default('localhost'),
-    smtp_smarthost: str.optional(),
-    smtp_auth_username: str.optional(),
-    smtp_auth_password: str.optional(),
-    smtp_auth_password_file: str.optional(),
-    smtp_auth_secret: str.optional(),
-    smtp_auth_identity: str.optional(),
-    smtp_require_tls: z.boolean().default(true),
-    slack_api_url: z.url().optional(),
-    slack_api_url_file: str.optional(),
+    smtp_smarthost: optionalString,
+    smtp_auth_username: optionalString,
+    smtp_auth_password: optionalString,
+    smtp_auth_password_file: optionalString,
+    smtp_auth_secret: optionalString,
+    smtp_auth_identity: optionalString,
+    // `${SMTP_REQUIRE_TLS:-true}` arrives as a boolean; an empty value means the default.
+    smtp_require_tls: z
+      .boolean()
+      .nullish()
+      .transform((v) => v ?? true),
+    slack_api_url: z.url().nullish().transform((v) => v ?? undefined),
+    slack_api_url_file: optionalString,
   })
   .strict();
 
@@ -82,9 +91,9 @@ const emailConfig = z
     from: str.optional(),
     hello: str.optional(),
     smarthost: str.optional(),
-    auth_username: str.optional(),
-    auth_password: str.optional(),
-    auth_password_file: str.optional(),
+    auth_username: optionalString,
+    auth_password: optionalString,
+    auth_password_file: optionalString,
     auth_secret: str.optional(),
     auth_identity: str.optional(),
     headers: z.record(z.string(), z.string()).default({}),

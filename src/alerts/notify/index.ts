@@ -1,59 +1,58 @@
 /**
  * The notifier: Vigil's embedded Alertmanager. Receives alerts (AlertSink),
- * routes and groups them, applies inhibition, silences and time intervals,
- * dedups against the notification log and sends to Slack, email and webhooks.
+ * groups them by route (dispatch.ts) and runs each group flush through the
+ * stage chain (pipeline.ts): inhibit, time intervals, silence, then per
+ * integration dedup against the notification log, send with retries, record.
+ * This module wires those parts and keeps the alert store across restarts.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { parseDocument } from 'yaml';
 import type { Component } from '../../component.js';
-import { interpolateEnv } from '../../config/interpolate.js';
-import type { AlertingConfig } from '../../config/alerting.js';
 import type { Logger } from '../../logger.js';
+import { untilDeadline } from '../../util/deadline.js';
 import type { Alert, AlertSink } from '../types.js';
 import { AlertStore, toStored } from './alert-store.js';
-import { alertmanagerConfigSchema, checkSecretFiles, loadAlertmanagerConfig, secretValue, type AlertmanagerConfig } from './config.js';
+import { systemClock, type Clock } from './clock.js';
 import { Dispatcher } from './dispatch.js';
 import { compileInhibitRules, Inhibitor } from './inhibit.js';
+import { buildIntegrations } from './integrations.js';
+import { loadNotifierConfig, type Loaded, type NotifierConfigSource } from './loader.js';
 import { maskedConfigYaml } from './mask.js';
-import { matchRoutes, routeTree, type Route } from './route.js';
 import { JsonFile } from './persist.js';
 import { Pipeline } from './pipeline.js';
-import { emailIntegration } from './receivers/email.js';
-import { slackIntegration } from './receivers/slack.js';
-import { webhookIntegration } from './receivers/webhook.js';
-import { newSilenceId, SilenceError, silenceState, silencedBy, validateSilence, type Silence } from './silences.js';
+import { routeTree, type Route } from './route.js';
+import { SilenceService } from './silence-service.js';
+import type { Silence } from './silences.js';
 import { FileState, RedisState, type NotifyState } from './state.js';
-import { makeRenderer, readTemplateFiles } from './templates.js';
 import { TimeIntervals } from './time-intervals.js';
-import { isResolved, type Integration, type StoredAlert } from './types.js';
+import { isResolved, type Integration, type Notice, type StoredAlert } from './types.js';
+import { withRetry } from './retry.js';
+import { alertView, type AlertStatusView } from './views.js';
 
 export { createAlertmanagerSink } from './receivers/alertmanager.js';
 export { alertmanagerApiRoutes } from '../../api/alertmanager-api.js';
 export { SilenceError, type Silence } from './silences.js';
+export type { AlertStatusView } from './views.js';
+export { ManualClock, systemClock, type Clock } from './clock.js';
+export type { Notice } from './types.js';
 
 export interface NotifierOptions {
   /** The `alerting:` section, an Alertmanager config object, or a path to an Alertmanager-format file. */
-  config: AlertingConfig | AlertmanagerConfig | string;
+  config: NotifierConfigSource;
   dataDir: string;
   registry: Registry;
   logger: Logger;
   /** Base URL of Vigil for links (silence links, webhook externalURL). */
   externalUrl: string;
+  /** Grafana base URL: dashboard annotations that are paths link under it. */
+  dashboardUrl?: string;
   /** Overrides `alerting.redis_url`. */
   redisUrl?: string;
   redisKeyPrefix?: string;
   minRetryBudgetMs?: number;
   retentionMs?: number;
-}
-
-export interface AlertStatusView {
-  alert: StoredAlert;
-  state: 'active' | 'suppressed' | 'unprocessed';
-  silencedBy: string[];
-  inhibitedBy: string[];
-  receivers: string[];
+  /** Time source; tests pass a ManualClock. */
+  clock?: Clock;
 }
 
 export interface Notifier extends Component, AlertSink {
@@ -69,91 +68,59 @@ export interface Notifier extends Component, AlertSink {
   receivers(): string[];
   /** The config YAML with secrets masked. */
   configYaml(): string;
+  /** Resolves once no group flush is in progress (nothing more is on its way). */
+  settled(): Promise<void>;
+  /** Aggregation groups still holding alerts (a resolved alert stays until its resolution is sent). */
+  groupCount(): number;
+  /**
+   * Sends a notice (the digest, not an alert) through a receiver's integrations,
+   * with the same retries and secrets as alerts; returns the integration kinds
+   * reached, throws when the receiver is unknown or none was reached.
+   */
+  notice(receiver: string, n: Notice): Promise<string[]>;
   readonly startedAt: Date;
 }
 
-
-interface Loaded {
-  am: AlertmanagerConfig;
-  raw: unknown;
-  section?: AlertingConfig;
-}
-
-function isSection(c: object): c is AlertingConfig {
-  return 'config_file' in c || 'config' in c || 'redis_key_prefix' in c || 'alertmanagers' in c;
-}
-
-function load(config: NotifierOptions['config']): Loaded {
-  const fromFile = (file: string): Loaded => {
-    const am = loadAlertmanagerConfig(file);
-    checkSecretFiles(am, file);
-    const text = interpolateEnv(readFileSync(file, 'utf8')).text;
-    return { am, raw: parseDocument(text).toJS() };
-  };
-  if (typeof config === 'string') return fromFile(config);
-  if (isSection(config)) {
-    if (config.config_file) return { ...fromFile(config.config_file), section: config };
-    const am = config.config ?? alertmanagerConfigSchema.parse({ route: { receiver: 'null' }, receivers: [{ name: 'null' }] });
-    return { am, raw: am, section: config };
-  }
-  return { am: config, raw: config };
-}
-
-function buildIntegrations(am: AlertmanagerConfig): Map<string, Integration[]> {
-  const render = makeRenderer(readTemplateFiles(am.templates));
-  const g = am.global;
-  const out = new Map<string, Integration[]>();
-  for (const r of am.receivers) {
-    const list: Integration[] = [];
-    r.webhook_configs.forEach((w, index) => {
-      const url = secretValue(w.url, w.url_file)!;
-      const headers: Record<string, string> = {};
-      const h = w.http_config;
-      if (h?.basic_auth?.username) {
-        const pw = secretValue(h.basic_auth.password, h.basic_auth.password_file) ?? '';
-        headers.authorization = `Basic ${Buffer.from(`${h.basic_auth.username}:${pw}`).toString('base64')}`;
-      }
-      const cred = secretValue(h?.authorization?.credentials, h?.authorization?.credentials_file) ?? secretValue(h?.bearer_token, h?.bearer_token_file);
-      if (cred) headers.authorization = `${h?.authorization?.type ?? 'Bearer'} ${cred}`;
-      list.push(webhookIntegration({ url, sendResolved: w.send_resolved, maxAlerts: w.max_alerts, index, headers }));
-    });
-    r.email_configs.forEach((config, index) => list.push(emailIntegration({ config, global: g, render, index })));
-    r.slack_configs.forEach((config, index) => {
-      const url = secretValue(config.api_url, config.api_url_file) ?? secretValue(g.slack_api_url, g.slack_api_url_file)!;
-      list.push(slackIntegration({ url, config, render, index }));
-    });
-    out.set(r.name, list);
-  }
-  return out;
-}
-
-export function createNotifier(opts: NotifierOptions): Notifier {
-  const log = opts.logger.child({ component: 'notify' });
-  let loaded = load(opts.config);
-  const section = loaded.section;
-  const redisUrl = opts.redisUrl ?? section?.redis_url;
-  const state: NotifyState = redisUrl ? new RedisState(redisUrl, opts.redisKeyPrefix ?? section?.redis_key_prefix) : new FileState(opts.dataDir);
-  const retentionMs = opts.retentionMs ?? section?.retention ?? 120 * 3600_000;
-  const store = new AlertStore();
-  const alertsFile = new JsonFile<StoredAlert[]>(join(opts.dataDir, 'notify', 'alerts.json'), () => [...store.alerts.values()]);
-  const abort = new AbortController();
-  const startedAt = new Date();
-
-  const metrics = {
-    sent: new Counter({ name: 'vigil_notifications_total', help: 'Notifications sent, by integration.', labelNames: ['integration'], registers: [opts.registry] }),
+function createMetrics(registry: Registry) {
+  return {
+    sent: new Counter({ name: 'vigil_notifications_total', help: 'Notifications sent, by integration.', labelNames: ['integration'], registers: [registry] }),
     failed: new Counter({
       name: 'vigil_notifications_failed_total',
       help: 'Failed notification attempts (each retry counts), by integration.',
       labelNames: ['integration'],
-      registers: [opts.registry],
+      registers: [registry],
     }),
     latency: new Histogram({
       name: 'vigil_notification_latency_seconds',
       help: 'Time to deliver a notification including retries.',
       labelNames: ['integration'],
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
-      registers: [opts.registry],
+      registers: [registry],
     }),
+  };
+}
+
+/** Restored alerts resolved longer ago than this are not brought back. */
+const RESTORE_RESOLVED_MS = 15 * 60_000;
+
+export function createNotifier(opts: NotifierOptions): Notifier {
+  const log = opts.logger.child({ component: 'notify' });
+  const clock = opts.clock ?? systemClock;
+  let loaded: Loaded = loadNotifierConfig(opts.config);
+  const section = loaded.section;
+  const redisUrl = opts.redisUrl ?? section?.redis_url;
+  const state: NotifyState = redisUrl ? new RedisState(redisUrl, opts.redisKeyPrefix ?? section?.redis_key_prefix) : new FileState(opts.dataDir);
+  const retentionMs = opts.retentionMs ?? section?.retention ?? 120 * 3600_000;
+  const silences = new SilenceService(state, clock, retentionMs);
+  const store = new AlertStore();
+  const alertsFile = new JsonFile<StoredAlert[]>(join(opts.dataDir, 'notify', 'alerts.json'), () => [...store.alerts.values()]);
+  const abort = new AbortController();
+  const startedAt = new Date(clock.now());
+  const metrics = createMetrics(opts.registry);
+
+  const firing = () => {
+    const now = clock.now();
+    return [...store.alerts.values()].filter((a) => !isResolved(a, now));
   };
   new Gauge({
     name: 'vigil_alerts',
@@ -161,17 +128,9 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     labelNames: ['state'],
     registers: [opts.registry],
     collect() {
-      const now = Date.now();
-      let firing = 0;
-      for (const a of store.alerts.values()) if (!isResolved(a, now)) firing++;
-      this.set({ state: 'active' }, firing);
+      this.set({ state: 'active' }, firing().length);
     },
   });
-
-  const firing = () => {
-    const now = Date.now();
-    return [...store.alerts.values()].filter((a) => !isResolved(a, now));
-  };
 
   let route: Route;
   let inhibitor: Inhibitor;
@@ -186,50 +145,48 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     const pipeline = new Pipeline({
       state,
       inhibitor,
+      silences,
       intervals: new TimeIntervals([...l.am.time_intervals, ...l.am.mute_time_intervals]),
       integrations,
       firing,
       logger: log,
       externalUrl: opts.externalUrl,
+      dashboardUrl: opts.dashboardUrl,
       nflogRetentionMs: retentionMs,
       minRetryBudgetMs: opts.minRetryBudgetMs ?? section?.min_retry_budget ?? 10_000,
       signal: abort.signal,
       metrics,
+      clock,
     });
-    dispatcher = new Dispatcher(route, (f) => pipeline.flush(f));
+    dispatcher = new Dispatcher(route, (f) => pipeline.flush(f), clock);
   }
   build(loaded);
 
   let gcTimer: NodeJS.Timeout | undefined;
   async function gc(): Promise<void> {
-    const now = Date.now();
+    const now = clock.now();
     store.gc(now, 0, (fp) => dispatcher.holds(fp));
     await state.gc(now).catch(() => undefined);
-    for (const s of await state.silences().catch(() => [] as Silence[])) {
-      if (s.endsAt + retentionMs <= now) await state.silenceDelete(s.id).catch(() => undefined);
-    }
+    await silences.gc();
   }
 
-  function statusOf(a: StoredAlert, silences: Silence[], firingNow: StoredAlert[], now: number): AlertStatusView {
-    const sil = silencedBy(silences, a.labels, now);
-    const inh = inhibitor.inhibitedBy(a.labels, a.fingerprint, firingNow);
-    return {
-      alert: a,
-      state: sil.length || inh ? 'suppressed' : 'active',
-      silencedBy: sil,
-      inhibitedBy: inh ? [inh] : [],
-      receivers: [...new Set(matchRoutes(route, a.labels).map((r) => r.opts.receiver))],
-    };
+  async function views(alerts: StoredAlert[]): Promise<AlertStatusView[]> {
+    const now = clock.now();
+    const o = { silences: await silences.list(), firing: firing(), inhibitor, route, now };
+    return alerts.map((a) => alertView(a, o));
   }
 
-  const notifier: Notifier = {
+  async function closeIntegrations(list: Map<string, Integration[]>): Promise<void> {
+    for (const l of list.values()) for (const i of l) await i.close?.();
+  }
+
+  return {
     name: 'notify',
     startedAt,
     async start() {
-      const saved = alertsFile.read() ?? [];
-      const now = Date.now();
-      for (const a of saved) {
-        if (a.endsAt + 15 * 60_000 < now) continue;
+      const now = clock.now();
+      for (const a of alertsFile.read() ?? []) {
+        if (a.endsAt + RESTORE_RESOLVED_MS < now) continue;
         dispatcher.insert(store.put(a, now), now);
       }
       started = true;
@@ -237,17 +194,18 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       gcTimer.unref();
       log.info({ restoredAlerts: store.alerts.size, ha: !!redisUrl }, 'notifier started');
     },
-    async stop() {
+    async stop(deadline?: number) {
       started = false;
       abort.abort();
       if (gcTimer) clearInterval(gcTimer);
-      await dispatcher.stop();
+      // Sends in flight get until the deadline; the alerts and the notification log are saved either way.
+      await untilDeadline(dispatcher.stop(), deadline);
       await alertsFile.save();
-      for (const list of integrations.values()) for (const i of list) await i.close?.();
+      for (const list of integrations.values()) for (const i of list) await untilDeadline(i.close?.(), deadline);
       await state.close();
     },
     async send(alerts: readonly Alert[]) {
-      const now = Date.now();
+      const now = clock.now();
       const g = loaded.am.global;
       for (const a of alerts) {
         const s = store.put(toStored(a, now, g.resolve_timeout), now);
@@ -256,73 +214,60 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       await alertsFile.save();
     },
     async reload(config) {
-      const next = load(config ?? opts.config);
+      const next = loadNotifierConfig(config ?? opts.config);
       const old = dispatcher;
       const oldIntegrations = integrations;
       loaded = next;
       build(next);
       await old.stop();
-      for (const list of oldIntegrations.values()) for (const i of list) await i.close?.();
-      const now = Date.now();
+      await closeIntegrations(oldIntegrations);
+      const now = clock.now();
       if (started) for (const a of store.alerts.values()) dispatcher.insert(a, now);
       log.info('notification config reloaded');
     },
-    async listAlerts() {
-      const now = Date.now();
-      const silences = await state.silences();
-      const f = firing();
-      return f.map((a) => statusOf(a, silences, f, now));
-    },
+    listAlerts: () => views(firing()),
     async listGroups() {
-      const now = Date.now();
-      const silences = await state.silences();
-      const f = firing();
-      return dispatcher
-        .allGroups()
-        .map((g) => ({
-          labels: { ...g.labels },
-          receiver: g.route.opts.receiver,
-          alerts: [...g.alerts.values()].filter((a) => !isResolved(a, now)).map((a) => statusOf(a, silences, f, now)),
-        }))
-        .filter((g) => g.alerts.length > 0);
-    },
-    listSilences: () => state.silences(),
-    async getSilence(id) {
-      return (await state.silences()).find((s) => s.id === id);
-    },
-    async putSilence(input) {
-      const now = Date.now();
-      const err = validateSilence(input);
-      if (err) throw new SilenceError(err, 400);
-      let id = input.id;
-      if (id) {
-        const old = (await state.silences()).find((s) => s.id === id);
-        if (!old) throw new SilenceError(`silence ${id} not found`, 404);
-        // Alertmanager never edits an expired silence in place; it makes a new one.
-        if (silenceState(old, now) === 'expired') id = undefined;
+      const now = clock.now();
+      const out = [];
+      for (const g of dispatcher.allGroups()) {
+        const alerts = await views([...g.alerts.values()].filter((a) => !isResolved(a, now)));
+        if (alerts.length) out.push({ labels: { ...g.labels }, receiver: g.route.opts.receiver, alerts });
       }
-      if (input.endsAt! <= now) throw new SilenceError('silence end time must be in the future', 400);
-      const s: Silence = {
-        id: id ?? newSilenceId(),
-        matchers: input.matchers!.map((m) => ({ name: m.name, value: m.value, isRegex: !!m.isRegex, isEqual: m.isEqual !== false })),
-        startsAt: Math.max(input.startsAt!, now),
-        endsAt: input.endsAt!,
-        updatedAt: now,
-        createdBy: input.createdBy ?? '',
-        comment: input.comment ?? '',
-      };
-      await state.silenceSet(s);
-      return s.id;
+      return out;
     },
-    async expireSilence(id) {
-      const now = Date.now();
-      const s = (await state.silences()).find((x) => x.id === id);
-      if (!s) throw new SilenceError(`silence ${id} not found`, 404);
-      if (silenceState(s, now) === 'expired') throw new SilenceError('silence is already expired', 400);
-      await state.silenceSet({ ...s, startsAt: Math.min(s.startsAt, now), endsAt: now, updatedAt: now });
-    },
+    listSilences: () => silences.list(),
+    getSilence: (id) => silences.get(id),
+    putSilence: (input) => silences.put(input),
+    expireSilence: (id) => silences.expire(id),
     receivers: () => loaded.am.receivers.map((r) => r.name),
     configYaml: () => maskedConfigYaml(loaded.raw),
+    settled: () => dispatcher.settled(),
+    async notice(receiver, n) {
+      const list = integrations.get(receiver);
+      if (!list) throw new Error(`no receiver named "${receiver}" in the notification config`);
+      const budget = Math.max(opts.minRetryBudgetMs ?? section?.min_retry_budget ?? 10_000, 60_000);
+      const results = await Promise.allSettled(
+        list
+          .filter((i) => i.sendNotice)
+          .map(async (i) => {
+            await withRetry(() => i.sendNotice!(n, receiver), {
+              maxElapsedMs: budget,
+              logger: log,
+              what: `notice ${receiver}/${i.kind}`,
+              signal: abort.signal,
+              clock,
+              onAttemptFailed: () => metrics.failed.inc({ integration: i.kind }),
+            });
+            metrics.sent.inc({ integration: i.kind });
+            return i.kind;
+          }),
+      );
+      const sent = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
+      if (failed.length && !sent.length) throw new Error(failed.join('; '));
+      for (const f of failed) log.error({ err: f }, 'notice not delivered');
+      return sent;
+    },
+    groupCount: () => dispatcher.allGroups().length,
   };
-  return notifier;
 }

@@ -3,28 +3,21 @@
  * `name!~"re"`, optionally inside `{...}` and comma-separated. A missing label
  * matches as the empty string, and regexes are anchored, as in Alertmanager.
  */
-export type MatchType = '=' | '!=' | '=~' | '!~';
+import type { Matcher as LabelMatcher, MatchType } from '../../model/matchers.js';
+import { compileRegex, type Regex } from '../../model/regex.js';
 
-export interface Matcher {
-  readonly name: string;
-  readonly type: MatchType;
-  readonly value: string;
+export type { MatchType };
+
+export interface Matcher extends LabelMatcher {
   /** Compiled, anchored; only for =~ and !~. */
-  readonly re?: RegExp;
+  readonly re?: Regex;
 }
 
 export type LabelSet = Readonly<Record<string, string>>;
 
 export function newMatcher(name: string, type: MatchType, value: string): Matcher {
-  if (type === '=~' || type === '!~') {
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(?:${value})$`);
-    } catch (err) {
-      throw new Error(`invalid regular expression ${JSON.stringify(value)}: ${(err as Error).message}`);
-    }
-    return { name, type, value, re };
-  }
+  // An invalid regex throws Go's message, as Alertmanager's labels.NewMatcher does.
+  if (type === '=~' || type === '!~') return { name, type, value, re: compileRegex(value) };
   return { name, type, value };
 }
 

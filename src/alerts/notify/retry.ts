@@ -3,6 +3,7 @@
  * 429, until it succeeds, fails permanently, or the time budget is spent.
  */
 import type { Logger } from '../../logger.js';
+import { systemClock, type Clock } from './clock.js';
 import { NotifyError } from './types.js';
 
 export interface RetryOptions {
@@ -14,21 +15,13 @@ export interface RetryOptions {
   /** Stop early (shutdown). */
   signal?: AbortSignal;
   onAttemptFailed?: (err: NotifyError) => void;
+  /** Time source for backoff waits (tests move a manual clock). */
+  clock?: Clock;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
 export async function withRetry(fn: () => Promise<void>, o: RetryOptions): Promise<number> {
-  const start = Date.now();
+  const clock = o.clock ?? systemClock;
+  const start = clock.now();
   let backoff = o.initialMs ?? 100;
   const maxBackoff = o.maxBackoffMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
@@ -38,13 +31,15 @@ export async function withRetry(fn: () => Promise<void>, o: RetryOptions): Promi
     } catch (err) {
       const e = err instanceof NotifyError ? err : new NotifyError((err as Error).message, true);
       o.onAttemptFailed?.(e);
-      const elapsed = Date.now() - start;
+      const elapsed = clock.now() - start;
       const wait = e.retryAfterMs !== undefined ? Math.max(e.retryAfterMs, 0) : backoff * (0.75 + Math.random() * 0.5);
       if (!e.retry || o.signal?.aborted || elapsed + wait > o.maxElapsedMs) {
         throw new NotifyError(`${o.what ?? 'send'} failed after ${attempt} attempt(s): ${e.message}`, e.retry);
       }
       o.logger?.warn({ attempt, waitMs: Math.round(wait), err: e.message }, `${o.what ?? 'send'} failed, retrying`);
-      await sleep(wait, o.signal);
+      await clock.sleep(wait, o.signal);
+      // Shutting down: no further attempt, the next start retries from the notification log.
+      if (o.signal?.aborted) throw new NotifyError(`${o.what ?? 'send'} failed after ${attempt} attempt(s): ${e.message}`, e.retry);
       backoff = Math.min(backoff * 2, maxBackoff);
     }
   }

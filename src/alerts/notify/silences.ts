@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { matches, matchesAll, newMatcher, type LabelSet, type Matcher } from './matchers.js';
+import { compileUnanchoredRegex } from '../../model/regex.js';
+import { goQuote } from '../../model/strconv.js';
 
 export interface SilenceMatcher {
   name: string;
@@ -40,15 +42,18 @@ export function validateSilence(s: Partial<Silence>): string | undefined {
   if (!Array.isArray(s.matchers) || s.matchers.length === 0) return 'at least one matcher required';
   if (s.matchers.length > 100) return 'too many matchers';
   let allEmpty = true;
-  for (const m of s.matchers) {
+  for (const [i, m] of s.matchers.entries()) {
     if (typeof m?.name !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(m.name)) return `invalid label name "${String(m?.name)}"`;
     if (typeof m.value !== 'string' || m.value.length > 10_000) return `invalid matcher value for "${m.name}"`;
-    let compiled: Matcher;
-    try {
-      compiled = newMatcher(m.name, m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=', m.value);
-    } catch (err) {
-      return `invalid regular expression for "${m.name}": ${(err as Error).message}`;
+    // Alertmanager checks the pattern unanchored here, so `a)(b` is refused although a route would take it.
+    if (m.isRegex) {
+      try {
+        compileUnanchoredRegex(m.value);
+      } catch (err) {
+        return `invalid label matcher ${i}: invalid regular expression ${goQuote(m.value)}: ${(err as Error).message}`;
+      }
     }
+    const compiled = newMatcher(m.name, m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=', m.value);
     if (!matches(compiled, {})) allEmpty = false;
   }
   if (allEmpty) return 'at least one matcher must not match the empty string';

@@ -52,13 +52,20 @@ export function alertStatus(a: StoredAlert, now: number): 'firing' | 'resolved' 
   return isResolved(a, now) ? 'resolved' : 'firing';
 }
 
+/** A dashboard annotation given as a Grafana path (`/d/uid`) made absolute under grafana.url, for templates and links alike. */
+function withDashboardBase(annotations: LabelSet, base: string | undefined): LabelSet {
+  const d = annotations.dashboard;
+  if (!base || !d || !d.startsWith('/') || d.startsWith('//')) return annotations;
+  return { ...annotations, dashboard: `${base.replace(/\/$/, '')}${d}` };
+}
+
 export function templateData(n: Notification): TemplateData {
   const alerts = n.alerts.map(
     (a): TemplateAlert =>
       goStruct('template.Alert', {
       Status: alertStatus(a, n.now),
       Labels: a.labels,
-      Annotations: a.annotations,
+      Annotations: withDashboardBase(a.annotations, n.dashboardUrl),
       StartsAt: GoTime.fromMs(a.startsAt),
       EndsAt: GoTime.fromMs(a.endsAt),
       GeneratorURL: a.generatorURL,
@@ -72,7 +79,7 @@ export function templateData(n: Notification): TemplateData {
     Alerts: alerts,
     GroupLabels: n.groupLabels,
     CommonLabels: common(n.alerts.map((a) => a.labels)),
-    CommonAnnotations: common(n.alerts.map((a) => a.annotations)),
+    CommonAnnotations: common(alerts.map((a) => a.Annotations)),
     ExternalURL: n.externalUrl,
   });
 }
@@ -81,21 +88,49 @@ export function firingCount(d: TemplateData): number {
   return d.Alerts.filter((a) => a.Status === 'firing').length;
 }
 
-/** `[FIRING:2] HighErrorRate (critical)`: Alertmanager's default title shape. */
+/**
+ * Alertmanager's default subject (`__subject`): status and firing count, the
+ * group label values, then in parentheses the values of the labels every alert
+ * shares beyond the group labels, so a single instance shows in the first line.
+ */
 export function defaultTitle(d: TemplateData): string {
   const n = firingCount(d);
   const head = `[${d.Status.toUpperCase()}${d.Status === 'firing' ? `:${n}` : ''}]`;
-  const rest = Object.keys(d.GroupLabels)
+  const groupValues = Object.keys(d.GroupLabels)
     .sort()
-    .map((k) => d.GroupLabels[k])
-    .filter((v) => v !== d.GroupLabels.alertname);
+    .map((k) => d.GroupLabels[k]);
   const extra = Object.keys(d.CommonLabels)
+    .filter((k) => !(k in d.GroupLabels))
     .sort()
-    .filter((k) => !(k in d.GroupLabels) && k === 'severity')
     .map((k) => d.CommonLabels[k]);
-  return [head, d.GroupLabels.alertname ?? d.CommonLabels.alertname ?? '', [...rest, ...extra].length ? `(${[...rest, ...extra].join(' ')})` : '']
-    .filter(Boolean)
-    .join(' ');
+  return [head, ...groupValues, extra.length ? `(${extra.join(' ')})` : ''].filter(Boolean).join(' ');
+}
+
+export interface AlertLinks {
+  runbook?: string;
+  dashboard?: string;
+  source?: string;
+  silence?: string;
+}
+
+const absolute = (u: string | undefined): string | undefined => (u && /^https?:\/\//i.test(u) ? u : undefined);
+
+/**
+ * The links every receiver shows for one alert. A dashboard annotation may be a
+ * Grafana path (`/d/uid`); it becomes a link under `dashboardBase` (grafana.url),
+ * and stays as plain text in `dashboardText` without one.
+ */
+export function alertLinks(a: TemplateAlert, externalUrl: string, dashboardBase?: string): AlertLinks & { dashboardText?: string } {
+  const dash = a.Annotations.dashboard ?? a.Annotations.dashboard_url;
+  let dashboard = absolute(dash);
+  if (!dashboard && dash && dash.startsWith('/') && dashboardBase) dashboard = absolute(`${dashboardBase.replace(/\/$/, '')}${dash}`);
+  return {
+    runbook: absolute(a.Annotations.runbook_url ?? a.Annotations.runbook),
+    dashboard,
+    dashboardText: dashboard ? undefined : dash || undefined,
+    source: absolute(a.GeneratorURL),
+    silence: a.Status === 'firing' ? silenceLink(externalUrl, a.Labels) : undefined,
+  };
 }
 
 /** Link to silence this group in Vigil: the Alertmanager-compatible UI path with a filter. */

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { compileTemplate, type CompiledTemplate, type FuncMap } from '../template/index.js';
 import type { TemplateData } from './template-data.js';
+import { compileUnanchoredRegex, replaceAll } from '../../model/regex.js';
 
 export type Render = (text: string, data: TemplateData) => string;
 
@@ -17,8 +18,8 @@ export const notifyFuncs: FuncMap = {
   title: (s: string) => String(s).replace(/\b\w/g, (c) => c.toUpperCase()),
   join: (sep: string, list: string[]) => (list ?? []).join(sep),
   safeHtml: (s: string) => s,
-  match: (re: string, s: string) => new RegExp(re).test(s),
-  reReplaceAll: (re: string, repl: string, s: string) => String(s).replace(new RegExp(re, 'g'), repl),
+  match: (re: string, s: string) => compileUnanchoredRegex(re).test(s),
+  reReplaceAll: (re: string, repl: string, s: string) => replaceAll(compileUnanchoredRegex(re), String(s), repl),
   stringSlice: (...s: string[]) => s,
 };
 

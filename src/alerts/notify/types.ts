@@ -28,6 +28,8 @@ export interface Notification {
   /** How many alerts the group had before send_resolved filtering. */
   now: number;
   externalUrl: string;
+  /** Grafana base URL: dashboard annotations that are paths (`/d/uid`) link under it. */
+  dashboardUrl?: string;
 }
 
 /** A send failure; `retry: false` stops retrying (e.g. 4xx other than 429). */
@@ -42,12 +44,21 @@ export class NotifyError extends Error {
   }
 }
 
+/** A message that is not an alert (the daily digest, future notices), sent through a receiver's integrations. */
+export interface Notice {
+  title: string;
+  /** Plain text; receivers that format (Slack, HTML mail) show it preformatted. */
+  text: string;
+}
+
 export interface Integration {
   /** `slack`, `email`, `webhook`, `alertmanager`. */
   readonly kind: string;
   readonly index: number;
   readonly sendResolved: boolean;
   notify(n: Notification): Promise<void>;
+  /** Sends a notice; integrations without it skip notices. */
+  sendNotice?(n: Notice, receiver: string): Promise<void>;
   close?(): Promise<void>;
 }
 

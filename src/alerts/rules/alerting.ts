@@ -4,7 +4,7 @@
  * `for`, `keep_firing_for`, resolved alerts kept 15 minutes so they are sent
  * as resolved, and the ALERTS / ALERTS_FOR_STATE series.
  */
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import type { Labels } from '../../tsdb/types.js';
 import type { FuncMap } from '../template/exec.js';
 import { alertTemplateData, expandAlertTemplate, prometheusFuncs } from '../template/prometheus.js';
@@ -161,6 +161,26 @@ export class AlertingRule implements Rule {
       if (a.state === 'pending') s = 'pending';
     }
     return s;
+  }
+
+  /** The alerts worth keeping across a restart (pending, firing, and resolved ones not yet forgotten). */
+  snapshot(): ActiveAlert[] {
+    return [...this.active.values()].map((a) => ({ ...a }));
+  }
+
+  /**
+   * Takes back the alerts saved at shutdown: a firing alert is firing again at
+   * once with its original activeAt (no pending detour), and the ALERTS series
+   * are written from the first evaluation on.
+   */
+  restoreSnapshot(saved: readonly ActiveAlert[], downMs: number): number {
+    for (const a of saved) {
+      // As Prometheus: time spent down does not count towards a pending alert's `for`.
+      const activeAt = a.state === 'pending' ? a.activeAt + Math.max(0, downMs) : a.activeAt;
+      this.active.set(labelsKey(a.labels), { ...a, activeAt, restored: true });
+    }
+    this.restored = true;
+    return saved.length;
   }
 
   /** Restores `for` state from ALERTS_FOR_STATE, as Prometheus's Group.RestoreForState. */

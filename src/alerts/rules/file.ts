@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode, type Pair } from 'yaml';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../model/duration.js';
 import { parseExpr } from '../../promql/parser.js';
 import type { Expr } from '../../promql/ast.js';
 import { checkAlertTemplate } from '../template/prometheus.js';

@@ -1,8 +1,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
+import { compileRegex, type Regex } from '../../model/regex.js';
 
 /** Go's filepath.Match-style wildcards (`*`, `?`, `[...]`) within one path segment. */
-function segmentRegex(seg: string): RegExp {
+function segmentRegex(seg: string): Regex {
   let re = '';
   for (let i = 0; i < seg.length; i++) {
     const c = seg[i];
@@ -15,7 +16,7 @@ function segmentRegex(seg: string): RegExp {
       i = end;
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  return compileRegex(re);
 }
 
 function glob(abs: string): string[] {
@@ -50,8 +51,9 @@ function glob(abs: string): string[] {
 }
 
 /**
- * Resolves rule_files entries (paths or globs) against a base directory, as
- * Prometheus does: a glob may match nothing, a plain path must exist.
+ * Resolves rule_files entries (paths or globs) against a base directory. Unlike
+ * Prometheus, a glob that matches nothing is an error: a team that believes it
+ * is covered by rules that were never loaded is worse off than one told so.
  */
 export function resolveRuleFiles(patterns: readonly string[], baseDir: string): { files: string[]; errors: string[] } {
   const files: string[] = [];
@@ -66,13 +68,17 @@ export function resolveRuleFiles(patterns: readonly string[], baseDir: string): 
         errors.push(`${p}: invalid glob: ${(e as Error).message}`);
         continue;
       }
+      if (matched.length === 0) {
+        errors.push(`${p}: matches no file (looked for ${abs}; rule_files resolve against the config file's directory)`);
+        continue;
+      }
       for (const m of matched) if (!files.includes(m)) files.push(m);
       continue;
     }
     try {
       statSync(abs);
     } catch {
-      errors.push(`${p}: no such file or directory`);
+      errors.push(`${p}: no such file (looked for ${abs}; rule_files resolve against the config file's directory)`);
       continue;
     }
     if (!files.includes(abs)) files.push(abs);

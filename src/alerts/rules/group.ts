@@ -5,10 +5,10 @@
  */
 import type { Logger } from '../../logger.js';
 import type { QueryEngine } from '../../promql/types.js';
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import type { Labels, Storage } from '../../tsdb/types.js';
 import type { Alert, AlertSink } from '../types.js';
-import { AlertingRule } from './alerting.js';
+import { AlertingRule, type ActiveAlert } from './alerting.js';
 import type { GroupSpec } from './file.js';
 import type { RuleMetrics } from './metrics.js';
 import { RecordingRule } from './recording.js';
@@ -32,6 +32,14 @@ export interface GroupOptions {
   outageToleranceMs: number;
   forGracePeriodMs: number;
   now: () => number;
+  /** Called after each iteration (the manager saves the alert state). */
+  onIterated?: () => void;
+}
+
+export interface GroupSnapshot {
+  lastEvaluation: number;
+  lastEvalTimestamp: number;
+  rules: Array<{ name: string; expr: string; alerts: ActiveAlert[] }>;
 }
 
 /** Runs an instant query and shapes the result as rules need it (Prometheus's EngineQueryFunc). */
@@ -230,6 +238,7 @@ export class Group {
     this.opts.metrics?.lastDuration.set(rg, this.evaluationTimeMs / 1000);
     this.opts.metrics?.lastEvalTime.set(rg, wall / 1000);
     this.iterations++;
+    this.opts.onIterated?.();
     // As Prometheus: restore `for` state after the second evaluation, once
     // recording rules have caught up.
     if (this.shouldRestore && this.iterations === 2) {
@@ -283,10 +292,34 @@ export class Group {
     }
   }
 
+  /** What restoreSnapshot needs after a restart: each alerting rule's alerts, keyed by name and expression. */
+  snapshot(): GroupSnapshot {
+    const rules: GroupSnapshot['rules'] = [];
+    for (const r of this.rules) if (r instanceof AlertingRule) rules.push({ name: r.name, expr: r.spec.expr, alerts: r.snapshot() });
+    return { lastEvaluation: this.lastEvaluation, lastEvalTimestamp: this.lastEvalTimestamp, rules };
+  }
+
+  /** Takes back a snapshot saved at shutdown; rules whose name or expression changed start afresh. */
+  restoreSnapshot(s: GroupSnapshot, downMs: number): number {
+    this.lastEvaluation = s.lastEvaluation;
+    this.lastEvalTimestamp = s.lastEvalTimestamp;
+    let n = 0;
+    const used = new Set<number>();
+    for (const r of this.rules) {
+      if (!(r instanceof AlertingRule)) continue;
+      const j = s.rules.findIndex((o, k) => !used.has(k) && o.name === r.name && o.expr === r.spec.expr);
+      if (j < 0) continue;
+      used.add(j);
+      n += r.restoreSnapshot(s.rules[j].alerts, downMs);
+    }
+    return n;
+  }
+
   /** Restores pending/firing `for` state from ALERTS_FOR_STATE written before a restart. */
   async restoreForState(now: number): Promise<void> {
     for (const r of this.rules) {
-      if (!(r instanceof AlertingRule)) continue;
+      // Rules restored from the shutdown snapshot already have their exact state.
+      if (!(r instanceof AlertingRule) || r.restored) continue;
       try {
         const source = this.opts.forStateSource;
         const series = source ? await source(r.name, now - this.opts.outageToleranceMs, now) : this.localForState(r.name, now);

@@ -12,7 +12,8 @@ import type { AlertSink } from '../types.js';
 import { AlertingRule, type ActiveAlert } from './alerting.js';
 import { loadRuleFile, type GroupSpec } from './file.js';
 import { resolveRuleFiles } from './files.js';
-import { Group, type ForStateSource } from './group.js';
+import { Group, type ForStateSource, type GroupSnapshot } from './group.js';
+import { JsonFile } from '../notify/persist.js';
 import { RuleMetrics } from './metrics.js';
 
 export interface RuleManagerOptions {
@@ -44,10 +45,21 @@ export interface RuleManagerOptions {
    */
   forGracePeriodMs?: number;
   /**
+   * Where alert state is saved (after each evaluation and at shutdown) so a
+   * restart brings firing alerts back firing, with their activeAt. Without it,
+   * only the ALERTS_FOR_STATE restore (Prometheus's) applies.
+   */
+  stateFile?: string;
+  /**
    * Groups generated elsewhere (SLO files), loaded with every reload. Their
    * errors are logged but never block the rule files' groups.
    */
   generatedGroups?: () => { groups: GroupSpec[]; errors: string[] };
+}
+
+interface SavedState {
+  savedAt: number;
+  groups: Record<string, GroupSnapshot>;
 }
 
 export interface RuleGroupView {
@@ -98,6 +110,8 @@ export interface AlertView {
 
 export interface RuleManager extends Component {
   reload(files?: string[]): Promise<{ ok: boolean; errors: string[] }>;
+  /** New global evaluation settings, in force from the next reload (which rebuilds the groups, keeping alert state). */
+  reconfigure(o: { evaluationIntervalMs: number; externalLabels: Labels }): void;
   groups(): RuleGroupView[];
   alerts(): AlertView[];
   /** Evaluates every group once now (used by tests and `--once` style tools). */
@@ -125,6 +139,21 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
   let started = false;
   let firstLoad = true;
   let reloading: Promise<unknown> = Promise.resolve();
+  const stateFile = opts.stateFile
+    ? new JsonFile<SavedState>(opts.stateFile, () => ({ savedAt: now(), groups: Object.fromEntries([...groups].map(([k, g]) => [k, g.snapshot()])) }))
+    : undefined;
+  const save = () => void stateFile?.save().catch((err: Error) => log.warn({ err: err.message }, 'saving alert state failed'));
+
+  /** Reads the state saved before a restart; too old (past the outage tolerance) or unreadable counts as none. */
+  function readSaved(): SavedState | undefined {
+    try {
+      const s = stateFile?.read();
+      if (s && now() - s.savedAt <= (opts.outageToleranceMs ?? 3_600_000)) return s;
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'ignoring unreadable alert state');
+    }
+    return undefined;
+  }
 
   const groupOpts = {
     engine: opts.engine,
@@ -140,18 +169,25 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
     outageToleranceMs: opts.outageToleranceMs ?? 3_600_000,
     forGracePeriodMs: opts.forGracePeriodMs ?? 0,
     now,
+    onIterated: save,
   };
 
   async function apply(specs: GroupSpec[]): Promise<void> {
     const next = new Map<string, Group>();
+    const saved = firstLoad ? readSaved() : undefined;
+    let restored = 0;
     for (const spec of specs) {
       const g = new Group(spec, opts.engineFor ? { ...groupOpts, engine: opts.engineFor(spec.file) } : groupOpts);
       const old = groups.get(g.key);
       if (old) g.copyState(old);
-      if (firstLoad) g.shouldRestore = true;
-      else if (!old) for (const r of g.rules) if (r instanceof AlertingRule) r.restored = true;
+      if (firstLoad) {
+        const s = saved?.groups[g.key];
+        if (s) restored += g.restoreSnapshot(s, now() - saved!.savedAt);
+        g.shouldRestore = true;
+      } else if (!old) for (const r of g.rules) if (r instanceof AlertingRule) r.restored = true;
       next.set(g.key, g);
     }
+    if (restored) log.info({ alerts: restored }, 'Restored alert state saved at shutdown');
     firstLoad = false;
     const previous = groups;
     await Promise.all([...previous.values()].map((g) => g.stop()));
@@ -211,8 +247,13 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
       started = false;
       await reloading;
       await Promise.all([...groups.values()].map((g) => g.stop()));
+      await stateFile?.save();
     },
     reload,
+    reconfigure(o) {
+      groupOpts.defaultIntervalMs = o.evaluationIntervalMs;
+      groupOpts.externalLabels = o.externalLabels;
+    },
     async evaluateAll(ts?: number) {
       for (const g of groups.values()) await g.iterate(ts ?? now());
     },

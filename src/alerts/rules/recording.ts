@@ -1,4 +1,4 @@
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import type { Labels } from '../../tsdb/types.js';
 import type { RuleSpec } from './file.js';
 import type { EvalContext, OutputSample, Rule, RuleHealth } from './rule.js';

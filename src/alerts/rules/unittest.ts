@@ -6,13 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { formatDuration, parseDuration } from '../../config/duration.js';
+import { formatDuration, parseDuration } from '../../model/duration.js';
 import { createEngine } from '../../promql/index.js';
 import { expandValues, parseSeries } from '../../promql/testing/script.js';
-import { labelsKey } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
 import { MemoryStorage } from '../../tsdb/memory.js';
 import type { Labels } from '../../tsdb/types.js';
-import { formatFloat } from '../template/fmt.js';
+import { formatFloat } from '../../model/strconv.js';
 import { AlertingRule } from './alerting.js';
 import { loadRuleFile, type GroupSpec } from './file.js';
 import { resolveRuleFiles } from './files.js';

@@ -5,7 +5,7 @@
  * dashboards and alerts written for Sloth's output work unchanged.
  */
 import { stringify } from 'yaml';
-import { formatFloat } from '../../promql/value.js';
+import { formatFloat } from '../../model/strconv.js';
 import { WINDOW_PLACEHOLDER, type SloFile, type SloSpec } from './spec.js';
 
 /** The windows the workbook's alerts read; 30d is the SLO period. */

@@ -1,6 +1,7 @@
 /** Go text/template's predefined functions (and/or are handled lazily in exec). */
 import { formatValue, sprint, sprintf, sprintln } from './fmt.js';
 import type { FuncMap } from './exec.js';
+import { htmlEscape } from '../../model/html.js';
 import { GoDuration, GoTime, goTypeName, isMap, mapGet, truth } from './values.js';
 
 type Kind = 'bool' | 'int' | 'float' | 'string' | 'nil' | 'other';
@@ -89,10 +90,6 @@ function slice(item: unknown, ...ix: unknown[]): unknown {
     return item.slice(a, b);
   }
   throw new Error(`can't slice item of type ${goTypeName(item)}`);
-}
-
-export function htmlEscape(s: string): string {
-  return s.replace(/[&<>'"\0]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', "'": '&#39;', '"': '&#34;', '\0': '\uFFFD' })[c] ?? c);
 }
 
 function jsEscape(s: string): string {

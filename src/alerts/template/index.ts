@@ -14,9 +14,11 @@ import { parseTemplate, TemplateError, type ParsedTemplate } from './parse.js';
 
 export { TemplateError } from './parse.js';
 export type { FuncMap, TemplateFunc } from './exec.js';
-export { formatFloat, formatValue, sprint, sprintf } from './fmt.js';
+export { formatValue, sprint, sprintf } from './fmt.js';
+export { formatFloat } from '../../model/strconv.js';
 export { GoDuration, GoTime } from './values.js';
-export { htmlEscape, queryEscape } from './builtins.js';
+export { queryEscape } from './builtins.js';
+export { htmlEscape } from '../../model/html.js';
 
 export interface CompileOptions {
   /** Template name used in error messages (Go: the name given to template.New). */

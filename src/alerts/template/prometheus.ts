@@ -2,11 +2,13 @@
  * Prometheus's template functions and alert template data (template/template.go
  * and rules/alerting.go), on top of the Go text/template engine.
  */
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../model/duration.js';
 import type { Labels } from '../../tsdb/types.js';
 import { queryEscape } from './builtins.js';
 import type { FuncMap } from './exec.js';
-import { formatFloat, sprintf } from './fmt.js';
+import { sprintf } from './fmt.js';
+import { formatFloat, parseGoFloat } from '../../model/strconv.js';
+import { compileUnanchoredRegex, replaceAll } from '../../model/regex.js';
 import { compileTemplate, TemplateError, type CompiledTemplate } from './index.js';
 import { GoDuration, GoTime, goTypeName } from './values.js';
 
@@ -23,17 +25,6 @@ export type TemplateQueryFn = (query: string) => Promise<Array<{ labels: Labels;
 export interface PrometheusFuncsOptions {
   query?: TemplateQueryFn;
   externalUrl?: string;
-}
-
-/** Go's strconv.ParseFloat, for humanize and friends given strings. */
-export function parseGoFloat(s: string): number {
-  const t = s.trim() === s ? s : '';
-  const lower = t.toLowerCase().replace(/^[+-]/, '');
-  if (lower === 'inf' || lower === 'infinity') return t.startsWith('-') ? -Infinity : Infinity;
-  if (lower === 'nan') return NaN;
-  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return Number(t);
-  if (/^[+-]?0[xX][0-9a-fA-F]+$/.test(t)) return Number(t.replace(/^([+-]?)0[xX]/, '$10x'));
-  throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(s)}: invalid syntax`);
 }
 
 function toFloat(i: unknown): number {
@@ -122,38 +113,6 @@ export function humanizeTimestamp(i: unknown): string {
   return floatToTime(v).toString();
 }
 
-/** Go RE2 pattern to a JS RegExp (named groups and a leading flag group). */
-function goRegex(pattern: string, global = false): RegExp {
-  let body = pattern.replace(/\(\?P</g, '(?<');
-  let flags = global ? 'gu' : 'u';
-  const m = /^\(\?([imsU]+)\)/.exec(body);
-  if (m) {
-    body = body.slice(m[0].length);
-    for (const f of m[1]) if ('ims'.includes(f) && !flags.includes(f)) flags += f;
-  }
-  try {
-    return new RegExp(body, flags);
-  } catch (e) {
-    throw new Error(`error parsing regexp: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
-  }
-}
-
-/** regexp.ReplaceAllString: `$1`, `${1}`, `$name`, `${name}`, `$$`. */
-function reReplaceAll(pattern: string, repl: string, text: string): string {
-  const re = goRegex(pattern, true);
-  return text.replace(re, (...args: unknown[]) => {
-    const hasGroups = typeof args[args.length - 1] === 'object';
-    const groups = (hasGroups ? args[args.length - 1] : undefined) as Record<string, string> | undefined;
-    const numbered = args.slice(1, hasGroups ? -3 : -2) as Array<string | undefined>;
-    return repl.replace(/\$(\$|\{([A-Za-z0-9_]+)\}|([A-Za-z0-9_]+))/g, (_m, all: string, braced?: string, bare?: string) => {
-      if (all === '$') return '$';
-      const name = braced ?? bare ?? '';
-      if (/^\d+$/.test(name)) return numbered[Number(name) - 1] ?? (name === '0' ? String(args[0]) : '');
-      return groups?.[name] ?? '';
-    });
-  });
-}
-
 function title(s: string): string {
   return s.replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_m, pre: string, ch: string) => pre + ch.toUpperCase());
 }
@@ -221,9 +180,9 @@ export function prometheusFuncs(opts: PrometheusFuncsOptions = {}): FuncMap {
     value: (s: unknown) => asSample(s, 'value').Value,
     strvalue: (s: unknown) => asSample(s, 'strvalue').Labels.__value__ ?? '',
     args: (...a: unknown[]) => Object.fromEntries(a.map((x, i) => [`arg${i}`, x])),
-    reReplaceAll: (p: unknown, r: unknown, t: unknown) => reReplaceAll(asString(p), asString(r), asString(t)),
+    reReplaceAll: (p: unknown, r: unknown, t: unknown) => replaceAll(compileUnanchoredRegex(asString(p)), asString(t), asString(r)),
     safeHtml: (t: unknown) => asString(t),
-    match: (p: unknown, s: unknown) => goRegex(asString(p)).test(asString(s)),
+    match: (p: unknown, s: unknown) => compileUnanchoredRegex(asString(p)).test(asString(s)),
     title: (s: unknown) => title(asString(s)),
     toUpper: (s: unknown) => asString(s).toUpperCase(),
     toLower: (s: unknown) => asString(s).toLowerCase(),

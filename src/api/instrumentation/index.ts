@@ -1,13 +1,14 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import { ApiMetrics } from './metrics.js';
-import { createApiLogger, parseTraceparent, type ApiLogger } from './request-log.js';
+import type { CounterCell, HistogramCell } from './cells.js';
+import { createApiLogger, requestFields, type ApiLogger, type RequestLogger, type RequestRecord } from './request-log.js';
 
-export { ApiMetrics, DB_QUERY_BUCKETS } from './metrics.js';
+export { ApiMetrics, DB_QUERY_BUCKETS, REQUEST_DURATION_BUCKETS } from './metrics.js';
 export { runHealthChecks, pgCheck, redisCheck, httpCheck, memoryCheck, formatUptime, type HealthCheck, type HealthReport } from './health.js';
-export { createApiLogger, parseTraceparent, type ApiLogger } from './request-log.js';
+export { createApiLogger, parseTraceparent, type ApiLogger, type RequestLogger, type RequestRecord } from './request-log.js';
 
 /** The `endpoint` value of requests that matched no route: keeps label cardinality bounded. */
 export const UNMATCHED_ENDPOINT = 'unmatched';
@@ -36,9 +37,40 @@ declare module 'fastify' {
     apiMetrics: ApiMetrics;
   }
   interface FastifyRequest {
-    vigilStart?: bigint;
     vigilError?: Error;
   }
+}
+
+/** A route's series, looked up once per method and status instead of once per request. */
+class RouteCells {
+  private readonly byMethod = new Map<string, { duration: HistogramCell; byStatus: Map<number, CounterCell> }>();
+
+  constructor(
+    private readonly metrics: ApiMetrics,
+    readonly endpoint: string,
+    /** Requests to this route are not logged (probes and scrapes are noise). */
+    readonly quiet: boolean,
+  ) {}
+
+  record(method: string, status: number, seconds: number): void {
+    let m = this.byMethod.get(method);
+    if (!m) {
+      m = { duration: this.metrics.duration.cell({ method, endpoint: this.endpoint }), byStatus: new Map() };
+      this.byMethod.set(method, m);
+    }
+    this.metrics.duration.observe(m.duration, seconds);
+    let c = m.byStatus.get(status);
+    if (!c) {
+      c = this.metrics.requests.cell({ method, endpoint: this.endpoint, status: String(status) });
+      m.byStatus.set(status, c);
+    }
+    c.value++;
+  }
+}
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: FastifyInstance, opts) => {
@@ -48,17 +80,48 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
   const paths = { metrics: '/metrics', health: '/health', ready: '/ready', ...opts.paths };
   const quiet = new Set(opts.quietPaths ?? [paths.metrics, paths.health, paths.ready]);
   const log = opts.logger === false ? undefined : (opts.logger ?? createApiLogger());
-  // One child per label combination: prom-client hashes label values on every
-  // call otherwise, which shows up at tens of thousands of requests per second.
-  const counters = new Map<string, { inc(): void }>();
-  const histograms = new Map<string, { observe(v: number): void }>();
+  const fastLog = log && 'request' in log ? (log as RequestLogger) : undefined;
 
   app.decorate('apiMetrics', metrics);
 
+  function finish(route: RouteCells, req: FastifyRequest, reply: FastifyReply): void {
+    // Fastify times every reply already (start of routing to the response's end).
+    const seconds = reply.elapsedTime / 1000;
+    const status = reply.statusCode;
+    route.record(req.method, status, seconds);
+    if (!log || route.quiet) return;
+    const record: RequestRecord = {
+      method: req.method,
+      path: pathOf(req.url),
+      status,
+      latency: seconds,
+      clientIp: req.ip,
+      userAgent: req.headers['user-agent'] ?? '',
+      traceparent: req.headers.traceparent,
+      error: req.vigilError,
+    };
+    if (fastLog) fastLog.request(record);
+    else if (status >= 500) log.error(requestFields(record), 'request failed');
+    else if (status >= 400) log.warn(requestFields(record), 'request rejected');
+    else log.info(requestFields(record), 'request');
+  }
+
+  // Each route gets its own response hook holding its series, so a request
+  // costs no route lookup. Routes registered after this plugin are covered.
+  app.addHook('onRoute', (route) => {
+    if (typeof route.url !== 'string') return;
+    const cells = new RouteCells(metrics, route.url, quiet.has(route.url));
+    const hook: onResponseHookHandler = (req, reply, done) => {
+      done();
+      finish(cells, req, reply);
+    };
+    const existing = route.onResponse;
+    route.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+  });
+
   // Callback-style hooks: async ones cost a promise per request per hook.
-  app.addHook('onRequest', (req, _reply, done) => {
-    req.vigilStart = process.hrtime.bigint();
-    metrics.active.inc();
+  app.addHook('onRequest', (_req, _reply, done) => {
+    metrics.inFlight++;
     done();
   });
 
@@ -67,40 +130,12 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     done();
   });
 
-  app.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done) => {
+  // Requests that matched no route share one endpoint value, keeping label cardinality bounded.
+  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
+  app.addHook('onResponse', (req, reply, done) => {
     done();
-    metrics.active.dec();
-    const seconds = req.vigilStart ? Number(process.hrtime.bigint() - req.vigilStart) / 1e9 : 0;
-    const endpoint = req.routeOptions.url ?? UNMATCHED_ENDPOINT;
-    const method = req.method;
-    const status = reply.statusCode;
-    const ck = `${method} ${endpoint} ${status}`;
-    let c = counters.get(ck);
-    if (!c) counters.set(ck, (c = metrics.requests.labels(method, endpoint, String(status))));
-    c.inc();
-    const hk = `${method} ${endpoint}`;
-    let h = histograms.get(hk);
-    if (!h) histograms.set(hk, (h = metrics.duration.labels(method, endpoint)));
-    h.observe(seconds);
-
-    if (!log || quiet.has(endpoint)) return;
-    const fields: Record<string, unknown> = {
-      method,
-      path: req.url.split('?')[0],
-      status,
-      latency: seconds,
-      client_ip: req.ip,
-      user_agent: req.headers['user-agent'] ?? '',
-    };
-    const trace = parseTraceparent(req.headers.traceparent);
-    if (trace) Object.assign(fields, trace);
-    if (req.vigilError) {
-      fields.error = req.vigilError.message;
-      if (status >= 500) fields.stacktrace = req.vigilError.stack;
-    }
-    if (status >= 500) log.error(fields, 'request failed');
-    else if (status >= 400) log.warn(fields, 'request rejected');
-    else log.info(fields, 'request');
+    metrics.inFlight--;
+    if (req.is404) finish(unmatched, req, reply);
   });
 
   app.get(paths.metrics, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));

@@ -1,16 +1,24 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { CellCounter, CellHistogram } from './cells.js';
 
 /** Buckets of `db_query_duration_seconds`, as the planning API's documents fix them. */
 export const DB_QUERY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5];
+
+/** Buckets of `http_request_duration_seconds`: prom-client's defaults, which the dashboards assume. */
+export const REQUEST_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * The planning API's metric contract (names, types, labels and buckets are
  * relied on by the alert rules and dashboards).
  */
 export class ApiMetrics {
-  readonly requests: Counter<'method' | 'endpoint' | 'status'>;
-  readonly duration: Histogram<'method' | 'endpoint'>;
+  /** `http_requests_total{method,endpoint,status}`: series are cells the request hooks add to. */
+  readonly requests: CellCounter;
+  /** `http_request_duration_seconds{method,endpoint}`. */
+  readonly duration: CellHistogram;
   readonly active: Gauge;
+  /** Requests in flight; read into `active_connections` when scraped, so requests only add and subtract. */
+  inFlight = 0;
   readonly dbQuery: Histogram<'operation' | 'table'>;
   readonly cacheHits: Counter<'cache_type'>;
   readonly cacheMisses: Counter<'cache_type'>;
@@ -18,9 +26,10 @@ export class ApiMetrics {
 
   constructor(readonly registry: Registry, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests by method, route pattern and status code.', labelNames: ['method', 'endpoint', 'status'], registers });
-    this.duration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration by method and route pattern.', labelNames: ['method', 'endpoint'], registers });
-    this.active = new Gauge({ name: 'active_connections', help: 'HTTP requests in flight.', registers });
+    this.requests = new CellCounter({ name: 'http_requests_total', help: 'HTTP requests by method, route pattern and status code.', registers });
+    this.duration = new CellHistogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration by method and route pattern.', buckets: REQUEST_DURATION_BUCKETS, registers });
+    const active: Gauge = new Gauge({ name: 'active_connections', help: 'HTTP requests in flight.', registers, collect: () => active.set(this.inFlight) });
+    this.active = active;
     this.dbQuery = new Histogram({ name: 'db_query_duration_seconds', help: 'Database query duration by operation and table.', labelNames: ['operation', 'table'], buckets: DB_QUERY_BUCKETS, registers });
     this.cacheHits = new Counter({ name: 'cache_hits_total', help: 'Cache hits by cache type.', labelNames: ['cache_type'], registers });
     this.cacheMisses = new Counter({ name: 'cache_misses_total', help: 'Cache misses by cache type.', labelNames: ['cache_type'], registers });

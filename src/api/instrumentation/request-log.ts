@@ -1,4 +1,4 @@
-import { destination } from 'pino';
+import { BatchedLineWriter, type LineSink } from './line-writer.js';
 
 /** What the plugin logs through: a pino logger fits, and so does createApiLogger's writer. */
 export interface ApiLogger {
@@ -7,25 +7,69 @@ export interface ApiLogger {
   error(fields: Record<string, unknown>, message: string): void;
 }
 
-interface LineSink {
-  write(line: string): unknown;
+/** One request, as the plugin hands it to the request log. */
+export interface RequestRecord {
+  method: string;
+  /** The URL without its query string. */
+  path: string;
+  status: number;
+  /** Seconds. */
+  latency: number;
+  clientIp: string;
+  userAgent: string;
+  traceparent: string | string[] | undefined;
+  error?: Error;
+}
+
+/** A logger that writes request records itself, skipping the intermediate field object. */
+export interface RequestLogger extends ApiLogger {
+  request(r: RequestRecord): void;
+}
+
+// Characters JSON must escape, and lone surrogates (JSON.stringify escapes those too).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f\ud800-\udfff]/;
+
+/** A JSON string literal: most values need no escaping, and a regex test is cheaper than JSON.stringify. */
+export function jsonString(s: string): string {
+  return s.length < 4096 && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s);
+}
+
+function jsonValue(v: unknown): string {
+  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** ISO 8601 time of now, formatted once per millisecond however many lines share it. */
+function clock(): () => string {
+  let lastMs = -1;
+  let last = '';
+  return () => {
+    const ms = Date.now();
+    if (ms !== lastMs) {
+      lastMs = ms;
+      last = new Date(ms).toISOString();
+    }
+    return last;
+  };
 }
 
 /**
- * JSON lines in the planning API's documented layout: `timestamp` (ISO 8601),
- * `level` (lowercase), `logger`, `message`, then the request's fields
- * (`stacktrace` for errors). One line per request is on the API's hot path, so
- * lines are built as strings directly and written through a buffered stream.
+ * JSON lines in the planning API's documented layout: `level`, `timestamp`
+ * (ISO 8601), `logger`, `message`, then the request's fields (`stacktrace` for
+ * errors). One line per request is on the API's hot path, so a line is one
+ * template string with a fixed field order, and lines reach standard output
+ * in one asynchronous write per event-loop turn.
  */
-export function createApiLogger(opts: { logger?: string; destination?: LineSink } = {}): ApiLogger {
-  const out: LineSink = opts.destination ?? destination({ dest: 1, sync: false, minLength: 4096 });
-  const head = `","logger":${JSON.stringify(opts.logger ?? 'http')},"message":`;
+export function createApiLogger(opts: { logger?: string; destination?: LineSink } = {}): RequestLogger {
+  const out: LineSink = opts.destination ?? new BatchedLineWriter(1);
+  const now = clock();
+  const head = `","logger":${jsonString(opts.logger ?? 'http')},"message":`;
   const line = (level: string, fields: Record<string, unknown>, message: string) => {
-    let s = `{"level":"${level}","timestamp":"${new Date().toISOString()}${head}${JSON.stringify(message)}`;
+    let s = `{"level":"${level}","timestamp":"${now()}${head}${jsonString(message)}`;
     for (const key in fields) {
       const v = fields[key];
-      if (v === undefined) continue;
-      s += `,${JSON.stringify(key)}:${typeof v === 'number' ? (Number.isFinite(v) ? v : 'null') : JSON.stringify(v)}`;
+      if (v !== undefined) s += `,${jsonString(key)}:${jsonValue(v)}`;
     }
     out.write(`${s}}\n`);
   };
@@ -33,7 +77,43 @@ export function createApiLogger(opts: { logger?: string; destination?: LineSink 
     info: (f, m) => line('info', f, m),
     warn: (f, m) => line('warn', f, m),
     error: (f, m) => line('error', f, m),
+    request(r) {
+      const failed = r.status >= 500;
+      const level = failed ? 'error' : r.status >= 400 ? 'warn' : 'info';
+      const message = failed ? '"request failed"' : r.status >= 400 ? '"request rejected"' : '"request"';
+      let s =
+        `{"level":"${level}","timestamp":"${now()}${head}${message},"method":${jsonString(r.method)},"path":${jsonString(r.path)}` +
+        `,"status":${r.status},"latency":${r.latency},"client_ip":${jsonString(r.clientIp)},"user_agent":${jsonString(r.userAgent)}`;
+      if (r.traceparent !== undefined) {
+        const t = parseTraceparent(r.traceparent);
+        if (t) s += `,"trace_id":"${t.trace_id}","span_id":"${t.span_id}"`;
+      }
+      if (r.error) {
+        s += `,"error":${jsonString(r.error.message)}`;
+        if (failed && r.error.stack !== undefined) s += `,"stacktrace":${jsonString(r.error.stack)}`;
+      }
+      out.write(`${s}}\n`);
+    },
   };
+}
+
+/** The record as the field object an ApiLogger (pino, say) takes. */
+export function requestFields(r: RequestRecord): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    latency: r.latency,
+    client_ip: r.clientIp,
+    user_agent: r.userAgent,
+  };
+  const trace = parseTraceparent(r.traceparent);
+  if (trace) Object.assign(fields, trace);
+  if (r.error) {
+    fields.error = r.error.message;
+    if (r.status >= 500) fields.stacktrace = r.error.stack;
+  }
+  return fields;
 }
 
 /** W3C trace context from a `traceparent` header, when present and well-formed. */

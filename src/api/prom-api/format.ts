@@ -1,33 +1,12 @@
 import type { Labels } from '../../tsdb/types.js';
 import type { QueryValue } from '../../promql/types.js';
+import { formatFloat } from '../../model/strconv.js';
 
 /**
  * JSON encoding of query results in the shapes of Prometheus's HTTP API.
  * Results can hold millions of points, so the body is written as one string
  * rather than built as objects and handed to JSON.stringify.
  */
-
-/** A float the way Go's strconv.FormatFloat(v, 'f', -1, 64) writes it: shortest, never exponent. */
-export function formatFloat(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (Object.is(v, -0)) return '-0';
-  const s = String(v);
-  const e = s.indexOf('e');
-  if (e < 0) return s;
-  const neg = s.startsWith('-');
-  const mantissa = s.slice(neg ? 1 : 0, e);
-  const exp = Number(s.slice(e + 1));
-  const dot = mantissa.indexOf('.');
-  const digits = mantissa.replace('.', '');
-  const intLen = (dot < 0 ? mantissa.length : dot) + exp;
-  let out: string;
-  if (intLen <= 0) out = '0.' + '0'.repeat(-intLen) + digits;
-  else if (intLen >= digits.length) out = digits + '0'.repeat(intLen - digits.length);
-  else out = digits.slice(0, intLen) + '.' + digits.slice(intLen);
-  return (neg ? '-' : '') + out;
-}
 
 /** Unix ms as the API's float seconds (ms precision). */
 export function formatTimestamp(ms: number): string {

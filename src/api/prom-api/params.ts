@@ -1,4 +1,4 @@
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../model/duration.js';
 import { badParam } from './errors.js';
 
 /**

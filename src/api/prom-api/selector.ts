@@ -1,5 +1,6 @@
 import type { Matcher, MatchType } from '../../tsdb/types.js';
-import { matcherPredicate } from '../../tsdb/matchers.js';
+import { matcherPredicate } from '../../model/matchers.js';
+import { compileMatcherRegex } from '../../model/regex.js';
 import { StringError, isQuote, readString } from './strings.js';
 
 /**
@@ -32,6 +33,7 @@ export function parseSeriesSelector(src: string): Matcher[] {
     skipWs();
     while (src[i] !== '}') {
       if (i >= src.length) fail('unexpected end of input inside braces');
+      const labelStart = i;
       let label: string;
       if (isQuote(src[i])) {
         const tok = readQuoted(src, i, fail);
@@ -60,9 +62,9 @@ export function parseSeriesSelector(src: string): Matcher[] {
         const m: Matcher = { type: op[0] as MatchType, name: label, value: tok.value };
         if (m.type === '=~' || m.type === '!~') {
           try {
-            matcherPredicate(m);
+            compileMatcherRegex(m.value);
           } catch (err) {
-            fail(`invalid regular expression ${JSON.stringify(m.value)}: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '')}`, i - tok.value.length - 2);
+            fail((err as Error).message, labelStart);
           }
         }
         matchers.push(m);

@@ -1,15 +1,17 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { MemoryStorage } from '../../tsdb/memory.js';
-import { labelsKey, matchesAll } from '../../tsdb/matchers.js';
+import { labelsKey } from '../../model/labels.js';
+import { matchesAll } from '../../model/matchers.js';
 import type { Labels, Matcher } from '../../tsdb/types.js';
 import type { Expr } from '../ast.js';
 import { createEngine } from '../engine.js';
 import { almostEqual } from '../mathx.js';
 import { parseExpr } from '../parser.js';
-import { goQuote } from '../strings.js';
+import { goQuote } from '../../model/strconv.js';
 import type { QueryResult } from '../types.js';
 import { parseScript, type EvalCmd, type Expected } from './script.js';
+import { compileUnanchoredRegex } from '../../model/regex.js';
 
 export interface CaseOutcome {
   line: number;
@@ -152,7 +154,7 @@ async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, na
     if (cmd.failMessage !== undefined && msg !== cmd.failMessage) {
       return { ...base, status: 'failed', reason: `error ${JSON.stringify(msg)}, expected ${JSON.stringify(cmd.failMessage)}` };
     }
-    if (cmd.failRegex !== undefined && !new RegExp(cmd.failRegex).test(msg)) {
+    if (cmd.failRegex !== undefined && !compileUnanchoredRegex(cmd.failRegex).test(msg)) {
       return { ...base, status: 'failed', reason: `error ${JSON.stringify(msg)} does not match /${cmd.failRegex}/` };
     }
     return { ...base, status: 'passed' };

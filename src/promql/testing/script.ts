@@ -1,5 +1,5 @@
 import type { Labels } from '../../tsdb/types.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../model/duration.js';
 import { unquote } from '../strings.js';
 
 /**

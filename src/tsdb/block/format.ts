@@ -240,6 +240,10 @@ export class BlockReader {
   readonly seriesMinT: Float64Array;
   readonly seriesMaxT: Float64Array;
   readonly seriesSamples: Float64Array;
+  /** The store's series ref of each series here, and the same sorted for lookups (set by the store). */
+  refs: Int32Array;
+  private sortedRefs = new Int32Array(0);
+  private sortedIdx = new Int32Array(0);
   /** Where the index starts (the data part ends) and where the series index starts. */
   indexStart = 0;
   indexMetasEnd = 0;
@@ -259,6 +263,31 @@ export class BlockReader {
     this.seriesMinT = new Float64Array(count);
     this.seriesMaxT = new Float64Array(count);
     this.seriesSamples = new Float64Array(count);
+    this.refs = new Int32Array(count);
+  }
+
+  /** Indexes `refs` (after the store filled it) for idxOf. */
+  indexRefs(): void {
+    const n = this.refs.length;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => this.refs[a] - this.refs[b]);
+    this.sortedIdx = order;
+    this.sortedRefs = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.sortedRefs[i] = this.refs[order[i]];
+  }
+
+  /** This block's index of the store's series `ref`, or -1. */
+  idxOf(ref: number): number {
+    const a = this.sortedRefs;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (a[mid] < ref) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < a.length && a[lo] === ref ? this.sortedIdx[lo] : -1;
   }
 
   /**

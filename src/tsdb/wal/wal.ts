@@ -1,6 +1,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileSize, listSequenced, seqName, writeAll, writeFileAtomic } from '../files.js';
+import { fileSize, listSequenced, seqName, writeAll } from '../files.js';
+import { writeFileAtomicSync } from '../../util/atomic-file.js';
 
 /** A place in the WAL: a segment number and a byte offset in it. */
 export interface WalPosition {
@@ -49,7 +50,7 @@ export class Wal {
       closeSync(this.fd);
       this.olderBytes += this.segmentBytes;
     }
-    writeFileAtomic(this.dir, seqName(seq), initial);
+    writeFileAtomicSync(join(this.dir, seqName(seq)), initial);
     this.fd = openSync(join(this.dir, seqName(seq)), 'a');
     this.seq = seq;
     this.gen++;

@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../../src/alerts/notify/index.js';
 import { alertmanagerApiRoutes } from '../../../src/api/alertmanager-api.js';
+import { alertmanagerApiVersion, VIGIL_VERSION } from '../../../src/version.js';
 import { requireBinary } from '../../helpers/services.js';
 import { alert, notifier, tempDir } from './harness.js';
 
@@ -41,7 +42,7 @@ receivers:
     t.dir,
   );
   app = Fastify();
-  await app.register(alertmanagerApiRoutes({ notifier: n, token: TOKEN }));
+  await app.register(alertmanagerApiRoutes({ notifier: n, token: TOKEN, version: alertmanagerApiVersion }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   httpConfig = join(t.dir, 'http.yml');
@@ -89,6 +90,14 @@ describe.skipIf(!amtool)('Alertmanager v2 API with the real amtool', () => {
     expect(JSON.parse(q3)[0].status.state).toBe('suppressed');
     const groups = (await (await fetch(`${base}/api/v2/alerts/groups`)).json()) as unknown[];
     expect(groups.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("Vigil's version is reported with an API level amtool accepts without a warning", async () => {
+    const { stdout, stderr } = await am('silence', 'query');
+    expect(stdout).toContain('ID');
+    expect(stderr).toBe('');
+    const status = (await (await fetch(`${base}/api/v2/status`)).json()) as { versionInfo: { version: string } };
+    expect(status.versionInfo.version).toBe(`0.25.0+vigil.${VIGIL_VERSION}`);
   });
 
   it('status masks secrets; amtool config show works', async () => {

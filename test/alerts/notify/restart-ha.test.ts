@@ -5,14 +5,13 @@ import type { Notifier } from '../../../src/alerts/notify/index.js';
 import { hasRedis, REDIS_URL } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/net.js';
 import { startSlackStandIn } from '../../helpers/slack.js';
-import { alert, notifier, tempDir } from './harness.js';
+import { alert, ManualClock, notifier, step, tempDir } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function config(slackUrl: string, groupWait = '800ms') {
   return `
@@ -43,24 +42,25 @@ describe('restart', () => {
     const slack = await startSlackStandIn();
     const t = tempDir();
     cleanups.push(() => slack.close(), t.cleanup);
-    let n: Notifier = await notifier(config(slack.url, '1500ms'), t.dir);
-    await n.send([alert({ alertname: 'A', severity: 'critical' })]);
-    await sleep(300);
+    const clock = new ManualClock();
+    let n: Notifier = await notifier(config(slack.url, '1500ms'), t.dir, { clock });
+    await n.send([alert({ alertname: 'A', severity: 'critical' }, { now: clock.now() })]);
+    await step(clock, n, 300);
     await n.stop();
     expect(slack.received).toHaveLength(0);
-    n = await notifier(config(slack.url, '1500ms'), t.dir);
-    await waitFor(() => slack.received.length >= 1, 10_000);
+    n = await notifier(config(slack.url, '1500ms'), t.dir, { clock });
+    await step(clock, n, 1500);
+    expect(slack.received).toHaveLength(1);
     await n.stop();
     // Restart after the send, with the evaluator re-sending the same alert: nothing new.
-    n = await notifier(config(slack.url, '1500ms'), t.dir);
+    n = await notifier(config(slack.url, '1500ms'), t.dir, { clock });
     cleanups.push(() => n.stop());
-    await n.send([alert({ alertname: 'A', severity: 'critical' })]);
-    await sleep(2500);
+    await n.send([alert({ alertname: 'A', severity: 'critical' }, { now: clock.now() })]);
+    for (let i = 0; i < 8; i++) await step(clock, n, 300);
     expect(slack.received).toHaveLength(1);
     // Resolution after the restart is still delivered once.
-    await n.send([alert({ alertname: 'A', severity: 'critical' }, { resolved: true })]);
-    await waitFor(() => slack.received.length >= 2, 10_000);
-    await sleep(700);
+    await n.send([alert({ alertname: 'A', severity: 'critical' }, { resolved: true, now: clock.now() })]);
+    for (let i = 0; i < 4; i++) await step(clock, n, 300);
     expect(slack.received).toHaveLength(2);
   });
 
@@ -69,26 +69,27 @@ describe('restart', () => {
     cleanups.push(t.cleanup);
     const slack = await startSlackStandIn();
     cleanups.push(() => slack.close());
-    let n = await notifier(config(slack.url), t.dir);
+    const clock = new ManualClock();
+    let n = await notifier(config(slack.url), t.dir, { clock });
     const id = await n.putSilence({
       matchers: [{ name: 'alertname', value: 'A', isRegex: false, isEqual: true }],
-      startsAt: Date.now(),
-      endsAt: Date.now() + 3600_000,
+      startsAt: clock.now(),
+      endsAt: clock.now() + 3600_000,
       createdBy: 'me',
       comment: 'c',
     });
     await n.stop();
-    n = await notifier(config(slack.url), t.dir);
+    n = await notifier(config(slack.url), t.dir, { clock });
     cleanups.push(() => n.stop());
     expect((await n.getSilence(id))?.createdBy).toBe('me');
-    await n.send([alert({ alertname: 'A' })]);
-    await sleep(1500);
+    await n.send([alert({ alertname: 'A' }, { now: clock.now() })]);
+    for (let i = 0; i < 4; i++) await step(clock, n, 500);
     expect(slack.received).toHaveLength(0);
   });
 });
 
 describe.skipIf(!(await hasRedis()))('two replicas on one Redis', () => {
-  async function replicas(slackUrl: string, count = 2) {
+  async function replicas(slackUrl: string, clock: ManualClock, count = 2) {
     const prefix = `vigil-test:${randomUUID()}:`;
     cleanups.push(async () => {
       const r = new Redis(REDIS_URL);
@@ -100,7 +101,7 @@ describe.skipIf(!(await hasRedis()))('two replicas on one Redis', () => {
     for (let i = 0; i < count; i++) {
       const t = tempDir();
       cleanups.push(t.cleanup);
-      const n = await notifier(config(slackUrl), t.dir, { redisUrl: REDIS_URL, redisKeyPrefix: prefix });
+      const n = await notifier(config(slackUrl), t.dir, { redisUrl: REDIS_URL, redisKeyPrefix: prefix, clock });
       cleanups.push(() => n.stop());
       out.push(n);
     }
@@ -110,20 +111,19 @@ describe.skipIf(!(await hasRedis()))('two replicas on one Redis', () => {
   it('exactly one notification per group per interval', async () => {
     const slack = await startSlackStandIn();
     cleanups.push(() => slack.close());
-    const reps = await replicas(slack.url, 3);
-    const batch = ['A', 'B', 'C'].map((name) => alert({ alertname: name, severity: 'critical' }));
+    const clock = new ManualClock();
+    const reps = await replicas(slack.url, clock, 3);
+    const batch = ['A', 'B', 'C'].map((name) => alert({ alertname: name, severity: 'critical' }, { now: clock.now() }));
     await Promise.all(reps.map((r) => r.send(batch)));
-    await waitFor(() => slack.received.length >= 3, 10_000);
-    await sleep(1500);
+    for (let i = 0; i < 4; i++) await step(clock, reps, 500);
     expect(perGroup(slack.received)).toEqual({
       '[FIRING:1] A (critical)': 1,
       '[FIRING:1] B (critical)': 1,
       '[FIRING:1] C (critical)': 1,
     });
     // A second alert joins group A on every replica: one more message for A only.
-    await Promise.all(reps.map((r) => r.send([alert({ alertname: 'A', severity: 'critical', instance: 'x' })])));
-    await waitFor(() => slack.received.length >= 4, 10_000);
-    await sleep(1000);
+    await Promise.all(reps.map((r) => r.send([alert({ alertname: 'A', severity: 'critical', instance: 'x' }, { now: clock.now() })])));
+    for (let i = 0; i < 4; i++) await step(clock, reps, 300);
     expect(slack.received).toHaveLength(4);
     expect(slack.received[3].attachments[0].blocks[0].text.text).toBe('[FIRING:2] A (critical)');
   });
@@ -131,30 +131,31 @@ describe.skipIf(!(await hasRedis()))('two replicas on one Redis', () => {
   it('one replica stopped mid-wait: the other sends, once', async () => {
     const slack = await startSlackStandIn();
     cleanups.push(() => slack.close());
-    const [a, b] = await replicas(slack.url);
-    const batch = [alert({ alertname: 'DatabaseConnectionFailure', severity: 'critical' })];
+    const clock = new ManualClock();
+    const [a, b] = await replicas(slack.url, clock);
+    const batch = [alert({ alertname: 'DatabaseConnectionFailure', severity: 'critical' }, { now: clock.now() })];
     await Promise.all([a.send(batch), b.send(batch)]);
-    await sleep(200);
+    await step(clock, [a, b], 200);
     await a.stop();
-    await waitFor(() => slack.received.length >= 1, 10_000);
-    await sleep(1000);
+    for (let i = 0; i < 4; i++) await step(clock, b, 500);
     expect(slack.received).toHaveLength(1);
   });
 
   it('silences are shared', async () => {
     const slack = await startSlackStandIn();
     cleanups.push(() => slack.close());
-    const [a, b] = await replicas(slack.url);
+    const clock = new ManualClock();
+    const [a, b] = await replicas(slack.url, clock);
     const id = await a.putSilence({
       matchers: [{ name: 'alertname', value: 'Quiet', isRegex: false, isEqual: true }],
-      startsAt: Date.now(),
-      endsAt: Date.now() + 60_000,
+      startsAt: clock.now(),
+      endsAt: clock.now() + 60_000,
       createdBy: 'x',
       comment: 'y',
     });
     await waitFor(async () => (await b.getSilence(id)) !== undefined, 5_000);
-    await b.send([alert({ alertname: 'Quiet' })]);
-    await sleep(1500);
+    await b.send([alert({ alertname: 'Quiet' }, { now: clock.now() })]);
+    for (let i = 0; i < 4; i++) await step(clock, b, 500);
     expect(slack.received).toHaveLength(0);
   });
 });

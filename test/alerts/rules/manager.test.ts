@@ -181,6 +181,55 @@ describe('restart', () => {
   });
 });
 
+describe('restart with saved alert state', () => {
+  it('a firing alert is firing at once after the restart, before any evaluation, with its original activeAt', async () => {
+    const storage = new MemoryStorage();
+    const clock = { now: 0 };
+    const file = ruleFile(ERRORS);
+    const stateFile = join(dir, `state-${n++}.json`);
+    for (let t = 0; t <= 900_000; t += 15_000) storage.add({ __name__: 'errors', instance: 'a' }, t, 5);
+    const first = setup(storage, file, clock, { stateFile });
+    await first.manager.reload();
+    for (let t = 0; t <= 360_000; t += 15_000) await at(first.manager, clock, t);
+    expect(first.manager.alerts()[0]).toMatchObject({ state: 'firing', activeAt: 0 });
+    const lastEvaluation = first.manager.groups()[0].lastEvaluation;
+    await first.manager.stop();
+
+    clock.now = 400_000;
+    const second = setup(storage, file, clock, { stateFile });
+    await second.manager.reload();
+    expect(second.manager.alerts()).toEqual([expect.objectContaining({ state: 'firing', activeAt: 0 })]);
+    expect(second.manager.groups()[0].lastEvaluation).toBe(lastEvaluation);
+    // Still firing on the next evaluations, never pending; no new firing notification (resend delay kept).
+    await at(second.manager, clock, 405_000);
+    expect(second.manager.alerts()[0]).toMatchObject({ state: 'firing', activeAt: 0 });
+    await at(second.manager, clock, 420_000);
+    expect(second.manager.alerts()[0]).toMatchObject({ state: 'firing', activeAt: 0 });
+    expect(second.sent.every((a) => a.startsAt.getTime() === 300_000)).toBe(true);
+  });
+
+  it('a pending alert keeps its pending time, not the downtime; stale or corrupt state is ignored', async () => {
+    const storage = new MemoryStorage();
+    const clock = { now: 0 };
+    const file = ruleFile(ERRORS);
+    const stateFile = join(dir, `state-${n++}.json`);
+    for (let t = 0; t <= 900_000; t += 15_000) storage.add({ __name__: 'errors', instance: 'a' }, t, 5);
+    const first = setup(storage, file, clock, { stateFile });
+    await first.manager.reload();
+    for (let t = 0; t <= 120_000; t += 15_000) await at(first.manager, clock, t);
+    await first.manager.stop();
+    clock.now = 300_000;
+    const second = setup(storage, file, clock, { stateFile });
+    await second.manager.reload();
+    expect(second.manager.alerts()[0]).toMatchObject({ state: 'pending', activeAt: 300_000 - 120_000 });
+
+    writeFileSync(stateFile, '{not json');
+    const third = setup(storage, file, clock, { stateFile });
+    expect((await third.manager.reload()).ok).toBe(true);
+    expect(third.manager.alerts()).toEqual([]);
+  });
+});
+
 describe('reload and failures', () => {
   it('rejects an invalid new file with file, group, rule and line; running rules stay', async () => {
     const storage = new MemoryStorage();

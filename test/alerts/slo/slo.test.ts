@@ -71,7 +71,7 @@ describe('shipped SLOs', () => {
     const err: string[] = [];
     const code = await runRuleTests(unitTests, () => undefined, (s) => err.push(s));
     expect(code, err.join('\n')).toBe(0);
-  });
+  }, 180_000);
 
   describe.skipIf(!promtool)('against promtool', () => {
     it('promtool check rules accepts the generated files', () => {
@@ -81,7 +81,7 @@ describe('shipped SLOs', () => {
     it('promtool test rules passes the same unit tests', () => {
       const p = runPromtool(['test', 'rules', ...unitTests]);
       expect(p.code, p.out).toBe(0);
-    });
+    }, 180_000);
   });
 });
 

@@ -5,10 +5,6 @@ export function slackEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function htmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
-}
-
 /** Maps an HTTP status to retry semantics: 429 and 5xx retry, other 4xx are permanent. */
 export function httpError(what: string, status: number, retryAfter?: string | string[] | null): NotifyError {
   const retry = status === 429 || status >= 500;

@@ -7,10 +7,10 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { AlertmanagerConfig, EmailConfig } from '../config.js';
 import { secretValue } from '../config.js';
-import { defaultTitle, silenceLink, templateData, withAlertsMethods, type TemplateAlert, type TemplateData } from '../template-data.js';
+import { alertLinks, defaultTitle, templateData, withAlertsMethods, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
 import { NotifyError, type Integration } from '../types.js';
-import { htmlEscape } from './common.js';
+import { htmlEscape } from '../../../model/html.js';
 
 export interface EmailOptions {
   config: EmailConfig;
@@ -20,43 +20,49 @@ export interface EmailOptions {
   timeoutMs?: number;
 }
 
-function alertText(a: TemplateAlert): string {
-  const lines = [`Alert: ${a.Annotations.summary ?? a.Labels.alertname ?? ''}`];
+function alertText(a: TemplateAlert, externalUrl: string, dashboardUrl: string | undefined): string {
+  const lines = [`[${a.Status.toUpperCase()}] ${a.Annotations.summary ?? a.Labels.alertname ?? ''}${a.Labels.instance ? ` on ${a.Labels.instance}` : ''}`];
   if (a.Annotations.description) lines.push(`Description: ${a.Annotations.description}`);
   lines.push('Labels:', ...Object.keys(a.Labels).sort().map((k) => `  - ${k} = ${a.Labels[k]}`));
-  if (a.Annotations.runbook_url) lines.push(`Runbook: ${a.Annotations.runbook_url}`);
-  if (a.GeneratorURL) lines.push(`Source: ${a.GeneratorURL}`);
+  const l = alertLinks(a, externalUrl, dashboardUrl);
+  if (l.runbook) lines.push(`Runbook: ${l.runbook}`);
+  if (l.dashboard ?? l.dashboardText) lines.push(`Dashboard: ${l.dashboard ?? l.dashboardText}`);
+  if (l.source) lines.push(`Source: ${l.source}`);
+  if (l.silence) lines.push(`Silence: ${l.silence}`);
   return lines.join('\n');
 }
 
-export function defaultText(d: TemplateData): string {
+/** Plain-text body: the subject line first (status, alert, instance), then each alert with its links. */
+export function defaultText(d: TemplateData, dashboardUrl?: string): string {
   const firing = d.Alerts.filter((a) => a.Status === 'firing');
   const resolved = d.Alerts.filter((a) => a.Status === 'resolved');
   const parts = [defaultTitle(d), ''];
-  if (firing.length) parts.push(`Firing (${firing.length}):`, ...firing.map(alertText), '');
-  if (resolved.length) parts.push(`Resolved (${resolved.length}):`, ...resolved.map(alertText), '');
+  if (firing.length) parts.push(`Firing (${firing.length}):`, ...firing.map((a) => alertText(a, d.ExternalURL, dashboardUrl)), '');
+  if (resolved.length) parts.push(`Resolved (${resolved.length}):`, ...resolved.map((a) => alertText(a, d.ExternalURL, dashboardUrl)), '');
   parts.push(`Sent by Vigil ${d.ExternalURL}`);
   return parts.join('\n');
 }
 
-function alertHtml(a: TemplateAlert, externalUrl: string): string {
+function alertHtml(a: TemplateAlert, externalUrl: string, dashboardUrl: string | undefined): string {
   const e = htmlEscape;
   const color = a.Status === 'resolved' ? '#2eb886' : a.Labels.severity === 'critical' ? '#a30200' : '#daa038';
   const labels = Object.keys(a.Labels)
     .sort()
     .map((k) => `<li>${e(k)} = ${e(a.Labels[k])}</li>`)
     .join('');
+  const l = alertLinks(a, externalUrl, dashboardUrl);
   const links: string[] = [];
   const link = (u: string | undefined, t: string) => {
-    if (u && /^https?:\/\//.test(u)) links.push(`<a href="${e(u)}">${t}</a>`);
+    if (u) links.push(`<a href="${e(u)}">${t}</a>`);
   };
-  link(a.Annotations.runbook_url, 'Runbook');
-  link(a.Annotations.dashboard ?? a.Annotations.dashboard_url, 'Dashboard');
-  link(a.GeneratorURL, 'Source');
-  if (a.Status === 'firing') link(silenceLink(externalUrl, a.Labels), 'Silence');
+  link(l.runbook, 'Runbook');
+  link(l.dashboard, 'Dashboard');
+  if (l.dashboardText) links.push(`Dashboard: ${e(l.dashboardText)}`);
+  link(l.source, 'Source');
+  link(l.silence, 'Silence');
   return (
     `<div style="border-left:4px solid ${color};padding:4px 12px;margin:8px 0">` +
-    `<p><strong>Alert: ${e(a.Annotations.summary ?? a.Labels.alertname ?? '')}</strong></p>` +
+    `<p><strong>[${a.Status.toUpperCase()}] ${e(a.Annotations.summary ?? a.Labels.alertname ?? '')}</strong>${a.Labels.instance ? ` on ${e(a.Labels.instance)}` : ''}</p>` +
     (a.Annotations.description ? `<p>Description: ${e(a.Annotations.description)}</p>` : '') +
     `<ul>${labels}</ul>` +
     (links.length ? `<p>${links.join(' | ')}</p>` : '') +
@@ -64,11 +70,11 @@ function alertHtml(a: TemplateAlert, externalUrl: string): string {
   );
 }
 
-export function defaultHtml(d: TemplateData): string {
+export function defaultHtml(d: TemplateData, dashboardUrl?: string): string {
   return (
     `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${htmlEscape(defaultTitle(d))}</title></head><body>` +
     `<h2>${htmlEscape(defaultTitle(d))}</h2>` +
-    d.Alerts.map((a) => alertHtml(a, d.ExternalURL)).join('') +
+    d.Alerts.map((a) => alertHtml(a, d.ExternalURL, dashboardUrl)).join('') +
     `<p style="color:#888">Sent by <a href="${htmlEscape(d.ExternalURL)}">Vigil</a></p></body></html>`
   );
 }
@@ -111,6 +117,12 @@ export function emailIntegration(o: EmailOptions): Integration {
     logger: false,
   });
   const from = c.from ?? g.smtp_from!;
+  const sendError = (err: unknown): NotifyError => {
+    const e = err as { responseCode?: number; message: string };
+    // 5xx SMTP replies are permanent (bad recipient, rejected); everything else may clear.
+    const permanent = e.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600;
+    return new NotifyError(`email to ${c.to} via ${host}:${port}: ${e.message.split('\n')[0]}`, !permanent);
+  };
   return {
     kind: 'email',
     index: o.index,
@@ -130,14 +142,26 @@ export function emailIntegration(o: EmailOptions): Integration {
           to: o.render(c.to, d),
           subject,
           headers,
-          text: c.text ? o.render(c.text, d) : defaultText(d),
-          html: c.html ? o.render(c.html, escapedData(d)) : defaultHtml(d),
+          text: c.text ? o.render(c.text, d) : defaultText(d, n.dashboardUrl),
+          html: c.html ? o.render(c.html, escapedData(d)) : defaultHtml(d, n.dashboardUrl),
         });
       } catch (err) {
-        const e = err as { responseCode?: number; message: string };
-        // 5xx SMTP replies are permanent (bad recipient, rejected); everything else may clear.
-        const permanent = e.responseCode !== undefined && e.responseCode >= 500 && e.responseCode < 600;
-        throw new NotifyError(`email to ${c.to} via ${host}:${port}: ${e.message.split('\n')[0]}`, !permanent);
+        throw sendError(err);
+      }
+    },
+    async sendNotice(notice, receiver) {
+      // Addresses may be templates over alert data; a notice has none but the receiver.
+      const d = templateData({ receiver, groupKey: '', groupLabels: {}, alerts: [], now: Date.now(), externalUrl: '' });
+      try {
+        await transport.sendMail({
+          from: o.render(from, d),
+          to: o.render(c.to, d),
+          subject: notice.title.replace(/[\r\n]+/g, ' '),
+          text: notice.text,
+          html: `<!DOCTYPE html><html><body><pre style="font-family:monospace">${htmlEscape(notice.text)}</pre></body></html>`,
+        });
+      } catch (err) {
+        throw sendError(err);
       }
     },
     async close() {

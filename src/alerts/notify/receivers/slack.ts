@@ -6,7 +6,7 @@
  */
 import { IncomingWebhook } from '@slack/webhook';
 import type { SlackConfig } from '../config.js';
-import { defaultTitle, silenceLink, templateData, type TemplateAlert, type TemplateData } from '../template-data.js';
+import { alertLinks, defaultTitle, templateData, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
 import { NotifyError, parseRetryAfter, type Integration } from '../types.js';
 import { redactUrl, slackEscape, truncate } from './common.js';
@@ -29,35 +29,38 @@ export function slackColor(d: TemplateData): string {
   return COLORS.other;
 }
 
-function alertBlocks(a: TemplateAlert, externalUrl: string): object[] {
+function alertBlocks(a: TemplateAlert, externalUrl: string, dashboardUrl: string | undefined): object[] {
   const icon = a.Status === 'resolved' ? ':white_check_mark:' : a.Labels.severity === 'critical' ? ':red_circle:' : ':warning:';
   const summary = a.Annotations.summary ?? a.Labels.alertname ?? 'alert';
-  const lines = [`${icon} *${slackEscape(summary)}*`];
+  const where = a.Labels.instance ? ` on ${slackEscape(a.Labels.instance)}` : '';
+  const lines = [`${icon} *${a.Status.toUpperCase()}: ${slackEscape(summary)}*${where}`];
   if (a.Annotations.description) lines.push(slackEscape(a.Annotations.description));
   const labels = Object.keys(a.Labels)
     .sort()
     .map((k) => `\`${slackEscape(k)}=${slackEscape(a.Labels[k])}\``)
     .join(' ');
+  const l = alertLinks(a, externalUrl, dashboardUrl);
   const links: string[] = [];
   const link = (url: string | undefined, text: string) => {
-    if (url && /^https?:\/\//.test(url)) links.push(`<${url.replace(/[<>|]/g, encodeURIComponent)}|${text}>`);
+    if (url) links.push(`<${url.replace(/[<>|]/g, encodeURIComponent)}|${text}>`);
   };
-  link(a.Annotations.runbook_url ?? a.Annotations.runbook, 'Runbook');
-  link(a.Annotations.dashboard ?? a.Annotations.dashboard_url, 'Dashboard');
-  link(a.GeneratorURL, 'Source');
-  if (a.Status === 'firing') link(silenceLink(externalUrl, a.Labels), 'Silence');
+  link(l.runbook, 'Runbook');
+  link(l.dashboard, 'Dashboard');
+  if (l.dashboardText) links.push(`Dashboard: ${slackEscape(l.dashboardText)}`);
+  link(l.source, 'Source');
+  link(l.silence, 'Silence');
   const blocks: object[] = [{ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } }];
   const ctx = [labels, links.join(' · ')].filter(Boolean);
   if (ctx.length) blocks.push({ type: 'context', elements: ctx.map((t) => ({ type: 'mrkdwn', text: truncate(t, 2000) })) });
   return blocks;
 }
 
-export function slackMessage(d: TemplateData, cfg: SlackConfig, render: Render): Record<string, unknown> {
+export function slackMessage(d: TemplateData, cfg: SlackConfig, render: Render, dashboardUrl?: string): Record<string, unknown> {
   const header = defaultTitle(d);
   const title = cfg.title ? render(cfg.title, d) : header;
   // Slack caps a message at 50 blocks; keep the header and room for the trailer.
-  const perAlert = d.Alerts.slice(0, 20).flatMap((a) => alertBlocks(a, d.ExternalURL));
-  const blocks: object[] = [{ type: 'header', text: { type: 'plain_text', text: truncate(header, 150) } }, ...perAlert];
+  const perAlert = d.Alerts.slice(0, 20).flatMap((a) => alertBlocks(a, d.ExternalURL, dashboardUrl));
+  const blocks: object[] = [{ type: 'header', text: { type: 'plain_text', text: truncate(slackEscape(header), 150) } }, ...perAlert];
   if (d.Alerts.length > 20) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${d.Alerts.length - 20} more alerts` }] });
   const attachment: Record<string, unknown> = {
     color: cfg.color ? render(cfg.color, d) : slackColor(d),
@@ -70,7 +73,8 @@ export function slackMessage(d: TemplateData, cfg: SlackConfig, render: Render):
   if (cfg.text) attachment.text = render(cfg.text, d);
   if (cfg.footer) attachment.footer = render(cfg.footer, d);
   if (cfg.fields) attachment.fields = cfg.fields.map((f) => ({ title: render(f.title, d), value: render(f.value, d), short: f.short ?? cfg.short_fields ?? false }));
-  const msg: Record<string, unknown> = { text: title, attachments: [attachment] };
+  // The message text is what Slack shows in notifications: status and instance always in it.
+  const msg: Record<string, unknown> = { text: slackEscape(title === header ? header : `${title} ${header}`), attachments: [attachment] };
   if (cfg.channel) msg.channel = render(cfg.channel, d);
   if (cfg.username) msg.username = render(cfg.username, d);
   if (cfg.icon_emoji) msg.icon_emoji = render(cfg.icon_emoji, d);
@@ -86,20 +90,32 @@ export function slackIntegration(o: SlackOptions): Integration {
     index: o.index,
     sendResolved: o.config.send_resolved,
     async notify(n) {
-      const msg = slackMessage(templateData(n), o.config, o.render);
-      try {
-        await hook.send(msg);
-      } catch (err) {
-        const e = err as { original?: { response?: { status: number; headers?: Record<string, string> } }; code?: string; message: string };
-        const res = e.original?.response;
-        if (res) {
-          const retry = res.status === 429 || res.status >= 500;
-          const after = res.status === 429 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
-          throw new NotifyError(`slack ${redactUrl(o.url)}: unexpected status code ${res.status}`, retry, after);
-        }
-        // Network errors and timeouts: Slack may or may not have posted; Alertmanager retries too.
-        throw new NotifyError(`slack ${redactUrl(o.url)}: ${e.message.replace(o.url, redactUrl(o.url))}`, true);
-      }
+      await send(slackMessage(templateData(n), o.config, o.render, n.dashboardUrl));
+    },
+    async sendNotice(notice) {
+      const msg: Record<string, unknown> = {
+        text: slackEscape(notice.title),
+        blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate('```' + slackEscape(notice.text) + '```', 3000) } }],
+      };
+      if (o.config.channel && !o.config.channel.includes('{{')) msg.channel = o.config.channel;
+      if (o.config.username && !o.config.username.includes('{{')) msg.username = o.config.username;
+      await send(msg);
     },
   };
+
+  async function send(msg: Record<string, unknown>): Promise<void> {
+    try {
+      await hook.send(msg);
+    } catch (err) {
+      const e = err as { original?: { response?: { status: number; headers?: Record<string, string> } }; code?: string; message: string };
+      const res = e.original?.response;
+      if (res) {
+        const retry = res.status === 429 || res.status >= 500;
+        const after = res.status === 429 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
+        throw new NotifyError(`slack ${redactUrl(o.url)}: unexpected status code ${res.status}`, retry, after);
+      }
+      // Network errors and timeouts: Slack may or may not have posted; Alertmanager retries too.
+      throw new NotifyError(`slack ${redactUrl(o.url)}: ${e.message.replace(o.url, redactUrl(o.url))}`, true);
+    }
+  }
 }

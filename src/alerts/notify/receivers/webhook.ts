@@ -45,21 +45,24 @@ export function webhookIntegration(o: WebhookOptions): Integration {
     kind: 'webhook',
     index: o.index,
     sendResolved: o.sendResolved,
-    async notify(n) {
-      const body = JSON.stringify(webhookMessage(n, templateData(n), o.maxAlerts));
-      let res: Response;
-      try {
-        res = await fetch(o.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'user-agent': 'Vigil', ...o.headers },
-          body,
-          signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
-        });
-      } catch (err) {
-        throw new NotifyError(`webhook ${redactUrl(o.url)}: ${(err as Error).message}`, true);
-      }
-      await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) throw httpError(`webhook ${redactUrl(o.url)}`, res.status, res.headers.get('retry-after'));
-    },
+    notify: (n) => post(JSON.stringify(webhookMessage(n, templateData(n), o.maxAlerts))),
+    // Not an Alertmanager payload: `status: "notice"` and no alerts, so an alert consumer can tell it apart.
+    sendNotice: (n, receiver) => post(JSON.stringify({ version: '4', receiver, status: 'notice', alerts: [], title: n.title, text: n.text })),
   };
+
+  async function post(body: string): Promise<void> {
+    let res: Response;
+    try {
+      res = await fetch(o.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Vigil', ...o.headers },
+        body,
+        signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+      });
+    } catch (err) {
+      throw new NotifyError(`webhook ${redactUrl(o.url)}: ${(err as Error).message}`, true);
+    }
+    await res.arrayBuffer().catch(() => undefined);
+    if (!res.ok) throw httpError(`webhook ${redactUrl(o.url)}`, res.status, res.headers.get('retry-after'));
+  }
 }

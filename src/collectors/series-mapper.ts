@@ -1,0 +1,306 @@
+/**
+ * Turns one target's scraped samples into a compact batch for the store: target
+ * labels and honor_labels handling, metric relabeling, label and sample limits,
+ * duplicate series after relabeling, and a small integer reference per final
+ * series. The labels of a reference travel once (as a definition, when the
+ * series first appears); later scrapes carry only references and values, so a
+ * batch crosses threads as a few typed arrays. Runs where the scrape runs: in a
+ * scrape worker for HTTP targets, in the main thread for probes and databases.
+ */
+import { labelsKey } from '../model/labels.js';
+import type { Labels } from '../tsdb/types.js';
+import type { ParsedSample } from './exposition.js';
+import { relabel, type CompiledRelabel } from './relabel.js';
+
+export interface MapperSettings {
+  /** Final target labels (job, instance, static labels), nothing starting with `__`. */
+  targetLabels: Labels;
+  honorLabels: boolean;
+  honorTimestamps: boolean;
+  metricRelabel: CompiledRelabel[];
+  /** 0 = no limit. */
+  sampleLimit: number;
+  labelLimit: number;
+  labelNameLengthLimit: number;
+  labelValueLengthLimit: number;
+}
+
+/** One scrape's result, as the store appender consumes it. */
+export interface Batch {
+  /** References defined by this batch (new series), with their label pairs. */
+  defRefs: Int32Array<ArrayBuffer>;
+  /** Pairs per definition. */
+  defCounts: Int32Array<ArrayBuffer>;
+  /** name, value, name, value, ... of every definition in order. */
+  defPairs: string[];
+  /** Reference, value and timestamp of every sample; `ts` NaN = the scrape's timestamp. */
+  refs: Int32Array<ArrayBuffer>;
+  values: Float64Array<ArrayBuffer>;
+  ts: Float64Array<ArrayBuffer>;
+  /** Samples in the exposition, after relabeling, and series not in the previous scrape. */
+  scraped: number;
+  post: number;
+  added: number;
+  /** References restart: the mapper that produced this batch has no earlier state. */
+  fresh: boolean;
+}
+
+/** A scrape failure with a message for `up`'s target page; `bytesRead` tells how much of the body was received. */
+export class ScrapeError extends Error {
+  constructor(
+    message: string,
+    readonly bytesRead = 0,
+  ) {
+    super(message);
+    this.name = 'ScrapeError';
+  }
+}
+
+interface FinalSeries {
+  labels: Labels;
+  key: string;
+  ref: number;
+  /** Number of the last run that wrote this series. */
+  seen: number;
+  /** Held in `interned` (false once swept). */
+  interned: boolean;
+}
+
+/** Growable typed-array column. */
+class Column<A extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>> {
+  n = 0;
+  constructor(
+    public a: A,
+    private readonly make: (n: number) => A,
+  ) {}
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = this.make(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  take(): A {
+    const out = this.a.slice(0, this.n) as A;
+    this.n = 0;
+    return out;
+  }
+}
+
+export class SeriesMapper {
+  private settings: MapperSettings;
+  /** Parsed label object -> final series; valid while settings are unchanged. */
+  private finalCache = new WeakMap<Labels, FinalSeries | null>();
+  /** One FinalSeries per final key, so a series keeps its object and reference across scrapes. */
+  private interned = new Map<string, FinalSeries>();
+  private freeRefs: number[] = [];
+  private nextRef = 0;
+  private run = 0;
+  private previousRun = 0;
+  private fresh = true;
+  private refs = new Column(new Int32Array(1024), (n) => new Int32Array(n));
+  private values = new Column(new Float64Array(1024), (n) => new Float64Array(n));
+  private ts = new Column(new Float64Array(1024), (n) => new Float64Array(n));
+  private defRefs = new Column(new Int32Array(64), (n) => new Int32Array(n));
+  private defCounts = new Column(new Int32Array(64), (n) => new Int32Array(n));
+  private defPairs: string[] = [];
+  private scraped = 0;
+  private post = 0;
+  private added = 0;
+  private written = 0;
+
+  constructor(settings: MapperSettings) {
+    this.settings = settings;
+  }
+
+  /** New settings (config reload): cached results are recomputed, references kept. */
+  update(settings: MapperSettings): void {
+    this.settings = settings;
+    this.finalCache = new WeakMap();
+  }
+
+  /** Starts a run (one scrape). */
+  begin(): void {
+    this.run++;
+    this.refs.n = this.values.n = this.ts.n = 0;
+    this.defRefs.n = this.defCounts.n = 0;
+    this.defPairs = [];
+    this.scraped = this.post = this.added = this.written = 0;
+  }
+
+  /** Adds `samples[from..]` to the run; throws as soon as a limit is crossed. */
+  add(samples: readonly ParsedSample[], from = 0): void {
+    const s = this.settings;
+    const run = this.run;
+    const previousRun = this.previousRun;
+    for (let i = from; i < samples.length; i++) {
+      const sample = samples[i];
+      this.scraped++;
+      let fin = this.finalCache.get(sample.labels);
+      if (fin === undefined || (fin !== null && !fin.interned)) {
+        fin = fin === undefined ? this.finalize(sample.labels) : this.intern(fin);
+        this.finalCache.set(sample.labels, fin);
+      }
+      if (fin === null) continue;
+      this.post++;
+      if (s.sampleLimit > 0 && this.post > s.sampleLimit) throw new ScrapeError(`sample limit exceeded (limit ${s.sampleLimit})`);
+      const seen = fin.seen;
+      if (seen === run) continue; // duplicate after relabeling: first one wins
+      fin.seen = run;
+      if (seen !== previousRun) this.added++;
+      this.refs.push(fin.ref);
+      this.values.push(sample.value);
+      this.ts.push(s.honorTimestamps && sample.timestampMs !== undefined ? sample.timestampMs : NaN);
+      this.written++;
+    }
+  }
+
+  /** Samples collected since the run began or the last part was taken. */
+  get pending(): number {
+    return this.refs.n;
+  }
+
+  /** New series defined since the run began or the last part was taken. */
+  get pendingDefinitions(): number {
+    return this.defRefs.n;
+  }
+
+  /**
+   * What the run has collected so far, handed over early so the store can
+   * append it while the rest of the body is parsed. Counts come with `finish`.
+   */
+  part(): Batch {
+    const fresh = this.fresh;
+    this.fresh = false;
+    const batch: Batch = {
+      defRefs: this.defRefs.take(),
+      defCounts: this.defCounts.take(),
+      defPairs: this.defPairs,
+      refs: this.refs.take(),
+      values: this.values.take(),
+      ts: this.ts.take(),
+      scraped: 0,
+      post: 0,
+      added: 0,
+      fresh,
+    };
+    this.defPairs = [];
+    return batch;
+  }
+
+  /**
+   * Ends the run and returns its batch. Series the run did not write give up
+   * their references, which later definitions may reuse (never within the run
+   * that freed them, so the store can still end the old series first).
+   */
+  finish(): Batch {
+    const run = this.run;
+    this.previousRun = run;
+    // Steady scrapes write exactly the interned series: nothing to sweep.
+    if (this.interned.size !== this.written) {
+      for (const [key, fin] of this.interned) {
+        if (fin.seen !== run) {
+          fin.interned = false;
+          this.interned.delete(key);
+          this.freeRefs.push(fin.ref);
+        }
+      }
+    }
+    const fresh = this.fresh;
+    this.fresh = false;
+    const batch: Batch = {
+      defRefs: this.defRefs.take(),
+      defCounts: this.defCounts.take(),
+      defPairs: this.defPairs,
+      refs: this.refs.take(),
+      values: this.values.take(),
+      ts: this.ts.take(),
+      scraped: this.scraped,
+      post: this.post,
+      added: this.added,
+      fresh,
+    };
+    this.defPairs = [];
+    return batch;
+  }
+
+  /**
+   * Ends a failed run: every series of the target ends, as in Prometheus,
+   * except the source's own failure samples (`extra`, e.g. pg_up 0). All
+   * references are forgotten, those the failed run defined included, so the
+   * batch is fresh and carries no definitions but the extras': a target that
+   * fails at its sample limit does not ship the series it was refused.
+   */
+  fail(extra: readonly ParsedSample[] = []): Batch {
+    for (const fin of this.interned.values()) fin.interned = false;
+    this.interned.clear();
+    this.freeRefs = [];
+    this.nextRef = 0;
+    this.fresh = true;
+    const reset = () => {
+      this.refs.n = this.values.n = this.ts.n = 0;
+      this.defRefs.n = this.defCounts.n = 0;
+      this.defPairs = [];
+      this.run++;
+      this.written = 0;
+    };
+    reset();
+    try {
+      this.add(extra);
+    } catch {
+      for (const fin of this.interned.values()) fin.interned = false;
+      this.interned.clear();
+      this.nextRef = 0;
+      reset();
+    }
+    return { ...this.finish(), scraped: 0, post: 0, added: 0 };
+  }
+
+  /** Target labels, honor_labels handling, metric relabeling and label limits. */
+  private finalize(scraped: Labels): FinalSeries | null {
+    const s = this.settings;
+    const out: Record<string, string> = { ...scraped };
+    for (const [name, value] of Object.entries(s.targetLabels)) {
+      const existing = out[name];
+      if (existing === undefined || existing === '') out[name] = value;
+      else if (!s.honorLabels) {
+        // Conflicts keep both: the scraped value moves to exported_<name>.
+        let exported = `exported_${name}`;
+        while (out[exported] !== undefined) exported = `exported_${exported}`;
+        out[exported] = existing;
+        out[name] = value;
+      }
+    }
+    const labels = relabel(out, s.metricRelabel);
+    if (labels === null || !labels.__name__) return null;
+    const names = Object.keys(labels);
+    if (s.labelLimit > 0 && names.length > s.labelLimit) {
+      throw new ScrapeError(`label_limit exceeded (metric ${labels.__name__}: ${names.length} labels, limit ${s.labelLimit})`);
+    }
+    if (s.labelNameLengthLimit > 0 || s.labelValueLengthLimit > 0) {
+      for (const n of names) {
+        if (s.labelNameLengthLimit > 0 && n.length > s.labelNameLengthLimit) throw new ScrapeError(`label_name_length_limit exceeded (${labels.__name__}: ${n.slice(0, 40)})`);
+        if (s.labelValueLengthLimit > 0 && labels[n].length > s.labelValueLengthLimit) throw new ScrapeError(`label_value_length_limit exceeded (${labels.__name__}: ${n})`);
+      }
+    }
+    return this.intern({ labels, key: labelsKey(labels), ref: -1, seen: -1, interned: false });
+  }
+
+  /** The interned series with `fin`'s key (`fin` itself, given a reference and defined, when it is the first). */
+  private intern(fin: FinalSeries): FinalSeries {
+    const known = this.interned.get(fin.key);
+    if (known !== undefined) return known;
+    fin.interned = true;
+    fin.ref = this.freeRefs.length ? (this.freeRefs.pop() as number) : this.nextRef++;
+    this.interned.set(fin.key, fin);
+    this.defRefs.push(fin.ref);
+    let n = 0;
+    for (const name in fin.labels) {
+      this.defPairs.push(name, fin.labels[name]);
+      n++;
+    }
+    this.defCounts.push(n);
+    return fin;
+  }
+}

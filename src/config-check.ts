@@ -1,0 +1,137 @@
+/**
+ * Everything `vigil start` checks before it runs, in one place, so that
+ * `vigil check config` and a reload refuse exactly what start would refuse:
+ * the schema (with every unset variable), then each section's own checks
+ * (referenced files, rule globs, cross-field rules), all errors at once, each
+ * with file and line. A feature adds its section's check to `configChecks`.
+ */
+import { loadNotifierConfig } from './alerts/notify/loader.js';
+import { loadGroupSpecs } from './alerts/rules/index.js';
+import { resolveRuleFiles } from './alerts/rules/files.js';
+import { generateSloRuleFiles } from './alerts/slo/index.js';
+import { buildLoopSpecs } from './collectors/index.js';
+import { intervalsFor } from './collectors/scrape-targets.js';
+import { resolveAlertingPaths } from './config/alerting.js';
+import { formatDuration } from './model/duration.js';
+import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from './config/index.js';
+import type { LoadOptions } from './config/yaml-file.js';
+import { silentLogger } from './logger.js';
+
+export interface ConfigCheck {
+  /** The top-level section checked, for messages. */
+  section: string;
+  run(l: LoadedConfig): Array<Omit<ConfigIssue, 'line'> & { at?: (string | number)[] }>;
+}
+
+/** rule_files: every entry matches at least one file, and every file is a valid rule file. */
+const ruleFiles: ConfigCheck = {
+  section: 'rule_files',
+  run(l) {
+    const out: ReturnType<ConfigCheck['run']> = [];
+    l.config.rule_files.forEach((pattern, i) => {
+      const { files, errors } = resolveRuleFiles([pattern], l.baseDir);
+      for (const message of errors) out.push({ path: `rule_files[${i}]`, at: ['rule_files', i], message });
+      if (files.length === 0) return;
+      for (const message of loadGroupSpecs(files, l.baseDir).errors) out.push({ path: `rule_files[${i}]`, at: ['rule_files', i], message });
+    });
+    return out;
+  },
+};
+
+/** slo_files: every SLO file is valid (its rules are generated at start). */
+const sloFiles: ConfigCheck = {
+  section: 'slo_files',
+  run(l) {
+    return generateSloRuleFiles(l.config.slo_files, l.baseDir).errors.map((message) => ({ path: 'slo_files', at: ['slo_files'], message }));
+  },
+};
+
+/** alerting: the Alertmanager file exists and is valid, secret files are readable. */
+const alerting: ConfigCheck = {
+  section: 'alerting',
+  run(l) {
+    const a = l.config.alerting;
+    if (!a || (!a.config_file && !a.config)) return [];
+    const at = a.config_file ? ['alerting', 'config_file'] : ['alerting', 'config'];
+    const path = at.join('.');
+    try {
+      loadNotifierConfig(resolveAlertingPaths(a, l.baseDir));
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        return err.issues.map((i) => ({ path, at, message: `${err.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}` }));
+      }
+      return [{ path, at, message: (err as Error).message }];
+    }
+  },
+};
+
+/** scrape_configs: targets that would be dropped, and a job's timeout above its own interval. */
+const scrapes: ConfigCheck = {
+  section: 'scrape_configs',
+  run(l) {
+    const out: ReturnType<ConfigCheck['run']> = [];
+    const g = l.config.global;
+    l.config.scrape_configs.forEach((sc, i) => {
+      const { intervalMs, timeoutMs } = intervalsFor(sc, g);
+      if (timeoutMs > intervalMs) {
+        out.push({
+          path: `scrape_configs[${i}].scrape_timeout`,
+          at: ['scrape_configs', i, 'scrape_timeout'],
+          message: `scrape_timeout ${formatDuration(timeoutMs)} is greater than the job's scrape_interval ${formatDuration(intervalMs)} (job ${sc.job_name})`,
+        });
+      }
+    });
+    for (const message of buildLoopSpecs(l.config, silentLogger()).errors) out.push({ path: 'scrape_configs', at: ['scrape_configs'], message });
+    return out;
+  },
+};
+
+/** jobs: a digest names a receiver of the notification config. */
+const jobs: ConfigCheck = {
+  section: 'jobs',
+  run(l) {
+    const out: ReturnType<ConfigCheck['run']> = [];
+    let receivers: string[] | undefined;
+    const a = l.config.alerting;
+    if (a && (a.config_file || a.config)) {
+      try {
+        receivers = loadNotifierConfig(resolveAlertingPaths(a, l.baseDir)).am.receivers.map((r) => r.name);
+      } catch {
+        return []; // reported by the alerting check
+      }
+    }
+    for (const [name, j] of Object.entries(l.config.jobs)) {
+      if (j.type !== 'digest' || !j.enabled) continue;
+      const at = ['jobs', name, 'receiver'];
+      if (!receivers) out.push({ path: at.join('.'), at, message: `the digest goes through a notification receiver, but no notification config is set (alerting.config_file or alerting.config)` });
+      else if (!receivers.includes(j.receiver)) out.push({ path: at.join('.'), at, message: `no receiver named "${j.receiver}" in the notification config (have: ${receivers.join(', ')})` });
+    }
+    return out;
+  },
+};
+
+export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, jobs];
+
+/** Runs every section check; returns all problems with their lines. */
+export function validateConfig(l: LoadedConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const c of configChecks) {
+    let found: ReturnType<ConfigCheck['run']>;
+    try {
+      found = c.run(l);
+    } catch (err) {
+      found = [{ path: c.section, at: [c.section], message: `cannot check: ${(err as Error).message}` }];
+    }
+    for (const { at, ...i } of found) issues.push({ ...i, line: at ? l.locate?.(at) : undefined });
+  }
+  return issues;
+}
+
+/** Loads vigil.yml and runs every check start runs; throws one ConfigError listing all problems. */
+export function loadValidatedConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
+  const l = loadConfig(file, opts);
+  const issues = validateConfig(l);
+  if (issues.length) throw new ConfigError(l.file, issues);
+  return l;
+}

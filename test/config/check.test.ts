@@ -1,0 +1,136 @@
+/**
+ * `vigil check config` and `vigil start` refuse the same configurations: each
+ * case below is checked through loadValidatedConfig (what both run) and
+ * through startVigil itself, with file and line in the message, and with every
+ * error of a file listed at once.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run as checkConfig } from '../../src/cli/check-config.js';
+import { loadValidatedConfig } from '../../src/config-check.js';
+import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
+import { startVigil } from '../../src/main.js';
+
+const root = mkdtempSync(join(tmpdir(), 'vigil-check-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+function dir(files: Record<string, string>): string {
+  const d = join(root, `c${n++}`);
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(d, rel)), { recursive: true });
+    writeFileSync(join(d, rel), text);
+  }
+  return join(d, 'vigil.yml');
+}
+
+const BASE = 'server: {listen: "127.0.0.1:0"}\nstorage: {path: data}\nlogs: {self: false}\n';
+const AM = 'route: {receiver: r}\nreceivers: [{name: r}]\n';
+
+function issues(file: string): string {
+  try {
+    loadValidatedConfig(file, { env: {} });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).message;
+  }
+  return '';
+}
+
+/** start refuses it too (before or while starting). */
+async function startRefuses(file: string): Promise<string> {
+  try {
+    const v = await startVigil(loadValidatedConfig(file, { env: {} }), { logger: silentLogger(), listen: '127.0.0.1:0' });
+    await v.stop();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return '';
+}
+
+describe('check config = start', () => {
+  it('a rule glob that matches nothing is an error naming where it looked', async () => {
+    const f = dir({ 'vigil.yml': `${BASE}rule_files:\n  - rules/*.yml\n` });
+    const m = issues(f);
+    expect(m).toMatch(/line 5: rule_files\[0\]: rules\/\*\.yml: matches no file \(looked for .*rules\/\*\.yml; rule_files resolve against the config file's directory\)/);
+    expect(await startRefuses(f)).toMatch(/matches no file/);
+    // Even through startVigil with a config loaded without the checks, the rule manager refuses.
+    await expect(startVigil(loadConfig(f, { env: {} }), { logger: silentLogger(), listen: '127.0.0.1:0' })).rejects.toThrow(/matches no file/);
+  });
+
+  it('a missing rule file, and an invalid one, with the rule file line', () => {
+    const f = dir({ 'vigil.yml': `${BASE}rule_files: [rules/a.yml, missing.yml]\n`, 'rules/a.yml': 'groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up ==\n' });
+    const m = issues(f);
+    expect(m).toMatch(/rule_files\[0\]: .*a\.yml.*5/);
+    expect(m).toMatch(/rule_files\[1\]: missing\.yml: no such file/);
+  });
+
+  it('a missing or invalid alerting.config_file, resolved against the config directory', async () => {
+    let f = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n` });
+    expect(issues(f)).toMatch(/line 4: alerting\.config_file: .*alerting\/am\.yml: cannot read file/);
+    expect(await startRefuses(f)).toMatch(/am\.yml/);
+    f = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n`, 'alerting/am.yml': 'route: {receiver: nobody}\nreceivers: [{name: r}]\n' });
+    expect(issues(f)).toMatch(/alerting\.config_file: .*am\.yml: line 1: route\.receiver: undefined receiver "nobody"/);
+    f = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n`, 'alerting/am.yml': AM });
+    expect(issues(f)).toBe('');
+  });
+
+  it("a job's scrape_timeout above its interval (own or global)", async () => {
+    const f = dir({
+      'vigil.yml': `${BASE}global: {scrape_interval: 10s, scrape_timeout: 5s}\nscrape_configs:\n  - job_name: a\n    scrape_timeout: 20s\n    static_configs: [{targets: ['localhost:9']}]\n`,
+    });
+    expect(issues(f)).toMatch(/line 7: scrape_configs\[0\]\.scrape_timeout: scrape_timeout 20s is greater than the job's scrape_interval 10s \(job a\)/);
+    expect(await startRefuses(f)).toMatch(/scrape_timeout 20s/);
+  });
+
+  it('a target without a port takes the scheme default port, as in Prometheus: accepted by both', async () => {
+    const f = dir({ 'vigil.yml': `${BASE}scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['localhost']}]\n` });
+    expect(issues(f)).toBe('');
+    expect(await startRefuses(f)).toBe('');
+  });
+
+  it('every error at once: unset variables do not hide schema errors or each other', () => {
+    const f = dir({ 'vigil.yml': `server:\n  token: \${NOT_SET_A}\n  external_url: \${NOT_SET_B}\nglobal: {scrape_interval: 10x}\nbogus: 1\n` });
+    const m = issues(f);
+    expect(m).toMatch(/line 2: environment variable NOT_SET_A is not set/);
+    expect(m).toMatch(/line 3: environment variable NOT_SET_B is not set/);
+    expect(m).toMatch(/line 4: global\.scrape_interval/);
+    expect(m).toMatch(/bogus/);
+  });
+
+  it('several section errors in one report; the CLI exits 1 and prints them all', async () => {
+    const f = dir({
+      'vigil.yml': `${BASE}rule_files: [nothing/*.yml]\nalerting: {config_file: none.yml}\nglobal: {scrape_interval: 10s}\nscrape_configs:\n  - job_name: a\n    scrape_timeout: 11s\n    static_configs: [{targets: ['x:1']}]\n`,
+    });
+    const lines: string[] = [];
+    const orig = console.error;
+    console.error = (s: string) => lines.push(s);
+    try {
+      expect(await checkConfig([f])).toBe(1);
+    } finally {
+      console.error = orig;
+    }
+    const out = lines.join('\n');
+    expect(out).toMatch(/FAILED/);
+    expect(out).toMatch(/rule_files\[0\]/);
+    expect(out).toMatch(/alerting\.config_file/);
+    expect(out).toMatch(/scrape_configs\[0\]\.scrape_timeout/);
+  });
+
+  it('the committed vigil.yml and the shipped rules pass', async () => {
+    const lines: string[] = [];
+    const orig = console.log;
+    console.log = (s: string) => lines.push(s);
+    try {
+      expect(await checkConfig(['vigil.yml'])).toBe(0);
+    } finally {
+      console.log = orig;
+    }
+    expect(lines.join('\n')).toMatch(/SUCCESS/);
+    const f = dir({ 'vigil.yml': `${BASE}rule_files: ['${process.cwd()}/rules/*.yml']\n` });
+    expect(issues(f)).toBe('');
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * Three Vigil processes on one Redis split 30 file-discovered targets. Counted
+ * from the targets' own request logs: one scrape per target per interval while
+ * all run, the killed replica's targets picked up within two intervals, and no
+ * target scraped twice in an interval while the replica rejoins.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScrapeTargets } from '../../src/collectors/scrape-targets.js';
+import { offsetFor } from '../../src/collectors/scrape-loop.js';
+import { parseConfig } from '../../src/config/index.js';
+import { rendezvousOwner } from '../../src/discovery/shard.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { hasRedis, REDIS_URL } from '../helpers/services.js';
+import { startTargets, stopTargets, type FakeTarget } from './targets.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const INTERVAL = 2_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('rendezvous hashing', () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `scrape|app|http://10.0.${i >> 8}.${i & 255}:9100/metrics|`);
+  it('moves only the targets of a member that leaves, and about 1/n when one joins', () => {
+    const three = new Map(keys.map((k) => [k, rendezvousOwner(['r1', 'r2', 'r3'], k)]));
+    const two = new Map(keys.map((k) => [k, rendezvousOwner(['r1', 'r2'], k)]));
+    for (const k of keys) if (three.get(k) !== 'r3') expect(two.get(k)).toBe(three.get(k));
+    const counts = ['r1', 'r2', 'r3'].map((r) => [...three.values()].filter((o) => o === r).length);
+    for (const c of counts) expect(c).toBeGreaterThan(800);
+    const moved = keys.filter((k) => two.get(k) !== three.get(k)).length;
+    expect(moved).toBe(counts[2]);
+    // Same inputs, same owner: stable across processes and restarts.
+    expect(keys.map((k) => rendezvousOwner(['r3', 'r1', 'r2'], k))).toEqual(keys.map((k) => three.get(k)));
+  });
+});
+
+let redisOk = false;
+let targets: FakeTarget[] = [];
+let dir = '';
+const prefix = `vigil-test-shard-${process.pid}-${randomBytes(4).toString('hex')}:`;
+const procs = new Map<string, ChildProcess>();
+const ports = new Map<string, number>();
+
+async function startReplica(name: string): Promise<void> {
+  const port = ports.get(name) ?? (await freePort());
+  ports.set(name, port);
+  const config = join(dir, `${name}.yml`);
+  writeFileSync(
+    config,
+    stringify({
+      global: { scrape_interval: '2s', scrape_timeout: '1s', evaluation_interval: '1m' },
+      server: { listen: `127.0.0.1:${port}` },
+      storage: { path: `data-${name}`, retention: '1h' },
+      logs: { self: false },
+      sharding: { redis_url: REDIS_URL, key_prefix: prefix, replica: name, heartbeat_interval: '250ms', member_timeout: '1500ms' },
+      scrape_configs: [{ job_name: 'app', file_sd_configs: [{ files: ['targets.json'] }] }],
+    }),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', config], {
+    cwd: ROOT,
+    stdio: ['ignore', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
+    env: { ...process.env, VIGIL_LOG_LEVEL: process.env.VIGIL_SHARD_TEST_LOG ?? 'warn' },
+  });
+  procs.set(name, child);
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok, 60_000);
+}
+
+async function activeCount(name: string): Promise<number> {
+  const r = (await (await fetch(`http://127.0.0.1:${ports.get(name)}/api/v1/targets?scrapePool=app`)).json()) as { data: { activeTargets: unknown[] } };
+  return r.data.activeTargets.length;
+}
+
+function kill(name: string): Promise<void> {
+  const child = procs.get(name)!;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGKILL');
+  return exited;
+}
+
+/** Each target's scrape offset within the interval, computed as the replicas compute it. */
+function offsets(): Map<string, number> {
+  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: 2s, scrape_timeout: 1s}]`).scrape_configs[0];
+  const groups = [{ source: 'f', targets: targets.map((t) => ({ __address__: t.address })), labels: { service: 'sical-backend' } }];
+  const built = buildScrapeTargets(cfg, { scrape_interval: INTERVAL, scrape_timeout: 1_000 }, groups);
+  return new Map(built.targets.map((t) => [t.settings.targetLabels.instance, offsetFor(t.key, INTERVAL)]));
+}
+
+/**
+ * Scrapes of each target per interval. A scrape belongs to the interval it was
+ * scheduled in: the loop fires at interval start + the target's offset, never
+ * earlier (a millisecond of timer jitter aside), possibly later under load.
+ */
+function perInterval(t: FakeTarget, from: number, to: number): number[] {
+  const offset = offsetMap.get(t.address)!;
+  const slot = (x: number) => Math.floor((x - offset + 5) / INTERVAL);
+  const counts = new Map<number, number>();
+  for (const x of t.log) counts.set(slot(x), (counts.get(slot(x)) ?? 0) + 1);
+  const out: number[] = [];
+  for (let k = Math.ceil((from - offset) / INTERVAL); (k + 1) * INTERVAL + offset <= to; k++) out.push(counts.get(k) ?? 0);
+  return out;
+}
+
+let offsetMap = new Map<string, number>();
+
+beforeAll(async () => {
+  redisOk = await hasRedis();
+  if (!redisOk) return;
+  targets = await startTargets(30);
+  dir = mkdtempSync(join(tmpdir(), 'vigil-shard-'));
+  writeFileSync(join(dir, 'targets.json'), JSON.stringify([{ targets: targets.map((t) => t.address), labels: { service: 'sical-backend' } }]));
+  offsetMap = offsets();
+});
+
+afterAll(async () => {
+  for (const name of procs.keys()) if (procs.get(name)!.exitCode === null) await kill(name);
+  await stopTargets(targets);
+  if (redisOk) {
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  }
+  if (dir && !process.env.VIGIL_SHARD_TEST_LOG) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('three replicas on one Redis, 30 targets', () => {
+  it('each target scraped by exactly one replica per interval; a killed replica’s targets move within two intervals; a restart settles without double scrapes', async () => {
+    if (!redisOk) return;
+    await Promise.all(['r1', 'r2', 'r3'].map(startReplica));
+    // Settled: every replica owns some targets and together exactly all of them.
+    await waitFor(async () => {
+      const counts = await Promise.all(['r1', 'r2', 'r3'].map(activeCount));
+      return counts.every((c) => c > 0) && counts.reduce((a, b) => a + b, 0) === 30;
+    }, 30_000);
+    await sleep(2 * INTERVAL);
+    const steadyFrom = Date.now();
+    await sleep(3 * INTERVAL);
+
+    const killedAt = Date.now();
+    await kill('r3');
+    await sleep(5 * INTERVAL);
+    const afterKill = Date.now();
+    expect((await activeCount('r1')) + (await activeCount('r2'))).toBe(30);
+
+    const restartAt = Date.now();
+    await startReplica('r3');
+    // Settled: the restarted replica owns targets again and has scraped each of them.
+    await waitFor(async () => {
+      const r = (await (await fetch(`http://127.0.0.1:${ports.get('r3')}/api/v1/targets?scrapePool=app`)).json()) as { data: { activeTargets: Array<{ health: string }> } };
+      return r.data.activeTargets.length > 0 && r.data.activeTargets.every((t) => t.health !== 'unknown');
+    }, 60_000);
+    const rejoined = Date.now();
+    await sleep(4 * INTERVAL);
+    const end = Date.now();
+    expect((await activeCount('r1')) + (await activeCount('r2')) + (await activeCount('r3'))).toBe(30);
+
+    const explain = (t: FakeTarget) =>
+      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; restart ${restartAt - killedAt}, rejoined ${rejoined - killedAt}; logs in ${dir}`;
+    for (const t of targets) {
+      if (Math.max(...perInterval(t, steadyFrom, end)) > 1) {
+        console.error(t.address, explain(t));
+        for (const r of ['r1', 'r2', 'r3']) {
+          const q = await fetch(`http://127.0.0.1:${ports.get(r)}/api/v1/query?query=${encodeURIComponent(`up{instance="${t.address}"}[2m]`)}`);
+          const body = (await q.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
+          console.error(r, (body.data.result[0]?.values ?? []).map(([ts]) => Math.round(ts * 1000) - killedAt).join(','));
+        }
+      }
+      // All three up: exactly once per interval.
+      const steady = perInterval(t, steadyFrom, killedAt);
+      expect(steady.length, `${t.address} steady intervals`).toBeGreaterThanOrEqual(2);
+      expect(steady.every((c) => c === 1), `${t.address} steady ${steady}`).toBe(true);
+      // Never twice in an interval, from the steady state through the kill and the rejoin.
+      expect(Math.max(...perInterval(t, steadyFrom, end)), `${t.address} double`).toBe(1);
+      // Picked up by the survivors within two intervals of the kill, then every interval.
+      expect(perInterval(t, killedAt + 2 * INTERVAL, afterKill).every((c) => c === 1), `${t.address} after kill`).toBe(true);
+      expect(t.log.some((x) => x > killedAt && x <= killedAt + 2 * INTERVAL), `${t.address} within two intervals`).toBe(true);
+      // Once the split settled again, every interval once more.
+      const settled = perInterval(t, rejoined + INTERVAL, end);
+      expect(settled.every((c) => c === 1), `${t.address} after rejoin ${settled}; ${explain(t)}`).toBe(true);
+    }
+    expect(restartAt).toBeGreaterThan(killedAt);
+  }, 180_000);
+});

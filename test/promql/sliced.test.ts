@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine, PromQLError } from '../../src/promql/index.js';
+import { slicedRangeQuery } from '../../src/promql/sliced.js';
+import { MemoryStorage } from '../../src/tsdb/memory.js';
+
+function storage(): MemoryStorage {
+  const st = new MemoryStorage();
+  for (let s = 0; s < 12; s++) {
+    // Series that start and stop at different times, so slices see different series sets.
+    const from = (s % 4) * 40;
+    const to = 241 - (s % 3) * 50;
+    for (let i = from; i < to; i++) {
+      st.add({ __name__: 'http_requests_total', endpoint: `/e${s % 4}`, instance: `i${s}`, status: s % 5 === 0 ? '500' : '200' }, i * 15_000, i * (s + 1) + (s % 2 ? Math.sin(i) : 0));
+    }
+  }
+  return st;
+}
+
+const QUERIES = [
+  'http_requests_total',
+  'rate(http_requests_total[5m])',
+  'sum by (endpoint) (rate(http_requests_total[2m]))',
+  'topk(2, http_requests_total)',
+  'max_over_time(rate(http_requests_total[1m])[5m:30s])',
+  'http_requests_total @ 1800',
+  'http_requests_total @ start()',
+  'avg_over_time(http_requests_total[10m] @ end())',
+  'time() - timestamp(http_requests_total)',
+  'vector(1) + scalar(sum(http_requests_total))',
+  'absent(nonexistent)',
+];
+
+describe('sliced range queries', () => {
+  const engine = createEngine(storage());
+
+  it('give the same result as one evaluation, slice sizes notwithstanding', async () => {
+    for (const q of QUERIES) {
+      for (const [start, end, step] of [
+        [0, 3_600_000, 15_000],
+        [7_000, 3_000_000, 45_000],
+        [600_000, 600_000 + 29 * 60_000, 60_000],
+      ]) {
+        const whole = await engine.rangeQuery(q, start, end, step);
+        for (const firstSteps of [1, 3, 7]) {
+          // sliceMs 0: every following slice is a single step.
+          const sliced = await slicedRangeQuery(engine, q, start, end, step, {}, { firstSteps, sliceMs: 0 });
+          expect(sliced, `${q} [${start}, ${end}, ${step}] in slices of ${firstSteps}`).toEqual(whole);
+        }
+      }
+    }
+  });
+
+  it('yields to the event loop between slices', async () => {
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await slicedRangeQuery(engine, 'rate(http_requests_total[5m])', 0, 3_600_000, 15_000, {}, { firstSteps: 10, sliceMs: 0 });
+    done = true;
+    expect(turns).toBeGreaterThan(100);
+  });
+
+  it('keeps the engine errors and limits', async () => {
+    await expect(slicedRangeQuery(engine, 'http_requests_total[5m]', 0, 3_600_000, 15_000)).rejects.toThrow(/invalid expression type "range vector"/);
+    await expect(slicedRangeQuery(engine, 'up', 0, 3_600_000, 0)).rejects.toThrow(/zero or negative/);
+    const tooMany = slicedRangeQuery(engine, 'http_requests_total', 0, 3_600_000, 15_000, { maxSamples: 500 }, { firstSteps: 5, sliceMs: 0 });
+    await expect(tooMany).rejects.toBeInstanceOf(PromQLError);
+    const ac = new AbortController();
+    ac.abort(new PromQLError('canceled', 'stopped'));
+    await expect(slicedRangeQuery(engine, 'http_requests_total', 0, 3_600_000, 15_000, { signal: ac.signal })).rejects.toThrow(/stopped/);
+  });
+});
