@@ -158,6 +158,7 @@ export default async function bench(): Promise<BenchTable[]> {
       writeFleet(file, spec);
       const size = statSync(file).size;
       const label = hours >= 24 ? `${hours / 24} d` : `${hours} h`;
+      console.error(`tsdb-scale ${hours} h: ${fleetSamples(spec)} samples, ${(size / 1024 ** 2).toFixed(0)} MB backfill file`);
       const v = await vigil(cli, file, work, end);
       let p: Measured | undefined;
       let why = '';
@@ -169,6 +170,8 @@ export default async function bench(): Promise<BenchTable[]> {
         }
       } else why = 'prometheus/promtool not installed';
       results.set(hours, { v, p });
+      // Progress on stderr: a long run shows what it has measured so far.
+      console.error(`tsdb-scale ${hours} h: vigil ${JSON.stringify(v)} prometheus ${p ? JSON.stringify(p) : why}`);
       const samples = fleetSamples(spec);
       const dash = (x: number | undefined, f: (n: number) => string) => (x === undefined ? `not measured: ${why}` : f(x));
       rows.push(
