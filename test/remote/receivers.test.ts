@@ -86,9 +86,9 @@ function withoutReplica(m: Map<string, Map<number, number>>): Map<string, Map<nu
   return out;
 }
 
-/** VictoriaMetrics keeps 12 significant decimal digits of a float (its documented precision); Prometheus keeps all. */
+/** VictoriaMetrics keeps about 12 significant decimal digits of a float (its documented precision, truncated); Prometheus keeps all. */
 function missing(truth: Map<string, Map<number, number>>, got: Map<string, Map<number, number>>, until: number, digits?: number): string[] {
-  const same = (a: number, b: number) => Object.is(a, b) || (digits !== undefined && a.toPrecision(digits) === b.toPrecision(digits));
+  const same = (a: number, b: number) => Object.is(a, b) || (digits !== undefined && Math.abs(a - b) <= 10 ** (1 - digits) * Math.max(Math.abs(a), Math.abs(b)));
   const problems: string[] = [];
   for (const [key, samples] of truth) {
     const g = got.get(key);
