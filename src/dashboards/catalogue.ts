@@ -252,11 +252,11 @@ export const CATALOGUE: readonly MetricInfo[] = [
   ...EXTERNAL,
 ];
 
-/** The series names a metric family produces (a histogram has no series of its own name). */
+/** The series names a metric family produces (a histogram's own name is its native form). */
 export function seriesNames(info: MetricInfo): string[] {
   switch (info.type) {
     case 'histogram':
-      return [`${info.name}_bucket`, `${info.name}_sum`, `${info.name}_count`];
+      return [info.name, `${info.name}_bucket`, `${info.name}_sum`, `${info.name}_count`];
     case 'summary':
       return [info.name, `${info.name}_sum`, `${info.name}_count`];
     default:

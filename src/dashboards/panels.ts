@@ -15,7 +15,8 @@ import {
   VariableSort,
   type DataSourceRef,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import { DataqueryBuilder as PromQuery } from '@grafana/grafana-foundation-sdk/prometheus';
+import { DataqueryBuilder as PromQuery, PromQueryFormat } from '@grafana/grafana-foundation-sdk/prometheus';
+import * as heatmapPanel from '@grafana/grafana-foundation-sdk/heatmap';
 import { PanelBuilder as StatPanel } from '@grafana/grafana-foundation-sdk/stat';
 import { PanelBuilder as TablePanel } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
@@ -28,6 +29,8 @@ export interface Q {
   legend?: string;
   /** Evaluate once at the end of the range (stat and table panels). */
   instant?: boolean;
+  /** Bucket series to be drawn as heatmap cells (classic `_bucket` series by `le`). */
+  heatmap?: boolean;
 }
 
 const REF_IDS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -38,6 +41,7 @@ function promTargets(queries: Q[]): PromQuery[] {
     if (q.legend) b.legendFormat(q.legend);
     if (q.instant) b.instant();
     else b.range();
+    if (q.heatmap) b.format(PromQueryFormat.Heatmap);
     return b;
   });
 }
@@ -124,6 +128,31 @@ export function stat(p: PanelSpec): StatPanel {
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(['lastNotNull']).values(false));
   if (p.min !== undefined) b.min(p.min);
   if (p.max !== undefined) b.max(p.max);
+  if (p.links?.length) b.links(dataLinks(p.links));
+  return b;
+}
+
+/**
+ * A latency heatmap: one column per step, one cell per histogram bucket,
+ * coloured by how many observations fell into it. Works from native
+ * histograms as well as from classic `_bucket` series queried with
+ * `heatmap: true`; the y axis is logarithmic because latency buckets are.
+ */
+export function heatmap(p: PanelSpec): heatmapPanel.PanelBuilder {
+  const b = new heatmapPanel.PanelBuilder()
+    .title(p.title)
+    .description(p.description)
+    .datasource(promDs)
+    .targets(promTargets(p.queries))
+    .span(p.w ?? 12)
+    .height(p.h ?? 8)
+    .calculate(false)
+    .cellGap(1)
+    .color(new heatmapPanel.HeatmapColorOptionsBuilder().mode(heatmapPanel.HeatmapColorMode.Scheme).scheme('Oranges').scale(heatmapPanel.HeatmapColorScale.Exponential).exponent(0.5).steps(64))
+    .yAxis(new heatmapPanel.YAxisConfigBuilder().unit(p.unit ?? 's').scaleDistribution(new common.ScaleDistributionConfigBuilder().type(common.ScaleDistribution.Log).log(2)))
+    .showLegend()
+    .mode(common.TooltipDisplayMode.Single)
+    .showYHistogram();
   if (p.links?.length) b.links(dataLinks(p.links));
   return b;
 }

@@ -5,7 +5,7 @@
  */
 import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { UID, type BuildContext } from './constants.js';
-import { labelVariable, runbook, stat, timeseries, toDashboard, vigilDashboard } from './panels.js';
+import { heatmap, labelVariable, runbook, stat, timeseries, toDashboard, vigilDashboard } from './panels.js';
 
 const T = '{job=~"$job",instance=~"$instance"}';
 const TE = '{job=~"$job",instance=~"$instance",endpoint=~"$endpoint"}';
@@ -120,6 +120,17 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
         description: 'active_connections per instance.',
         w: 8,
         queries: [{ expr: `active_connections${T}`, legend: '{{instance}}' }],
+      }),
+    )
+    .withPanel(
+      heatmap({
+        title: 'Latency distribution',
+        description:
+          'How many requests fell into each latency bucket, per step, from the classic http_request_duration_seconds_bucket series. With native histograms, the same panel reads sum(rate(http_request_duration_seconds[$__rate_interval])).',
+        unit: 's',
+        w: 24,
+        queries: [{ expr: `sum by (le) (rate(http_request_duration_seconds_bucket${TE}${R}))`, legend: '{{le}}', heatmap: true }],
+        links: [runbook(ctx, 'HighResponseTime')],
       }),
     )
     .withRow(new RowBuilder('Dependencies'))

@@ -34,13 +34,27 @@ export interface VectorSelector extends Node {
   /** All matchers including the `__name__` one derived from `name`. */
   readonly matchers: Matcher[];
   offsetMs: number;
+  /** An offset computed per query (`offset step()`); offsetMs holds the result once resolved. */
+  offsetExpr?: DurationExpr;
   at: AtModifier | undefined;
 }
+
+/**
+ * A duration expression that depends on the query (`[step()*2]`, `offset
+ * min_of(range(), 1h)`), in seconds. Constant ones are folded by the parser.
+ */
+export type DurationExpr =
+  | { readonly kind: 'literal'; readonly seconds: number }
+  | { readonly kind: 'step' | 'range' }
+  | { readonly kind: 'unary'; readonly op: '-' | '+'; readonly expr: DurationExpr }
+  | { readonly kind: 'binary'; readonly op: '+' | '-' | '*' | '/' | '%' | '^'; readonly lhs: DurationExpr; readonly rhs: DurationExpr }
+  | { readonly kind: 'min_of' | 'max_of'; readonly lhs: DurationExpr; readonly rhs: DurationExpr };
 
 export interface MatrixSelector extends Node {
   readonly type: 'MatrixSelector';
   readonly vector: VectorSelector;
   readonly rangeMs: number;
+  readonly rangeExpr?: DurationExpr;
 }
 
 export interface SubqueryExpr extends Node {
@@ -49,7 +63,10 @@ export interface SubqueryExpr extends Node {
   readonly rangeMs: number;
   /** 0 means the default evaluation interval. */
   readonly stepMs: number;
+  readonly rangeExpr?: DurationExpr;
+  readonly stepExpr?: DurationExpr;
   offsetMs: number;
+  offsetExpr?: DurationExpr;
   at: AtModifier | undefined;
 }
 

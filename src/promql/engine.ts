@@ -1,5 +1,4 @@
 import type { Labels, Querier, Storage } from '../tsdb/types.js';
-import { compileRegex, expandTemplate, type Regex } from '../model/regex.js';
 import {
   isComparison,
   isSetOp,
@@ -14,12 +13,25 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { parseExpr, typeOf } from './parser.js';
-import { RANGE_FUNCTIONS, KEEPS_NAME, type RangeCtx } from './range-functions.js';
-import { DATE_FUNCTIONS, MATH_FUNCTIONS, naturalLess } from './instant-functions.js';
-import { MeanAcc, bucketFraction, bucketQuantile, goPow, kahanAdd, quantile, type Bucket, type Kahan } from './mathx.js';
+import { DurationError, resolveDurations } from './durations.js';
+import { FUNCTIONS, type FnContext, type RangeCtx } from './functions/index.js';
+import { DUPLICATE } from './functions/labels.js';
+import { quantileWarning } from './functions/range.js';
+import type { RangeImpl } from './functions/types.js';
+import {
+  HistogramError,
+  addHistograms,
+  divideHistogram,
+  histogramsEqual,
+  scaleHistogram,
+  subHistograms,
+  type FloatHistogram,
+} from '../model/histogram.js';
+import { MeanAcc, goPow, kahanAdd, quantile, type Kahan } from './mathx.js';
+import { histogramString } from './histogram-stats.js';
 import { RefTable, withoutName, type Sample, type SeriesRef } from './value.js';
 import { isValidUtf8 } from './strings.js';
-import { formatFloat, goQuote, tryParseGoFloat } from '../model/strconv.js';
+import { formatFloat, goQuote } from '../model/strconv.js';
 import {
   PromQLError,
   type InstantSample,
@@ -50,11 +62,21 @@ export const MAX_STEPS = 11_000;
  */
 export const MAX_SUBQUERY_STEPS = 1_000_000;
 
+/** One series of a whole-range evaluation; h only once a histogram point occurs. */
+interface EvalSeries {
+  ref: SeriesRef;
+  t: number[];
+  v: number[];
+  h?: Array<FloatHistogram | undefined>;
+}
+
 interface SelSeries {
   ref: SeriesRef;
   t: Float64Array;
   v: Float64Array;
   stale: Uint8Array | undefined;
+  /** Native histogram samples, where the series has any. */
+  h?: ReadonlyArray<FloatHistogram | undefined>;
   /** resets[i]: counter resets among samples 0..i, so a window without one skips the scan. */
   resets?: Int32Array;
 }
@@ -86,6 +108,8 @@ class QueryCtx {
     readonly signal: AbortSignal | undefined,
     readonly queryStart: number,
     readonly queryEnd: number,
+    /** Step of the range query (ms); 0 for an instant query. */
+    readonly queryStep: number,
     readonly subqueryStep: number,
   ) {}
 
@@ -119,8 +143,6 @@ class QueryCtx {
 function execError(msg: string): PromQLError {
   return new PromQLError('execution', msg);
 }
-
-const DUPLICATE = 'vector cannot contain metrics with the same labelset';
 
 /** Largest index i with t[i] <= x, or -1. */
 function lastLE(t: Float64Array, x: number): number {
@@ -210,7 +232,7 @@ function compare(op: BinaryOp, l: number, r: number): boolean {
 }
 
 /** Evaluates expressions at the steps start, start+interval, ..., end. */
-class Evaluator {
+class Evaluator implements FnContext {
   private readonly cache = new Map<object, unknown>();
   private readonly cursors = new Map<object, { te: number; lo: Int32Array; hi: Int32Array }>();
 
@@ -221,7 +243,53 @@ class Evaluator {
     readonly interval: number,
   ) {}
 
-  private state<T>(e: object, init: () => T): T {
+  get refs(): RefTable {
+    return this.q.refs;
+  }
+
+  get queryStart(): number {
+    return this.q.queryStart;
+  }
+
+  get queryEnd(): number {
+    return this.q.queryEnd;
+  }
+
+  get queryStep(): number {
+    return this.q.queryStep;
+  }
+
+  warn(msg: string): void {
+    this.q.warn(msg);
+  }
+
+  info(msg: string): void {
+    this.q.info(msg);
+  }
+
+  error(msg: string): Error {
+    return execError(msg);
+  }
+
+  nextStamp(): number {
+    return ++this.q.stamp;
+  }
+
+  timestamps(e: Expr, t: number): Sample[] {
+    const arg = unwrapParens(e);
+    if (arg.type === 'VectorSelector') return this.instantSelector(arg, t, true);
+    return this.vector(arg, t).map((s) => ({ ref: s.ref, v: t / 1000 }));
+  }
+
+  anyWindow(e: Expr, t: number): boolean {
+    let any = false;
+    this.forEachWindow(e, t, () => {
+      any = true;
+    });
+    return any;
+  }
+
+  state<T>(e: object, init: () => T): T {
     let s = this.cache.get(e) as T | undefined;
     if (s === undefined) {
       s = init();
@@ -248,17 +316,18 @@ class Evaluator {
       const out: SelSeries[] = [];
       let n = 0;
       for (const s of raw) {
-        let { t, v } = s;
+        let { t, v, h } = s;
         let stale = s.stale;
         if (dropStale && stale) {
           const keep: number[] = [];
           for (let i = 0; i < t.length; i++) if (!stale[i]) keep.push(i);
           t = Float64Array.from(keep, (i) => s.t[i]);
           v = Float64Array.from(keep, (i) => s.v[i]);
+          if (h) h = keep.map((i) => s.h![i]);
           stale = undefined;
         }
         n += t.length;
-        out.push({ ref: this.q.refs.get(s.labels), t, v, stale });
+        out.push({ ref: this.q.refs.get(s.labels), t, v, stale, h });
       }
       this.q.addSamples(n);
       return out;
@@ -281,18 +350,11 @@ class Evaluator {
         if (isComparison(e.op)) return compare(e.op, l, r) ? 1 : 0;
         return arith(e.op, l, r);
       }
-      case 'Call':
-        switch (e.func) {
-          case 'time':
-            return t / 1000;
-          case 'pi':
-            return Math.PI;
-          case 'scalar': {
-            const v = this.vector(e.args[0], t);
-            return v.length === 1 ? v[0].v : NaN;
-          }
-        }
+      case 'Call': {
+        const impl = FUNCTIONS.get(e.func)?.impl;
+        if (impl?.kind === 'scalar') return impl.fn(this, e, t);
         break;
+      }
       default:
         break;
     }
@@ -315,7 +377,7 @@ class Evaluator {
       case 'UnaryExpr': {
         const v = this.vector(e.expr, t);
         if (e.op === '+') return v;
-        return v.map((s) => ({ ref: this.q.refs.dropped(s.ref), v: -s.v }));
+        return v.map((s) => (s.h ? { ref: this.q.refs.dropped(s.ref), v: 0, h: scaleHistogram(s.h, -1) } : { ref: this.q.refs.dropped(s.ref), v: -s.v }));
       }
       case 'BinaryExpr':
         return this.binary(e, t);
@@ -337,7 +399,10 @@ class Evaluator {
       const i = lastLE(s.t, te);
       if (i < 0 || s.t[i] <= from) continue;
       if (s.stale && s.stale[i]) continue;
-      out.push({ ref: s.ref, v: timestamps ? s.t[i] / 1000 : s.v[i] });
+      const h = timestamps ? undefined : s.h?.[i];
+      // Float samples keep the two-field shape the hot paths are compiled for.
+      if (h) out.push({ ref: s.ref, v: 0, h });
+      else out.push({ ref: s.ref, v: timestamps ? s.t[i] / 1000 : s.v[i] });
     }
     return out;
   }
@@ -372,7 +437,7 @@ class Evaluator {
     }
     const inner = new Evaluator(this.q, start, end, step);
     const res = inner.rangeEval(e.expr);
-    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined }));
+    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h?.map(forgetResetHint) }));
   }
 
   /** Calls fn for each series' window (te - range, te] that holds samples. */
@@ -434,9 +499,10 @@ class Evaluator {
   /** A range vector at one step, as an instant query returns it. */
   matrixAt(e: Expr, t: number): RangeSeries[] {
     const out: RangeSeries[] = [];
-    this.forEachWindow(e, t, (ref, tt, vv, lo, hi) => {
+    this.forEachWindow(e, t, (ref, tt, vv, lo, hi, _te, _range, s) => {
       this.q.addSamples(hi - lo);
-      out.push({ labels: ref.labels, t: Array.from(tt.subarray(lo, hi)), v: Array.from(vv.subarray(lo, hi)) });
+      const h = s.h?.slice(lo, hi);
+      out.push({ labels: ref.labels, t: Array.from(tt.subarray(lo, hi)), v: Array.from(vv.subarray(lo, hi)), ...(h && h.some(Boolean) ? { h } : {}) });
     });
     return out;
   }
@@ -444,9 +510,9 @@ class Evaluator {
   // ---- whole-range evaluation ----
 
   /** Evaluates an instant-vector or scalar expression at every step. */
-  rangeEval(e: Expr): Array<{ ref: SeriesRef; t: number[]; v: number[] }> {
+  rangeEval(e: Expr): EvalSeries[] {
     const isScalar = typeOf(e) === 'scalar';
-    const series = new Map<SeriesRef, { ref: SeriesRef; t: number[]; v: number[] }>();
+    const series = new Map<SeriesRef, EvalSeries>();
     const scalarRef = this.q.refs.get({});
     for (let t = this.start; t <= this.end; t += this.interval) {
       this.q.checkNow();
@@ -465,8 +531,10 @@ class Evaluator {
         smp.ref.stamp = stamp;
         let s = series.get(smp.ref);
         if (!s) series.set(smp.ref, (s = { ref: smp.ref, t: [], v: [] }));
+        if (smp.h && !s.h) s.h = new Array<FloatHistogram | undefined>(s.t.length).fill(undefined);
         s.t.push(t);
         s.v.push(smp.v);
+        s.h?.push(smp.h);
       }
       this.q.addSamples(vec.length);
     }
@@ -487,6 +555,11 @@ class Evaluator {
       const vec = this.vector(scalarLeft ? e.rhs : e.lhs, t);
       const out: Sample[] = [];
       for (const s of vec) {
+        if (s.h) {
+          const res = this.histogramBinop(e, scalarLeft ? undefined : s.h, scalarLeft ? s.h : undefined, sv);
+          if (res) out.push({ ref: refs.dropped(s.ref), ...res });
+          continue;
+        }
         const l = scalarLeft ? sv : s.v;
         const r = scalarLeft ? s.v : sv;
         if (cmp) {
@@ -550,22 +623,60 @@ class Evaluator {
         }
         matched.add(k);
       }
-      const l = oneToMany ? o.v : s.v;
-      const r = oneToMany ? s.v : o.v;
+      const left = oneToMany ? o : s;
+      const right = oneToMany ? s : o;
       let value: number;
-      if (cmp) {
-        const ok = compare(e.op, l, r);
+      let h: FloatHistogram | undefined;
+      if (left.h || right.h) {
+        const res = this.histogramBinop(e, left.h, right.h, left.h ? right.v : left.v);
+        if (!res) continue;
+        value = res.v;
+        h = res.h;
+      } else if (cmp) {
+        const ok = compare(e.op, left.v, right.v);
         if (!e.returnBool && !ok) continue;
-        value = e.returnBool ? (ok ? 1 : 0) : l;
-      } else value = arith(e.op, l, r);
+        value = e.returnBool ? (ok ? 1 : 0) : left.v;
+      } else value = arith(e.op, left.v, right.v);
       const ref = this.resultRef(resultCache, s.ref, o.ref, matching, dropName);
       if (!matched) {
         if (ref.stamp === stamp) throw execError('multiple matches for labels: grouping labels must ensure unique matches');
         ref.stamp = stamp;
       }
-      out.push({ ref, v: value });
+      out.push(h ? { ref, v: 0, h } : { ref, v: value });
     }
     return out;
+  }
+
+  /**
+   * An operator with a native histogram on one or both sides (`f` is the float
+   * side, if any): histograms add and subtract, scale by floats, and compare
+   * for (in)equality; anything else yields nothing and an info.
+   */
+  private histogramBinop(e: BinaryExpr, hl: FloatHistogram | undefined, hr: FloatHistogram | undefined, f: number): { v: number; h?: FloatHistogram } | undefined {
+    const op = e.op;
+    try {
+      if (hl && hr) {
+        if (op === '+') return { v: 0, h: addHistograms(hl, hr) };
+        if (op === '-') return { v: 0, h: subHistograms(hl, hr) };
+        if (op === '==' || op === '!=') {
+          const ok = histogramsEqual(hl, hr) === (op === '==');
+          if (e.returnBool) return { v: ok ? 1 : 0 };
+          return ok ? { v: 0, h: hl } : undefined;
+        }
+      } else if (hl) {
+        if (op === '*') return { v: 0, h: scaleHistogram(hl, f) };
+        if (op === '/') return { v: 0, h: divideHistogram(hl, f) };
+      } else if (hr && op === '*') return { v: 0, h: scaleHistogram(hr, f) };
+    } catch (err) {
+      if (err instanceof HistogramError) {
+        this.q.warn(`${err.message} for binary operator ${goQuote(op)}`);
+        return undefined;
+      }
+      throw err;
+    }
+    const type = (h: FloatHistogram | undefined) => (h ? 'histogram' : 'float');
+    this.q.info(`incompatible sample types encountered for binary operator ${goQuote(op)}: ${type(hl)} ${op} ${type(hr)}`);
+    return undefined;
   }
 
   private resultRef(
@@ -608,30 +719,40 @@ class Evaluator {
   // ---- aggregation ----
 
   private aggregate(e: AggregateExpr, t: number): Sample[] {
-    const input = this.vector(e.expr, t);
     const refs = this.q.refs;
     const groupOf = this.state(e, () => new Map<SeriesRef, SeriesRef>());
+    // A group kept `__name__` (by (__name__)) loses it if any member is marked for
+    // dropping, as in Prometheus: one group per label set, not per flag.
+    const dropNameOf = new Set<SeriesRef>();
     const group = (ref: SeriesRef): SeriesRef => {
       let g = groupOf.get(ref);
       if (!g) {
-        const labels = groupLabels(ref.labels, e.without, e.grouping);
-        g = refs.get(labels, ref.dropName && '__name__' in labels);
+        g = refs.get(groupLabels(ref.labels, e.without, e.grouping));
         groupOf.set(ref, g);
       }
+      if (ref.dropName && g.labels.__name__ !== undefined) dropNameOf.add(g);
       return g;
+    };
+    const finish = (out: Sample[]): Sample[] => {
+      if (dropNameOf.size === 0) return out;
+      return out.map((s) => (dropNameOf.has(s.ref) ? { ...s, ref: refs.dropped(s.ref) } : s));
     };
     let param = NaN;
     if (e.param && e.op !== 'count_values') param = this.scalar(e.param, t);
+    let input = this.vector(e.expr, t);
+    if (IGNORES_HISTOGRAMS.has(e.op) && input.some((s) => s.h)) {
+      this.q.info(`ignored histogram in ${e.op} aggregation`);
+      input = input.filter((s) => !s.h);
+    }
 
     switch (e.op) {
       case 'topk':
       case 'bottomk':
       case 'limitk': {
-        if (!Number.isFinite(param) || Math.abs(param) >= 2 ** 63) {
-          throw execError(`Scalar value ${formatFloat(param)} overflows int64`);
-        }
+        if (param < 1) return [];
+        if (Number.isNaN(param)) throw execError('Parameter value is NaN');
+        if (param >= 2 ** 63) throw execError(`Scalar value ${formatFloat(param)} overflows int64`);
         const k = Math.trunc(param);
-        if (k < 1) return [];
         const groups = new Map<SeriesRef, Sample[]>();
         for (const s of input) {
           const g = group(s.ref);
@@ -656,6 +777,16 @@ class Evaluator {
         }
         return out;
       }
+      case 'limit_ratio': {
+        if (param === 0) return [];
+        if (Number.isNaN(param)) throw execError('Ratio value is NaN');
+        if (param > 1 || param < -1) this.q.warn(`ratio value should be between -1 and 1, got ${formatFloat(param, 'g')}, capping to ${param > 1 ? 1 : -1}`);
+        const r = Math.max(-1, Math.min(1, param));
+        return input.filter((s) => {
+          const offset = ratioOffset(s.ref);
+          return r >= 0 ? offset < r : offset >= 1 + r;
+        });
+      }
       case 'count_values': {
         const label = this.string(e.param!);
         if (!isValidUtf8(label) || label === '') throw execError(`invalid label name ${goQuote(label)}`);
@@ -663,7 +794,7 @@ class Evaluator {
         const cvCache = this.state(e.param!, () => new Map<string, SeriesRef>());
         for (const s of input) {
           const g = group(s.ref);
-          const val = formatFloat(s.v);
+          const val = s.h ? histogramString(s.h) : formatFloat(s.v);
           const ck = g.key + '\x00' + val;
           let ref = cvCache.get(ck);
           if (!ref) {
@@ -675,7 +806,7 @@ class Evaluator {
         return [...counts].map(([ref, v]) => ({ ref, v }));
       }
       case 'quantile': {
-        if (Number.isNaN(param) || param < 0 || param > 1) this.q.warn(`quantile value should be between 0 and 1, got ${formatG(param)}`);
+        quantileWarning(this, param);
         const groups = new Map<SeriesRef, number[]>();
         for (const s of input) {
           const g = group(s.ref);
@@ -683,11 +814,44 @@ class Evaluator {
           if (!list) groups.set(g, (list = []));
           list.push(s.v);
         }
-        return [...groups].map(([ref, vals]) => ({ ref, v: quantile(param, vals) }));
+        return finish([...groups].map(([ref, vals]) => ({ ref, v: quantile(param, vals) })));
       }
       default:
-        return this.simpleAggregate(e.op, input, group);
+        if ((e.op === 'sum' || e.op === 'avg') && input.some((s) => s.h)) return finish(this.histogramAggregate(e.op, input, group));
+        return finish(this.simpleAggregate(e.op, input, group));
     }
+  }
+
+  /** sum and avg where histograms occur: a group of histograms adds up, a group mixing them with floats yields nothing. */
+  private histogramAggregate(op: 'sum' | 'avg', input: Sample[], group: (r: SeriesRef) => SeriesRef): Sample[] {
+    const groups = new Map<SeriesRef, Sample[]>();
+    for (const s of input) {
+      const g = group(s.ref);
+      let list = groups.get(g);
+      if (!list) groups.set(g, (list = []));
+      list.push(s);
+    }
+    const out: Sample[] = [];
+    for (const [ref, list] of groups) {
+      const hs = list.filter((s) => s.h).map((s) => s.h!);
+      if (hs.length === 0) {
+        out.push(...this.simpleAggregate(op, list, group));
+        continue;
+      }
+      if (hs.length < list.length) {
+        this.q.warn(`encountered a mix of histograms and floats for ${op} aggregation`);
+        continue;
+      }
+      try {
+        let h = hs[0];
+        for (let i = 1; i < hs.length; i++) h = addHistograms(h, hs[i]);
+        out.push({ ref, v: 0, h: op === 'avg' ? divideHistogram(h, hs.length) : h });
+      } catch (err) {
+        if (!(err instanceof HistogramError)) throw err;
+        this.q.warn(`${err.message} in ${op} aggregation`);
+      }
+    }
+    return out;
   }
 
   private simpleAggregate(op: AggregateExpr['op'], input: Sample[], group: (r: SeriesRef) => SeriesRef): Sample[] {
@@ -770,133 +934,29 @@ class Evaluator {
   // ---- functions ----
 
   private call(e: Call, t: number): Sample[] {
-    const refs = this.q.refs;
-    const f = e.func;
-    const rangeFn = RANGE_FUNCTIONS[f] as unknown;
-    if (rangeFn || f === 'absent_over_time') return this.rangeCall(e, t);
-    const math = MATH_FUNCTIONS[f] as ((v: number) => number) | undefined;
-    if (math) return this.vector(e.args[0], t).map((s) => ({ ref: refs.dropped(s.ref), v: math(s.v) }));
-    const date = DATE_FUNCTIONS[f] as ((v: number) => number) | undefined;
-    if (date) {
-      if (e.args.length === 0) return [{ ref: refs.get({}), v: date(t / 1000) }];
-      return this.vector(e.args[0], t).map((s) => ({ ref: refs.dropped(s.ref), v: date(s.v) }));
-    }
-    switch (f) {
+    const impl = FUNCTIONS.get(e.func)?.impl;
+    switch (impl?.kind) {
+      case 'range':
+        return this.rangeCall(e, t, impl);
       case 'vector':
-        return [{ ref: refs.get({}), v: this.scalar(e.args[0], t) }];
-      case 'timestamp': {
-        const arg = unwrapParens(e.args[0]);
-        const vec = arg.type === 'VectorSelector' ? this.instantSelector(arg, t, true) : this.vector(arg, t).map((s) => ({ ref: s.ref, v: t / 1000 }));
-        return vec.map((s) => ({ ref: refs.dropped(s.ref), v: s.v }));
-      }
-      case 'clamp':
-      case 'clamp_min':
-      case 'clamp_max': {
-        const vec = this.vector(e.args[0], t);
-        const lo = f === 'clamp_max' ? -Infinity : this.scalar(e.args[1], t);
-        const hi = f === 'clamp' ? this.scalar(e.args[2], t) : f === 'clamp_max' ? this.scalar(e.args[1], t) : Infinity;
-        if (f === 'clamp' && hi < lo) return [];
-        return vec.map((s) => ({ ref: refs.dropped(s.ref), v: goMax(lo, goMin(hi, s.v)) }));
-      }
-      case 'round': {
-        const vec = this.vector(e.args[0], t);
-        const to = e.args[1] ? this.scalar(e.args[1], t) : 1;
-        const inv = 1 / to;
-        return vec.map((s) => ({ ref: refs.dropped(s.ref), v: Math.floor(s.v * inv + 0.5) / inv }));
-      }
-      case 'absent': {
-        if (this.vector(e.args[0], t).length > 0) return [];
-        return [{ ref: this.absentRef(e.args[0]), v: 1 }];
-      }
-      case 'sort':
-      case 'sort_desc': {
-        const desc = f === 'sort_desc';
-        return this.vector(e.args[0], t).sort((a, b) => {
-          const an = Number.isNaN(a.v);
-          const bn = Number.isNaN(b.v);
-          if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-          return desc ? b.v - a.v : a.v - b.v;
-        });
-      }
-      case 'sort_by_label':
-      case 'sort_by_label_desc': {
-        const names = e.args.slice(1).map((a) => this.string(a));
-        const sign = f === 'sort_by_label_desc' ? -1 : 1;
-        return this.vector(e.args[0], t).sort((a, b) => {
-          for (const n of names) {
-            const x = a.ref.labels[n] ?? '';
-            const y = b.ref.labels[n] ?? '';
-            if (x === y) continue;
-            return sign * naturalLess(x, y);
-          }
-          return sign * (a.ref.key < b.ref.key ? -1 : a.ref.key > b.ref.key ? 1 : 0);
-        });
-      }
-      case 'label_replace':
-        return this.labelReplace(e, t);
-      case 'label_join':
-        return this.labelJoin(e, t);
-      case 'histogram_quantile':
-        return this.histogramQuantile(e, t);
-      case 'histogram_fraction':
-        return this.histogramFraction(e, t);
-      case 'histogram_count':
-      case 'histogram_sum':
-      case 'histogram_avg':
-      case 'histogram_stddev':
-      case 'histogram_stdvar':
-        // Native histograms only; classic float series yield nothing.
-        for (const a of e.args) if (typeOf(a) === 'vector') this.vector(a, t);
-        return [];
+        return impl.fn(this, e, t);
       default:
-        throw execError(`function ${goQuote(f)} is not supported`);
+        throw execError(`function ${goQuote(e.func)} is not supported`);
     }
   }
 
-  private absentRef(arg: Expr): SeriesRef {
-    let sel: Expr = arg;
-    if (sel.type === 'MatrixSelector') sel = sel.vector;
-    const labels: Record<string, string> = {};
-    if (sel.type === 'VectorSelector') {
-      const has = new Set<string>();
-      for (const m of sel.matchers) {
-        if (m.name === '__name__') continue;
-        if (m.type === '=' && !has.has(m.name)) {
-          labels[m.name] = m.value;
-          has.add(m.name);
-        } else delete labels[m.name];
-      }
-    }
-    return this.q.refs.get(labels);
-  }
-
-  private rangeCall(e: Call, t: number): Sample[] {
-    const f = e.func;
+  private rangeCall(e: Call, t: number, impl: RangeImpl): Sample[] {
     const refs = this.q.refs;
     const matrixIdx = e.args.findIndex((a) => typeOf(a) === 'matrix');
     const scalars: number[] = [];
     e.args.forEach((a, i) => {
       if (i !== matrixIdx) scalars.push(this.scalar(a, t));
     });
-    if (f === 'quantile_over_time' && (Number.isNaN(scalars[0]) || scalars[0] < 0 || scalars[0] > 1)) {
-      this.q.warn(`quantile value should be between 0 and 1, got ${formatG(scalars[0])}`);
-    }
-    if (f === 'double_exponential_smoothing') {
-      const [sf, tf] = scalars;
-      if (!(sf > 0 && sf < 1)) throw execError(`invalid smoothing factor. Expected: 0 < sf < 1, got: ${formatG(sf)}`);
-      if (!(tf > 0 && tf < 1)) throw execError(`invalid trend factor. Expected: 0 < tf < 1, got: ${formatG(tf)}`);
-    }
-    const fn = RANGE_FUNCTIONS[f];
-    const keepName = KEEPS_NAME.has(f);
+    impl.check?.(this, scalars);
+    const fn = impl.fn;
+    const keepName = impl.keepsName === true;
     const arg = e.args[matrixIdx];
-    if (f === 'absent_over_time') {
-      let any = false;
-      this.forEachWindow(arg, t, () => {
-        any = true;
-      });
-      return any ? [] : [{ ref: this.absentRef(unwrapParens(arg)), v: 1 }];
-    }
-    const counterCheck = f === 'rate' || f === 'increase';
+    const counterCheck = impl.counter === true;
     const checked = this.state(e.args, () => new Set<SeriesRef>());
     const ctx: RangeCtx = { t: new Float64Array(0), v: new Float64Array(0), lo: 0, hi: 0, rangeStart: 0, rangeEnd: 0, rangeMs: 0, evalT: t, scalars, resets: undefined };
     const out: Sample[] = [];
@@ -909,136 +969,63 @@ class Evaluator {
       ctx.rangeStart = te - range;
       ctx.rangeEnd = te;
       ctx.rangeMs = range;
-      const v = fn(ctx);
-      if (counterCheck && !checked.has(ref)) {
+      ctx.h = s.h;
+      const outRef = keepName ? ref : refs.dropped(ref);
+      const histograms = s.h ? countHistograms(s.h, lo, hi) : 0;
+      if (counterCheck && histograms < hi - lo && !checked.has(ref)) {
         checked.add(ref);
         const name = ref.labels.__name__;
         if (name !== undefined && !/(_total|_sum|_count|_bucket)$/.test(name)) {
           this.q.info(`metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(name)}`);
         }
       }
-      if (v === undefined) return;
-      out.push({ ref: keepName ? ref : refs.dropped(ref), v });
+      if (histograms === 0) {
+        const v = fn(ctx);
+        if (v !== undefined) out.push({ ref: outRef, v });
+        return;
+      }
+      const name = ref.labels.__name__ ?? '';
+      if (impl.native) {
+        const res = impl.native(ctx, this, name);
+        if (res) out.push({ ref: outRef, ...res });
+        return;
+      }
+      // A float function: histogram samples are left out.
+      if (histograms === hi - lo) return;
+      this.q.info(`ignored histograms in a range containing both floats and histograms for metric name ${goQuote(name)}`);
+      const v = fn(floatsOnly(ctx));
+      if (v !== undefined) out.push({ ref: outRef, v });
     });
-    return out;
-  }
-
-  private labelReplace(e: Call, t: number): Sample[] {
-    const [dst, repl, src, regex] = e.args.slice(1).map((a) => this.string(a));
-    const st = this.state(e, () => {
-      let re: Regex;
-      try {
-        re = compileRegex(regex);
-      } catch {
-        throw execError(`invalid regular expression in label_replace(): ${regex}`);
-      }
-      if (!isValidUtf8(dst) || dst === '') throw execError(`invalid destination label name in label_replace(): ${dst}`);
-      return { re, map: new Map<SeriesRef, SeriesRef>() };
-    });
-    return this.relabel(e, t, st.map, (ref) => {
-      const m = st.re.exec(ref.labels[src] ?? '');
-      if (!m) return ref;
-      const value = expandTemplate(repl, m);
-      return this.setLabel(ref, dst, value);
-    });
-  }
-
-  private labelJoin(e: Call, t: number): Sample[] {
-    const [dst, sep, ...srcs] = e.args.slice(1).map((a) => this.string(a));
-    if (!isValidUtf8(dst) || dst === '') throw execError(`invalid destination label name in label_join(): ${dst}`);
-    const map = this.state(e, () => new Map<SeriesRef, SeriesRef>());
-    return this.relabel(e, t, map, (ref) => this.setLabel(ref, dst, srcs.map((s) => ref.labels[s] ?? '').join(sep)));
-  }
-
-  private setLabel(ref: SeriesRef, name: string, value: string): SeriesRef {
-    const labels: Record<string, string> = { ...ref.labels };
-    if (value === '') delete labels[name];
-    else labels[name] = value;
-    return this.q.refs.get(labels, name === '__name__' ? false : ref.dropName);
-  }
-
-  private relabel(e: Call, t: number, cache: Map<SeriesRef, SeriesRef>, fn: (r: SeriesRef) => SeriesRef): Sample[] {
-    const vec = this.vector(e.args[0], t);
-    const stamp = ++this.q.stamp;
-    return vec.map((s) => {
-      let ref = cache.get(s.ref);
-      if (!ref) {
-        ref = fn(s.ref);
-        cache.set(s.ref, ref);
-      }
-      if (ref.stamp === stamp) throw execError(DUPLICATE);
-      ref.stamp = stamp;
-      return { ref, v: s.v };
-    });
-  }
-
-  /** Groups classic bucket series by their labels without `le`. */
-  private bucketGroups(e: Call, vec: Sample[]): Map<SeriesRef, Bucket[]> {
-    const groupCache = this.state(e, () => new Map<SeriesRef, { ref: SeriesRef; le: number } | null>());
-    const groups = new Map<SeriesRef, Bucket[]>();
-    for (const s of vec) {
-      let g = groupCache.get(s.ref);
-      if (g === undefined) {
-        const b = bucketOf(s.ref.labels);
-        g = b === null ? null : { ref: this.q.refs.get(b.labels, true), le: b.le };
-        groupCache.set(s.ref, g);
-      }
-      if (g === null) {
-        this.q.warn(
-          `bucket label "le" is missing or has a malformed value of ${goQuote(s.ref.labels.le ?? '')} for metric name ${goQuote(s.ref.labels.__name__ ?? '')}`,
-        );
-        continue;
-      }
-      let list = groups.get(g.ref);
-      if (!list) groups.set(g.ref, (list = []));
-      list.push({ upper: g.le, count: s.v });
-    }
-    return groups;
-  }
-
-  private histogramQuantile(e: Call, t: number): Sample[] {
-    const q = this.scalar(e.args[0], t);
-    const vec = this.vector(e.args[1], t);
-    if (Number.isNaN(q) || q < 0 || q > 1) this.q.warn(`quantile value should be between 0 and 1, got ${formatG(q)}`);
-    const out: Sample[] = [];
-    for (const [ref, buckets] of this.bucketGroups(e, vec)) {
-      const r = bucketQuantile(q, buckets);
-      if (r.forcedMonotonic) {
-        this.q.info(
-          `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(ref.labels.__name__ ?? '')}`,
-        );
-      }
-      out.push({ ref, v: r.value });
-    }
-    return out;
-  }
-
-  private histogramFraction(e: Call, t: number): Sample[] {
-    const lower = this.scalar(e.args[0], t);
-    const upper = this.scalar(e.args[1], t);
-    const vec = this.vector(e.args[2], t);
-    const out: Sample[] = [];
-    for (const [ref, buckets] of this.bucketGroups(e, vec)) out.push({ ref, v: bucketFraction(lower, upper, buckets) });
     return out;
   }
 }
 
-function goMax(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
-  return Math.max(a, b);
+/** Aggregations of float values only: histogram samples are left out with an info. */
+const IGNORES_HISTOGRAMS = new Set(['min', 'max', 'stddev', 'stdvar', 'quantile', 'topk', 'bottomk']);
+
+/**
+ * Subquery points forget explicit counter-reset hints, as in Prometheus: a
+ * subquery may repeat the sample carrying a reset, or skip it, so only the
+ * values decide.
+ */
+function forgetResetHint(h: FloatHistogram | undefined): FloatHistogram | undefined {
+  if (h === undefined || (h.counterResetHint !== 'reset' && h.counterResetHint !== 'not_reset')) return h;
+  return { ...h, counterResetHint: 'unknown' };
 }
 
-function goMin(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return NaN;
-  return Math.min(a, b);
+function countHistograms(h: ReadonlyArray<FloatHistogram | undefined>, lo: number, hi: number): number {
+  let n = 0;
+  for (let i = lo; i < hi; i++) if (h[i]) n++;
+  return n;
 }
 
-/** Go's %g for the few values that appear in messages. */
-function formatG(f: number): string {
-  if (Number.isNaN(f)) return 'NaN';
-  if (f === Infinity) return '+Inf';
-  if (f === -Infinity) return '-Inf';
-  return String(f);
+/** The window with its histogram samples taken out. */
+function floatsOnly(c: RangeCtx): RangeCtx {
+  const keep: number[] = [];
+  for (let i = c.lo; i < c.hi; i++) if (!c.h?.[i]) keep.push(i);
+  const t = Float64Array.from(keep, (i) => c.t[i]);
+  const v = Float64Array.from(keep, (i) => c.v[i]);
+  return { ...c, t, v, lo: 0, hi: keep.length, resets: undefined, h: undefined };
 }
 
 /**
@@ -1066,31 +1053,26 @@ function groupLabels(src: Labels, without: boolean, grouping: readonly string[])
   return out;
 }
 
-const bucketCache = new WeakMap<Labels, { labels: Labels; le: number } | null>();
-
-/** A classic bucket's labels without `le`, and its upper bound; null when `le` is missing or malformed. */
-function bucketOf(src: Labels): { labels: Labels; le: number } | null {
-  let b = bucketCache.get(src);
-  if (b === undefined) {
-    const leStr = src.le;
-    const le = leStr === undefined ? NaN : (tryParseGoFloat(leStr) ?? NaN);
-    if (Number.isNaN(le)) b = null;
-    else {
-      const labels: Record<string, string> = { ...src };
-      delete labels.le;
-      b = { labels, le };
-    }
-    bucketCache.set(src, b);
-  }
-  return b;
-}
-
 function matchGroupLabels(l: Labels, on: boolean, names: readonly string[]): Labels {
   const out: Record<string, string> = {};
   for (const n in l) {
     if (on ? names.includes(n) : n !== '__name__' && !names.includes(n)) out[n] = l[n];
   }
   return out;
+}
+
+/**
+ * limit_ratio's deterministic place of a series in [0, 1): a hash of its
+ * labels, so a ratio r and -r pick complementary sets, step after step. The
+ * hash is not Prometheus's (xxhash), so the series picked differ from its.
+ */
+function ratioOffset(ref: SeriesRef): number {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < ref.key.length; i++) {
+    h ^= BigInt(ref.key.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return Number(h >> 11n) / 2 ** 53;
 }
 
 /** Final step of every query: drop the names marked for dropping, then refuse duplicates. */
@@ -1106,24 +1088,51 @@ function toInstantResult(samples: Sample[], t: number): InstantSample[] {
     const key = s.ref.dropName ? new RefTable().get(labels).key : s.ref.key;
     if (seen.has(key)) throw execError(DUPLICATE);
     seen.add(key);
-    out.push({ labels, t, v: s.v });
+    out.push(s.h ? { labels, t, v: 0, h: s.h } : { labels, t, v: s.v });
   }
   return out;
 }
 
-function toMatrixResult(series: Array<{ ref: SeriesRef; t: number[]; v: number[] }>): RangeSeries[] {
-  const seen = new Set<string>();
+/**
+ * Range results: series that end up with the same labels once names are
+ * dropped (`-a or -b`) are merged when their steps do not overlap, as in
+ * Prometheus; overlapping ones are an error.
+ */
+function toMatrixResult(series: EvalSeries[]): RangeSeries[] {
+  const byKey = new Map<string, RangeSeries>();
   const table = new RefTable();
-  const out: RangeSeries[] = [];
   for (const s of series) {
     const labels = finalLabels(s.ref);
     const key = s.ref.dropName ? table.get(labels).key : s.ref.key;
-    if (seen.has(key)) throw execError(DUPLICATE);
-    seen.add(key);
-    out.push({ labels, t: s.t, v: s.v });
+    const prev = byKey.get(key);
+    if (prev === undefined) {
+      byKey.set(key, s.h ? { labels, t: s.t, v: s.v, h: s.h } : { labels, t: s.t, v: s.v });
+      continue;
+    }
+    byKey.set(key, { labels, ...mergePoints(prev, s) });
   }
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
-  return out;
+  return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
+}
+
+function mergePoints(a: Omit<EvalSeries, 'ref'>, b: Omit<EvalSeries, 'ref'>): Omit<EvalSeries, 'ref'> {
+  const t: number[] = [];
+  const v: number[] = [];
+  const h: Array<FloatHistogram | undefined> = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.t.length || j < b.t.length) {
+    if (i < a.t.length && j < b.t.length && a.t[i] === b.t[j]) throw execError(DUPLICATE);
+    if (j >= b.t.length || (i < a.t.length && a.t[i] < b.t[j])) {
+      t.push(a.t[i]);
+      h.push(a.h?.[i]);
+      v.push(a.v[i++]);
+    } else {
+      t.push(b.t[j]);
+      h.push(b.h?.[j]);
+      v.push(b.v[j++]);
+    }
+  }
+  return a.h || b.h ? { t, v, h } : { t, v };
 }
 
 export function compareLabels(a: Labels, b: Labels): number {
@@ -1148,7 +1157,7 @@ class Engine implements QueryEngine {
     this.opts = { ...DEFAULTS, ...stripUndefined(opts) };
   }
 
-  private ctx(start: number, end: number, o: QueryOptions | undefined): QueryCtx {
+  private ctx(start: number, end: number, step: number, o: QueryOptions | undefined): QueryCtx {
     const timeout = o?.timeoutMs ?? this.opts.timeoutMs;
     return new QueryCtx(
       this.storage.querier(),
@@ -1158,14 +1167,15 @@ class Engine implements QueryEngine {
       o?.signal,
       start,
       end,
+      step,
       this.opts.subqueryStepMs,
     );
   }
 
   async instantQuery(expr: string, t: number, o?: QueryOptions): Promise<QueryResult> {
     checkTime(t, 'time');
-    const ast = parseExpr(expr);
-    const q = this.ctx(t, t, o);
+    const ast = resolve(parseExpr(expr), 0, 0);
+    const q = this.ctx(t, t, 0, o);
     const ev = new Evaluator(q, t, t, 1);
     const value = wrapInternal((): QueryValue => {
       switch (typeOf(ast)) {
@@ -1195,15 +1205,25 @@ class Engine implements QueryEngine {
     if ((end - start) / stepMs > MAX_STEPS) {
       throw new PromQLError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     }
-    const ast = parseExpr(expr);
+    const ast = resolve(parseExpr(expr), stepMs, end - start);
     const type = typeOf(ast);
     if (type !== 'scalar' && type !== 'vector') {
       throw new PromQLError('bad_data', `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`);
     }
-    const q = this.ctx(start, end, o);
+    const q = this.ctx(start, end, stepMs, o);
     const ev = new Evaluator(q, start, end, stepMs);
     const result = wrapInternal(() => toMatrixResult(ev.rangeEval(ast)));
     return { value: { resultType: 'matrix', result }, warnings: [...q.warnings], infos: [...q.infos] };
+  }
+}
+
+/** Computes the durations that depend on the query (`[step()]`, `offset range()`). */
+function resolve(ast: Expr, stepMs: number, rangeMs: number): Expr {
+  try {
+    return resolveDurations(ast, { stepSeconds: stepMs / 1000, rangeSeconds: rangeMs / 1000 });
+  } catch (err) {
+    if (err instanceof DurationError) throw new PromQLError('bad_data', err.message);
+    throw err;
   }
 }
 

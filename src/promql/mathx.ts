@@ -209,7 +209,9 @@ export function bucketFraction(lower: number, upper: number, buckets: Bucket[]):
     const b = bs[i];
     const lb = i > 0 ? bs[i - 1].upper : b.upper > 0 ? 0 : -Infinity;
     const ub = b.upper;
-    const interp = (v: number): number => (lb === -Infinity ? rank : rank + ((b.count - rank) * (v - lb)) / (ub - lb));
+    // No interpolation inside a bucket of infinite width: a -Inf lower bound counts the whole
+    // bucket (as the +Inf bucket counts none of it), as Prometheus does.
+    const interp = (v: number): number => (lb === -Infinity ? b.count : rank + ((b.count - rank) * (v - lb)) / (ub - lb));
     if (!lowerSet && lb >= lower) {
       lowerRank = rank;
       lowerSet = true;

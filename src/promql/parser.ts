@@ -9,13 +9,16 @@ import {
   isSetOp,
   type AggregateOp,
   type AtModifier,
+  type DurationExpr,
   type BinaryOp,
   type Expr,
   type ValueType,
   type VectorMatching,
   type VectorSelector,
 } from './ast.js';
-import { FUNCTIONS } from './signatures.js';
+import { DurationError, dependsOnQuery, durationMs } from './durations.js';
+import { FUNCTIONS } from './functions/index.js';
+import { lezerInput } from './lezer-input.js';
 import { goQuote } from '../model/strconv.js';
 import { StringSyntaxError, unquote } from './strings.js';
 import { PromQLError } from './types.js';
@@ -85,7 +88,7 @@ class Converter {
         return this.vectorSelector(n, kids);
       case 'MatrixSelector': {
         const inner = this.expr(kids[0]);
-        const rangeMs = this.duration(kids[1]);
+        const { ms: rangeMs, expr: rangeExpr } = this.duration(kids[1]);
         return applyPostfix(inner, (e) => {
           if (e.type !== 'VectorSelector') {
             if (e.type === 'ParenExpr' || e.type === 'Call' || e.type === 'AggregateExpr' || e.type === 'NumberLiteral') {
@@ -94,21 +97,21 @@ class Converter {
             this.fail(n, 'ranges only allowed for vector selectors');
           }
           if (e.offsetMs !== 0 || e.at) this.fail(n, 'no offset or @ modifiers allowed before range');
-          if (rangeMs <= 0) this.fail(kids[1], `range must be greater than 0, got ${this.text(kids[1])}`);
-          return { type: 'MatrixSelector', vector: e, rangeMs, pos: { start: e.pos.start, end: n.to } };
+          if (rangeMs <= 0 && !rangeExpr) this.fail(kids[1], `range must be greater than 0, got ${this.text(kids[1])}`);
+          return { type: 'MatrixSelector', vector: e, rangeMs, rangeExpr, pos: { start: e.pos.start, end: n.to } };
         });
       }
       case 'SubqueryExpr': {
         const inner = this.expr(kids[0]);
         const durs = kids.filter((k) => k.type.name === 'DurationExpr');
-        const rangeMs = this.duration(durs[0]);
-        const stepMs = durs[1] ? this.duration(durs[1]) : 0;
-        if (rangeMs <= 0) this.fail(durs[0], 'subquery range must be greater than 0');
-        if (durs[1] && stepMs <= 0) this.fail(durs[1], 'zero or negative subquery step');
+        const { ms: rangeMs, expr: rangeExpr } = this.duration(durs[0]);
+        const { ms: stepMs, expr: stepExpr } = durs[1] ? this.duration(durs[1]) : { ms: 0, expr: undefined };
+        if (rangeMs <= 0 && !rangeExpr) this.fail(durs[0], 'subquery range must be greater than 0');
+        if (durs[1] && stepMs <= 0 && !stepExpr) this.fail(durs[1], 'zero or negative subquery step');
         return applyPostfix(inner, (e) => {
           const t = typeOf(e);
           if (t !== 'vector') this.fail(n, `subquery is only allowed on instant vector, got ${TYPE_NAMES[t]} instead`);
-          return { type: 'SubqueryExpr', expr: e, rangeMs, stepMs, offsetMs: 0, at: undefined, pos: { start: e.pos.start, end: n.to } };
+          return { type: 'SubqueryExpr', expr: e, rangeMs, stepMs, rangeExpr, stepExpr, offsetMs: 0, at: undefined, pos: { start: e.pos.start, end: n.to } };
         });
       }
       case 'OffsetExpr': {
@@ -119,8 +122,9 @@ class Converter {
           if (target.type !== 'VectorSelector' && target.type !== 'SubqueryExpr') {
             this.fail(kids[1], 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery');
           }
-          if (target.offsetMs !== 0) this.fail(kids[1], 'offset may not be set multiple times');
-          target.offsetMs = off;
+          if (target.offsetMs !== 0 || target.offsetExpr) this.fail(kids[1], 'offset may not be set multiple times');
+          target.offsetMs = off.ms;
+          target.offsetExpr = off.expr;
           return e;
         });
       }
@@ -170,24 +174,66 @@ class Converter {
     }
   }
 
-  duration(n: SyntaxNode): number {
+  /** A range or subquery step: a literal, or an expression (computed now if constant). */
+  duration(n: SyntaxNode): { ms: number; expr?: DurationExpr } {
     const kids = this.children(n);
-    if (kids.length !== 1 || kids[0].type.name !== 'NumberDurationLiteralInDurationContext') {
-      this.fail(n, 'duration expressions are experimental and not supported');
+    if (kids.length === 1 && kids[0].type.name === 'NumberDurationLiteralInDurationContext') {
+      return { ms: parseDurationLiteral(this.text(kids[0]), (m) => this.fail(n, m)) };
     }
-    return parseDurationLiteral(this.text(kids[0]), (m) => this.fail(n, m));
+    return this.durationExpr(n, false);
   }
 
-  offset(n: SyntaxNode): number {
+  offset(n: SyntaxNode): { ms: number; expr?: DurationExpr } {
     const kids = this.children(n);
-    if (kids[0]?.type.name === 'UnaryOp') {
-      const sign = this.text(kids[0]) === '-' ? -1 : 1;
-      return sign * this.offset(kids[1]);
+    if (kids.length === 1 && kids[0].type.name === 'NumberDurationLiteralInDurationContext') {
+      return { ms: parseDurationLiteral(this.text(kids[0]), (m) => this.fail(n, m), true) };
     }
-    if (kids.length !== 1 || kids[0].type.name !== 'NumberDurationLiteralInDurationContext') {
-      this.fail(n, 'duration expressions are experimental and not supported');
+    if (kids.length === 2 && kids[0].type.name === 'UnaryOp') {
+      const inner = this.children(kids[1]);
+      if (inner.length === 1 && inner[0].type.name === 'NumberDurationLiteralInDurationContext') {
+        const sign = this.text(kids[0]) === '-' ? -1 : 1;
+        return { ms: sign * parseDurationLiteral(this.text(inner[0]), (m) => this.fail(n, m), true) };
+      }
     }
-    return parseDurationLiteral(this.text(kids[0]), (m) => this.fail(n, m), true);
+    return this.durationExpr(n, true);
+  }
+
+  private durationExpr(n: SyntaxNode, allowNegative: boolean): { ms: number; expr?: DurationExpr } {
+    const tree = this.durationTree(n);
+    if (dependsOnQuery(tree)) return { ms: 0, expr: tree };
+    try {
+      return { ms: durationMs(tree, { stepSeconds: 0, rangeSeconds: 0 }, allowNegative) };
+    } catch (err) {
+      if (err instanceof DurationError) this.fail(n, err.message);
+      throw err;
+    }
+  }
+
+  private durationTree(n: SyntaxNode): DurationExpr {
+    const kids = this.children(n);
+    const names = kids.map((k) => k.type.name);
+    if (kids.some((k) => k.type.isError)) this.fail(n, `unexpected ${goQuote(this.text(n))} in duration expression`);
+    if (kids.length === 1) {
+      switch (names[0]) {
+        case 'NumberDurationLiteralInDurationContext':
+          return { kind: 'literal', seconds: parseDurationLiteral(this.text(kids[0]), (m) => this.fail(n, m), true) / 1000 };
+        case 'DurationStep':
+          return { kind: 'step' };
+        case 'DurationRange':
+          return { kind: 'range' };
+        default:
+          return this.durationTree(kids[0]);
+      }
+    }
+    if (kids.length === 2 && names[0] === 'UnaryOp') {
+      return { kind: 'unary', op: this.text(kids[0]) === '-' ? '-' : '+', expr: this.durationTree(kids[1]) };
+    }
+    if (kids.length === 3 && (names[0] === 'DurationMinOf' || names[0] === 'DurationMaxOf')) {
+      return { kind: names[0] === 'DurationMinOf' ? 'min_of' : 'max_of', lhs: this.durationTree(kids[1]), rhs: this.durationTree(kids[2]) };
+    }
+    const op = kids.length === 3 ? DURATION_OPS[names[1]] : undefined;
+    if (!op) return this.fail(n, `unexpected ${goQuote(this.text(n))} in duration expression`);
+    return { kind: 'binary', op, lhs: this.durationTree(kids[0]), rhs: this.durationTree(kids[2]) };
   }
 
   at(n: SyntaxNode): AtModifier {
@@ -257,14 +303,14 @@ class Converter {
     const sig = FUNCTIONS.get(func);
     if (!sig) this.fail(kids[0], `unknown function with name ${goQuote(func)}`);
     const args = this.args(kids[1]);
-    const min = sig.args.length - (sig.optional ?? 0);
-    if (!sig.variadic && !sig.optional && args.length !== sig.args.length) {
+    const variadic = sig.variadic ?? 0;
+    if (variadic === 0 && args.length !== sig.args.length) {
       this.fail(n, `expected ${sig.args.length} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
     }
+    const min = sig.args.length - (variadic === 0 ? 0 : 1);
     if (args.length < min) this.fail(n, `expected at least ${min} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
-    if (!sig.variadic && args.length > sig.args.length) {
-      this.fail(n, `expected at most ${sig.args.length} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
-    }
+    const max = variadic === 0 ? sig.args.length : variadic < 0 ? Infinity : min + variadic;
+    if (args.length > max) this.fail(n, `expected at most ${max} argument(s) in call to ${goQuote(func)}, got ${args.length}`);
     args.forEach((a, i) => {
       const want = sig.args[Math.min(i, sig.args.length - 1)];
       const got = typeOf(a);
@@ -398,6 +444,15 @@ function matchesEmpty(m: Matcher): boolean {
   }
 }
 
+const DURATION_OPS: Record<string, '+' | '-' | '*' | '/' | '%' | '^' | undefined> = {
+  Add: '+',
+  Sub: '-',
+  Mul: '*',
+  Div: '/',
+  Mod: '%',
+  Pow: '^',
+};
+
 const DURATION_RE = /^(\d+(ms|[smhdwy]))+$/;
 
 export function parseNumber(s: string, fail: (m: string) => never): number {
@@ -486,23 +541,6 @@ function syntaxError(input: string, pos: number): PromQLError {
   return parseError(input, pos, `unexpected ${goQuote(tok)}`);
 }
 
-/**
- * Go's lexer accepts `1.` and `5./6.`; the lezer grammar does not. A trailing
- * dot after digits becomes a space, which keeps every position unchanged.
- */
-function normalizeNumbers(input: string): string {
-  if (!/\d\./.test(input)) return input;
-  const masked = input.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (s) => '\0'.repeat(s.length));
-  let out = input;
-  const re = /(?<![A-Za-z_:\d.])(\d+)\.(?![\dA-Za-z_])/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(masked))) {
-    const dot = m.index + m[1].length;
-    out = out.slice(0, dot) + ' ' + out.slice(dot + 1);
-  }
-  return out;
-}
-
 /** Parses and type-checks a PromQL expression; throws PromQLError('bad_data') naming the position. */
 export function parseExpr(input: string): Expr {
   if (typeof input !== 'string') throw new PromQLError('bad_data', 'expression must be a string');
@@ -510,7 +548,7 @@ export function parseExpr(input: string): Expr {
     throw new PromQLError('bad_data', `expression too long: ${input.length} characters (limit ${MAX_EXPR_LENGTH})`);
   }
   if (input.trim() === '') throw new PromQLError('bad_data', '1:1: parse error: no expression found in input', 0);
-  const tree = lezer.parse(normalizeNumbers(input));
+  const tree = lezer.parse(lezerInput(input));
   let errorAt = -1;
   let depth = 0;
   let tooDeep = -1;

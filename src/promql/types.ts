@@ -1,3 +1,4 @@
+import type { FloatHistogram } from '../model/histogram.js';
 import type { Labels } from '../tsdb/types.js';
 
 /** One element of an instant vector: a series and its value at the evaluation time. */
@@ -5,6 +6,8 @@ export interface InstantSample {
   readonly labels: Labels;
   readonly t: number;
   readonly v: number;
+  /** Set for a native histogram sample (then `v` is meaningless). */
+  readonly h?: FloatHistogram;
 }
 
 /** One series of a range result (matrix). Times in ms. */
@@ -12,6 +15,8 @@ export interface RangeSeries {
   readonly labels: Labels;
   readonly t: number[];
   readonly v: number[];
+  /** Present when the series holds native histograms: h[i] set where point i is one. */
+  readonly h?: Array<FloatHistogram | undefined>;
 }
 
 export type QueryValue =

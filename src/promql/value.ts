@@ -1,5 +1,6 @@
 import type { Labels } from '../tsdb/types.js';
 import { labelsKey } from '../model/labels.js';
+import type { FloatHistogram } from '../model/histogram.js';
 
 /**
  * A series identity within one query. Refs are interned by label set and
@@ -23,7 +24,10 @@ export interface SeriesRef {
 
 export interface Sample {
   readonly ref: SeriesRef;
+  /** The float value; ignored (0) when `h` is set. */
   readonly v: number;
+  /** A native histogram sample. */
+  readonly h?: FloatHistogram;
 }
 
 /** A window of one series' samples: indices [lo, hi) of t/v. */

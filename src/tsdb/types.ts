@@ -8,6 +8,7 @@
 
 import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matchers.js';
+import type { FloatHistogram } from '../model/histogram.js';
 
 export type { Labels } from '../model/labels.js';
 export type { MatchType, Matcher } from '../model/matchers.js';
@@ -22,6 +23,8 @@ export interface SeriesData {
   readonly t: Float64Array;
   readonly v: Float64Array;
   readonly stale?: Uint8Array;
+  /** Native histogram samples: h[i] set where the sample at t[i] is one (v[i] is then unused). */
+  readonly h?: ReadonlyArray<FloatHistogram | undefined>;
 }
 
 export interface Appender {

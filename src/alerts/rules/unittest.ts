@@ -146,7 +146,8 @@ async function runTestGroup(tg: TestGroupIn, specs: GroupSpec[], evalInterval: n
     values.forEach((v, i) => {
       if (v === undefined) return;
       if (v === 'stale') storage.add(labels, i * interval, NaN, true);
-      else storage.add(labels, i * interval, v);
+      else if (typeof v === 'number') storage.add(labels, i * interval, v);
+      else throw new Error(`native histogram values in input_series are not supported: ${JSON.stringify(s.series)}`);
     });
   }
   const engine = createEngine(storage, { subqueryStepMs: evalInterval });

@@ -1,17 +1,15 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { MemoryStorage } from '../../tsdb/memory.js';
+import { ScriptStorage } from './storage.js';
+import { classicToNhcb } from './nhcb.js';
 import { labelsKey } from '../../model/labels.js';
-import { matchesAll } from '../../model/matchers.js';
-import type { Labels, Matcher } from '../../tsdb/types.js';
-import type { Expr } from '../ast.js';
+import type { Labels } from '../../tsdb/types.js';
 import { createEngine } from '../engine.js';
 import { almostEqual } from '../mathx.js';
-import { parseExpr } from '../parser.js';
 import { goQuote } from '../../model/strconv.js';
-import type { QueryResult } from '../types.js';
-import { parseScript, type EvalCmd, type Expected } from './script.js';
-import { compileUnanchoredRegex } from '../../model/regex.js';
+import type { QueryResult, RangeSeries } from '../types.js';
+import { CUSTOM_BUCKETS_SCHEMA, type FloatHistogram } from '../../model/histogram.js';
+import { annotationMatches, parseScript, type EvalCmd, type Expected, type StepValue } from './script.js';
 
 export interface CaseOutcome {
   line: number;
@@ -30,7 +28,6 @@ export interface FileReport {
 }
 
 const EPSILON = 1e-6;
-const NATIVE_SKIP = 'native histograms are out of scope';
 
 function sameFloat(a: number, b: number): boolean {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
@@ -47,36 +44,6 @@ function fmtLabels(l: Labels | undefined): string {
   return `${name}{${rest.join(', ')}}`;
 }
 
-function selectorsOf(e: Expr, out: Matcher[][] = []): Matcher[][] {
-  switch (e.type) {
-    case 'VectorSelector':
-      out.push(e.matchers);
-      break;
-    case 'MatrixSelector':
-      out.push(e.vector.matchers);
-      break;
-    case 'SubqueryExpr':
-    case 'ParenExpr':
-    case 'UnaryExpr':
-      selectorsOf(e.expr, out);
-      break;
-    case 'AggregateExpr':
-      selectorsOf(e.expr, out);
-      if (e.param) selectorsOf(e.param, out);
-      break;
-    case 'BinaryExpr':
-      selectorsOf(e.lhs, out);
-      selectorsOf(e.rhs, out);
-      break;
-    case 'Call':
-      for (const a of e.args) selectorsOf(a, out);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 /** Runs one test script; every eval becomes a case. */
 export async function runScript(text: string, file: string): Promise<FileReport> {
   const report: FileReport = { file, cases: [], passed: 0, failed: 0, skipped: 0 };
@@ -91,58 +58,30 @@ export async function runScript(text: string, file: string): Promise<FileReport>
     add({ line: 0, expr: '', status: 'failed', reason: `script error: ${(err as Error).message}` });
     return report;
   }
-  const storage = new MemoryStorage();
+  const storage = new ScriptStorage();
   const engine = createEngine(storage, { lookbackDeltaMs: 300_000, subqueryStepMs: 60_000, timeoutMs: 30_000 });
-  /** Label sets of native-histogram series loaded since the last clear. */
-  let native: Labels[] = [];
   for (const cmd of cmds) {
     if (cmd.kind === 'clear') {
       storage.clear();
-      native = [];
       continue;
     }
     if (cmd.kind === 'load') {
       for (const s of cmd.series) {
-        if (s.native) native.push(s.labels);
-        if (cmd.nhcb && s.labels.__name__?.endsWith('_bucket')) {
-          const l: Record<string, string> = { ...s.labels, __name__: s.labels.__name__.slice(0, -'_bucket'.length) };
-          delete l.le;
-          native.push(l);
-        }
         s.values.forEach((v, k) => {
-          if (v === undefined) return;
-          const t = k * cmd.intervalMs;
-          try {
-            if (v === 'stale') storage.add(s.labels, t, NaN, true);
-            else storage.add(s.labels, t, v);
-          } catch {
-            // Loads are additive; a repeated timestamp keeps the first sample.
-          }
+          if (v !== undefined) storage.add(s.labels, k * cmd.intervalMs, v);
         });
       }
+      if (cmd.nhcb) for (const n of classicToNhcb(cmd.series, cmd.intervalMs)) storage.add(n.labels, n.t, n.h);
       continue;
     }
-    add(await runEval(engine, cmd, native));
+    add(await runEval(engine, cmd));
   }
   return report;
 }
 
-async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, native: Labels[]): Promise<CaseOutcome> {
+async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd): Promise<CaseOutcome> {
   const base = { line: cmd.line, expr: cmd.expr };
   if (cmd.unsupported) return { ...base, status: 'skipped', reason: `unsupported ${cmd.unsupported}` };
-  if (cmd.expected.some((e) => e.native)) return { ...base, status: 'skipped', reason: `${NATIVE_SKIP} (expected result)` };
-  let ast: Expr | undefined;
-  try {
-    ast = parseExpr(cmd.expr);
-  } catch {
-    ast = undefined;
-  }
-  if (ast && native.length) {
-    const sels = selectorsOf(ast);
-    if (sels.some((ms) => native.some((l) => matchesAll(l, ms)))) {
-      return { ...base, status: 'skipped', reason: `${NATIVE_SKIP} (query reads native histogram series)` };
-    }
-  }
   let res: QueryResult;
   try {
     res = cmd.range
@@ -154,7 +93,7 @@ async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, na
     if (cmd.failMessage !== undefined && msg !== cmd.failMessage) {
       return { ...base, status: 'failed', reason: `error ${JSON.stringify(msg)}, expected ${JSON.stringify(cmd.failMessage)}` };
     }
-    if (cmd.failRegex !== undefined && !compileUnanchoredRegex(cmd.failRegex).test(msg)) {
+    if (cmd.failRegex !== undefined && !new RegExp(cmd.failRegex).test(msg)) {
       return { ...base, status: 'failed', reason: `error ${JSON.stringify(msg)} does not match /${cmd.failRegex}/` };
     }
     return { ...base, status: 'passed' };
@@ -164,13 +103,24 @@ async function runEval(engine: ReturnType<typeof createEngine>, cmd: EvalCmd, na
   return problem ? { ...base, status: 'failed', reason: problem } : { ...base, status: 'passed' };
 }
 
+/** Annotations as Prometheus's runner checks them: only what the case states is checked. */
 function checkAnnotations(cmd: EvalCmd, res: QueryResult): string | undefined {
-  const w = res.warnings.length > 0;
-  const i = res.infos.length > 0;
-  if (cmd.warn === true && !w) return 'expected warnings, got none';
-  if (cmd.warn !== true && w && !(cmd.info === true && cmd.warn === undefined)) return `unexpected warnings: ${res.warnings.join('; ')}`;
-  if (cmd.info === true && !i) return 'expected info annotations, got none';
-  if (cmd.info !== true && i && !(cmd.warn === true && cmd.info === undefined)) return `unexpected info annotations: ${res.infos.join('; ')}`;
+  const kinds = [
+    { what: 'warn', got: res.warnings, legacy: cmd.warn, expected: cmd.expectWarn, none: cmd.noWarn },
+    { what: 'info', got: res.infos, legacy: cmd.info, expected: cmd.expectInfo, none: cmd.noInfo },
+  ];
+  for (const k of kinds) {
+    if ((k.legacy || k.expected.length > 0) && k.got.length === 0) return `expected ${k.what} annotations, got none`;
+    if (k.none && k.got.length > 0) return `unexpected ${k.what} annotations: ${k.got.join('; ')}`;
+    if (k.expected.length === 0) continue;
+    for (const e of k.expected) {
+      if (!k.got.some((g) => annotationMatches(e, g))) {
+        return `no ${k.what} annotation matches ${JSON.stringify(e.message ?? e.regex?.source)}; got: ${k.got.join('; ')}`;
+      }
+    }
+    const stray = k.got.find((g) => !k.expected.some((e) => annotationMatches(e, g)));
+    if (stray !== undefined) return `unexpected ${k.what} annotation ${JSON.stringify(stray)}`;
+  }
   return undefined;
 }
 
@@ -198,8 +148,8 @@ function compareResult(cmd: EvalCmd, res: QueryResult): string | undefined {
       if (!e.labels) return `expected a series line, got ${e.raw}`;
       const hit = byKey.get(labelsKey(e.labels));
       if (!hit) return `missing ${fmtLabels(e.labels)}; got ${v.result.map((s) => fmtLabels(s.labels)).join(', ')}`;
-      const want = e.values[0];
-      if (typeof want !== 'number' || !sameFloat(want, hit.s.v)) return `${fmtLabels(e.labels)}: got ${hit.s.v}, expected ${e.raw}`;
+      const problem = compareValue(e.values[0], hit.s.v, hit.s.h, e.hintSet);
+      if (problem) return `${fmtLabels(e.labels)}: ${problem}, expected ${e.raw}`;
       if (cmd.ordered && hit.i !== k) return `${fmtLabels(e.labels)} at position ${hit.i}, expected ${k}`;
     }
     return undefined;
@@ -215,11 +165,11 @@ function compareResult(cmd: EvalCmd, res: QueryResult): string | undefined {
     const s = got.get(labelsKey(e.labels));
     if (!s) return `missing ${fmtLabels(e.labels)}; got ${v.result.map((x) => fmtLabels(x.labels)).join(', ')}`;
     const points = pointsOf(cmd, e);
-    if (points.length !== s.t.length) return `${fmtLabels(e.labels)}: got ${fmtPoints(s.t, s.v)}, expected ${e.raw}`;
+    if (points.length !== s.t.length) return `${fmtLabels(e.labels)}: got ${fmtPoints(s)}, expected ${e.raw}`;
     for (let k = 0; k < points.length; k++) {
       const [pt, pv] = points[k];
-      if ((pt !== undefined && pt !== s.t[k]) || !sameFloat(pv, s.v[k])) {
-        return `${fmtLabels(e.labels)}: got ${fmtPoints(s.t, s.v)}, expected ${e.raw}`;
+      if ((pt !== undefined && pt !== s.t[k]) || compareValue(pv, s.v[k], s.h?.[k], e.hintSet) !== undefined) {
+        return `${fmtLabels(e.labels)}: got ${fmtPoints(s)}, expected ${e.raw}`;
       }
     }
   }
@@ -227,8 +177,8 @@ function compareResult(cmd: EvalCmd, res: QueryResult): string | undefined {
 }
 
 /** Expected points: at start + k*step for range queries; instant matrix results compare values only. */
-function pointsOf(cmd: EvalCmd, e: Expected): Array<[number | undefined, number]> {
-  const out: Array<[number | undefined, number]> = [];
+function pointsOf(cmd: EvalCmd, e: Expected): Array<[number | undefined, number | FloatHistogram]> {
+  const out: Array<[number | undefined, number | FloatHistogram]> = [];
   e.values.forEach((x, k) => {
     if (x === undefined) return;
     const val = x === 'stale' ? NaN : x;
@@ -237,8 +187,50 @@ function pointsOf(cmd: EvalCmd, e: Expected): Array<[number | undefined, number]
   return out;
 }
 
-function fmtPoints(t: number[], v: number[]): string {
-  return t.map((x, i) => `${v[i]}@${x / 1000}s`).join(' ');
+function fmtPoints(s: RangeSeries): string {
+  return s.t.map((x, i) => `${s.h?.[i] ? fmtHistogram(s.h[i]) : s.v[i]}@${x / 1000}s`).join(' ');
+}
+
+function fmtHistogram(h: FloatHistogram): string {
+  const parts = [`schema:${h.schema}`, `count:${h.count}`, `sum:${h.sum}`];
+  if (h.zeroCount || h.zeroThreshold) parts.push(`z_bucket:${h.zeroCount}`, `z_bucket_w:${h.zeroThreshold}`);
+  const list = (b: FloatHistogram['positive']) => b.idx.map((i, k) => `${i}:${b.cnt[k]}`).join(' ');
+  if (h.positive.idx.length) parts.push(`buckets:[${list(h.positive)}]`);
+  if (h.negative.idx.length) parts.push(`n_buckets:[${list(h.negative)}]`);
+  if (h.customValues) parts.push(`custom_values:[${h.customValues.join(' ')}]`);
+  if (h.counterResetHint !== 'unknown') parts.push(`counter_reset_hint:${h.counterResetHint}`);
+  return `{{${parts.join(' ')}}}`;
+}
+
+/** Compares one expected value with a result point (a float, or a histogram when h is set). */
+function compareValue(want: StepValue, v: number, h: FloatHistogram | undefined, hintSet: boolean): string | undefined {
+  if (typeof want === 'object') {
+    if (!h) return `got float ${v}`;
+    return sameHistogram(want, h, hintSet) ? undefined : `got ${fmtHistogram(h)}`;
+  }
+  if (h) return `got histogram ${fmtHistogram(h)}`;
+  const f = want === 'stale' ? NaN : want;
+  if (typeof f !== 'number' || !sameFloat(f, v)) return `got ${v}`;
+  return undefined;
+}
+
+/** As Prometheus's runner: layouts compared without empty buckets, floats with tolerance. */
+function sameHistogram(a: FloatHistogram, b: FloatHistogram, hintSet: boolean): boolean {
+  const buckets = (x: FloatHistogram['positive'], y: FloatHistogram['positive']) =>
+    x.idx.length === y.idx.length && x.idx.every((i, k) => i === y.idx[k] && sameFloat(x.cnt[k], y.cnt[k]));
+  const cv = (x?: readonly number[], y?: readonly number[]) =>
+    (x ?? []).length === (y ?? []).length && (x ?? []).every((c, k) => c === (y ?? [])[k]);
+  return (
+    a.schema === b.schema &&
+    sameFloat(a.count, b.count) &&
+    sameFloat(a.sum, b.sum) &&
+    (a.schema !== CUSTOM_BUCKETS_SCHEMA || cv(a.customValues, b.customValues)) &&
+    a.zeroThreshold === b.zeroThreshold &&
+    sameFloat(a.zeroCount, b.zeroCount) &&
+    buckets(a.positive, b.positive) &&
+    buckets(a.negative, b.negative) &&
+    (!hintSet || a.counterResetHint === b.counterResetHint)
+  );
 }
 
 /** Test scripts named by the paths: files, or directories (their *.test files). */

@@ -1,6 +1,8 @@
 import type { Labels } from '../../tsdb/types.js';
 import { parseDuration } from '../../model/duration.js';
 import { unquote } from '../strings.js';
+import { addHistograms, subHistograms, type FloatHistogram } from '../../model/histogram.js';
+import { parseHistogramLiteral } from './histogram-literal.js';
 
 /**
  * Parser for Prometheus's PromQL test-script format (see the FORMAT.md beside
@@ -10,8 +12,8 @@ import { unquote } from '../strings.js';
 export interface SeriesValues {
   labels: Labels;
   /** One entry per interval step; undefined = no sample. `stale` = staleness marker. */
-  values: Array<number | 'stale' | undefined>;
-  /** The line held native-histogram values (out of scope). */
+  values: StepValue[];
+  /** The line held native-histogram values. */
   native: boolean;
 }
 
@@ -31,8 +33,10 @@ export interface ClearCmd {
 export interface Expected {
   /** Undefined for a scalar/string result line. */
   labels: Labels | undefined;
-  values: Array<number | 'stale' | undefined>;
+  values: StepValue[];
   native: boolean;
+  /** An expected histogram named its counter reset hint, so the hint is compared too. */
+  hintSet: boolean;
   raw: string;
 }
 
@@ -45,12 +49,30 @@ export interface EvalCmd {
   fail: boolean;
   failMessage: string | undefined;
   failRegex: string | undefined;
-  warn: boolean | undefined;
-  info: boolean | undefined;
+  /** `eval_warn` / `eval_info` (older form): at least one annotation of that kind. */
+  warn: boolean;
+  info: boolean;
+  /** `expect warn|info [msg|regex: ...]`: each must match an annotation, and every annotation one of them. */
+  expectWarn: AnnotationExpect[];
+  expectInfo: AnnotationExpect[];
+  /** `expect no_warn` / `expect no_info`. */
+  noWarn: boolean;
+  noInfo: boolean;
   ordered: boolean;
   expected: Expected[];
   /** Anything in the case this runner cannot interpret. */
   unsupported: string | undefined;
+}
+
+/** An expected annotation: an exact message, a pattern, or (neither) any annotation. */
+export interface AnnotationExpect {
+  message?: string;
+  regex?: RegExp;
+}
+
+export function annotationMatches(e: AnnotationExpect, text: string): boolean {
+  if (e.message !== undefined) return e.message === text;
+  return e.regex === undefined || e.regex.test(text);
 }
 
 export type Command = LoadCmd | ClearCmd | EvalCmd;
@@ -84,20 +106,48 @@ function num(s: string): number | 'stale' {
   return Number(l);
 }
 
-/** Expands `1 2 _ 3+2x4 stale _x3` into one entry per step. */
-export function expandValues(text: string, line: number): { values: Array<number | 'stale' | undefined>; native: boolean } {
-  const values: Array<number | 'stale' | undefined> = [];
-  let native = false;
-  // Native histogram literals contain spaces; they are skipped as a whole.
-  const tokens = text.replace(/\{\{.*?\}\}(x\d+|[+-]\{\{.*?\}\}x\d+)?/g, (m) => {
-    native = true;
-    return ` __native${m.match(/x(\d+)$/)?.[0] ?? ''} `;
-  }).split(/\s+/).filter(Boolean);
+/** One step of a series: a float, a native histogram, a staleness marker, or nothing. */
+export type StepValue = number | FloatHistogram | 'stale' | undefined;
+
+/** `{{a}}`, `{{a}}xN`, `{{a}}+{{b}}xN`, `{{a}}-{{b}}xN`. */
+const HISTOGRAM_ITEM = /\{\{.*?\}\}(?:x\d+|[+-]\{\{.*?\}\}x\d+)?/g;
+
+function histogramSteps(item: string, line: number, out: StepValue[]): boolean {
+  const m = /^(\{\{.*?\}\})(?:([+-])(\{\{.*?\}\}))?(?:x(\d+))?$/.exec(item);
+  if (!m) throw new ScriptError(line, `bad histogram value ${JSON.stringify(item)}`);
+  let first: { h: FloatHistogram; hintSet: boolean };
+  let inc: FloatHistogram | undefined;
+  try {
+    first = parseHistogramLiteral(m[1]);
+    inc = m[3] ? parseHistogramLiteral(m[3]).h : undefined;
+  } catch (err) {
+    throw new ScriptError(line, (err as Error).message);
+  }
+  const times = m[4] === undefined ? 0 : Number(m[4]);
+  if (times > 1_000_000) throw new ScriptError(line, 'repetition too large');
+  let h = first.h;
+  out.push(h);
+  for (let i = 1; i <= times; i++) {
+    if (inc) h = m[2] === '+' ? addHistograms(h, inc) : subHistograms(h, inc);
+    out.push(h);
+  }
+  return first.hintSet;
+}
+
+/** Expands `1 2 _ 3+2x4 stale _x3 {{count:1}}x2` into one entry per step. */
+export function expandValues(text: string, line: number): { values: StepValue[]; native: boolean; hintSet: boolean } {
+  const values: StepValue[] = [];
+  const histograms: string[] = [];
+  let hintSet = false;
+  // Histogram literals contain spaces: each becomes one placeholder token first.
+  const tokens = text
+    .replace(HISTOGRAM_ITEM, (m) => ` __h${histograms.push(m) - 1} `)
+    .split(/\s+/)
+    .filter(Boolean);
   for (const tok of tokens) {
-    if (tok.startsWith('__native')) {
-      const n = tok.match(/x(\d+)$/);
-      const count = n ? Number(n[1]) + 1 : 1;
-      for (let i = 0; i < count; i++) values.push(undefined);
+    const ph = /^__h(\d+)$/.exec(tok);
+    if (ph) {
+      hintSet = histogramSteps(histograms[Number(ph[1])], line, values) || hintSet;
       continue;
     }
     const blank = /^_(?:x(\d+))?$/.exec(tok);
@@ -127,7 +177,7 @@ export function expandValues(text: string, line: number): { values: Array<number
       values.push(v);
     }
   }
-  return { values, native };
+  return { values, native: histograms.length > 0, hintSet };
 }
 
 /** Parses `name{a="b", "c"="d"}`, `{__name__="x"}`, `{"name"}`. Returns labels and the rest of the line. */
@@ -223,8 +273,12 @@ export function parseScript(text: string): Command[] {
         fail: ev[1] === '_fail',
         failMessage: undefined,
         failRegex: undefined,
-        warn: ev[1] === '_warn' ? true : undefined,
-        info: ev[1] === '_info' ? true : undefined,
+        warn: ev[1] === '_warn',
+        info: ev[1] === '_info',
+        expectWarn: [],
+        expectInfo: [],
+        noWarn: false,
+        noInfo: false,
         ordered: ev[1] === '_ordered',
         expected: [],
         unsupported: undefined,
@@ -258,13 +312,18 @@ export function parseScript(text: string): Command[] {
             cmd.fail = true;
             if (kind === 'msg') cmd.failMessage = arg;
             if (kind === 'regex') cmd.failRegex = arg;
-          } else if (what === 'warn') cmd.warn = true;
-          else if (what === 'info') cmd.info = true;
-          else if (what === 'no_warn') cmd.warn = false;
-          else if (what === 'no_info') cmd.info = false;
+          } else if (what === 'warn' || what === 'info') {
+            const exp: AnnotationExpect = {};
+            if (kind === 'msg') exp.message = arg.trim();
+            if (kind === 'regex') exp.regex = scriptRegex(arg.trim(), bodyLine);
+            (what === 'warn' ? cmd.expectWarn : cmd.expectInfo).push(exp);
+          } else if (what === 'no_warn') cmd.noWarn = true;
+          else if (what === 'no_info') cmd.noInfo = true;
           else if (what === 'ordered') cmd.ordered = true;
           else cmd.unsupported = `expectation ${JSON.stringify(body)}`;
-          // Message checks on warnings/infos are not compared; the presence is.
+          if ((cmd.noWarn && cmd.expectWarn.length) || (cmd.noInfo && cmd.expectInfo.length)) {
+            throw new ScriptError(bodyLine, 'invalid expect lines: warn and no_warn (or info and no_info) cannot be used together');
+          }
         } else if ((m = /^expect\s+(range vector|string)\b/.exec(body))) {
           cmd.unsupported = `expectation ${JSON.stringify(body)}`;
         } else {
@@ -279,13 +338,19 @@ export function parseScript(text: string): Command[] {
   return cmds;
 }
 
+function scriptRegex(src: string, line: number): RegExp {
+  try {
+    return new RegExp(src);
+  } catch (err) {
+    throw new ScriptError(line, `invalid regex ${JSON.stringify(src)}: ${(err as Error).message}`);
+  }
+}
+
 function parseExpectedLine(body: string, line: number): Expected {
   if (/^[-+]?(\d|\.\d|Inf|NaN|inf|nan)/.test(body) || body.startsWith('"')) {
-    if (body.startsWith('"')) return { labels: undefined, values: [], native: false, raw: body };
-    const { values, native } = expandValues(body, line);
-    return { labels: undefined, values, native, raw: body };
+    if (body.startsWith('"')) return { labels: undefined, values: [], native: false, hintSet: false, raw: body };
+    return { labels: undefined, ...expandValues(body, line), raw: body };
   }
   const { labels, rest } = parseSeries(body, line);
-  const { values, native } = expandValues(rest, line);
-  return { labels, values, native, raw: body };
+  return { labels, ...expandValues(rest, line), raw: body };
 }
