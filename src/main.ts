@@ -25,7 +25,10 @@ import { createLogger, flushLogLimits, type Logger } from './logger.js';
 import { untilDeadline } from './util/deadline.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
-import type { QueryEngine } from './promql/types.js';
+import { PromQLError, type QueryEngine } from './promql/types.js';
+import { createBackendEngine, createRemoteWrite, federateRoute, type RemoteWrite } from './remote/index.js';
+import { engineForStateSource } from './remote/for-state.js';
+import { resolveRuleFiles } from './alerts/rules/files.js';
 import { openTsdb } from './tsdb/index.js';
 import type { Storage } from './tsdb/types.js';
 
@@ -50,6 +53,7 @@ export interface Vigil {
   readonly notifier?: Notifier;
   readonly jobs: JobScheduler;
   readonly logs: LogPipeline;
+  readonly remoteWrite: RemoteWrite;
   /**
    * Re-reads the config file and rule files and applies every change, or
    * applies none: on an invalid file, or when a changed setting needs a restart
@@ -71,6 +75,12 @@ function fanOut(sinks: AlertSink[], logger: Logger): AlertSink {
   };
 }
 
+/** The query engine of an agent without query_backend: config validation keeps rules off it. */
+const noLocalQueries: QueryEngine = {
+  instantQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
+  rangeQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
+};
+
 function hasNotifications(config: VigilConfig): boolean {
   return !!(config.alerting && (config.alerting.config_file || config.alerting.config));
 }
@@ -91,9 +101,12 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const logger = opts.logger ?? createLogger({ destination: logs.destination(process.stdout) });
   let ready = false;
 
+  const agent = config.storage.mode === 'agent';
   const storage = await openTsdb({
     dir: dataDir,
     retentionMs: config.storage.retention,
+    // An agent keeps only the WAL, until every remote-write queue has sent it.
+    walOnly: agent,
     walFlushIntervalMs: config.storage.wal_flush_interval,
     retentionBytes: config.storage.retention_size,
     maxSeries: config.storage.max_series,
@@ -101,7 +114,17 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     registry,
     logger: logger.child({ component: 'tsdb' }),
   });
-  const engine = createEngine(storage);
+  const localEngine = createEngine(storage);
+  const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, registry }) : undefined;
+  const engine: QueryEngine = backend ?? (agent ? noLocalQueries : localEngine);
+  const remoteWrite = createRemoteWrite({
+    configs: config.remote_write,
+    dataDir,
+    registry,
+    logger: logger.child({ component: 'remote-write' }),
+    externalLabels: config.global.external_labels,
+    store: storage,
+  });
 
   const { host, port } = parseListen(opts.listen ?? config.server.listen);
   const externalUrl = config.server.external_url ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -125,12 +148,15 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   sinks.push(...forwarding);
   if (sinks.length === 0) logger.warn('no notification receivers configured (alerting.config_file): alerts are evaluated and visible in the API only');
 
+  const localRuleFiles = new Set(config.query_backend ? resolveRuleFiles(config.query_backend.local_rule_files, baseDir).files : []);
   const slos = new SloRuleSource(config.slo_files, baseDir);
   const rules = createRuleManager({
     files: config.rule_files,
     baseDir,
     generatedGroups: () => slos.load(),
     engine,
+    engineFor: localRuleFiles.size ? (file) => (localRuleFiles.has(file) ? localEngine : engine) : undefined,
+    forStateSource: backend ? engineForStateSource(backend) : undefined,
     storage,
     sink: fanOut(sinks, logger),
     registry,
@@ -143,6 +169,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger, notice: notifier ? (r, n) => notifier!.notice(r, n) : undefined });
 
   const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready, token: config.server.token });
+  // /federate reads the embedded store only; an agent has none to offer.
+  await app.register(federateRoute({ storage: agent ? undefined : storage, externalLabels: config.global.external_labels }));
   const holder: { collectors?: Collectors; discovery?: Discovery } = {};
   const metadata = new MetadataStore();
   const exemplars = new ExemplarStore();
@@ -214,7 +242,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   holder.discovery = discovery;
 
   // Discovery starts after the collectors so its first targets have somewhere to go.
-  const components: Component[] = [logs, ...(notifier ? [notifier] : []), rules, scrapes, discovery, jobs];
+  const components: Component[] = [remoteWrite, logs, ...(notifier ? [notifier] : []), rules, scrapes, discovery, jobs];
   const started: Component[] = [];
   try {
     for (const c of components) {
@@ -280,5 +308,5 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     for (const [sig, fn] of signalHandlers) process.on(sig, fn);
   }
 
-  return { url, app, storage, engine, registry, logger, collectors: scrapes, discovery, rules, notifier, jobs, logs, reload, stop, closed };
+  return { url, app, storage, engine, registry, logger, collectors: scrapes, discovery, rules, notifier, jobs, logs, remoteWrite, reload, stop, closed };
 }

@@ -90,7 +90,7 @@ const staticConfigSchema = z
   })
   .strict();
 
-const basicAuthSchema = z
+export const basicAuthSchema = z
   .object({
     username: z.string(),
     password: optionalString,
@@ -98,7 +98,7 @@ const basicAuthSchema = z
   })
   .strict();
 
-const authorizationSchema = z
+export const authorizationSchema = z
   .object({
     type: z.string().default('Bearer'),
     credentials: optionalString,

@@ -5,6 +5,7 @@ import { discoverySections } from './discovery.js';
 import { grafanaSections } from './grafana.js';
 import { jobsSections } from './jobs.js';
 import { logsSections } from './logs.js';
+import { checkStorageMode, remoteSections } from './remote.js';
 import { rulesSections } from './rules.js';
 import { byteSize, durationMs, labelSet, optionalString } from './types.js';
 
@@ -51,6 +52,8 @@ export const storageSchema = z
     retention: durationMs.default(15 * 24 * 3600_000),
     /** Flush the write-ahead log every N ms; 0 = on every commit. */
     wal_flush_interval: durationMs.default(0),
+    /** `agent`: WAL only, for remote write; no local query store (rules and queries need query_backend). */
+    mode: z.enum(['server', 'agent']).default('server'),
     /** Second retention bound: oldest blocks go while blocks + WAL exceed this many bytes; 0 = no size bound. */
     retention_size: byteSize.default(0),
     /** Cap on series (head and blocks); new series beyond it are refused with an error and counted. */
@@ -72,7 +75,9 @@ export const configSchema = z
     ...logsSections,
     ...jobsSections,
     ...grafanaSections,
+    ...remoteSections,
   })
-  .strict();
+  .strict()
+  .superRefine(checkStorageMode);
 
 export type VigilConfig = z.output<typeof configSchema>;

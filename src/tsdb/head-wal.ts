@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ByteWriter } from './bytes.js';
+import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { ChunkAppender } from './chunk.js';
 import type { Head } from './head.js';
 import type { Logger } from '../logger.js';
@@ -18,7 +21,12 @@ import { readHeadChunkRecord, readSamplesRecord, readSeriesRecord, writeHeadChun
 export function replayWal(head: Head, logger: Logger): number {
   const wal = head.wal;
   const metrics = head.metrics;
-  const segments = wal.segments();
+  const all = wal.segments();
+  // Segments before the last checkpoint stay only while a WAL reader holds
+  // them; their samples are in blocks and the checkpoint's snapshot, whose
+  // chunks replaying them first would make look already loaded.
+  const checkpoint = readCheckpointMarker(wal.dir);
+  const segments = all.some((s) => s.seq === checkpoint) ? all.filter((s) => s.seq >= checkpoint) : all;
   let unknownRefs = 0;
   let olderBytes = 0;
   const report = (segment: string, offset: number, problem: string, torn: boolean, bytesSkipped = 0): void => {
@@ -110,7 +118,19 @@ export function replayWal(head: Head, logger: Logger): number {
     logger.error({ samples: unknownRefs }, 'tsdb: WAL samples for series never declared; skipped');
   }
   wal.setOlderBytes(olderBytes);
-  return segments.length ? segments[segments.length - 1].seq : 0;
+  return all.length ? all[all.length - 1].seq : 0;
+}
+
+/** Names the segment the last checkpoint started (hidden file: segment listings skip it). */
+const CHECKPOINT_MARKER = '.checkpoint';
+
+function readCheckpointMarker(dir: string): number {
+  try {
+    const n = Number(readFileSync(join(dir, CHECKPOINT_MARKER), 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Starts a new segment holding the open head chunks, then deletes the segments no one needs. */
@@ -126,5 +146,6 @@ export function rotateWal(head: Head): void {
   }
   head.wal.startSegment(head.wal.seq + 1, w.result());
   for (const s of snap) s.walGen = head.wal.gen;
+  writeFileAtomicSync(join(head.wal.dir, CHECKPOINT_MARKER), String(head.wal.seq));
   head.wal.dropOlder();
 }

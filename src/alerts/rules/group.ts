@@ -14,8 +14,13 @@ import type { RuleMetrics } from './metrics.js';
 import { RecordingRule } from './recording.js';
 import type { EvalContext, OutputSample, Rule, VectorSample } from './rule.js';
 
+/** Last ALERTS_FOR_STATE sample per series of one alert, read from wherever the rules query (an external backend). */
+export type ForStateSource = (alertname: string, mint: number, maxt: number) => Promise<Array<{ labels: Labels; lastT: number; lastV: number; stale: boolean }>>;
+
 export interface GroupOptions {
   engine: QueryEngine;
+  /** Where `for` state is restored from; the local storage when absent. */
+  forStateSource?: ForStateSource;
   storage: Storage;
   sink?: AlertSink;
   metrics?: RuleMetrics;
@@ -113,6 +118,9 @@ export class Group {
         rule.lastError = e instanceof Error ? e.message : String(e);
         m?.evalFailures.inc(rg);
         this.opts.logger?.warn({ group: this.name, file: this.file, rule: rule.name, index: i, err: rule.lastError }, 'Evaluating rule failed');
+        // The state is unchanged; resending it keeps receivers from resolving
+        // alerts by timeout while the query source is failing.
+        if (rule instanceof AlertingRule) await this.sendAlerts(rule, ts);
         this.finishRule(rule, ts, start);
         continue;
       }
@@ -315,24 +323,12 @@ export class Group {
 
   /** Restores pending/firing `for` state from ALERTS_FOR_STATE written before a restart. */
   async restoreForState(now: number): Promise<void> {
-    const q = this.opts.storage.querier();
     for (const r of this.rules) {
       // Rules restored from the shutdown snapshot already have their exact state.
       if (!(r instanceof AlertingRule) || r.restored) continue;
       try {
-        const series = q
-          .select(
-            [
-              { type: '=', name: '__name__', value: 'ALERTS_FOR_STATE' },
-              { type: '=', name: 'alertname', value: r.name },
-            ],
-            now - this.opts.outageToleranceMs,
-            now,
-          )
-          .map((s) => {
-            const n = s.t.length - 1;
-            return { labels: s.labels, lastT: s.t[n], lastV: s.v[n], stale: s.stale?.[n] === 1 };
-          });
+        const source = this.opts.forStateSource;
+        const series = source ? await source(r.name, now - this.opts.outageToleranceMs, now) : this.localForState(r.name, now);
         const n = r.restoreFrom(series, now, this.opts.forGracePeriodMs);
         if (n) this.opts.logger?.info({ group: this.name, rule: r.name, alerts: n }, 'Restored for-state of alerts');
       } catch (e) {
@@ -340,6 +336,23 @@ export class Group {
         this.opts.logger?.warn({ group: this.name, rule: r.name, err: (e as Error).message }, 'Failed to restore for-state');
       }
     }
+  }
+
+  private localForState(alertname: string, now: number): Array<{ labels: Labels; lastT: number; lastV: number; stale: boolean }> {
+    return this.opts.storage
+      .querier()
+      .select(
+        [
+          { type: '=', name: '__name__', value: 'ALERTS_FOR_STATE' },
+          { type: '=', name: 'alertname', value: alertname },
+        ],
+        now - this.opts.outageToleranceMs,
+        now,
+      )
+      .map((s) => {
+        const n = s.t.length - 1;
+        return { labels: s.labels, lastT: s.t[n], lastV: s.v[n], stale: s.stale?.[n] === 1 };
+      });
   }
 }
 

@@ -12,7 +12,7 @@ import type { AlertSink } from '../types.js';
 import { AlertingRule, type ActiveAlert } from './alerting.js';
 import { loadRuleFile, type GroupSpec } from './file.js';
 import { resolveRuleFiles } from './files.js';
-import { Group, type GroupSnapshot } from './group.js';
+import { Group, type ForStateSource, type GroupSnapshot } from './group.js';
 import { JsonFile } from '../notify/persist.js';
 import { RuleMetrics } from './metrics.js';
 
@@ -21,6 +21,10 @@ export interface RuleManagerOptions {
   files: string[];
   baseDir: string;
   engine: QueryEngine;
+  /** The engine for one rule file's groups, when not `engine` (rules evaluated locally next to an external backend). */
+  engineFor?: (file: string) => QueryEngine;
+  /** Where `for` state is restored from after a restart; `storage` when absent. */
+  forStateSource?: ForStateSource;
   storage: Storage;
   sink: AlertSink;
   registry: Registry;
@@ -153,6 +157,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
 
   const groupOpts = {
     engine: opts.engine,
+    forStateSource: opts.forStateSource,
     storage: opts.storage,
     sink: opts.sink,
     metrics,
@@ -172,7 +177,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
     const saved = firstLoad ? readSaved() : undefined;
     let restored = 0;
     for (const spec of specs) {
-      const g = new Group(spec, groupOpts);
+      const g = new Group(spec, opts.engineFor ? { ...groupOpts, engine: opts.engineFor(spec.file) } : groupOpts);
       const old = groups.get(g.key);
       if (old) g.copyState(old);
       if (firstLoad) {

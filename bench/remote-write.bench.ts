@@ -1,0 +1,193 @@
+/**
+ * `npm run bench remote-write`: one target exposing 100k series, scraped every
+ * 15 s and written to a loopback remote-write receiver, by Vigil, vmagent and
+ * Prometheus 2.42 in agent mode, one after the other on the same target and
+ * receiver. Reports samples/s received, CPU seconds per million samples, bytes
+ * on the wire per sample and RSS of each sender, measured from /proc over the
+ * steady window after the first samples arrive.
+ *
+ * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes);
+ * VIGIL_BENCH_RW_SERIES the series count (default 100000).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeWriteBody } from '../src/remote/proto.js';
+import { findBinary, freePort, sleep } from './parse-helpers.js';
+import type { BenchTable } from './table.js';
+
+const SERIES = Number(process.env.VIGIL_BENCH_RW_SERIES ?? 100_000);
+const WINDOW_S = Number(process.env.VIGIL_BENCH_RW_SECONDS ?? 60);
+const ROOT = join(import.meta.dirname, '..');
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** 100k series in 200 metric families of 500, the values moving each scrape. */
+function startTarget(): Promise<{ server: Server; port: number }> {
+  let scrape = 0;
+  const server = createServer((_req, res) => {
+    scrape++;
+    const parts: string[] = [];
+    const families = Math.ceil(SERIES / 500);
+    for (let f = 0; f < families; f++) {
+      parts.push(`# TYPE bench_metric_${f}_total counter\n`);
+      for (let i = 0; i < 500 && f * 500 + i < SERIES; i++) parts.push(`bench_metric_${f}_total{instance_id="i${i}",zone="z${i % 7}"} ${scrape * (i + 1)}\n`);
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(parts.join(''));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+}
+
+interface Received {
+  samples: number;
+  bytes: number;
+  firstAt: number;
+}
+
+function startReceiver(stats: Received): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      let n = 0;
+      try {
+        for (const ts of decodeWriteBody(body).timeseries) n += ts.samples.length;
+      } catch {
+        res.writeHead(400).end();
+        return;
+      }
+      if (n > 0 && stats.firstAt === 0) stats.firstAt = performance.now();
+      stats.samples += n;
+      stats.bytes += body.length;
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+}
+
+function procStat(pid: number): { cpuS: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuS, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
+}
+
+interface Contender {
+  name: string;
+  start(dir: string, targetPort: number, writeUrl: string): ChildProcess | string;
+}
+
+async function run(c: Contender, targetPort: number): Promise<Array<string | number>> {
+  const stats: Received = { samples: 0, bytes: 0, firstAt: 0 };
+  const rx = await startReceiver(stats);
+  const dir = mkdtempSync(join(tmpdir(), `vigil-bench-rw-${c.name.replace(/\W/g, '')}-`));
+  const child = c.start(dir, targetPort, `http://127.0.0.1:${rx.port}/api/v1/write`);
+  try {
+    if (typeof child === 'string') return [c.name, `not measured: ${child}`, '', '', '', ''];
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    const deadline = performance.now() + 120_000;
+    while (stats.firstAt === 0) {
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', ''];
+      if (performance.now() > deadline) return [c.name, 'not measured: no samples within 120 s', '', '', '', ''];
+      await sleep(100);
+    }
+    // Steady state: from the first scrape's samples on, over whole scrape intervals.
+    await sleep(2000);
+    const s0 = { ...stats };
+    const p0 = procStat(child.pid!);
+    const t0 = performance.now();
+    await sleep(WINDOW_S * 1000);
+    const p1 = procStat(child.pid!);
+    const secs = (performance.now() - t0) / 1000;
+    const samples = stats.samples - s0.samples;
+    const bytes = stats.bytes - s0.bytes;
+    return [c.name, samples / secs, samples ? ((p1.cpuS - p0.cpuS) / samples) * 1e6 : NaN, samples ? bytes / samples : NaN, p1.rssMb, samples];
+  } finally {
+    if (typeof child !== 'string') {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    }
+    rx.server.closeAllConnections();
+    await new Promise((r) => rx.server.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const scrapeYaml = (targetPort: number) => `  - job_name: bench
+    scrape_interval: 15s
+    scrape_timeout: 10s
+    static_configs: [{targets: ['127.0.0.1:${targetPort}']}]
+`;
+
+const contenders: Contender[] = [
+  {
+    name: 'Vigil',
+    start(dir, targetPort, writeUrl) {
+      const file = join(dir, 'vigil.yml');
+      writeFileSync(
+        file,
+        `global: {scrape_interval: 15s, scrape_timeout: 10s}
+server: {listen: '127.0.0.1:0'}
+storage: {path: '${join(dir, 'data')}', mode: agent}
+logs: {self: false}
+scrape_configs:
+${scrapeYaml(targetPort)}remote_write:
+  - url: ${writeUrl}
+`,
+      );
+      return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    },
+  },
+  {
+    name: 'vmagent',
+    start(dir, targetPort, writeUrl) {
+      const bin = findBinary('vmagent');
+      if (!bin) return 'vmagent is not installed (apt-get install victoria-metrics)';
+      const cfg = join(dir, 'scrape.yml');
+      writeFileSync(cfg, `scrape_configs:\n${scrapeYaml(targetPort)}`);
+      return spawn(bin, [`-promscrape.config=${cfg}`, `-remoteWrite.url=${writeUrl}`, `-remoteWrite.tmpDataPath=${join(dir, 'tmp')}`, '-httpListenAddr=127.0.0.1:0', '-loggerLevel=ERROR'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+    },
+  },
+  {
+    name: 'Prometheus 2.42 agent',
+    start(dir, targetPort, writeUrl) {
+      const bin = findBinary('prometheus');
+      if (!bin) return 'prometheus is not installed (apt-get install prometheus)';
+      const cfg = join(dir, 'prometheus.yml');
+      writeFileSync(cfg, `scrape_configs:\n${scrapeYaml(targetPort)}remote_write:\n  - url: ${writeUrl}\n`);
+      return spawn(bin, ['--enable-feature=agent', `--config.file=${cfg}`, `--storage.agent.path=${join(dir, 'agent')}`, `--web.listen-address=127.0.0.1:${String(0)}`, '--log.level=error'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+    },
+  },
+];
+
+export default async function bench(): Promise<BenchTable[]> {
+  const target = await startTarget();
+  const rows: Array<Array<string | number>> = [];
+  try {
+    for (const c of contenders) rows.push(await run(c, target.port));
+  } finally {
+    target.server.closeAllConnections();
+    await new Promise((r) => target.server.close(r));
+  }
+  void freePort;
+  return [
+    {
+      title: `Remote write: ${SERIES.toLocaleString('en-US')} series scraped every 15 s, sent to a loopback receiver (${WINDOW_S} s window)`,
+      columns: ['sender', 'samples/s sent', 'CPU s per 1M samples', 'bytes on wire per sample', 'RSS MB', 'samples in window'],
+      rows,
+      notes: [
+        'CPU and RSS from /proc of the sender process over the window after its first samples arrived; bytes are the snappy-compressed request bodies.',
+        'Vigil runs in agent mode (WAL only), like the other two; default queue settings everywhere.',
+      ],
+    },
+  ];
+}

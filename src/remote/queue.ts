@@ -1,0 +1,425 @@
+/**
+ * One remote-write destination: reads samples from the WAL from its saved
+ * position, relabels them, spreads them over shards by series (so each
+ * series' samples stay in order), sends batches concurrently, and saves the
+ * position once a whole round is acknowledged. A crash or a receiver outage
+ * therefore loses nothing the WAL still holds; at worst the last round is sent
+ * twice (same timestamps and values, which receivers treat as duplicates).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MetricMetadata } from '../api/prom-api/index.js';
+import { authHeaders } from '../collectors/http-client.js';
+import { compileRelabel, relabel, type CompiledRelabel } from '../collectors/relabel.js';
+import type { RemoteWriteConfig } from '../config/remote.js';
+import type { Logger } from '../logger.js';
+import type { Labels } from '../tsdb/types.js';
+import type { RemoteWriteMetrics } from './metrics.js';
+import { loadState, StateFile, type QueueState } from './position.js';
+import { encodeWriteBody, METRIC_TYPES, type ProtoLabel, type ProtoMetadata, type ProtoSample, type ProtoTimeSeries } from './proto.js';
+import { postWrite, type SendOutcome } from './send.js';
+import { WalReader, type WalPosition, type WalSample } from './wal-reader.js';
+
+export interface WriteQueueOptions {
+  config: RemoteWriteConfig;
+  /** The store's WAL directory (`<data>/wal`). */
+  walDir: string;
+  /** Where the queue keeps its position file. */
+  stateDir: string;
+  metrics: RemoteWriteMetrics;
+  logger: Logger;
+  externalLabels: Labels;
+  /** Metric metadata to send (`metadata_config`); nothing is sent without it. */
+  metadata?: () => Record<string, MetricMetadata[]>;
+  fetchImpl?: typeof fetch;
+  /** How often the WAL is polled for new records once caught up. Default 250 ms. */
+  pollIntervalMs?: number;
+  /** The store whose WAL is read: segments the queue still needs are held from deletion, writes wake it. */
+  store?: WalStore;
+  now?: () => number;
+}
+
+/** Prometheus's staleness marker: a NaN with this exact bit pattern. */
+const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
+const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/** Bytes of WAL read per step while filling a round. */
+const READ_CHUNK = 1 << 20;
+
+interface Pending {
+  labels: ProtoLabel[];
+  t: number;
+  v: number;
+}
+
+class Stopped extends Error {}
+
+/** What the queue needs from the store (the embedded Tsdb). */
+export interface WalStore {
+  holdWal(consumer: string, segment: number): void;
+  releaseWal(consumer: string): void;
+  onWalWrite(fn: () => void): () => void;
+}
+
+export function queueName(c: RemoteWriteConfig): string {
+  return c.name ?? createHash('sha256').update(c.url).digest('hex').slice(0, 6);
+}
+
+export class WriteQueue {
+  readonly name: string;
+  private readonly reader: WalReader;
+  private readonly relabelSteps: CompiledRelabel[];
+  private readonly prepared = new WeakMap<Labels, ProtoLabel[] | null>();
+  private readonly labels: { remote_name: string; url: string };
+  private readonly stateFile: StateFile;
+  /** A round interrupted by a restart, to finish first. */
+  private resumeRound?: QueueState['round'];
+  private readonly headers: Record<string, string>;
+  private readonly abort = new AbortController();
+  private readonly now: () => number;
+  /** Position up to which everything was sent (or deliberately dropped). */
+  private acked: WalPosition = { segment: 0, offset: 0 };
+  private shardCount: number;
+  private loop?: Promise<void>;
+  private metaLoop?: Promise<void>;
+  private stopped = false;
+  private wake?: () => void;
+  private lastRetryLog = 0;
+  private unsubscribe?: () => void;
+
+  constructor(private readonly o: WriteQueueOptions) {
+    const c = o.config;
+    this.name = queueName(c);
+    this.reader = new WalReader(o.walDir);
+    this.relabelSteps = compileRelabel(c.write_relabel_configs);
+    this.labels = { remote_name: this.name, url: c.url };
+    this.stateFile = new StateFile(join(o.stateDir, `${this.name}.position.json`));
+    this.headers = { ...c.headers, ...authHeaders(c) };
+    this.shardCount = c.queue_config.min_shards;
+    this.now = o.now ?? Date.now;
+    const q = c.queue_config;
+    o.metrics.shardsMin.set(this.labels, q.min_shards);
+    o.metrics.shardsMax.set(this.labels, q.max_shards);
+    o.metrics.shardCapacity.set(this.labels, q.capacity);
+    o.metrics.maxSamplesPerSend.set(this.labels, q.max_samples_per_send);
+    o.metrics.shards.set(this.labels, this.shardCount);
+    o.metrics.shardsDesired.set(this.labels, this.shardCount);
+    o.metrics.samplesPending.set(this.labels, 0);
+    // Until the saved position is loaded, keep every segment.
+    o.store?.holdWal(this.holdName(), 0);
+  }
+
+  private holdName(): string {
+    return `remote-write:${this.name}`;
+  }
+
+  position(): WalPosition {
+    return { ...this.acked };
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.o.stateDir, { recursive: true });
+    const saved = await loadState(this.stateFile.path);
+    // Without a saved position, sending starts at the WAL's current end, as a new Prometheus queue does.
+    this.acked = saved ? { segment: saved.segment, offset: saved.offset } : this.reader.tail();
+    this.resumeRound = saved?.round;
+    if (!saved) await this.stateFile.save({ ...this.acked });
+    this.o.store?.holdWal(this.holdName(), this.acked.segment);
+    this.unsubscribe = this.o.store?.onWalWrite(() => this.wake?.());
+    this.o.logger.info({ remote: this.name, url: this.o.config.url, position: this.acked, resumed: !!saved }, 'remote write: queue started');
+    this.loop = this.run().catch((err: unknown) => {
+      if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: queue stopped by an error');
+    });
+    if (this.o.metadata && this.o.config.metadata_config.send) this.metaLoop = this.runMetadata();
+  }
+
+  /** Stops sending; the position of the last acknowledged round is kept. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+    await this.loop;
+    await this.metaLoop;
+    // The hold stays: the store is closing too, and the position is saved.
+    this.unsubscribe?.();
+  }
+
+  /** Reads the WAL now instead of at the next poll (after a commit). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    }).then(() => {
+      this.wake = undefined;
+      if (this.stopped) throw new Stopped();
+    });
+  }
+
+  private async run(): Promise<void> {
+    const q = this.o.config.queue_config;
+    const poll = this.o.pollIntervalMs ?? 250;
+    if (this.resumeRound) await this.finishInterruptedRound(this.resumeRound);
+    let readPos = this.acked;
+    let buckets: Pending[][] = [];
+    let buffered = 0;
+    let firstAt = 0;
+    while (!this.stopped) {
+      const r = this.reader.read(readPos, READ_CHUNK);
+      this.reportSkip(r.skipped);
+      const moved = r.next.segment !== readPos.segment || r.next.offset !== readPos.offset;
+      readPos = r.next;
+      if (r.samples.length) {
+        if (buffered === 0) {
+          buckets = Array.from({ length: this.shardCount }, () => []);
+          firstAt = this.now();
+        }
+        buffered += this.distribute(r.samples, buckets);
+        this.o.metrics.samplesPending.set(this.labels, buffered);
+      }
+      const caughtUp = !moved;
+      const full = buffered >= q.capacity * this.shardCount;
+      const due = caughtUp && buffered > 0 && (buffered >= q.max_samples_per_send * this.shardCount || this.now() - firstAt >= q.batch_send_deadline);
+      if (full || due) {
+        await this.sendRound(buckets, readPos, buckets.map(() => 0));
+        buffered = 0;
+        buckets = [];
+        this.o.metrics.samplesPending.set(this.labels, 0);
+        this.adjustShards(full);
+      } else if (buffered === 0 && moved) {
+        // Records without samples to send (declarations, relabel drops) still move the position.
+        await this.ack(readPos);
+      }
+      if (caughtUp) await this.sleep(buffered > 0 ? Math.min(poll, Math.max(1, q.batch_send_deadline - (this.now() - firstAt))) : poll);
+    }
+  }
+
+  private reportSkip(skipped: string | undefined): void {
+    if (!skipped) return;
+    this.o.metrics.walSkipped.inc(this.labels);
+    this.o.logger.error({ remote: this.name, problem: skipped }, 'remote write: WAL data skipped');
+  }
+
+  /** Re-reads the WAL range of the round a restart interrupted and sends only the batches not yet accepted. */
+  private async finishInterruptedRound(round: NonNullable<QueueState['round']>): Promise<void> {
+    const buckets: Pending[][] = Array.from({ length: round.shards }, () => []);
+    let pos = this.acked;
+    const end = round.end;
+    while (pos.segment < end.segment || (pos.segment === end.segment && pos.offset < end.offset)) {
+      const limit = pos.segment === end.segment ? end.offset - pos.offset : READ_CHUNK;
+      const r = this.reader.read(pos, Math.min(READ_CHUNK, limit), end);
+      this.reportSkip(r.skipped);
+      if (r.next.segment === pos.segment && r.next.offset === pos.offset) break;
+      pos = r.next;
+      this.distribute(r.samples, buckets);
+    }
+    this.o.logger.info({ remote: this.name, from: this.acked, to: end, batchesSent: round.sent }, 'remote write: finishing the round a restart interrupted');
+    await this.sendRound(buckets, end, round.sent, round.perSend);
+  }
+
+  /**
+   * Sends one round (the WAL up to `end`, spread over shards); each accepted
+   * batch is recorded, and the position moves to `end` once all are.
+   */
+  private async sendRound(buckets: Pending[][], end: WalPosition, sent: number[], perSend = this.o.config.queue_config.max_samples_per_send): Promise<void> {
+    const progress = [...sent];
+    const round = { end: { ...end }, shards: buckets.length, perSend, sent: progress };
+    const onBatch = () => this.stateFile.save({ ...this.acked, round: { ...round, sent: [...progress] } }).then(() => undefined, (err: unknown) => this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: cannot save position'));
+    await Promise.all(
+      buckets.map(async (b, i) => {
+        for (let from = sent[i] * perSend; from < b.length; from += perSend) {
+          await this.sendBatch(b.slice(from, from + perSend));
+          progress[i]++;
+          await onBatch();
+        }
+      }),
+    );
+    await this.ack(end);
+  }
+
+  private async ack(p: WalPosition): Promise<void> {
+    this.acked = { ...p };
+    await this.stateFile.save({ ...this.acked });
+    this.o.store?.holdWal(this.holdName(), p.segment);
+  }
+
+  /** Doubles the shards while rounds fill up (a backlog), halves them back once they do not. */
+  private adjustShards(full: boolean): void {
+    const q = this.o.config.queue_config;
+    const next = full ? Math.min(q.max_shards, this.shardCount * 2) : Math.max(q.min_shards, Math.floor(this.shardCount / 2));
+    if (next === this.shardCount) return;
+    this.shardCount = next;
+    this.o.metrics.shards.set(this.labels, next);
+    this.o.metrics.shardsDesired.set(this.labels, next);
+  }
+
+  /** Relabels and spreads samples over the shards; returns how many were kept. */
+  private distribute(samples: WalSample[], buckets: Pending[][]): number {
+    const m = this.o.metrics;
+    const ageLimit = this.o.config.queue_config.sample_age_limit;
+    const oldest = ageLimit > 0 ? this.now() - ageLimit : -Infinity;
+    let kept = 0;
+    let dropped = 0;
+    let maxT = -Infinity;
+    for (const s of samples) {
+      if (s.t > maxT) maxT = s.t;
+      const labels = this.prepare(s.labels);
+      if (labels === null || s.t < oldest) {
+        dropped++;
+        continue;
+      }
+      buckets[shardOf(labels, buckets.length)].push({ labels, t: s.t, v: s.stale ? STALE_NAN : s.v });
+      kept++;
+    }
+    m.samplesIn.inc(samples.length);
+    if (dropped) m.samplesDropped.inc(this.labels, dropped);
+    if (maxT > -Infinity) {
+      m.highestRead.set(this.labels, maxT / 1000);
+      m.highestTimestamp.set(maxT / 1000);
+    }
+    return kept;
+  }
+
+  /** External labels (series' own win), write relabeling, then sorted as the protocol requires. */
+  private prepare(labels: Labels): ProtoLabel[] | null {
+    const cached = this.prepared.get(labels);
+    if (cached !== undefined) return cached;
+    let l: Labels = labels;
+    const ext = this.o.externalLabels;
+    const extNames = Object.keys(ext);
+    if (extNames.length) {
+      const merged: Record<string, string> = { ...labels };
+      for (const n of extNames) if (!(n in merged)) merged[n] = ext[n];
+      l = merged;
+    }
+    const out = relabel(l, this.relabelSteps);
+    let result: ProtoLabel[] | null = null;
+    if (out) {
+      const names = Object.keys(out).filter((n) => out[n] !== '');
+      if (names.length) result = names.sort().map((name) => ({ name, value: out[name] }));
+    }
+    this.prepared.set(labels, result);
+    return result;
+  }
+
+  private async sendBatch(batch: Pending[]): Promise<void> {
+    // Samples of one series in one batch go into one TimeSeries, in order.
+    const bySeries = new Map<ProtoLabel[], ProtoSample[]>();
+    let maxT = -Infinity;
+    for (const p of batch) {
+      let list = bySeries.get(p.labels);
+      if (!list) bySeries.set(p.labels, (list = []));
+      list.push({ value: p.v, timestamp: p.t });
+      if (p.t > maxT) maxT = p.t;
+    }
+    const timeseries: ProtoTimeSeries[] = [];
+    for (const [labels, samples] of bySeries) timeseries.push({ labels, samples });
+    const body = encodeWriteBody({ timeseries });
+    const ok = await this.sendWithRetry(body, batch.length, 'samples');
+    if (ok) {
+      this.o.metrics.bytesTotal.inc(this.labels, body.length);
+      this.o.metrics.highestSent.set(this.labels, maxT / 1000);
+    }
+  }
+
+  /** Sends until accepted or dropped; retries recoverable failures with backoff, forever (as Prometheus). */
+  private async sendWithRetry(body: Uint8Array, count: number, what: 'samples' | 'metadata', maxAttempts = Infinity): Promise<boolean> {
+    const m = this.o.metrics;
+    const q = this.o.config.queue_config;
+    let backoff = q.min_backoff;
+    for (let attempt = 1; ; attempt++) {
+      if (this.stopped) throw new Stopped();
+      const end = m.batchDuration.startTimer(this.labels);
+      const out: SendOutcome = await postWrite(body, {
+        url: this.o.config.url,
+        headers: this.headers,
+        timeoutMs: this.o.config.remote_timeout,
+        retryOn429: q.retry_on_http_429,
+        signal: this.abort.signal,
+        fetchImpl: this.o.fetchImpl,
+        now: this.now,
+      });
+      end();
+      if (out.kind === 'sent') {
+        (what === 'samples' ? m.samplesTotal : m.metadataTotal).inc(this.labels, count);
+        if (what === 'metadata') m.metadataBytes.inc(this.labels, body.length);
+        return true;
+      }
+      if (this.stopped) throw new Stopped();
+      if (out.kind === 'drop') {
+        (what === 'samples' ? m.samplesFailed : m.metadataFailed).inc(this.labels, count);
+        this.o.logger.error({ remote: this.name, url: this.o.config.url, count, err: out.reason }, `remote write: non-recoverable error, ${what} dropped`);
+        return false;
+      }
+      (what === 'samples' ? m.samplesRetried : m.metadataRetried).inc(this.labels, count);
+      if (attempt >= maxAttempts) return false;
+      const wait = out.retryAfterMs !== undefined ? Math.min(MAX_RETRY_AFTER_MS, Math.max(out.retryAfterMs, q.min_backoff)) : backoff;
+      if (this.now() - this.lastRetryLog > 10_000) {
+        this.lastRetryLog = this.now();
+        this.o.logger.warn({ remote: this.name, url: this.o.config.url, err: out.reason, retryInMs: wait }, 'remote write: send failed, retrying');
+      }
+      await this.sleepUnlessStopped(wait);
+      backoff = Math.min(q.max_backoff, backoff * 2);
+    }
+  }
+
+  private sleepUnlessStopped(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    if (signal.aborted) return Promise.reject(new Stopped());
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(t);
+        reject(new Stopped());
+      };
+      const t = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private async runMetadata(): Promise<void> {
+    const mc = this.o.config.metadata_config;
+    try {
+      while (!this.stopped) {
+        await this.sendMetadata(mc.max_samples_per_send);
+        await this.sleepUnlessStopped(mc.send_interval);
+      }
+    } catch (err) {
+      if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: metadata sending stopped by an error');
+    }
+  }
+
+  async sendMetadata(perSend: number): Promise<void> {
+    const all = this.o.metadata?.() ?? {};
+    const entries: ProtoMetadata[] = [];
+    for (const [name, list] of Object.entries(all)) {
+      for (const md of list) {
+        entries.push({ type: METRIC_TYPES[md.type] ?? 0, metric_family_name: name, help: md.help, unit: md.unit });
+      }
+    }
+    for (let i = 0; i < entries.length; i += perSend) {
+      const metadata = entries.slice(i, i + perSend);
+      await this.sendWithRetry(encodeWriteBody({ timeseries: [], metadata }), metadata.length, 'metadata', 3);
+    }
+  }
+}
+
+/** FNV-1a over the label pairs: a series always lands on the same shard within a round. */
+function shardOf(labels: ProtoLabel[], n: number): number {
+  if (n === 1) return 0;
+  let h = 0x811c9dc5;
+  for (const l of labels) {
+    for (let i = 0; i < l.name.length; i++) h = Math.imul(h ^ l.name.charCodeAt(i), 0x01000193);
+    for (let i = 0; i < l.value.length; i++) h = Math.imul(h ^ l.value.charCodeAt(i), 0x01000193);
+  }
+  return (h >>> 0) % n;
+}
