@@ -186,6 +186,10 @@ const NOTIFY: MetricInfo[] = [
 const FARO: MetricInfo[] = [m('vigil_faro_measurement', 'histogram', 'faro', 'Faro measurements by app, environment, type and name')];
 
 const VIGIL: MetricInfo[] = [
+  // src/remote: the external query backend
+  m('vigil_query_backend_up', 'gauge', 'vigil', '1 when the last query reached the external query backend', 'query_backend configured'),
+  m('vigil_query_backend_failures_total', 'counter', 'vigil', 'Failed queries to the external query backend, by reason', 'query_backend configured'),
+  m('vigil_query_backend_requests_total', 'counter', 'vigil', 'Queries sent to the external query backend', 'query_backend configured'),
   // src/tsdb
   m('vigil_tsdb_head_series', 'gauge', 'vigil', 'Series in the head block'),
   m('vigil_tsdb_head_chunks', 'gauge', 'vigil', 'Chunks in the head block'),

@@ -21,7 +21,7 @@ const PRODUCERS: Partial<Record<MetricSource, string[]>> = {
   redis: ['collectors'],
   rules: ['alerts/rules', 'alerts/slo'],
   faro: ['logs/faro'],
-  vigil: ['alerts', 'collectors', 'jobs', 'logs', 'tsdb', 'api'],
+  vigil: ['alerts', 'collectors', 'jobs', 'logs', 'tsdb', 'api', 'remote'],
 };
 
 async function sourceText(dirs: string[]): Promise<string> {
