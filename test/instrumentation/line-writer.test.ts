@@ -27,7 +27,7 @@ async function settle(file: string, lines: number): Promise<string> {
 }
 
 describe('BatchedLineWriter', () => {
-  it('writes every line, in order, in batches after the current turn', async () => {
+  it('writes every line, in order, in batches a few milliseconds later', async () => {
     const { file, fd } = target();
     const w = new BatchedLineWriter(fd);
     for (let i = 0; i < 1000; i++) w.write(`line ${i} ${'é'.repeat(i % 7)}\n`);
