@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { compileRegex } from '../model/regex.js';
 import { goQuote } from '../model/strconv.js';
 import { sdConfigFields } from './discovery.js';
+import { authorizationSchema, basicAuthSchema, tlsConfigSchema } from './http-client.js';
 import { byteSize, durationMs, labelName, labelSet, optionalString } from './types.js';
 
 /**
@@ -87,33 +88,6 @@ const staticConfigSchema = z
   .object({
     targets: z.array(target).default([]),
     labels: labelSet.default({}),
-  })
-  .strict();
-
-export const basicAuthSchema = z
-  .object({
-    username: z.string(),
-    password: optionalString,
-    password_file: optionalString,
-  })
-  .strict();
-
-export const authorizationSchema = z
-  .object({
-    type: z.string().default('Bearer'),
-    credentials: optionalString,
-    credentials_file: optionalString,
-  })
-  .strict();
-
-const tlsConfigSchema = z
-  .object({
-    insecure_skip_verify: z.boolean().default(false),
-    ca_file: optionalString,
-    cert_file: optionalString,
-    key_file: optionalString,
-    server_name: optionalString,
-    min_version: optionalString,
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { authorizationSchema, basicAuthSchema, tlsConfigSchema } from './http-client.js';
 import { durationMs, optionalString } from './types.js';
 
 /**
@@ -8,24 +9,13 @@ import { durationMs, optionalString } from './types.js';
  * discovered targets between Vigil replicas.
  */
 
-const tlsSchema = z
-  .object({
-    insecure_skip_verify: z.boolean().default(false),
-    ca_file: optionalString,
-    cert_file: optionalString,
-    key_file: optionalString,
-    server_name: optionalString,
-    min_version: optionalString,
-  })
-  .strict();
-
 /** The HTTP client settings discovery clients accept (as Prometheus's common HTTPClientConfig). */
 const sdHttpFields = {
-  basic_auth: z.object({ username: z.string(), password: optionalString, password_file: optionalString }).strict().optional(),
-  authorization: z.object({ type: z.string().default('Bearer'), credentials: optionalString, credentials_file: optionalString }).strict().optional(),
+  basic_auth: basicAuthSchema.optional(),
+  authorization: authorizationSchema.optional(),
   bearer_token: optionalString,
   bearer_token_file: optionalString,
-  tls_config: tlsSchema.optional(),
+  tls_config: tlsConfigSchema.optional(),
   follow_redirects: z.boolean().default(true),
   enable_http2: z.boolean().optional(),
 };

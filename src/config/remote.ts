@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { authorizationSchema, basicAuthSchema, relabelConfigSchema } from './collectors.js';
+import { relabelConfigSchema } from './collectors.js';
+import { authorizationSchema, basicAuthSchema } from './http-client.js';
 import { durationMs } from './types.js';
 
 /**
