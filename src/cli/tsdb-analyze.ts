@@ -5,7 +5,7 @@
  * with the most series and the most common label pairs. Read-only.
  */
 import { describeLabels } from '../tsdb/errors.js';
-import { openReadOnly } from '../tsdb/readonly.js';
+import { withReadOnlyStore } from '../tsdb/readonly.js';
 import { flagString, parseArgs } from './args.js';
 
 function top(m: Map<string, number>, n: number): Array<[string, number]> {
@@ -24,14 +24,7 @@ export async function run(args: string[], print: (s: string) => void = (s) => co
     console.error('usage: vigil tsdb analyze DIR [--limit N]');
     return 2;
   }
-  let store;
-  try {
-    store = openReadOnly(p.positional[0]);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 1;
-  }
-  try {
+  return withReadOnlyStore(p.positional[0], (store) => {
     const blocks = store.blocks.blocks;
     print('Blocks:');
     let bytes = 0;
@@ -69,7 +62,5 @@ export async function run(args: string[], print: (s: string) => void = (s) => co
     print('\nMost common label pairs:');
     for (const [k, n] of top(pairs, limit)) print(`  ${n} ${k}`);
     return 0;
-  } finally {
-    store.close();
-  }
+  });
 }

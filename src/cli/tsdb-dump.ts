@@ -4,7 +4,7 @@
  * `{labels} value timestamp_ms`, like `promtool tsdb dump`. Read-only.
  */
 import { parseSeriesSelector } from '../api/prom-api/selector.js';
-import { openReadOnly } from '../tsdb/readonly.js';
+import { withReadOnlyStore } from '../tsdb/readonly.js';
 import type { Matcher } from '../tsdb/types.js';
 import { flagString, parseArgs } from './args.js';
 import { timeArg } from './query.js';
@@ -57,14 +57,7 @@ export async function run(args: string[], out = stdoutWriter()): Promise<number>
     console.error((err as Error).message);
     return 2;
   }
-  let store;
-  try {
-    store = openReadOnly(p.positional[0]);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 1;
-  }
-  try {
+  return withReadOnlyStore(p.positional[0], (store) => {
     const q = store.querier;
     const series = store.index.select(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (let i = 0; i < series.length && !out.closed(); i += SERIES_PER_READ) {
@@ -76,7 +69,5 @@ export async function run(args: string[], out = stdoutWriter()): Promise<number>
       out.write(text);
     }
     return 0;
-  } finally {
-    store.close();
-  }
+  });
 }

@@ -40,3 +40,22 @@ export function openReadOnly(dir: string, logger: Logger = silentLogger()): Read
   }
   return { querier: new StoreQuerier(index, blocks, new DecodedChunkCache(0), 120), index, blocks, close: () => blocks.close() };
 }
+
+/**
+ * Runs `fn` on the data directory opened read-only and closes it after; a
+ * directory that cannot be opened prints why and gives exit code 1.
+ */
+export async function withReadOnlyStore(dir: string, fn: (store: ReadOnlyStore) => number | Promise<number>): Promise<number> {
+  let store: ReadOnlyStore;
+  try {
+    store = openReadOnly(dir);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
