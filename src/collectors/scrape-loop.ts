@@ -10,27 +10,16 @@
 import type { Logger } from '../logger.js';
 import { labelsKey } from '../model/labels.js';
 import type { Appender, Labels, Storage } from '../tsdb/types.js';
-import type { CompiledRelabel } from './relabel.js';
 import type { CollectorMetrics } from './self-metrics.js';
-import type { Batch } from './series-mapper.js';
+import type { Batch, MapperSettings } from './series-mapper.js';
 import type { ScrapeSource } from './source.js';
 import type { ScrapeObserved, ScrapeOutcome } from './target-scrape.js';
 
 export type { ScrapeSource };
 
-export interface LoopSettings {
-  /** Final target labels (job, instance, static labels), nothing starting with `__`. */
-  targetLabels: Labels;
+export interface LoopSettings extends MapperSettings {
   intervalMs: number;
   timeoutMs: number;
-  honorLabels: boolean;
-  honorTimestamps: boolean;
-  metricRelabel: CompiledRelabel[];
-  /** 0 = no limit. */
-  sampleLimit: number;
-  labelLimit: number;
-  labelNameLengthLimit: number;
-  labelValueLengthLimit: number;
 }
 
 /** What a loop scrapes: resolves with the outcome of every scrape, failed ones included; rejects only when the scrape was lost. */

@@ -171,8 +171,11 @@ export class SeriesMapper {
    * append it while the rest of the body is parsed. Counts come with `finish`.
    */
   part(): Batch {
-    const fresh = this.fresh;
-    this.fresh = false;
+    return this.takeBatch(0, 0, 0);
+  }
+
+  /** Hands over what was collected since the last batch, with the given counts. */
+  private takeBatch(scraped: number, post: number, added: number): Batch {
     const batch: Batch = {
       defRefs: this.defRefs.take(),
       defCounts: this.defCounts.take(),
@@ -180,11 +183,12 @@ export class SeriesMapper {
       refs: this.refs.take(),
       values: this.values.take(),
       ts: this.ts.take(),
-      scraped: 0,
-      post: 0,
-      added: 0,
-      fresh,
+      scraped,
+      post,
+      added,
+      fresh: this.fresh,
     };
+    this.fresh = false;
     this.defPairs = [];
     return batch;
   }
@@ -207,22 +211,7 @@ export class SeriesMapper {
         }
       }
     }
-    const fresh = this.fresh;
-    this.fresh = false;
-    const batch: Batch = {
-      defRefs: this.defRefs.take(),
-      defCounts: this.defCounts.take(),
-      defPairs: this.defPairs,
-      refs: this.refs.take(),
-      values: this.values.take(),
-      ts: this.ts.take(),
-      scraped: this.scraped,
-      post: this.post,
-      added: this.added,
-      fresh,
-    };
-    this.defPairs = [];
-    return batch;
+    return this.takeBatch(this.scraped, this.post, this.added);
   }
 
   /**
