@@ -29,14 +29,18 @@ function describe(err: unknown): string {
   return err instanceof ConfigError ? err.message : (err as Error).message;
 }
 
-/** Reads and validates every SLO file the patterns name; `displayBase` shortens paths in headers. */
-export function generateSloRuleFiles(patterns: readonly string[], baseDir: string, displayBase = baseDir): SloLoadResult {
+/** The rule file text of one SLO file; throws its validation errors. */
+function generate(source: string, baseDir: string): string {
+  return renderRuleFile(loadSloFile(source), relative(baseDir, source) || source);
+}
+
+/** Reads and validates every SLO file the patterns name. */
+export function generateSloRuleFiles(patterns: readonly string[], baseDir: string): SloLoadResult {
   const { files, errors } = resolveRuleFiles(patterns, baseDir);
   const out: GeneratedRuleFile[] = [];
   for (const source of files) {
     try {
-      const spec = loadSloFile(source);
-      out.push({ source, text: renderRuleFile(spec, relative(displayBase, source) || source) });
+      out.push({ source, text: generate(source, baseDir) });
     } catch (err) {
       errors.push(describe(err));
     }
@@ -67,8 +71,7 @@ export class SloRuleSource {
     for (const source of resolved) {
       let groups: GroupSpec[] | undefined;
       try {
-        const text = renderRuleFile(loadSloFile(source), relative(this.baseDir, source) || source);
-        const parsed = parseRuleFile(text, `${source} (generated)`);
+        const parsed = parseRuleFile(generate(source, this.baseDir), `${source} (generated)`);
         if (parsed.errors.length) errors.push(...parsed.errors);
         else groups = parsed.groups;
       } catch (err) {
