@@ -100,8 +100,7 @@ export class HealthProbeSource implements ScrapeSource {
     // Log changes only: a probe failing every 10s should not flood the log.
     const summary = `${reason}|${depReason}`;
     if (summary !== this.lastReason) {
-      // The reason is in the message: error logging collapses lines of the same message, and a new reason must show.
-      if (reason || depReason) this.logger.warn({ url: this.cfg.url, reason, dependencies: depReason || undefined }, `health check failing: ${(reason || depReason).slice(0, 300)}`);
+      if (reason || depReason) this.logger.warn({ url: this.cfg.url, reason, dependencies: depReason || undefined }, 'health check failing');
       else if (this.lastReason) this.logger.info({ url: this.cfg.url }, 'health check recovered');
       this.lastReason = summary;
     }
