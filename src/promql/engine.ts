@@ -511,34 +511,47 @@ class Evaluator implements FnContext {
 
   /** Evaluates an instant-vector or scalar expression at every step. */
   rangeEval(e: Expr): EvalSeries[] {
+    const acc = new Map<SeriesRef, EvalSeries>();
+    this.rangeSteps(e, this.start, Infinity, acc);
+    return [...acc.values()];
+  }
+
+  /**
+   * Evaluates the steps from `from` on into `acc`, at least one, until the last
+   * or until `performance.now()` passes `until`. Returns the next step to
+   * evaluate, undefined when done. Later calls reuse what this evaluator
+   * loaded and computed (selected series, subqueries, window cursors), so a
+   * range evaluated in slices costs what it costs in one piece.
+   */
+  rangeSteps(e: Expr, from: number, until: number, acc: Map<SeriesRef, EvalSeries>): number | undefined {
     const isScalar = typeOf(e) === 'scalar';
-    const series = new Map<SeriesRef, EvalSeries>();
     const scalarRef = this.q.refs.get({});
-    for (let t = this.start; t <= this.end; t += this.interval) {
+    for (let t = from; t <= this.end; t += this.interval) {
       this.q.checkNow();
       if (isScalar) {
-        let s = series.get(scalarRef);
-        if (!s) series.set(scalarRef, (s = { ref: scalarRef, t: [], v: [] }));
+        let s = acc.get(scalarRef);
+        if (!s) acc.set(scalarRef, (s = { ref: scalarRef, t: [], v: [] }));
         s.t.push(t);
         s.v.push(this.scalar(e, t));
         this.q.addSamples(1);
-        continue;
+      } else {
+        const vec = this.vector(e, t);
+        const stamp = ++this.q.stamp;
+        for (const smp of vec) {
+          if (smp.ref.stamp === stamp) throw execError(DUPLICATE);
+          smp.ref.stamp = stamp;
+          let s = acc.get(smp.ref);
+          if (!s) acc.set(smp.ref, (s = { ref: smp.ref, t: [], v: [] }));
+          if (smp.h && !s.h) s.h = new Array<FloatHistogram | undefined>(s.t.length).fill(undefined);
+          s.t.push(t);
+          s.v.push(smp.v);
+          s.h?.push(smp.h);
+        }
+        this.q.addSamples(vec.length);
       }
-      const vec = this.vector(e, t);
-      const stamp = ++this.q.stamp;
-      for (const smp of vec) {
-        if (smp.ref.stamp === stamp) throw execError(DUPLICATE);
-        smp.ref.stamp = stamp;
-        let s = series.get(smp.ref);
-        if (!s) series.set(smp.ref, (s = { ref: smp.ref, t: [], v: [] }));
-        if (smp.h && !s.h) s.h = new Array<FloatHistogram | undefined>(s.t.length).fill(undefined);
-        s.t.push(t);
-        s.v.push(smp.v);
-        s.h?.push(smp.h);
-      }
-      this.q.addSamples(vec.length);
+      if (until !== Infinity && t + this.interval <= this.end && performance.now() > until) return t + this.interval;
     }
-    return [...series.values()];
+    return undefined;
   }
 
   // ---- binary operators ----
@@ -1212,7 +1225,14 @@ class Engine implements QueryEngine {
     }
     const q = this.ctx(start, end, stepMs, o);
     const ev = new Evaluator(q, start, end, stepMs);
-    const result = wrapInternal(() => toMatrixResult(ev.rangeEval(ast)));
+    const acc = new Map<SeriesRef, EvalSeries>();
+    const sliceMs = o?.sliceMs;
+    for (let next: number | undefined = start; next !== undefined; ) {
+      const from: number = next;
+      next = wrapInternal(() => ev.rangeSteps(ast, from, sliceMs === undefined ? Infinity : performance.now() + sliceMs, acc));
+      if (next !== undefined) await yieldToLoop();
+    }
+    const result = wrapInternal(() => toMatrixResult([...acc.values()]));
     return { value: { resultType: 'matrix', result }, warnings: [...q.warnings], infos: [...q.infos] };
   }
 }
@@ -1230,6 +1250,8 @@ function resolve(ast: Expr, stepMs: number, rangeMs: number): Expr {
 function checkTime(t: number, what: string): void {
   if (!Number.isFinite(t)) throw new PromQLError('bad_data', `invalid ${what}: ${t}`);
 }
+
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
 /** Turns unexpected exceptions (e.g. stack overflow) into clean query errors. */
 function wrapInternal<T>(fn: () => T): T {
