@@ -426,6 +426,29 @@ class Evaluator implements FnContext {
   }
 
   private subquery(e: SubqueryExpr, at: number | undefined): SelSeries[] {
+    return subquerySeries(this.subqueryEvaluator(e, at).rangeEval(e.expr));
+  }
+
+  /**
+   * Computes the subqueries of `e` before its steps are evaluated, each in
+   * slices of about `sliceMs` with `pause()` between them; without this, a
+   * subquery is computed whole at the first step that needs it.
+   */
+  async prepare(e: Expr, sliceMs: number, pause: () => Promise<void>): Promise<void> {
+    for (const sq of subqueriesOf(e)) {
+      if (this.cache.has(sq)) continue;
+      const inner = this.subqueryEvaluator(sq, this.atTime(sq.at));
+      await inner.prepare(sq.expr, sliceMs, pause);
+      const acc = new Map<SeriesRef, EvalSeries>();
+      for (let next: number | undefined = inner.start; next !== undefined; ) {
+        next = inner.rangeSteps(sq.expr, next, performance.now() + sliceMs, acc);
+        if (next !== undefined) await pause();
+      }
+      this.cache.set(sq, subquerySeries([...acc.values()]));
+    }
+  }
+
+  private subqueryEvaluator(e: SubqueryExpr, at: number | undefined): Evaluator {
     const step = e.stepMs || this.q.subqueryStep;
     const from = (at ?? this.start) - e.offsetMs - e.rangeMs;
     const start = Math.ceil(from / step) * step;
@@ -435,9 +458,7 @@ class Evaluator implements FnContext {
         `subquery would evaluate ${Math.floor((end - start) / step) + 1} steps (limit ${MAX_SUBQUERY_STEPS}); use a larger subquery step or a shorter range`,
       );
     }
-    const inner = new Evaluator(this.q, start, end, step);
-    const res = inner.rangeEval(e.expr);
-    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h?.map(forgetResetHint) }));
+    return new Evaluator(this.q, start, end, step);
   }
 
   /** Calls fn for each series' window (te - range, te] that holds samples. */
@@ -1227,6 +1248,13 @@ class Engine implements QueryEngine {
     const ev = new Evaluator(q, start, end, stepMs);
     const acc = new Map<SeriesRef, EvalSeries>();
     const sliceMs = o?.sliceMs;
+    if (sliceMs !== undefined) {
+      await ev.prepare(ast, sliceMs, yieldToLoop).catch((err: unknown) =>
+        wrapInternal(() => {
+          throw err;
+        }),
+      );
+    }
     for (let next: number | undefined = start; next !== undefined; ) {
       const from: number = next;
       next = wrapInternal(() => ev.rangeSteps(ast, from, sliceMs === undefined ? Infinity : performance.now() + sliceMs, acc));
@@ -1252,6 +1280,36 @@ function checkTime(t: number, what: string): void {
 }
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** A subquery's result as its enclosing evaluation reads it. */
+function subquerySeries(res: EvalSeries[]): SelSeries[] {
+  return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h?.map(forgetResetHint) }));
+}
+
+/** The outermost subqueries in `e` (those inside them belong to their evaluation). */
+function subqueriesOf(e: Expr, out: SubqueryExpr[] = []): SubqueryExpr[] {
+  switch (e.type) {
+    case 'SubqueryExpr':
+      out.push(e);
+      break;
+    case 'Call':
+      for (const a of e.args) subqueriesOf(a, out);
+      break;
+    case 'AggregateExpr':
+      subqueriesOf(e.expr, out);
+      if (e.param) subqueriesOf(e.param, out);
+      break;
+    case 'BinaryExpr':
+      subqueriesOf(e.lhs, out);
+      subqueriesOf(e.rhs, out);
+      break;
+    case 'UnaryExpr':
+    case 'ParenExpr':
+      subqueriesOf(e.expr, out);
+      break;
+  }
+  return out;
+}
 
 /** Turns unexpected exceptions (e.g. stack overflow) into clean query errors. */
 function wrapInternal<T>(fn: () => T): T {

@@ -22,6 +22,7 @@ const QUERIES = [
   'sum by (endpoint) (rate(http_requests_total[2m]))',
   'topk(2, http_requests_total)',
   'max_over_time(rate(http_requests_total[1m])[5m:30s])',
+  'max_over_time(avg_over_time(rate(http_requests_total[1m])[5m:30s])[10m:1m]) - min_over_time(http_requests_total[5m:] @ 1800)',
   'http_requests_total @ 1800',
   'http_requests_total @ start()',
   'avg_over_time(http_requests_total[10m] @ end())',
@@ -60,6 +61,20 @@ describe('sliced range queries', () => {
     };
     setImmediate(spin);
     await slicedRangeQuery(engine, 'rate(http_requests_total[5m])', 0, 3_600_000, 15_000, {}, { sliceMs: 0 });
+    done = true;
+    expect(turns).toBeGreaterThan(100);
+  });
+
+  it('yields inside a subquery too: one step over a long subquery range', async () => {
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await slicedRangeQuery(engine, 'max_over_time(rate(http_requests_total[1m])[1h:15s])', 3_600_000, 3_600_000, 15_000, {}, { sliceMs: 0 });
     done = true;
     expect(turns).toBeGreaterThan(100);
   });
