@@ -75,13 +75,15 @@ async function stop(child: ChildProcess): Promise<void> {
 /**
  * Vigil as deployed runs compiled JavaScript, not through tsx (whose
  * compiler adds start-up time and memory): bundle the CLI once with esbuild,
- * next to node_modules so its dependencies resolve.
+ * next to node_modules so its dependencies resolve. Split at dynamic imports,
+ * so modules loaded on demand stay unloaded, as in the compiled dist/.
  */
 async function buildCli(): Promise<string> {
   const { build } = await import('esbuild');
-  const outfile = join(root, 'node_modules', '.vigil-bench', 'cli.mjs');
-  await build({ entryPoints: [join(root, 'src/cli.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'error' });
-  return outfile;
+  const outdir = join(root, 'node_modules', '.vigil-bench');
+  rmSync(outdir, { recursive: true, force: true });
+  await build({ entryPoints: [join(root, 'src/cli.ts')], bundle: true, splitting: true, platform: 'node', format: 'esm', packages: 'external', outdir, logLevel: 'error' });
+  return join(outdir, 'cli.js');
 }
 
 async function vigil(cli: string, file: string, work: string, end: number): Promise<Measured> {
