@@ -85,7 +85,7 @@ export class Head {
     for (const n of Object.keys(labels)) {
       const v = labels[n];
       if (typeof v !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
-      if (v !== '') clean[n] = v;
+      if (v !== '') clean[n] = this.index.intern(v);
     }
     const created = new MemSeries(Object.freeze(clean), key);
     pending.set(key, created);
