@@ -112,7 +112,10 @@ export class StoreQuerier implements Querier {
             // Read afresh when the cache dropped it while this series was decoded.
             buf = bytes.get(x.key as string) ?? this.blocks.readChunks(x.loc, -Infinity, Infinity, undefined, [x.meta!])[0]?.data.bytes;
             if (!buf) continue; // damaged: reported by the block set
-            d = cache.get(x.key, buf, x.count, x.count);
+            // A windowed read (steps far apart, usually over a long range) decodes
+            // in place: its chunks are unlikely to be read again soon, and would
+            // push out the recent ones rules and dashboards keep reading.
+            if (!windows) d = cache.get(x.key, buf, x.count, x.count);
           }
         } else d = cache.get(x.key, buf!, x.count, x.capacity ?? x.count);
         const first = at;
