@@ -1,6 +1,7 @@
 import { ChunkAppender, ChunkIterator } from './chunk.js';
 import type { BlockReader } from './block/format.js';
 import { PostingsIndex } from './postings.js';
+import { flatString } from '../util/flat-string.js';
 import type { Labels, Matcher } from './types.js';
 
 /** A closed head chunk not yet written to a block. */
@@ -127,7 +128,7 @@ export class SeriesIndex {
     if (!s) {
       const own: Record<string, string> = {};
       for (const n in labels) own[n] = this.intern(labels[n]);
-      s = new MemSeries(Object.freeze(own), key);
+      s = new MemSeries(Object.freeze(own), flatString(key));
       this.register(s);
     }
     return s;
@@ -142,11 +143,7 @@ export class SeriesIndex {
   intern(value: string): string {
     let v = this.values.get(value);
     if (v === undefined) {
-      v = value;
-      if (value.length > 12) {
-        const copy = Buffer.from(value, 'utf8').toString('utf8');
-        if (copy === value) v = copy; // else lone surrogates: keep the value as it is
-      }
+      v = value.length > 12 ? flatString(value) : value;
       this.values.set(v, v);
     }
     return v;
