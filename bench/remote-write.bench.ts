@@ -7,7 +7,9 @@
  * steady window after the first samples arrive.
  *
  * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes);
- * VIGIL_BENCH_RW_SERIES the series count (default 100000).
+ * VIGIL_BENCH_RW_SERIES the series count (default 100000);
+ * VIGIL_BENCH_RW_ONLY a comma-separated subset of senders (e.g. `Vigil`);
+ * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,8 @@ import type { BenchTable } from './table.js';
 const SERIES = Number(process.env.VIGIL_BENCH_RW_SERIES ?? 100_000);
 const WINDOW_S = Number(process.env.VIGIL_BENCH_RW_SECONDS ?? 60);
 const ROOT = join(import.meta.dirname, '..');
+const ONLY = process.env.VIGIL_BENCH_RW_ONLY?.split(',').map((s) => s.trim().toLowerCase());
+const CPU_PROF = process.env.VIGIL_BENCH_RW_CPU_PROF;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** 100k series in 200 metric families of 500, the values moving each scrape. */
@@ -140,7 +144,8 @@ ${scrapeYaml(targetPort)}remote_write:
   - url: ${writeUrl}
 `,
       );
-      return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+      return spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     },
   },
   {
@@ -173,7 +178,7 @@ export default async function bench(): Promise<BenchTable[]> {
   const target = await startTarget();
   const rows: Array<Array<string | number>> = [];
   try {
-    for (const c of contenders) rows.push(await run(c, target.port));
+    for (const c of contenders) if (!ONLY || ONLY.some((o) => c.name.toLowerCase().startsWith(o))) rows.push(await run(c, target.port));
   } finally {
     target.server.closeAllConnections();
     await new Promise((r) => target.server.close(r));
