@@ -27,7 +27,7 @@ export interface RemoteWriteOptions {
   registry: Registry;
   logger: Logger;
   externalLabels: Labels;
-  metadata?: () => Record<string, MetricMetadata[]>;
+  metadata?: () => Iterable<[string, MetricMetadata[]]>;
   pollIntervalMs?: number;
 }
 

@@ -31,8 +31,8 @@ export interface WriteQueueOptions {
   metrics: RemoteWriteMetrics;
   logger: Logger;
   externalLabels: Labels;
-  /** Metric metadata to send (`metadata_config`); nothing is sent without it. */
-  metadata?: () => Record<string, MetricMetadata[]>;
+  /** Metric metadata to send (`metadata_config`), by metric family; nothing is sent without it. */
+  metadata?: () => Iterable<[string, MetricMetadata[]]>;
   fetchImpl?: typeof fetch;
   /** How often the WAL is polled for new records once caught up. Default 250 ms. */
   pollIntervalMs?: number;
@@ -393,9 +393,10 @@ export class WriteQueue {
   private async runMetadata(): Promise<void> {
     const mc = this.o.config.metadata_config;
     try {
+      // As Prometheus: the first send after one interval, when scrapes have found metadata.
       while (!this.stopped) {
-        await this.sendMetadata(mc.max_samples_per_send);
         await this.sleepUnlessStopped(mc.send_interval);
+        await this.sendMetadata(mc.max_samples_per_send);
       }
     } catch (err) {
       if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: metadata sending stopped by an error');
@@ -403,9 +404,8 @@ export class WriteQueue {
   }
 
   async sendMetadata(perSend: number): Promise<void> {
-    const all = this.o.metadata?.() ?? {};
     const entries: ProtoMetadata[] = [];
-    for (const [name, list] of Object.entries(all)) {
+    for (const [name, list] of this.o.metadata?.() ?? []) {
       for (const md of list) {
         entries.push({ type: METRIC_TYPES[md.type] ?? 0, metric_family_name: name, help: md.help, unit: md.unit });
       }
