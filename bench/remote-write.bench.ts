@@ -72,6 +72,20 @@ function startReceiver(stats: Received): Promise<{ server: Server; port: number 
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
 }
 
+/** Waits until no samples arrived for `ms` (a sender between two scrapes). */
+async function quiet(stats: Received, ms: number): Promise<void> {
+  let last = stats.samples;
+  let since = performance.now();
+  const limit = since + 60_000;
+  while (performance.now() - since < ms && performance.now() < limit) {
+    await sleep(200);
+    if (stats.samples !== last) {
+      last = stats.samples;
+      since = performance.now();
+    }
+  }
+}
+
 function procStat(pid: number): { cpuS: number; rssMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -107,11 +121,14 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
       if (performance.now() > deadline) return [c.name, 'not measured: the first scrape was not delivered within 120 s', '', '', '', '', ''];
       await sleep(100);
     }
+    // Between two scrapes, so the window holds whole scrapes only.
+    await quiet(stats, 3000);
     const s0 = { ...stats };
     const p0 = procStat(child.pid!);
     const firstScrapeCpu = p0.cpuS;
     const t0 = performance.now();
     await sleep(WINDOW_S * 1000);
+    await quiet(stats, 3000);
     const p1 = procStat(child.pid!);
     const secs = (performance.now() - t0) / 1000;
     const samples = stats.samples - s0.samples;
