@@ -8,8 +8,8 @@ import { ProtoWriter, sampleSize } from './proto.js';
 
 /** A series as the queue sends it, derived once from its WAL labels. */
 export interface SendSeries {
-  /** Its `labels` fields, after external labels and write relabeling. */
-  readonly labels: Uint8Array;
+  /** Its `labels` fields, after external labels and write relabeling (bytes as a one-byte string: see encodeLabels). */
+  readonly labels: string;
   /** Picks the shard; stable for the series. */
   readonly hash: number;
   // Scratch for grouping one batch (see encodeBatch).

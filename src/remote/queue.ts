@@ -20,7 +20,7 @@ import { loadState, StateFile, type QueueState } from './position.js';
 import { encodeBatch, ShardBuffer, type SendSeries } from './batch.js';
 import { compressBody, encodeLabels, encodeWriteBody, METRIC_TYPES, ProtoWriter, type ProtoMetadata } from './proto.js';
 import { postWrite, type SendOutcome } from './send.js';
-import { WalReader, type SampleSink, type WalPosition, type WalSeries } from './wal-reader.js';
+import { seriesLabels, WalReader, type SampleSink, type WalPosition, type WalSeries } from './wal-reader.js';
 
 export interface WriteQueueOptions {
   config: RemoteWriteConfig;
@@ -194,7 +194,7 @@ export class WriteQueue {
 
   private newRound(shards: number): Round {
     const ageLimit = this.o.config.queue_config.sample_age_limit;
-    return new Round(shards, (s) => this.prepare(s.labels), ageLimit > 0 ? this.now() - ageLimit : -Infinity);
+    return new Round(shards, (s) => this.prepare(seriesLabels(s)), ageLimit > 0 ? this.now() - ageLimit : -Infinity);
   }
 
   private async run(): Promise<void> {
@@ -319,7 +319,7 @@ export class WriteQueue {
     const names = Object.keys(out).filter((n) => out[n] !== '');
     if (!names.length) return null;
     const bytes = encodeLabels(names.sort().map((name) => ({ name, value: out[name] })));
-    return { labels: bytes, hash: hashBytes(bytes), mark: 0, first: 0, last: 0, samplesLen: 0 };
+    return { labels: bytes, hash: hashString(bytes), mark: 0, first: 0, last: 0, samplesLen: 0 };
   }
 
   private async sendBatch(b: ShardBuffer, from: number, to: number): Promise<void> {
@@ -418,8 +418,8 @@ export class WriteQueue {
 }
 
 /** FNV-1a over the encoded labels: a series always lands on the same shard within a round. */
-function hashBytes(b: Uint8Array): number {
+function hashString(b: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }

@@ -20,11 +20,13 @@ import { readSamplesRecord } from '../tsdb/wal/records.js';
 
 export type { WalPosition } from '../tsdb/index.js';
 
-/** A series as the WAL declared it. `P` is what the consumer derives from it. */
+/**
+ * A series as the WAL declared it. `P` is what the consumer derives from it;
+ * the labels are decoded only for that (`seriesLabels`), not kept.
+ */
 export interface WalSeries<P> {
-  readonly labels: Labels;
-  /** The declaration's label bytes, to recognise the same series declared again. */
-  readonly raw: Uint8Array;
+  /** The declaration's label bytes (as a one-byte string, compact and compared at once), to recognise the same series declared again. */
+  readonly raw: string;
   /** The segment of its latest declaration: samples of other segments cannot use it. */
   segment: number;
   /** The consumer's, computed on first use. */
@@ -107,14 +109,14 @@ export class WalReader<P> {
     const r = new ByteReader(payload);
     r.u8();
     const ref = r.uvarint();
-    const raw = payload.subarray(r.pos);
+    const raw = Buffer.from(payload.buffer, payload.byteOffset + r.pos, payload.length - r.pos).toString('latin1');
     const known = this.refs.get(ref);
-    if (known && Buffer.compare(known.raw, raw) === 0) {
+    if (known && known.raw === raw) {
       known.segment = segment;
       return;
     }
-    const labels = Object.freeze(readLabels(r));
-    this.refs.set(ref, { labels, raw: raw.slice(), segment, prepared: undefined });
+    readLabels(r); // a damaged declaration is reported here, not when its series is first used
+    this.refs.set(ref, { raw, segment, prepared: undefined });
   }
 
   /**
@@ -139,6 +141,11 @@ export class WalReader<P> {
       at = r.next;
     }
   }
+}
+
+/** A series' labels, decoded from its declaration. */
+export function seriesLabels(s: WalSeries<unknown>): Labels {
+  return Object.freeze(readLabels(new ByteReader(Buffer.from(s.raw, 'latin1'))));
 }
 
 function describeSkips(missing: number[], damage: WalDamage[]): string | undefined {
