@@ -69,7 +69,7 @@ function writeItem(buf: Buffer, off: number, e: LogEvent): number {
   off += buf.write('{"create":{"_id":"', off, 'latin1');
   off += buf.write(e.id, off, 'utf8');
   off += buf.write('"}}\n', off, 'latin1');
-  off += buf.write(e.json, off, 'utf8');
+  off += e.bytes !== undefined ? e.bytes.copy(buf, off) : buf.write(e.json, off, 'utf8');
   buf[off++] = 10;
   return off;
 }
@@ -126,13 +126,14 @@ export class ElasticsearchSink implements Sink {
 
   /**
    * The NDJSON bulk body, encoded straight into one Buffer (sized for the worst
-   * case of 3 bytes per UTF-16 unit): no per-operation serialisation and no
-   * multi-megabyte intermediate string for the garbage collector.
+   * case of 3 bytes per UTF-16 unit; encoded documents are copied as they are):
+   * no per-operation serialisation and no multi-megabyte intermediate string
+   * for the garbage collector.
    */
   private body(events: LogEvent[]): Buffer {
-    let chars = 0;
-    for (const e of events) chars += e.id.length + e.json.length + 24;
-    const buf = Buffer.allocUnsafe(chars * 3);
+    let size = 0;
+    for (const e of events) size += (e.id.length + 24) * 3 + (e.bytes !== undefined ? e.bytes.length : e.json.length * 3);
+    const buf = Buffer.allocUnsafe(size);
     let off = 0;
     for (const e of events) off = writeItem(buf, off, e);
     return buf.subarray(0, off);

@@ -2,15 +2,42 @@ import { createHash } from 'node:crypto';
 
 /**
  * One log event on its way to a sink. The document is serialised once at
- * intake: queue, spool and bulk body all carry the same string.
+ * intake: queue, spool and bulk body all carry the same text.
  */
 export interface LogEvent {
   /** Deterministic document _id: re-sending the same event cannot store it twice. */
   readonly id: string;
   /** The ECS document as JSON. */
   readonly json: string;
+  /** The document as UTF-8, when the intake encoded it (see EncodedEvent): sinks copy these bytes as they are. */
+  readonly bytes?: Buffer;
   /** Called once the event is shipped or durably spooled (file intake commits offsets on it). */
   ack?: () => void;
+}
+
+/**
+ * An event whose document is held as UTF-8 bytes. A busy file intake keeps
+ * thousands of documents queued and in flight; as strings they sit on the
+ * JavaScript heap and every young-generation collection copies them again,
+ * while a Buffer's bytes stay where they are. The bulk body copies the bytes;
+ * `json` decodes them only for the rarer paths (spool, NDJSON file sink).
+ */
+export class EncodedEvent implements LogEvent {
+  ack?: () => void;
+
+  constructor(
+    readonly id: string,
+    readonly bytes: Buffer,
+  ) {}
+
+  get json(): string {
+    return this.bytes.toString('utf8');
+  }
+}
+
+/** An event's size for queue and batch limits, without decoding an encoded document. */
+export function eventSize(e: LogEvent): number {
+  return e.bytes !== undefined ? e.bytes.length : e.json.length;
 }
 
 /** A short, stable id from the parts that identify an event's origin. */

@@ -1,8 +1,8 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { lineToEcsJson, unparsedToEcsJson, type MapContext } from './ecs.js';
-import { eventId, lineId, sourceKey, type LogEvent } from './event.js';
+import { lineToEcsBytes, unparsedToEcsJson, type MapContext } from './ecs.js';
+import { EncodedEvent, eventId, lineId, sourceKey, type LogEvent } from './event.js';
 
 export interface Position {
   ino: number;
@@ -171,7 +171,7 @@ export class FileTailer {
 
   private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
-    return { id: lineId(cur.key, offset, data, start, end), json: lineToEcsJson(data.toString('utf8', start, end), this.ctx) };
+    return new EncodedEvent(lineId(cur.key, offset, data, start, end), lineToEcsBytes(data.toString('utf8', start, end), this.ctx));
   }
 
   private emit(cur: Open, events: LogEvent[], end: number): void {
