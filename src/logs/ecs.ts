@@ -289,9 +289,9 @@ export function lineToEcsJson(line: string, ctx: MapContext): string {
   return flatten(mapLine(line, ctx));
 }
 
-/** Parses and maps one line to an ECS document as UTF-8 (see EncodedEvent); never throws. */
-export function lineToEcsBytes(line: string, ctx: MapContext): Buffer {
-  return Buffer.from(mapLine(line, ctx));
+/** Parses and maps one line to ECS JSON text, left in pieces for a caller that encodes it at once (encoding flattens anyway); never throws. */
+export function lineToEcsPieces(line: string, ctx: MapContext): string {
+  return mapLine(line, ctx);
 }
 
 function mapLine(line: string, ctx: MapContext): string {
