@@ -68,6 +68,22 @@ class RouteCells {
   }
 }
 
+/**
+ * The request's User-Agent and traceparent, read from the raw header list.
+ * Node builds `req.headers` on first access (a lower-casing pass over every
+ * header), which the API itself often never triggers on a GET.
+ */
+function logHeaders(raw: string[]): { userAgent: string; traceparent: string | undefined } {
+  let userAgent = '';
+  let traceparent: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 10 && userAgent === '' && name.toLowerCase() === 'user-agent') userAgent = raw[i + 1];
+    else if (name.length === 11 && traceparent === undefined && name.toLowerCase() === 'traceparent') traceparent = raw[i + 1];
+  }
+  return { userAgent, traceparent };
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
@@ -90,14 +106,15 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     const status = reply.statusCode;
     route.record(req.method, status, seconds);
     if (!log || route.quiet) return;
+    const h = logHeaders(req.raw.rawHeaders);
     const record: RequestRecord = {
       method: req.method,
       path: pathOf(req.url),
       status,
       latency: seconds,
       clientIp: req.ip,
-      userAgent: req.headers['user-agent'] ?? '',
-      traceparent: req.headers.traceparent,
+      userAgent: h.userAgent,
+      traceparent: h.traceparent,
       error: req.vigilError,
     };
     if (fastLog) fastLog.request(record);
