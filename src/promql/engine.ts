@@ -1,4 +1,4 @@
-import type { Labels, Querier, Storage } from '../tsdb/types.js';
+import type { Labels, Querier, SelectHints, Storage } from '../tsdb/types.js';
 import {
   isComparison,
   isSetOp,
@@ -312,7 +312,7 @@ class Evaluator implements FnContext {
       const maxt = (at ?? this.end) - vs.offsetMs;
       const mint = (at ?? this.start) - vs.offsetMs - back + 1;
       this.q.checkNow();
-      const raw = this.q.querier.select(vs.matchers, mint, maxt);
+      const raw = this.q.querier.select(vs.matchers, mint, maxt, at === undefined ? this.windows(mint, back) : undefined);
       const out: SelSeries[] = [];
       let n = 0;
       for (const s of raw) {
@@ -332,6 +332,17 @@ class Evaluator implements FnContext {
       this.q.addSamples(n);
       return out;
     });
+  }
+
+  /**
+   * The windows every step reads, when they leave gaps (steps wider than the
+   * range): the store then decodes and returns only samples inside them.
+   * Integer times only, so the store's window arithmetic matches the steps'.
+   */
+  private windows(mint: number, back: number): SelectHints | undefined {
+    const step = this.interval;
+    if (this.end === this.start || step <= back || !Number.isInteger(mint) || !Number.isInteger(step) || !Number.isInteger(back)) return undefined;
+    return { step, range: back };
   }
 
   // ---- typed evaluation at one step ----
