@@ -153,7 +153,7 @@ export class WriteQueue {
     // Without a saved position, sending starts at the WAL's current end, as a new Prometheus queue does.
     this.acked = saved ? { segment: saved.segment, offset: saved.offset } : this.reader.tail();
     this.resumeRound = saved?.round;
-    if (!saved) await this.stateFile.save({ ...this.acked });
+    if (!saved) await this.stateFile.create({ ...this.acked });
     this.o.store?.holdWal(this.holdName(), this.acked.segment);
     this.unsubscribe = this.o.store?.onWalWrite(() => this.wake?.());
     this.o.logger.info({ remote: this.name, url: this.o.config.url, position: this.acked, resumed: !!saved }, 'remote write: queue started');
