@@ -147,7 +147,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   function build(l: Loaded): void {
     route = routeTree(l.am);
     inhibitor = new Inhibitor(compileInhibitRules(l.am.inhibit_rules));
-    integrations = buildIntegrations(l.am);
+    integrations = buildIntegrations(l.am, clock);
     const pipeline = new Pipeline({
       state,
       inhibitor,
