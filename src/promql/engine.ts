@@ -1174,7 +1174,7 @@ class Engine implements QueryEngine {
 
   async instantQuery(expr: string, t: number, o?: QueryOptions): Promise<QueryResult> {
     checkTime(t, 'time');
-    const ast = resolve(parseCached(expr), 0, 0);
+    const ast = resolve(parseExpr(expr), 0, 0);
     const q = this.ctx(t, t, 0, o);
     const ev = new Evaluator(q, t, t, 1);
     const value = wrapInternal((): QueryValue => {
@@ -1205,7 +1205,7 @@ class Engine implements QueryEngine {
     if ((end - start) / stepMs > MAX_STEPS) {
       throw new PromQLError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)');
     }
-    const ast = resolve(parseCached(expr), stepMs, end - start);
+    const ast = resolve(parseExpr(expr), stepMs, end - start);
     const type = typeOf(ast);
     if (type !== 'scalar' && type !== 'vector') {
       throw new PromQLError('bad_data', `invalid expression type "${type === 'matrix' ? 'range vector' : type}" for range query, must be Scalar or instant Vector`);
@@ -1218,27 +1218,6 @@ class Engine implements QueryEngine {
 }
 
 /** Computes the durations that depend on the query (`[step()]`, `offset range()`). */
-/**
- * Parsed expressions by text. Rules and dashboards send the same expressions
- * on every evaluation; parsing was half of a rule evaluation's CPU. Trees are
- * never mutated (duration resolution copies), so one can serve every query.
- */
-const PARSED_MAX = 1024;
-const parsed = new Map<string, Expr>();
-
-function parseCached(expr: string): Expr {
-  let ast = parsed.get(expr);
-  if (ast) {
-    // Most recently used last, so eviction drops the least recently used.
-    parsed.delete(expr);
-  } else {
-    ast = parseExpr(expr);
-    if (parsed.size >= PARSED_MAX) parsed.delete(parsed.keys().next().value!);
-  }
-  parsed.set(expr, ast);
-  return ast;
-}
-
 function resolve(ast: Expr, stepMs: number, rangeMs: number): Expr {
   try {
     return resolveDurations(ast, { stepSeconds: stepMs / 1000, rangeSeconds: rangeMs / 1000 });
