@@ -8,6 +8,7 @@ import type { Alert } from '../../../src/alerts/types.js';
 import { hasRedis, REDIS_URL } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/net.js';
 import { startSlackStandIn } from '../../helpers/slack.js';
+import { parseAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
 import { alert, ManualClock, notifier, step, tempDir } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -107,6 +108,32 @@ receivers: [{ name: slack, slack_configs: [{ channel: '#alerts' }] }]
     await step(clock, n, 1);
     expect(slack.received).toHaveLength(2);
     expect(slack.received[1].attachments[0].blocks[0].text.text).toContain('[FIRING:2]');
+  });
+
+  it('a reload keeps the group timers: a new alert waits for the running group_interval', async () => {
+    const slack = await startSlackStandIn();
+    const t = tempDir();
+    cleanups.push(() => slack.close(), t.cleanup);
+    const clock = new ManualClock();
+    const cfg = (channel: string) => `
+global: { slack_api_url: '${slack.url}' }
+route: { receiver: slack, group_by: [job], group_wait: 30s, group_interval: 5m, repeat_interval: 4h }
+receivers: [{ name: slack, slack_configs: [{ channel: '${channel}' }] }]
+`;
+    const t0 = clock.now();
+    const n = await notifier(cfg('#a'), t.dir, { clock });
+    cleanups.push(() => n.stop());
+    const hour = (a: Alert) => ({ ...a, endsAt: new Date(t0 + 3600_000) });
+    await n.send([hour(alert({ alertname: 'A', job: 'api' }, { now: t0 }))]);
+    await step(clock, n, 30_000);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 60_000);
+    await n.reload(parseAlertmanagerConfig(cfg('#b'), 'test.yml'));
+    await n.send([hour(alert({ alertname: 'A', job: 'api' }, { now: clock.now(), startsAt: t0 })), hour(alert({ alertname: 'B', job: 'api' }, { now: clock.now() }))]);
+    await step(clock, n, 330_000 - 90_000 - 1);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 1);
+    expect(slack.received.map((m) => m.channel)).toEqual(['#a', '#b']);
   });
 
   it('silences survive a restart', async () => {
