@@ -13,6 +13,7 @@ export {
   type WalReadResult,
   type WalRecord,
   type WalSample,
+  type WalHistogramSample,
   type WalSegmentInfo,
 } from './wal/reader.js';
 export type * from './types.js';
