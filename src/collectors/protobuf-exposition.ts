@@ -175,9 +175,10 @@ function formatLe(f: number): string {
  * sample each; summaries and classic histograms their usual series; a
  * histogram with a native part gives one native histogram sample under its
  * name (its classic buckets, if also exposed, are not kept — Prometheus's
- * default).
+ * default); with `nativeHistograms` false every histogram gives its classic
+ * series, as Prometheus does with native histograms off.
  */
-export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS): ExposedSample[] {
+export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS, nativeHistograms = true): ExposedSample[] {
   const reader = protobuf.Reader.create(body);
   const out: ExposedSample[] = [];
   let families = 0;
@@ -200,7 +201,8 @@ export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits
       const type = fam.type ?? 3;
       if ((type === 4 || type === 5) && m.histogram) {
         const h = m.histogram;
-        if (isNative(h)) {
+        // Without native histograms, only the classic buckets a histogram may also expose are kept.
+        if (nativeHistograms && isNative(h)) {
           try {
             push('', toNativeHistogram(h, type === 5, limits));
           } catch (err) {
