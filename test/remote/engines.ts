@@ -54,6 +54,9 @@ export function victoriaMetrics(bin: string, dir: string, port: number): Engine 
       `-storageDataPath=${dir}`,
       `-httpListenAddr=127.0.0.1:${port}`,
       '-retentionPeriod=100y',
+      // As the README advises: a batch in flight when Vigil is killed is sent again after
+      // the restart, and only deduplication keeps the repeat out of query answers.
+      '-dedup.minScrapeInterval=1ms',
       // Answer queries up to now (the default hides the last 30 s).
       '-search.latencyOffset=0s',
       '-loggerLevel=ERROR',

@@ -144,7 +144,7 @@ describe.skipIf(!vmBin || !promBin)('remote write into VictoriaMetrics and Prome
         const count = `count_over_time(${metric}[1h])`;
         const want = await rawInstant(vigil.url, count, until);
         expect(Object.keys(want).length).toBeGreaterThan(0);
-        for (const engine of [vm, prom]) expect(await rawInstant(engine.url, count, until)).toEqual(want);
+        for (const engine of [vm, prom]) expect(await rawInstant(engine.url, count, until), `${count} at ${engine.url}`).toEqual(want);
       }
       const sum = 'sum_over_time(rw_test_gauge[1h])';
       expect(await rawInstant(prom.url, sum, until)).toEqual(await rawInstant(vigil.url, sum, until));
