@@ -150,13 +150,13 @@ export class StoreQuerier implements Querier {
         }
       }
       if (at === from) continue;
-      out.push({
+      const series: SeriesData = {
         labels: chosen[k].labels,
         t: ts.subarray(from, at),
         v: vs.subarray(from, at),
         stale: flag.sawStale ? stale.slice(from, at) : undefined,
-        ...(hs !== undefined ? { h: padded(hs, at - from) } : {}),
-      });
+      };
+      out.push(hs === undefined ? series : { ...series, h: padded(hs, at - from) });
     }
     return out;
   }
