@@ -17,7 +17,7 @@ import { openTsdb, SampleError, type Labels, type Tsdb } from '../tsdb/index.js'
 import { writeAll } from '../tsdb/files.js';
 import { flagString, parseArgs } from './args.js';
 
-const BATCH = 50_000;
+const BATCH = 10_000;
 const MAX_REPORTED = 10;
 /** Samples are sorted and appended per window of this span (Prometheus' block span). */
 const WINDOW_MS = 2 * 3600_000;
@@ -218,11 +218,12 @@ export async function importSource(db: Tsdb, source: ImportSource, progress?: Im
         let id = byObject.get(s.labels);
         if (id === undefined) id = keys.get(labelsKey(s.labels));
         if (id === undefined) {
-          const key = labelsKey(s.labels);
+          // Copy, and key the copy: parsed label values are slices of the piece's text, and a
+          // key built from them would keep every piece that introduced a series in memory.
+          const labels = Object.freeze(JSON.parse(JSON.stringify(s.labels)) as Labels);
           id = labelsById.length;
-          keys.set(key, id);
-          // Copy: parsed label values may be slices of the whole piece.
-          labelsById.push(Object.freeze(JSON.parse(JSON.stringify(s.labels)) as Labels));
+          keys.set(labelsKey(labels), id);
+          labelsById.push(labels);
         }
         byObject.set(s.labels, id);
         const w = Math.floor(t / windowMs);

@@ -73,6 +73,13 @@ export const queryBackendSchema = z
      * instead: rules about the backend itself, which must work while it is down.
      */
     local_rule_files: z.array(z.string().min(1)).max(1000).default([]),
+    /**
+     * `backend`: the backend evaluates each query in its own language. `local`: the
+     * backend only returns raw samples and Vigil's PromQL engine evaluates, so
+     * engines whose language differs from PromQL (MetricsQL's rate() does not
+     * extrapolate) give Prometheus's answers; costs more transfer per query.
+     */
+    evaluation: z.enum(['backend', 'local']).default('backend'),
   })
   .strict()
   .refine((c) => !(c.basic_auth && c.authorization), { message: 'at most one of basic_auth and authorization may be set', path: ['authorization'] });

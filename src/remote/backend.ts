@@ -9,6 +9,7 @@ import { authHeaders } from '../collectors/http-client.js';
 import type { QueryBackendConfig } from '../config/remote.js';
 import { PromQLError, type PromQLErrorType, type QueryEngine, type QueryOptions, type QueryResult, type QueryValue } from '../promql/types.js';
 import type { Labels } from '../tsdb/types.js';
+import { createLocalEvalEngine } from './local-eval.js';
 
 /** The backend could not answer (unreachable, timeout, 5xx, unreadable answer): not a fault of the query. */
 export class BackendError extends PromQLError {
@@ -128,6 +129,10 @@ export function createBackendEngine(o: BackendEngineOptions): BackendEngine {
     return { value, warnings: body.warnings ?? [], infos: body.infos ?? [] };
   }
 
+  if (o.config.evaluation === 'local') {
+    const local = createLocalEvalEngine(async (selector, at, windowMs, opts) => (await call('query', { query: `${selector}[${windowMs}ms]`, time: formatTime(at) }, opts)).value);
+    return { url: base, up: () => isUp, instantQuery: local.instantQuery, rangeQuery: local.rangeQuery };
+  }
   return {
     url: base,
     up: () => isUp,

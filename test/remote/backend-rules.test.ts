@@ -1,7 +1,8 @@
 /**
  * The documented rules (rules/*.yml) evaluated through the external query
- * backend (the real VictoriaMetrics holding the data) fire the same alerts at
- * the same evaluation steps as through the embedded store holding the same data.
+ * backend (the real VictoriaMetrics holding the data) fire the same alerts as
+ * through the embedded store holding the same data; with `evaluation: local`
+ * (Vigil's engine over the backend's raw samples) at exactly the same steps.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,5 +146,14 @@ describe.skipIf(!vmBin)('rules through VictoriaMetrics as the query backend', ()
     // The same alerts fire at some point either way.
     const firing = (lines: string[]) => new Set(lines.filter((l) => l.endsWith(' firing')).map((l) => l.split(' ')[1]));
     expect([...firing(backend)].sort()).toEqual([...firing(embedded)].sort());
+  }, 300_000);
+
+  it('with evaluation: local, fire exactly the same alerts at exactly the same steps as through the embedded store', async () => {
+    const steps: number[] = [];
+    for (let t = T0 + 5 * 60_000; t < T0 + 240 * STEP; t += 30_000) steps.push(t);
+    const embedded = await run(createEngine(db), steps);
+    const local = await run(createBackendEngine({ config: queryBackendSchema.parse({ url: vm.url, evaluation: 'local' }) }), steps);
+    expect(embedded.some((l) => l.endsWith(' firing'))).toBe(true);
+    expect(local).toEqual(embedded);
   }, 300_000);
 });
