@@ -53,6 +53,8 @@ let server: Server;
 let address: string;
 let scrapes = 0;
 let withHistogram = true;
+/** A body to send instead of the exposition (damaged input). */
+let override: Uint8Array | undefined;
 let accepts: string[] = [];
 const root = mkdtempSync(join(tmpdir(), 'vigil-nh-scrape-'));
 let n = 0;
@@ -63,7 +65,7 @@ beforeAll(async () => {
     scrapes++;
     if (String(req.headers.accept ?? '').startsWith('application/vnd.google.protobuf')) {
       res.setHeader('content-type', PROTOBUF);
-      res.end(encodeProtobufExposition(families(scrapes + 1, withHistogram)));
+      res.end(override ?? encodeProtobufExposition(families(scrapes + 1, withHistogram)));
     } else res.end(`# TYPE jobs_total counter\njobs_total ${scrapes + 1}\n`);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -117,6 +119,15 @@ describe('scraping native histograms', () => {
     expect(series.find((s) => s.labels.__name__ === 'rpc_seconds')).toBeUndefined();
     expect(series.filter((s) => s.labels.__name__ === 'rpc_seconds_bucket').map((s) => s.labels.le).sort()).toEqual(['+Inf', '1']);
     expect(series.find((s) => s.labels.__name__ === 'rpc_seconds_count')!.v[0]).toBe(scrapes + 1);
+    await db.close();
+  });
+
+  it('fails a scrape with a damaged protobuf body (up 0) and goes on with the next one', async () => {
+    withHistogram = true;
+    const good = encodeProtobufExposition(families(5, true));
+    const { db } = await run('global:\n  scrape_native_histograms: true\n', [() => (override = good.subarray(0, good.length - 7)), () => (override = undefined)]);
+    const up = db.querier().select([{ type: '=', name: '__name__', value: 'up' }], 0, Date.now() + 1000);
+    expect(Array.from(up[0].v)).toEqual([0, 1]);
     await db.close();
   });
 
