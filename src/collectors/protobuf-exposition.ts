@@ -170,6 +170,16 @@ function formatLe(f: number): string {
   return String(f);
 }
 
+export interface ProtobufParseOptions {
+  /** Native histograms kept as such (default); false: their classic series only. */
+  nativeHistograms?: boolean;
+  /** Receives each family's TYPE and HELP, as the text parser reports them. */
+  metadata?: Map<string, { type?: string; help?: string }>;
+}
+
+/** MetricType enum values as the text format names them. */
+const TYPE_NAMES = ['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram'];
+
 /**
  * Parses one scrape body. Counters, gauges and untyped metrics give a float
  * sample each; summaries and classic histograms their usual series; a
@@ -178,13 +188,14 @@ function formatLe(f: number): string {
  * default); with `nativeHistograms` false every histogram gives its classic
  * series, as Prometheus does with native histograms off.
  */
-export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS, nativeHistograms = true): ExposedSample[] {
+export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS, opts: ProtobufParseOptions = {}): ExposedSample[] {
+  const nativeHistograms = opts.nativeHistograms ?? true;
   const reader = protobuf.Reader.create(body);
   const out: ExposedSample[] = [];
   let families = 0;
   while (reader.pos < reader.len) {
     if (++families > limits.maxFamilies) throw new ProtobufExpositionError(`more than ${limits.maxFamilies} metric families`);
-    let fam: { name?: string; type?: number; metric?: MetricMsg[] };
+    let fam: { name?: string; help?: string; type?: number; metric?: MetricMsg[] };
     try {
       fam = MetricFamily.toObject(MetricFamily.decodeDelimited(reader), { defaults: false }) as typeof fam;
     } catch (err) {
@@ -192,6 +203,7 @@ export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits
     }
     const name = fam.name ?? '';
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new ProtobufExpositionError(`metric family ${families}: invalid metric name ${JSON.stringify(name)}`);
+    opts.metadata?.set(name, { type: TYPE_NAMES[fam.type ?? 3] ?? 'untyped', ...(fam.help ? { help: fam.help } : {}) });
     for (const m of fam.metric ?? []) {
       const base: Record<string, string> = {};
       for (const l of m.label ?? []) if (l.name) base[l.name] = l.value ?? '';

@@ -122,9 +122,10 @@ export class TargetScraper {
         throw new Error(`server returned HTTP status ${res.status}`);
       }
       if (isProtobufExposition(res.contentType)) {
-        bytesRead = await this.scrapeProtobuf(res, busy);
+        const metadata = new Map<string, { type?: string; help?: string }>();
+        bytesRead = await this.scrapeProtobuf(res, busy, metadata);
         this.lastOk = true;
-        return { batch: mapper.finish(), bytesRead };
+        return { batch: mapper.finish(), bytesRead, observed: this.observed(metadata, []) };
       }
       const openMetrics = isOpenMetricsContentType(res.contentType);
       const exemplars: RawExemplar[] = [];
@@ -163,12 +164,12 @@ export class TargetScraper {
    * then parsed and mapped; float samples and native histograms share the
    * mapper's relabeling, limits and references.
    */
-  private async scrapeProtobuf(res: OpenResponse, busy: (on: boolean) => void): Promise<number> {
+  private async scrapeProtobuf(res: OpenResponse, busy: (on: boolean) => void, metadata: Map<string, { type?: string; help?: string }>): Promise<number> {
     const body = await readBody(res, this.spec.bodyLimit);
     busy(true);
     const floats: ParsedSample[] = [];
     const histograms: Array<ExposedSample & { value: FloatHistogram }> = [];
-    for (const s of parseProtobufExposition(body, undefined, this.spec.nativeHistograms ?? false)) {
+    for (const s of parseProtobufExposition(body, undefined, { nativeHistograms: this.spec.nativeHistograms ?? false, metadata })) {
       if (typeof s.value === 'number') floats.push(s as ParsedSample);
       else histograms.push(s as ExposedSample & { value: FloatHistogram });
     }
