@@ -79,9 +79,11 @@ export function replayWal(head: Head, logger: Logger): number {
             s.cutHead();
             s.cutHist();
             const hh = (s.hist ??= new HistogramHead());
-            hh.t = t;
-            hh.points = points;
-            for (const p of points) if (p !== 'stale') hh.last = p;
+            for (let k = 0; k < t.length; k++) {
+              const p = points[k];
+              hh.push(t[k], p);
+              if (p !== 'stale') hh.last = p;
+            }
             head.samples += t.length;
             if (hh.maxT > head.maxTime) head.maxTime = hh.maxT;
             s.lastT = hh.maxT;

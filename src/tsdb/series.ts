@@ -2,7 +2,7 @@ import { ChunkAppender, ChunkIterator } from './chunk.js';
 import type { BlockReader } from './block/format.js';
 import { ChunkEncoding } from './chunk-format.js';
 import type { HistogramPoint } from './histogram-chunk.js';
-import { HistogramHead } from './histogram-head.js';
+import { fullHistogramHead, HistogramHead } from './histogram-head.js';
 import { PostingsIndex } from './postings.js';
 import type { Labels, Matcher } from './types.js';
 
@@ -84,9 +84,8 @@ export class MemSeries {
   appendHistogram(t: number, p: HistogramPoint, chunkSize: number, cutEvery: number): void {
     if (this.head && this.head.count) this.cutHead();
     const hh = (this.hist ??= new HistogramHead());
-    if (hh.count && (hh.count >= chunkSize || Math.floor(t / cutEvery) !== Math.floor(hh.minT / cutEvery))) this.cutHist();
-    hh.t.push(t);
-    hh.points.push(p);
+    if (hh.count && (fullHistogramHead(hh, chunkSize) || Math.floor(t / cutEvery) !== Math.floor(hh.minT / cutEvery))) this.cutHist();
+    hh.push(t, p);
     if (p !== 'stale') hh.last = p;
     this.lastT = t;
     this.lastV = NaN;

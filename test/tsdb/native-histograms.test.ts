@@ -121,6 +121,24 @@ describe('native histograms in the store', () => {
     await again.close();
   });
 
+  it('cuts open histogram chunks by size, so histograms with many buckets keep little decoded in memory', async () => {
+    const db = await openTsdb({ dir: freshDir(), retentionMs: DAY, checkpointIntervalMs: 0 });
+    const wide = (i: number): FloatHistogram => {
+      const idx = Array.from({ length: 400 }, (_, k) => k - 200);
+      return { ...histogramAt(0), count: 400 * (i + 1), positive: { idx, cnt: idx.map(() => i + 1) }, negative: { idx: [], cnt: [] } };
+    };
+    for (let i = 0; i < 50; i++) {
+      const app = db.appender();
+      app.appendHistogram!(HIST, i * 1000, wide(i));
+      await app.commit();
+    }
+    const series = [...db.index.byRef.values()][0];
+    expect(series.hist!.count).toBeLessThan(10);
+    const [s] = db.querier().select([], 0, 1e9);
+    expect(s.h!.map((h) => h!.count)).toEqual(Array.from({ length: 50 }, (_, i) => 400 * (i + 1)));
+    await db.close();
+  });
+
   it('switches a series between float and histogram samples without overlapping chunks', async () => {
     const db = await openTsdb({ dir: freshDir(), retentionMs: DAY, checkpointIntervalMs: 0 });
     const labels = { __name__: 'mixed' };
