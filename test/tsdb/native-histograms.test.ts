@@ -121,6 +121,31 @@ describe('native histograms in the store', () => {
     await again.close();
   });
 
+  it('knows a series ended in a block with a histogram after a restart (repeats, markers)', async () => {
+    const dir = freshDir();
+    const opts = { dir, retentionMs: 30 * DAY, checkpointIntervalMs: 0 };
+    let db = await openTsdb(opts);
+    await fill(db, 0, 10);
+    // Another series two hours on makes the histogram chunk idle: the checkpoint writes it to a block.
+    let app = db.appender();
+    app.append({ __name__: 'later' }, 10 * 15_000 + 2 * 3600_000, 1);
+    await app.commit();
+    db.checkpoint();
+    await db.close();
+    db = await openTsdb(opts);
+    app = db.appender();
+    app.appendHistogram!(HIST, 9 * 15_000, histogramAt(9));
+    expect(() => app.appendHistogram!(HIST, 9 * 15_000, histogramAt(8))).toThrow(/duplicate/);
+    app.appendStale(HIST, 10 * 15_000);
+    await app.commit();
+    const s = db.querier().select([{ type: '=', name: '__name__', value: HIST.__name__ }], 0, 1e9)[0];
+    expect(s.t.length).toBe(11);
+    expect(s.stale?.[10]).toBe(1);
+    // The marker went into a histogram chunk: the store's chunks for the series stay one kind at the end.
+    expect([...db.index.byRef.values()].find((x) => x.labels.__name__ === HIST.__name__)!.hist!.count).toBe(1);
+    await db.close();
+  });
+
   it('cuts open histogram chunks by size, so histograms with many buckets keep little decoded in memory', async () => {
     const db = await openTsdb({ dir: freshDir(), retentionMs: DAY, checkpointIntervalMs: 0 });
     const wide = (i: number): FloatHistogram => {
