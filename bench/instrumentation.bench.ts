@@ -4,24 +4,18 @@
  * by autocannon from this process on a cached read (GET /api/v1/plans/:id).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { freePort, waitFor } from '../test/helpers/net.js';
 import { PG_URL, REDIS_URL } from '../test/helpers/services.js';
 import { goalVerdict, measured, ratioCell } from './anchor.js';
+import { cpuSeconds } from './cpu.js';
 import type { BenchTable } from './table.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 type Variant = 'without' | 'metrics' | 'with';
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function startApi(variant: Variant, dbUrl: string): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();

@@ -201,6 +201,8 @@ async function runVigil(targets: Targets, slack: SlackStandIn, dir: string): Pro
     `global: {slack_api_url: '${slack.url}'}\nroute: {receiver: slack, group_by: [alertname], group_wait: 0s, group_interval: 1h, repeat_interval: 4h}\nreceivers: [{name: slack, slack_configs: [{channel: '#bench'}]}]\n`,
   );
   // Vigil's defaults except the intervals (a shorter run) and the files of this run.
+  // VIGIL_BENCH_SCRAPE_NICE: the scrape workers' nice value instead of the default.
+  const nice = process.env.VIGIL_BENCH_SCRAPE_NICE;
   writeFileSync(
     join(dir, 'vigil.yml'),
     `global: {scrape_interval: ${SCRAPE_INTERVAL_S}s, scrape_timeout: ${SCRAPE_INTERVAL_S}s, evaluation_interval: ${EVAL_INTERVAL_S}s}
@@ -210,7 +212,7 @@ scrape_configs:
 ${scrapeConfigs(targets.address)}
 rule_files: ['${join(dir, 'rules.yml')}']
 alerting: {config_file: '${join(dir, 'am.yml')}'}
-`,
+${nice ? `scrape_workers: {nice: ${Number(nice)}}\n` : ''}`,
   );
   // VIGIL_BENCH_NODE_ARGS: extra node flags for Vigil, e.g. `--cpu-prof --cpu-prof-dir=prof` to profile it.
   const nodeArgs = (process.env.VIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -308,7 +310,7 @@ export default async (): Promise<BenchTable[]> => {
         notes: [
           `Goals: /-/healthy p99 < 50 ms, rule evaluation lag < 1 s, the notification arrives, RSS < 1 GB.`,
           `Each server ran ${RUN_MS / 1000}s against the same four loopback targets (100 MB body of 1M series, endless stream, +200k new series per scrape, planning API at 20% errors), scrape interval ${SCRAPE_INTERVAL_S}s, rules every ${EVAL_INTERVAL_S}s, the range query \`${HEAVY_QUERY}\` over 1h at step 2s every ${QUERY_EVERY_MS / 1000}s.`,
-          `Vigil ran with its default scrape limits and worker count; its last scrape errors: ${Object.entries(v.errors)
+          `Vigil ran with its default scrape limits and worker count${process.env.VIGIL_BENCH_SCRAPE_NICE ? `, scrape workers at nice ${process.env.VIGIL_BENCH_SCRAPE_NICE}` : ''}; its last scrape errors: ${Object.entries(v.errors)
             .map(([j, e]) => `${j}: ${e || 'ok'}`)
             .join('; ')}.`,
           'A probe that did not answer within 5 s counts as 5000 ms. Rule lag: how far the last evaluation was behind its schedule, sampled every 0.5 s from /api/v1/rules.',

@@ -72,7 +72,7 @@ async function parseRates(): Promise<BenchTable> {
   };
 }
 
-async function scrapeSideBySide(): Promise<BenchTable> {
+export async function scrapeSideBySide(): Promise<BenchTable> {
   const body = syntheticPayload(N);
   const server = createServer((_req, res) => {
     res.setHeader('content-type', 'text/plain; version=0.0.4');
@@ -87,7 +87,13 @@ async function scrapeSideBySide(): Promise<BenchTable> {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-parse-'));
   let child: ReturnType<typeof spawn> | undefined;
   const db = await openTsdb({ dir: join(dir, 'vigil'), retentionMs: 24 * 3600_000, logger: silentLogger(), checkpointIntervalMs: 0 });
-  const config = parseConfig(`scrape_configs: [{job_name: bench, scrape_timeout: 10s, scrape_interval: 15s, targets: ['${address}']}]`, 'bench.yml', { env: {} });
+  // VIGIL_BENCH_SCRAPE_NICE: the scrape workers' nice value (default: Vigil's default).
+  const nice = process.env.VIGIL_BENCH_SCRAPE_NICE;
+  const config = parseConfig(
+    `scrape_configs: [{job_name: bench, scrape_timeout: 10s, scrape_interval: 15s, targets: ['${address}']}]\n${nice ? `scrape_workers: {nice: ${Number(nice)}}\n` : ''}`,
+    'bench.yml',
+    { env: {} },
+  );
   const collectors = createCollectors({ config, storage: db, registry: new Registry(), logger: silentLogger() });
   try {
     // Prometheus scrapes every 3s in the background while Vigil scrapes in the
@@ -116,6 +122,7 @@ async function scrapeSideBySide(): Promise<BenchTable> {
       rows.push(['Prometheus 2.42', median(p) * 1000, N / median(p), String(p.length)]);
     }
     notes.push(`Vigil's first scrape (all series new): ${(d.v[0] * 1000).toFixed(0)} ms.`);
+    notes.push(`Vigil's scrape workers ran at nice ${config.scrape_workers.nice}.`);
     notes.push(`Load average when measured: ${loadavg()[0].toFixed(1)} on ${cpus().length} cores; both tools scraped during the same period.`);
   } finally {
     await collectors.stop();

@@ -7,7 +7,9 @@
  * steady window after the first samples arrive.
  *
  * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes);
- * VIGIL_BENCH_RW_SERIES the series count (default 100000).
+ * VIGIL_BENCH_RW_SERIES the series count (default 100000);
+ * VIGIL_BENCH_RW_ONLY a comma-separated subset of senders (e.g. `Vigil`);
+ * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,8 @@ import type { BenchTable } from './table.js';
 const SERIES = Number(process.env.VIGIL_BENCH_RW_SERIES ?? 100_000);
 const WINDOW_S = Number(process.env.VIGIL_BENCH_RW_SECONDS ?? 60);
 const ROOT = join(import.meta.dirname, '..');
+const ONLY = process.env.VIGIL_BENCH_RW_ONLY?.split(',').map((s) => s.trim().toLowerCase());
+const CPU_PROF = process.env.VIGIL_BENCH_RW_CPU_PROF;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** 100k series in 200 metric families of 500, the values moving each scrape. */
@@ -68,6 +72,20 @@ function startReceiver(stats: Received): Promise<{ server: Server; port: number 
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
 }
 
+/** Waits until no samples arrived for `ms` (a sender between two scrapes). */
+async function quiet(stats: Received, ms: number): Promise<void> {
+  let last = stats.samples;
+  let since = performance.now();
+  const limit = since + 60_000;
+  while (performance.now() - since < ms && performance.now() < limit) {
+    await sleep(200);
+    if (stats.samples !== last) {
+      last = stats.samples;
+      since = performance.now();
+    }
+  }
+}
+
 function procStat(pid: number): { cpuS: number; rssMb: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -87,26 +105,35 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
   const dir = mkdtempSync(join(tmpdir(), `vigil-bench-rw-${c.name.replace(/\W/g, '')}-`));
   const child = c.start(dir, targetPort, `http://127.0.0.1:${rx.port}/api/v1/write`);
   try {
-    if (typeof child === 'string') return [c.name, `not measured: ${child}`, '', '', '', ''];
+    if (typeof child === 'string') return [c.name, `not measured: ${child}`, '', '', '', '', ''];
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     const deadline = performance.now() + 120_000;
     while (stats.firstAt === 0) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', ''];
-      if (performance.now() > deadline) return [c.name, 'not measured: no samples within 120 s', '', '', '', ''];
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', ''];
+      if (performance.now() > deadline) return [c.name, 'not measured: no samples within 120 s', '', '', '', '', ''];
       await sleep(100);
     }
-    // Steady state: from the first scrape's samples on, over whole scrape intervals.
-    await sleep(2000);
+    // Steady state: from when the first scrape is delivered in full. What comes
+    // before (start-up, creating every series, a JIT warming up) is reported apart.
+    while (stats.samples < SERIES) {
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', ''];
+      if (performance.now() > deadline) return [c.name, 'not measured: the first scrape was not delivered within 120 s', '', '', '', '', ''];
+      await sleep(100);
+    }
+    // Between two scrapes, so the window holds whole scrapes only.
+    await quiet(stats, 3000);
     const s0 = { ...stats };
     const p0 = procStat(child.pid!);
+    const firstScrapeCpu = p0.cpuS;
     const t0 = performance.now();
     await sleep(WINDOW_S * 1000);
+    await quiet(stats, 3000);
     const p1 = procStat(child.pid!);
     const secs = (performance.now() - t0) / 1000;
     const samples = stats.samples - s0.samples;
     const bytes = stats.bytes - s0.bytes;
-    return [c.name, samples / secs, samples ? ((p1.cpuS - p0.cpuS) / samples) * 1e6 : NaN, samples ? bytes / samples : NaN, p1.rssMb, samples];
+    return [c.name, samples / secs, samples ? ((p1.cpuS - p0.cpuS) / samples) * 1e6 : NaN, samples ? bytes / samples : NaN, p1.rssMb, samples, firstScrapeCpu];
   } finally {
     if (typeof child !== 'string') {
       child.kill('SIGTERM');
@@ -140,7 +167,8 @@ ${scrapeYaml(targetPort)}remote_write:
   - url: ${writeUrl}
 `,
       );
-      return spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
+      return spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     },
   },
   {
@@ -173,7 +201,7 @@ export default async function bench(): Promise<BenchTable[]> {
   const target = await startTarget();
   const rows: Array<Array<string | number>> = [];
   try {
-    for (const c of contenders) rows.push(await run(c, target.port));
+    for (const c of contenders) if (!ONLY || ONLY.some((o) => c.name.toLowerCase().startsWith(o))) rows.push(await run(c, target.port));
   } finally {
     target.server.closeAllConnections();
     await new Promise((r) => target.server.close(r));
@@ -182,10 +210,11 @@ export default async function bench(): Promise<BenchTable[]> {
   return [
     {
       title: `Remote write: ${SERIES.toLocaleString('en-US')} series scraped every 15 s, sent to a loopback receiver (${WINDOW_S} s window)`,
-      columns: ['sender', 'samples/s sent', 'CPU s per 1M samples', 'bytes on wire per sample', 'RSS MB', 'samples in window'],
+      columns: ['sender', 'samples/s sent', 'CPU s per 1M samples', 'bytes on wire per sample', 'RSS MB', 'samples in window', 'CPU s until first scrape delivered'],
       rows,
       notes: [
-        'CPU and RSS from /proc of the sender process over the window after its first samples arrived; bytes are the snappy-compressed request bodies.',
+        'CPU and RSS from /proc of the sender process over the window that starts once the first scrape has been delivered in full; bytes are the snappy-compressed request bodies.',
+        'The last column is the CPU the sender used from its start until then: start-up, creating every series, and (for Vigil) compiling TypeScript and warming up the JIT.',
         'Vigil runs in agent mode (WAL only), like the other two; default queue settings everywhere.',
       ],
     },

@@ -23,6 +23,7 @@ import { fleetSamples, fleetSeries, writeFleet, type FleetSpec } from '../src/ts
 import { freePort, waitFor } from '../test/helpers/net.js';
 import { startPrometheus } from '../test/helpers/prometheus.js';
 import { findBinary } from '../test/helpers/services.js';
+import { buildCli } from './cli-bundle.js';
 import type { BenchTable } from './table.js';
 
 const exec = promisify(execFile);
@@ -70,18 +71,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(killer);
-}
-
-/**
- * Vigil as deployed runs compiled JavaScript, not through tsx (whose
- * compiler adds start-up time and memory): bundle the CLI once with esbuild,
- * next to node_modules so its dependencies resolve.
- */
-async function buildCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  const outfile = join(root, 'node_modules', '.vigil-bench', 'cli.mjs');
-  await build({ entryPoints: [join(root, 'src/cli.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile, logLevel: 'error' });
-  return outfile;
 }
 
 async function vigil(cli: string, file: string, work: string, end: number): Promise<Measured> {

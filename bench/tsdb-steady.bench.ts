@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '../test/helpers/net.js';
 import { startPrometheus } from '../test/helpers/prometheus.js';
 import { findBinary } from '../test/helpers/services.js';
+import { buildCli } from './cli-bundle.js';
 import type { BenchTable } from './table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -50,9 +51,7 @@ export default async function bench(): Promise<BenchTable[]> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const target = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   const work = mkdtempSync(join(tmpdir(), 'vigil-bench-steady-'));
-  const { build } = await import('esbuild');
-  const cli = join(root, 'node_modules', '.vigil-bench', 'cli.mjs');
-  await build({ entryPoints: [join(root, 'src/cli.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: cli, logLevel: 'error' });
+  const cli = await buildCli();
   const port = await freePort();
   const cfg = join(work, 'vigil.yml');
   writeFileSync(

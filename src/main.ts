@@ -20,6 +20,7 @@ import { planReload } from './reload-plan.js';
 import { alertmanagerApiVersion, prometheusApiVersion, VIGIL_VERSION } from './version.js';
 import { createDiscovery, createShard, type Discovery } from './discovery/index.js';
 import { formatDuration } from './model/duration.js';
+import { labelsKey } from './model/labels.js';
 import { createJobs, type JobScheduler } from './jobs/index.js';
 import { createLogger, flushLogLimits, type Logger } from './logger.js';
 import { untilDeadline } from './util/deadline.js';
@@ -117,8 +118,15 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const localEngine = createEngine(storage);
   const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, registry }) : undefined;
   const engine: QueryEngine = backend ?? (agent ? noLocalQueries : localEngine);
+  const holder: { collectors?: Collectors; discovery?: Discovery } = {};
+  const metadata = new MetadataStore();
   const remoteWrite = createRemoteWrite({
     configs: config.remote_write,
+    // Metadata of the targets scraped now, as Prometheus sends it.
+    metadata: () => {
+      const live = new Set((holder.collectors?.targets() ?? []).map((t) => labelsKey(t.labels)));
+      return metadata.byMetric((l) => live.has(labelsKey(l)));
+    },
     dataDir,
     registry,
     logger: logger.child({ component: 'remote-write' }),
@@ -171,8 +179,6 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready, token: config.server.token });
   // /federate reads the embedded store only; an agent has none to offer.
   await app.register(federateRoute({ storage: agent ? undefined : storage, externalLabels: config.global.external_labels }));
-  const holder: { collectors?: Collectors; discovery?: Discovery } = {};
-  const metadata = new MetadataStore();
   const exemplars = new ExemplarStore();
   const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;

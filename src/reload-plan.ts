@@ -31,7 +31,7 @@ const APPLIED = new Set([
 ]);
 
 /** Sections compared setting by setting, so a change names the setting. */
-const BY_SETTING = new Set(['global', 'server', 'storage', 'alerting']);
+const BY_SETTING = new Set(['global', 'server', 'storage', 'alerting', 'scrape_workers']);
 
 export interface ReloadPlan {
   /** Changed settings, e.g. `server.token`, `rule_files`. */

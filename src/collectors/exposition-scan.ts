@@ -212,6 +212,15 @@ function latin1(buf: Latin1Slicer, start: number, end: number): string {
   return typeof buf.latin1Slice === 'function' ? buf.latin1Slice(start, end) : buf.toString('latin1', start, end);
 }
 
+/**
+ * Whether `text` holds `s` at `at`, for long `s` (a whole series text): a slice
+ * compared with === is one memory comparison, several times faster than
+ * startsWith with a position, which goes character by character.
+ */
+export function textAt(text: string, at: number, s: string): boolean {
+  return text.slice(at, at + s.length) === s;
+}
+
 /** Whether `text[start, end)` equals `s`; a plain loop beats startsWith for the short names it compares. */
 export function sameText(text: string, start: number, end: number, s: string): boolean {
   if (s.length !== end - start) return false;

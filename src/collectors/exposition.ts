@@ -6,7 +6,7 @@
  * pairs (checked pair by pair) instead of sorted string keys. A parser instance
  * kept per scrape target also remembers its series between scrapes: a target
  * lists the same series in the same order scrape after scrape, so most lines
- * are matched against the previous scrape's line with one startsWith, and the
+ * are matched against the previous scrape's line with one string comparison, and the
  * scrape loop gets the same label objects to key its own caches on.
  */
 import type { Labels } from '../tsdb/types.js';
@@ -26,6 +26,7 @@ import {
   ownCopy,
   sameText,
   scanLabels,
+  textAt,
   ScanError,
   scratch,
   SPACE,
@@ -365,7 +366,7 @@ export class ExpositionParser {
       const guess = this.order[this.cursor];
       const t = guess.text;
       const after = text.charCodeAt(start + t.length);
-      if ((after === SPACE || after === TAB) && text.startsWith(t, start)) {
+      if ((after === SPACE || after === TAB) && textAt(text, start, t)) {
         entry = guess;
         seriesEnd = start + t.length;
       }
@@ -373,7 +374,7 @@ export class ExpositionParser {
     if (entry === undefined) {
       seriesEnd = this.scanSeries(text, start, end, lineNo);
       entry = this.lookup(text, start);
-      if (this.remember && entry.seen !== gen && !(entry.text.length === seriesEnd - start && text.startsWith(entry.text, start))) {
+      if (this.remember && entry.seen !== gen && !(entry.text.length === seriesEnd - start && textAt(text, start, entry.text))) {
         entry.text = ownCopy(text, start, seriesEnd);
       }
     }

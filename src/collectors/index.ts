@@ -253,7 +253,9 @@ export function createCollectors(opts: CollectorsOptions): Collectors {
   let current = opts.config;
   let dropped: DroppedTarget[] = [];
   let started = false;
-  const pool = new ScrapePool({ ...opts.scrapePool, logger });
+  const w = opts.config.scrape_workers;
+  const fromConfig = w ? { workers: w.count, nice: w.nice, heapMb: Math.floor(w.heap_limit / (1024 * 1024)) } : {};
+  const pool = new ScrapePool({ ...fromConfig, ...opts.scrapePool, logger });
   const cap = seriesCap(opts.storage, opts.maxSeries ?? 0, metrics);
 
   const apply = async (config: CollectorsConfig): Promise<void> => {

@@ -5,11 +5,14 @@
  * dashboards apply. The scrape loop adds `up{job="postgres"}`: 1 when the collector
  * ran (as the exporter's own scrape), while `pg_up` says whether PostgreSQL answered.
  */
-import pg from 'pg';
+import type { Client as PgClient } from 'pg';
 import type { PostgresCollectorConfig } from '../config/collectors.js';
 import type { Logger } from '../logger.js';
 import type { ParsedSample } from './exposition.js';
 import type { ScrapeSource } from './source.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const pg = lazyRequire<typeof import('pg')>('pg');
 
 const STAT_DATABASE_COLUMNS = [
   'numbackends',
@@ -57,8 +60,8 @@ export function serverOf(dsn: string): string {
 }
 
 export class PostgresSource implements ScrapeSource {
-  private client: pg.Client | undefined;
-  private connecting: Promise<pg.Client> | undefined;
+  private client: PgClient | undefined;
+  private connecting: Promise<PgClient> | undefined;
   readonly server: string;
 
   constructor(
@@ -68,10 +71,10 @@ export class PostgresSource implements ScrapeSource {
     this.server = serverOf(cfg.dsn);
   }
 
-  private async connect(timeoutMs: number): Promise<pg.Client> {
+  private async connect(timeoutMs: number): Promise<PgClient> {
     if (this.client) return this.client;
     this.connecting ??= (async () => {
-      const client = new pg.Client({
+      const client = new (pg().Client)({
         connectionString: this.cfg.dsn,
         // Shorter than the scrape timeout so an unreachable server is reported as pg_up 0 in time.
         connectionTimeoutMillis: Math.max(1, Math.floor(timeoutMs * 0.8)),

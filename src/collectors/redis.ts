@@ -4,11 +4,14 @@
  * redis_keyspace_hits_total, redis_instance_info{role,...}, ...). The scrape loop
  * adds `up{job="redis"}`.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RedisCollectorConfig } from '../config/collectors.js';
 import type { Logger } from '../logger.js';
 import type { ParsedSample } from './exposition.js';
 import type { ScrapeSource } from './source.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 /** INFO field -> exporter metric name. */
 const INFO_METRICS: Record<string, string> = {
@@ -84,7 +87,7 @@ export class RedisSource implements ScrapeSource {
 
   private clientFor(timeoutMs: number): Redis {
     if (this.client) return this.client;
-    const client = new Redis(this.cfg.url, {
+    const client = new (ioredis().Redis)(this.cfg.url, {
       lazyConnect: true,
       // Shorter than the scrape timeout so an unreachable server is reported as redis_up 0 in time.
       connectTimeout: Math.max(1, Math.floor(timeoutMs * 0.8)),

@@ -8,6 +8,7 @@
  * more to the replacement. The main thread only posts requests and receives
  * batches, whatever a target does.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -67,9 +68,29 @@ interface Slot {
   restarts: number;
   /** The worker has loaded its module: scrapes' hang timers run from then on. */
   ready: boolean;
+  /** The worker's thread id under /proc, when known. */
+  tid?: number;
+  /** Its CPU time (clock ticks) at the last hang check, and when that was (ms). */
+  cpu: number;
+  cpuAt: number;
+  /** Hang checks in a row that found the thread starved of CPU rather than stuck. */
+  starved: number;
 }
 
-type WorkerReply = { type: 'ready' } | { type: 'part'; id: number; part: Batch } | { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
+/** Hang checks a thread that gets no CPU (a saturated machine, low priority) is given before it counts as stuck. */
+const MAX_STARVED_CHECKS = 6;
+
+/** CPU time (user + system, clock ticks) of thread `tid` of this process; undefined when unreadable. */
+function threadCpu(tid: number): number | undefined {
+  try {
+    const f = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return undefined;
+  }
+}
+
+type WorkerReply = { type: 'ready'; tid?: number } | { type: 'part'; id: number; part: Batch } | { type: 'result'; id: number; out: ScrapeOutcome } | { type: 'failed'; id: number; error: string };
 
 /** The worker module next to this one: .ts when running from source (tests, benchmarks), .js when built. */
 function defaultWorkerUrl(): URL {
@@ -183,11 +204,12 @@ export class ScrapePool {
       name: 'vigil-scrape',
     });
     worker.unref();
-    const slot: Slot = { worker, shared, beat: -1, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false };
+    const slot: Slot = { worker, shared, beat: -1, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false, cpu: -1, cpuAt: 0, starved: 0 };
     worker.on('message', (m: WorkerReply) => {
       if (m.type === 'ready') {
         // Starting a worker takes a while on a busy machine: not the targets' fault.
         slot.ready = true;
+        slot.tid = m.tid;
         for (const p of slot.pending.values()) this.watch(slot, p);
         return;
       }
@@ -221,10 +243,21 @@ export class ScrapePool {
   private hung(slot: Slot, p: Pending): void {
     if (!slot.pending.has(p.msg.id)) return;
     const beat = Atomics.load(slot.shared, 1);
-    if (beat !== slot.beat) {
+    const cpu = slot.tid === undefined ? undefined : threadCpu(slot.tid);
+    const grace = this.opts.graceMs ?? DEFAULT_GRACE_MS;
+    // Without a heartbeat, a thread that also used (almost) no CPU is waiting for a core, not stuck in a loop.
+    // (Clock ticks are 10 ms: under a tenth of one core since the last check is 1 tick per 100 ms.)
+    const now = Date.now();
+    const starved = beat === slot.beat && cpu !== undefined && slot.cpu >= 0 && cpu - slot.cpu < Math.max(1, (now - slot.cpuAt) / 100) && slot.starved < MAX_STARVED_CHECKS;
+    if (cpu !== undefined) {
+      slot.cpu = cpu;
+      slot.cpuAt = now;
+    }
+    if (beat !== slot.beat || starved) {
       // Slow (a loaded machine), not stuck: its event loop still turns, so its own timeout will answer.
+      slot.starved = starved ? slot.starved + 1 : 0;
       slot.beat = beat;
-      p.timer = setTimeout(() => this.hung(slot, p), this.opts.graceMs ?? DEFAULT_GRACE_MS);
+      p.timer = setTimeout(() => this.hung(slot, p), grace);
       p.timer.unref?.();
       return;
     }

@@ -4,6 +4,7 @@
  * and posts each scrape's batch back with its typed arrays transferred. All
  * the CPU and memory a target costs is spent here, never on the main thread.
  */
+import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch } from './series-mapper.js';
@@ -64,4 +65,14 @@ port?.on('message', (m: WorkerRequest) => {
     });
 });
 
-port?.postMessage({ type: 'ready' });
+/** This thread's id under /proc (Linux): the pool reads its CPU time to tell a thread starved of CPU from one stuck in a loop. */
+function osThreadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) && tid > 0 ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+port?.postMessage({ type: 'ready', tid: osThreadId() });

@@ -69,6 +69,19 @@ interface FinalSeries {
   seen: number;
   /** Held in `interned` (false once swept). */
   interned: boolean;
+  /** Position of its last sample in the run's order. */
+  pos: number;
+}
+
+/** Label objects of a run in order with their final series, in reused arrays. */
+class Order {
+  labels: Labels[] = [];
+  fins: Array<FinalSeries | null> = [];
+  n = 0;
+  push(l: Labels, f: FinalSeries | null): void {
+    this.labels[this.n] = l;
+    this.fins[this.n++] = f;
+  }
 }
 
 /** Growable typed-array column. */
@@ -117,6 +130,15 @@ export class SeriesMapper {
   private post = 0;
   private added = 0;
   private written = 0;
+  /**
+   * The parsed label objects of the previous run in order, with their final
+   * series: a target lists its series in the same order every scrape, and a
+   * kept parser hands over the same label objects, so most samples find their
+   * series by one identity comparison instead of a hash lookup.
+   */
+  private order = new Order();
+  private nextOrder = new Order();
+  private cursor = 0;
 
   constructor(settings: MapperSettings) {
     this.settings = settings;
@@ -126,6 +148,7 @@ export class SeriesMapper {
   update(settings: MapperSettings): void {
     this.settings = settings;
     this.finalCache = new WeakMap();
+    this.order.n = 0;
   }
 
   /** Starts a run (one scrape). */
@@ -137,6 +160,8 @@ export class SeriesMapper {
     this.defRefs.n = this.defCounts.n = 0;
     this.defPairs = [];
     this.scraped = this.post = this.added = this.written = 0;
+    this.nextOrder.n = 0;
+    this.cursor = 0;
   }
 
   /** Adds `samples[from..]` to the run; throws as soon as a limit is crossed. */
@@ -144,14 +169,27 @@ export class SeriesMapper {
     const s = this.settings;
     const run = this.run;
     const previousRun = this.previousRun;
+    const order = this.order;
+    const next = this.nextOrder;
     for (let i = from; i < samples.length; i++) {
       const sample = samples[i];
       this.scraped++;
-      let fin = this.finalCache.get(sample.labels);
+      const c = this.cursor;
+      let fin: FinalSeries | null | undefined;
+      if (c < order.n && order.labels[c] === sample.labels) {
+        fin = order.fins[c];
+        this.cursor = c + 1;
+      } else {
+        fin = this.finalCache.get(sample.labels);
+        // Resynchronise after series were inserted or removed.
+        if (fin) this.cursor = fin.pos + 1;
+      }
       if (fin === undefined || (fin !== null && !fin.interned)) {
         fin = fin === undefined ? this.finalize(sample.labels) : this.intern(fin);
         this.finalCache.set(sample.labels, fin);
       }
+      if (fin !== null) fin.pos = next.n;
+      next.push(sample.labels, fin);
       if (fin === null) continue;
       this.post++;
       if (s.sampleLimit > 0 && this.post > s.sampleLimit) throw new ScrapeError(`sample limit exceeded (limit ${s.sampleLimit})`);
@@ -242,6 +280,9 @@ export class SeriesMapper {
   finish(): Batch {
     const run = this.run;
     this.previousRun = run;
+    [this.order, this.nextOrder] = [this.nextOrder, this.order];
+    // A target that shrank: do not keep the old run's label objects alive past what the next run needs.
+    if (this.nextOrder.labels.length > 2 * this.order.n + 1024) this.nextOrder = new Order();
     // Steady scrapes write exactly the interned series: nothing to sweep.
     if (this.interned.size !== this.written) {
       for (const [key, fin] of this.interned) {
@@ -268,6 +309,7 @@ export class SeriesMapper {
     this.freeRefs = [];
     this.nextRef = 0;
     this.fresh = true;
+    this.order.n = 0;
     const reset = () => {
       this.refs.n = this.values.n = this.ts.n = 0;
       this.hRefs.n = this.hTs.n = 0;
@@ -316,7 +358,7 @@ export class SeriesMapper {
         if (s.labelValueLengthLimit > 0 && labels[n].length > s.labelValueLengthLimit) throw new ScrapeError(`label_value_length_limit exceeded (${labels.__name__}: ${n})`);
       }
     }
-    return this.intern({ labels, key: labelsKey(labels), ref: -1, seen: -1, interned: false });
+    return this.intern({ labels, key: labelsKey(labels), ref: -1, seen: -1, interned: false, pos: -1 });
   }
 
   /** The interned series with `fin`'s key (`fin` itself, given a reference and defined, when it is the first). */

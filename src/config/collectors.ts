@@ -246,8 +246,25 @@ export const redisSchema = z
   });
 export type RedisCollectorConfig = z.output<typeof redisSchema>;
 
+/**
+ * The scrape worker threads (restart to change: the pool is built once). `nice` is the
+ * threads' scheduling priority on Linux, so scraping yields the CPU to the main thread
+ * (health, rule evaluation, notifications) when cores are short.
+ */
+export const scrapeWorkersSchema = z
+  .object({
+    /** Worker threads; default one per core. */
+    count: z.number().int().positive().max(256).optional(),
+    nice: z.number().int().min(-20).max(19).default(10),
+    /** Old-generation heap limit per worker: a target that exhausts it costs that worker only. */
+    heap_limit: byteSize.default(256 * 1024 * 1024).refine((b) => b >= 16 * 1024 * 1024, 'must be at least 16MiB'),
+  })
+  .strict();
+export type ScrapeWorkersConfig = z.output<typeof scrapeWorkersSchema>;
+
 export const collectorsSections = {
   scrape_configs: scrapeConfigsSchema.default([]),
+  scrape_workers: scrapeWorkersSchema.default(scrapeWorkersSchema.parse({})),
   health_checks: z.array(healthCheckSchema).default([]),
   postgres: oneOrMany(postgresSchema).default([]),
   redis: oneOrMany(redisSchema).default([]),
@@ -268,4 +285,6 @@ export interface CollectorsConfig {
   health_checks: HealthCheckConfig[];
   postgres: PostgresCollectorConfig[];
   redis: RedisCollectorConfig[];
+  /** Absent: the pool's defaults. */
+  scrape_workers?: ScrapeWorkersConfig;
 }

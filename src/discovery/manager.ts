@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import { createDnsDiscoverer } from './dns.js';
 import { FileDiscoverer } from './file.js';
 import { createHttpDiscoverer } from './http.js';
-import { KubernetesDiscoverer } from './kubernetes/index.js';
+import { LazyDiscoverer } from './lazy.js';
 import type { Discoverer, DiscoveryContext, Refreshable, TargetGroup } from './types.js';
 
 export interface PoolConfig extends SdConfigs {
@@ -47,7 +47,11 @@ const KINDS: Array<[keyof SdConfigs, string, Factory]> = [
   ['file_sd_configs', 'file', (c, ctx) => new FileDiscoverer(c, ctx)],
   ['dns_sd_configs', 'dns', (c, ctx) => createDnsDiscoverer(c, ctx)],
   ['http_sd_configs', 'http', (c, ctx) => createHttpDiscoverer(c, ctx)],
-  ['kubernetes_sd_configs', 'kubernetes', (c, ctx) => new KubernetesDiscoverer(c, ctx)],
+  [
+    'kubernetes_sd_configs',
+    'kubernetes',
+    (c, ctx) => new LazyDiscoverer(async () => new (await import('./kubernetes/index.js')).KubernetesDiscoverer(c, ctx), ctx),
+  ],
 ];
 
 export function hasDiscovery(c: SdConfigs): boolean {

@@ -19,9 +19,12 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ShardingConfig } from '../config/discovery.js';
 import type { Logger } from '../logger.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 export interface Shard {
   /** Whether this replica scrapes the target now. */
@@ -90,7 +93,7 @@ export class RedisShard implements Shard {
     this.replica = opts.config.replica ?? `${hostname()}-${process.pid}`;
     this.now = opts.now ?? Date.now;
     this.key = `${opts.config.key_prefix}members`;
-    this.redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    this.redis = new (ioredis().Redis)(opts.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     this.redis.on('error', () => undefined);
   }
 

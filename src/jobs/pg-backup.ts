@@ -3,9 +3,12 @@ import { createReadStream, createWriteStream, promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
-import pg from 'pg';
+import type { Client as PgClient } from 'pg';
 import type { PgBackupConfig } from '../config/jobs.js';
 import type { JobDefinition, JobRunContext } from './types.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const pg = lazyRequire<typeof import('pg')>('pg');
 
 /** Last line pg_dump writes in plain format; its absence means a cut-off dump. */
 const DUMP_TRAILER = '-- PostgreSQL database dump complete';
@@ -90,7 +93,7 @@ function run(cmd: string, args: string[], opts: { stdin?: NodeJS.ReadableStream;
   });
 }
 
-async function tableCounts(client: pg.Client): Promise<Map<string, number>> {
+async function tableCounts(client: PgClient): Promise<Map<string, number>> {
   const tables = await client.query<{ name: string }>(
     `SELECT format('%I.%I', schemaname, relname) AS name FROM pg_stat_user_tables ORDER BY 1`,
   );
@@ -145,12 +148,12 @@ async function takeBackup(cfg: PgBackupConfig, dir: string, ctx: JobRunContext):
 
   // With restore verification, dump an exported snapshot so the row counts
   // compared later are exactly what the dump contains.
-  let snapshotClient: pg.Client | undefined;
+  let snapshotClient: PgClient | undefined;
   let expected: Map<string, number> | undefined;
   const dumpArgs = ['--dbname', cfg.database_url, '--no-owner', '--no-privileges'];
   try {
     if (cfg.verify_restore) {
-      snapshotClient = new pg.Client({ connectionString: cfg.database_url, connectionTimeoutMillis: 10_000 });
+      snapshotClient = new (pg().Client)({ connectionString: cfg.database_url, connectionTimeoutMillis: 10_000 });
       await snapshotClient.connect();
       await snapshotClient.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const snap = await snapshotClient.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
@@ -199,7 +202,7 @@ function createGzipTo(file: string): NodeJS.WritableStream {
 async function restoreAndCompare(file: string, cfg: PgBackupConfig, expected: Map<string, number>, ctx: JobRunContext): Promise<void> {
   const adminUrl = cfg.restore_admin_url ?? withDatabase(cfg.database_url, 'postgres');
   const scratch = `${cfg.prefix}_verify_${Date.now()}`.toLowerCase();
-  const admin = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  const admin = new (pg().Client)({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE "${scratch}"`);
@@ -209,7 +212,7 @@ async function restoreAndCompare(file: string, cfg: PgBackupConfig, expected: Ma
         stdin: createReadStream(file).pipe(createGunzip()),
         signal: ctx.signal,
       });
-      const client = new pg.Client({ connectionString: scratchUrl });
+      const client = new (pg().Client)({ connectionString: scratchUrl });
       await client.connect();
       let actual: Map<string, number>;
       try {

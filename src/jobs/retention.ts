@@ -1,9 +1,12 @@
 import { promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Client } from '@elastic/elasticsearch';
+import type { Client } from '@elastic/elasticsearch';
 import type { RetentionConfig } from '../config/jobs.js';
 import type { JobDefinition } from './types.js';
 import { compileRegex, type Regex } from '../model/regex.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+const elasticsearch = lazyRequire<typeof import('@elastic/elasticsearch')>('@elastic/elasticsearch');
 
 /** `*` and `?` globs over a file name (no directories). */
 export function globToRegExp(glob: string): Regex {
@@ -64,7 +67,7 @@ export function retentionJob(name: string, cfg: RetentionConfig, baseDir: string
       for (const p of cfg.paths) files += (await pruneDirectory(resolve(baseDir, p.directory), p.pattern, p.max_age)).length;
       let indices = 0;
       if (cfg.elasticsearch) {
-        const es = new Client({
+        const es = new (elasticsearch().Client)({
           node: cfg.elasticsearch.url,
           auth: cfg.elasticsearch.api_key ? { apiKey: cfg.elasticsearch.api_key } : undefined,
           requestTimeout: 30_000,

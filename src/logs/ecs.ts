@@ -7,6 +7,7 @@
  * The raw line is kept in `event.original`; scalar fields with no ECS home go to
  * `labels` (strings, bounded) so they stay searchable without mapping explosions.
  */
+import { jsonString } from '../util/json-string.js';
 
 export const ECS_VERSION = '8.11.0';
 const MAX_LABELS = 32;
@@ -78,7 +79,7 @@ function mapLevel(v: unknown): string | undefined {
   return typeof v === 'string' ? v.toLowerCase() : undefined;
 }
 
-const q = JSON.stringify;
+const q = jsonString;
 
 /** A finite number as JSON (`null` otherwise, as JSON.stringify would write it). */
 function num(n: number): string {
@@ -147,6 +148,11 @@ function group(key: string, members: string): string {
  * `raw` is the original line.
  */
 export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
+  return flatten(buildEcsJson(rec, raw, ctx));
+}
+
+/** toEcsJson's text as a tree of pieces: for callers that encode it at once (encoding flattens anyway). */
+function buildEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
   const cj = ctxJson(ctx);
   let out = `{"@timestamp":${q(toIso(rec['@timestamp'] ?? rec.timestamp ?? rec.time ?? rec.ts) ?? new Date().toISOString())}`;
 
@@ -251,10 +257,10 @@ export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
     labels[key.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 64)] = truncate(v, 1024);
     n++;
   }
-  if (labels) out += `,"labels":${q(labels)}`;
+  if (labels) out += `,"labels":${JSON.stringify(labels)}`;
   event += `,"original":${q(truncate(raw))}`;
   out += `,"event":{${event.slice(1)}},"ecs":{"version":"${ECS_VERSION}"}}`;
-  return flatten(out);
+  return out;
 }
 
 /** Maps one parsed JSON log record to an ECS document object (see toEcsJson). */
@@ -280,6 +286,15 @@ export function unparsedToEcs(raw: string, reason: string, ctx: MapContext): Doc
 
 /** Parses and maps one line to ECS JSON text; never throws. */
 export function lineToEcsJson(line: string, ctx: MapContext): string {
+  return flatten(mapLine(line, ctx));
+}
+
+/** Parses and maps one line to ECS JSON text, left in pieces for a caller that encodes it at once (encoding flattens anyway); never throws. */
+export function lineToEcsPieces(line: string, ctx: MapContext): string {
+  return mapLine(line, ctx);
+}
+
+function mapLine(line: string, ctx: MapContext): string {
   let rec: unknown;
   try {
     rec = JSON.parse(line);
@@ -287,7 +302,7 @@ export function lineToEcsJson(line: string, ctx: MapContext): string {
     return unparsedToEcsJson(line, `invalid JSON: ${(err as Error).message}`, ctx);
   }
   if (!rec || typeof rec !== 'object' || Array.isArray(rec)) return unparsedToEcsJson(line, 'not a JSON object', ctx);
-  return toEcsJson(rec as Doc, line, ctx);
+  return buildEcsJson(rec as Doc, line, ctx);
 }
 
 /** Parses and maps one line to a document object; never throws. */

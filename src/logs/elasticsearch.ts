@@ -1,7 +1,7 @@
 import { Client, errors, Serializer } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config/logs.js';
 import type { Logger } from '../logger.js';
-import type { LogEvent } from './event.js';
+import { BULK_CREATE_HEAD, BULK_CREATE_TAIL, EncodedEvent, type LogEvent } from './event.js';
 import type { LogMetrics } from './metrics.js';
 import type { Sink } from './sink.js';
 
@@ -66,9 +66,9 @@ export class BulkAwareSerializer extends Serializer {
 
 /** Appends one bulk `create` action and its document to `buf` at `off`; returns the new offset. */
 function writeItem(buf: Buffer, off: number, e: LogEvent): number {
-  off += buf.write('{"create":{"_id":"', off, 'latin1');
+  off += buf.write(BULK_CREATE_HEAD, off, 'latin1');
   off += buf.write(e.id, off, 'utf8');
-  off += buf.write('"}}\n', off, 'latin1');
+  off += buf.write(BULK_CREATE_TAIL, off, 'latin1');
   off += buf.write(e.json, off, 'utf8');
   buf[off++] = 10;
   return off;
@@ -87,7 +87,6 @@ function isRetryable(status: number): boolean {
 export class ElasticsearchSink implements Sink {
   readonly name = 'elasticsearch';
   private readonly client: Client;
-  private readonly createAction: string;
 
   constructor(
     private readonly cfg: ElasticsearchConfig,
@@ -106,7 +105,6 @@ export class ElasticsearchSink implements Sink {
       // without the default deep clone, which would walk a Buffer body byte by byte.
       redaction: { type: 'remove' },
     });
-    this.createAction = '{"create":{"_id":"';
   }
 
   async start(): Promise<void> {
@@ -127,14 +125,29 @@ export class ElasticsearchSink implements Sink {
   /**
    * The NDJSON bulk body, encoded straight into one Buffer (sized for the worst
    * case of 3 bytes per UTF-16 unit): no per-operation serialisation and no
-   * multi-megabyte intermediate string for the garbage collector.
+   * multi-megabyte intermediate string for the garbage collector. Events that
+   * arrive as bulk items already (EncodedEvent) are copied, one copy per run
+   * of consecutive items in one slab.
    */
   private body(events: LogEvent[]): Buffer {
-    let chars = 0;
-    for (const e of events) chars += e.id.length + e.json.length + 24;
-    const buf = Buffer.allocUnsafe(chars * 3);
+    let size = 0;
+    for (const e of events) size += e instanceof EncodedEvent ? e.end - e.start : (e.id.length + e.json.length + 24) * 3;
+    const buf = Buffer.allocUnsafe(size);
     let off = 0;
-    for (const e of events) off = writeItem(buf, off, e);
+    for (let i = 0; i < events.length; ) {
+      const e = events[i++];
+      if (!(e instanceof EncodedEvent)) {
+        off = writeItem(buf, off, e);
+        continue;
+      }
+      let end = e.end;
+      for (; i < events.length; i++) {
+        const n = events[i];
+        if (!(n instanceof EncodedEvent) || n.slab !== e.slab || n.start !== end) break;
+        end = n.end;
+      }
+      off += e.slab.copy(buf, off, e.start, end);
+    }
     return buf.subarray(0, off);
   }
 
@@ -160,7 +173,7 @@ export class ElasticsearchSink implements Sink {
     const now = new Date().toISOString();
     const ops: string[] = [];
     for (const { event, item } of rejected) {
-      ops.push(`${this.createAction}${event.id}"}}`);
+      ops.push(`${BULK_CREATE_HEAD}${event.id}"}}`);
       ops.push(
         JSON.stringify({
           '@timestamp': now,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * One log event on its way to a sink. The document is serialised once at
- * intake: queue, spool and bulk body all carry the same string.
+ * intake: queue, spool and bulk body all carry the same text.
  */
 export interface LogEvent {
   /** Deterministic document _id: re-sending the same event cannot store it twice. */
@@ -11,6 +11,63 @@ export interface LogEvent {
   readonly json: string;
   /** Called once the event is shipped or durably spooled (file intake commits offsets on it). */
   ack?: () => void;
+}
+
+/** A bulk `create` action naming the document's _id precedes each document in a `_bulk` body. */
+export const BULK_CREATE_HEAD = '{"create":{"_id":"';
+export const BULK_CREATE_TAIL = '"}}\n';
+
+/**
+ * An event held as its `_bulk` item (action line, document, newline) in
+ * UTF-8, inside a slab shared with the events encoded after it. A busy file
+ * intake keeps thousands of documents queued and in flight; as strings they
+ * sit on the JavaScript heap and every young-generation collection copies
+ * them again, and as a Buffer each they cost an allocation apiece, while a
+ * slab's bytes stay put and consecutive events make one copy into the bulk
+ * body. `json` decodes the document for the rarer paths (spool, NDJSON sink).
+ */
+export class EncodedEvent implements LogEvent {
+  ack?: () => void;
+
+  constructor(
+    readonly id: string,
+    readonly slab: Buffer,
+    /** Where the item (its action line) starts. */
+    readonly start: number,
+    readonly docStart: number,
+    /** After the document's newline. */
+    readonly end: number,
+  ) {}
+
+  get json(): string {
+    return this.slab.toString('utf8', this.docStart, this.end - 1);
+  }
+}
+
+const SLAB_BYTES = 1024 * 1024;
+
+/** Encodes events into slabs of bulk items, one write per event. */
+export class EventEncoder {
+  private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
+  private off = 0;
+
+  /** `id` must be ASCII (the base64url ids of this module are). */
+  encode(id: string, json: string): EncodedEvent {
+    const head = BULK_CREATE_HEAD + id + BULK_CREATE_TAIL;
+    const worst = head.length + json.length * 3 + 1;
+    if (this.off + worst > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, worst));
+      this.off = 0;
+    }
+    const start = this.off;
+    this.off += this.slab.write(`${head}${json}\n`, start);
+    return new EncodedEvent(id, this.slab, start, start + head.length, this.off);
+  }
+}
+
+/** An event's document size for queue and batch limits, without decoding an encoded one. */
+export function eventSize(e: LogEvent): number {
+  return e instanceof EncodedEvent ? e.end - e.docStart : e.json.length;
 }
 
 /** A short, stable id from the parts that identify an event's origin. */

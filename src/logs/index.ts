@@ -5,12 +5,12 @@ import type { Component } from '../component.js';
 import type { LogsConfig } from '../config/logs.js';
 import type { Logger } from '../logger.js';
 import type { Storage } from '../tsdb/types.js';
-import { ElasticsearchSink } from './elasticsearch.js';
 import type { LogEvent } from './event.js';
 import { MeasurementHistograms } from './faro/measurements.js';
 import { faroRoutes } from './faro/routes.js';
 import { createSourceMapResolver } from './faro/sourcemaps.js';
 import { createHttpIntake, type HttpIntake } from './http-intake.js';
+import { LazySink } from './lazy-sink.js';
 import { LocalFileSink } from './local-file.js';
 import { createLogMetrics } from './metrics.js';
 import { DeliveryQueue } from './queue.js';
@@ -64,7 +64,7 @@ export function createLogPipeline(opts: LogPipelineOptions): LogPipeline {
   const base = join(opts.dataDir, 'logs');
   const es = cfg.elasticsearch;
   const sink: Sink = es
-    ? new ElasticsearchSink(es, metrics, logger)
+    ? new LazySink('elasticsearch', async () => new (await import('./elasticsearch.js')).ElasticsearchSink(es, metrics, logger))
     : new LocalFileSink({ path: resolve(opts.dataDir, cfg.local.path), maxSize: cfg.local.max_size, maxFiles: cfg.local.max_files });
   const spool = new DiskSpool({ dir: join(base, 'spool') });
   const queue = new DeliveryQueue({

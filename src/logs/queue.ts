@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { EventSink, LogEvent } from './event.js';
+import { eventSize, type EventSink, type LogEvent } from './event.js';
 import type { LogMetrics } from './metrics.js';
 import type { Sink } from './sink.js';
 import type { DiskSpool } from './spool.js';
@@ -120,7 +120,7 @@ export class DeliveryQueue implements EventSink {
       return;
     }
     let bytes = 0;
-    for (const e of events) bytes += e.json.length;
+    for (const e of events) bytes += eventSize(e);
     const fits = waitable
       ? this.memoryEvents < this.o.maxEvents && this.memBytes < this.o.maxBytes
       : this.memoryEvents + events.length <= this.o.maxEvents && this.memBytes + bytes <= this.o.maxBytes;
@@ -156,9 +156,10 @@ export class DeliveryQueue implements EventSink {
     let bytes = 0;
     while (this.head < this.mem.length && out.length < this.o.batchEvents) {
       const e = this.mem[this.head];
-      if (out.length > 0 && bytes + e.json.length > this.o.batchBytes) break;
+      const size = eventSize(e);
+      if (out.length > 0 && bytes + size > this.o.batchBytes) break;
       out.push(e);
-      bytes += e.json.length;
+      bytes += size;
       this.head++;
     }
     this.memBytes -= bytes;

@@ -1,8 +1,8 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { lineToEcsJson, unparsedToEcsJson, type MapContext } from './ecs.js';
-import { eventId, lineId, sourceKey, type LogEvent } from './event.js';
+import { lineToEcsPieces, unparsedToEcsJson, type MapContext } from './ecs.js';
+import { EventEncoder, eventId, lineId, sourceKey, type LogEvent } from './event.js';
 
 export interface Position {
   ino: number;
@@ -57,6 +57,7 @@ export class FileTailer {
   private committed?: Position;
   private readonly readBytes: number;
   private readonly ctx: MapContext;
+  private readonly encoder = new EventEncoder();
 
   constructor(private readonly o: TailOptions) {
     this.readBytes = o.readBytes ?? 1024 * 1024;
@@ -171,7 +172,7 @@ export class FileTailer {
 
   private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
-    return { id: lineId(cur.key, offset, data, start, end), json: lineToEcsJson(data.toString('utf8', start, end), this.ctx) };
+    return this.encoder.encode(lineId(cur.key, offset, data, start, end), lineToEcsPieces(data.toString('utf8', start, end), this.ctx));
   }
 
   private emit(cur: Open, events: LogEvent[], end: number): void {

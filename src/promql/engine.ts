@@ -1,4 +1,4 @@
-import type { Labels, Querier, Storage } from '../tsdb/types.js';
+import type { Labels, Querier, SelectHints, Storage } from '../tsdb/types.js';
 import {
   isComparison,
   isSetOp,
@@ -312,7 +312,7 @@ class Evaluator implements FnContext {
       const maxt = (at ?? this.end) - vs.offsetMs;
       const mint = (at ?? this.start) - vs.offsetMs - back + 1;
       this.q.checkNow();
-      const raw = this.q.querier.select(vs.matchers, mint, maxt);
+      const raw = this.q.querier.select(vs.matchers, mint, maxt, at === undefined ? this.windows(mint, back) : undefined);
       const out: SelSeries[] = [];
       let n = 0;
       for (const s of raw) {
@@ -332,6 +332,17 @@ class Evaluator implements FnContext {
       this.q.addSamples(n);
       return out;
     });
+  }
+
+  /**
+   * The windows every step reads, when they leave gaps (steps wider than the
+   * range): the store then decodes and returns only samples inside them.
+   * Integer times only, so the store's window arithmetic matches the steps'.
+   */
+  private windows(mint: number, back: number): SelectHints | undefined {
+    const step = this.interval;
+    if (this.end === this.start || step <= back || !Number.isInteger(mint) || !Number.isInteger(step) || !Number.isInteger(back)) return undefined;
+    return { step, range: back };
   }
 
   // ---- typed evaluation at one step ----
@@ -426,6 +437,29 @@ class Evaluator implements FnContext {
   }
 
   private subquery(e: SubqueryExpr, at: number | undefined): SelSeries[] {
+    return subquerySeries(this.subqueryEvaluator(e, at).rangeEval(e.expr));
+  }
+
+  /**
+   * Computes the subqueries of `e` before its steps are evaluated, each in
+   * slices of about `sliceMs` with `pause()` between them; without this, a
+   * subquery is computed whole at the first step that needs it.
+   */
+  async prepare(e: Expr, sliceMs: number, pause: () => Promise<void>): Promise<void> {
+    for (const sq of subqueriesOf(e)) {
+      if (this.cache.has(sq)) continue;
+      const inner = this.subqueryEvaluator(sq, this.atTime(sq.at));
+      await inner.prepare(sq.expr, sliceMs, pause);
+      const acc = new Map<SeriesRef, EvalSeries>();
+      for (let next: number | undefined = inner.start; next !== undefined; ) {
+        next = inner.rangeSteps(sq.expr, next, performance.now() + sliceMs, acc);
+        if (next !== undefined) await pause();
+      }
+      this.cache.set(sq, subquerySeries([...acc.values()]));
+    }
+  }
+
+  private subqueryEvaluator(e: SubqueryExpr, at: number | undefined): Evaluator {
     const step = e.stepMs || this.q.subqueryStep;
     const from = (at ?? this.start) - e.offsetMs - e.rangeMs;
     const start = Math.ceil(from / step) * step;
@@ -435,9 +469,7 @@ class Evaluator implements FnContext {
         `subquery would evaluate ${Math.floor((end - start) / step) + 1} steps (limit ${MAX_SUBQUERY_STEPS}); use a larger subquery step or a shorter range`,
       );
     }
-    const inner = new Evaluator(this.q, start, end, step);
-    const res = inner.rangeEval(e.expr);
-    return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h?.map(forgetResetHint) }));
+    return new Evaluator(this.q, start, end, step);
   }
 
   /** Calls fn for each series' window (te - range, te] that holds samples. */
@@ -511,34 +543,47 @@ class Evaluator implements FnContext {
 
   /** Evaluates an instant-vector or scalar expression at every step. */
   rangeEval(e: Expr): EvalSeries[] {
+    const acc = new Map<SeriesRef, EvalSeries>();
+    this.rangeSteps(e, this.start, Infinity, acc);
+    return [...acc.values()];
+  }
+
+  /**
+   * Evaluates the steps from `from` on into `acc`, at least one, until the last
+   * or until `performance.now()` passes `until`. Returns the next step to
+   * evaluate, undefined when done. Later calls reuse what this evaluator
+   * loaded and computed (selected series, subqueries, window cursors), so a
+   * range evaluated in slices costs what it costs in one piece.
+   */
+  rangeSteps(e: Expr, from: number, until: number, acc: Map<SeriesRef, EvalSeries>): number | undefined {
     const isScalar = typeOf(e) === 'scalar';
-    const series = new Map<SeriesRef, EvalSeries>();
     const scalarRef = this.q.refs.get({});
-    for (let t = this.start; t <= this.end; t += this.interval) {
+    for (let t = from; t <= this.end; t += this.interval) {
       this.q.checkNow();
       if (isScalar) {
-        let s = series.get(scalarRef);
-        if (!s) series.set(scalarRef, (s = { ref: scalarRef, t: [], v: [] }));
+        let s = acc.get(scalarRef);
+        if (!s) acc.set(scalarRef, (s = { ref: scalarRef, t: [], v: [] }));
         s.t.push(t);
         s.v.push(this.scalar(e, t));
         this.q.addSamples(1);
-        continue;
+      } else {
+        const vec = this.vector(e, t);
+        const stamp = ++this.q.stamp;
+        for (const smp of vec) {
+          if (smp.ref.stamp === stamp) throw execError(DUPLICATE);
+          smp.ref.stamp = stamp;
+          let s = acc.get(smp.ref);
+          if (!s) acc.set(smp.ref, (s = { ref: smp.ref, t: [], v: [] }));
+          if (smp.h && !s.h) s.h = new Array<FloatHistogram | undefined>(s.t.length).fill(undefined);
+          s.t.push(t);
+          s.v.push(smp.v);
+          s.h?.push(smp.h);
+        }
+        this.q.addSamples(vec.length);
       }
-      const vec = this.vector(e, t);
-      const stamp = ++this.q.stamp;
-      for (const smp of vec) {
-        if (smp.ref.stamp === stamp) throw execError(DUPLICATE);
-        smp.ref.stamp = stamp;
-        let s = series.get(smp.ref);
-        if (!s) series.set(smp.ref, (s = { ref: smp.ref, t: [], v: [] }));
-        if (smp.h && !s.h) s.h = new Array<FloatHistogram | undefined>(s.t.length).fill(undefined);
-        s.t.push(t);
-        s.v.push(smp.v);
-        s.h?.push(smp.h);
-      }
-      this.q.addSamples(vec.length);
+      if (until !== Infinity && t + this.interval <= this.end && performance.now() > until) return t + this.interval;
     }
-    return [...series.values()];
+    return undefined;
   }
 
   // ---- binary operators ----
@@ -1212,7 +1257,21 @@ class Engine implements QueryEngine {
     }
     const q = this.ctx(start, end, stepMs, o);
     const ev = new Evaluator(q, start, end, stepMs);
-    const result = wrapInternal(() => toMatrixResult(ev.rangeEval(ast)));
+    const acc = new Map<SeriesRef, EvalSeries>();
+    const sliceMs = o?.sliceMs;
+    if (sliceMs !== undefined) {
+      await ev.prepare(ast, sliceMs, yieldToLoop).catch((err: unknown) =>
+        wrapInternal(() => {
+          throw err;
+        }),
+      );
+    }
+    for (let next: number | undefined = start; next !== undefined; ) {
+      const from: number = next;
+      next = wrapInternal(() => ev.rangeSteps(ast, from, sliceMs === undefined ? Infinity : performance.now() + sliceMs, acc));
+      if (next !== undefined) await yieldToLoop();
+    }
+    const result = wrapInternal(() => toMatrixResult([...acc.values()]));
     return { value: { resultType: 'matrix', result }, warnings: [...q.warnings], infos: [...q.infos] };
   }
 }
@@ -1229,6 +1288,38 @@ function resolve(ast: Expr, stepMs: number, rangeMs: number): Expr {
 
 function checkTime(t: number, what: string): void {
   if (!Number.isFinite(t)) throw new PromQLError('bad_data', `invalid ${what}: ${t}`);
+}
+
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** A subquery's result as its enclosing evaluation reads it. */
+function subquerySeries(res: EvalSeries[]): SelSeries[] {
+  return res.map((s) => ({ ref: s.ref, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: undefined, h: s.h?.map(forgetResetHint) }));
+}
+
+/** The outermost subqueries in `e` (those inside them belong to their evaluation). */
+function subqueriesOf(e: Expr, out: SubqueryExpr[] = []): SubqueryExpr[] {
+  switch (e.type) {
+    case 'SubqueryExpr':
+      out.push(e);
+      break;
+    case 'Call':
+      for (const a of e.args) subqueriesOf(a, out);
+      break;
+    case 'AggregateExpr':
+      subqueriesOf(e.expr, out);
+      if (e.param) subqueriesOf(e.param, out);
+      break;
+    case 'BinaryExpr':
+      subqueriesOf(e.lhs, out);
+      subqueriesOf(e.rhs, out);
+      break;
+    case 'UnaryExpr':
+    case 'ParenExpr':
+      subqueriesOf(e.expr, out);
+      break;
+  }
+  return out;
 }
 
 /** Turns unexpected exceptions (e.g. stack overflow) into clean query errors. */

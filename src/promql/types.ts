@@ -39,6 +39,13 @@ export interface QueryOptions {
   /** Upper bound on samples held in memory at once by one query. */
   maxSamples?: number;
   signal?: AbortSignal;
+  /**
+   * Range queries of the embedded engine: evaluate the steps in slices of about
+   * this many ms, yielding to the event loop between slices (health checks,
+   * rule scheduling and notifications keep running next to a heavy query).
+   * Unset: in one piece. Other engines may ignore it.
+   */
+  sliceMs?: number;
 }
 
 /** What rules, the HTTP API and the CLI need from a query engine, embedded or remote. */

@@ -39,14 +39,29 @@ export async function loadState(path: string): Promise<QueueState | undefined> {
   return state;
 }
 
-/** Saves states one at a time (concurrent shards report progress), always the newest last. */
+/**
+ * Saves states one at a time (concurrent shards report progress), always the
+ * newest last. A state given while a write is under way replaces any other
+ * waiting one: the next write takes the newest, and each caller's promise
+ * settles once a state at least as new as its own is on disk.
+ */
 export class StateFile {
-  private chain: Promise<void> = Promise.resolve();
+  private tail: Promise<void> = Promise.resolve();
+  private waiting: string | undefined;
+  private waitingDone: Promise<void> | undefined;
   constructor(readonly path: string) {}
 
   save(s: QueueState): Promise<void> {
-    const text = JSON.stringify(s);
-    this.chain = this.chain.then(() => writeFileAtomic(this.path, text));
-    return this.chain;
+    this.waiting = JSON.stringify(s);
+    if (!this.waitingDone) {
+      this.waitingDone = this.tail.then(() => {
+        const text = this.waiting!;
+        this.waiting = undefined;
+        this.waitingDone = undefined;
+        return writeFileAtomic(this.path, text);
+      });
+      this.tail = this.waitingDone.catch(() => undefined);
+    }
+    return this.waitingDone;
   }
 }

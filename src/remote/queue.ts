@@ -17,9 +17,10 @@ import type { Logger } from '../logger.js';
 import type { Labels } from '../tsdb/types.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import { loadState, StateFile, type QueueState } from './position.js';
-import { encodeWriteBody, METRIC_TYPES, type ProtoLabel, type ProtoMetadata, type ProtoSample, type ProtoTimeSeries } from './proto.js';
+import { encodeBatch, ShardBuffer, type SendSeries } from './batch.js';
+import { compressBody, encodeLabels, encodeWriteBody, METRIC_TYPES, ProtoWriter, type ProtoMetadata } from './proto.js';
 import { postWrite, type SendOutcome } from './send.js';
-import { WalReader, type WalPosition, type WalSample } from './wal-reader.js';
+import { seriesLabels, WalReader, type SampleSink, type WalPosition, type WalSeries } from './wal-reader.js';
 
 export interface WriteQueueOptions {
   config: RemoteWriteConfig;
@@ -30,8 +31,8 @@ export interface WriteQueueOptions {
   metrics: RemoteWriteMetrics;
   logger: Logger;
   externalLabels: Labels;
-  /** Metric metadata to send (`metadata_config`); nothing is sent without it. */
-  metadata?: () => Record<string, MetricMetadata[]>;
+  /** Metric metadata to send (`metadata_config`), by metric family; nothing is sent without it. */
+  metadata?: () => Iterable<[string, MetricMetadata[]]>;
   fetchImpl?: typeof fetch;
   /** How often the WAL is polled for new records once caught up. Default 250 ms. */
   pollIntervalMs?: number;
@@ -40,16 +41,43 @@ export interface WriteQueueOptions {
   now?: () => number;
 }
 
-/** Prometheus's staleness marker: a NaN with this exact bit pattern. */
-const STALE_NAN = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 /** Bytes of WAL read per step while filling a round. */
 const READ_CHUNK = 1 << 20;
 
-interface Pending {
-  labels: ProtoLabel[];
-  t: number;
-  v: number;
+/** What the queue derives from a WAL series: null when write relabeling drops it. */
+type Prepared = SendSeries | null;
+
+/** One round's samples, relabelled and spread over the shards as the WAL reader hands them over. */
+class Round implements SampleSink<Prepared> {
+  read = 0;
+  kept = 0;
+  dropped = 0;
+  maxT = -Infinity;
+  readonly shards: ShardBuffer[];
+
+  constructor(
+    shards: number,
+    private readonly prepare: (s: WalSeries<Prepared>) => Prepared,
+    /** Samples older than this are dropped (sample_age_limit). */
+    private readonly oldest: number,
+  ) {
+    this.shards = Array.from({ length: shards }, () => new ShardBuffer());
+  }
+
+  sample(s: WalSeries<Prepared>, t: number, v: number, stale: boolean): void {
+    this.read++;
+    if (t > this.maxT) this.maxT = t;
+    let p = s.prepared;
+    if (p === undefined) p = s.prepared = this.prepare(s);
+    if (p === null || t < this.oldest) {
+      this.dropped++;
+      return;
+    }
+    const n = this.shards.length;
+    this.shards[n === 1 ? 0 : p.hash % n].push(p, t, v, stale);
+    this.kept++;
+  }
 }
 
 class Stopped extends Error {}
@@ -67,9 +95,10 @@ export function queueName(c: RemoteWriteConfig): string {
 
 export class WriteQueue {
   readonly name: string;
-  private readonly reader: WalReader;
+  private readonly reader: WalReader<Prepared>;
   private readonly relabelSteps: CompiledRelabel[];
-  private readonly prepared = new WeakMap<Labels, ProtoLabel[] | null>();
+  /** Request bytes are built here, one request at a time. */
+  private readonly writer = new ProtoWriter(1 << 20);
   private readonly labels: { remote_name: string; url: string };
   private readonly stateFile: StateFile;
   /** A round interrupted by a restart, to finish first. */
@@ -163,42 +192,57 @@ export class WriteQueue {
     });
   }
 
+  private newRound(shards: number): Round {
+    const ageLimit = this.o.config.queue_config.sample_age_limit;
+    return new Round(shards, (s) => this.prepare(seriesLabels(s)), ageLimit > 0 ? this.now() - ageLimit : -Infinity);
+  }
+
   private async run(): Promise<void> {
     const q = this.o.config.queue_config;
     const poll = this.o.pollIntervalMs ?? 250;
     if (this.resumeRound) await this.finishInterruptedRound(this.resumeRound);
     let readPos = this.acked;
-    let buckets: Pending[][] = [];
-    let buffered = 0;
+    let round = this.newRound(this.shardCount);
     let firstAt = 0;
     while (!this.stopped) {
-      const r = this.reader.read(readPos, READ_CHUNK);
+      const before = round.kept;
+      const r = this.reader.read(readPos, round, READ_CHUNK);
       this.reportSkip(r.skipped);
       const moved = r.next.segment !== readPos.segment || r.next.offset !== readPos.offset;
       readPos = r.next;
-      if (r.samples.length) {
-        if (buffered === 0) {
-          buckets = Array.from({ length: this.shardCount }, () => []);
-          firstAt = this.now();
-        }
-        buffered += this.distribute(r.samples, buckets);
-        this.o.metrics.samplesPending.set(this.labels, buffered);
+      this.counted(round);
+      if (round.kept > before) {
+        if (before === 0) firstAt = this.now();
+        this.o.metrics.samplesPending.set(this.labels, round.kept);
       }
+      const buffered = round.kept;
       const caughtUp = !moved;
       const full = buffered >= q.capacity * this.shardCount;
       const due = caughtUp && buffered > 0 && (buffered >= q.max_samples_per_send * this.shardCount || this.now() - firstAt >= q.batch_send_deadline);
       if (full || due) {
-        await this.sendRound(buckets, readPos, buckets.map(() => 0));
-        buffered = 0;
-        buckets = [];
+        await this.sendRound(round.shards, readPos, round.shards.map(() => 0));
         this.o.metrics.samplesPending.set(this.labels, 0);
         this.adjustShards(full);
+        round = this.newRound(this.shardCount);
       } else if (buffered === 0 && moved) {
         // Records without samples to send (declarations, relabel drops) still move the position.
         await this.ack(readPos);
       }
-      if (caughtUp) await this.sleep(buffered > 0 ? Math.min(poll, Math.max(1, q.batch_send_deadline - (this.now() - firstAt))) : poll);
+      if (caughtUp) await this.sleep(round.kept > 0 ? Math.min(poll, Math.max(1, q.batch_send_deadline - (this.now() - firstAt))) : poll);
     }
+  }
+
+  /** Counts what a read added to the round (samples in, dropped, newest time) into the metrics. */
+  private counted(round: Round): void {
+    const m = this.o.metrics;
+    if (round.read) m.samplesIn.inc(round.read);
+    if (round.dropped) m.samplesDropped.inc(this.labels, round.dropped);
+    if (round.maxT > -Infinity) {
+      m.highestRead.set(this.labels, round.maxT / 1000);
+      m.highestTimestamp.set(round.maxT / 1000);
+    }
+    round.read = 0;
+    round.dropped = 0;
   }
 
   private reportSkip(skipped: string | undefined): void {
@@ -209,33 +253,33 @@ export class WriteQueue {
 
   /** Re-reads the WAL range of the round a restart interrupted and sends only the batches not yet accepted. */
   private async finishInterruptedRound(round: NonNullable<QueueState['round']>): Promise<void> {
-    const buckets: Pending[][] = Array.from({ length: round.shards }, () => []);
+    const buckets = this.newRound(round.shards);
     let pos = this.acked;
     const end = round.end;
     while (pos.segment < end.segment || (pos.segment === end.segment && pos.offset < end.offset)) {
       const limit = pos.segment === end.segment ? end.offset - pos.offset : READ_CHUNK;
-      const r = this.reader.read(pos, Math.min(READ_CHUNK, limit), end);
+      const r = this.reader.read(pos, buckets, Math.min(READ_CHUNK, limit), end);
       this.reportSkip(r.skipped);
+      this.counted(buckets);
       if (r.next.segment === pos.segment && r.next.offset === pos.offset) break;
       pos = r.next;
-      this.distribute(r.samples, buckets);
     }
     this.o.logger.info({ remote: this.name, from: this.acked, to: end, batchesSent: round.sent }, 'remote write: finishing the round a restart interrupted');
-    await this.sendRound(buckets, end, round.sent, round.perSend);
+    await this.sendRound(buckets.shards, end, round.sent, round.perSend);
   }
 
   /**
    * Sends one round (the WAL up to `end`, spread over shards); each accepted
    * batch is recorded, and the position moves to `end` once all are.
    */
-  private async sendRound(buckets: Pending[][], end: WalPosition, sent: number[], perSend = this.o.config.queue_config.max_samples_per_send): Promise<void> {
+  private async sendRound(buckets: ShardBuffer[], end: WalPosition, sent: number[], perSend = this.o.config.queue_config.max_samples_per_send): Promise<void> {
     const progress = [...sent];
     const round = { end: { ...end }, shards: buckets.length, perSend, sent: progress };
     const onBatch = () => this.stateFile.save({ ...this.acked, round: { ...round, sent: [...progress] } }).then(() => undefined, (err: unknown) => this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: cannot save position'));
     await Promise.all(
       buckets.map(async (b, i) => {
         for (let from = sent[i] * perSend; from < b.length; from += perSend) {
-          await this.sendBatch(b.slice(from, from + perSend));
+          await this.sendBatch(b, from, Math.min(b.length, from + perSend));
           progress[i]++;
           await onBatch();
         }
@@ -260,37 +304,8 @@ export class WriteQueue {
     this.o.metrics.shardsDesired.set(this.labels, next);
   }
 
-  /** Relabels and spreads samples over the shards; returns how many were kept. */
-  private distribute(samples: WalSample[], buckets: Pending[][]): number {
-    const m = this.o.metrics;
-    const ageLimit = this.o.config.queue_config.sample_age_limit;
-    const oldest = ageLimit > 0 ? this.now() - ageLimit : -Infinity;
-    let kept = 0;
-    let dropped = 0;
-    let maxT = -Infinity;
-    for (const s of samples) {
-      if (s.t > maxT) maxT = s.t;
-      const labels = this.prepare(s.labels);
-      if (labels === null || s.t < oldest) {
-        dropped++;
-        continue;
-      }
-      buckets[shardOf(labels, buckets.length)].push({ labels, t: s.t, v: s.stale ? STALE_NAN : s.v });
-      kept++;
-    }
-    m.samplesIn.inc(samples.length);
-    if (dropped) m.samplesDropped.inc(this.labels, dropped);
-    if (maxT > -Infinity) {
-      m.highestRead.set(this.labels, maxT / 1000);
-      m.highestTimestamp.set(maxT / 1000);
-    }
-    return kept;
-  }
-
   /** External labels (series' own win), write relabeling, then sorted as the protocol requires. */
-  private prepare(labels: Labels): ProtoLabel[] | null {
-    const cached = this.prepared.get(labels);
-    if (cached !== undefined) return cached;
+  private prepare(labels: Labels): Prepared {
     let l: Labels = labels;
     const ext = this.o.externalLabels;
     const extNames = Object.keys(ext);
@@ -300,29 +315,18 @@ export class WriteQueue {
       l = merged;
     }
     const out = relabel(l, this.relabelSteps);
-    let result: ProtoLabel[] | null = null;
-    if (out) {
-      const names = Object.keys(out).filter((n) => out[n] !== '');
-      if (names.length) result = names.sort().map((name) => ({ name, value: out[name] }));
-    }
-    this.prepared.set(labels, result);
-    return result;
+    if (!out) return null;
+    const names = Object.keys(out).filter((n) => out[n] !== '');
+    if (!names.length) return null;
+    const bytes = encodeLabels(names.sort().map((name) => ({ name, value: out[name] })));
+    return { labels: bytes, hash: hashString(bytes), mark: 0, first: 0, last: 0, samplesLen: 0 };
   }
 
-  private async sendBatch(batch: Pending[]): Promise<void> {
-    // Samples of one series in one batch go into one TimeSeries, in order.
-    const bySeries = new Map<ProtoLabel[], ProtoSample[]>();
+  private async sendBatch(b: ShardBuffer, from: number, to: number): Promise<void> {
     let maxT = -Infinity;
-    for (const p of batch) {
-      let list = bySeries.get(p.labels);
-      if (!list) bySeries.set(p.labels, (list = []));
-      list.push({ value: p.v, timestamp: p.t });
-      if (p.t > maxT) maxT = p.t;
-    }
-    const timeseries: ProtoTimeSeries[] = [];
-    for (const [labels, samples] of bySeries) timeseries.push({ labels, samples });
-    const body = encodeWriteBody({ timeseries });
-    const ok = await this.sendWithRetry(body, batch.length, 'samples');
+    for (let i = from; i < to; i++) if (b.ts[i] > maxT) maxT = b.ts[i];
+    const body = compressBody(encodeBatch(this.writer, b, from, to));
+    const ok = await this.sendWithRetry(body, to - from, 'samples');
     if (ok) {
       this.o.metrics.bytesTotal.inc(this.labels, body.length);
       this.o.metrics.highestSent.set(this.labels, maxT / 1000);
@@ -389,9 +393,10 @@ export class WriteQueue {
   private async runMetadata(): Promise<void> {
     const mc = this.o.config.metadata_config;
     try {
+      // As Prometheus: the first send after one interval, when scrapes have found metadata.
       while (!this.stopped) {
-        await this.sendMetadata(mc.max_samples_per_send);
         await this.sleepUnlessStopped(mc.send_interval);
+        await this.sendMetadata(mc.max_samples_per_send);
       }
     } catch (err) {
       if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: metadata sending stopped by an error');
@@ -399,9 +404,8 @@ export class WriteQueue {
   }
 
   async sendMetadata(perSend: number): Promise<void> {
-    const all = this.o.metadata?.() ?? {};
     const entries: ProtoMetadata[] = [];
-    for (const [name, list] of Object.entries(all)) {
+    for (const [name, list] of this.o.metadata?.() ?? []) {
       for (const md of list) {
         entries.push({ type: METRIC_TYPES[md.type] ?? 0, metric_family_name: name, help: md.help, unit: md.unit });
       }
@@ -413,13 +417,9 @@ export class WriteQueue {
   }
 }
 
-/** FNV-1a over the label pairs: a series always lands on the same shard within a round. */
-function shardOf(labels: ProtoLabel[], n: number): number {
-  if (n === 1) return 0;
+/** FNV-1a over the encoded labels: a series always lands on the same shard within a round. */
+function hashString(b: string): number {
   let h = 0x811c9dc5;
-  for (const l of labels) {
-    for (let i = 0; i < l.name.length; i++) h = Math.imul(h ^ l.name.charCodeAt(i), 0x01000193);
-    for (let i = 0; i < l.value.length; i++) h = Math.imul(h ^ l.value.charCodeAt(i), 0x01000193);
-  }
-  return (h >>> 0) % n;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

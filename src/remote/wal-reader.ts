@@ -1,35 +1,53 @@
 /**
- * Samples with their labels out of the store's write-ahead log, from a
- * position, for the remote-write queue. Built on the store's WAL reader:
- * refs are scoped to a segment (each segment declares the series it uses), so
+ * Samples with their series out of the store's write-ahead log, from a
+ * position, for the remote-write queue. Built on the store's WAL reader's
+ * framing, decoding only what the queue needs and allocating nothing per sample.
+ *
+ * Refs are scoped to a segment (each segment declares the series it uses), so
  * resuming in the middle of a segment first re-reads the declarations before
- * the position; checkpoint snapshots repeat samples logged earlier and are
- * skipped.
+ * the position. Within one process run a series keeps its ref, so a new
+ * segment declares the same bytes again: the reader keeps its series across
+ * segments and decodes a declaration's labels only when they differ from what
+ * the ref meant before (a restart renumbers series). Whatever the consumer
+ * derived from the labels (relabelled, encoded) thus lives as long as the series.
+ * Checkpoint snapshots repeat samples logged earlier and are skipped.
  */
-import { WalReader as StoreWalReader, type WalPosition, type WalReadResult } from '../tsdb/index.js';
+import { ByteReader } from '../tsdb/bytes.js';
+import { WalReader as StoreWalReader, type WalDamage, type WalPosition } from '../tsdb/index.js';
+import { readLabels, RecordType } from '../tsdb/records.js';
 import type { Labels } from '../tsdb/types.js';
+import { readSamplesRecord } from '../tsdb/wal/records.js';
 
 export type { WalPosition } from '../tsdb/index.js';
 
-export interface WalSample {
-  labels: Labels;
-  t: number;
-  /** NaN with `stale` for a staleness marker. */
-  v: number;
-  stale: boolean;
+/**
+ * A series as the WAL declared it. `P` is what the consumer derives from it;
+ * the labels are decoded only for that (`seriesLabels`), not kept.
+ */
+export interface WalSeries<P> {
+  /** The declaration's label bytes (as a one-byte string, compact and compared at once), to recognise the same series declared again. */
+  readonly raw: string;
+  /** The segment of its latest declaration: samples of other segments cannot use it. */
+  segment: number;
+  /** The consumer's, computed on first use. */
+  prepared: P | undefined;
+}
+
+/** Receives the samples read, in WAL order. `v` is NaN for a staleness marker. */
+export interface SampleSink<P> {
+  sample(series: WalSeries<P>, t: number, v: number, stale: boolean): void;
 }
 
 export interface ReadResult {
-  samples: WalSample[];
   next: WalPosition;
   /** Set when data was skipped: damaged records, or segments deleted before they were read. */
   skipped?: string;
 }
 
-export class WalReader {
+export class WalReader<P> {
   private readonly store: StoreWalReader;
-  private readonly refs = new Map<number, Labels>();
-  /** Segment whose declarations `refs` holds. */
+  private readonly refs = new Map<number, WalSeries<P>>();
+  /** Segment whose declarations `refs` holds from its start. */
   private scope = -1;
 
   constructor(readonly dir: string) {
@@ -41,56 +59,100 @@ export class WalReader {
     return this.store.end();
   }
 
+  /** Series known now (for tests and metrics). */
+  get seriesCount(): number {
+    return this.refs.size;
+  }
+
   /**
    * Reads whole records from `pos`, about `maxBytes` of them, never past
-   * `until` (a record boundary). Returns the samples and the position after them.
+   * `until` (a record boundary), handing each sample to `sink`. Returns the
+   * position after them.
    */
-  read(pos: WalPosition, maxBytes = 4 << 20, until?: WalPosition): ReadResult {
+  read(pos: WalPosition, sink: SampleSink<P>, maxBytes = 4 << 20, until?: WalPosition): ReadResult {
     let budget = maxBytes;
     if (until) {
-      if (pos.segment > until.segment || (pos.segment === until.segment && pos.offset >= until.offset)) return { samples: [], next: pos };
+      if (pos.segment > until.segment || (pos.segment === until.segment && pos.offset >= until.offset)) return { next: pos };
       const seg = this.store.segments().find((s) => s.segment === pos.segment);
       const segEnd = pos.segment === until.segment ? until.offset : (seg?.size ?? pos.offset);
       // Within one segment at a time, so the read cannot run past `until` into the next.
       if (seg) budget = Math.min(budget, Math.max(1, segEnd - pos.offset));
     }
     if (pos.offset > 0 && this.scope !== pos.segment) this.declare(pos);
-    const r = this.store.read(pos, budget);
-    const samples: WalSample[] = [];
-    for (const rec of r.records) {
-      if (rec.segment !== this.scope) {
-        this.refs.clear();
-        this.scope = rec.segment;
-      }
-      if (rec.type === 'series') this.refs.set(rec.ref, Object.freeze({ ...rec.labels }));
-      else if (rec.type === 'samples') {
-        for (const s of rec.samples) {
-          const labels = this.refs.get(s.ref);
-          if (labels) samples.push({ labels, t: s.t, v: s.v, stale: s.stale });
-        }
-      }
+    const r = this.store.scan(pos, budget, (segment, offset, payload, damage) => {
+      if (segment !== this.scope) this.enter(segment);
+      this.record(segment, offset, payload, damage, sink);
+    });
+    return { next: r.next, skipped: describeSkips(r.missing, r.damage) };
+  }
+
+  private record(segment: number, offset: number, payload: Uint8Array, damage: WalDamage[], sink: SampleSink<P> | undefined): void {
+    const type = payload[0];
+    try {
+      if (type === RecordType.Series) this.series(segment, payload);
+      else if (type === RecordType.Samples) {
+        if (!sink) return;
+        const r = new ByteReader(payload);
+        r.u8();
+        const refs = this.refs;
+        readSamplesRecord(r, (ref, t, v, stale) => {
+          const s = refs.get(ref);
+          if (s !== undefined && s.segment === segment) sink.sample(s, t, v, stale);
+        });
+        // Snapshots repeat logged samples; native histograms are not sent (yet): neither is damage.
+      } else if (type !== RecordType.HeadChunk && type !== RecordType.HistogramSamples) damage.push({ segment, offset, reason: `unknown record type ${type}` });
+    } catch (err) {
+      damage.push({ segment, offset, reason: `undecodable record: ${(err as Error).message}` });
     }
-    return { samples, next: r.next, skipped: describeSkips(r) };
+  }
+
+  private series(segment: number, payload: Uint8Array): void {
+    const r = new ByteReader(payload);
+    r.u8();
+    const ref = r.uvarint();
+    const raw = Buffer.from(payload.buffer, payload.byteOffset + r.pos, payload.length - r.pos).toString('latin1');
+    const known = this.refs.get(ref);
+    if (known && known.raw === raw) {
+      known.segment = segment;
+      return;
+    }
+    readLabels(r); // a damaged declaration is reported here, not when its series is first used
+    this.refs.set(ref, { raw, segment, prepared: undefined });
+  }
+
+  /**
+   * A new segment from its start. Series not declared in the previous one
+   * are gone from the store (or renumbered): they are forgotten, which bounds
+   * memory to the series of the last two segments.
+   */
+  private enter(segment: number): void {
+    this.scope = segment;
+    for (const [ref, s] of this.refs) if (s.segment < segment - 1) this.refs.delete(ref);
   }
 
   /** Learns the series declared in `pos.segment` before `pos.offset`. */
   private declare(pos: WalPosition): void {
-    this.refs.clear();
     this.scope = pos.segment;
     let at: WalPosition = { segment: pos.segment, offset: 0 };
     while (at.segment === pos.segment && at.offset < pos.offset) {
-      const r = this.store.read(at, pos.offset - at.offset);
-      for (const rec of r.records) if (rec.type === 'series' && rec.segment === pos.segment) this.refs.set(rec.ref, Object.freeze({ ...rec.labels }));
+      const r = this.store.scan(at, pos.offset - at.offset, (segment, offset, payload, damage) => {
+        if (segment === pos.segment && payload[0] === RecordType.Series) this.record(segment, offset, payload, damage, undefined);
+      });
       if (r.next.segment === at.segment && r.next.offset === at.offset) break;
       at = r.next;
     }
   }
 }
 
-function describeSkips(r: WalReadResult): string | undefined {
+/** A series' labels, decoded from its declaration. */
+export function seriesLabels(s: WalSeries<unknown>): Labels {
+  return Object.freeze(readLabels(new ByteReader(Buffer.from(s.raw, 'latin1'))));
+}
+
+function describeSkips(missing: number[], damage: WalDamage[]): string | undefined {
   const parts: string[] = [];
-  if (r.missing.length) parts.push(`WAL segments ${r.missing.join(', ')} were deleted before they were read`);
-  for (const d of r.damage.slice(0, 5)) parts.push(`WAL segment ${d.segment} offset ${d.offset}: ${d.reason}`);
-  if (r.damage.length > 5) parts.push(`and ${r.damage.length - 5} more damaged records`);
+  if (missing.length) parts.push(`WAL segments ${missing.join(', ')} were deleted before they were read`);
+  for (const d of damage.slice(0, 5)) parts.push(`WAL segment ${d.segment} offset ${d.offset}: ${d.reason}`);
+  if (damage.length > 5) parts.push(`and ${damage.length - 5} more damaged records`);
   return parts.length ? parts.join('; ') : undefined;
 }

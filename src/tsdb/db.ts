@@ -14,7 +14,7 @@ import { acquireLock } from './lock.js';
 import type { TsdbMetrics } from './metrics.js';
 import { StoreQuerier } from './query.js';
 import { SeriesIndex, type MemSeries } from './series.js';
-import type { Appender, Matcher, Querier, SeriesData, Storage, StorageStats } from './types.js';
+import type { Appender, Matcher, Querier, SelectHints, SeriesData, Storage, StorageStats } from './types.js';
 import { Wal, type WalPosition } from './wal/wal.js';
 
 export interface TsdbOptions {
@@ -349,8 +349,8 @@ export class Tsdb implements Storage {
     return this.q;
   }
 
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
-    return this.q.select(matchers, mint, maxt);
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
+    return this.q.select(matchers, mint, maxt, hints);
   }
 
   // ---------------------------------------------------------------- status

@@ -7,6 +7,7 @@ import type { Appender, Labels } from './types.js';
 import type { Wal } from './wal/wal.js';
 import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
 import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
+import { flatString } from '../util/flat-string.js';
 
 export interface HeadOptions {
   chunkSize: number;
@@ -99,10 +100,10 @@ export class Head {
     for (const n of Object.keys(labels)) {
       const v = labels[n];
       if (typeof v !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
-      if (v !== '') clean[n] = v;
+      if (v !== '') clean[n] = this.index.intern(v);
     }
-    const created = new MemSeries(Object.freeze(clean), key);
-    pending.set(key, created);
+    const created = new MemSeries(Object.freeze(clean), flatString(key));
+    pending.set(created.key, created);
     return created;
   }
 

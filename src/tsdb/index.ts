@@ -8,6 +8,7 @@ export { MemoryStorage } from './memory.js';
 export {
   WalReader,
   listWalSegments,
+  type RecordVisitor,
   type WalDamage,
   type WalPosition,
   type WalReadResult,

@@ -3,7 +3,7 @@ import type { ChunkMeta } from './block/format.js';
 import { decodeRange, staleBuffer } from './chunk.js';
 import type { CacheKey, DecodedChunk, DecodedChunkCache } from './decoded-cache.js';
 import type { BlockLoc, MemSeries, SeriesIndex } from './series.js';
-import type { Labels, Matcher, Querier, SeriesData } from './types.js';
+import type { Labels, Matcher, Querier, SelectHints, SeriesData } from './types.js';
 import type { ChunkData } from './block/format.js';
 import { ChunkEncoding } from './chunk-format.js';
 import { decodeHistogramChunk, type HistogramPoint } from './histogram-chunk.js';
@@ -42,8 +42,8 @@ export class StoreQuerier implements Querier {
     private readonly chunkSize: number,
   ) {}
 
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[] {
-    return this.selectSeries(this.index.select(matchers), mint, maxt);
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[] {
+    return this.selectSeries(this.index.select(matchers), mint, maxt, hints && hints.step > hints.range ? new Windows(mint, hints) : undefined);
   }
 
   series(matchers: readonly Matcher[], mint: number, maxt: number): Labels[] {
@@ -82,7 +82,7 @@ export class StoreQuerier implements Querier {
     return inside && this.selectSeries([s], mint, maxt).length > 0;
   }
 
-  selectSeries(picked: readonly MemSeries[], mint: number, maxt: number): SeriesData[] {
+  selectSeries(picked: readonly MemSeries[], mint: number, maxt: number, windows?: Windows): SeriesData[] {
     const locs = picked.map((s) => this.blocks.locsOf(s, mint, maxt));
     const regions = this.metaRegions(locs);
     // Two passes: size every series' chunks in range first, so all samples go
@@ -93,7 +93,7 @@ export class StoreQuerier implements Querier {
     let total = 0;
     for (let i = 0; i < picked.length; i++) {
       const s = picked[i];
-      const srcs = this.sources(s, locs[i], mint, maxt, regions);
+      const srcs = this.sources(s, locs[i], mint, maxt, regions, windows);
       if (srcs.length === 0) continue;
       for (const x of srcs) total += x.count;
       lists.push(srcs);
@@ -130,7 +130,7 @@ export class StoreQuerier implements Querier {
             if (!data) continue; // damaged: reported by the block set
             buf = data.bytes;
             if (data.encoding === ChunkEncoding.FloatHistogram) {
-              // Histogram chunks are decoded per query, not cached.
+              // Histogram chunks are decoded per query, not cached (nor thinned to windows).
               try {
                 const h = decodeHistogramChunk(buf);
                 hs ??= [];
@@ -140,14 +140,19 @@ export class StoreQuerier implements Querier {
               }
               continue;
             }
-            d = cache.get(x.key, buf, x.count, x.count);
+            // A windowed read (steps far apart, usually over a long range) decodes
+            // in place: its chunks are unlikely to be read again soon, and would
+            // push out the recent ones rules and dashboards keep reading.
+            if (!windows) d = cache.get(x.key, buf, x.count, x.count);
           }
         } else d = cache.get(x.key, buf!, x.count, x.capacity ?? x.count);
+        const first = at;
         try {
           at = d ? copyRange(d, mint, maxt, ts, vs, stale, at, flag) : decodeRange(buf!, x.count, mint, maxt, ts, vs, stale, at, flag);
         } catch {
           // Undecodable despite an intact checksum: skip the chunk rather than fail the query.
         }
+        if (windows) at = windows.keep(ts, vs, stale, first, at);
       }
       if (at === from) continue;
       const series: SeriesData = {
@@ -170,14 +175,15 @@ export class StoreQuerier implements Querier {
     return regions;
   }
 
-  private sources(s: MemSeries, locs: readonly BlockLoc[], mint: number, maxt: number, regions: Map<object, Uint8Array>): Source[] {
+  private sources(s: MemSeries, locs: readonly BlockLoc[], mint: number, maxt: number, regions: Map<object, Uint8Array>, windows?: Windows): Source[] {
     const out: Source[] = [];
     let lastMax = -Infinity;
     const push = (x: Source) => {
       // Overlaps cannot come from normal operation; drop them rather than return samples twice.
       if (x.minT <= lastMax) return;
-      out.push(x);
       lastMax = x.maxT;
+      if (windows && !windows.overlaps(x.minT, x.maxT)) return;
+      out.push(x);
     };
     for (const loc of locs) {
       const b = loc.block;
@@ -218,6 +224,47 @@ export class StoreQuerier implements Querier {
       for (const c of this.blocks.readChunks(loc, -Infinity, Infinity, undefined, metas)) out.set(`${loc.block.seq}:${c.meta.offset}`, c.data);
     }
     return out;
+  }
+}
+
+/**
+ * The windows a select's hints name, [mint + k·step, mint + k·step + range - 1]
+ * for k >= 0 (step > range: there are gaps between them).
+ */
+export class Windows {
+  private readonly mint: number;
+  private readonly step: number;
+  private readonly range: number;
+
+  constructor(mint: number, hints: SelectHints) {
+    this.mint = mint;
+    this.step = hints.step;
+    this.range = hints.range;
+  }
+
+  /** Whether [minT, maxT] meets a window. */
+  overlaps(minT: number, maxT: number): boolean {
+    if (maxT < this.mint) return false;
+    const from = Math.max(minT, this.mint);
+    const off = (from - this.mint) % this.step;
+    return off < this.range || from + (this.step - off) <= maxT;
+  }
+
+  /** Compacts samples [from, to) of the arrays to those inside a window; returns the new end. */
+  keep(ts: Float64Array, vs: Float64Array, stale: Uint8Array, from: number, to: number): number {
+    const { mint, step, range } = this;
+    let w = from;
+    for (let i = from; i < to; i++) {
+      const t = ts[i];
+      if ((t - mint) % step >= range) continue;
+      if (w !== i) {
+        ts[w] = t;
+        vs[w] = vs[i];
+        stale[w] = stale[i];
+      }
+      w++;
+    }
+    return w;
   }
 }
 

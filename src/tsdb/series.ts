@@ -4,6 +4,7 @@ import { ChunkEncoding } from './chunk-format.js';
 import type { HistogramPoint } from './histogram-chunk.js';
 import { fullHistogramHead, HistogramHead } from './histogram-head.js';
 import { PostingsIndex } from './postings.js';
+import { flatString } from '../util/flat-string.js';
 import type { Labels, Matcher } from './types.js';
 
 /** A closed head chunk not yet written to a block. */
@@ -153,6 +154,8 @@ export class SeriesIndex {
   readonly byRef = new Map<number, MemSeries>();
   private readonly postings = new PostingsIndex();
   private nextRef = 1;
+  /** Label values, one copy each (see intern). */
+  private readonly values = new Map<string, string>();
 
   get size(): number {
     return this.byRef.size;
@@ -162,10 +165,27 @@ export class SeriesIndex {
   getOrCreate(labels: Labels, key: string): MemSeries {
     let s = this.byKey.get(key);
     if (!s) {
-      s = new MemSeries(labels, key);
+      const own: Record<string, string> = {};
+      for (const n in labels) own[n] = this.intern(labels[n]);
+      s = new MemSeries(Object.freeze(own), flatString(key));
       this.register(s);
     }
     return s;
+  }
+
+  /**
+   * The store's one copy of a label value. Series share most values (job,
+   * instance, method, status...), and a value arriving from a parse or a
+   * worker is a fresh string per series, or a slice that keeps its whole
+   * payload alive; new values are copied flat once.
+   */
+  intern(value: string): string {
+    let v = this.values.get(value);
+    if (v === undefined) {
+      v = value.length > 12 ? flatString(value) : value;
+      this.values.set(v, v);
+    }
+    return v;
   }
 
   register(s: MemSeries): void {
@@ -192,6 +212,9 @@ export class SeriesIndex {
       this.byRef.delete(s.ref);
       this.byKey.delete(s.key);
     }
+    // Values only removed series had (churned pods, old versions) go too.
+    this.values.clear();
+    for (const s of this.byRef.values()) for (const n in s.labels) this.values.set(s.labels[n], s.labels[n]);
   }
 }
 

@@ -40,9 +40,21 @@ export interface Appender {
   rollback(): void;
 }
 
+/**
+ * What the reader will look at of the selected samples (as Prometheus'
+ * storage.SelectHints): only the windows [mint + k·step, mint + k·step +
+ * range - 1] (integer ms, k = 0, 1, ... up to maxt), one per evaluation step.
+ * A store may leave out samples outside every window and skip chunks that
+ * overlap none; it may also ignore the hints and return everything.
+ */
+export interface SelectHints {
+  readonly step: number;
+  readonly range: number;
+}
+
 export interface Querier {
-  /** Series matching all matchers with at least one sample in [mint, maxt]. */
-  select(matchers: readonly Matcher[], mint: number, maxt: number): SeriesData[];
+  /** Series matching all matchers with at least one sample in [mint, maxt] (within the hints' windows when given). */
+  select(matchers: readonly Matcher[], mint: number, maxt: number, hints?: SelectHints): SeriesData[];
   /** Label names present on series matching the matchers (all series when empty). */
   labelNames(matchers: readonly Matcher[], mint: number, maxt: number): string[];
   /** Values of one label on series matching the matchers, sorted. */

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeFileSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -11,7 +11,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   const tmp = `${path}.tmp`;
   await writeFile(tmp, data, { flush: true });
   await rename(tmp, path);
-  fsyncDir(dirname(path));
+  // On the thread pool: a synchronous fsync would hold the event loop for as long as the disk takes.
+  try {
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // As in fsyncDir: some filesystems refuse fsync on directories.
+  }
 }
 
 /** writeFileAtomic for callers that must not yield (the TSDB's WAL and block writers). */

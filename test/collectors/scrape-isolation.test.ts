@@ -107,6 +107,14 @@ describe('scrape workers', () => {
     for (const p of ['/a', '/b', '/c']) expect(up(p), `${p}: ${error(p)}`).toBe(1);
   });
 
+  it.runIf(existsSync('/proc/thread-self'))('keeps a worker that is starved of CPU (no heartbeat, no CPU used): only a spinning one is stuck', async () => {
+    const { collectors, error } = setup(['/starve', '/a'], '', { scrapePool: { workers: 1, graceMs: 200, workerUrl: misbehaving } }, '500ms');
+    await collectors.scrapeAll();
+    // Its own timeout answered (the body could not be read while blocked); the worker was not replaced.
+    expect(error('/starve')).not.toMatch(/stopped responding/);
+    expect(error('/a')).not.toMatch(/stopped responding|replaced/);
+  });
+
   it.runIf(existsSync('/proc/self/task'))('runs the workers below the main thread\'s priority (nice 10)', async () => {
     const { collectors, up } = setup(['/a']);
     await collectors.scrapeAll();

@@ -14,6 +14,16 @@ describe('config', () => {
     expect(config.global.scrape_interval).toBe(15_000);
   });
 
+  it('scrape_workers: defaults, settings and errors naming the field', () => {
+    const d = parseConfig('{}\n', 'x.yml', { env: {} }).scrape_workers;
+    expect(d).toEqual({ nice: 10, heap_limit: 256 * 1024 * 1024 });
+    const c = parseConfig('scrape_workers: {count: 3, nice: 0, heap_limit: 64MiB}\n', 'x.yml', { env: {} }).scrape_workers;
+    expect(c).toEqual({ count: 3, nice: 0, heap_limit: 64 * 1024 * 1024 });
+    expect(() => parseConfig('scrape_workers:\n  nice: 25\n', 'x.yml', { env: {} })).toThrow(/line 2: scrape_workers\.nice/);
+    expect(() => parseConfig('scrape_workers: {count: 0}\n', 'x.yml', { env: {} })).toThrow(/scrape_workers\.count/);
+    expect(() => parseConfig('scrape_workers: {heap_limit: 1MiB}\n', 'x.yml', { env: {} })).toThrow(/scrape_workers\.heap_limit/);
+  });
+
   it('interpolates ${ENV} and ${ENV:-default}, leaves ${1} alone', () => {
     const r = interpolateEnv('a: ${A}\nb: ${B:-x}\nc: ${1}\nd: $$HOME', { A: 'one' });
     expect(r.errors).toEqual([]);

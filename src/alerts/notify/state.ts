@@ -6,9 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { JsonFile } from './persist.js';
 import type { Silence } from './silences.js';
+import { lazyRequire } from '../../util/lazy-require.js';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 /** What was last sent for one group to one integration (Alertmanager's nflog entry). */
 export interface NflogEntry {
@@ -87,7 +90,7 @@ export class RedisState implements NotifyState {
     url: string,
     private readonly prefix = 'vigil:notify:',
   ) {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
+    this.redis = new (ioredis().Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 2, enableOfflineQueue: true });
     // Errors surface on commands; the connection event would otherwise be unhandled.
     this.redis.on('error', () => undefined);
   }

@@ -68,6 +68,22 @@ class RouteCells {
   }
 }
 
+/**
+ * The request's User-Agent and traceparent, read from the raw header list.
+ * Node builds `req.headers` on first access (a lower-casing pass over every
+ * header), which the API itself often never triggers on a GET.
+ */
+function logHeaders(raw: string[]): { userAgent: string; traceparent: string | undefined } {
+  let userAgent = '';
+  let traceparent: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 10 && userAgent === '' && name.toLowerCase() === 'user-agent') userAgent = raw[i + 1];
+    else if (name.length === 11 && traceparent === undefined && name.toLowerCase() === 'traceparent') traceparent = raw[i + 1];
+  }
+  return { userAgent, traceparent };
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
@@ -90,14 +106,15 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     const status = reply.statusCode;
     route.record(req.method, status, seconds);
     if (!log || route.quiet) return;
+    const h = logHeaders(req.raw.rawHeaders);
     const record: RequestRecord = {
       method: req.method,
       path: pathOf(req.url),
       status,
       latency: seconds,
       clientIp: req.ip,
-      userAgent: req.headers['user-agent'] ?? '',
-      traceparent: req.headers.traceparent,
+      userAgent: h.userAgent,
+      traceparent: h.traceparent,
       error: req.vigilError,
     };
     if (fastLog) fastLog.request(record);
@@ -108,34 +125,43 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
 
   // Each route gets its own response hook holding its series, so a request
   // costs no route lookup. Routes registered after this plugin are covered.
+  // One hook per phase: fastify runs each phase's hooks through a chain of
+  // per-request closures, so a second hook is not free.
   app.addHook('onRoute', (route) => {
     if (typeof route.url !== 'string') return;
     const cells = new RouteCells(metrics, route.url, quiet.has(route.url));
     const hook: onResponseHookHandler = (req, reply, done) => {
       done();
+      metrics.inFlight--;
       finish(cells, req, reply);
     };
     const existing = route.onResponse;
     route.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
   });
 
+  // Requests that matched no route share one endpoint value, keeping label cardinality bounded.
+  // The not-found handler has no onRoute; its requests are followed to their response's end.
+  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
   // Callback-style hooks: async ones cost a promise per request per hook.
-  app.addHook('onRequest', (_req, _reply, done) => {
+  app.addHook('onRequest', (req, reply, done) => {
     metrics.inFlight++;
+    if (req.is404) {
+      const res = reply.raw;
+      const ended = () => {
+        res.removeListener('finish', ended);
+        res.removeListener('error', ended);
+        metrics.inFlight--;
+        finish(unmatched, req, reply);
+      };
+      res.on('finish', ended);
+      res.on('error', ended);
+    }
     done();
   });
 
   app.addHook('onError', (req, _reply, err, done) => {
     req.vigilError = err;
     done();
-  });
-
-  // Requests that matched no route share one endpoint value, keeping label cardinality bounded.
-  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
-  app.addHook('onResponse', (req, reply, done) => {
-    done();
-    metrics.inFlight--;
-    if (req.is404) finish(unmatched, req, reply);
   });
 
   app.get(paths.metrics, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));

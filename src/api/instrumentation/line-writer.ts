@@ -1,11 +1,16 @@
 /**
- * Lines to a file descriptor in batches: a request appends its line to an
- * array, and one asynchronous write every few milliseconds (or as soon as
- * 64 KiB wait) sends them all. Under load that is hundreds of lines per write
- * instead of a write per request, and the request path never waits for the
- * disk or the pipe. What is pending when
- * the process exits is written synchronously; when the descriptor cannot keep
- * up, lines beyond the bound are dropped and counted, never held without limit.
+ * Lines to a file descriptor in batches: a request encodes its line straight
+ * into a pending Buffer, and one asynchronous write every few milliseconds (or
+ * as soon as 64 KiB wait) sends them all. Under load that is hundreds of lines
+ * per write instead of a write per request, and the request path never waits
+ * for the disk or the pipe. Encoding each line at once lets its string die
+ * young; accumulating strings (an array to join, or one growing concatenation)
+ * keeps hundreds of them alive across collections and costs a copy of the
+ * batch besides. A write that completes does not start the next one at once:
+ * on a fast descriptor that would be a write per request or two again. What is
+ * pending when the process exits is written synchronously; when the descriptor
+ * cannot keep up, lines beyond the bound are dropped and counted, never held
+ * without limit.
  */
 import { write, writeSync } from 'node:fs';
 
@@ -17,8 +22,8 @@ const writers = new Set<BatchedLineWriter>();
 
 /** How long a line may wait for company before it is written. */
 const FLUSH_DELAY_MS = 10;
-/** Written at once past this many waiting characters. */
-const FLUSH_CHARS = 64 * 1024;
+/** Written at once past this many waiting bytes; also the size of a batch buffer. */
+const FLUSH_BYTES = 64 * 1024;
 let exitHooked = false;
 
 function hookExit(): void {
@@ -30,32 +35,36 @@ function hookExit(): void {
 }
 
 export class BatchedLineWriter implements LineSink {
-  private parts: string[] = [];
-  private pendingChars = 0;
+  /** Filled batches waiting behind a write in progress, oldest first. */
+  private full: Buffer[] = [];
+  private fullBytes = 0;
+  private buf: Buffer = Buffer.allocUnsafeSlow(FLUSH_BYTES);
+  private off = 0;
+  /** A batch buffer back from a finished write, reused for the next batch. */
+  private spare: Buffer | undefined;
   private writing = false;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Lines dropped because the descriptor fell more than `maxPendingChars` behind. */
+  /** Lines dropped because the descriptor fell more than `maxPendingBytes` behind. */
   dropped = 0;
   private reportedDropped = 0;
 
   constructor(
     private readonly fd: number,
-    private readonly maxPendingChars = 16 * 1024 * 1024,
+    private readonly maxPendingBytes = 16 * 1024 * 1024,
   ) {
     writers.add(this);
     hookExit();
   }
 
   write(line: string): void {
-    if (this.pendingChars > this.maxPendingChars) {
+    if (this.fullBytes + this.off > this.maxPendingBytes) {
       this.dropped++;
       return;
     }
-    this.parts.push(line);
-    this.pendingChars += line.length;
+    this.append(line);
     if (this.writing) return;
-    if (this.pendingChars >= FLUSH_CHARS) {
+    if (this.fullBytes + this.off >= FLUSH_BYTES) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       if (!this.scheduled) {
@@ -68,16 +77,38 @@ export class BatchedLineWriter implements LineSink {
     }
   }
 
+  private append(line: string): void {
+    // Up to 3 bytes per UTF-16 unit; a line that may not fit starts a new batch.
+    if (this.off + line.length * 3 > this.buf.length) {
+      if (this.off > 0) {
+        this.full.push(this.buf.subarray(0, this.off));
+        this.fullBytes += this.off;
+      }
+      this.buf = Buffer.allocUnsafeSlow(Math.max(FLUSH_BYTES, line.length * 3));
+      this.off = 0;
+    }
+    this.off += this.buf.write(line, this.off);
+  }
+
   private take(): Buffer | undefined {
     if (this.dropped > this.reportedDropped) {
       const n = this.dropped - this.reportedDropped;
       this.reportedDropped = this.dropped;
-      this.parts.push(`{"level":"warn","timestamp":"${new Date().toISOString()}","logger":"http","message":"request log lines dropped: output too slow","dropped":${n}}\n`);
+      this.append(`{"level":"warn","timestamp":"${new Date().toISOString()}","logger":"http","message":"request log lines dropped: output too slow","dropped":${n}}\n`);
     }
-    if (this.parts.length === 0) return undefined;
-    const data = Buffer.from(this.parts.join(''));
-    this.parts = [];
-    this.pendingChars = 0;
+    if (this.off === 0 && this.full.length === 0) return undefined;
+    let data: Buffer;
+    if (this.full.length === 0) {
+      data = this.buf.subarray(0, this.off);
+      this.buf = this.spare ?? Buffer.allocUnsafeSlow(FLUSH_BYTES);
+      this.spare = undefined;
+    } else {
+      if (this.off > 0) this.full.push(this.buf.subarray(0, this.off));
+      data = Buffer.concat(this.full);
+      this.full = [];
+      this.fullBytes = 0;
+    }
+    this.off = 0;
     return data;
   }
 
@@ -101,7 +132,14 @@ export class BatchedLineWriter implements LineSink {
       if (!err && offset + n < data.length) return this.send(data, offset + n);
       // A closed or failing descriptor loses these lines; the request path must not notice.
       this.writing = false;
-      if (this.parts.length) this.flush();
+      if (data.buffer.byteLength === FLUSH_BYTES && data.byteOffset === 0) this.spare = Buffer.from(data.buffer, 0, FLUSH_BYTES);
+      if (this.off > 0 || this.full.length) {
+        if (this.fullBytes + this.off >= FLUSH_BYTES) this.flush();
+        else if (!this.timer) {
+          this.timer = setTimeout(this.flush, FLUSH_DELAY_MS);
+          this.timer.unref();
+        }
+      }
     });
   }
 

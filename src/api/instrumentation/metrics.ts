@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
-import { CellCounter, CellHistogram } from './cells.js';
+import { Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { CellCounter, CellHistogram, type CounterCell } from './cells.js';
 
 /** Buckets of `db_query_duration_seconds`, as the planning API's documents fix them. */
 export const DB_QUERY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5];
@@ -20,9 +20,14 @@ export class ApiMetrics {
   /** Requests in flight; read into `active_connections` when scraped, so requests only add and subtract. */
   inFlight = 0;
   readonly dbQuery: Histogram<'operation' | 'table'>;
-  readonly cacheHits: Counter<'cache_type'>;
-  readonly cacheMisses: Counter<'cache_type'>;
-  readonly businessEvents: Counter<'event_type' | 'status'>;
+  /** `cache_hits_total{cache_type}`: route code counts on the request path, so these are cells too. */
+  readonly cacheHits: CellCounter;
+  readonly cacheMisses: CellCounter;
+  readonly businessEvents: CellCounter;
+  /** Series by label values, found once per value: a Map lookup per call instead of hashing a label object. */
+  private readonly hitCells = new Map<string, CounterCell>();
+  private readonly missCells = new Map<string, CounterCell>();
+  private readonly eventCells = new Map<string, Map<string, CounterCell>>();
 
   constructor(readonly registry: Registry, opts: { defaultMetrics?: boolean } = {}) {
     const registers = [registry];
@@ -31,9 +36,9 @@ export class ApiMetrics {
     const active: Gauge = new Gauge({ name: 'active_connections', help: 'HTTP requests in flight.', registers, collect: () => active.set(this.inFlight) });
     this.active = active;
     this.dbQuery = new Histogram({ name: 'db_query_duration_seconds', help: 'Database query duration by operation and table.', labelNames: ['operation', 'table'], buckets: DB_QUERY_BUCKETS, registers });
-    this.cacheHits = new Counter({ name: 'cache_hits_total', help: 'Cache hits by cache type.', labelNames: ['cache_type'], registers });
-    this.cacheMisses = new Counter({ name: 'cache_misses_total', help: 'Cache misses by cache type.', labelNames: ['cache_type'], registers });
-    this.businessEvents = new Counter({ name: 'business_events_total', help: 'Business events by type and outcome.', labelNames: ['event_type', 'status'], registers });
+    this.cacheHits = new CellCounter({ name: 'cache_hits_total', help: 'Cache hits by cache type.', registers });
+    this.cacheMisses = new CellCounter({ name: 'cache_misses_total', help: 'Cache misses by cache type.', registers });
+    this.businessEvents = new CellCounter({ name: 'business_events_total', help: 'Business events by type and outcome.', registers });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   }
 
@@ -48,14 +53,22 @@ export class ApiMetrics {
   }
 
   cacheHit(cacheType: string): void {
-    this.cacheHits.inc({ cache_type: cacheType });
+    let c = this.hitCells.get(cacheType);
+    if (!c) this.hitCells.set(cacheType, (c = this.cacheHits.cell({ cache_type: cacheType })));
+    c.value++;
   }
 
   cacheMiss(cacheType: string): void {
-    this.cacheMisses.inc({ cache_type: cacheType });
+    let c = this.missCells.get(cacheType);
+    if (!c) this.missCells.set(cacheType, (c = this.cacheMisses.cell({ cache_type: cacheType })));
+    c.value++;
   }
 
   businessEvent(eventType: string, status: 'success' | 'failure' | string): void {
-    this.businessEvents.inc({ event_type: eventType, status });
+    let byStatus = this.eventCells.get(eventType);
+    if (!byStatus) this.eventCells.set(eventType, (byStatus = new Map()));
+    let c = byStatus.get(status);
+    if (!c) byStatus.set(status, (c = this.businessEvents.cell({ event_type: eventType, status })));
+    c.value++;
   }
 }

@@ -1,3 +1,4 @@
+import { jsonString } from '../../util/json-string.js';
 import { BatchedLineWriter, type LineSink } from './line-writer.js';
 
 /** What the plugin logs through: a pino logger fits, and so does createApiLogger's writer. */
@@ -24,14 +25,6 @@ export interface RequestRecord {
 /** A logger that writes request records itself, skipping the intermediate field object. */
 export interface RequestLogger extends ApiLogger {
   request(r: RequestRecord): void;
-}
-
-// Characters JSON must escape, and lone surrogates (JSON.stringify escapes those too).
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u007f\ud800-\udfff]/;
-
-/** A JSON string literal: most values need no escaping, and a regex test is cheaper than JSON.stringify. */
-export function jsonString(s: string): string {
-  return s.length < 4096 && !NEEDS_ESCAPE.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 function jsonValue(v: unknown): string {

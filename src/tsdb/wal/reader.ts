@@ -81,6 +81,9 @@ export interface WalReadResult {
   missing: number[];
 }
 
+/** Called by `WalReader.scan` for each intact record. */
+export type RecordVisitor = (segment: number, offset: number, payload: Uint8Array, damage: WalDamage[]) => void;
+
 export interface WalSegmentInfo {
   segment: number;
   name: string;
@@ -119,7 +122,18 @@ export class WalReader {
    * record when there is one), in write order.
    */
   read(from: WalPosition, maxBytes = 16 * 1024 * 1024): WalReadResult {
-    const out: WalReadResult = { records: [], next: { ...from }, damage: [], missing: [] };
+    const records: WalRecord[] = [];
+    const r = this.scan(from, maxBytes, (segment, offset, payload, damage) => this.decode(segment, offset, payload, records, damage));
+    return { records, ...r };
+  }
+
+  /**
+   * The framing of `read` without decoding: `visit` gets each intact
+   * record's payload (type byte first) and the list to report undecodable
+   * ones in. For consumers that decode only what they need, without objects per sample.
+   */
+  scan(from: WalPosition, maxBytes: number, visit: RecordVisitor): Omit<WalReadResult, 'records'> {
+    const out: Omit<WalReadResult, 'records'> = { next: { ...from }, damage: [], missing: [] };
     const segs = this.segments();
     let pos = { ...from };
     let budget = maxBytes;
@@ -132,7 +146,7 @@ export class WalReader {
         pos = { segment: seg.segment, offset: 0 };
       }
       const newest = i === segs.length - 1;
-      const r = this.readSegment(seg, pos.offset, newest, budget, out);
+      const r = this.readSegment(seg, pos.offset, newest, budget, out.damage, visit);
       pos = { segment: seg.segment, offset: r.offset };
       budget -= r.bytes;
       if (r.stopped || budget <= 0 || newest) break;
@@ -148,7 +162,8 @@ export class WalReader {
     offset: number,
     newest: boolean,
     budget: number,
-    out: WalReadResult,
+    damage: WalDamage[],
+    visit: RecordVisitor,
   ): { offset: number; bytes: number; stopped: boolean } {
     const path = join(this.walDir, seg.name);
     let fd: number;
@@ -167,7 +182,7 @@ export class WalReader {
         while (p < buf.length && used < budget) {
           const f = readFrame(buf, p);
           if (f.ok) {
-            this.decode(seg.segment, off + p, f.payload, out);
+            visit(seg.segment, off + p, f.payload, damage);
             used += f.next - p;
             p = f.next;
             continue;
@@ -181,7 +196,7 @@ export class WalReader {
             }
           }
           if (newest && (f.torn || f.next === undefined)) return { offset: off + p, bytes: used, stopped: true };
-          out.damage.push({ segment: seg.segment, offset: off + p, reason: f.reason });
+          damage.push({ segment: seg.segment, offset: off + p, reason: f.reason });
           // A failed checksum may come from a damaged length too: find the next record rather than trust it.
           const next = resync(buf, p);
           if (next === undefined) return { offset: size, bytes: used, stopped: false };
@@ -196,20 +211,20 @@ export class WalReader {
     return { offset: off, bytes: used, stopped: off < size };
   }
 
-  private decode(segment: number, offset: number, payload: Uint8Array, out: WalReadResult): void {
+  private decode(segment: number, offset: number, payload: Uint8Array, records: WalRecord[], damage: WalDamage[]): void {
     const r = new ByteReader(payload);
     const type = r.u8();
     try {
       switch (type) {
         case RecordType.Series: {
           const { ref, labels } = readSeriesRecord(r);
-          out.records.push({ type: 'series', segment, ref, labels });
+          records.push({ type: 'series', segment, ref, labels });
           return;
         }
         case RecordType.Samples: {
           const samples: WalSample[] = [];
           readSamplesRecord(r, (ref, t, v, stale) => samples.push({ ref, t, v, stale }));
-          out.records.push({ type: 'samples', segment, samples });
+          records.push({ type: 'samples', segment, samples });
           return;
         }
         case RecordType.HeadChunk: {
@@ -219,20 +234,20 @@ export class WalReader {
           const samples: WalSample[] = [];
           const it = new ChunkIterator(bytes, count);
           while (it.next()) samples.push({ ref, t: it.t, v: it.v, stale: it.stale });
-          out.records.push({ type: 'snapshot', segment, ref, samples });
+          records.push({ type: 'snapshot', segment, ref, samples });
           return;
         }
         case RecordType.HistogramSamples: {
           const samples: WalHistogramSample[] = [];
           readHistogramSamplesRecord(r, (ref, t, h) => samples.push({ ref, t, h }));
-          out.records.push({ type: 'histograms', segment, samples });
+          records.push({ type: 'histograms', segment, samples });
           return;
         }
         default:
-          out.damage.push({ segment, offset, reason: `unknown record type ${type}` });
+          damage.push({ segment, offset, reason: `unknown record type ${type}` });
       }
     } catch (err) {
-      out.damage.push({ segment, offset, reason: `undecodable record: ${(err as Error).message}` });
+      damage.push({ segment, offset, reason: `undecodable record: ${(err as Error).message}` });
     }
   }
 }

@@ -4,13 +4,16 @@
  * multipart HTML + text. Label and annotation values are HTML-escaped in the
  * HTML part, also inside a user `html:` template.
  */
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { AlertmanagerConfig, EmailConfig } from '../config.js';
 import { secretValue } from '../config.js';
 import { alertLinks, defaultTitle, templateData, withAlertsMethods, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
 import { NotifyError, type Integration } from '../types.js';
 import { htmlEscape } from '../../../model/html.js';
+import { lazyRequire } from '../../../util/lazy-require.js';
+
+const nodemailer = lazyRequire<typeof import('nodemailer')>('nodemailer');
 
 export interface EmailOptions {
   config: EmailConfig;
@@ -100,7 +103,7 @@ export function emailIntegration(o: EmailOptions): Integration {
   const requireTls = c.require_tls ?? g.smtp_require_tls;
   const user = c.auth_username ?? g.smtp_auth_username;
   const pass = secretValue(c.auth_password, c.auth_password_file) ?? secretValue(g.smtp_auth_password, g.smtp_auth_password_file);
-  const transport: Transporter = nodemailer.createTransport({
+  const transport: Transporter = nodemailer().createTransport({
     pool: true,
     maxConnections: 2,
     host,

@@ -4,12 +4,14 @@
  * header, each alert's summary, description and labels, and links to the
  * runbook, dashboard, source and a one-click silence.
  */
-import { IncomingWebhook } from '@slack/webhook';
 import type { SlackConfig } from '../config.js';
 import { alertLinks, defaultTitle, templateData, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
 import { NotifyError, parseRetryAfter, type Integration } from '../types.js';
 import { redactUrl, slackEscape, truncate } from './common.js';
+import { lazyRequire } from '../../../util/lazy-require.js';
+
+const slackWebhook = lazyRequire<typeof import('@slack/webhook')>('@slack/webhook');
 
 export interface SlackOptions {
   url: string;
@@ -84,7 +86,7 @@ export function slackMessage(d: TemplateData, cfg: SlackConfig, render: Render, 
 }
 
 export function slackIntegration(o: SlackOptions): Integration {
-  const hook = new IncomingWebhook(o.url, { timeout: o.timeoutMs ?? 10_000, retryConfig: { retries: 0 } });
+  const hook = new (slackWebhook().IncomingWebhook)(o.url, { timeout: o.timeoutMs ?? 10_000, retryConfig: { retries: 0 } });
   return {
     kind: 'slack',
     index: o.index,

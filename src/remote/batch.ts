@@ -1,0 +1,101 @@
+/**
+ * A shard's samples for one round, kept in columns (series, time, value,
+ * staleness) rather than one object per sample, and their encoding into a
+ * WriteRequest: the samples of a batch grouped per series, in order, each
+ * series' labels copied from its encoding made once.
+ */
+import { ProtoWriter, sampleSize } from './proto.js';
+
+/** A series as the queue sends it, derived once from its WAL labels. */
+export interface SendSeries {
+  /** Its `labels` fields, after external labels and write relabeling (bytes as a one-byte string: see encodeLabels). */
+  readonly labels: string;
+  /** Picks the shard; stable for the series. */
+  readonly hash: number;
+  // Scratch for grouping one batch (see encodeBatch).
+  mark: number;
+  first: number;
+  last: number;
+  samplesLen: number;
+}
+
+export class ShardBuffer {
+  series: SendSeries[] = [];
+  ts: Float64Array;
+  vs: Float64Array;
+  stale: Uint8Array;
+  length = 0;
+
+  constructor(initial = 1024) {
+    this.ts = new Float64Array(initial);
+    this.vs = new Float64Array(initial);
+    this.stale = new Uint8Array(initial);
+  }
+
+  push(s: SendSeries, t: number, v: number, stale: boolean): void {
+    const i = this.length;
+    if (i === this.ts.length) this.grow();
+    this.series[i] = s;
+    this.ts[i] = t;
+    this.vs[i] = v;
+    this.stale[i] = stale ? 1 : 0;
+    this.length = i + 1;
+  }
+
+  /** Empties the buffer, keeping its room for the next round. */
+  clear(): void {
+    this.series.length = 0;
+    this.length = 0;
+  }
+
+  private grow(): void {
+    const n = this.ts.length * 2;
+    const ts = new Float64Array(n);
+    ts.set(this.ts);
+    const vs = new Float64Array(n);
+    vs.set(this.vs);
+    const st = new Uint8Array(n);
+    st.set(this.stale);
+    this.ts = ts;
+    this.vs = vs;
+    this.stale = st;
+  }
+}
+
+let stamp = 0;
+/** Per sample of the batch being encoded: the index of the next sample of the same series, or -1. */
+let nextOf = new Int32Array(4096);
+
+/**
+ * Protobuf bytes of a WriteRequest holding samples `from`..`to` of `b`,
+ * written into `w` (reset first). Synchronous, so the series' scratch fields
+ * are never shared between two batches being encoded.
+ */
+export function encodeBatch(w: ProtoWriter, b: ShardBuffer, from: number, to: number): Buffer {
+  const mark = ++stamp;
+  if (nextOf.length < to - from) nextOf = new Int32Array(to - from);
+  const order: SendSeries[] = [];
+  const { series, ts } = b;
+  for (let i = from; i < to; i++) {
+    const s = series[i];
+    nextOf[i - from] = -1;
+    const len = 2 + sampleSize(ts[i]);
+    if (s.mark !== mark) {
+      s.mark = mark;
+      s.first = i;
+      s.samplesLen = len;
+      order.push(s);
+    } else {
+      nextOf[s.last - from] = i;
+      s.samplesLen += len;
+    }
+    s.last = i;
+  }
+  w.reset();
+  const { vs, stale } = b;
+  for (const s of order) {
+    w.timeSeries(s.labels, s.samplesLen);
+    for (let i = s.first; i >= 0; i = nextOf[i - from]) w.sample(ts[i], vs[i], stale[i] === 1);
+  }
+  return w.result();
+}
