@@ -117,9 +117,7 @@ export class StoreQuerier implements Querier {
         let d: DecodedChunk | undefined;
         let buf = x.bytes;
         if (x.hist !== undefined || x.encoding === ChunkEncoding.FloatHistogram) {
-          const h = x.hist ?? decodeHistogramChunk(buf!);
-          hs ??= [];
-          at = copyHistograms(h.t, h.points, mint, maxt, ts, vs, stale, at, flag, hs, from);
+          at = copyHistograms(x.hist ?? buf!, mint, maxt, ts, vs, stale, at, flag, (hs ??= []), from);
           continue;
         }
         if (x.loc) {
@@ -131,13 +129,7 @@ export class StoreQuerier implements Querier {
             buf = data.bytes;
             if (data.encoding === ChunkEncoding.FloatHistogram) {
               // Histogram chunks are decoded per query, not cached (nor thinned to windows).
-              try {
-                const h = decodeHistogramChunk(buf);
-                hs ??= [];
-                at = copyHistograms(h.t, h.points, mint, maxt, ts, vs, stale, at, flag, hs, from);
-              } catch {
-                // Undecodable despite an intact checksum: skipped like a damaged float chunk.
-              }
+              at = copyHistograms(buf, mint, maxt, ts, vs, stale, at, flag, (hs ??= []), from);
               continue;
             }
             // A windowed read (steps far apart, usually over a long range) decodes
@@ -307,13 +299,13 @@ function copyRange(
 }
 
 /**
- * Writes the histogram samples with mint <= t <= maxt as decodeRange writes
- * floats (value NaN; markers flagged stale), each histogram into `hs` at its
- * index relative to the series' first sample `from`.
+ * Writes the histogram samples (of an encoded chunk, or the open one) with
+ * mint <= t <= maxt as decodeRange writes floats (value NaN; markers flagged
+ * stale), each histogram into `hs` at its index relative to the series' first
+ * sample `from`. Kept out of selectSeries, whose float loop is the hot path.
  */
 function copyHistograms(
-  t: readonly number[],
-  points: readonly HistogramPoint[],
+  src: Uint8Array | { t: readonly number[]; points: readonly HistogramPoint[] },
   mint: number,
   maxt: number,
   ts: Float64Array,
@@ -324,6 +316,16 @@ function copyHistograms(
   hs: Array<FloatHistogram | undefined>,
   from: number,
 ): number {
+  let t: readonly number[];
+  let points: readonly HistogramPoint[];
+  if (src instanceof Uint8Array) {
+    try {
+      ({ t, points } = decodeHistogramChunk(src));
+    } catch {
+      // Undecodable despite an intact checksum: skipped like a damaged float chunk.
+      return at;
+    }
+  } else ({ t, points } = src);
   for (let i = 0; i < t.length; i++) {
     if (t[i] < mint) continue;
     if (t[i] > maxt) break;
