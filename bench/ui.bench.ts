@@ -107,7 +107,7 @@ receivers: [{ name: devnull }]
     await notifier.putSilence({ matchers: [{ name: 'instance', value: `other-${i}`, isRegex: false, isEqual: true }], startsAt: now, endsAt: now + 3600_000, createdBy: 'bench', comment: `silence ${i}` });
   }
   const app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1 << 20, isReady: () => true });
-  await app.register(uiRoutes({ authRequired: false }));
+  await app.register(uiRoutes({}));
   await app.register(alertmanagerApiRoutes({ notifier }));
   await app.register(rulesApiRoutes({ manager: { groups: () => [], alerts: () => [] } }));
   const list = targets();

@@ -176,7 +176,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   });
   const jobs = createJobs({ jobs: config.jobs, baseDir, dataDir, engine, registry, logger, notice: notifier ? (r, n) => notifier!.notice(r, n) : undefined });
 
-  const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready, token: config.server.token });
+  const app = createServer({ logger, registry, bodyLimit: config.server.body_limit, isReady: () => ready, token: () => config.server.token });
   // /federate reads the embedded store only; an agent has none to offer.
   await app.register(federateRoute({ storage: agent ? undefined : storage, externalLabels: config.global.external_labels }));
   const exemplars = new ExemplarStore();
@@ -203,6 +203,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       return r;
     }
     config = next.config;
+    // The token is read per request: from here the old one is refused. Browser sessions signed in with it end too.
+    if (plan.changed.includes('server.token')) app.sessions.clear();
     await holder.collectors?.reload(config);
     await holder.discovery?.reload(config.scrape_configs);
     if (notifier && hasNotifications(config)) await notifier.reload(resolveAlertingPaths(config.alerting!, baseDir));
@@ -228,8 +230,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     buildInfo: { version: prometheusApiVersion, revision: `vigil-${VIGIL_VERSION}` },
     alertmanagerVersion: alertmanagerApiVersion,
     targets: { externalUrl: config.server.external_url, listenPort: String(port) },
-    authRequired: !!config.server.token,
-    token: config.server.token,
+    token: () => config.server.token,
     secureCookie: externalUrl.startsWith('https:'),
     reload,
   });

@@ -26,6 +26,9 @@ const APPLIED = new Set([
   'alerting.config',
   'alerting.config_file',
   'alerting.alertmanagers',
+  // Read per request and at shutdown, from the configuration in force.
+  'server.token',
+  'server.shutdown_timeout',
   // Read by `vigil dashboards push` only.
   'grafana',
 ]);

@@ -21,7 +21,8 @@ declare module 'fastify' {
 }
 
 export interface AuthOptions {
-  token?: string;
+  /** The current server.token, read on every request so a reload takes effect at once. */
+  token: () => string | undefined;
   sessions: SessionStore;
 }
 
@@ -49,8 +50,9 @@ export function crossOrigin(req: FastifyRequest): boolean {
 /** Whether the request may write: token, or session + anti-forgery header. */
 export function writeAllowed(req: FastifyRequest, o: AuthOptions): { ok: true } | { ok: false; code: number; message: string } {
   const given = bearer(req);
-  if (o.token && given !== undefined) {
-    return sameSecret(given, o.token) ? { ok: true } : { ok: false, code: 401, message: 'missing or wrong bearer token' };
+  const token = o.token();
+  if (token && given !== undefined) {
+    return sameSecret(given, token) ? { ok: true } : { ok: false, code: 401, message: 'missing or wrong bearer token' };
   }
   if (given === undefined && crossOrigin(req)) return { ok: false, code: 403, message: 'cross-origin request refused' };
   const { session } = sessionOf(req, o.sessions);
@@ -59,7 +61,7 @@ export function writeAllowed(req: FastifyRequest, o: AuthOptions): { ok: true } 
     if (typeof csrf === 'string' && sameSecret(csrf, session.csrf)) return { ok: true };
     return { ok: false, code: 403, message: `missing or wrong ${CSRF_HEADER} header for the signed-in session` };
   }
-  if (!o.token) return { ok: true };
+  if (!token) return { ok: true };
   return { ok: false, code: 401, message: 'missing or wrong bearer token' };
 }
 

@@ -42,10 +42,8 @@ export interface HttpParts {
   alertmanagerVersion?: string;
   /** How /api/v1/targets builds globalUrl. */
   targets: { externalUrl?: string; listenPort: string };
-  /** Whether sign-in is needed for the UI's write actions (a token is configured). */
-  authRequired: boolean;
-  /** server.token, checked by sign-in. */
-  token?: string;
+  /** The current server.token, checked by sign-in; none means the UI needs no sign-in. */
+  token: () => string | undefined;
   /** external_url is https: session cookies get the Secure flag. */
   secureCookie?: boolean;
   reload(): Promise<{ ok: boolean; errors: string[] }>;
@@ -71,7 +69,7 @@ export async function mountRoutes(app: FastifyInstance, p: HttpParts): Promise<v
   await app.register(jobsRoutes({ scheduler: p.jobs }));
   await app.register(logRoutes(p.logs));
   await app.register(runbookRoutes());
-  await app.register(uiRoutes({ authRequired: p.authRequired, token: p.token, secureCookie: p.secureCookie }));
+  await app.register(uiRoutes({ token: p.token, secureCookie: p.secureCookie }));
   app.post('/-/reload', { config: { access: 'write' } }, async (_req, reply) => {
     const r = await p.reload();
     return r.ok ? reply.send({ status: 'success' }) : sendError(reply, 400, 'bad_data', r.errors.join('\n'));

@@ -16,8 +16,8 @@ export interface ServerOptions {
   bodyLimit: number;
   /** Readiness: true once storage is loaded. */
   isReady: () => boolean;
-  /** server.token: routes declaring `config: { access: 'write' }` need it (or a signed-in session). */
-  token?: string;
+  /** The current server.token: routes declaring `config: { access: 'write' }` need it (or a signed-in session). */
+  token?: () => string | undefined;
   /** Browser sessions (sign-in with the token); one is made when not given. */
   sessions?: SessionStore;
 }
@@ -51,7 +51,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   });
   const sessions = opts.sessions ?? new SessionStore();
   app.decorate('sessions', sessions);
-  installAuth(app, { token: opts.token, sessions });
+  installAuth(app, { token: opts.token ?? (() => undefined), sessions });
 
   // Large JSON answers (a UI listing 10k alerts, a wide query range) go gzip'd when
   // the client accepts it, as Prometheus does; compressed on the thread pool.

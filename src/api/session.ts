@@ -63,6 +63,11 @@ export class SessionStore {
   delete(id: string | undefined): void {
     if (id) this.sessions.delete(id);
   }
+
+  /** Signs everyone out (the token they signed in with was replaced). */
+  clear(): void {
+    this.sessions.clear();
+  }
 }
 
 /** Constant-time string comparison (tokens, CSRF values). */

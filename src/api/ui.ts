@@ -78,16 +78,16 @@ function send(req: FastifyRequest, reply: FastifyReply, a: Asset, cache: string,
 }
 
 export interface UiOptions {
-  authRequired: boolean;
   /** Where the built assets are (default dist/web). */
   dir?: string;
-  /** server.token, to check sign-ins against. */
-  token?: string;
+  /** The current server.token, to check sign-ins against; none means no sign-in is needed. */
+  token?: () => string | undefined;
   /** Set the cookie's Secure flag (Vigil behind HTTPS). */
   secureCookie?: boolean;
 }
 
 export function uiRoutes(o: UiOptions): FastifyPluginAsync {
+  const current = o.token ?? (() => undefined);
   const assets = loadAssets(o.dir ?? WEB_DIST);
   return async (app) => {
     const page = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -110,14 +110,15 @@ export function uiRoutes(o: UiOptions): FastifyPluginAsync {
 
     app.get('/api/v1/session', async (req) => {
       const { session } = sessionOf(req, app.sessions);
-      return { status: 'success', data: { authRequired: o.authRequired, signedIn: !!session, csrfToken: session?.csrf ?? null } };
+      return { status: 'success', data: { authRequired: !!current(), signedIn: !!session, csrfToken: session?.csrf ?? null } };
     });
     app.post<{ Body: { token: string } }>(
       '/api/v1/session',
       { bodyLimit: 4096, schema: { body: { type: 'object', required: ['token'], properties: { token: { type: 'string', minLength: 1, maxLength: 1024 } } } } },
       async (req, reply) => {
         if (crossOrigin(req)) return sendError(reply, 403, 'forbidden', 'cross-origin sign-in refused');
-        if (!o.token || !sameSecret(req.body.token, o.token)) return sendError(reply, 401, 'unauthorized', 'wrong token');
+        const token = current();
+        if (!token || !sameSecret(req.body.token, token)) return sendError(reply, 401, 'unauthorized', 'wrong token');
         const { id, session } = app.sessions.create();
         return reply.header('set-cookie', cookie(id, app.sessions.maxAgeSeconds)).send({ status: 'success', data: { authRequired: true, signedIn: true, csrfToken: session.csrf } });
       },
@@ -125,7 +126,7 @@ export function uiRoutes(o: UiOptions): FastifyPluginAsync {
     app.delete('/api/v1/session', async (req, reply) => {
       const { id } = sessionOf(req, app.sessions);
       app.sessions.delete(id);
-      return reply.header('set-cookie', cookie('', 0)).send({ status: 'success', data: { authRequired: o.authRequired, signedIn: false, csrfToken: null } });
+      return reply.header('set-cookie', cookie('', 0)).send({ status: 'success', data: { authRequired: !!current(), signedIn: false, csrfToken: null } });
     });
   };
 }

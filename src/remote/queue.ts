@@ -56,11 +56,12 @@ class Round implements SampleSink<Prepared> {
   maxT = -Infinity;
   readonly shards: ShardBuffer[];
 
+  /** Samples older than this are dropped (sample_age_limit); set before each read. */
+  oldest = -Infinity;
+
   constructor(
     shards: number,
     private readonly prepare: (s: WalSeries<Prepared>) => Prepared,
-    /** Samples older than this are dropped (sample_age_limit). */
-    private readonly oldest: number,
   ) {
     this.shards = Array.from({ length: shards }, () => new ShardBuffer());
   }
@@ -152,7 +153,7 @@ export class WriteQueue {
     // Without a saved position, sending starts at the WAL's current end, as a new Prometheus queue does.
     this.acked = saved ? { segment: saved.segment, offset: saved.offset } : this.reader.tail();
     this.resumeRound = saved?.round;
-    if (!saved) await this.stateFile.save({ ...this.acked });
+    if (!saved) await this.stateFile.create({ ...this.acked });
     this.o.store?.holdWal(this.holdName(), this.acked.segment);
     this.unsubscribe = this.o.store?.onWalWrite(() => this.wake?.());
     this.o.logger.info({ remote: this.name, url: this.o.config.url, position: this.acked, resumed: !!saved }, 'remote write: queue started');
@@ -193,8 +194,17 @@ export class WriteQueue {
   }
 
   private newRound(shards: number): Round {
+    return new Round(shards, (s) => this.prepare(seriesLabels(s)));
+  }
+
+  /** Reads WAL records into `round`, dropping samples past sample_age_limit as of now. */
+  private readInto(round: Round, pos: WalPosition, maxBytes: number, until?: WalPosition) {
     const ageLimit = this.o.config.queue_config.sample_age_limit;
-    return new Round(shards, (s) => this.prepare(seriesLabels(s)), ageLimit > 0 ? this.now() - ageLimit : -Infinity);
+    round.oldest = ageLimit > 0 ? this.now() - ageLimit : -Infinity;
+    const r = this.reader.read(pos, round, maxBytes, until);
+    this.reportSkip(r.skipped);
+    this.counted(round);
+    return r;
   }
 
   private async run(): Promise<void> {
@@ -206,11 +216,9 @@ export class WriteQueue {
     let firstAt = 0;
     while (!this.stopped) {
       const before = round.kept;
-      const r = this.reader.read(readPos, round, READ_CHUNK);
-      this.reportSkip(r.skipped);
+      const r = this.readInto(round, readPos, READ_CHUNK);
       const moved = r.next.segment !== readPos.segment || r.next.offset !== readPos.offset;
       readPos = r.next;
-      this.counted(round);
       if (round.kept > before) {
         if (before === 0) firstAt = this.now();
         this.o.metrics.samplesPending.set(this.labels, round.kept);
@@ -258,9 +266,7 @@ export class WriteQueue {
     const end = round.end;
     while (pos.segment < end.segment || (pos.segment === end.segment && pos.offset < end.offset)) {
       const limit = pos.segment === end.segment ? end.offset - pos.offset : READ_CHUNK;
-      const r = this.reader.read(pos, buckets, Math.min(READ_CHUNK, limit), end);
-      this.reportSkip(r.skipped);
-      this.counted(buckets);
+      const r = this.readInto(buckets, pos, Math.min(READ_CHUNK, limit), end);
       if (r.next.segment === pos.segment && r.next.offset === pos.offset) break;
       pos = r.next;
     }

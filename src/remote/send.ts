@@ -3,6 +3,8 @@
  * queue manager does: 2xx sent; 5xx, 429 and network errors recoverable
  * (retried with backoff, honouring Retry-After); any other status dropped.
  */
+import { onAbort } from '../util/abort.js';
+
 export type SendOutcome =
   | { kind: 'sent' }
   | { kind: 'retry'; reason: string; retryAfterMs?: number }
@@ -20,9 +22,26 @@ export interface SendOptions {
 
 const MAX_ERROR_BODY = 512;
 
+class SendTimeout extends Error {
+  override name = 'TimeoutError';
+}
+
 export async function postWrite(body: Uint8Array, o: SendOptions): Promise<SendOutcome> {
-  const timeout = AbortSignal.timeout(o.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  // One controller per request, with a plain timer and one callback on the
+  // queue's signal: AbortSignal.timeout/any per request cost more than the send.
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(new SendTimeout()), o.timeoutMs);
+  const unlink = o.signal ? onAbort(o.signal, () => ac.abort(o.signal!.reason)) : undefined;
+  const signal = ac.signal;
+  try {
+    return await send(body, o, signal);
+  } finally {
+    clearTimeout(timer);
+    unlink?.();
+  }
+}
+
+async function send(body: Uint8Array, o: SendOptions, signal: AbortSignal): Promise<SendOutcome> {
   let res: Response;
   try {
     res = await (o.fetchImpl ?? fetch)(o.url, {

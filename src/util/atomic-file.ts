@@ -5,12 +5,15 @@ import { dirname } from 'node:path';
 /**
  * Writes a file so a crash leaves either the old or the new content, never a
  * torn one: temp file flushed to disk, renamed over, then the directory synced
- * so the rename itself survives a power cut.
+ * so the rename itself survives a power cut. `syncDir: false` leaves out the
+ * last step, for files written often where the old content after a power cut
+ * does no harm (a progress mark that only makes work be done again).
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { syncDir?: boolean } = {}): Promise<void> {
   const tmp = `${path}.tmp`;
   await writeFile(tmp, data, { flush: true });
   await rename(tmp, path);
+  if (opts.syncDir === false) return;
   // On the thread pool: a synchronous fsync would hold the event loop for as long as the disk takes.
   try {
     const dir = await open(dirname(path), 'r');

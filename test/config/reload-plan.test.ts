@@ -19,12 +19,15 @@ describe('reload plan', () => {
     ['alerting: {config_file: a.yml}', 'alerting: {config_file: b.yml}', 'alerting.config_file'],
     ['alerting: {config_file: a.yml}', "alerting: {config_file: a.yml, alertmanagers: [{url: 'http://am:9093'}]}", 'alerting.alertmanagers'],
     ['grafana: {url: "http://g:3000"}', 'grafana: {url: "http://h:3000"}', 'grafana'],
+    ['server: {listen: "127.0.0.1:9470", token: a}', 'server: {listen: "127.0.0.1:9470", token: b}', 'server.token'],
+    ['server: {listen: "127.0.0.1:9470", shutdown_timeout: 10s}', 'server: {listen: "127.0.0.1:9470", shutdown_timeout: 20s}', 'server.shutdown_timeout'],
   ])('applies %s -> %s (%s)', (a, b, setting) => {
     expect(plan(a, b)).toEqual({ changed: [setting], needsRestart: [] });
   });
 
   it.each([
-    ['server: {listen: "127.0.0.1:9470", token: a}', 'server: {listen: "127.0.0.1:9470", token: b}', 'server.token'],
+    ['server: {listen: "127.0.0.1:9470"}', 'server: {listen: "127.0.0.1:9471"}', 'server.listen'],
+    ['server: {listen: "127.0.0.1:9470"}', 'server: {listen: "127.0.0.1:9470", body_limit: 2MiB}', 'server.body_limit'],
     ['storage: {retention: 1d}', 'storage: {retention: 2d}', 'storage.retention'],
     ['storage: {path: a}', 'storage: {path: b}', 'storage.path'],
     ['logs: {self: false}', 'logs: {self: true}', 'logs'],

@@ -85,11 +85,11 @@ describe('hot reload', () => {
   it('refuses a change that needs a restart, naming it, and applies nothing', async () => {
     const cfg: Record<string, unknown> = { ...baseConfig({ evaluationInterval: '1s' }), rule_files: ['rules/*.yml'] };
     d.write('rules/more.yml', ruleFile('NotYet', 'vector(1) > 0'));
-    d.write('vigil.yml', { ...cfg, server: { listen: '127.0.0.1:0', token: 'new-token' }, storage: { path: 'data', retention: '2h' } } as object);
+    d.write('vigil.yml', { ...cfg, server: { listen: '127.0.0.1:0', body_limit: '2MiB', token: 'new-token' }, storage: { path: 'data', retention: '2h' } } as object);
     const res = await post(`${vigil.url}/-/reload`);
     expect(res.status).toBe(400);
     const err = ((await res.json()) as { error: string }).error;
-    expect(err).toMatch(/reload refused, nothing applied: .*server\.token.*storage\.retention.*needs a restart/);
+    expect(err).toMatch(/reload refused, nothing applied: server\.body_limit, storage\.retention changed and needs a restart/);
     expect(await ruleNames(vigil.url)).toEqual(['AddedRule', 'BaseRule']);
     const groups = (await getJson<{ data: { groups: Array<{ interval: number }> } }>(`${vigil.url}/api/v1/rules`)).data.groups;
     expect(groups.map((g) => g.interval)).toEqual([2, 2]);
@@ -100,14 +100,16 @@ describe('bearer token', () => {
   let d: E2EDir;
   let vigil: Vigil;
 
+  const tokenConfig = (token: string) => ({
+    ...baseConfig(),
+    server: { listen: '127.0.0.1:0', token },
+    alerting: { config: { route: { receiver: 'hook' }, receivers: [{ name: 'hook', webhook_configs: [{ url: 'http://127.0.0.1:9/hook' }] }] } },
+    jobs: { sweep: { type: 'retention', schedule: '0 0 1 1 *', paths: [] } },
+  });
+
   beforeAll(async () => {
     d = e2eDir('token');
-    d.write('vigil.yml', {
-      ...baseConfig(),
-      server: { listen: '127.0.0.1:0', token: TOKEN },
-      alerting: { config: { route: { receiver: 'hook' }, receivers: [{ name: 'hook', webhook_configs: [{ url: 'http://127.0.0.1:9/hook' }] }] } },
-      jobs: { sweep: { type: 'retention', schedule: '0 0 1 1 *', paths: [] } },
-    });
+    d.write('vigil.yml', tokenConfig(TOKEN));
     vigil = await d.start();
   });
   afterAll(async () => {
@@ -153,5 +155,23 @@ describe('bearer token', () => {
     expect((await fetch(`${vigil.url}/api/v1/rules`)).status).toBe(200);
     expect((await fetch(`${vigil.url}/api/v2/silences`)).status).toBe(200);
     expect((await fetch(`${vigil.url}/api/v1/jobs`)).status).toBe(200);
+  });
+
+  it('a reload applies a new token: the old one is refused at once, a signed-in browser is signed out', async () => {
+    const signIn = await post(`${vigil.url}/api/v1/session`, { token: TOKEN });
+    expect(signIn.status).toBe(200);
+    const cookie = signIn.headers.get('set-cookie')!.split(';')[0];
+    const csrf = ((await signIn.json()) as { data: { csrfToken: string } }).data.csrfToken;
+    const NEW = 'e2e-token-rotated-77d2';
+    d.write('vigil.yml', tokenConfig(NEW));
+    const res = await post(`${vigil.url}/-/reload`, undefined, TOKEN);
+    expect(res.status, await res.clone().text()).toBe(200);
+    const silences = endpoints.find((e) => e.path === '/api/v2/silences')!;
+    expect((await send(silences, TOKEN)).status).toBe(401);
+    expect((await send(silences, NEW)).status).toBe(200);
+    const asBrowser = await fetch(`${vigil.url}/api/v2/silences`, { method: 'POST', headers: { cookie, 'x-vigil-csrf': csrf, 'content-type': 'application/json' }, body: JSON.stringify(silence) });
+    expect(asBrowser.status).toBe(401);
+    const session = await getJson<{ data: { authRequired: boolean; signedIn: boolean } }>(`${vigil.url}/api/v1/session`);
+    expect(session.data.authRequired).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApiLogger, formatUptime, parseTraceparent, vigilInstrumentation, type HealthCheck } from '../../src/api/instrumentation/index.js';
 import { parseExposition } from '../../src/collectors/exposition.js';
+import { waitFor } from '../helpers/net.js';
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -86,15 +87,18 @@ describe('instrumentation plugin', () => {
   it('counts in-flight requests in active_connections', async () => {
     const { a, release } = await app();
     apps.push(a);
-    const pending = a.inject('/hold');
-    await new Promise((r) => setTimeout(r, 50));
-    const during = (await scrape(a)).samples.find((s) => s.labels.__name__ === 'active_connections')!.value;
+    // Counted where the HTTP server receives them: requests go over loopback.
+    const base = await a.listen({ port: 0, host: '127.0.0.1' });
+    const active = async () => parseExposition(await (await fetch(`${base}/metrics`)).text()).samples.find((s) => s.labels.__name__ === 'active_connections')!.value;
+    const pending = fetch(`${base}/hold`).then((r) => r.text());
+    // The scrape itself is in flight while it renders.
+    await waitFor(async () => ((await active()) === 2 ? true : undefined), 5000, 10);
     release();
     await pending;
-    const after = (await scrape(a)).samples.find((s) => s.labels.__name__ === 'active_connections')!.value;
-    // The scrape itself is in flight while it renders.
-    expect(during).toBe(2);
-    expect(after).toBe(1);
+    expect(await active()).toBe(1);
+    // Injected requests never reach the server: they leave the gauge alone.
+    await a.inject('/ready');
+    expect(await active()).toBe(1);
   });
 
   it('writes request logs in the documented field layout, with trace context', async () => {

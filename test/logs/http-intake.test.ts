@@ -24,7 +24,7 @@ describe('HTTP log intake and the local NDJSON sink', () => {
     const config = logsSchema.parse({ http: { body_limit: '8KiB', max_lines: 50 } });
     pipe = createLogPipeline({ config, dataDir: dir, registry: new Registry(), logger: silentLogger(), storage: new MemoryStorage() });
     await pipe.start();
-    app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: TOKEN });
+    app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: () => TOKEN });
     await app.register(logRoutes(pipe));
   });
   afterAll(async () => {

@@ -19,10 +19,25 @@ export interface GroupFlush {
 /** Returns whether the flush fully succeeded; only then are resolved alerts dropped from the group. */
 export type FlushFn = (f: GroupFlush) => Promise<boolean>;
 
+/**
+ * Where a group's timers stand, kept across restarts and reloads so a
+ * restored group waits out the rest of its group_wait or group_interval
+ * instead of flushing at once.
+ */
+export interface GroupTiming {
+  createdAt: number;
+  /** Unset until the first flush: the group is still in its group_wait. */
+  lastFlushAt?: number;
+  nextFlushAt: number;
+}
+
 export class AggrGroup {
   readonly alerts = new Map<string, StoredAlert>();
   private timer: Timer | undefined;
   private hasFlushed = false;
+  private readonly createdAt: number;
+  private lastFlushAt: number | undefined;
+  private nextFlushAt = 0;
   private running: Promise<void> | undefined;
   /** The whole current tick (flush and rescheduling), for settle(). */
   private ticking: Promise<void> | undefined;
@@ -35,8 +50,23 @@ export class AggrGroup {
     private readonly flushFn: FlushFn,
     private readonly onEmpty: (g: AggrGroup) => void,
     private readonly clock: Clock,
+    private readonly onTiming: () => void = () => undefined,
+    restored?: GroupTiming,
   ) {
-    this.schedule(route.opts.groupWait);
+    const now = clock.now();
+    this.createdAt = restored?.createdAt ?? now;
+    if (restored?.lastFlushAt !== undefined) {
+      this.hasFlushed = true;
+      this.lastFlushAt = restored.lastFlushAt;
+      // A shorter group_interval since the restart applies from the last flush.
+      this.schedule(Math.min(restored.nextFlushAt, restored.lastFlushAt + route.opts.groupInterval) - now);
+    } else {
+      this.schedule(this.createdAt + route.opts.groupWait - now);
+    }
+  }
+
+  timing(): GroupTiming {
+    return { createdAt: this.createdAt, lastFlushAt: this.lastFlushAt, nextFlushAt: this.nextFlushAt };
   }
 
   insert(a: StoredAlert, now: number): void {
@@ -48,6 +78,9 @@ export class AggrGroup {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.clock.clearTimeout(this.timer);
+    ms = Math.max(0, ms);
+    this.nextFlushAt = this.clock.now() + ms;
+    this.onTiming();
     this.timer = this.clock.setTimeout(() => {
       const t = this.tick().finally(() => {
         if (this.ticking === t) this.ticking = undefined;
@@ -75,6 +108,7 @@ export class AggrGroup {
 
   private async flush(): Promise<void> {
     this.hasFlushed = true;
+    this.lastFlushAt = this.clock.now();
     const snapshot = [...this.alerts.values()].sort((a, b) => (labelSetString(a.labels) < labelSetString(b.labels) ? -1 : 1));
     if (snapshot.length === 0) return;
     let ok = false;
@@ -115,11 +149,15 @@ export class AggrGroup {
 export class Dispatcher {
   private readonly groups = new Map<string, AggrGroup>();
   private routeIds = new Map<Route, string>();
+  /** Timings of groups not yet re-created since a restart or reload, by group id. */
+  private restored = new Map<string, GroupTiming>();
 
   constructor(
     private readonly root: Route,
     private readonly flushFn: FlushFn,
     private readonly clock: Clock,
+    /** Told whenever a group's timing changes (the notifier saves them). */
+    private readonly onTiming: () => void = () => undefined,
   ) {
     let n = 0;
     const walk = (r: Route) => {
@@ -143,13 +181,34 @@ export class Dispatcher {
           this.flushFn,
           (done) => {
             if (this.groups.get(id) === done) this.groups.delete(id);
+            this.onTiming();
           },
           this.clock,
+          this.onTiming,
+          this.takeRestored(id),
         );
         this.groups.set(id, g);
       }
       g.insert(a, now);
     }
+  }
+
+  /** Group timings to take up when the same groups come back (restart, reload). */
+  restoreTimings(t: Record<string, GroupTiming>): void {
+    this.restored = new Map(Object.entries(t));
+  }
+
+  private takeRestored(id: string): GroupTiming | undefined {
+    const t = this.restored.get(id);
+    this.restored.delete(id);
+    return t;
+  }
+
+  /** Every live group's timing by group id (route position and group key). */
+  timings(): Record<string, GroupTiming> {
+    const out: Record<string, GroupTiming> = {};
+    for (const [id, g] of this.groups) out[id] = g.timing();
+    return out;
   }
 
   allGroups(): AggrGroup[] {
@@ -174,7 +233,7 @@ export class Dispatcher {
   async stop(): Promise<void> {
     const gs = [...this.groups.values()];
     for (const g of gs) g.stop();
+    // The groups stay listed: their final timings are what a restart or reload takes up.
     await Promise.all(gs.map((g) => g.idle()));
-    this.groups.clear();
   }
 }

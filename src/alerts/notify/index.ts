@@ -14,7 +14,7 @@ import { untilDeadline } from '../../util/deadline.js';
 import type { Alert, AlertSink } from '../types.js';
 import { AlertStore, toStored } from './alert-store.js';
 import { systemClock, type Clock } from './clock.js';
-import { Dispatcher } from './dispatch.js';
+import { Dispatcher, type GroupTiming } from './dispatch.js';
 import { compileInhibitRules, Inhibitor } from './inhibit.js';
 import { buildIntegrations } from './integrations.js';
 import { loadNotifierConfig, type Loaded, type NotifierConfigSource } from './loader.js';
@@ -115,6 +115,9 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   const silences = new SilenceService(state, clock, retentionMs);
   const store = new AlertStore();
   const alertsFile = new JsonFile<StoredAlert[]>(join(opts.dataDir, 'notify', 'alerts.json'), () => [...store.alerts.values()]);
+  // Local even with Redis state: the timers belong to this replica's groups.
+  const groupsFile = new JsonFile<Record<string, GroupTiming>>(join(opts.dataDir, 'notify', 'groups.json'), () => dispatcher.timings());
+  const saveGroups = () => void groupsFile.save().catch((err: Error) => log.error({ err: err.message, file: groupsFile.path }, 'cannot save notification group timers'));
   const abort = new AbortController();
   // Every send waiting for a slot or a retry listens for shutdown: thousands of listeners are expected.
   setMaxListeners(0, abort.signal);
@@ -144,7 +147,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   function build(l: Loaded): void {
     route = routeTree(l.am);
     inhibitor = new Inhibitor(compileInhibitRules(l.am.inhibit_rules));
-    integrations = buildIntegrations(l.am);
+    integrations = buildIntegrations(l.am, clock);
     const pipeline = new Pipeline({
       state,
       inhibitor,
@@ -161,7 +164,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       metrics,
       clock,
     });
-    dispatcher = new Dispatcher(route, (f) => pipeline.flush(f), clock);
+    dispatcher = new Dispatcher(route, (f) => pipeline.flush(f), clock, saveGroups);
   }
   build(loaded);
 
@@ -179,6 +182,16 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     return alerts.map((a) => alertView(a, o));
   }
 
+  /** A corrupt timers file only costs the timers: the groups start over, the notification log still prevents repeats. */
+  function readGroupTimings(): Record<string, GroupTiming> {
+    try {
+      return groupsFile.read() ?? {};
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'notification group timers not restored');
+      return {};
+    }
+  }
+
   async function closeIntegrations(list: Map<string, Integration[]>): Promise<void> {
     for (const l of list.values()) for (const i of l) await i.close?.();
   }
@@ -188,6 +201,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     startedAt,
     async start() {
       const now = clock.now();
+      dispatcher.restoreTimings(readGroupTimings());
       for (const a of alertsFile.read() ?? []) {
         if (a.endsAt + RESTORE_RESOLVED_MS < now) continue;
         dispatcher.insert(store.put(a, now), now);
@@ -204,6 +218,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       // Sends in flight get until the deadline; the alerts and the notification log are saved either way.
       await untilDeadline(dispatcher.stop(), deadline);
       await alertsFile.save();
+      await groupsFile.save();
       for (const list of integrations.values()) for (const i of list) await untilDeadline(i.close?.(), deadline);
       await state.close();
     },
@@ -224,6 +239,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       build(next);
       await old.stop();
       await closeIntegrations(oldIntegrations);
+      // Groups that still exist under the new routes keep their timers.
+      dispatcher.restoreTimings(old.timings());
       const now = clock.now();
       if (started) for (const a of store.alerts.values()) dispatcher.insert(a, now);
       log.info('notification config reloaded');

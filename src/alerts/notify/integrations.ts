@@ -2,6 +2,7 @@
  * Builds each receiver's integrations (webhook, email, Slack) from the config,
  * resolving secrets given inline or by file.
  */
+import type { Clock } from './clock.js';
 import { secretValue, type AlertmanagerConfig } from './config.js';
 import { emailIntegration } from './receivers/email.js';
 import { slackIntegration } from './receivers/slack.js';
@@ -9,7 +10,8 @@ import { webhookIntegration } from './receivers/webhook.js';
 import { makeRenderer, readTemplateFiles } from './templates.js';
 import type { Integration } from './types.js';
 
-export function buildIntegrations(am: AlertmanagerConfig): Map<string, Integration[]> {
+/** `clock` times the Slack send deadline (tests move it instead of waiting). */
+export function buildIntegrations(am: AlertmanagerConfig, clock?: Clock): Map<string, Integration[]> {
   const render = makeRenderer(readTemplateFiles(am.templates));
   const g = am.global;
   const out = new Map<string, Integration[]>();
@@ -30,7 +32,7 @@ export function buildIntegrations(am: AlertmanagerConfig): Map<string, Integrati
     r.email_configs.forEach((config, index) => list.push(emailIntegration({ config, global: g, render, index })));
     r.slack_configs.forEach((config, index) => {
       const url = secretValue(config.api_url, config.api_url_file) ?? secretValue(g.slack_api_url, g.slack_api_url_file)!;
-      list.push(slackIntegration({ url, config, render, index }));
+      list.push(slackIntegration({ url, config, render, index, clock }));
     });
     out.set(r.name, list);
   }

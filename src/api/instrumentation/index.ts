@@ -1,3 +1,5 @@
+import { IncomingMessage } from 'node:http';
+import { Http2ServerRequest } from 'node:http2';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
@@ -84,6 +86,11 @@ function logHeaders(raw: string[]): { userAgent: string; traceparent: string | u
   return { userAgent, traceparent };
 }
 
+/** Whether a request came through the HTTP server (injected ones do not), i.e. was counted in flight. */
+function onTheWire(raw: object): boolean {
+  return raw instanceof IncomingMessage || raw instanceof Http2ServerRequest;
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
@@ -125,36 +132,36 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
 
   // Each route gets its own response hook holding its series, so a request
   // costs no route lookup. Routes registered after this plugin are covered.
-  // One hook per phase: fastify runs each phase's hooks through a chain of
-  // per-request closures, so a second hook is not free.
   app.addHook('onRoute', (route) => {
     if (typeof route.url !== 'string') return;
     const cells = new RouteCells(metrics, route.url, quiet.has(route.url));
     const hook: onResponseHookHandler = (req, reply, done) => {
       done();
-      metrics.inFlight--;
+      if (onTheWire(req.raw)) metrics.inFlight--;
       finish(cells, req, reply);
     };
     const existing = route.onResponse;
     route.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
   });
 
-  // Requests that matched no route share one endpoint value, keeping label cardinality bounded.
-  // The not-found handler has no onRoute; its requests are followed to their response's end.
+  // Arrivals are counted by the HTTP server itself, ahead of routing: an
+  // onRequest hook would put every request through fastify's hook runner (a
+  // chain of per-request closures) only to increment a number. Injected
+  // requests never reach the server, so they are not in flight on it.
+  app.server.prependListener('request', () => {
+    metrics.inFlight++;
+  });
+
+  // Requests that matched no route share one endpoint value, keeping label
+  // cardinality bounded. The not-found handler has no onRoute, so this hook is
+  // instance-wide; it joins the routes' own hook in the same phase, which
+  // costs a call rather than another hook run.
   const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
   // Callback-style hooks: async ones cost a promise per request per hook.
-  app.addHook('onRequest', (req, reply, done) => {
-    metrics.inFlight++;
+  app.addHook('onResponse', (req, reply, done) => {
     if (req.is404) {
-      const res = reply.raw;
-      const ended = () => {
-        res.removeListener('finish', ended);
-        res.removeListener('error', ended);
-        metrics.inFlight--;
-        finish(unmatched, req, reply);
-      };
-      res.on('finish', ended);
-      res.on('error', ended);
+      if (onTheWire(req.raw)) metrics.inFlight--;
+      finish(unmatched, req, reply);
     }
     done();
   });

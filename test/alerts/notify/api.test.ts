@@ -44,7 +44,7 @@ receivers:
 `,
     t.dir,
   );
-  app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: TOKEN });
+  app = createServer({ logger: silentLogger(), registry: new Registry(), bodyLimit: 1024 * 1024, isReady: () => true, token: () => TOKEN });
   await app.register(alertmanagerApiRoutes({ notifier: n, version: alertmanagerApiVersion }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;

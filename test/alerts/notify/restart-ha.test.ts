@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Notifier } from '../../../src/alerts/notify/index.js';
+import type { Alert } from '../../../src/alerts/types.js';
 import { hasRedis, REDIS_URL } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/net.js';
 import { startSlackStandIn } from '../../helpers/slack.js';
+import { parseAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
 import { alert, ManualClock, notifier, step, tempDir } from './harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -62,6 +66,74 @@ describe('restart', () => {
     await n.send([alert({ alertname: 'A', severity: 'critical' }, { resolved: true, now: clock.now() })]);
     for (let i = 0; i < 4; i++) await step(clock, n, 300);
     expect(slack.received).toHaveLength(2);
+  });
+
+  it('group timers resume after a restart: group_wait and group_interval run on from where they were', async () => {
+    const slack = await startSlackStandIn();
+    const t = tempDir();
+    cleanups.push(() => slack.close(), t.cleanup);
+    const clock = new ManualClock();
+    const cfg = `
+global: { slack_api_url: '${slack.url}' }
+route: { receiver: slack, group_by: [job], group_wait: 30s, group_interval: 5m, repeat_interval: 4h }
+receivers: [{ name: slack, slack_configs: [{ channel: '#alerts' }] }]
+`;
+    const t0 = clock.now();
+    let n: Notifier = await notifier(cfg, t.dir, { clock });
+    await n.send([alert({ alertname: 'A', job: 'api' }, { now: t0 })]);
+    await step(clock, n, 10_000);
+    await n.stop();
+    // Restarted 10 s into the 30 s group wait: the first page goes out at 30 s, not 40 s.
+    n = await notifier(cfg, t.dir, { clock });
+    await step(clock, n, 19_000);
+    expect(slack.received).toHaveLength(0);
+    await step(clock, n, 1_000);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 60_000);
+    await n.stop();
+    const saved = JSON.parse(readFileSync(join(t.dir, 'notify', 'groups.json'), 'utf8')) as Record<string, { lastFlushAt: number; nextFlushAt: number }>;
+    expect(Object.values(saved)).toEqual([{ createdAt: t0, lastFlushAt: t0 + 30_000, nextFlushAt: t0 + 30_000 + 300_000 }]);
+
+    // A new alert in the same group after the restart waits for the group interval
+    // that started before it (at 5m30s), instead of flushing at once.
+    n = await notifier(cfg, t.dir, { clock });
+    cleanups.push(() => n.stop());
+    // The rule evaluator re-sends A (still firing) with B.
+    const firingHour = (a: Alert) => ({ ...a, endsAt: new Date(t0 + 3600_000) });
+    await n.send([firingHour(alert({ alertname: 'A', job: 'api' }, { now: clock.now(), startsAt: t0 })), firingHour(alert({ alertname: 'B', job: 'api' }, { now: clock.now() }))]);
+    await step(clock, n, 60_000);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 330_000 - 150_000 - 1);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 1);
+    expect(slack.received).toHaveLength(2);
+    expect(slack.received[1].attachments[0].blocks[0].text.text).toContain('[FIRING:2]');
+  });
+
+  it('a reload keeps the group timers: a new alert waits for the running group_interval', async () => {
+    const slack = await startSlackStandIn();
+    const t = tempDir();
+    cleanups.push(() => slack.close(), t.cleanup);
+    const clock = new ManualClock();
+    const cfg = (channel: string) => `
+global: { slack_api_url: '${slack.url}' }
+route: { receiver: slack, group_by: [job], group_wait: 30s, group_interval: 5m, repeat_interval: 4h }
+receivers: [{ name: slack, slack_configs: [{ channel: '${channel}' }] }]
+`;
+    const t0 = clock.now();
+    const n = await notifier(cfg('#a'), t.dir, { clock });
+    cleanups.push(() => n.stop());
+    const hour = (a: Alert) => ({ ...a, endsAt: new Date(t0 + 3600_000) });
+    await n.send([hour(alert({ alertname: 'A', job: 'api' }, { now: t0 }))]);
+    await step(clock, n, 30_000);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 60_000);
+    await n.reload(parseAlertmanagerConfig(cfg('#b'), 'test.yml'));
+    await n.send([hour(alert({ alertname: 'A', job: 'api' }, { now: clock.now(), startsAt: t0 })), hour(alert({ alertname: 'B', job: 'api' }, { now: clock.now() }))]);
+    await step(clock, n, 330_000 - 90_000 - 1);
+    expect(slack.received).toHaveLength(1);
+    await step(clock, n, 1);
+    expect(slack.received.map((m) => m.channel)).toEqual(['#a', '#b']);
   });
 
   it('silences survive a restart', async () => {

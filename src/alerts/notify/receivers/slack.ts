@@ -1,17 +1,16 @@
 /**
- * Slack receiver through @slack/webhook: a Block Kit message inside an
+ * Slack receiver (an incoming webhook): a Block Kit message inside an
  * attachment whose colour says status and severity, a `[FIRING:2] Name (sev)`
  * header, each alert's summary, description and labels, and links to the
  * runbook, dashboard, source and a one-click silence.
  */
+import { systemClock, type Clock } from '../clock.js';
 import type { SlackConfig } from '../config.js';
 import { alertLinks, defaultTitle, templateData, type TemplateAlert, type TemplateData } from '../template-data.js';
 import type { Render } from '../templates.js';
-import { NotifyError, parseRetryAfter, type Integration } from '../types.js';
-import { redactUrl, slackEscape, truncate } from './common.js';
-import { lazyRequire } from '../../../util/lazy-require.js';
-
-const slackWebhook = lazyRequire<typeof import('@slack/webhook')>('@slack/webhook');
+import { NotifyError, type Integration } from '../types.js';
+import { httpError, redactUrl, slackEscape, truncate } from './common.js';
+import { postJson } from './http-post.js';
 
 export interface SlackOptions {
   url: string;
@@ -19,6 +18,7 @@ export interface SlackOptions {
   render: Render;
   index: number;
   timeoutMs?: number;
+  clock?: Clock;
 }
 
 const COLORS = { resolved: '#2eb886', critical: '#a30200', warning: '#daa038', other: '#439fe0' };
@@ -86,7 +86,6 @@ export function slackMessage(d: TemplateData, cfg: SlackConfig, render: Render, 
 }
 
 export function slackIntegration(o: SlackOptions): Integration {
-  const hook = new (slackWebhook().IncomingWebhook)(o.url, { timeout: o.timeoutMs ?? 10_000, retryConfig: { retries: 0 } });
   return {
     kind: 'slack',
     index: o.index,
@@ -106,18 +105,16 @@ export function slackIntegration(o: SlackOptions): Integration {
   };
 
   async function send(msg: Record<string, unknown>): Promise<void> {
+    let status: number;
+    let retryAfter: string | string[] | undefined;
     try {
-      await hook.send(msg);
+      const res = await postJson(o.url, JSON.stringify(msg), { timeoutMs: o.timeoutMs ?? 10_000, clock: o.clock ?? systemClock });
+      status = res.status;
+      retryAfter = res.headers['retry-after'];
     } catch (err) {
-      const e = err as { original?: { response?: { status: number; headers?: Record<string, string> } }; code?: string; message: string };
-      const res = e.original?.response;
-      if (res) {
-        const retry = res.status === 429 || res.status >= 500;
-        const after = res.status === 429 ? parseRetryAfter(res.headers?.['retry-after']) : undefined;
-        throw new NotifyError(`slack ${redactUrl(o.url)}: unexpected status code ${res.status}`, retry, after);
-      }
       // Network errors and timeouts: Slack may or may not have posted; Alertmanager retries too.
-      throw new NotifyError(`slack ${redactUrl(o.url)}: ${e.message.replace(o.url, redactUrl(o.url))}`, true);
+      throw new NotifyError(`slack ${redactUrl(o.url)}: ${(err as Error).message.replace(o.url, redactUrl(o.url))}`, true);
     }
+    if (status < 200 || status >= 300) throw httpError(`slack ${redactUrl(o.url)}`, status, retryAfter);
   }
 }
