@@ -12,6 +12,8 @@ const APPLIED = new Set([
   'global.scrape_timeout',
   'global.body_size_limit',
   'global.sample_limit',
+  'global.scrape_protocols',
+  'global.scrape_native_histograms',
   'global.query_log_file',
   'global.evaluation_interval',
   'global.external_labels',

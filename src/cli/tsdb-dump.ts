@@ -4,6 +4,7 @@
  * `{labels} value timestamp_ms`, like `promtool tsdb dump`. Read-only.
  */
 import { parseSeriesSelector } from '../api/prom-api/selector.js';
+import { histogramString } from '../promql/histogram-stats.js';
 import { withReadOnlyStore } from '../tsdb/readonly.js';
 import type { Matcher } from '../tsdb/types.js';
 import { flagString, parseArgs } from './args.js';
@@ -64,7 +65,11 @@ export async function run(args: string[], out = stdoutWriter()): Promise<number>
       let text = '';
       for (const s of q.selectSeries(series.slice(i, i + SERIES_PER_READ), mint, maxt)) {
         const l = formatLabels(s.labels);
-        for (let k = 0; k < s.t.length; k++) text += `${l} ${s.stale?.[k] ? 'stale' : formatValue(s.v[k])} ${s.t[k]}\n`;
+        for (let k = 0; k < s.t.length; k++) {
+          // Native histograms print as promtool tsdb dump prints them.
+          const h = s.h?.[k];
+          text += `${l} ${s.stale?.[k] ? 'stale' : h !== undefined ? histogramString(h) : formatValue(s.v[k])} ${s.t[k]}\n`;
+        }
       }
       out.write(text);
     }

@@ -65,6 +65,8 @@ export class PooledSource implements BatchSource {
       labelLimit: s.labelLimit,
       labelNameLengthLimit: s.labelNameLengthLimit,
       labelValueLengthLimit: s.labelValueLengthLimit,
+      ...(s.accept !== undefined ? { accept: s.accept } : {}),
+      nativeHistograms: s.nativeHistograms ?? false,
     };
   }
 }

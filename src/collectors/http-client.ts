@@ -107,7 +107,12 @@ export async function httpOpen(url: string, opts: GetOptions, redirects = 0): Pr
 export async function httpGet(url: string, opts: GetOptions): Promise<HttpResponse> {
   const r = await httpOpen(url, opts);
   const body = await readLimited(r.body, r.res, opts.bodyLimit);
-  return { status: r.status, contentType: r.contentType, body };
+  return { status: r.status, contentType: r.contentType, body: body.toString('utf8') };
+}
+
+/** Reads a whole (binary) body, within the size limit (0 = none). */
+export function readBody(r: OpenResponse, limit: number): Promise<Uint8Array> {
+  return readLimited(r.body, r.res, limit);
 }
 
 /** Stops reading: the socket is closed, nothing more is received. */
@@ -182,7 +187,7 @@ export function streamLines(r: OpenResponse, limit: number, maxLine: number, onL
   });
 }
 
-function readLimited(stream: Readable, res: http.IncomingMessage, limit: number): Promise<string> {
+function readLimited(stream: Readable, res: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -203,7 +208,7 @@ function readLimited(stream: Readable, res: http.IncomingMessage, limit: number)
     stream.once('end', () => {
       if (settled) return;
       settled = true;
-      resolve(Buffer.concat(chunks, size).toString('utf8'));
+      resolve(Buffer.concat(chunks, size));
     });
     stream.once('error', (err) => fail(new Error(`reading the body failed: ${err.message}`)));
     res.once('error', (err) => fail(err));

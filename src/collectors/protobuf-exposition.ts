@@ -170,20 +170,32 @@ function formatLe(f: number): string {
   return String(f);
 }
 
+export interface ProtobufParseOptions {
+  /** Native histograms kept as such (default); false: their classic series only. */
+  nativeHistograms?: boolean;
+  /** Receives each family's TYPE and HELP, as the text parser reports them. */
+  metadata?: Map<string, { type?: string; help?: string }>;
+}
+
+/** MetricType enum values as the text format names them. */
+const TYPE_NAMES = ['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaugehistogram'];
+
 /**
  * Parses one scrape body. Counters, gauges and untyped metrics give a float
  * sample each; summaries and classic histograms their usual series; a
  * histogram with a native part gives one native histogram sample under its
  * name (its classic buckets, if also exposed, are not kept — Prometheus's
- * default).
+ * default); with `nativeHistograms` false every histogram gives its classic
+ * series, as Prometheus does with native histograms off.
  */
-export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS): ExposedSample[] {
+export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS, opts: ProtobufParseOptions = {}): ExposedSample[] {
+  const nativeHistograms = opts.nativeHistograms ?? true;
   const reader = protobuf.Reader.create(body);
   const out: ExposedSample[] = [];
   let families = 0;
   while (reader.pos < reader.len) {
     if (++families > limits.maxFamilies) throw new ProtobufExpositionError(`more than ${limits.maxFamilies} metric families`);
-    let fam: { name?: string; type?: number; metric?: MetricMsg[] };
+    let fam: { name?: string; help?: string; type?: number; metric?: MetricMsg[] };
     try {
       fam = MetricFamily.toObject(MetricFamily.decodeDelimited(reader), { defaults: false }) as typeof fam;
     } catch (err) {
@@ -191,6 +203,7 @@ export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits
     }
     const name = fam.name ?? '';
     if (!/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(name)) throw new ProtobufExpositionError(`metric family ${families}: invalid metric name ${JSON.stringify(name)}`);
+    opts.metadata?.set(name, { type: TYPE_NAMES[fam.type ?? 3] ?? 'untyped', ...(fam.help ? { help: fam.help } : {}) });
     for (const m of fam.metric ?? []) {
       const base: Record<string, string> = {};
       for (const l of m.label ?? []) if (l.name) base[l.name] = l.value ?? '';
@@ -200,7 +213,8 @@ export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits
       const type = fam.type ?? 3;
       if ((type === 4 || type === 5) && m.histogram) {
         const h = m.histogram;
-        if (isNative(h)) {
+        // Without native histograms, only the classic buckets a histogram may also expose are kept.
+        if (nativeHistograms && isNative(h)) {
           try {
             push('', toNativeHistogram(h, type === 5, limits));
           } catch (err) {

@@ -20,6 +20,10 @@ export type { ScrapeSource };
 export interface LoopSettings extends MapperSettings {
   intervalMs: number;
   timeoutMs: number;
+  /** HTTP targets: the Accept header (scrape_protocols); absent: text formats only. */
+  accept?: string;
+  /** HTTP targets: native histograms from the protobuf format are kept (scrape_native_histograms). */
+  nativeHistograms?: boolean;
 }
 
 /** What a loop scrapes: resolves with the outcome of every scrape, failed ones included; rejects only when the scrape was lost. */
@@ -191,6 +195,7 @@ export class ScrapeLoop {
       if (capError !== undefined) return;
       this.append(app, b, t, run);
       written.push(b.refs);
+      if (b.hRefs !== undefined) written.push(b.hRefs);
     };
     let outcome: ScrapeOutcome | undefined;
     let error: string | undefined;
@@ -305,6 +310,21 @@ export class ScrapeLoop {
         app.append(labels[ref], st === st ? st : t, values[i]);
       } catch {
         rejected++;
+      }
+    }
+    const { hRefs, hTs, histograms } = b;
+    if (hRefs !== undefined && hTs !== undefined && histograms !== undefined) {
+      for (let i = 0; i < hRefs.length; i++) {
+        const ref = hRefs[i];
+        stamp[ref] = run;
+        const st = hTs[i];
+        try {
+          // A store without native histograms refuses them like any other rejected sample.
+          if (app.appendHistogram === undefined) throw new Error('native histograms not supported');
+          app.appendHistogram(labels[ref], st === st ? st : t, histograms[i]);
+        } catch {
+          rejected++;
+        }
       }
     }
     if (rejected) this.logger.debug({ target: this.settings.targetLabels, count: rejected }, 'samples rejected by storage (out of order or duplicate)');

@@ -4,13 +4,14 @@
  * `__param_*`, ...), then `relabel_configs`, then `instance` defaulting to the
  * address and the `__` labels removed.
  */
-import type { ScrapeConfig } from '../config/collectors.js';
+import type { ScrapeConfig, ScrapeProtocol } from '../config/collectors.js';
 import type { TargetGroup } from '../discovery/types.js';
 import { formatDuration } from '../model/duration.js';
 import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import { scrapeLimits } from './limits.js';
 import { compileRelabel, relabel } from './relabel.js';
+import { scrapeNegotiation } from './scrape-protocols.js';
 import type { LoopSettings } from './scrape-loop.js';
 
 export interface GlobalDefaults {
@@ -18,6 +19,8 @@ export interface GlobalDefaults {
   scrape_timeout: number;
   body_size_limit?: number;
   sample_limit?: number;
+  scrape_protocols?: ScrapeProtocol[];
+  scrape_native_histograms?: boolean;
 }
 
 export interface ScrapeTarget {
@@ -56,6 +59,7 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups:
   const steps = compileRelabel(cfg.relabel_configs);
   const metricRelabel = compileRelabel(cfg.metric_relabel_configs);
   const limits = scrapeLimits(cfg, g);
+  const negotiation = scrapeNegotiation(cfg, g);
   const targets: ScrapeTarget[] = [];
   const dropped: Labels[] = [];
   const errors: string[] = [];
@@ -119,6 +123,7 @@ export function buildScrapeTargets(cfg: ScrapeConfig, g: GlobalDefaults, groups:
           labelLimit: limits.labelLimit,
           labelNameLengthLimit: limits.labelNameLengthLimit,
           labelValueLengthLimit: limits.labelValueLengthLimit,
+          ...negotiation,
         },
       });
     }

@@ -30,7 +30,9 @@ try {
 setInterval(() => Atomics.add(shared, 1, 1), HEARTBEAT_MS).unref();
 
 function transfers(b: Batch): ArrayBuffer[] {
-  return [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer];
+  const out = [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer];
+  if (b.hRefs !== undefined && b.hTs !== undefined) out.push(b.hRefs.buffer, b.hTs.buffer);
+  return out;
 }
 
 async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<void> {

@@ -7,6 +7,7 @@
  * batch crosses threads as a few typed arrays. Runs where the scrape runs: in a
  * scrape worker for HTTP targets, in the main thread for probes and databases.
  */
+import type { FloatHistogram } from '../model/histogram.js';
 import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import type { ParsedSample } from './exposition.js';
@@ -37,6 +38,10 @@ export interface Batch {
   refs: Int32Array<ArrayBuffer>;
   values: Float64Array<ArrayBuffer>;
   ts: Float64Array<ArrayBuffer>;
+  /** Native histogram samples (protobuf scrapes only): reference, timestamp as in `ts`, value. Absent when none. */
+  hRefs?: Int32Array<ArrayBuffer>;
+  hTs?: Float64Array<ArrayBuffer>;
+  histograms?: FloatHistogram[];
   /** Samples in the exposition, after relabeling, and series not in the previous scrape. */
   scraped: number;
   post: number;
@@ -118,6 +123,9 @@ export class SeriesMapper {
   private defRefs = new Column(new Int32Array(64), (n) => new Int32Array(n));
   private defCounts = new Column(new Int32Array(64), (n) => new Int32Array(n));
   private defPairs: string[] = [];
+  private hRefs = new Column(new Int32Array(16), (n) => new Int32Array(n));
+  private hTs = new Column(new Float64Array(16), (n) => new Float64Array(n));
+  private histograms: FloatHistogram[] = [];
   private scraped = 0;
   private post = 0;
   private added = 0;
@@ -147,6 +155,8 @@ export class SeriesMapper {
   begin(): void {
     this.run++;
     this.refs.n = this.values.n = this.ts.n = 0;
+    this.hRefs.n = this.hTs.n = 0;
+    this.histograms = [];
     this.defRefs.n = this.defCounts.n = 0;
     this.defPairs = [];
     this.scraped = this.post = this.added = this.written = 0;
@@ -194,6 +204,31 @@ export class SeriesMapper {
     }
   }
 
+  /** Adds native histogram samples to the run, under the same relabeling, limits and references as `add`. */
+  addHistograms(samples: ReadonlyArray<{ labels: Labels; value: FloatHistogram; timestampMs?: number }>): void {
+    const s = this.settings;
+    const run = this.run;
+    for (const sample of samples) {
+      this.scraped++;
+      let fin = this.finalCache.get(sample.labels);
+      if (fin === undefined || (fin !== null && !fin.interned)) {
+        fin = fin === undefined ? this.finalize(sample.labels) : this.intern(fin);
+        this.finalCache.set(sample.labels, fin);
+      }
+      if (fin === null) continue;
+      this.post++;
+      if (s.sampleLimit > 0 && this.post > s.sampleLimit) throw new ScrapeError(`sample limit exceeded (limit ${s.sampleLimit})`);
+      const seen = fin.seen;
+      if (seen === run) continue;
+      fin.seen = run;
+      if (seen !== this.previousRun) this.added++;
+      this.hRefs.push(fin.ref);
+      this.histograms.push(sample.value);
+      this.hTs.push(s.honorTimestamps && sample.timestampMs !== undefined ? sample.timestampMs : NaN);
+      this.written++;
+    }
+  }
+
   /** Samples collected since the run began or the last part was taken. */
   get pending(): number {
     return this.refs.n;
@@ -226,6 +261,12 @@ export class SeriesMapper {
       added,
       fresh: this.fresh,
     };
+    if (this.hRefs.n > 0) {
+      batch.hRefs = this.hRefs.take();
+      batch.hTs = this.hTs.take();
+      batch.histograms = this.histograms;
+      this.histograms = [];
+    }
     this.fresh = false;
     this.defPairs = [];
     return batch;
@@ -271,6 +312,8 @@ export class SeriesMapper {
     this.order.n = 0;
     const reset = () => {
       this.refs.n = this.values.n = this.ts.n = 0;
+      this.hRefs.n = this.hTs.n = 0;
+      this.histograms = [];
       this.defRefs.n = this.defCounts.n = 0;
       this.defPairs = [];
       this.run++;

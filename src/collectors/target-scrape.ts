@@ -8,7 +8,10 @@
 import type { RelabelConfig } from '../config/collectors.js';
 import type { Labels } from '../tsdb/types.js';
 import { DEFAULT_MAX_LINE_LENGTH, ExpositionParser, isOpenMetricsContentType } from './exposition.js';
-import { discard, httpOpen, streamLines, type HttpAuth } from './http-client.js';
+import { discard, httpOpen, readBody, streamLines, type HttpAuth, type OpenResponse } from './http-client.js';
+import type { FloatHistogram } from '../model/histogram.js';
+import { isProtobufExposition, parseProtobufExposition, type ExposedSample } from './protobuf-exposition.js';
+import type { ParsedSample } from './exposition.js';
 import { compileRelabel } from './relabel.js';
 import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
 import { scanExemplars, type RawExemplar } from './exemplar-scan.js';
@@ -34,6 +37,10 @@ export interface TargetSpec {
   labelLimit: number;
   labelNameLengthLimit: number;
   labelValueLengthLimit: number;
+  /** Accept header (scrape_protocols); absent: SCRAPE_ACCEPT. */
+  accept?: string;
+  /** Native histograms of a protobuf response are kept as such. */
+  nativeHistograms?: boolean;
 }
 
 /**
@@ -108,11 +115,17 @@ export class TargetScraper {
         ...spec.http,
         signal,
         bodyLimit: spec.bodyLimit,
-        headers: { accept: SCRAPE_ACCEPT, 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000) },
+        headers: { accept: spec.accept ?? SCRAPE_ACCEPT, 'x-prometheus-scrape-timeout-seconds': String(timeoutMs / 1000) },
       });
       if (res.status !== 200) {
         discard(res);
         throw new Error(`server returned HTTP status ${res.status}`);
+      }
+      if (isProtobufExposition(res.contentType)) {
+        const metadata = new Map<string, { type?: string; help?: string }>();
+        bytesRead = await this.scrapeProtobuf(res, busy, metadata);
+        this.lastOk = true;
+        return { batch: mapper.finish(), bytesRead, observed: this.observed(metadata, []) };
       }
       const openMetrics = isOpenMetricsContentType(res.contentType);
       const exemplars: RawExemplar[] = [];
@@ -144,5 +157,24 @@ export class TargetScraper {
     } finally {
       busy(false);
     }
+  }
+
+  /**
+   * A protobuf body: read whole (it is length-delimited binary, not lines),
+   * then parsed and mapped; float samples and native histograms share the
+   * mapper's relabeling, limits and references.
+   */
+  private async scrapeProtobuf(res: OpenResponse, busy: (on: boolean) => void, metadata: Map<string, { type?: string; help?: string }>): Promise<number> {
+    const body = await readBody(res, this.spec.bodyLimit);
+    busy(true);
+    const floats: ParsedSample[] = [];
+    const histograms: Array<ExposedSample & { value: FloatHistogram }> = [];
+    for (const s of parseProtobufExposition(body, undefined, { nativeHistograms: this.spec.nativeHistograms ?? false, metadata })) {
+      if (typeof s.value === 'number') floats.push(s as ParsedSample);
+      else histograms.push(s as ExposedSample & { value: FloatHistogram });
+    }
+    this.mapper.add(floats);
+    this.mapper.addHistograms(histograms);
+    return body.length;
   }
 }

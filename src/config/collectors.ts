@@ -115,6 +115,16 @@ function checkTimeout(c: { scrape_interval?: number; scrape_timeout?: number }, 
   if (c.scrape_timeout === 0) ctx.addIssue({ code: 'custom', path: ['scrape_timeout'], message: 'scrape_timeout must be greater than 0' });
 }
 
+/** Exposition formats a scrape may negotiate (Prometheus's `scrape_protocols` values). */
+export const scrapeProtocolSchema = z.enum(['PrometheusProto', 'OpenMetricsText1.0.0', 'OpenMetricsText0.0.1', 'PrometheusText1.0.0', 'PrometheusText0.0.4']);
+export type ScrapeProtocol = z.output<typeof scrapeProtocolSchema>;
+
+/** Content negotiation and native histograms, per job and in `global` (Prometheus 3's names). */
+export const scrapeProtocolFields = {
+  scrape_protocols: z.array(scrapeProtocolSchema).min(1, 'scrape_protocols must not be empty').optional(),
+  scrape_native_histograms: z.boolean().optional(),
+};
+
 export const scrapeConfigSchema = z
   .object({
     job_name: z.string().min(1, 'job_name must not be empty'),
@@ -138,6 +148,7 @@ export const scrapeConfigSchema = z
     label_value_length_limit: z.number().int().nonnegative().optional(),
     target_limit: z.number().int().nonnegative().default(0),
     body_size_limit: byteSize.optional(),
+    ...scrapeProtocolFields,
     ...httpClientFields,
   })
   .strict()
@@ -261,7 +272,15 @@ export const collectorsSections = {
 
 /** The sections createCollectors needs (a VigilConfig satisfies it). */
 export interface CollectorsConfig {
-  global: { scrape_interval: number; scrape_timeout: number; external_labels?: Record<string, string>; body_size_limit?: number; sample_limit?: number };
+  global: {
+    scrape_interval: number;
+    scrape_timeout: number;
+    external_labels?: Record<string, string>;
+    body_size_limit?: number;
+    sample_limit?: number;
+    scrape_protocols?: ScrapeProtocol[];
+    scrape_native_histograms?: boolean;
+  };
   scrape_configs: ScrapeConfig[];
   health_checks: HealthCheckConfig[];
   postgres: PostgresCollectorConfig[];

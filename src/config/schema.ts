@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { alertingSections } from './alerting.js';
-import { collectorsSections } from './collectors.js';
+import { collectorsSections, scrapeProtocolFields } from './collectors.js';
 import { discoverySections } from './discovery.js';
 import { grafanaSections } from './grafana.js';
 import { jobsSections } from './jobs.js';
@@ -24,6 +24,7 @@ export const globalSchema = z
     query_log_file: z.string().optional(),
     body_size_limit: byteSize.optional(),
     sample_limit: z.number().int().nonnegative().optional(),
+    ...scrapeProtocolFields,
   })
   .strict()
   .refine((g) => g.scrape_timeout <= g.scrape_interval, {

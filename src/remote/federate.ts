@@ -58,6 +58,8 @@ export function federateRoute(o: FederateOptions): FastifyPluginAsync {
           if (n < 0) continue;
           // Exposition formats cannot carry staleness markers: a series that ended is left out.
           if (s.stale?.[n] === 1) continue;
+          // Nor native histograms (Prometheus sends them only in the protobuf format).
+          if (s.h?.[n] !== undefined) continue;
           latest.set(labelsKey(s.labels), { labels: s.labels, t: s.t[n], v: s.v[n] });
         }
       }

@@ -99,7 +99,8 @@ export class WalReader<P> {
           const s = refs.get(ref);
           if (s !== undefined && s.segment === segment) sink.sample(s, t, v, stale);
         });
-      } else if (type !== RecordType.HeadChunk) damage.push({ segment, offset, reason: `unknown record type ${type}` });
+        // Snapshots repeat logged samples; native histograms are not sent (yet): neither is damage.
+      } else if (type !== RecordType.HeadChunk && type !== RecordType.HistogramSamples) damage.push({ segment, offset, reason: `unknown record type ${type}` });
     } catch (err) {
       damage.push({ segment, offset, reason: `undecodable record: ${(err as Error).message}` });
     }

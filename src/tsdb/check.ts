@@ -127,7 +127,7 @@ function checkSegment(path: string, name: string, newest: boolean): WalCheck {
   while (off < data.length) {
     const f = readFrame(data, off);
     if (f.ok) {
-      if (f.type !== RecordType.Series && f.type !== RecordType.Samples && f.type !== RecordType.HeadChunk) {
+      if (f.type !== RecordType.Series && f.type !== RecordType.Samples && f.type !== RecordType.HeadChunk && f.type !== RecordType.HistogramSamples) {
         out.damaged.push({ offset: off, problem: `unknown record type ${f.type}` });
       } else out.records++;
       off = f.next;

@@ -9,12 +9,14 @@
 export const ChunkEncoding = {
   /** Gorilla-style float samples with explicit staleness markers (chunk.ts). */
   Float: 1,
-  // 2 and 3 are reserved for native histogram and float histogram chunks.
+  // 2 is reserved for integer native histogram chunks.
+  /** Native histogram samples with float counts (histogram-chunk.ts). */
+  FloatHistogram: 3,
 } as const;
 export type ChunkEncoding = (typeof ChunkEncoding)[keyof typeof ChunkEncoding];
 
 export function isKnownEncoding(e: number): e is ChunkEncoding {
-  return e === ChunkEncoding.Float;
+  return e === ChunkEncoding.Float || e === ChunkEncoding.FloatHistogram;
 }
 
 /**

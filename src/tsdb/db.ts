@@ -4,6 +4,9 @@ import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { BlockSet, DEFAULT_BLOCK_WINDOW, type PersistGroup } from './blocks.js';
 import { ChunkIterator } from './chunk.js';
+import { ChunkEncoding } from './chunk-format.js';
+import { decodeHistogramChunk } from './histogram-chunk.js';
+import { HistogramHead } from './histogram-head.js';
 import { DecodedChunkCache } from './decoded-cache.js';
 import { Head } from './head.js';
 import { replayWal, rotateWal } from './head-wal.js';
@@ -187,6 +190,23 @@ export class Tsdb implements Storage {
     const m = metas[metas.length - 1];
     const [c] = this.blocks.readChunks(best, m.minT, m.maxT, undefined, [m]);
     if (!c) return;
+    if (c.data.encoding === ChunkEncoding.FloatHistogram) {
+      const { t, points } = decodeHistogramChunk(c.data.bytes);
+      const i = t.lastIndexOf(s.lastT);
+      if (i < 0) return;
+      const p = points[i];
+      s.lastStale = p === 'stale';
+      // Later histograms and their markers go on in histogram chunks.
+      const hh = (s.hist ??= new HistogramHead());
+      for (let k = i; k >= 0; k--) {
+        const q = points[k];
+        if (q !== 'stale') {
+          hh.last = q;
+          break;
+        }
+      }
+      return;
+    }
     const it = new ChunkIterator(c.data.bytes, c.data.count);
     while (it.next()) {
       if (it.t === s.lastT) {
@@ -263,6 +283,7 @@ export class Tsdb implements Storage {
     const groups: PersistGroup[] = [];
     for (const s of this.index.byRef.values()) {
       if (s.head && s.head.count && s.head.maxT < idleBefore) s.cutHead();
+      if (s.hist && s.hist.count && s.hist.maxT < idleBefore) s.cutHist();
       if (s.chunks.length) groups.push({ series: s, chunks: s.chunks });
     }
     if (groups.length === 0) return;
@@ -283,6 +304,7 @@ export class Tsdb implements Storage {
         while (drop < s.chunks.length && s.chunks[drop].maxT < cutoff) drop++;
         if (drop) s.chunks.splice(0, drop);
         if (s.head && s.head.count && s.head.maxT < cutoff) s.head = null;
+        if (s.hist && s.hist.count && s.hist.maxT < cutoff) s.hist.clear();
       }
     }
     this.blocks.applyRetention(cutoff, this.retentionBytes, this.wal.size());
@@ -371,6 +393,7 @@ export class Tsdb implements Storage {
     for (const s of this.index.byRef.values()) {
       for (const c of s.chunks) n += c.bytes.length;
       if (s.head) n += s.head.byteLength();
+      if (s.hist) n += s.hist.byteLength();
     }
     return n;
   }
@@ -388,6 +411,7 @@ export class Tsdb implements Storage {
       }
       for (const c of s.chunks) bytes += c.bytes.length;
       if (s.head) bytes += s.head.byteLength();
+      if (s.hist) bytes += s.hist.byteLength();
       samples += s.headSamples();
     }
     return { bytes, samples };
@@ -395,7 +419,7 @@ export class Tsdb implements Storage {
 
   headChunks(): number {
     let n = 0;
-    for (const s of this.index.byRef.values()) if (s.head && s.head.count) n++;
+    for (const s of this.index.byRef.values()) if ((s.head && s.head.count) || (s.hist && s.hist.count)) n++;
     return n;
   }
 

@@ -9,7 +9,17 @@ import { labelsKey } from '../model/labels.js';
 import { ByteReader } from './bytes.js';
 import { readFrame, RecordType, resync } from './records.js';
 import type { MemSeries } from './series.js';
-import { readHeadChunkRecord, readSamplesRecord, readSeriesRecord, writeHeadChunkRecord, writeSeriesRecord } from './wal/records.js';
+import { ChunkEncoding } from './chunk-format.js';
+import { decodeHistogramChunk } from './histogram-chunk.js';
+import { HistogramHead } from './histogram-head.js';
+import {
+  readHeadChunkRecord,
+  readHistogramSamplesRecord,
+  readSamplesRecord,
+  readSeriesRecord,
+  writeHeadChunkRecord,
+  writeSeriesRecord,
+} from './wal/records.js';
 
 /**
  * The head's side of the WAL: replay at start-up, and the checkpoint that
@@ -63,6 +73,25 @@ export function replayWal(head: Head, logger: Logger): number {
             return;
           }
           if (head.opts.walOnly || rec.count === 0) return;
+          if (rec.encoding === ChunkEncoding.FloatHistogram) {
+            const { t, points } = decodeHistogramChunk(rec.bytes);
+            if (t.length === 0 || t[0] <= s.lastT) return;
+            s.cutHead();
+            s.cutHist();
+            const hh = (s.hist ??= new HistogramHead());
+            for (let k = 0; k < t.length; k++) {
+              const p = points[k];
+              hh.push(t[k], p);
+              if (p !== 'stale') hh.last = p;
+            }
+            head.samples += t.length;
+            if (hh.maxT > head.maxTime) head.maxTime = hh.maxT;
+            s.lastT = hh.maxT;
+            s.lastV = NaN;
+            s.lastStale = points[points.length - 1] === 'stale';
+            s.lastFromBlock = false;
+            return;
+          }
           const chunk = ChunkAppender.restore(rec.bytes.slice(), rec.count);
           // Skip snapshots whose samples are already here (from a block or an earlier segment).
           if (chunk.minT <= s.lastT) return;
@@ -82,6 +111,19 @@ export function replayWal(head: Head, logger: Logger): number {
             }
             if (t <= s.lastT) return;
             head.appendSample(s, t, v, stale);
+            head.samples++;
+          });
+          return;
+        }
+        case RecordType.HistogramSamples: {
+          readHistogramSamplesRecord(r, (ref, t, h) => {
+            const s = refs.get(ref);
+            if (!s) {
+              unknownRefs++;
+              return;
+            }
+            if (t <= s.lastT) return;
+            head.appendHistogramSample(s, t, h);
             head.samples++;
           });
           return;
@@ -139,6 +181,13 @@ export function rotateWal(head: Head): void {
   const snap: MemSeries[] = [];
   for (const s of head.index.byRef.values()) {
     const h = s.head;
+    const hh = s.hist;
+    if (hh !== undefined && hh.count > 0) {
+      writeSeriesRecord(w, s.ref, s.labels);
+      writeHeadChunkRecord(w, s.ref, hh.count, hh.bytes(), ChunkEncoding.FloatHistogram);
+      snap.push(s);
+      continue;
+    }
     if (!h || h.count === 0) continue;
     writeSeriesRecord(w, s.ref, s.labels);
     writeHeadChunkRecord(w, s.ref, h.count, h.w.bytes());

@@ -5,7 +5,8 @@ import { beginRecord, endRecord, RecordType } from './records.js';
 import { MemSeries, seriesKey, type SeriesIndex } from './series.js';
 import type { Appender, Labels } from './types.js';
 import type { Wal } from './wal/wal.js';
-import { writeSample, writeSeriesRecord } from './wal/records.js';
+import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
+import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
 import { flatString } from '../util/flat-string.js';
 
 export interface HeadOptions {
@@ -55,12 +56,25 @@ export class Head {
 
   /** Appends a replayed or committed sample to the series' chunks. */
   appendSample(s: MemSeries, t: number, v: number, stale: boolean): void {
+    // A marker ending a histogram series goes into its histogram chunk.
+    if (stale && s.hist !== undefined && s.hist.last !== undefined) return this.appendHistogramSample(s, t, 'stale');
     if (this.opts.walOnly) {
       s.lastT = t;
       s.lastV = v;
       s.lastStale = stale;
       s.lastFromBlock = false;
     } else s.append(t, v, stale, this.opts.chunkSize, this.opts.cutEvery);
+    if (t > this.maxTime) this.maxTime = t;
+  }
+
+  /** Appends a replayed or committed native histogram sample (or a marker ending one). */
+  appendHistogramSample(s: MemSeries, t: number, h: FloatHistogram | 'stale'): void {
+    if (this.opts.walOnly) {
+      s.lastT = t;
+      s.lastV = NaN;
+      s.lastStale = h === 'stale';
+      s.lastFromBlock = false;
+    } else s.appendHistogram(t, h, this.opts.chunkSize, this.opts.cutEvery);
     if (t > this.maxTime) this.maxTime = t;
   }
 
@@ -158,22 +172,41 @@ export class Head {
     w.ensure(sw.pos);
     w.buf.set(sw.result(), 0);
     w.pos = sw.pos;
+    const hists = a.hists;
+    let hcount = 0;
+    if (hists !== undefined) for (const i of hists.keys()) if (accepted[i]) hcount++;
     const rec = beginRecord(w, RecordType.Samples);
-    w.uvarint(count);
+    w.uvarint(count - hcount);
     let prevT = 0;
     for (let i = 0; i < n; i++) {
-      if (!accepted[i]) continue;
+      if (!accepted[i] || (hists !== undefined && hists.has(i))) continue;
       writeSample(w, series[i].ref, a.ts[i], prevT, a.vs[i], a.stales[i]);
       prevT = a.ts[i];
     }
     endRecord(w, rec);
+    if (hcount > 0) {
+      const hrec = beginRecord(w, RecordType.HistogramSamples);
+      w.uvarint(hcount);
+      prevT = 0;
+      for (const [i, h] of hists!) {
+        if (!accepted[i]) continue;
+        writeHistogramSample(w, series[i].ref, a.ts[i], prevT, h);
+        prevT = a.ts[i];
+      }
+      endRecord(w, hrec);
+    }
     try {
       this.wal.write(w.result(), this.opts.bufferedWal);
     } catch (err) {
       for (const s of logged) s.walGen = -1;
       throw new Error(`tsdb: cannot write the WAL, commit dropped: ${(err as Error).message}`);
     }
-    for (let i = 0; i < n; i++) if (accepted[i]) this.appendSample(series[i], a.ts[i], a.vs[i], a.stales[i]);
+    for (let i = 0; i < n; i++) {
+      if (!accepted[i]) continue;
+      const h = hists?.get(i);
+      if (h !== undefined) this.appendHistogramSample(series[i], a.ts[i], h);
+      else this.appendSample(series[i], a.ts[i], a.vs[i], a.stales[i]);
+    }
     this.samples += count;
     this.metrics?.samplesAppended.inc(count);
     this.onCommitted();
@@ -187,8 +220,33 @@ export class HeadAppender implements Appender {
   vs: number[] = [];
   stales: boolean[] = [];
   pending = new Map<string, MemSeries>();
+  /** Native histogram samples by their index in the arrays above (their `vs` entry is NaN). */
+  hists: Map<number, FloatHistogram> | undefined = undefined;
 
   constructor(private readonly head: Head) {}
+
+  appendHistogram(labels: Labels, t: number, h: FloatHistogram): void {
+    const head = this.head;
+    if (!Number.isSafeInteger(t)) throw head.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
+    if (typeof h !== 'object' || h === null || typeof h.count !== 'number') throw head.reject('invalid', `invalid histogram for ${describeLabels(labels)}`);
+    const s = head.resolve(labels, this.pending);
+    const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
+    const lastT = idx === undefined ? s.lastT : this.ts[idx];
+    if (t <= lastT) {
+      if (t < lastT) throw head.reject('out_of_order', `out of order sample for ${describeLabels(s.labels)}: ${t} is before ${lastT}`);
+      if (idx === undefined) head.last(s);
+      const prev = idx === undefined ? (s.lastStale ? undefined : s.hist?.last) : this.hists?.get(idx);
+      if (prev !== undefined && histogramsEqual(prev, h)) return;
+      throw head.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
+    }
+    s.pendingOwner = this;
+    s.pendingIdx = this.ts.length;
+    (this.hists ??= new Map()).set(this.ts.length, h);
+    this.series.push(s);
+    this.ts.push(t);
+    this.vs.push(NaN);
+    this.stales.push(false);
+  }
 
   append(labels: Labels, t: number, v: number): void {
     this.add(labels, t, v, false);
@@ -240,5 +298,6 @@ export class HeadAppender implements Appender {
     this.vs = [];
     this.stales = [];
     this.pending = new Map();
+    this.hists = undefined;
   }
 }

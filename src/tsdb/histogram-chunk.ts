@@ -7,6 +7,7 @@ import {
   type FloatHistogram,
 } from '../model/histogram.js';
 import { ByteReader, ByteWriter, RecordDecodeError } from './bytes.js';
+import { ChunkEncoding } from './chunk-format.js';
 
 /**
  * Chunk encoding for native histogram samples (float histograms: the chunk
@@ -24,7 +25,7 @@ import { ByteReader, ByteWriter, RecordDecodeError } from './bytes.js';
  *   float64 follows). Counters mostly grow by small integers, which then cost
  *   one or two bytes per bucket.
  */
-export const HISTOGRAM_CHUNK_ENCODING = 3;
+export const HISTOGRAM_CHUNK_ENCODING = ChunkEncoding.FloatHistogram;
 
 const HINTS: readonly CounterResetHint[] = ['unknown', 'reset', 'not_reset', 'gauge'];
 const FLAG_LAYOUT = 1;

@@ -14,6 +14,7 @@ export {
   type WalReadResult,
   type WalRecord,
   type WalSample,
+  type WalHistogramSample,
   type WalSegmentInfo,
 } from './wal/reader.js';
 export type * from './types.js';

@@ -4,6 +4,10 @@ import { decodeRange, staleBuffer } from './chunk.js';
 import type { CacheKey, DecodedChunk, DecodedChunkCache } from './decoded-cache.js';
 import type { BlockLoc, MemSeries, SeriesIndex } from './series.js';
 import type { Labels, Matcher, Querier, SelectHints, SeriesData } from './types.js';
+import type { ChunkData } from './block/format.js';
+import { ChunkEncoding } from './chunk-format.js';
+import { decodeHistogramChunk, type HistogramPoint } from './histogram-chunk.js';
+import type { FloatHistogram } from '../model/histogram.js';
 
 /** Regions of chunk metas read whole, when a query touches more than this many series of a block. */
 const REGION_THRESHOLD = 32;
@@ -19,6 +23,10 @@ interface Source {
   /** Block chunks: read when the cache does not have them. */
   loc?: BlockLoc;
   meta?: ChunkMeta;
+  /** Head chunks: their encoding, when not float. */
+  encoding?: number;
+  /** The open histogram chunk: its samples. */
+  hist?: { t: readonly number[]; points: readonly HistogramPoint[] };
 }
 
 /**
@@ -70,6 +78,7 @@ export class StoreQuerier implements Querier {
     for (const loc of this.blocks.locsOf(s, mint, maxt)) if (edge(loc.block.seriesMinT[loc.idx], loc.block.seriesMaxT[loc.idx])) return true;
     for (const c of s.chunks) if (edge(c.minT, c.maxT)) return true;
     if (s.head && s.head.count && edge(s.head.minT, s.head.maxT)) return true;
+    if (s.hist && s.hist.count && edge(s.hist.minT, s.hist.maxT)) return true;
     return inside && this.selectSeries([s], mint, maxt).length > 0;
   }
 
@@ -103,15 +112,26 @@ export class StoreQuerier implements Querier {
       const from = at;
       flag.sawStale = false;
       const bytes = this.readMissing(srcs);
+      let hs: Array<FloatHistogram | undefined> | undefined;
       for (const x of srcs) {
         let d: DecodedChunk | undefined;
         let buf = x.bytes;
+        if (x.hist !== undefined || x.encoding === ChunkEncoding.FloatHistogram) {
+          at = copyHistograms(x.hist ?? buf!, mint, maxt, ts, vs, stale, at, flag, (hs ??= []), from);
+          continue;
+        }
         if (x.loc) {
           d = cache.peek(x.key, x.count);
           if (!d) {
             // Read afresh when the cache dropped it while this series was decoded.
-            buf = bytes.get(x.key as string) ?? this.blocks.readChunks(x.loc, -Infinity, Infinity, undefined, [x.meta!])[0]?.data.bytes;
-            if (!buf) continue; // damaged: reported by the block set
+            const data: ChunkData | undefined = bytes.get(x.key as string) ?? this.blocks.readChunks(x.loc, -Infinity, Infinity, undefined, [x.meta!])[0]?.data;
+            if (!data) continue; // damaged: reported by the block set
+            buf = data.bytes;
+            if (data.encoding === ChunkEncoding.FloatHistogram) {
+              // Histogram chunks are decoded per query, not cached (nor thinned to windows).
+              at = copyHistograms(buf, mint, maxt, ts, vs, stale, at, flag, (hs ??= []), from);
+              continue;
+            }
             // A windowed read (steps far apart, usually over a long range) decodes
             // in place: its chunks are unlikely to be read again soon, and would
             // push out the recent ones rules and dashboards keep reading.
@@ -127,12 +147,13 @@ export class StoreQuerier implements Querier {
         if (windows) at = windows.keep(ts, vs, stale, first, at);
       }
       if (at === from) continue;
-      out.push({
+      const series: SeriesData = {
         labels: chosen[k].labels,
         t: ts.subarray(from, at),
         v: vs.subarray(from, at),
         stale: flag.sawStale ? stale.slice(from, at) : undefined,
-      });
+      };
+      out.push(hs === undefined ? series : { ...series, h: padded(hs, at - from) });
     }
     return out;
   }
@@ -165,17 +186,21 @@ export class StoreQuerier implements Querier {
         push({ key: `${b.seq}:${m.offset}`, count: m.count, minT: m.minT, maxT: m.maxT, loc, meta: m });
       }
     }
-    for (const c of s.chunks) if (c.maxT >= mint && c.minT <= maxt) push({ key: c, count: c.count, minT: c.minT, maxT: c.maxT, bytes: c.bytes });
+    for (const c of s.chunks) {
+      if (c.maxT >= mint && c.minT <= maxt) push({ key: c, count: c.count, minT: c.minT, maxT: c.maxT, bytes: c.bytes, encoding: c.encoding });
+    }
     const h = s.head;
     if (h !== null && h.count > 0 && h.minT <= maxt && h.maxT >= mint) {
       push({ key: h, count: h.count, minT: h.minT, maxT: h.maxT, bytes: h.w.buf, capacity: this.chunkSize });
     }
+    const hh = s.hist;
+    if (hh !== undefined && hh.count > 0 && hh.minT <= maxt && hh.maxT >= mint) push({ key: hh, count: hh.count, minT: hh.minT, maxT: hh.maxT, hist: hh });
     return out;
   }
 
   /** Reads the block chunks of `srcs` the cache lacks, one read per run in a block. */
-  private readMissing(srcs: Source[]): Map<string, Uint8Array> {
-    const out = new Map<string, Uint8Array>();
+  private readMissing(srcs: Source[]): Map<string, ChunkData> {
+    const out = new Map<string, ChunkData>();
     let i = 0;
     while (i < srcs.length) {
       const loc = srcs[i].loc;
@@ -188,7 +213,7 @@ export class StoreQuerier implements Querier {
         if (!this.cache.has(srcs[i].key, srcs[i].count)) metas.push(srcs[i].meta!);
       }
       if (metas.length === 0) continue;
-      for (const c of this.blocks.readChunks(loc, -Infinity, Infinity, undefined, metas)) out.set(`${loc.block.seq}:${c.meta.offset}`, c.data.bytes);
+      for (const c of this.blocks.readChunks(loc, -Infinity, Infinity, undefined, metas)) out.set(`${loc.block.seq}:${c.meta.offset}`, c.data);
     }
     return out;
   }
@@ -271,4 +296,56 @@ function copyRange(
     if (!flag.sawStale && s.includes(1)) flag.sawStale = true;
   } else stale.fill(0, at, at + end - start);
   return at + end - start;
+}
+
+/**
+ * Writes the histogram samples (of an encoded chunk, or the open one) with
+ * mint <= t <= maxt as decodeRange writes floats (value NaN; markers flagged
+ * stale), each histogram into `hs` at its index relative to the series' first
+ * sample `from`. Kept out of selectSeries, whose float loop is the hot path.
+ */
+function copyHistograms(
+  src: Uint8Array | { t: readonly number[]; points: readonly HistogramPoint[] },
+  mint: number,
+  maxt: number,
+  ts: Float64Array,
+  vs: Float64Array,
+  stale: Uint8Array,
+  at: number,
+  flag: { sawStale: boolean },
+  hs: Array<FloatHistogram | undefined>,
+  from: number,
+): number {
+  let t: readonly number[];
+  let points: readonly HistogramPoint[];
+  if (src instanceof Uint8Array) {
+    try {
+      ({ t, points } = decodeHistogramChunk(src));
+    } catch {
+      // Undecodable despite an intact checksum: skipped like a damaged float chunk.
+      return at;
+    }
+  } else ({ t, points } = src);
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] < mint) continue;
+    if (t[i] > maxt) break;
+    const p = points[i];
+    ts[at] = t[i];
+    vs[at] = NaN;
+    if (p === 'stale') {
+      stale[at] = 1;
+      flag.sawStale = true;
+    } else {
+      stale[at] = 0;
+      hs[at - from] = p;
+    }
+    at++;
+  }
+  return at;
+}
+
+/** `hs` as long as the series' samples (float samples' entries undefined). */
+function padded(hs: Array<FloatHistogram | undefined>, n: number): Array<FloatHistogram | undefined> {
+  if (hs.length < n) hs.length = n;
+  return hs;
 }

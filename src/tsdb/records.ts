@@ -17,6 +17,8 @@ export const RecordType = {
   ChunkMetas: 7,
   /** Block index: a batch of series entries. */
   SeriesIndex: 8,
+  /** WAL: native histogram samples (wal/records.ts). */
+  HistogramSamples: 9,
 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 

@@ -1,5 +1,8 @@
 import { ChunkAppender, ChunkIterator } from './chunk.js';
 import type { BlockReader } from './block/format.js';
+import { ChunkEncoding } from './chunk-format.js';
+import type { HistogramPoint } from './histogram-chunk.js';
+import { fullHistogramHead, HistogramHead } from './histogram-head.js';
 import { PostingsIndex } from './postings.js';
 import { flatString } from '../util/flat-string.js';
 import type { Labels, Matcher } from './types.js';
@@ -10,6 +13,8 @@ export interface ClosedChunk {
   readonly count: number;
   readonly minT: number;
   readonly maxT: number;
+  /** ChunkEncoding; absent for float chunks. */
+  readonly encoding?: number;
 }
 
 /** Where a series has chunks in a block: the block and the series' index there. */
@@ -43,6 +48,8 @@ export class MemSeries {
   /** The appender holding this series' latest uncommitted sample, and that sample's index there. */
   pendingOwner: object | undefined = undefined;
   pendingIdx = 0;
+  /** The native histogram part (open histogram chunk, latest histogram); only on series that had histograms. */
+  hist: HistogramHead | undefined = undefined;
 
   constructor(
     readonly labels: Labels,
@@ -55,6 +62,11 @@ export class MemSeries {
    * so every chunk lies within one block window.
    */
   append(t: number, v: number, stale: boolean, chunkSize: number, cutEvery: number): void {
+    if (this.hist !== undefined) {
+      // A float sample after histograms: the chunk kind changes.
+      if (this.hist.count) this.cutHist();
+      if (!stale) this.hist.last = undefined;
+    }
     const h = this.head;
     if (h && (h.count >= chunkSize || Math.floor(t / cutEvery) !== Math.floor(h.minT / cutEvery))) this.cutHead();
     if (!this.head) this.head = new ChunkAppender();
@@ -63,6 +75,31 @@ export class MemSeries {
     this.lastV = v;
     this.lastStale = stale;
     this.lastFromBlock = false;
+  }
+
+  /**
+   * Appends a native histogram sample (or a marker ending a histogram series),
+   * already checked to be newer than `lastT`. Histograms go to histogram
+   * chunks; a float chunk open before is cut, so chunks never overlap.
+   */
+  appendHistogram(t: number, p: HistogramPoint, chunkSize: number, cutEvery: number): void {
+    if (this.head && this.head.count) this.cutHead();
+    const hh = (this.hist ??= new HistogramHead());
+    if (hh.count && (fullHistogramHead(hh, chunkSize) || Math.floor(t / cutEvery) !== Math.floor(hh.minT / cutEvery))) this.cutHist();
+    hh.push(t, p);
+    if (p !== 'stale') hh.last = p;
+    this.lastT = t;
+    this.lastV = NaN;
+    this.lastStale = p === 'stale';
+    this.lastFromBlock = false;
+  }
+
+  /** Closes the open histogram chunk (encoded into the closed chunks). */
+  cutHist(): void {
+    const hh = this.hist;
+    if (!hh || hh.count === 0) return;
+    this.chunks.push({ bytes: hh.bytes(), count: hh.count, minT: hh.minT, maxT: hh.maxT, encoding: ChunkEncoding.FloatHistogram });
+    hh.clear();
   }
 
   cutHead(): void {
@@ -76,7 +113,7 @@ export class MemSeries {
   refreshLast(): void {
     const h = this.head;
     const src = h && h.count ? { bytes: h.w.bytes(), count: h.count } : this.chunks[this.chunks.length - 1];
-    if (!src) return;
+    if (!src || ('encoding' in src && src.encoding === ChunkEncoding.FloatHistogram)) return;
     const it = new ChunkIterator(src.bytes, src.count);
     while (it.next()) {
       this.lastT = it.t;
@@ -88,12 +125,13 @@ export class MemSeries {
 
   headSamples(): number {
     let n = this.head ? this.head.count : 0;
+    if (this.hist) n += this.hist.count;
     for (const c of this.chunks) n += c.count;
     return n;
   }
 
   hasHeadData(): boolean {
-    return this.chunks.length > 0 || (this.head !== null && this.head.count > 0);
+    return this.chunks.length > 0 || (this.head !== null && this.head.count > 0) || (this.hist !== undefined && this.hist.count > 0);
   }
 
   /** The oldest head sample's time. */
@@ -101,6 +139,7 @@ export class MemSeries {
     let m = Infinity;
     if (this.chunks.length && this.chunks[0].minT < m) m = this.chunks[0].minT;
     if (this.head && this.head.count && this.head.minT < m) m = this.head.minT;
+    if (this.hist && this.hist.count && this.hist.minT < m) m = this.hist.minT;
     return m;
   }
 }

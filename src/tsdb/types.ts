@@ -32,6 +32,8 @@ export interface Appender {
   append(labels: Labels, t: number, v: number): void;
   /** Adds a staleness marker: the series ended at `t` (target gone, series vanished). */
   appendStale(labels: Labels, t: number): void;
+  /** Adds one native histogram sample; stores without native histograms leave it out. */
+  appendHistogram?(labels: Labels, t: number, h: FloatHistogram): void;
   /** Makes the appended samples durable and visible. */
   commit(): Promise<void>;
   /** Drops the appended samples. */

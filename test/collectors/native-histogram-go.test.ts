@@ -5,18 +5,23 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOBUF_ACCEPT, isProtobufExposition, parseProtobufExposition } from '../../src/collectors/protobuf-exposition.js';
+import { Registry } from 'prom-client';
+import { createCollectors } from '../../src/collectors/index.js';
+import { parseConfig } from '../../src/config/index.js';
+import { silentLogger } from '../../src/logger.js';
 import { createEngine } from '../../src/promql/engine.js';
-import { ScriptStorage } from '../../src/promql/testing/storage.js';
+import { openTsdb, type Tsdb } from '../../src/tsdb/index.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { requireBinary, requireOrSkip } from '../helpers/services.js';
 
 /**
  * A Go program built with Prometheus's client library exposes a native
- * histogram; Vigil parses its protobuf exposition and Prometheus 2.42 (with
- * native histograms switched on) scrapes the same program. Both must agree on
- * histogram_count, histogram_sum and histogram_quantile.
+ * histogram. Vigil scrapes it with its own scrape loop and worker pool
+ * (`scrape_native_histograms: true`: protobuf negotiated) into its own store,
+ * through a checkpoint and a restart; Prometheus 2.42 (with native
+ * histograms switched on) scrapes the same program. Both must agree on
+ * histogram_count, histogram_sum and histogram_quantile over stored data.
  */
 
 const GOPATH_LIBS = '/usr/share/gocode';
@@ -74,16 +79,29 @@ describe.skipIf(!ready)('native histograms from a Go client library program', ()
   });
 
   it('agrees with Prometheus on count, sum and quantiles', { timeout: 120_000 }, async () => {
-    // Vigil: scrape as Prometheus does (protobuf preferred), three times, and query.
-    const storage = new ScriptStorage();
-    for (const t of [0, 15_000, 30_000]) {
-      const res = await fetch(appUrl, { headers: { accept: PROTOBUF_ACCEPT } });
-      expect(isProtobufExposition(res.headers.get('content-type') ?? undefined)).toBe(true);
-      for (const s of parseProtobufExposition(new Uint8Array(await res.arrayBuffer()))) {
-        storage.add({ ...s.labels, job: 'app' }, t, s.value);
+    // Vigil: its scrape loop, worker pool and store; three scrapes, a checkpoint and a restart (WAL replay) among them.
+    const yaml = `global:\n  scrape_native_histograms: true\nscrape_configs:\n  - job_name: app\n    scrape_interval: 15s\n    static_configs:\n      - targets: ['${new URL(appUrl).host}']\n`;
+    const config = parseConfig(yaml, 'test.yml', { env: {} });
+    const tsdbOpts = { dir: join(dir, 'vigil-data'), retentionMs: 24 * 3600_000, checkpointIntervalMs: 0 };
+    let db: Tsdb = await openTsdb(tsdbOpts);
+    const scrape = async (times: number) => {
+      const collectors = createCollectors({ config, storage: db, registry: new Registry(), logger: silentLogger() });
+      try {
+        for (let i = 0; i < times; i++) await collectors.scrapeAll();
+      } finally {
+        await collectors.stop();
       }
-    }
-    const engine = createEngine(storage);
+    };
+    await scrape(2);
+    db.checkpoint();
+    await db.close();
+    db = await openTsdb(tsdbOpts);
+    await scrape(1);
+    const evalAt = Date.now();
+    const stored = db.querier().select([{ type: '=', name: '__name__', value: 'request_duration_seconds' }], 0, evalAt);
+    expect(stored).toHaveLength(1);
+    expect(stored[0].h?.filter((h) => h !== undefined), 'stored native histogram samples').toHaveLength(3);
+    const engine = createEngine(db);
 
     const promQuery = async (expr: string): Promise<number | undefined> => {
       const r = await fetch(`${prom!.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -93,7 +111,7 @@ describe.skipIf(!ready)('native histograms from a Go client library program', ()
     await waitFor(() => promQuery(EXACT[0]), 60_000, 250);
 
     const both = async (expr: string): Promise<[number, number]> => {
-      const ours = await engine.instantQuery(expr, 30_000);
+      const ours = await engine.instantQuery(expr, evalAt);
       if (ours.value.resultType !== 'vector') throw new Error('expected a vector');
       expect(ours.value.result, expr).toHaveLength(1);
       const theirs = await promQuery(expr);
@@ -111,5 +129,6 @@ describe.skipIf(!ready)('native histograms from a Go client library program', ()
       expect(bucketOf(ours), expr).toBe(bucketOf(theirs));
       expect(Math.abs(ours / theirs - 1), expr).toBeLessThan(2 ** (1 / 2 ** SCHEMA) - 1);
     }
+    await db.close();
   });
 });

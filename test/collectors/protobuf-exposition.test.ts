@@ -50,6 +50,17 @@ describe('protobuf exposition', () => {
     expect(h.negative).toEqual({ idx: [1], cnt: [1] });
   });
 
+  it('reports TYPE and HELP per family, and gives classic series only with native histograms off', () => {
+    const metadata = new Map<string, { type?: string; help?: string }>();
+    const body = encodeProtobufExposition([{ ...nativeFamily, help: 'RPC latency.' }, { name: 'up_total', type: 0, metric: [{ counter: { value: 1 } }] }]);
+    const samples = parseProtobufExposition(body, undefined, { nativeHistograms: false, metadata });
+    expect([...metadata]).toEqual([
+      ['rpc_seconds', { type: 'histogram', help: 'RPC latency.' }],
+      ['up_total', { type: 'counter' }],
+    ]);
+    expect(samples.map((s) => s.labels.__name__)).toEqual(['rpc_seconds_bucket', 'rpc_seconds_sum', 'rpc_seconds_count', 'up_total']);
+  });
+
   it('keeps classic histograms, summaries, counters and gauges as float series', () => {
     const samples = parseProtobufExposition(
       encodeProtobufExposition([

@@ -12,6 +12,8 @@ describe('reload plan', () => {
     ['global: {scrape_interval: 15s}', 'global: {scrape_interval: 30s}', 'global.scrape_interval'],
     ['global: {evaluation_interval: 15s}', 'global: {evaluation_interval: 30s}', 'global.evaluation_interval'],
     ['global: {external_labels: {a: "1"}}', 'global: {external_labels: {a: "2"}}', 'global.external_labels'],
+    ['global: {}', 'global: {scrape_native_histograms: true}', 'global.scrape_native_histograms'],
+    ['global: {}', 'global: {scrape_protocols: [PrometheusProto]}', 'global.scrape_protocols'],
     ['rule_files: [a.yml]', 'rule_files: [b.yml]', 'rule_files'],
     ["scrape_configs: [{job_name: a, static_configs: [{targets: ['x:1']}]}]", "scrape_configs: [{job_name: a, static_configs: [{targets: ['x:2']}]}]", 'scrape_configs'],
     ['alerting: {config_file: a.yml}', 'alerting: {config_file: b.yml}', 'alerting.config_file'],

@@ -52,7 +52,7 @@ export interface GroupSnapshot {
 export async function queryVector(engine: QueryEngine, expr: string, t: number): Promise<VectorSample[]> {
   const r = await engine.instantQuery(expr, t);
   const v = r.value;
-  if (v.resultType === 'vector') return v.result.map((s) => ({ labels: s.labels, v: s.v }));
+  if (v.resultType === 'vector') return v.result.map((s) => (s.h !== undefined ? { labels: s.labels, v: s.v, h: s.h } : { labels: s.labels, v: s.v }));
   if (v.resultType === 'scalar') return [{ labels: {}, v: v.v }];
   throw new Error('rule result is not a vector or scalar');
 }
@@ -149,7 +149,9 @@ export class Group {
     for (const s of out) {
       const key = labelsKey(s.labels);
       try {
-        app.append(s.labels, s.t, s.v);
+        if (s.h === undefined) app.append(s.labels, s.t, s.v);
+        else if (app.appendHistogram !== undefined) app.appendHistogram(s.labels, s.t, s.h);
+        else throw new Error('the storage does not keep native histograms');
       } catch (e) {
         this.opts.logger?.warn({ group: this.name, err: (e as Error).message }, 'Rule sample appending failed');
       }

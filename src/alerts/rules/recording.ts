@@ -32,7 +32,7 @@ export class RecordingRule implements Rule {
       const key = labelsKey(l);
       if (seen.has(key)) throw new Error('vector contains metrics with the same labelset after applying rule labels');
       seen.add(key);
-      out.push({ labels: l, t, v: s.v });
+      out.push(s.h !== undefined ? { labels: l, t, v: s.v, h: s.h } : { labels: l, t, v: s.v });
     }
     if (ctx.limit > 0 && out.length > ctx.limit) throw new Error(`exceeded limit ${ctx.limit} with ${out.length} series`);
     return out;

@@ -1,5 +1,6 @@
 import type { Labels } from '../../tsdb/types.js';
 import type { RuleSpec } from './file.js';
+import type { FloatHistogram } from '../../model/histogram.js';
 
 export type RuleHealth = 'unknown' | 'ok' | 'err';
 
@@ -7,12 +8,15 @@ export type RuleHealth = 'unknown' | 'ok' | 'err';
 export interface VectorSample {
   labels: Labels;
   v: number;
+  /** A native histogram result (v is then unused). */
+  h?: FloatHistogram;
 }
 
 export interface OutputSample {
   labels: Labels;
   t: number;
   v: number;
+  h?: FloatHistogram;
 }
 
 export interface EvalContext {

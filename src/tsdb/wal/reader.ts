@@ -38,7 +38,9 @@ import { ChunkIterator } from '../chunk.js';
 import { fileSize, listSequenced, readAt } from '../files.js';
 import { FRAME_HEADER, MAX_RECORD, readFrame, RecordType, resync } from '../records.js';
 import type { Labels } from '../types.js';
-import { readHeadChunkRecord, readSamplesRecord, readSeriesRecord } from './records.js';
+import { ChunkEncoding } from '../chunk-format.js';
+import type { FloatHistogram } from '../../model/histogram.js';
+import { readHeadChunkRecord, readHistogramSamplesRecord, readSamplesRecord, readSeriesRecord } from './records.js';
 import type { WalPosition } from './wal.js';
 
 export type { WalPosition } from './wal.js';
@@ -52,9 +54,17 @@ export interface WalSample {
   stale: boolean;
 }
 
+/** A native histogram sample (markers ending histogram series come as float markers in 'samples'). */
+export interface WalHistogramSample {
+  ref: number;
+  t: number;
+  h: FloatHistogram;
+}
+
 export type WalRecord =
   | { type: 'series'; segment: number; ref: number; labels: Labels }
   | { type: 'samples'; segment: number; samples: WalSample[] }
+  | { type: 'histograms'; segment: number; samples: WalHistogramSample[] }
   | { type: 'snapshot'; segment: number; ref: number; samples: WalSample[] };
 
 export interface WalDamage {
@@ -218,11 +228,19 @@ export class WalReader {
           return;
         }
         case RecordType.HeadChunk: {
-          const { ref, count, bytes } = readHeadChunkRecord(r);
+          const { ref, count, bytes, encoding } = readHeadChunkRecord(r);
+          // Open histogram chunks' samples were logged as 'histograms' records already.
+          if (encoding === ChunkEncoding.FloatHistogram) return;
           const samples: WalSample[] = [];
           const it = new ChunkIterator(bytes, count);
           while (it.next()) samples.push({ ref, t: it.t, v: it.v, stale: it.stale });
           records.push({ type: 'snapshot', segment, ref, samples });
+          return;
+        }
+        case RecordType.HistogramSamples: {
+          const samples: WalHistogramSample[] = [];
+          readHistogramSamplesRecord(r, (ref, t, h) => samples.push({ ref, t, h }));
+          records.push({ type: 'histograms', segment, samples });
           return;
         }
         default:

@@ -2,6 +2,8 @@ import { ByteReader, ByteWriter } from '../bytes.js';
 import { ChunkEncoding, isKnownEncoding } from '../chunk-format.js';
 import { beginRecord, endRecord, readLabels, RecordType, writeLabels } from '../records.js';
 import type { Labels } from '../types.js';
+import type { FloatHistogram } from '../../model/histogram.js';
+import { decodeHistogramChunk, encodeHistogramChunk } from '../histogram-chunk.js';
 
 /**
  * The WAL's record payloads (framing: records.ts). A segment declares every
@@ -9,8 +11,11 @@ import type { Labels } from '../types.js';
  *   Series     [ref uvarint][labels]
  *   Samples    [n uvarint] then n x [ref*2+stale uvarint][t - previous t varint][value f64, absent for a marker]
  *   HeadChunk  [ref uvarint][count uvarint][encoding u8][chunk bytes]: a checkpoint's
- *              snapshot of an open head chunk, written first in a new segment; its
- *              samples were logged in earlier segments too.
+ *              snapshot of an open head chunk (float or histogram encoding), written
+ *              first in a new segment; its samples were logged in earlier segments too.
+ *   HistogramSamples  [n uvarint] then n x [ref uvarint][t - previous t varint][one-sample
+ *              histogram chunk (histogram-chunk.ts), length-prefixed]. Markers ending a
+ *              histogram series are logged as float markers in Samples records.
  */
 
 export function writeSeriesRecord(w: ByteWriter, ref: number, labels: Labels): void {
@@ -20,11 +25,11 @@ export function writeSeriesRecord(w: ByteWriter, ref: number, labels: Labels): v
   endRecord(w, rec);
 }
 
-export function writeHeadChunkRecord(w: ByteWriter, ref: number, count: number, bytes: Uint8Array): void {
+export function writeHeadChunkRecord(w: ByteWriter, ref: number, count: number, bytes: Uint8Array, encoding: ChunkEncoding = ChunkEncoding.Float): void {
   const rec = beginRecord(w, RecordType.HeadChunk);
   w.uvarint(ref);
   w.uvarint(count);
-  w.u8(ChunkEncoding.Float);
+  w.u8(encoding);
   w.bytes(bytes);
   endRecord(w, rec);
 }
@@ -34,6 +39,26 @@ export function writeSample(w: ByteWriter, ref: number, t: number, prevT: number
   w.uvarint(ref * 2 + (stale ? 1 : 0));
   w.varint(t - prevT);
   if (!stale) w.f64(v);
+}
+
+/** Writes one sample of a HistogramSamples record; `prevT` as for writeSample. */
+export function writeHistogramSample(w: ByteWriter, ref: number, t: number, prevT: number, h: FloatHistogram): void {
+  w.uvarint(ref);
+  w.varint(t - prevT);
+  w.bytes(encodeHistogramChunk([0], [h]));
+}
+
+export function readHistogramSamplesRecord(r: ByteReader, onSample: (ref: number, t: number, h: FloatHistogram) => void): void {
+  const n = r.uvarint();
+  let t = 0;
+  for (let k = 0; k < n; k++) {
+    const ref = r.uvarint();
+    t += r.varint();
+    const { points } = decodeHistogramChunk(r.bytes());
+    const h = points[0];
+    if (points.length !== 1 || h === 'stale') throw new Error('histogram sample record: not one histogram');
+    onSample(ref, t, h);
+  }
 }
 
 export function readSeriesRecord(r: ByteReader): { ref: number; labels: Labels } {
@@ -52,10 +77,10 @@ export function readSamplesRecord(r: ByteReader, onSample: (ref: number, t: numb
   }
 }
 
-export function readHeadChunkRecord(r: ByteReader): { ref: number; count: number; bytes: Uint8Array } {
+export function readHeadChunkRecord(r: ByteReader): { ref: number; count: number; bytes: Uint8Array; encoding: ChunkEncoding } {
   const ref = r.uvarint();
   const count = r.uvarint();
   const encoding = r.u8();
   if (!isKnownEncoding(encoding)) throw new Error(`unknown chunk encoding ${encoding}`);
-  return { ref, count, bytes: r.bytes() };
+  return { ref, count, bytes: r.bytes(), encoding };
 }
