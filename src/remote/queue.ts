@@ -63,6 +63,8 @@ class Round implements SampleSink<Prepared> {
   constructor(
     shards: number,
     private readonly prepare: (s: WalSeries<Prepared>) => Prepared,
+    /** send_native_histograms: without it histograms are passed over, as Prometheus does. */
+    private readonly sendHistograms: boolean,
   ) {
     this.shards = Array.from({ length: shards }, () => new ShardBuffer());
   }
@@ -82,6 +84,7 @@ class Round implements SampleSink<Prepared> {
   }
 
   histogram(s: WalSeries<Prepared>, t: number, h: FloatHistogram | null): void {
+    if (!this.sendHistograms) return;
     this.read++;
     if (t > this.maxT) this.maxT = t;
     let p = s.prepared;
@@ -209,7 +212,7 @@ export class WriteQueue {
   }
 
   private newRound(shards: number): Round {
-    return new Round(shards, (s) => this.prepare(seriesLabels(s)));
+    return new Round(shards, (s) => this.prepare(seriesLabels(s)), this.o.config.send_native_histograms);
   }
 
   /** Reads WAL records into `round`, dropping samples past sample_age_limit as of now. */

@@ -55,7 +55,7 @@ function latency(step: number): FloatHistogram {
 
 describe.skipIf(!promBin)('native histograms remote-written into Prometheus 2.42', () => {
   it('answer histogram_count, histogram_sum and rate there as over Vigil\u2019s store', async () => {
-    const config = remoteWriteSchema.parse({ url: prom.writeUrl, queue_config: { batch_send_deadline: '50ms', min_backoff: '10ms', max_samples_per_send: 7 } });
+    const config = remoteWriteSchema.parse({ url: prom.writeUrl, send_native_histograms: true, queue_config: { batch_send_deadline: '50ms', min_backoff: '10ms', max_samples_per_send: 7 } });
     const q = new WriteQueue({ config, walDir: db.walDir, stateDir: join(dir, 'remote'), metrics: new RemoteWriteMetrics(new Registry()), logger: silentLogger(), externalLabels: {}, pollIntervalMs: 20, store: db });
     await q.start();
     const t0 = Math.floor(Date.now() / 1000) * 1000 - 120_000;

@@ -84,7 +84,7 @@ describe('remote write queue', () => {
   });
 
   it('sends native histograms (integer ones as int deltas, others as float counts) and a histogram series\u2019 staleness marker', async () => {
-    const { q } = queue({ queue_config: { max_samples_per_send: 3 } });
+    const { q } = queue({ send_native_histograms: true, queue_config: { max_samples_per_send: 3 } });
     await q.start();
     const int = (t: number) => ({ schema: 0, counterResetHint: 'unknown' as const, zeroThreshold: 1e-128, zeroCount: 1, count: 6 + t / 1000, sum: 2.5 * t, positive: { idx: [0, 1, 4], cnt: [2, 3, 1 + t / 1000] }, negative: { idx: [-1], cnt: [0] } });
     const gauge = { schema: 3, counterResetHint: 'gauge' as const, zeroThreshold: 0, zeroCount: 0.5, count: 2, sum: -1, positive: { idx: [7], cnt: [1.5] }, negative: EMPTY_BUCKETS };
@@ -115,6 +115,23 @@ describe('remote write queue', () => {
     expect(raw.includes(Buffer.from([0x19, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]))).toBe(true);
     const [g] = rx.histograms.get('__name__=g,job=j')!;
     expect(g).toMatchObject({ count_float: 2, zero_count_float: 0.5, sum: -1, schema: 3, reset_hint: 3, positive_spans: [{ offset: 7, length: 1 }], positive_counts: [1.5], positive_deltas: [] });
+  });
+
+  it('passes over native histograms without send_native_histograms, as Prometheus does', async () => {
+    const { q } = queue();
+    await q.start();
+    const app = db.appender();
+    app.appendHistogram!({ __name__: 'h', job: 'j' }, 1000, { schema: 0, counterResetHint: 'unknown', zeroThreshold: 0, zeroCount: 0, count: 1, sum: 1, positive: { idx: [0], cnt: [1] }, negative: EMPTY_BUCKETS });
+    app.append({ __name__: 'f', job: 'j' }, 1000, 1);
+    await app.commit();
+    const app2 = db.appender();
+    app2.appendStale({ __name__: 'h', job: 'j' }, 2000);
+    app2.append({ __name__: 'f', job: 'j' }, 2000, 2);
+    await app2.commit();
+    await waitFor(() => rx.total() >= 2, 10_000);
+    expect(rx.samples.get('__name__=f,job=j')).toEqual([[1000, 1], [2000, 2]]);
+    expect(rx.histograms.size).toBe(0);
+    expect([...rx.samples.keys()]).toEqual(['__name__=f,job=j']);
   });
 
   it('retries 5xx and 429 (honouring Retry-After) without losing or reordering samples; drops 4xx and counts them', async () => {
