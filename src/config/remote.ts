@@ -52,9 +52,10 @@ export const remoteWriteSchema = z
     write_relabel_configs: z.array(relabelConfigSchema).default([]),
     queue_config: queueConfigSchema.default(queueConfigSchema.parse({})),
     metadata_config: metadataConfigSchema.default(metadataConfigSchema.parse({})),
-    // Accepted for Prometheus compatibility: Vigil keeps no exemplars or native histograms.
+    // Accepted for Prometheus compatibility: Vigil keeps no exemplars.
     send_exemplars: z.boolean().optional(),
-    send_native_histograms: z.boolean().optional(),
+    // Off by default as in Prometheus: a receiver without native histograms rejects the whole batch.
+    send_native_histograms: z.boolean().default(false),
   })
   .strict()
   .refine((c) => !(c.basic_auth && c.authorization), { message: 'at most one of basic_auth and authorization may be set', path: ['authorization'] });

@@ -126,10 +126,13 @@ export function planningApiDashboard(ctx: BuildContext): Dashboard {
       heatmap({
         title: 'Latency distribution',
         description:
-          'How many requests fell into each latency bucket, per step, from the classic http_request_duration_seconds_bucket series. With native histograms, the same panel reads sum(rate(http_request_duration_seconds[$__rate_interval])).',
+          'How many requests fell into each latency bucket, per step. Query A reads the classic http_request_duration_seconds_bucket series; query B the native histogram http_request_duration_seconds, which Grafana draws as heatmap cells from its buckets. A service exposing both shows both.',
         unit: 's',
         w: 24,
-        queries: [{ expr: `sum by (le) (rate(http_request_duration_seconds_bucket${TE}${R}))`, legend: '{{le}}', heatmap: true }],
+        queries: [
+          { expr: `sum by (le) (rate(http_request_duration_seconds_bucket${TE}${R}))`, legend: '{{le}}', heatmap: true },
+          { expr: `sum(rate(http_request_duration_seconds${TE}${R}))` },
+        ],
         links: [runbook(ctx, 'HighResponseTime')],
       }),
     )

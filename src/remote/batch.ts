@@ -4,7 +4,8 @@
  * WriteRequest: the samples of a batch grouped per series, in order, each
  * series' labels copied from its encoding made once.
  */
-import { ProtoWriter, sampleSize } from './proto.js';
+import type { FloatHistogram } from '../model/histogram.js';
+import { encodeHistogram, histogramFieldSize, ProtoWriter, sampleSize } from './proto.js';
 
 /** A series as the queue sends it, derived once from its WAL labels. */
 export interface SendSeries {
@@ -25,6 +26,14 @@ export class ShardBuffer {
   vs: Float64Array;
   stale: Uint8Array;
   length = 0;
+  /**
+   * Native histogram samples, apart from the float columns so that floats
+   * pay nothing for them; they come after the floats in the batch order
+   * (indexes `length`..`total`). `null` is a histogram staleness marker.
+   */
+  hSeries: SendSeries[] = [];
+  hTs: number[] = [];
+  hists: Array<FloatHistogram | null> = [];
 
   constructor(initial = 1024) {
     this.ts = new Float64Array(initial);
@@ -42,10 +51,29 @@ export class ShardBuffer {
     this.length = i + 1;
   }
 
+  pushHistogram(s: SendSeries, t: number, h: FloatHistogram | null): void {
+    this.hSeries.push(s);
+    this.hTs.push(t);
+    this.hists.push(h);
+  }
+
+  /** Float samples and histograms. */
+  get total(): number {
+    return this.length + this.hists.length;
+  }
+
+  /** Time of sample `i` of the batch order (floats, then histograms). */
+  timeAt(i: number): number {
+    return i < this.length ? this.ts[i] : this.hTs[i - this.length];
+  }
+
   /** Empties the buffer, keeping its room for the next round. */
   clear(): void {
     this.series.length = 0;
     this.length = 0;
+    this.hSeries.length = 0;
+    this.hTs.length = 0;
+    this.hists.length = 0;
   }
 
   private grow(): void {
@@ -67,11 +95,25 @@ let stamp = 0;
 let nextOf = new Int32Array(4096);
 
 /**
- * Protobuf bytes of a WriteRequest holding samples `from`..`to` of `b`,
- * written into `w` (reset first). Synchronous, so the series' scratch fields
- * are never shared between two batches being encoded.
+ * Protobuf bytes of a WriteRequest holding samples `from`..`to` of `b`
+ * (floats, then histograms: see ShardBuffer), written into `w` (reset first).
+ * Synchronous, so the series' scratch fields are never shared between two
+ * batches being encoded.
  */
 export function encodeBatch(w: ProtoWriter, b: ShardBuffer, from: number, to: number): Buffer {
+  w.reset();
+  const n = b.length;
+  if (from < n) encodeFloats(w, b, from, Math.min(to, n));
+  // One TimeSeries per histogram, as Prometheus sends them: a histogram outweighs its labels.
+  for (let i = Math.max(from, n) - n; i < to - n; i++) {
+    const bytes = encodeHistogram(b.hists[i], b.hTs[i]);
+    w.timeSeries(b.hSeries[i].labels, histogramFieldSize(bytes));
+    w.histogram(bytes);
+  }
+  return w.result();
+}
+
+function encodeFloats(w: ProtoWriter, b: ShardBuffer, from: number, to: number): void {
   const mark = ++stamp;
   if (nextOf.length < to - from) nextOf = new Int32Array(to - from);
   const order: SendSeries[] = [];
@@ -91,11 +133,9 @@ export function encodeBatch(w: ProtoWriter, b: ShardBuffer, from: number, to: nu
     }
     s.last = i;
   }
-  w.reset();
   const { vs, stale } = b;
   for (const s of order) {
     w.timeSeries(s.labels, s.samplesLen);
     for (let i = s.first; i >= 0; i = nextOf[i - from]) w.sample(ts[i], vs[i], stale[i] === 1);
   }
-  return w.result();
 }

@@ -10,6 +10,7 @@
  */
 import protobuf from 'protobufjs';
 import { compressSync, uncompressSync } from 'snappy';
+import type { BucketList, FloatHistogram } from '../model/histogram.js';
 
 /** prompb/types.proto and prompb/remote.proto, the parts remote write 1.0 uses. */
 const schema = {
@@ -26,8 +27,31 @@ const schema = {
           fields: {
             labels: { rule: 'repeated', type: 'Label', id: 1 },
             samples: { rule: 'repeated', type: 'Sample', id: 2 },
+            histograms: { rule: 'repeated', type: 'Histogram', id: 4 },
           },
         },
+        Histogram: {
+          oneofs: { count: { oneof: ['count_int', 'count_float'] }, zero_count: { oneof: ['zero_count_int', 'zero_count_float'] } },
+          fields: {
+            count_int: { type: 'uint64', id: 1 },
+            count_float: { type: 'double', id: 2 },
+            sum: { type: 'double', id: 3 },
+            schema: { type: 'sint32', id: 4 },
+            zero_threshold: { type: 'double', id: 5 },
+            zero_count_int: { type: 'uint64', id: 6 },
+            zero_count_float: { type: 'double', id: 7 },
+            negative_spans: { rule: 'repeated', type: 'BucketSpan', id: 8 },
+            negative_deltas: { rule: 'repeated', type: 'sint64', id: 9 },
+            negative_counts: { rule: 'repeated', type: 'double', id: 10 },
+            positive_spans: { rule: 'repeated', type: 'BucketSpan', id: 11 },
+            positive_deltas: { rule: 'repeated', type: 'sint64', id: 12 },
+            positive_counts: { rule: 'repeated', type: 'double', id: 13 },
+            reset_hint: { type: 'int32', id: 14 },
+            timestamp: { type: 'int64', id: 15 },
+            custom_values: { rule: 'repeated', type: 'double', id: 16 },
+          },
+        },
+        BucketSpan: { fields: { offset: { type: 'sint32', id: 1 }, length: { type: 'uint32', id: 2 } } },
         Label: { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } },
         Sample: { fields: { value: { type: 'double', id: 1 }, timestamp: { type: 'int64', id: 2 } } },
         MetricMetadata: {
@@ -60,10 +84,30 @@ export interface ProtoSample {
   /** Unix ms. */
   timestamp: number;
 }
+/** A decoded prompb.Histogram (the fields of its `count` / `zero_count` oneofs that are set). */
+export interface ProtoHistogram {
+  count_int?: number;
+  count_float?: number;
+  sum: number;
+  schema: number;
+  zero_threshold: number;
+  zero_count_int?: number;
+  zero_count_float?: number;
+  negative_spans: Array<{ offset: number; length: number }>;
+  negative_deltas: number[];
+  negative_counts: number[];
+  positive_spans: Array<{ offset: number; length: number }>;
+  positive_deltas: number[];
+  positive_counts: number[];
+  reset_hint: number;
+  timestamp: number;
+  custom_values: number[];
+}
 export interface ProtoTimeSeries {
   /** Sorted by name, as the protocol requires. */
   labels: ProtoLabel[];
   samples: ProtoSample[];
+  histograms?: ProtoHistogram[];
 }
 export interface ProtoMetadata {
   type: number;
@@ -97,6 +141,7 @@ const TAG_NAME = 0x0a;
 const TAG_VALUE = 0x12;
 const TAG_SAMPLE_VALUE = 0x09;
 const TAG_SAMPLE_TIMESTAMP = 0x10;
+const TAG_HISTOGRAMS = 0x22;
 const TAG_MD_TYPE = 0x08;
 const TAG_MD_FAMILY = 0x12;
 const TAG_MD_HELP = 0x22;
@@ -223,9 +268,146 @@ export class ProtoWriter {
     this.int64(t);
   }
 
+  /** One `histograms` field of a TimeSeries (bytes from `encodeHistogram`); room was ensured by `timeSeries`. */
+  histogram(bytes: Uint8Array): void {
+    this.buf[this.pos++] = TAG_HISTOGRAMS;
+    this.uvarint(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  f64(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+
+  tag(tag: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = tag;
+  }
+
+  varintField(tag: number, v: number): void {
+    this.ensure(11);
+    this.buf[this.pos++] = tag;
+    this.uvarint(v);
+  }
+
   result(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
+}
+
+/** Bytes a `histograms` field takes in a TimeSeries, tag and length included. */
+export function histogramFieldSize(bytes: Uint8Array): number {
+  return 1 + uvarintSize(bytes.length) + bytes.length;
+}
+
+/** prompb.Histogram.ResetHint */
+const RESET_HINTS = { unknown: 0, reset: 1, not_reset: 2, gauge: 3 } as const;
+
+function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+function allIntegers(h: FloatHistogram): boolean {
+  const isCount = (x: number) => Number.isSafeInteger(x) && x >= 0;
+  if (!isCount(h.count) || !isCount(h.zeroCount)) return false;
+  for (const c of h.positive.cnt) if (!isCount(c)) return false;
+  for (const c of h.negative.cnt) if (!isCount(c)) return false;
+  return true;
+}
+
+/**
+ * One side's buckets as Prometheus lays them out: spans over runs of
+ * consecutive indexes (the first offset absolute, later ones the gap), then
+ * the counts, packed — as deltas from the previous bucket for an integer
+ * histogram, as absolute floats otherwise.
+ */
+function writeBuckets(w: ProtoWriter, b: BucketList, spansTag: number, deltasTag: number, countsTag: number, integer: boolean): void {
+  const n = b.idx.length;
+  if (n === 0) return;
+  let start = 0;
+  let prevEnd = 0;
+  for (let i = 1; i <= n; i++) {
+    if (i < n && b.idx[i] === b.idx[i - 1] + 1) continue;
+    const offset = start === 0 ? b.idx[0] : b.idx[start] - prevEnd;
+    const length = i - start;
+    const z = zigzag(offset);
+    w.varintField(spansTag, 1 + uvarintSize(z) + 1 + uvarintSize(length));
+    w.varintField(0x08, z);
+    w.varintField(0x10, length);
+    prevEnd = b.idx[i - 1] + 1;
+    start = i;
+  }
+  if (integer) {
+    let len = 0;
+    let prev = 0;
+    for (const c of b.cnt) {
+      len += uvarintSize(zigzag(c - prev));
+      prev = c;
+    }
+    w.varintField(deltasTag, len);
+    prev = 0;
+    w.ensure(len);
+    for (const c of b.cnt) {
+      w.uvarint(zigzag(c - prev));
+      prev = c;
+    }
+  } else {
+    w.varintField(countsTag, n * 8);
+    for (const c of b.cnt) w.f64(c);
+  }
+}
+
+/**
+ * A prompb.Histogram's bytes: an integer histogram (int counts, bucket counts
+ * as deltas) when every count is a whole number, as a Prometheus client's
+ * counter histograms are; a float histogram otherwise. `null` is the
+ * staleness marker of a histogram series: a histogram whose sum is
+ * Prometheus's stale NaN, as Prometheus writes it.
+ */
+export function encodeHistogram(h: FloatHistogram | null, t: number): Buffer {
+  const w = new ProtoWriter(128);
+  if (h === null) {
+    w.varintField(0x08, 0);
+    w.tag(0x19);
+    w.ensure(8);
+    for (const x of STALE_NAN_BYTES) w.buf[w.pos++] = x;
+  } else {
+    const integer = allIntegers(h);
+    if (integer) w.varintField(0x08, h.count);
+    else {
+      w.tag(0x11);
+      w.f64(h.count);
+    }
+    w.tag(0x19);
+    w.f64(h.sum);
+    w.varintField(0x20, zigzag(h.schema));
+    w.tag(0x29);
+    w.f64(h.zeroThreshold);
+    if (integer) w.varintField(0x30, h.zeroCount);
+    else {
+      w.tag(0x39);
+      w.f64(h.zeroCount);
+    }
+    writeBuckets(w, h.negative, 0x42, 0x4a, 0x52, integer);
+    writeBuckets(w, h.positive, 0x5a, 0x62, 0x6a, integer);
+    const hint = RESET_HINTS[h.counterResetHint];
+    if (hint) w.varintField(0x70, hint);
+    if (h.customValues?.length) {
+      // Field 16 takes a two-byte tag.
+      w.ensure(12);
+      w.buf[w.pos++] = 0x82;
+      w.buf[w.pos++] = 0x01;
+      w.uvarint(h.customValues.length * 8);
+      for (const c of h.customValues) w.f64(c);
+    }
+  }
+  w.ensure(11);
+  w.buf[w.pos++] = 0x78;
+  w.int64(t);
+  return Buffer.from(w.result());
 }
 
 /**

@@ -14,6 +14,7 @@ import { authHeaders } from '../collectors/http-client.js';
 import { compileRelabel, relabel, type CompiledRelabel } from '../collectors/relabel.js';
 import type { RemoteWriteConfig } from '../config/remote.js';
 import type { Logger } from '../logger.js';
+import type { FloatHistogram } from '../model/histogram.js';
 import type { Labels } from '../tsdb/types.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import { loadState, StateFile, type QueueState } from './position.js';
@@ -62,6 +63,8 @@ class Round implements SampleSink<Prepared> {
   constructor(
     shards: number,
     private readonly prepare: (s: WalSeries<Prepared>) => Prepared,
+    /** send_native_histograms: without it histograms are passed over, as Prometheus does. */
+    private readonly sendHistograms: boolean,
   ) {
     this.shards = Array.from({ length: shards }, () => new ShardBuffer());
   }
@@ -77,6 +80,21 @@ class Round implements SampleSink<Prepared> {
     }
     const n = this.shards.length;
     this.shards[n === 1 ? 0 : p.hash % n].push(p, t, v, stale);
+    this.kept++;
+  }
+
+  histogram(s: WalSeries<Prepared>, t: number, h: FloatHistogram | null): void {
+    if (!this.sendHistograms) return;
+    this.read++;
+    if (t > this.maxT) this.maxT = t;
+    let p = s.prepared;
+    if (p === undefined) p = s.prepared = this.prepare(s);
+    if (p === null || t < this.oldest) {
+      this.dropped++;
+      return;
+    }
+    const n = this.shards.length;
+    this.shards[n === 1 ? 0 : p.hash % n].pushHistogram(p, t, h);
     this.kept++;
   }
 }
@@ -194,7 +212,7 @@ export class WriteQueue {
   }
 
   private newRound(shards: number): Round {
-    return new Round(shards, (s) => this.prepare(seriesLabels(s)));
+    return new Round(shards, (s) => this.prepare(seriesLabels(s)), this.o.config.send_native_histograms);
   }
 
   /** Reads WAL records into `round`, dropping samples past sample_age_limit as of now. */
@@ -284,8 +302,9 @@ export class WriteQueue {
     const onBatch = () => this.stateFile.save({ ...this.acked, round: { ...round, sent: [...progress] } }).then(() => undefined, (err: unknown) => this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: cannot save position'));
     await Promise.all(
       buckets.map(async (b, i) => {
-        for (let from = sent[i] * perSend; from < b.length; from += perSend) {
-          await this.sendBatch(b, from, Math.min(b.length, from + perSend));
+        const total = b.total;
+        for (let from = sent[i] * perSend; from < total; from += perSend) {
+          await this.sendBatch(b, from, Math.min(total, from + perSend));
           progress[i]++;
           await onBatch();
         }
@@ -330,7 +349,9 @@ export class WriteQueue {
 
   private async sendBatch(b: ShardBuffer, from: number, to: number): Promise<void> {
     let maxT = -Infinity;
-    for (let i = from; i < to; i++) if (b.ts[i] > maxT) maxT = b.ts[i];
+    const floats = Math.min(to, b.length);
+    for (let i = from; i < floats; i++) if (b.ts[i] > maxT) maxT = b.ts[i];
+    for (let i = Math.max(from, b.length); i < to; i++) maxT = Math.max(maxT, b.timeAt(i));
     const body = compressBody(encodeBatch(this.writer, b, from, to));
     const ok = await this.sendWithRetry(body, to - from, 'samples');
     if (ok) {

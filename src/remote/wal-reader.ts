@@ -16,7 +16,8 @@ import { ByteReader } from '../tsdb/bytes.js';
 import { WalReader as StoreWalReader, type WalDamage, type WalPosition } from '../tsdb/index.js';
 import { readLabels, RecordType } from '../tsdb/records.js';
 import type { Labels } from '../tsdb/types.js';
-import { readSamplesRecord } from '../tsdb/wal/records.js';
+import { readHistogramSamplesRecord, readSamplesRecord } from '../tsdb/wal/records.js';
+import type { FloatHistogram } from '../model/histogram.js';
 
 export type { WalPosition } from '../tsdb/index.js';
 
@@ -31,11 +32,15 @@ export interface WalSeries<P> {
   segment: number;
   /** The consumer's, computed on first use. */
   prepared: P | undefined;
+  /** It has carried native histograms: a staleness marker then ends a histogram series. */
+  histogram: boolean;
 }
 
 /** Receives the samples read, in WAL order. `v` is NaN for a staleness marker. */
 export interface SampleSink<P> {
   sample(series: WalSeries<P>, t: number, v: number, stale: boolean): void;
+  /** A native histogram sample; `null` is the staleness marker of a histogram series. */
+  histogram(series: WalSeries<P>, t: number, h: FloatHistogram | null): void;
 }
 
 export interface ReadResult {
@@ -97,10 +102,24 @@ export class WalReader<P> {
         const refs = this.refs;
         readSamplesRecord(r, (ref, t, v, stale) => {
           const s = refs.get(ref);
-          if (s !== undefined && s.segment === segment) sink.sample(s, t, v, stale);
+          if (s === undefined || s.segment !== segment) return;
+          // The store logs a histogram series' marker as a float marker; it is sent as a histogram one.
+          if (stale && s.histogram) sink.histogram(s, t, null);
+          else sink.sample(s, t, v, stale);
         });
-        // Snapshots repeat logged samples; native histograms are not sent (yet): neither is damage.
-      } else if (type !== RecordType.HeadChunk && type !== RecordType.HistogramSamples) damage.push({ segment, offset, reason: `unknown record type ${type}` });
+      } else if (type === RecordType.HistogramSamples) {
+        if (!sink) return;
+        const r = new ByteReader(payload);
+        r.u8();
+        const refs = this.refs;
+        readHistogramSamplesRecord(r, (ref, t, h) => {
+          const s = refs.get(ref);
+          if (s === undefined || s.segment !== segment) return;
+          s.histogram = true;
+          sink.histogram(s, t, h);
+        });
+        // Snapshots repeat logged samples: neither is damage.
+      } else if (type !== RecordType.HeadChunk) damage.push({ segment, offset, reason: `unknown record type ${type}` });
     } catch (err) {
       damage.push({ segment, offset, reason: `undecodable record: ${(err as Error).message}` });
     }
@@ -117,7 +136,7 @@ export class WalReader<P> {
       return;
     }
     readLabels(r); // a damaged declaration is reported here, not when its series is first used
-    this.refs.set(ref, { raw, segment, prepared: undefined });
+    this.refs.set(ref, { raw, segment, prepared: undefined, histogram: false });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { labelsKey } from '../model/labels.js';
 import { matchesAll } from '../model/matchers.js';
+import type { FloatHistogram } from '../model/histogram.js';
 import type { Appender, Labels, Matcher, Querier, SeriesData, Storage, StorageStats } from './types.js';
 
 interface MemSeries {
@@ -7,6 +8,8 @@ interface MemSeries {
   t: number[];
   v: number[];
   stale: boolean[];
+  /** Native histogram samples, where the sample is one; absent for a series without. */
+  h?: Array<FloatHistogram | undefined>;
 }
 
 /**
@@ -17,12 +20,13 @@ export class MemoryStorage implements Storage {
   private readonly series = new Map<string, MemSeries>();
 
   appender(): Appender {
-    const pending: Array<{ labels: Labels; t: number; v: number; stale: boolean }> = [];
+    const pending: Array<{ labels: Labels; t: number; v: number; stale: boolean; h?: FloatHistogram }> = [];
     return {
       append: (labels, t, v) => pending.push({ labels, t, v, stale: false }),
       appendStale: (labels, t) => pending.push({ labels, t, v: NaN, stale: true }),
+      appendHistogram: (labels, t, h) => pending.push({ labels, t, v: NaN, stale: false, h }),
       commit: async () => {
-        for (const s of pending.splice(0)) this.add(s.labels, s.t, s.v, s.stale);
+        for (const s of pending.splice(0)) this.add(s.labels, s.t, s.v, s.stale, s.h);
       },
       rollback: () => {
         pending.length = 0;
@@ -30,8 +34,8 @@ export class MemoryStorage implements Storage {
     };
   }
 
-  /** Synchronous append for tests and loaders. */
-  add(labels: Labels, t: number, v: number, stale = false): void {
+  /** Synchronous append for tests and loaders; with `h`, a native histogram sample (`v` unused). */
+  add(labels: Labels, t: number, v: number, stale = false, h?: FloatHistogram): void {
     const key = labelsKey(labels);
     let s = this.series.get(key);
     if (!s) {
@@ -40,14 +44,17 @@ export class MemoryStorage implements Storage {
     }
     const last = s.t.length ? s.t[s.t.length - 1] : -Infinity;
     if (t < last) throw new Error(`out of order sample for ${key}`);
+    if (h !== undefined && s.h === undefined) s.h = s.t.map(() => undefined);
     if (t === last) {
       s.v[s.v.length - 1] = v;
       s.stale[s.stale.length - 1] = stale;
+      if (s.h !== undefined) s.h[s.h.length - 1] = h;
       return;
     }
     s.t.push(t);
     s.v.push(v);
     s.stale.push(stale);
+    s.h?.push(h);
   }
 
   clear(): void {
@@ -70,6 +77,7 @@ export class MemoryStorage implements Storage {
           t: Float64Array.from(s.t.slice(lo, hi)),
           v: Float64Array.from(s.v.slice(lo, hi)),
           stale: stale.some(Boolean) ? Uint8Array.from(stale, (b) => (b ? 1 : 0)) : undefined,
+          ...(s.h !== undefined ? { h: s.h.slice(lo, hi) } : {}),
         });
       }
       return out;

@@ -14,6 +14,7 @@ import { CATALOGUE, type MetricInfo } from '../../src/dashboards/catalogue.js';
 import { prometheusQueries } from '../../src/dashboards/check.js';
 import { expandGrafanaVars } from '../../src/dashboards/promql.js';
 import { silentLogger } from '../../src/logger.js';
+import { EMPTY_BUCKETS, type FloatHistogram } from '../../src/model/histogram.js';
 import { createEngine } from '../../src/promql/index.js';
 import { MemoryStorage } from '../../src/tsdb/memory.js';
 
@@ -76,6 +77,12 @@ function jobOf(m: MetricInfo): string {
 
 const BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 100, 1000, 5000];
 
+/** A native latency histogram (schema 0: bucket i holds (2^(i-1), 2^i]) with `n` observations. */
+function nativeLatency(n: number): FloatHistogram {
+  const a = Math.floor(n / 3);
+  return { schema: 0, counterResetHint: 'unknown', zeroThreshold: 2.938735877055719e-39, zeroCount: 0, count: n, sum: n * 0.2, positive: { idx: [-6, -3, 0], cnt: [a, a, n - 2 * a] }, negative: EMPTY_BUCKETS };
+}
+
 function seed(storage: MemoryStorage): void {
   for (const m of CATALOGUE) {
     for (const [vi, extra] of variants(m).entries()) {
@@ -90,6 +97,8 @@ function seed(storage: MemoryStorage): void {
             storage.add({ __name__: m.name, ...labels, quantile: '0.5' }, t, 0.01);
           }
           storage.add({ __name__: `${m.name}_sum`, ...labels }, t, grow * 0.2);
+          // The same histogram as a client with native histograms switched on also exposes it.
+          if (m.type === 'histogram') storage.add({ __name__: m.name, ...labels }, t, NaN, false, nativeLatency(grow));
           storage.add({ __name__: `${m.name}_count`, ...labels }, t, grow);
         } else if (m.type === 'counter') {
           storage.add({ __name__: m.name, ...labels }, t, grow * 3);
@@ -158,6 +167,18 @@ describe('dashboards rendered through the query API', () => {
       expect(empty).toEqual([]);
     });
   }
+
+  it('the latency heatmap\u2019s native-histogram query answers histograms (which Grafana draws as heatmap cells)', async () => {
+    const dash = buildDashboards().get('planning-api')!;
+    const q = prometheusQueries(dash).find((x) => x.expr.startsWith('sum(rate(http_request_duration_seconds{'));
+    expect(q, 'the native-histogram query of the latency heatmap').toBeDefined();
+    const answer = await ask(expandGrafanaVars(q!.expr), false);
+    const [series] = answer.data!.result as Array<{ values?: unknown[]; histograms?: Array<[number, { count: string; buckets: unknown[] }]> }>;
+    expect(series.values).toBeUndefined();
+    expect(series.histograms!.length).toBeGreaterThan(0);
+    expect(Number(series.histograms![0][1].count)).toBeGreaterThan(0);
+    expect(series.histograms![0][1].buckets.length).toBeGreaterThan(0);
+  });
 
   it('an unknown metric renders empty, which the catalogue check exists to catch', async () => {
     const answer = await ask('sum(rate(http_request_total[1m]))', false);

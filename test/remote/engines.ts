@@ -66,7 +66,7 @@ export function victoriaMetrics(bin: string, dir: string, port: number): Engine 
   return { url, writeUrl: `${url}/api/v1/write`, ...d };
 }
 
-export function prometheusReceiver(bin: string, dir: string, port: number, config = 'global:\n  scrape_interval: 15s\n'): Engine {
+export function prometheusReceiver(bin: string, dir: string, port: number, config = 'global:\n  scrape_interval: 15s\n', flags: string[] = []): Engine {
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, config);
@@ -80,6 +80,7 @@ export function prometheusReceiver(bin: string, dir: string, port: number, confi
       '--storage.tsdb.retention.time=100y',
       '--web.enable-remote-write-receiver',
       '--log.level=warn',
+      ...flags,
     ],
     `${url}/-/ready`,
   );

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { remoteWriteSchema } from '../../src/config/remote.js';
+import { EMPTY_BUCKETS } from '../../src/model/histogram.js';
 import { silentLogger } from '../../src/logger.js';
 import { RemoteWriteMetrics } from '../../src/remote/metrics.js';
 import { WriteQueue } from '../../src/remote/queue.js';
@@ -80,6 +81,57 @@ describe('remote write queue', () => {
     for (const r of rx.requests) expect(r.timeseries.reduce((a, t) => a + t.samples.length, 0)).toBeLessThanOrEqual(100);
     const re = new RegExp(`prometheus_remote_storage_samples_total\\{remote_name="[0-9a-f]{6}",url="${rx.url.replace(/[/.]/g, '\\$&')}"\\} ${n}\n`);
     await waitFor(async () => re.test(await registry.metrics()), 5000);
+  });
+
+  it('sends native histograms (integer ones as int deltas, others as float counts) and a histogram series\u2019 staleness marker', async () => {
+    const { q } = queue({ send_native_histograms: true, queue_config: { max_samples_per_send: 3 } });
+    await q.start();
+    const int = (t: number) => ({ schema: 0, counterResetHint: 'unknown' as const, zeroThreshold: 1e-128, zeroCount: 1, count: 6 + t / 1000, sum: 2.5 * t, positive: { idx: [0, 1, 4], cnt: [2, 3, 1 + t / 1000] }, negative: { idx: [-1], cnt: [0] } });
+    const gauge = { schema: 3, counterResetHint: 'gauge' as const, zeroThreshold: 0, zeroCount: 0.5, count: 2, sum: -1, positive: { idx: [7], cnt: [1.5] }, negative: EMPTY_BUCKETS };
+    for (let t = 1000; t <= 3000; t += 1000) {
+      const app = db.appender();
+      app.append({ __name__: 'f', job: 'j' }, t, t);
+      app.appendHistogram!({ __name__: 'h', job: 'j' }, t, int(t));
+      if (t === 1000) app.appendHistogram!({ __name__: 'g', job: 'j' }, t, gauge);
+      await app.commit();
+    }
+    const app = db.appender();
+    app.appendStale({ __name__: 'h', job: 'j' }, 4000);
+    await app.commit();
+    await waitFor(() => (rx.histograms.get('__name__=h,job=j')?.length ?? 0) >= 4 && rx.histograms.has('__name__=g,job=j') && rx.total() >= 3, 10_000);
+    expect(rx.samples.get('__name__=f,job=j')).toEqual([[1000, 1000], [2000, 2000], [3000, 3000]]);
+    expect(rx.samples.get('__name__=h,job=j') ?? []).toEqual([]);
+    const hs = rx.histograms.get('__name__=h,job=j')!;
+    expect(hs.map((h) => h.timestamp)).toEqual([1000, 2000, 3000, 4000]);
+    expect(hs[1]).toMatchObject({ count_int: 8, sum: 5000, schema: 0, zero_threshold: 1e-128, zero_count_int: 1, reset_hint: 0 });
+    // Buckets 0,1 and 4: two spans; counts as deltas from the previous bucket.
+    expect(hs[1].positive_spans).toEqual([{ offset: 0, length: 2 }, { offset: 2, length: 1 }]);
+    expect(hs[1].positive_deltas).toEqual([2, 1, 0]);
+    expect(hs[1].positive_counts).toEqual([]);
+    expect(hs[1].count_float).toBeUndefined();
+    // The staleness marker: a histogram whose sum is Prometheus's stale NaN, bit for bit.
+    expect(hs[3].sum).toBeNaN();
+    const raw = Buffer.concat(rx.raw);
+    expect(raw.includes(Buffer.from([0x19, 0x02, 0, 0, 0, 0, 0, 0xf0, 0x7f]))).toBe(true);
+    const [g] = rx.histograms.get('__name__=g,job=j')!;
+    expect(g).toMatchObject({ count_float: 2, zero_count_float: 0.5, sum: -1, schema: 3, reset_hint: 3, positive_spans: [{ offset: 7, length: 1 }], positive_counts: [1.5], positive_deltas: [] });
+  });
+
+  it('passes over native histograms without send_native_histograms, as Prometheus does', async () => {
+    const { q } = queue();
+    await q.start();
+    const app = db.appender();
+    app.appendHistogram!({ __name__: 'h', job: 'j' }, 1000, { schema: 0, counterResetHint: 'unknown', zeroThreshold: 0, zeroCount: 0, count: 1, sum: 1, positive: { idx: [0], cnt: [1] }, negative: EMPTY_BUCKETS });
+    app.append({ __name__: 'f', job: 'j' }, 1000, 1);
+    await app.commit();
+    const app2 = db.appender();
+    app2.appendStale({ __name__: 'h', job: 'j' }, 2000);
+    app2.append({ __name__: 'f', job: 'j' }, 2000, 2);
+    await app2.commit();
+    await waitFor(() => rx.total() >= 2, 10_000);
+    expect(rx.samples.get('__name__=f,job=j')).toEqual([[1000, 1], [2000, 2]]);
+    expect(rx.histograms.size).toBe(0);
+    expect([...rx.samples.keys()]).toEqual(['__name__=f,job=j']);
   });
 
   it('retries 5xx and 429 (honouring Retry-After) without losing or reordering samples; drops 4xx and counts them', async () => {

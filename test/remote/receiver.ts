@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { uncompressSync } from 'snappy';
-import { decodeWriteBody, type WriteRequest } from '../../src/remote/proto.js';
+import { decodeWriteBody, type ProtoHistogram, type WriteRequest } from '../../src/remote/proto.js';
 
 export type Reply = { status: number; headers?: Record<string, string>; body?: string };
 
@@ -11,6 +11,8 @@ export class Receiver {
   raw: Buffer[] = [];
   /** series key -> [t, v] in arrival order */
   samples = new Map<string, Array<[number, number]>>();
+  /** series key -> native histograms in arrival order */
+  histograms = new Map<string, ProtoHistogram[]>();
   reply: (req: WriteRequest, n: number) => Reply = () => ({ status: 204 });
   headers: Array<Record<string, string | string[] | undefined>> = [];
   private server?: Server;
@@ -39,6 +41,11 @@ export class Receiver {
             let list = this.samples.get(key);
             if (!list) this.samples.set(key, (list = []));
             for (const s of ts.samples) list.push([Number(s.timestamp), s.value]);
+            if (ts.histograms?.length) {
+              let hl = this.histograms.get(key);
+              if (!hl) this.histograms.set(key, (hl = []));
+              hl.push(...ts.histograms);
+            }
           }
         }
         res.writeHead(r.status, r.headers).end(r.body ?? '');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seriesLabels, WalReader, type WalPosition, type WalSeries } from '../../src/remote/wal-reader.js';
+import type { FloatHistogram } from '../../src/model/histogram.js';
 import { openTsdb } from '../../src/tsdb/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vigil-rw-wal-'));
@@ -23,6 +24,14 @@ function readAll(reader: WalReader<{ name: string }>, from: WalPosition, derived
         }
         got.push(`${s.prepared.name}@${t}=${stale ? 'stale' : v}`);
       },
+      histogram(s: WalSeries<{ name: string }>, t: number, h: FloatHistogram | null) {
+        if (s.prepared === undefined) {
+          derived.n++;
+          const l = seriesLabels(s);
+          s.prepared = { name: `${l.__name__}${l.k ?? ''}` };
+        }
+        got.push(`${s.prepared.name}@${t}=${h === null ? 'stale histogram' : `histogram count ${h.count}`}`);
+      },
     });
     expect(r.skipped).toBeUndefined();
     if (r.next.segment === pos.segment && r.next.offset === pos.offset) return { got, pos };
@@ -31,7 +40,7 @@ function readAll(reader: WalReader<{ name: string }>, from: WalPosition, derived
 }
 
 describe('remote-write WAL reader', () => {
-  it('passes over native histogram records without calling them damage (they are not sent yet)', async () => {
+  it('hands over native histograms, and a histogram series\u2019 staleness marker as a histogram one', async () => {
     const db = await openTsdb({ dir: join(root, 'nh'), retentionMs: DAY, checkpointIntervalMs: 0 });
     const reader = new WalReader<{ name: string }>(db.walDir);
     const start = reader.tail();
@@ -40,8 +49,12 @@ describe('remote-write WAL reader', () => {
     const h = { schema: 0, counterResetHint: 'unknown' as const, zeroThreshold: 0, zeroCount: 0, count: 1, sum: 1, positive: { idx: [0], cnt: [1] }, negative: { idx: [], cnt: [] } };
     app.appendHistogram!({ __name__: 'h' }, 1000, h);
     await app.commit();
+    const app2 = db.appender();
+    app2.appendStale({ __name__: 'f' }, 2000);
+    app2.appendStale({ __name__: 'h' }, 2000);
+    await app2.commit();
     // readAll checks that nothing was reported skipped.
-    expect(readAll(reader, start, { n: 0 }).got).toEqual(['f@1000=1']);
+    expect(readAll(reader, start, { n: 0 }).got).toEqual(['f@1000=1', 'h@1000=histogram count 1', 'f@2000=stale', 'h@2000=stale histogram']);
     await db.close();
   });
 
