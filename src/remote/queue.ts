@@ -70,32 +70,27 @@ class Round implements SampleSink<Prepared> {
   }
 
   sample(s: WalSeries<Prepared>, t: number, v: number, stale: boolean): void {
-    this.read++;
-    if (t > this.maxT) this.maxT = t;
-    let p = s.prepared;
-    if (p === undefined) p = s.prepared = this.prepare(s);
-    if (p === null || t < this.oldest) {
-      this.dropped++;
-      return;
-    }
-    const n = this.shards.length;
-    this.shards[n === 1 ? 0 : p.hash % n].push(p, t, v, stale);
-    this.kept++;
+    this.shardFor(s, t)?.push(s.prepared!, t, v, stale);
   }
 
   histogram(s: WalSeries<Prepared>, t: number, h: FloatHistogram | null): void {
     if (!this.sendHistograms) return;
+    this.shardFor(s, t)?.pushHistogram(s.prepared!, t, h);
+  }
+
+  /** Counts a sample read and picks its shard; undefined when it is dropped (relabelled away, or older than the age limit). */
+  private shardFor(s: WalSeries<Prepared>, t: number): (typeof this.shards)[number] | undefined {
     this.read++;
     if (t > this.maxT) this.maxT = t;
     let p = s.prepared;
     if (p === undefined) p = s.prepared = this.prepare(s);
     if (p === null || t < this.oldest) {
       this.dropped++;
-      return;
+      return undefined;
     }
-    const n = this.shards.length;
-    this.shards[n === 1 ? 0 : p.hash % n].pushHistogram(p, t, h);
     this.kept++;
+    const n = this.shards.length;
+    return this.shards[n === 1 ? 0 : p.hash % n];
   }
 }
 
