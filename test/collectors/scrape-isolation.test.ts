@@ -13,6 +13,7 @@ import { TargetScraper, type TargetSpec } from '../../src/collectors/target-scra
 import { parseConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { MemoryStorage } from '../../src/tsdb/memory.js';
+import { turnsDuring } from '../helpers/event-loop.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 const routes = new Map<string, Handler>();
@@ -76,21 +77,6 @@ function setup(paths: string[], extra = '', opts: Partial<CollectorsOptions> = {
   };
   const error = (path: string) => collectors.targets().find((t) => t.labels.job === `j${paths.indexOf(path)}`)?.lastError ?? '';
   return { storage, registry, collectors, up, error };
-}
-
-/** Counts event-loop turns while `p` runs: the main thread kept answering if there are many. */
-async function turnsDuring(p: Promise<unknown>): Promise<number> {
-  let turns = 0;
-  let done = false;
-  const spin = () => {
-    if (done) return;
-    turns++;
-    setImmediate(spin);
-  };
-  setImmediate(spin);
-  await p;
-  done = true;
-  return turns;
 }
 
 describe('scrape workers', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, PromQLError } from '../../src/promql/index.js';
 import { slicedRangeQuery } from '../../src/promql/sliced.js';
 import { MemoryStorage } from '../../src/tsdb/memory.js';
+import { turnsDuring } from '../helpers/event-loop.js';
 
 function storage(): MemoryStorage {
   const st = new MemoryStorage();
@@ -52,30 +53,12 @@ describe('sliced range queries', () => {
   });
 
   it('yields to the event loop between slices', async () => {
-    let turns = 0;
-    let done = false;
-    const spin = () => {
-      if (done) return;
-      turns++;
-      setImmediate(spin);
-    };
-    setImmediate(spin);
-    await slicedRangeQuery(engine, 'rate(http_requests_total[5m])', 0, 3_600_000, 15_000, {}, { sliceMs: 0 });
-    done = true;
+    const turns = await turnsDuring(slicedRangeQuery(engine, 'rate(http_requests_total[5m])', 0, 3_600_000, 15_000, {}, { sliceMs: 0 }));
     expect(turns).toBeGreaterThan(100);
   });
 
   it('yields inside a subquery too: one step over a long subquery range', async () => {
-    let turns = 0;
-    let done = false;
-    const spin = () => {
-      if (done) return;
-      turns++;
-      setImmediate(spin);
-    };
-    setImmediate(spin);
-    await slicedRangeQuery(engine, 'max_over_time(rate(http_requests_total[1m])[1h:15s])', 3_600_000, 3_600_000, 15_000, {}, { sliceMs: 0 });
-    done = true;
+    const turns = await turnsDuring(slicedRangeQuery(engine, 'max_over_time(rate(http_requests_total[1m])[1h:15s])', 3_600_000, 3_600_000, 15_000, {}, { sliceMs: 0 }));
     expect(turns).toBeGreaterThan(100);
   });
 
