@@ -303,7 +303,10 @@ export class Tsdb implements Storage {
         let drop = 0;
         while (drop < s.chunks.length && s.chunks[drop].maxT < cutoff) drop++;
         if (drop) s.chunks.splice(0, drop);
-        if (s.head && s.head.count && s.head.maxT < cutoff) s.head = null;
+        if (s.head && s.head.count && s.head.maxT < cutoff) {
+          s.head.release();
+          s.head = null;
+        }
         if (s.hist && s.hist.count && s.hist.maxT < cutoff) s.hist.clear();
       }
     }

@@ -105,8 +105,9 @@ export class MemSeries {
   cutHead(): void {
     const h = this.head;
     this.head = null;
-    if (!h || h.count === 0) return;
-    this.chunks.push({ bytes: h.bytes(), count: h.count, minT: h.minT, maxT: h.maxT });
+    if (!h) return;
+    if (h.count > 0) this.chunks.push({ bytes: h.bytes(), count: h.count, minT: h.minT, maxT: h.maxT });
+    h.release();
   }
 
   /** Sets `lastT`/`lastV` from the newest head sample. */
@@ -209,6 +210,8 @@ export class SeriesIndex {
     this.postings.remove(new Set(dead.map((s) => s.ref)), this.labelsOf);
     for (const s of dead) {
       s.dead = true;
+      s.head?.release();
+      s.head = null;
       this.byRef.delete(s.ref);
       this.byKey.delete(s.key);
     }
