@@ -4,10 +4,13 @@
  * HTML and script, rules that fire, Slack notifications to a loopback stand-in.
  * Every page renders; label values and annotations show as text; no request
  * leaves Vigil's origin; the on-call flow from a notification's Silence and
- * Source links works signed in with the token. Screenshots go to docs/.
+ * Source links works signed in with the token. Screenshots go to a temporary
+ * directory, or to docs/ (the README's pictures) with VIGIL_UPDATE_SCREENSHOTS=1,
+ * so an ordinary run leaves the tree unmodified.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -21,11 +24,15 @@ import { requireBinary } from '../helpers/services.js';
 import { startSlackStandIn, type SlackStandIn } from '../helpers/slack.js';
 
 const chromiumPath = requireBinary('chromium', 'chromium');
+const UPDATE_SCREENSHOTS = process.env.VIGIL_UPDATE_SCREENSHOTS === '1';
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+/** Where screenshots go: docs/ only when asked to update the README's pictures. */
+let SHOTS = '';
 const TOKEN = 'ui-test-token-5d1e';
 const EVIL_LABEL = '<script>window.__xss=1</script>';
 const EVIL_SUMMARY = '<img src=x onerror="window.__xss=2"><b>bold?</b>';
 const EVIL_ENDPOINT = '"><svg onload=window.__xss=3>';
+const EVIL_TEAM = '<iframe srcdoc="<script>parent.__xss=5</script>"></iframe>';
 
 let target: Server;
 let errors = 0;
@@ -76,12 +83,13 @@ async function newPage(): Promise<Page> {
 /** Markup from labels/annotations must not have become elements or run. */
 async function expectInert(page: Page): Promise<void> {
   expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
-  expect(await page.locator('img[src="x"], svg[onload]').count()).toBe(0);
+  expect(await page.locator('img[src="x"], svg[onload], iframe').count()).toBe(0);
 }
 
 describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
   beforeAll(async () => {
-      mkdirSync(DOCS, { recursive: true });
+    SHOTS = UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), 'vigil-ui-shots-'));
+    mkdirSync(SHOTS, { recursive: true });
     slack = await startSlackStandIn();
     target = createServer((req, res) => {
       if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());
@@ -106,7 +114,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
               alert: 'MarkupInLabels',
               // Over a window, so one scrape missed on a loaded machine does not resolve it.
               expr: 'max_over_time(app_evil_info[1m]) == 1',
-              labels: { severity: 'warning' },
+              labels: { severity: 'warning', note: EVIL_LABEL },
               annotations: { summary: EVIL_SUMMARY, description: `value {{ $labels.evil }}`, runbook_url: 'javascript:window.__xss=4' },
             },
             { alert: 'NeverFires', expr: 'vector(1) > 2', for: '5m' },
@@ -120,7 +128,8 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       ...baseConfig({ scrapeInterval: '500ms', evaluationInterval: '500ms' }),
       server: { listen: `127.0.0.1:${port}`, token: TOKEN, external_url: origin },
       scrape_configs: [
-        { job_name: 'sical-backend', static_configs: [{ targets: [`127.0.0.1:${(target.address() as { port: number }).port}`] }] },
+        // A target label with markup: shown on the Targets and Status pages and carried by every alert of the job.
+        { job_name: 'sical-backend', static_configs: [{ targets: [`127.0.0.1:${(target.address() as { port: number }).port}`], labels: { team: EVIL_TEAM } }] },
         { job_name: 'down', static_configs: [{ targets: ['127.0.0.1:1'] }] },
       ],
       rule_files: ['rules/*.yml'],
@@ -147,20 +156,43 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     await slack?.close();
     await new Promise<void>((r) => (target ? target.close(() => r()) : r()));
     d?.remove();
+    if (SHOTS && !UPDATE_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
   });
 
   const pages: Array<{ path: string; name: string; ready: string; text: string[] }> = [
     { path: '/alerts', name: 'alerts', ready: '.alert', text: ['HighErrorRate', EVIL_LABEL, EVIL_SUMMARY, 'slack'] },
-    { path: '/targets', name: 'targets', ready: '.target', text: ['sical-backend', 'down', 'connect'] },
-    { path: '/rules', name: 'rules', ready: '.rule', text: ['HighErrorRate', 'job:http_requests:rate5s', 'NeverFires'] },
-    { path: `/graph?g0.expr=${encodeURIComponent('app_evil_info')}`, name: 'graph', ready: '[data-testid=table] td', text: [EVIL_LABEL] },
-    { path: '/status', name: 'status', ready: 'pre.config', text: ['<secret>', 'Series by metric', 'storageRetention'] },
-    { path: '/silences', name: 'silences', ready: 'table.list', text: ['New silence'] },
+    { path: '/targets', name: 'targets', ready: '.target', text: ['sical-backend', 'down', 'connect', EVIL_TEAM] },
+    { path: '/rules', name: 'rules', ready: '.rule', text: ['HighErrorRate', 'job:http_requests:rate5s', 'NeverFires', EVIL_LABEL] },
+    { path: `/graph?g0.expr=${encodeURIComponent('app_evil_info')}`, name: 'graph', ready: '[data-testid=table] td', text: [EVIL_LABEL, EVIL_TEAM] },
+    { path: '/status', name: 'status', ready: 'pre.config', text: ['<secret>', 'Series by metric', 'storageRetention', EVIL_TEAM] },
+    { path: '/silences', name: 'silences', ready: 'tr.silence', text: ['New silence', EVIL_LABEL, EVIL_SUMMARY] },
   ];
+
+  /** A silence whose matcher value and comment carry markup, catching no alert; expired after the Silences page test. */
+  async function createMarkupSilence(): Promise<string> {
+    const now = Date.now();
+    const res = await fetch(`${origin}/api/v2/silences`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        matchers: [
+          { name: 'alertname', value: 'NoSuchAlert', isRegex: false, isEqual: true },
+          { name: 'evil', value: EVIL_LABEL, isRegex: false, isEqual: true },
+        ],
+        startsAt: new Date(now).toISOString(),
+        endsAt: new Date(now + 3_600_000).toISOString(),
+        createdBy: 'ui-test',
+        comment: EVIL_SUMMARY,
+      }),
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { silenceID: string }).silenceID;
+  }
 
   for (const p of pages) {
     it(`renders ${p.path} with markup from labels shown as text`, async () => {
       const page = await newPage();
+      const silenceId = p.name === 'silences' ? await createMarkupSilence() : undefined;
       try {
         const res = await page.goto(origin + p.path);
         expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
@@ -176,9 +208,11 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
           // runbook_url "javascript:..." stays text, never a link
           expect(await page.locator('a[href^="javascript"]').count()).toBe(0);
         }
-        await page.screenshot({ path: join(DOCS, `ui-${p.name}.png`), fullPage: false });
+        await page.screenshot({ path: join(SHOTS, `ui-${p.name}.png`), fullPage: false });
       } finally {
         await page.close();
+        // The on-call tests below expect HighErrorRate's silence to be the only active one.
+        if (silenceId) await fetch(`${origin}/api/v2/silence/${silenceId}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
       }
     });
   }
@@ -202,7 +236,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       const session = cookies.find((c) => c.name === 'vigil_session');
       expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
       await page.fill('input[name=createdBy]', 'oncall@example.com');
-      await page.screenshot({ path: join(DOCS, 'ui-silence-form.png') });
+      await page.screenshot({ path: join(SHOTS, 'ui-silence-form.png') });
       await page.click('form.silence-form button[type=submit]');
       await page.waitForSelector('text=Silence saved', { timeout: 10_000 });
 
@@ -281,7 +315,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       // The URL is shareable: it carries the expression and range.
       expect(page.url()).toContain('g0.expr=');
       expect(page.url()).toContain('g0.range_input=');
-      await page.screenshot({ path: join(DOCS, 'ui-graph-source.png') });
+      await page.screenshot({ path: join(SHOTS, 'ui-graph-source.png') });
     } finally {
       await page.close();
     }
