@@ -16,7 +16,7 @@ import { silentLogger } from '../../../src/logger.js';
 import { createEngine } from '../../../src/promql/index.js';
 import { MemoryStorage } from '../../../src/tsdb/memory.js';
 import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
-import { generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
+import { generateGroups, generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
 import { outputName } from '../../../src/cli/slo-generate.js';
 import { CATALOGUE } from '../../../src/dashboards/catalogue.js';
 import { checkRuleFiles } from '../../../src/dashboards/check.js';
@@ -106,6 +106,92 @@ function errorOf(text: string): string {
   }
   throw new Error('expected the SLO file to be rejected');
 }
+
+/**
+ * A file as Sloth's prometheus/v1 documentation writes them: quoted version
+ * and service, labels at file and SLO level, an events SLI spread over lines,
+ * a raw SLI, alert labels and annotations at both levels, a disabled ticket.
+ */
+const SLOTH_STYLE = `version: "prometheus/v1"
+service: "checkout"
+labels:
+  owner: "payments"
+  tier: "1"
+slos:
+  - name: "requests-availability"
+    objective: 99.95
+    description: "Requests answered without a server error or throttling."
+    labels:
+      category: availability
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="checkout",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="checkout"}[{{.window}}]))
+    alerting:
+      name: "CheckoutHighErrorRate"
+      labels:
+        category: "availability"
+      annotations:
+        summary: "High error rate on checkout responses"
+      page_alert:
+        labels:
+          severity: pageteam
+          routing_key: payments
+      ticket_alert:
+        labels:
+          severity: "slack"
+          slack_channel: "#alerts-payments"
+  - name: "requests-latency"
+    objective: 99
+    sli:
+      events:
+        error_query: |
+          (
+            sum(rate(http_request_duration_seconds_count{job="checkout"}[{{.window}}]))
+            -
+            sum(rate(http_request_duration_seconds_bucket{le="0.4",job="checkout"}[{{.window}}]))
+          )
+        total_query: sum(rate(http_request_duration_seconds_count{job="checkout"}[{{.window}}]))
+    alerting:
+      name: CheckoutLatency
+      page_alert:
+        labels:
+          severity: critical
+      ticket_alert:
+        disable: true
+  - name: "cache-hits"
+    objective: 95
+    sli:
+      raw:
+        error_ratio_query: |
+          1 - (sum(rate(cache_hits_total[{{.window}}])) / sum(rate(cache_requests_total[{{.window}}])))
+    alerting:
+      name: CacheMisses
+`;
+
+describe("Sloth's prometheus/v1 format", () => {
+  it('a file written as Sloth documents it is accepted and generates its alerts with its labels', () => {
+    const file = parseSloText(SLOTH_STYLE, 'slos/checkout.yml');
+    expect(file.slos.map((s) => s.name)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
+    const groups = generateGroups(file);
+    const alerts = groups.filter((g) => g.name.startsWith('slo-alerts-')).flatMap((g) => g.rules);
+    const page = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels.sloth_severity === 'page')!;
+    // The SLO's own alert labels win over Vigil's default severities, as in Sloth.
+    expect(page.labels).toMatchObject({ severity: 'pageteam', routing_key: 'payments', category: 'availability', owner: 'payments', tier: '1' });
+    expect(page.annotations.summary).toBe('High error rate on checkout responses');
+    const ticket = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels.sloth_severity === 'ticket')!;
+    expect(ticket.labels).toMatchObject({ severity: 'slack', slack_channel: '#alerts-payments' });
+    expect(alerts.filter((r) => r.alert === 'CheckoutLatency').map((r) => r.labels.sloth_severity)).toEqual(['page']);
+    expect(alerts.filter((r) => r.alert === 'CacheMisses').map((r) => r.labels.severity)).toEqual(['critical', 'warning']);
+    const recordings = groups.flatMap((g) => g.rules).filter((r) => r.record === 'slo:sli_error:ratio_rate1h');
+    expect(recordings.map((r) => r.labels.sloth_slo)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
+  });
+
+  it("Sloth's SLI plugins are refused naming the field, not ignored", () => {
+    const msg = errorOf(VALID.replace('      events:', '      plugin:\n        id: sloth-common/availability\n      events:'));
+    expect(msg).toMatch(/slos\/api\.yml[\s\S]*slos\[0\]\.sli: Unrecognized key: "plugin"/);
+  });
+});
 
 describe('bad SLO files', () => {
   it('accept the valid example', () => {
