@@ -175,16 +175,16 @@ describe("Sloth's prometheus/v1 format", () => {
     expect(file.slos.map((s) => s.name)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
     const groups = generateGroups(file);
     const alerts = groups.filter((g) => g.name.startsWith('slo-alerts-')).flatMap((g) => g.rules);
-    const page = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels.sloth_severity === 'page')!;
+    const page = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels?.sloth_severity === 'page')!;
     // The SLO's own alert labels win over Vigil's default severities, as in Sloth.
     expect(page.labels).toMatchObject({ severity: 'pageteam', routing_key: 'payments', category: 'availability', owner: 'payments', tier: '1' });
-    expect(page.annotations.summary).toBe('High error rate on checkout responses');
-    const ticket = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels.sloth_severity === 'ticket')!;
+    expect(page.annotations?.summary).toBe('High error rate on checkout responses');
+    const ticket = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels?.sloth_severity === 'ticket')!;
     expect(ticket.labels).toMatchObject({ severity: 'slack', slack_channel: '#alerts-payments' });
-    expect(alerts.filter((r) => r.alert === 'CheckoutLatency').map((r) => r.labels.sloth_severity)).toEqual(['page']);
-    expect(alerts.filter((r) => r.alert === 'CacheMisses').map((r) => r.labels.severity)).toEqual(['critical', 'warning']);
+    expect(alerts.filter((r) => r.alert === 'CheckoutLatency').map((r) => r.labels?.sloth_severity)).toEqual(['page']);
+    expect(alerts.filter((r) => r.alert === 'CacheMisses').map((r) => r.labels?.severity)).toEqual(['critical', 'warning']);
     const recordings = groups.flatMap((g) => g.rules).filter((r) => r.record === 'slo:sli_error:ratio_rate1h');
-    expect(recordings.map((r) => r.labels.sloth_slo)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
+    expect(recordings.map((r) => r.labels?.sloth_slo)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
   });
 
   it("Sloth's SLI plugins are refused naming the field, not ignored", () => {
