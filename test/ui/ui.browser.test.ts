@@ -20,8 +20,10 @@ import { silentLogger } from '../../src/logger.js';
 import { startVigil, type Vigil } from '../../src/main.js';
 import { baseConfig, e2eDir, type E2EDir } from '../e2e/harness.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { firstLoadBytes } from '../helpers/page-weight.js';
 import { requireBinary } from '../helpers/services.js';
 import { startSlackStandIn, type SlackStandIn } from '../helpers/slack.js';
+import { startSmtpStandIn, type SmtpStandIn } from '../helpers/smtp.js';
 
 const chromiumPath = requireBinary('chromium', 'chromium');
 const UPDATE_SCREENSHOTS = process.env.VIGIL_UPDATE_SCREENSHOTS === '1';
@@ -39,6 +41,7 @@ let errors = 0;
 let d: E2EDir;
 let vigil: Vigil;
 let slack: SlackStandIn;
+let smtp: SmtpStandIn;
 let browser: Browser;
 let origin = '';
 const offOrigin: string[] = [];
@@ -64,6 +67,9 @@ function slackLinks(body: Record<string, any>): Record<string, string> {
   for (const m of JSON.stringify(body).matchAll(/<(https?:[^|>]+)\|([A-Za-z]+)>/g)) out[m[2]] = m[1].replace(/\\u0026/g, '&');
   return out;
 }
+
+/** The plain-text bodies of the emails sent for HighErrorRate while firing. */
+const highErrorRateMails = () => smtp.messages.map((m) => m.parsed.text ?? '').filter((t) => t.includes('HighErrorRate') && t.includes('FIRING'));
 
 const highErrorRateMessages = () => slack.received.filter((b) => JSON.stringify(b).includes('HighErrorRate') && JSON.stringify(b).includes('FIRING'));
 
@@ -91,6 +97,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     SHOTS = UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), 'vigil-ui-shots-'));
     mkdirSync(SHOTS, { recursive: true });
     slack = await startSlackStandIn();
+    smtp = await startSmtpStandIn();
     target = createServer((req, res) => {
       if (req.url === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics());
       else res.writeHead(404).end();
@@ -135,8 +142,9 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       rule_files: ['rules/*.yml'],
       alerting: {
         config: {
+          global: { smtp_smarthost: smtp.smarthost, smtp_from: 'vigil@example.test', smtp_require_tls: false },
           route: { receiver: 'slack', group_by: ['alertname'], group_wait: '0s', group_interval: '1s', repeat_interval: '2s' },
-          receivers: [{ name: 'slack', slack_configs: [{ api_url: slack.url, channel: '#oncall' }] }],
+          receivers: [{ name: 'slack', slack_configs: [{ api_url: slack.url, channel: '#oncall' }], email_configs: [{ to: 'oncall@example.test' }] }],
           inhibit_rules: [{ source_matchers: ['alertname="HighErrorRate"'], target_matchers: ['alertname="DependentWarning"'], equal: ['service'] }],
         },
       },
@@ -147,13 +155,14 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     // Seeded: both alerts firing and notified, scrapes of both jobs done.
-    await waitFor(() => highErrorRateMessages().length > 0 && slack.received.some((b) => JSON.stringify(b).includes('MarkupInLabels')), 30_000);
+    await waitFor(() => highErrorRateMessages().length > 0 && highErrorRateMails().length > 0 && slack.received.some((b) => JSON.stringify(b).includes('MarkupInLabels')), 30_000);
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
     await vigil?.stop();
     await slack?.close();
+    await smtp?.close();
     await new Promise<void>((r) => (target ? target.close(() => r()) : r()));
     d?.remove();
     if (SHOTS && !UPDATE_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
@@ -217,6 +226,23 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     });
   }
 
+  it("on-call flow: the email's Silence link opens the same pre-filled form", async () => {
+    const link = /^Silence: (\S+)$/m.exec(highErrorRateMails()[0])?.[1];
+    expect(link).toMatch(new RegExp(`^${origin}/-/silence\\?filter=`));
+    const page = await newPage();
+    try {
+      await page.goto(link!);
+      const input = page.locator('input[name=matchers]');
+      await expect.poll(() => input.inputValue()).toContain('alertname="HighErrorRate"');
+      await page.waitForSelector('.preview li', { timeout: 10_000 });
+      expect(await page.locator('.preview').innerText()).toContain('HighErrorRate');
+      expect(await input.inputValue()).toBe(new URL(link!).searchParams.get('filter'));
+      await expectInert(page);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
+
   it('on-call flow: the Silence link opens a pre-filled form; signed in, submitting it silences the alert and stops its notifications', async () => {
     const links = slackLinks(highErrorRateMessages()[0]);
     expect(links.Silence).toMatch(new RegExp(`^${origin}/-/silence\\?filter=`));
@@ -249,10 +275,12 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       // Two repeat intervals (2s) of the other group pass: it notifies, so the
       // pipeline runs, and the silenced group sends nothing meanwhile.
       const before = highErrorRateMessages().length;
+      const mailsBefore = highErrorRateMails().length;
       const otherGroup = () => slack.received.filter((b) => JSON.stringify(b).includes('MarkupInLabels')).length;
       const otherBefore = otherGroup();
       await waitFor(() => otherGroup() >= otherBefore + 2, 20_000);
       expect(highErrorRateMessages().length).toBe(before);
+      expect(highErrorRateMails().length).toBe(mailsBefore);
 
       await page.goto(`${origin}/alerts`);
       await page.waitForSelector('.muted-by');
@@ -300,6 +328,8 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     const msg = highErrorRateMessages()[0];
     const links = slackLinks(msg);
     expect(links.Source).toMatch(new RegExp(`^${origin}/graph\\?g0\\.expr=`));
+    // Pinned to the firing: opened later, the link still charts that hour.
+    expect(links.Source).toMatch(/[?&]g0\.end_input=\d{4}-\d\d-\d\d%20/);
     const alerts = (await (await fetch(`${origin}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; activeAt: string }> } };
     const firingSince = Date.parse(alerts.data.alerts.find((a) => a.labels.alertname === 'HighErrorRate')!.activeAt);
     const page = await newPage();
@@ -311,10 +341,25 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       const [from, to] = [...hint.matchAll(/\d{4}-\d\d-\d\dT[\d:.]+Z/g)].map((m) => Date.parse(m[0]));
       expect(from).toBeLessThanOrEqual(firingSince);
       expect(to).toBeGreaterThanOrEqual(firingSince);
+      // The chart holds the expression's series (uPlot's legend row after the time column).
+      expect(hint).toMatch(/^[1-9]\d* series/);
+      expect(await page.locator('[data-testid=chart] .u-legend .u-series').nth(1).innerText()).toContain('status="500"');
       expect(await page.locator('[data-testid=table] tbody tr').count()).toBeGreaterThan(0);
-      // The URL is shareable: it carries the expression and range.
+      // The URL is shareable: it carries the expression, range and end, and opens the same view.
       expect(page.url()).toContain('g0.expr=');
       expect(page.url()).toContain('g0.range_input=');
+      expect(page.url()).toContain('g0.end_input=');
+      const shared = await newPage();
+      try {
+        await shared.goto(page.url());
+        await shared.waitForSelector('[data-testid=chart] canvas', { timeout: 15_000 });
+        const [sharedFrom, sharedTo] = [...(await shared.locator('p.hint').first().innerText()).matchAll(/\d{4}-\d\d-\d\dT[\d:.]+Z/g)].map((m) => Date.parse(m[0]));
+        expect(sharedFrom).toBeLessThanOrEqual(firingSince);
+        expect(sharedTo).toBeGreaterThanOrEqual(firingSince);
+        expect(await shared.locator('[data-testid=editor]').innerText()).toContain('rate(http_requests_total{status="500"}[1m]) > 0');
+      } finally {
+        await shared.close();
+      }
       await page.screenshot({ path: join(SHOTS, 'ui-graph-source.png') });
     } finally {
       await page.close();
@@ -336,6 +381,14 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       await page.waitForSelector('.cm-lintRange-error, .cm-lintRange', { timeout: 10_000 });
     } finally {
       await page.close();
+    }
+  }, 30_000);
+
+  it('first load stays under 500 KB compressed, the Graph page with its editor and chart included', async () => {
+    for (const path of ['/alerts', `/graph?g0.expr=${encodeURIComponent('up')}`]) {
+      const load = await firstLoadBytes(browser, origin + path);
+      expect(load.requests, path).toBeGreaterThan(1);
+      expect(load.bytes, path).toBeLessThan(500_000);
     }
   }, 30_000);
 
