@@ -18,6 +18,10 @@ import { MemoryStorage } from '../../../src/tsdb/memory.js';
 import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
 import { generateGroups, generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
 import { outputName } from '../../../src/cli/slo-generate.js';
+import { loadAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
+import { compileInhibitRules, Inhibitor } from '../../../src/alerts/notify/inhibit.js';
+import { matchRoutes, routeTree } from '../../../src/alerts/notify/route.js';
+import { parseRuleFile } from '../../../src/alerts/rules/file.js';
 import { CATALOGUE } from '../../../src/dashboards/catalogue.js';
 import { checkRuleFiles } from '../../../src/dashboards/check.js';
 import { requireBinary } from '../../helpers/services.js';
@@ -25,6 +29,7 @@ import { requireBinary } from '../../helpers/services.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const promtool = requireBinary('promtool', 'prometheus');
+const amtool = requireBinary('amtool', 'prometheus-alertmanager');
 
 const generated = readdirSync(join(root, 'slos/generated')).map((f) => `slos/generated/${f}`);
 const unitTests = readdirSync(join(root, 'slos/tests')).filter((f) => f.endsWith('.test.yml')).map((f) => `slos/tests/${f}`);
@@ -82,6 +87,50 @@ describe('shipped SLOs', () => {
       const p = runPromtool(['test', 'rules', ...unitTests]);
       expect(p.code, p.out).toBe(0);
     }, 180_000);
+  });
+});
+
+describe('shipped routing of the generated SLO alerts', () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/XXXX' };
+  const shipped = join(root, 'alerting/alertmanager.yml');
+  /** Each generated alert as it fires: its labels plus alertname. */
+  const alerts = parseRuleFile(readFileSync(join(root, 'slos/generated/planning-api.rules.yml'), 'utf8'), 'planning-api.rules.yml')
+    .groups.flatMap((g) => g.rules)
+    .filter((r) => r.kind === 'alert')
+    .map((r): Record<string, string> => ({ alertname: r.name, ...r.labels }));
+
+  it('pages go to the critical receivers, tickets to the warning ones (and amtool agrees)', () => {
+    const tree = routeTree(loadAlertmanagerConfig(shipped, env));
+    expect(alerts.map((a) => `${a.alertname}/${a.sloth_severity}`).sort()).toEqual([
+      'PlanningApiAvailabilityBudgetBurn/page',
+      'PlanningApiAvailabilityBudgetBurn/ticket',
+      'PlanningApiLatencyBudgetBurn/page',
+      'PlanningApiLatencyBudgetBurn/ticket',
+    ]);
+    for (const a of alerts) {
+      const receivers = matchRoutes(tree, a).map((r) => r.opts.receiver);
+      expect(receivers, JSON.stringify(a)).toEqual([a.sloth_severity === 'page' ? 'critical-alerts' : 'warning-alerts']);
+      if (amtool) {
+        const text = readFileSync(shipped, 'utf8').replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_m, k: string, d?: string) => env[k] ?? d ?? '');
+        const dir = mkdtempSync(join(tmpdir(), 'vigil-slo-route-'));
+        try {
+          writeFileSync(join(dir, 'am.yml'), text);
+          const out = execFileSync(amtool, ['config', 'routes', 'test', `--config.file=${join(dir, 'am.yml')}`, ...Object.entries(a).map(([k, v]) => `${k}=${JSON.stringify(v)}`)], { encoding: 'utf8' });
+          expect(out.trim()).toBe(receivers.join(','));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  });
+
+  it("while an SLO's page fires, the shipped inhibit rule holds back the same SLO's ticket, not the other SLO's", () => {
+    const inhibitor = new Inhibitor(compileInhibitRules(loadAlertmanagerConfig(shipped, env).inhibit_rules ?? []));
+    const find = (name: string, sev: string) => alerts.find((a) => a.alertname === name && a.sloth_severity === sev)!;
+    const page = find('PlanningApiAvailabilityBudgetBurn', 'page');
+    const firing = [{ fingerprint: 'page', labels: page }];
+    expect(inhibitor.inhibitedBy(find('PlanningApiAvailabilityBudgetBurn', 'ticket'), 'ticket', firing)).toBe('page');
+    expect(inhibitor.inhibitedBy(find('PlanningApiLatencyBudgetBurn', 'ticket'), 'other', firing)).toBeUndefined();
   });
 });
 
