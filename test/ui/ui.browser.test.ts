@@ -216,6 +216,15 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
           await expect.poll(() => page.locator('.muted-by').allInnerTexts(), { timeout: 10_000 }).toContainEqual(expect.stringMatching(/inhibited by[\s\S]*alertname="HighErrorRate"/));
           // runbook_url "javascript:..." stays text, never a link
           expect(await page.locator('a[href^="javascript"]').count()).toBe(0);
+          // Runbook and dashboard annotations are links.
+          expect(await page.locator(`a[href="${origin}/runbooks/HighErrorRate.md"]`).count()).toBeGreaterThan(0);
+          expect(await page.locator(`a[href="${origin}/graph"]`).count()).toBeGreaterThan(0);
+        }
+        if (p.name === 'targets') {
+          // Discovered labels on request, with markup still text.
+          await page.locator('tr.target', { hasText: 'sical-backend' }).locator('button:has-text("discovered labels")').first().click();
+          await expect.poll(() => page.locator('.discovered').first().innerText()).toContain('__address__');
+          await expectInert(page);
         }
         await page.screenshot({ path: join(SHOTS, `ui-${p.name}.png`), fullPage: false });
       } finally {
@@ -225,6 +234,23 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       }
     });
   }
+
+  it("the Alerts page's Silence button opens a silence pre-filled for that alert", async () => {
+    const page = await newPage();
+    try {
+      await page.goto(`${origin}/alerts`);
+      const row = page.locator('li.alert', { hasText: 'High error rate detected' }).first();
+      await row.locator('a.button:has-text("Silence")').click();
+      const input = page.locator('input[name=matchers]');
+      await expect.poll(() => input.inputValue()).toContain('alertname="HighErrorRate"');
+      expect(await input.inputValue()).toContain('severity="critical"');
+      await page.waitForSelector('.preview li', { timeout: 10_000 });
+      expect(await page.locator('.preview').innerText()).toContain('HighErrorRate');
+      await expectInert(page);
+    } finally {
+      await page.close();
+    }
+  }, 30_000);
 
   it("on-call flow: the email's Silence link opens the same pre-filled form", async () => {
     const link = /^Silence: (\S+)$/m.exec(highErrorRateMails()[0])?.[1];
