@@ -183,7 +183,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
     let next: LoadedConfig;
     try {
-      next = await loadValidatedConfig(loaded.file);
+      next = await loadValidatedConfig(loaded.file, {}, 'run');
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');

@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuleManager } from '../../../src/alerts/rules/index.js';
+import { loadConfig } from '../../../src/config/index.js';
 import { silentLogger } from '../../../src/logger.js';
+import { startVigil } from '../../../src/main.js';
+import { loadValidatedConfig } from '../../../src/config-check.js';
+import { baseConfig, e2eDir } from '../../e2e/harness.js';
 import { createEngine } from '../../../src/promql/index.js';
 import { MemoryStorage } from '../../../src/tsdb/memory.js';
 import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
@@ -365,4 +369,61 @@ describe('rule manager with SLO files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('Vigil with slo_files', () => {
+  it('generates the SLO rules at start-up and on reload; an SLO file turned invalid keeps its rules, a new valid one is added', async () => {
+    const d = e2eDir('slo');
+    try {
+      d.write('slos/api.yml', VALID);
+      d.write('vigil.yml', { ...baseConfig({ evaluationInterval: '1h' }), slo_files: ['slos/*.yml'] });
+      const vigil = await startVigil(loadConfig(d.configFile), { logger: silentLogger() });
+      try {
+        const groups = async () => {
+          const body = (await (await fetch(`${vigil.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string; type: string }> }> } };
+          return body.data.groups;
+        };
+        const first = await groups();
+        expect(first.map((g) => g.name)).toEqual(['slo-sli-recordings-api-availability', 'slo-meta-recordings-api-availability', 'slo-alerts-api-availability']);
+        expect(first[2].rules.map((r) => `${r.type}:${r.name}`)).toEqual(['alerting:ApiBudgetBurn', 'alerting:ApiBudgetBurn']);
+
+        d.write('slos/api.yml', VALID.replace('objective: 99.5', 'objective: 100'));
+        d.write('slos/web.yml', VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn'));
+        const reloaded = await vigil.reload();
+        expect(reloaded.ok, reloaded.errors.join('\n')).toBe(true);
+        const second = (await groups()).map((g) => g.name);
+        expect(second).toContain('slo-alerts-api-availability');
+        expect(second).toContain('slo-alerts-web-availability');
+        expect(second).toHaveLength(6);
+        // The reloaded api.yml still runs its last good objective.
+        await vigil.rules.evaluateAll();
+        const objective = await vigil.engine.instantQuery('slo:objective:ratio{sloth_service="api"}', Date.now());
+        expect(objective.value.resultType === 'vector' && objective.value.result.map((x) => x.v)).toEqual([0.995]);
+      } finally {
+        await vigil.stop();
+      }
+      // `vigil check config` (and CI) still fails on the bad file, naming file, line and field.
+      await expect(loadValidatedConfig(d.configFile)).rejects.toThrow(/slos\/api\.yml:\n\s+line 5: slos\[0\]\.objective: must be between 0 and 100/);
+    } finally {
+      d.remove();
+    }
+  }, 60_000);
+
+  it('starts with a bad SLO file: the other SLO files and the rule files run, the bad one is logged', async () => {
+    const d = e2eDir('slo-start');
+    try {
+      d.write('slos/api.yml', VALID.replace('sum(rate(errors_total[{{.window}}]))', 'sum(rate(errors_total[{{.window}}])'));
+      d.write('slos/web.yml', VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn'));
+      d.write('rules/plain.yml', 'groups:\n- name: plain\n  rules:\n  - record: x:one\n    expr: vector(1)\n');
+      d.write('vigil.yml', { ...baseConfig({ evaluationInterval: '1h' }), rule_files: ['rules/*.yml'], slo_files: ['slos/*.yml'] });
+      const vigil = await startVigil(await loadValidatedConfig(d.configFile, {}, 'run'), { logger: silentLogger() });
+      try {
+        expect(vigil.rules.groups().map((g) => g.name)).toEqual(['plain', 'slo-sli-recordings-web-availability', 'slo-meta-recordings-web-availability', 'slo-alerts-web-availability']);
+      } finally {
+        await vigil.stop();
+      }
+    } finally {
+      d.remove();
+    }
+  }, 60_000);
 });
