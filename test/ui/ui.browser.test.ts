@@ -392,9 +392,21 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     }
   }, 30_000);
 
-  it('the editor completes metric names from Vigil and lints', async () => {
+  it('the editor highlights PromQL, completes metric names from Vigil and lints', async () => {
     const page = await newPage();
     try {
+      // Highlighting: label names, strings and durations styled apart from plain text.
+      await page.goto(`${origin}/graph?g0.expr=${encodeURIComponent('sum(rate(http_requests_total{status="500"}[5m])) > 0')}`);
+      await page.waitForSelector('.cm-content span');
+      // Evaluated in the page (a string: this project's types have no DOM).
+      const colours = (await page.evaluate(
+        `Object.fromEntries([...document.querySelectorAll('.cm-content span')].map((el) => [el.textContent, getComputedStyle(el).color]))`,
+      )) as Record<string, string>;
+      const plain = (await page.evaluate(`getComputedStyle(document.querySelector('.cm-line')).color`)) as string;
+      for (const token of ['"500"', 'status', '5m']) expect(colours[token], token).toBeDefined();
+      expect(colours['"500"']).not.toBe(plain);
+      expect(new Set([colours['"500"'], colours.status, colours['5m'], plain]).size).toBeGreaterThanOrEqual(3);
+
       await page.goto(`${origin}/graph`);
       await page.click('.cm-content');
       await page.keyboard.type('http_req');
