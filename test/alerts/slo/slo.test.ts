@@ -389,8 +389,11 @@ describe('Vigil with slo_files', () => {
 
         d.write('slos/api.yml', VALID.replace('objective: 99.5', 'objective: 100'));
         d.write('slos/web.yml', VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn'));
-        const reloaded = await vigil.reload();
-        expect(reloaded.ok, reloaded.errors.join('\n')).toBe(true);
+        // The reload applies; its answer names the file left out, with line and field.
+        const res = await fetch(`${vigil.url}/-/reload`, { method: 'POST' });
+        const reloaded = (await res.json()) as { status: string; warnings?: string[] };
+        expect(res.status, JSON.stringify(reloaded)).toBe(200);
+        expect(reloaded.warnings?.join('\n')).toMatch(/slos\/api\.yml:\n\s+line 5: slos\[0\]\.objective: must be between 0 and 100/);
         const second = (await groups()).map((g) => g.name);
         expect(second).toContain('slo-alerts-api-availability');
         expect(second).toContain('slo-alerts-web-availability');
