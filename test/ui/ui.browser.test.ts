@@ -173,7 +173,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     { path: '/targets', name: 'targets', ready: '.target', text: ['sical-backend', 'down', 'connect', EVIL_TEAM] },
     { path: '/rules', name: 'rules', ready: '.rule', text: ['HighErrorRate', 'job:http_requests:rate5s', 'NeverFires', EVIL_LABEL] },
     { path: `/graph?g0.expr=${encodeURIComponent('app_evil_info')}`, name: 'graph', ready: '[data-testid=table] td', text: [EVIL_LABEL, EVIL_TEAM] },
-    { path: '/status', name: 'status', ready: 'pre.config', text: ['<secret>', 'Series by metric', 'storageRetention', EVIL_TEAM] },
+    { path: '/status', name: 'status', ready: 'pre.config', text: ['Build', 'goVersion', 'Runtime', 'storageRetention', 'Storage', 'Series by metric', 'Flags', 'config.file', '<secret>', EVIL_TEAM] },
     { path: '/silences', name: 'silences', ready: 'tr.silence', text: ['New silence', EVIL_LABEL, EVIL_SUMMARY] },
   ];
 
