@@ -125,6 +125,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
               annotations: { summary: EVIL_SUMMARY, description: `value {{ $labels.evil }}`, runbook_url: 'javascript:window.__xss=4' },
             },
             { alert: 'NeverFires', expr: 'vector(1) > 2', for: '5m' },
+            { alert: 'StaysPending', expr: 'vector(1)', for: '1h', labels: { severity: 'warning' } },
             { alert: 'DependentWarning', expr: 'vector(1)', labels: { severity: 'info', service: 'sical-backend' }, annotations: { summary: 'Downstream of the error rate' } },
             { record: 'job:http_requests:rate5s', expr: 'sum by (job) (rate(http_requests_total[5s]))' },
           ],
@@ -169,7 +170,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
   });
 
   const pages: Array<{ path: string; name: string; ready: string; text: string[] }> = [
-    { path: '/alerts', name: 'alerts', ready: '.alert', text: ['HighErrorRate', EVIL_LABEL, EVIL_SUMMARY, 'slack'] },
+    { path: '/alerts', name: 'alerts', ready: '.alert', text: ['HighErrorRate', EVIL_LABEL, EVIL_SUMMARY, 'slack', 'StaysPending', 'pending'] },
     { path: '/targets', name: 'targets', ready: '.target', text: ['sical-backend', 'down', 'connect', EVIL_TEAM] },
     { path: '/rules', name: 'rules', ready: '.rule', text: ['HighErrorRate', 'job:http_requests:rate5s', 'NeverFires', EVIL_LABEL] },
     { path: `/graph?g0.expr=${encodeURIComponent('app_evil_info')}`, name: 'graph', ready: '[data-testid=table] td', text: [EVIL_LABEL, EVIL_TEAM] },
