@@ -87,9 +87,14 @@ describe('shipped SLOs', () => {
       const p = runPromtool(['check', 'rules', ...generated]);
       expect(p.code, p.out).toBe(0);
     });
-    it('promtool test rules passes the same unit tests', () => {
+    it('promtool test rules passes the same unit tests, with the report vigil test rules prints', async () => {
       const p = runPromtool(['test', 'rules', ...unitTests]);
       expect(p.code, p.out).toBe(0);
+      process.chdir(root);
+      const out: string[] = [];
+      const err: string[] = [];
+      expect(await runRuleTests(unitTests, (x) => out.push(x), (x) => err.push(x)), err.join('\n')).toBe(0);
+      expect(out.join('\n').trim()).toBe(p.out.trim());
     }, 180_000);
   });
 });
