@@ -1,7 +1,7 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { lineToEcsPieces, unparsedToEcsJson, type MapContext } from './ecs.js';
+import { lineToEcsHead, lineToEcsPieces, unparsedToEcsJson, type MapContext } from './ecs.js';
 import { EventEncoder, eventId, lineId, sourceKey, type LogEvent } from './event.js';
 
 export interface Position {
@@ -172,7 +172,12 @@ export class FileTailer {
 
   private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
-    return this.encoder.encode(lineId(cur.key, offset, data, start, end), lineToEcsPieces(data.toString('utf8', start, end), this.ctx));
+    const line = data.toString('utf8', start, end);
+    const head = lineToEcsHead(line, this.ctx);
+    return (
+      (head !== undefined && this.encoder.encodeLine(cur.key, offset, data, start, end, head)) ||
+      this.encoder.encode(lineId(cur.key, offset, data, start, end), lineToEcsPieces(line, this.ctx))
+    );
   }
 
   private emit(cur: Open, events: LogEvent[], end: number): void {
