@@ -34,7 +34,7 @@ describe('tailed lines encoded from their bytes', () => {
   const lines = [
     '{"timestamp":"2026-03-01T10:00:00.000Z","level":"INFO","logger":"http","caller":"middleware/log.go:42","message":"evt-1","method":"get","path":"/api/v1/plans","status":200,"latency":0.0042,"client_ip":"10.0.0.7","user_agent":"k6/0.50","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","extra":"x"}',
     '{"time":1700000000123,"level":30,"msg":"caf\\u00e9 \\"quoted\\" é\\t","err":{"message":"boom","type":"E","stack":"at x"},"pid":1}',
-    '{"kind":"audit","action":"delete","resource":"plan/7","success":true,"user":"ana"}',
+    '{"ts":"2026-03-01T10:00:00Z","kind":"audit","action":"delete","resource":"plan/7","success":true,"user":"ana"}',
   ];
 
   it('give the bulk item, document and id of the string path, byte for byte', () => {
