@@ -108,6 +108,13 @@ function writeRaw64(w: BitWriter, x: number): void {
   w.writeBits(u32[0], 32);
 }
 
+/** The double whose high and low 32 bits these are. */
+function float64Of(hi: number, lo: number): number {
+  u32[1] = hi;
+  u32[0] = lo;
+  return f64[0];
+}
+
 function readRaw64(r: BitReader): number {
   u32[1] = r.readBits(32);
   u32[0] = r.readBits(32);
@@ -117,18 +124,36 @@ function readRaw64(r: BitReader): number {
 /** The open (head) chunk of a series: samples are appended in time order. */
 export class ChunkAppender {
   count = 0;
-  minT = 0;
-  maxT = 0;
+  /**
+   * The encoder state is kept in fields that fit V8's small integers: a
+   * field holding a double (a timestamp, a value, a uint32 above 2^31) is a
+   * separate 16-byte heap number per appender, one per field, for every head
+   * series. So the first time is read back from the chunk's first 8 bytes,
+   * the last one is kept as its distance from the first, and the previous
+   * value as its two 32-bit halves (signed).
+   */
+  private span = 0;
   private delta = 0;
   private vHi = 0;
   private vLo = 0;
   private lead = -1;
   private trail = 0;
   private scale = 0;
-  private prevV = 0;
 
   /** A head chunk's buffer lives in the shared chunk slabs (see byte-slabs.ts) until `release`. */
   constructor(readonly w: BitWriter = new BitWriter(64, chunkSlabs)) {}
+
+  /** The first sample's time: the chunk starts with it, raw (0 while empty). */
+  get minT(): number {
+    if (this.count === 0) return 0;
+    const b = this.w.buf;
+    return float64Of((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3], (b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]);
+  }
+
+  /** The last sample's time (0 while empty). */
+  get maxT(): number {
+    return this.count === 0 ? 0 : this.minT + this.span;
+  }
 
   /** Rebuilds an appender from an encoded chunk of `count` samples, to keep appending to it. */
   static restore(bytes: Uint8Array, count: number): ChunkAppender {
@@ -138,19 +163,13 @@ export class ChunkAppender {
     }
     const a = new ChunkAppender(BitWriter.resume(bytes, it.bitPos(), chunkSlabs));
     a.count = count;
-    if (count > 0) {
-      a.minT = it.firstT;
-      a.maxT = it.t;
-    }
+    if (count > 0) a.span = it.t - it.firstT;
     a.delta = it.delta;
-    a.vHi = it.vHi;
-    a.vLo = it.vLo;
+    a.vHi = it.vHi | 0;
+    a.vLo = it.vLo | 0;
     a.lead = it.lead;
     a.trail = it.trail;
     a.scale = it.scale;
-    u32[1] = it.vHi;
-    u32[0] = it.vLo;
-    a.prevV = f64[0];
     return a;
   }
 
@@ -158,17 +177,18 @@ export class ChunkAppender {
     const w = this.w;
     if (this.count === 0) {
       writeRaw64(w, t);
-      this.minT = t;
+      this.span = 0;
     } else {
-      const delta = t - this.maxT;
+      const minT = this.minT;
+      const delta = t - (minT + this.span);
       const dod = delta - this.delta;
       this.delta = delta;
       const b = bucketOf(dod, DOD_BITS, true);
       writePrefix(w, b, DOD_RAW_PREFIX);
       if (b >= DOD_BITS.length) writeRaw64(w, dod);
       else if (DOD_BITS[b] > 0) w.writeBits(dod & ((1 << DOD_BITS[b]) - 1), DOD_BITS[b]);
+      this.span = t - minT;
     }
-    this.maxT = t;
     this.count++;
 
     if (stale) {
@@ -176,15 +196,15 @@ export class ChunkAppender {
       w.writeBits(STALE_LEAD, LEAD_BITS);
       return;
     }
-    const prevV = this.prevV;
+    const pHi = this.vHi;
+    const pLo = this.vLo;
     f64[0] = v;
     const hi = u32[1];
     const lo = u32[0];
-    const xHi = (hi ^ this.vHi) >>> 0;
-    const xLo = (lo ^ this.vLo) >>> 0;
-    this.vHi = hi;
-    this.vLo = lo;
-    this.prevV = v;
+    const xHi = (hi ^ pHi) >>> 0;
+    const xLo = (lo ^ pLo) >>> 0;
+    this.vHi = hi | 0;
+    this.vLo = lo | 0;
     if (xHi === 0 && xLo === 0) {
       writePrefix(w, VALUE_SAME, VALUE_XOR_NEW);
       return;
@@ -196,6 +216,7 @@ export class ChunkAppender {
     const xorCost = reuse ? 3 + 64 - this.lead - this.trail : 3 + LEAD_BITS + SIG_BITS + 64 - lz - tz;
 
     // Decimal delta: cheaper for integers and for decimals like 0.01 steps, which XOR handles badly.
+    const prevV = xorCost > 10 ? float64Of(pHi, pLo) : NaN;
     if (xorCost > 10 && Number.isFinite(v) && Number.isFinite(prevV)) {
       let e = this.scale;
       let d = decimalDelta(prevV, v, e);
