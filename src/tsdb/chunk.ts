@@ -124,13 +124,14 @@ function readRaw64(r: BitReader): number {
 /** The open (head) chunk of a series: samples are appended in time order. */
 export class ChunkAppender {
   count = 0;
+  /** The first sample's time (0 while empty). */
+  minT = 0;
   /**
-   * The encoder state is kept in fields that fit V8's small integers: a
-   * field holding a double (a timestamp, a value, a uint32 above 2^31) is a
-   * separate 16-byte heap number per appender, one per field, for every head
-   * series. So the first time is read back from the chunk's first 8 bytes,
-   * the last one is kept as its distance from the first, and the previous
-   * value as its two 32-bit halves (signed).
+   * The rest of the encoder state is kept in fields that fit V8's small
+   * integers: a field holding a double (a timestamp, a value, a uint32 above
+   * 2^31) is a separate 16-byte heap number per appender, one per field, for
+   * every head series. So the last time is kept as its distance from the
+   * first, and the previous value as its two 32-bit halves (signed).
    */
   private span = 0;
   private delta = 0;
@@ -143,16 +144,9 @@ export class ChunkAppender {
   /** A head chunk's buffer lives in the shared chunk slabs (see byte-slabs.ts) until `release`. */
   constructor(readonly w: BitWriter = new BitWriter(64, chunkSlabs)) {}
 
-  /** The first sample's time: the chunk starts with it, raw (0 while empty). */
-  get minT(): number {
-    if (this.count === 0) return 0;
-    const b = this.w.buf;
-    return float64Of((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3], (b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]);
-  }
-
   /** The last sample's time (0 while empty). */
   get maxT(): number {
-    return this.count === 0 ? 0 : this.minT + this.span;
+    return this.minT + this.span;
   }
 
   /** Rebuilds an appender from an encoded chunk of `count` samples, to keep appending to it. */
@@ -163,7 +157,10 @@ export class ChunkAppender {
     }
     const a = new ChunkAppender(BitWriter.resume(bytes, it.bitPos(), chunkSlabs));
     a.count = count;
-    if (count > 0) a.span = it.t - it.firstT;
+    if (count > 0) {
+      a.minT = it.firstT;
+      a.span = it.t - it.firstT;
+    }
     a.delta = it.delta;
     a.vHi = it.vHi | 0;
     a.vLo = it.vLo | 0;
@@ -177,6 +174,7 @@ export class ChunkAppender {
     const w = this.w;
     if (this.count === 0) {
       writeRaw64(w, t);
+      this.minT = t;
       this.span = 0;
     } else {
       const minT = this.minT;
