@@ -6,6 +6,7 @@
 import { parseSeriesSelector } from '../api/prom-api/selector.js';
 import { histogramString } from '../promql/histogram-stats.js';
 import { withReadOnlyStore } from '../tsdb/readonly.js';
+import { seriesKey, type MemSeries } from '../tsdb/series.js';
 import type { Matcher } from '../tsdb/types.js';
 import { flagString, parseArgs } from './args.js';
 import { timeArg } from './query.js';
@@ -60,7 +61,7 @@ export async function run(args: string[], out = stdoutWriter()): Promise<number>
   }
   return withReadOnlyStore(p.positional[0], (store) => {
     const q = store.querier;
-    const series = store.index.select(matchers).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const series = sortedByKey(store.index.select(matchers));
     for (let i = 0; i < series.length && !out.closed(); i += SERIES_PER_READ) {
       let text = '';
       for (const s of q.selectSeries(series.slice(i, i + SERIES_PER_READ), mint, maxt)) {
@@ -75,4 +76,11 @@ export async function run(args: string[], out = stdoutWriter()): Promise<number>
     }
     return 0;
   });
+}
+
+/** Series in the order of their labels keys, each key built once. */
+function sortedByKey(series: MemSeries[]): MemSeries[] {
+  const keyed = series.map((s) => ({ s, key: seriesKey(s.labels) }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.s);
 }

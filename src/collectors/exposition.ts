@@ -34,7 +34,7 @@ import {
   unescapeValue,
 } from './exposition-scan.js';
 import { LabelShapes } from './label-shapes.js';
-import { SeriesTable } from './series-table.js';
+import { SeriesTable } from '../util/series-table.js';
 
 export interface ParsedSample {
   labels: Labels;

@@ -11,7 +11,8 @@ import type { FloatHistogram } from '../model/histogram.js';
 import type { Labels } from '../tsdb/types.js';
 import type { ParsedSample } from './exposition.js';
 import { relabel, type CompiledRelabel } from './relabel.js';
-import { SeriesTable } from './series-table.js';
+import { SeriesTable } from '../util/series-table.js';
+import { labelsHash } from '../model/labels.js';
 
 export interface MapperSettings {
   /** Final target labels (job, instance, static labels), nothing starting with `__`. */
@@ -400,20 +401,6 @@ export class SeriesMapper {
  */
 function copyLabels(labels: Labels): Record<string, string> {
   return Object.hasOwn(labels, '__proto__') ? { ...labels } : Object.assign({}, labels);
-}
-
-/** Hash of a label set that does not depend on the order of its names (FNV-1a per pair, summed). */
-function labelsHash(labels: Labels): number {
-  let sum = 0;
-  for (const n in labels) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < n.length; i++) h = Math.imul(h ^ n.charCodeAt(i), 0x01000193);
-    h = Math.imul(h ^ 0xff, 0x01000193);
-    const v = labels[n];
-    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193);
-    sum = (sum + h) | 0;
-  }
-  return sum;
 }
 
 function sameLabels(a: Labels, b: Labels): boolean {

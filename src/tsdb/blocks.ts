@@ -4,7 +4,6 @@ import type { Logger } from '../logger.js';
 import { BlockFormatError, BlockReader, BlockWriter, parseChunkRecord, scanBlock, type BlockSeriesEntry, type ChunkData, type ChunkMeta } from './block/format.js';
 import { fsyncDir } from '../util/atomic-file.js';
 import { listSequenced, seqName } from './files.js';
-import { labelsKey } from '../model/labels.js';
 import type { TsdbMetrics } from './metrics.js';
 import type { BlockLoc, MemSeries, SeriesIndex } from './series.js';
 import type { Labels } from './types.js';
@@ -111,7 +110,7 @@ export class BlockSet {
     this.pendingEntries.delete(b);
     for (let idx = 0; idx < entries.length; idx++) {
       const e = entries[idx];
-      const s = this.index.getOrCreate(e.labels, labelsKey(e.labels));
+      const s = this.index.getOrCreate(e.labels);
       b.refs[idx] = s.ref;
       s.blockCount++;
       if (e.maxT > s.lastT) {

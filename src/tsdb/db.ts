@@ -13,7 +13,7 @@ import { replayWal, rotateWal } from './head-wal.js';
 import { acquireLock } from './lock.js';
 import type { TsdbMetrics } from './metrics.js';
 import { StoreQuerier } from './query.js';
-import { NO_CHUNKS, SeriesIndex, seriesKey, type MemSeries } from './series.js';
+import { NO_CHUNKS, SeriesIndex, type MemSeries } from './series.js';
 import type { Appender, Labels, Matcher, Querier, SelectHints, SeriesData, Storage, StorageStats } from './types.js';
 import { Wal, type WalPosition } from './wal/wal.js';
 
@@ -369,7 +369,7 @@ export class Tsdb implements Storage {
   }
 
   storedLabels(labels: Labels): Labels | undefined {
-    return this.index.byKey.get(seriesKey(labels))?.labels;
+    return this.index.find(labels)?.labels;
   }
 
   seriesCount(): number {

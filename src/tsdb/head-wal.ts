@@ -5,7 +5,6 @@ import { writeFileAtomicSync } from '../util/atomic-file.js';
 import { ChunkAppender } from './chunk.js';
 import type { Head } from './head.js';
 import type { Logger } from '../logger.js';
-import { labelsKey } from '../model/labels.js';
 import { ByteReader } from './bytes.js';
 import { readFrame, RecordType, resync } from './records.js';
 import type { MemSeries } from './series.js';
@@ -62,7 +61,7 @@ export function replayWal(head: Head, logger: Logger): number {
       switch (type) {
         case RecordType.Series: {
           const { ref, labels } = readSeriesRecord(r);
-          refs.set(ref, head.index.getOrCreate(labels, labelsKey(labels)));
+          refs.set(ref, head.index.getOrCreate(labels));
           return;
         }
         case RecordType.HeadChunk: {

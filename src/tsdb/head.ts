@@ -7,7 +7,6 @@ import type { Appender, Labels } from './types.js';
 import type { Wal } from './wal/wal.js';
 import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
 import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
-import { flatString } from '../util/flat-string.js';
 
 export interface HeadOptions {
   chunkSize: number;
@@ -87,13 +86,13 @@ export class Head {
   resolve(labels: Labels, pending: Map<string, MemSeries>): MemSeries {
     const known = this.byObject.get(labels);
     if (known !== undefined && !known.dead) return known;
-    const key = seriesKey(labels);
-    const registered = this.index.byKey.get(key);
+    const registered = this.index.find(labels);
     if (registered) {
       // Pending series are not cached: a rollback would leave them unregistered.
       if (Object.isFrozen(labels)) this.byObject.set(labels, registered);
       return registered;
     }
+    const key = seriesKey(labels);
     const s = pending.get(key);
     if (s) return s;
     if (key === '') throw this.reject('invalid', 'sample without labels');
@@ -107,16 +106,16 @@ export class Head {
       if (typeof v !== 'string') throw this.reject('invalid', `label ${JSON.stringify(n)} has a non-string value`);
       if (v !== '') clean[n] = this.index.intern(v);
     }
-    const created = new MemSeries(Object.freeze(clean), flatString(key));
-    pending.set(created.key, created);
+    const created = new MemSeries(Object.freeze(clean));
+    pending.set(key, created);
     return created;
   }
 
   /** A series retention removed while an appender still held it. */
   private revive(s: MemSeries): MemSeries {
-    const existing = this.index.byKey.get(s.key);
+    const existing = this.index.find(s.labels);
     if (existing) return existing;
-    const fresh = new MemSeries(s.labels, s.key);
+    const fresh = new MemSeries(s.labels);
     this.index.register(fresh);
     return fresh;
   }
@@ -138,7 +137,7 @@ export class Head {
     const n = a.ts.length;
     if (n === 0) return;
     for (const s of a.pending.values()) {
-      const existing = this.index.byKey.get(s.key);
+      const existing = this.index.find(s.labels);
       // Another appender may have created the same series since this one began.
       if (existing) s.ref = -existing.ref;
       else this.index.register(s);

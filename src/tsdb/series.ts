@@ -4,7 +4,9 @@ import { ChunkEncoding } from './chunk-format.js';
 import type { HistogramPoint } from './histogram-chunk.js';
 import { fullHistogramHead, HistogramHead } from './histogram-head.js';
 import { PostingsIndex } from './postings.js';
+import { labelsHash } from '../model/labels.js';
 import { flatString } from '../util/flat-string.js';
+import { SeriesTable } from '../util/series-table.js';
 import type { Labels, Matcher } from './types.js';
 
 /** A closed head chunk not yet written to a block. */
@@ -58,10 +60,7 @@ export class MemSeries {
   /** The native histogram part (open histogram chunk, latest histogram); only on series that had histograms. */
   hist: HistogramHead | undefined = undefined;
 
-  constructor(
-    readonly labels: Labels,
-    readonly key: string,
-  ) {}
+  constructor(readonly labels: Labels) {}
 
   /**
    * Appends a sample already checked to be newer than `lastT`. The open chunk
@@ -158,12 +157,16 @@ export class MemSeries {
 }
 
 /**
- * Every series the store knows (in the head or in a block), by labels key and
- * by ref, with the postings index over them. Blocks and head share it, so a
+ * Every series the store knows (in the head or in a block), by labels and by
+ * ref, with the postings index over them. Blocks and head share it, so a
  * series has one identity and queries need no merge by labels.
  */
 export class SeriesIndex {
-  readonly byKey = new Map<string, MemSeries>();
+  /**
+   * Series by labelsHash, equal hashes told apart by their labels: a string
+   * key per series (about 150 bytes) would be kept only for this lookup.
+   */
+  private readonly byHash = new SeriesTable<MemSeries>(16);
   readonly byRef = new Map<number, MemSeries>();
   private readonly postings = new PostingsIndex();
   private nextRef = 1;
@@ -174,13 +177,24 @@ export class SeriesIndex {
     return this.byRef.size;
   }
 
+  /** The registered series with these labels (labels with an empty value count as absent). */
+  find(labels: Labels): MemSeries | undefined {
+    const table = this.byHash;
+    const h = labelsHash(labels);
+    for (let k = table.first(h); k >= 0; k = table.next(k, h)) {
+      const s = table.at(k);
+      if (sameSeries(s.labels, labels)) return s;
+    }
+    return undefined;
+  }
+
   /** The series for `labels` (already cleaned and frozen), created when new. */
-  getOrCreate(labels: Labels, key: string): MemSeries {
-    let s = this.byKey.get(key);
+  getOrCreate(labels: Labels): MemSeries {
+    let s = this.find(labels);
     if (!s) {
       const own: Record<string, string> = {};
       for (const n in labels) own[n] = this.intern(labels[n]);
-      s = new MemSeries(Object.freeze(own), flatString(key));
+      s = new MemSeries(Object.freeze(own));
       this.register(s);
     }
     return s;
@@ -203,7 +217,7 @@ export class SeriesIndex {
 
   register(s: MemSeries): void {
     s.ref = this.nextRef++;
-    this.byKey.set(s.key, s);
+    this.byHash.add(labelsHash(s.labels), s);
     this.byRef.set(s.ref, s);
     this.postings.add(s.ref, s.labels);
   }
@@ -225,12 +239,25 @@ export class SeriesIndex {
       s.head?.release();
       s.head = null;
       this.byRef.delete(s.ref);
-      this.byKey.delete(s.key);
     }
+    this.byHash.retain((s) => !s.dead);
     // Values only removed series had (churned pods, old versions) go too.
     this.values.clear();
     for (const s of this.byRef.values()) for (const n in s.labels) this.values.set(s.labels[n], s.labels[n]);
   }
+}
+
+/** Whether two label sets name the same series: equal once labels with empty values are dropped. */
+function sameSeries(a: Labels, b: Labels): boolean {
+  let n = 0;
+  for (const k in a) {
+    const v = a[k];
+    if (v === '') continue;
+    if (b[k] !== v || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const k in b) if (b[k] !== '') n--;
+  return n === 0;
 }
 
 /**

@@ -7,6 +7,7 @@ import { openTsdb, SampleError, type Tsdb } from '../../src/tsdb/index.js';
 import { MemoryStorage } from '../../src/tsdb/memory.js';
 import type { Matcher, SeriesData } from '../../src/tsdb/types.js';
 import { silentLogger } from '../../src/logger.js';
+import { labelsHash } from '../../src/model/labels.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vigil-tsdb-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -154,6 +155,34 @@ describe('tsdb', () => {
     const res = db.querier().select([{ type: '=', name: '__name__', value: 'e' }], 0, 10);
     expect(res).toHaveLength(1);
     expect(res[0].labels).toEqual({ __name__: 'e' });
+    await db.close();
+  });
+
+  it('keeps series whose labels hash alike apart, before and after a restart', async () => {
+    // The series index finds series by labelsHash; these two values collide under it.
+    const a = { __name__: 'c', pod: 'pod-479599' };
+    const b = { __name__: 'c', pod: 'pod-662382' };
+    expect(labelsHash(a)).toBe(labelsHash(b));
+    const dir = freshDir();
+    let db = await openTsdb({ dir, retentionMs: DAY });
+    for (let k = 0; k < 3; k++) {
+      const app = db.appender();
+      app.append({ ...a }, 1000 * (k + 1), k);
+      app.append(Object.freeze({ ...b }), 1000 * (k + 1), 10 + k);
+      await app.commit();
+    }
+    const check = () => {
+      const res = norm(db.querier().select([{ type: '=', name: '__name__', value: 'c' }], 0, 10_000));
+      expect(res.map((s) => [s.labels, s.v])).toEqual([
+        [JSON.stringify(a), [0, 1, 2]],
+        [JSON.stringify(b), [10, 11, 12]],
+      ]);
+      expect(db.seriesCount()).toBe(2);
+    };
+    check();
+    await db.close();
+    db = await openTsdb({ dir, retentionMs: DAY });
+    check();
     await db.close();
   });
 
