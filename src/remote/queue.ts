@@ -69,6 +69,14 @@ class Round implements SampleSink<Prepared> {
     this.shards = Array.from({ length: shards }, () => new ShardBuffer());
   }
 
+  /** Empties the round for the next one, keeping its buffers' room. */
+  reset(): this {
+    this.read = this.kept = this.dropped = 0;
+    this.maxT = -Infinity;
+    for (const b of this.shards) b.clear();
+    return this;
+  }
+
   sample(s: WalSeries<Prepared>, t: number, v: number, stale: boolean): void {
     this.shardFor(s, t)?.push(s.prepared!, t, v, stale);
   }
@@ -244,7 +252,7 @@ export class WriteQueue {
         await this.sendRound(round.shards, readPos, round.shards.map(() => 0));
         this.o.metrics.samplesPending.set(this.labels, 0);
         this.adjustShards(full);
-        round = this.newRound(this.shardCount);
+        round = round.shards.length === this.shardCount ? round.reset() : this.newRound(this.shardCount);
       } else if (buffered === 0 && moved) {
         // Records without samples to send (declarations, relabel drops) still move the position.
         await this.ack(readPos);
