@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { Registry } from 'prom-client';
 import { parseAlertmanagerConfig } from '../src/alerts/notify/config.js';
 import { createNotifier } from '../src/alerts/notify/index.js';
@@ -20,6 +20,7 @@ import { targetsApiRoutes } from '../src/api/targets-api.js';
 import { uiRoutes } from '../src/api/ui.js';
 import type { TargetStatus } from '../src/collectors/index.js';
 import { silentLogger } from '../src/logger.js';
+import { firstLoadBytes } from '../test/helpers/page-weight.js';
 import { startPrometheus } from '../test/helpers/prometheus.js';
 import { buildWeb } from '../web/build.mjs';
 import { anchorBinary } from './anchor.js';
@@ -47,30 +48,6 @@ function targets(): TargetStatus[] {
     lastScrape: now - (i % 15) * 1000,
     scrapeIntervalMs: 15_000,
   }));
-}
-
-/** Bytes on the wire (as encoded) for everything a page loads until the network is idle. */
-async function firstLoadBytes(browser: Browser, url: string): Promise<{ bytes: number; requests: number; apiBytes: number }> {
-  const page = await browser.newPage();
-  const cdp = await page.context().newCDPSession(page);
-  await cdp.send('Network.enable');
-  await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
-  let bytes = 0;
-  let apiBytes = 0;
-  let requests = 0;
-  const urls = new Map<string, string>();
-  cdp.on('Network.requestWillBeSent', (e: { requestId: string; request: { url: string } }) => void urls.set(e.requestId, e.request.url));
-  cdp.on('Network.loadingFinished', (e: { requestId: string; encodedDataLength: number }) => {
-    // The UI itself (HTML, script, styles) apart from the data it then asks the API for.
-    if (new URL(urls.get(e.requestId) ?? url).pathname.startsWith('/api/')) apiBytes += e.encodedDataLength;
-    else {
-      bytes += e.encodedDataLength;
-      requests++;
-    }
-  });
-  await page.goto(url, { waitUntil: 'networkidle' });
-  await page.close();
-  return { bytes, requests, apiBytes };
 }
 
 export default async function uiBench(): Promise<BenchTable[]> {

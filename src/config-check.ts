@@ -21,8 +21,17 @@ import { silentLogger } from './logger.js';
 export interface ConfigCheck {
   /** The top-level section checked, for messages. */
   section: string;
+  /**
+   * Problems `vigil check config` fails on but start and reload go past: the
+   * section's own loader logs them and skips only the bad file (SLO files, so
+   * one typo in one SLO never stops the other SLOs and every rule file).
+   */
+  advisory?: boolean;
   run(l: LoadedConfig): Issues | Promise<Issues>;
 }
+
+/** `check`: every problem fails (vigil check config, CI). `run`: advisory sections are left to their loaders (start, reload). */
+export type CheckPurpose = 'check' | 'run';
 
 type Issues = Array<Omit<ConfigIssue, 'line'> & { at?: (string | number)[] }>;
 
@@ -41,9 +50,10 @@ const ruleFiles: ConfigCheck = {
   },
 };
 
-/** slo_files: every SLO file is valid (its rules are generated at start). */
+/** slo_files: every SLO file is valid (its rules are generated at start; a bad one is skipped there, with its last good rules kept on reload). */
 const sloFiles: ConfigCheck = {
   section: 'slo_files',
+  advisory: true,
   run(l) {
     return generateSloRuleFiles(l.config.slo_files, l.baseDir).errors.map((message) => ({ path: 'slo_files', at: ['slo_files'], message }));
   },
@@ -125,9 +135,10 @@ const discovery: ConfigCheck = {
 export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, discovery, jobs];
 
 /** Runs every section check; returns all problems with their lines. */
-export async function validateConfig(l: LoadedConfig): Promise<ConfigIssue[]> {
+export async function validateConfig(l: LoadedConfig, purpose: CheckPurpose = 'check'): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = [];
   for (const c of configChecks) {
+    if (c.advisory && purpose === 'run') continue;
     let found: Issues;
     try {
       found = await c.run(l);
@@ -139,10 +150,10 @@ export async function validateConfig(l: LoadedConfig): Promise<ConfigIssue[]> {
   return issues;
 }
 
-/** Loads vigil.yml and runs every check start runs; throws one ConfigError listing all problems. */
-export async function loadValidatedConfig(file: string, opts: LoadOptions = {}): Promise<LoadedConfig> {
+/** Loads vigil.yml and runs the checks for `purpose`; throws one ConfigError listing all problems. */
+export async function loadValidatedConfig(file: string, opts: LoadOptions = {}, purpose: CheckPurpose = 'check'): Promise<LoadedConfig> {
   const l = loadConfig(file, opts);
-  const issues = await validateConfig(l);
+  const issues = await validateConfig(l, purpose);
   if (issues.length) throw new ConfigError(l.file, issues);
   return l;
 }

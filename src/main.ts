@@ -60,7 +60,7 @@ export interface Vigil {
    * applies none: on an invalid file, or when a changed setting needs a restart
    * (named in the errors).
    */
-  reload(): Promise<{ ok: boolean; errors: string[]; applied?: string[] }>;
+  reload(): Promise<{ ok: boolean; errors: string[]; applied?: string[]; warnings?: string[] }>;
   stop(): Promise<void>;
   /** Resolves once Vigil has stopped. */
   readonly closed: Promise<void>;
@@ -180,10 +180,10 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   // /federate reads the embedded store only; an agent has none to offer.
   await app.register(federateRoute({ storage: agent ? undefined : storage, externalLabels: config.global.external_labels }));
   const exemplars = new ExemplarStore();
-  const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[] }> => {
+  const reload = async (): Promise<{ ok: boolean; errors: string[]; applied?: string[]; warnings?: string[] }> => {
     let next: LoadedConfig;
     try {
-      next = await loadValidatedConfig(loaded.file);
+      next = await loadValidatedConfig(loaded.file, {}, 'run');
     } catch (err) {
       const errors = err instanceof ConfigError ? err.issues.map((i) => `${loaded.file}: ${i.line ? `line ${i.line}: ` : ''}${i.path ? `${i.path}: ` : ''}${i.message}`) : [String(err)];
       logger.error({ file: loaded.file, errors }, 'reload rejected: invalid configuration, the running configuration stays in force');
@@ -214,7 +214,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       sinks.push(...forwarding);
     }
     logger.info({ changed: plan.changed }, 'configuration reloaded');
-    return { ok: true, errors: [], applied: plan.changed };
+    return { ok: true, errors: [], applied: plan.changed, ...(r.warnings ? { warnings: r.warnings } : {}) };
   };
   await mountRoutes(app, {
     engine,

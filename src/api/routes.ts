@@ -46,7 +46,7 @@ export interface HttpParts {
   token: () => string | undefined;
   /** external_url is https: session cookies get the Secure flag. */
   secureCookie?: boolean;
-  reload(): Promise<{ ok: boolean; errors: string[] }>;
+  reload(): Promise<{ ok: boolean; errors: string[]; warnings?: string[] }>;
 }
 
 export async function mountRoutes(app: FastifyInstance, p: HttpParts): Promise<void> {
@@ -72,6 +72,8 @@ export async function mountRoutes(app: FastifyInstance, p: HttpParts): Promise<v
   await app.register(uiRoutes({ token: p.token, secureCookie: p.secureCookie }));
   app.post('/-/reload', { config: { access: 'write' } }, async (_req, reply) => {
     const r = await p.reload();
-    return r.ok ? reply.send({ status: 'success' }) : sendError(reply, 400, 'bad_data', r.errors.join('\n'));
+    // Applied, with what was left out (an invalid SLO file) named in `warnings`, as the query API words them.
+    if (r.ok) return reply.send({ status: 'success', ...(r.warnings?.length ? { warnings: r.warnings } : {}) });
+    return sendError(reply, 400, 'bad_data', r.errors.join('\n'));
   });
 }

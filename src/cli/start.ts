@@ -8,7 +8,7 @@ export async function run(args: string[]): Promise<number> {
   const file = flagString(parsed, 'config', process.env.VIGIL_CONFIG ?? 'vigil.yml')!;
   let loaded;
   try {
-    loaded = await loadValidatedConfig(file);
+    loaded = await loadValidatedConfig(file, {}, 'run');
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : String(err));
     return 1;

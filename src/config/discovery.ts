@@ -98,8 +98,17 @@ export const kubernetesSdSchema = z
     checkHttpAuth(c, ctx);
     if (c.role === 'ingress') ctx.addIssue({ code: 'custom', path: ['role'], message: 'role ingress is not supported by Vigil (use service or endpoints)' });
     if (c.kubeconfig_file && c.api_server) ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: 'cannot use both kubeconfig_file and api_server' });
-    if (c.kubeconfig_file && (c.basic_auth || c.authorization || c.bearer_token || c.bearer_token_file || c.tls_config)) {
+    const customHttp = c.basic_auth || c.authorization || c.bearer_token || c.bearer_token_file || c.tls_config;
+    if (c.kubeconfig_file && customHttp) {
       ctx.addIssue({ code: 'custom', path: ['kubeconfig_file'], message: 'cannot use a custom HTTP client configuration together with kubeconfig_file' });
+    } else if (!c.api_server && customHttp) {
+      // In-cluster, the service account decides: settings here would be silently ignored.
+      ctx.addIssue({ code: 'custom', path: ['api_server'], message: 'to use custom HTTP client configuration please provide the api_server URL explicitly' });
+    }
+    if (c.namespaces.own_namespace && (c.api_server || c.kubeconfig_file)) {
+      // The own namespace is the pod's, known only in-cluster.
+      const other = c.api_server ? 'api_server' : 'kubeconfig_file';
+      ctx.addIssue({ code: 'custom', path: ['namespaces', 'own_namespace'], message: `cannot use ${other} and namespaces.own_namespace together` });
     }
     // As Prometheus: each role may appear once, and only roles the discovery role watches.
     const allowed: Record<string, string[]> = {
@@ -115,7 +124,7 @@ export const kubernetesSdSchema = z
       if (seen.has(s.role)) ctx.addIssue({ code: 'custom', path: ['selectors', i, 'role'], message: `duplicated selector role: ${s.role}` });
       seen.add(s.role);
       if (!allowed[c.role].includes(s.role)) {
-        ctx.addIssue({ code: 'custom', path: ['selectors', i, 'role'], message: `${s.role} role supports only ${allowed[c.role].join(', ')} selectors` });
+        ctx.addIssue({ code: 'custom', path: ['selectors', i, 'role'], message: `${c.role} role supports only ${allowed[c.role].join(', ')} selectors` });
       }
       for (const key of ['label', 'field'] as const) {
         const sel = s[key];

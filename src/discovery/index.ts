@@ -38,6 +38,8 @@ export interface Discovery extends Component {
   status(): ProviderStatus[];
   /** Refresh every provider and send now (tests, one-shot commands). */
   refreshAll(): Promise<void>;
+  /** A pool's groups as discovered now, sent or not yet (tests, status). */
+  groups(pool: string): TargetGroup[];
 }
 
 export function createDiscovery(opts: DiscoveryOptions): Discovery {
@@ -68,6 +70,7 @@ export function createDiscovery(opts: DiscoveryOptions): Discovery {
     },
     status: () => manager.status(),
     refreshAll: () => manager.refreshAll(),
+    groups: (pool) => manager.groups(pool),
   };
 }
 

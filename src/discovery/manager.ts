@@ -66,6 +66,8 @@ export class DiscoveryManager {
   private timerDue = Infinity;
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
+  /** Updates handed to the receiver and not yet applied (a timer's flush may overlap an explicit one). */
+  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: DiscoveryManagerOptions) {
     this.intervalMs = opts.updateIntervalMs ?? 5_000;
@@ -134,7 +136,7 @@ export class DiscoveryManager {
     this.timer.unref();
   }
 
-  /** Sends the pending pool updates now; resolves once the receiver applied them. */
+  /** Sends the pending pool updates now; resolves once the receiver applied them and any sent before. */
   async flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
@@ -146,7 +148,9 @@ export class DiscoveryManager {
       this.sent.add(pool);
       applied.push(this.opts.onUpdate(pool, this.groups(pool)));
     }
-    await Promise.all(applied);
+    const done = Promise.all([this.inFlight, ...applied]);
+    this.inFlight = done.catch(() => undefined);
+    await done;
   }
 
   /** The merged groups of a pool; sources are prefixed with their provider. */

@@ -57,17 +57,33 @@ sharding: {redis_url: 'redis://127.0.0.1:6379', heartbeat_interval: 1s, member_t
         refresh_interval: soon
     file_sd_configs:
       - files: [targets.txt]
+  - job_name: k2
+    kubernetes_sd_configs:
+      - role: pod
+        tls_config: {insecure_skip_verify: true}
+      - role: pod
+        api_server: 'https://10.0.0.1:6443'
+        namespaces: {own_namespace: true}
+      - role: pod
+        kubeconfig_file: kubeconfig
+        bearer_token: x
 sharding: {heartbeat_interval: 2s, member_timeout: 3s}
 `);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/line 4: scrape_configs\[0\]\.kubernetes_sd_configs\[0\]\.role: role must be one of pod, endpoints/);
-    expect(r.out).toMatch(/line 6: scrape_configs\[0\]\.kubernetes_sd_configs\[1\]\.selectors\[0\]\.role: service role supports only pod selectors/);
+    // Prometheus's wording: the discovery role names the selectors it allows.
+    expect(r.out).toMatch(/line 6: scrape_configs\[0\]\.kubernetes_sd_configs\[1\]\.selectors\[0\]\.role: pod role supports only pod selectors/);
     expect(r.out).toMatch(/line 6: scrape_configs\[0\]\.kubernetes_sd_configs\[1\]\.selectors\[1\]\.label: invalid label selector "x y z"/);
     expect(r.out).toMatch(/line 8: scrape_configs\[0\]\.dns_sd_configs\[0\]\.port: a port is required for A records/);
     expect(r.out).toMatch(/line 11: scrape_configs\[0\]\.http_sd_configs\[0\]\.url: must be an http:\/\/ or https:\/\/ URL/);
     expect(r.out).toMatch(/line 12: scrape_configs\[0\]\.http_sd_configs\[0\]\.refresh_interval: /);
     expect(r.out).toMatch(/line 14: scrape_configs\[0\]\.file_sd_configs\[0\]\.files\[0\]: must end in \.json, \.yml or \.yaml/);
-    expect(r.out).toMatch(/line 15: sharding\.member_timeout: member_timeout must be at least twice heartbeat_interval/);
+    // Prometheus's rejections: HTTP settings without api_server (in-cluster would ignore them),
+    // own_namespace outside the cluster, HTTP settings beside a kubeconfig.
+    expect(r.out).toMatch(/line 17: scrape_configs\[1\]\.kubernetes_sd_configs\[0\]\.api_server: to use custom HTTP client configuration please provide the api_server URL explicitly/);
+    expect(r.out).toMatch(/line 21: scrape_configs\[1\]\.kubernetes_sd_configs\[1\]\.namespaces\.own_namespace: cannot use api_server and namespaces\.own_namespace together/);
+    expect(r.out).toMatch(/line 23: scrape_configs\[1\]\.kubernetes_sd_configs\[2\]\.kubeconfig_file: cannot use a custom HTTP client configuration together with kubeconfig_file/);
+    expect(r.out).toMatch(/line 25: sharding\.member_timeout: member_timeout must be at least twice heartbeat_interval/);
   });
 
   it('reads the file_sd target files that exist and names file and line, and checks kubeconfig files', async () => {

@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCollectors, type Collectors } from '../../src/collectors/index.js';
 import { parseConfig } from '../../src/config/index.js';
+import { FileDiscoverer } from '../../src/discovery/file.js';
 import { DiscoveryManager } from '../../src/discovery/manager.js';
+import type { TargetGroup } from '../../src/discovery/types.js';
 import { silentLogger } from '../../src/logger.js';
 import { MemoryStorage } from '../../src/tsdb/memory.js';
 import { waitFor } from '../helpers/net.js';
@@ -139,6 +141,44 @@ describe('file_sd_configs', () => {
     // refresh_interval is an hour: only the watch can bring the change.
     await waitFor(() => instances(c).length === 2);
     expect(instances(c)).toEqual([targets[0].address, targets[1].address].sort());
+  });
+
+  it('re-reads every refresh_interval where no watch reaches: an edit shows at the interval, not before', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vigil-filesd-'));
+    // The directory appears after start, so there is nothing to watch: only the interval reads it.
+    const sub = join(dir, 'later');
+    const cfg = parseConfig(`scrape_configs: [{job_name: app, file_sd_configs: [{files: ['${sub}/*.yml'], refresh_interval: 30s}]}]`).scrape_configs[0].file_sd_configs[0];
+    // The interval timer is stepped by hand; file I/O and everything else run for real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const d = new FileDiscoverer(cfg, { logger: silentLogger(), baseDir: dir, reportError: () => undefined });
+    const groups = new Map<string, TargetGroup>();
+    let reads = 0;
+    const addresses = () => [...groups.values()].flatMap((g) => g.targets.map((t) => t.__address__)).sort();
+    try {
+      d.start((gs) => {
+        reads++;
+        for (const g of gs) {
+          if (g.targets.length) groups.set(g.source, g);
+          else groups.delete(g.source);
+        }
+      });
+      await waitFor(() => reads === 1);
+      const edits = [[targets[0].address], [targets[1].address, targets[2].address]];
+      for (const [i, want] of edits.entries()) {
+        if (i === 0) mkdirSync(sub);
+        writeFileSync(join(sub, 'a.yml'), `- targets: ${JSON.stringify(want)}\n`);
+        vi.advanceTimersByTime(29_999);
+        // Let any read that might have started finish: none may have.
+        for (let k = 0; k < 20; k++) await new Promise((r) => setImmediate(r));
+        expect(reads, `edit ${i}: read before the interval`).toBe(i + 1);
+        vi.advanceTimersByTime(1);
+        await waitFor(() => reads === i + 2);
+        expect(addresses(), `edit ${i}`).toEqual([...want].sort());
+      }
+    } finally {
+      vi.useRealTimers();
+      await d.stop();
+    }
   });
 
   it('keeps relabel-dropped targets with their discovered labels for the API', async () => {

@@ -56,14 +56,26 @@ const podName = (i: number) => `sical-backend-${i}`;
 const scraped = (v: Vigil) => v.collectors.targets().filter((t) => t.scrapePool === 'sical-backend').map((t) => t.labels.pod ?? '').sort();
 const expected = (n: number) => Array.from({ length: n }, (_, i) => podName(i)).sort();
 
-/** One discovery refresh: the pool's current groups applied now. */
-async function refreshed(v: Vigil, want: string[]): Promise<void> {
-  await waitFor(async () => {
-    await v.discovery.refreshAll();
-    return JSON.stringify(scraped(v)) === JSON.stringify(want);
-  }, 15_000).catch((err: Error) => {
-    throw new Error(`${err.message}; scraping ${JSON.stringify(scraped(v))}, dropped ${v.collectors.droppedTargets().length}, discovery ${JSON.stringify(v.discovery.status())}`);
+const sameList = (a: string[], b: string[]) => JSON.stringify(a) === JSON.stringify(b);
+/** Pods as the pod role sees them: those with an address, with their readiness. */
+const apiPods = () =>
+  api
+    .list('Pod')
+    .filter((p) => p.status?.podIP)
+    .map((p) => `${p.metadata.name}:${(p.status.conditions as Array<{ type: string; status: string }>).find((c) => c.type === 'Ready')!.status.toLowerCase()}`)
+    .sort();
+const discoveredPods = (v: Vigil) => v.discovery.groups('sical-backend').map((g) => `${g.labels.__meta_kubernetes_pod_name}:${g.labels.__meta_kubernetes_pod_ready}`).sort();
+
+/**
+ * Within one refresh: once the watch has brought the cluster's current pods to
+ * discovery, a single discovery update leaves exactly `want` scraped.
+ */
+async function oneRefresh(v: Vigil, want: string[]): Promise<void> {
+  await waitFor(() => sameList(discoveredPods(v), apiPods()), 15_000).catch((err: Error) => {
+    throw new Error(`${err.message}; discovered ${JSON.stringify(discoveredPods(v))}, API ${JSON.stringify(apiPods())}, discovery ${JSON.stringify(v.discovery.status())}`);
   });
+  await v.discovery.refreshAll();
+  expect(scraped(v), `dropped ${v.collectors.droppedTargets().length}`).toEqual(want);
 }
 
 describe('annotated pods scaled 3 -> 10 -> 3', () => {
@@ -76,7 +88,7 @@ describe('annotated pods scaled 3 -> 10 -> 3', () => {
 
     vigil = await d.start();
     const v = vigil;
-    await refreshed(v, expected(3));
+    await oneRefresh(v, expected(3));
     const t0 = v.collectors.targets().find((t) => t.labels.pod === podName(0))!;
     expect(t0.labels).toEqual({ job: 'sical-backend', instance: targets[0].address, namespace: 'sical', pod: podName(0), app: 'sical-backend' });
     expect(t0.scrapeUrl).toBe(`http://${targets[0].address}/metrics`);
@@ -84,7 +96,7 @@ describe('annotated pods scaled 3 -> 10 -> 3', () => {
 
     // Scale up: seven more replicas.
     for (let i = 3; i < 10; i++) api.apply('Pod', pod({ name: podName(i), ip: '127.0.0.1', port: targets[i].port }));
-    await refreshed(v, expected(10));
+    await oneRefresh(v, expected(10));
     await waitFor(() => targets.every((t) => t.log.length > 0), 15_000);
     await waitFor(async () => (await instantQuery(v.url, 'up{job="sical-backend"} == 1')).length === 10, 15_000);
 
@@ -92,11 +104,14 @@ describe('annotated pods scaled 3 -> 10 -> 3', () => {
     const removedAt = Date.now();
     for (let i = 3; i < 10; i++) api.apply('Pod', pod({ name: podName(i), ip: '127.0.0.1', port: targets[i].port, ready: false }));
     for (let i = 3; i < 10; i++) api.remove('Pod', 'sical', podName(i));
-    await refreshed(v, expected(3));
+    await oneRefresh(v, expected(3));
     await stopTargets(targets.slice(3));
 
     // Their series end: no `up` at all for them any more, while the three stay up.
     expect(await instantQuery(v.url, 'up{job="sical-backend"}')).toHaveLength(3);
+    // Every series of theirs ended, not only `up`: scraped samples and scrape_* alike.
+    const live = await instantQuery(v.url, 'count by (pod) ({job="sical-backend"})');
+    expect(live.map((r) => r.metric.pod).sort()).toEqual(expected(3));
     const removedUp = await instantQuery(v.url, `last_over_time(up{job="sical-backend",pod=~"${expected(10).slice(3).join('|')}"}[1h])`);
     expect(removedUp.map((r) => r.value[1])).toEqual(Array(7).fill('1'));
 

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
@@ -110,14 +110,35 @@ current-context: standin
     ] as const) {
       const args = ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', resource, ...(ns ? ['--all-namespaces'] : []), '-o', 'json'];
       const { stdout } = await run(kubectl, args, { env });
-      const listed = (JSON.parse(stdout) as { items: KObj[] }).items.map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
-      const stored = api.list(kind).map((o) => `${o.metadata.namespace ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
-      expect(listed, resource).toEqual(stored);
-      expect(listed.length, resource).toBeGreaterThan(0);
+      // The same objects, field for field (kubectl adds kind and apiVersion to each item).
+      const key = (o: KObj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      const byKey = (os: KObj[]) => Object.fromEntries(os.map((o) => [key(o), o]));
+      const listed = byKey((JSON.parse(stdout) as { items: KObj[] }).items.map(({ kind: _k, apiVersion: _v, ...o }) => o as KObj));
+      expect(listed, resource).toEqual(byKey(api.list(kind)));
+      expect(Object.keys(listed).length, resource).toBeGreaterThan(0);
     }
     // A label selector goes through to the server as for a real cluster.
     const { stdout } = await run(kubectl, ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', 'pods', '-n', 'sical', '-l', 'app=sical-backend', '-o', 'name'], { env });
     expect(stdout.trim().split('\n').sort()).toEqual(['pod/web-0', 'pod/web-1']);
+
+    // kubectl's watch (list, then watch from the list's resourceVersion) sees ADDED, MODIFIED and DELETED.
+    const watcher = spawn(
+      kubectl,
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), 'get', 'pods', '-n', 'sical', '--watch', '--output-watch-events', '-o', 'jsonpath={.type} {.object.metadata.name}{"\\n"}'],
+      { env, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let events = '';
+    watcher.stdout.on('data', (b: Buffer) => (events += b.toString()));
+    try {
+      await waitFor(() => api.requests.some((r) => r.startsWith('WATCH pods')) && events.includes('ADDED web-1'), 30_000);
+      api.apply('Pod', pod({ name: 'web-9', ip: '10.1.0.19', port: 8080 }));
+      api.apply('Pod', pod({ name: 'web-9', ip: '10.1.0.19', port: 8080, ready: false }));
+      api.remove('Pod', 'sical', 'web-9');
+      await waitFor(() => events.includes('DELETED web-9'), 30_000);
+      expect(events.trim().split('\n').filter((l) => l.endsWith('web-9'))).toEqual(['ADDED web-9', 'MODIFIED web-9', 'DELETED web-9']);
+    } finally {
+      watcher.kill();
+    }
   });
 });
 

@@ -22,7 +22,9 @@ import { hasRedis, REDIS_URL } from '../helpers/services.js';
 import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const INTERVAL = 2_000;
+// Three seconds: a replica of a loaded 2-core machine may stall for a second or two,
+// which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
+const INTERVAL = 3_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('rendezvous hashing', () => {
@@ -54,11 +56,15 @@ async function startReplica(name: string): Promise<void> {
   writeFileSync(
     config,
     stringify({
-      global: { scrape_interval: '2s', scrape_timeout: '1s', evaluation_interval: '1m' },
+      global: { scrape_interval: '3s', scrape_timeout: '1s', evaluation_interval: '1m' },
       server: { listen: `127.0.0.1:${port}` },
       storage: { path: `data-${name}`, retention: '1h' },
       logs: { self: false },
-      sharding: { redis_url: REDIS_URL, key_prefix: prefix, replica: name, heartbeat_interval: '250ms', member_timeout: '1500ms' },
+      // The replicas stand for separate machines. Here they share two cores with the
+      // suite; at the default nice 10 the other processes' load starves their scrape
+      // threads for seconds and grid points are skipped, which is scheduling, not sharding.
+      scrape_workers: { nice: 0 },
+      sharding: { redis_url: REDIS_URL, key_prefix: prefix, replica: name, heartbeat_interval: '300ms', member_timeout: '2s' },
       scrape_configs: [{ job_name: 'app', file_sd_configs: [{ files: ['targets.json'] }] }],
     }),
   );
@@ -71,9 +77,13 @@ async function startReplica(name: string): Promise<void> {
   await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok, 60_000);
 }
 
+async function active(name: string): Promise<Array<{ health: string }>> {
+  const r = (await (await fetch(`http://127.0.0.1:${ports.get(name)}/api/v1/targets?scrapePool=app`)).json()) as { data: { activeTargets: Array<{ health: string }> } };
+  return r.data.activeTargets;
+}
+
 async function activeCount(name: string): Promise<number> {
-  const r = (await (await fetch(`http://127.0.0.1:${ports.get(name)}/api/v1/targets?scrapePool=app`)).json()) as { data: { activeTargets: unknown[] } };
-  return r.data.activeTargets.length;
+  return (await active(name)).length;
 }
 
 function kill(name: string): Promise<void> {
@@ -85,7 +95,7 @@ function kill(name: string): Promise<void> {
 
 /** Each target's scrape offset within the interval, computed as the replicas compute it. */
 function offsets(): Map<string, number> {
-  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: 2s, scrape_timeout: 1s}]`).scrape_configs[0];
+  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: 3s, scrape_timeout: 1s}]`).scrape_configs[0];
   const groups = [{ source: 'f', targets: targets.map((t) => ({ __address__: t.address })), labels: { service: 'sical-backend' } }];
   const built = buildScrapeTargets(cfg, { scrape_interval: INTERVAL, scrape_timeout: 1_000 }, groups);
   return new Map(built.targets.map((t) => [t.settings.targetLabels.instance, offsetFor(t.key, INTERVAL)]));
@@ -107,6 +117,19 @@ function perInterval(t: FakeTarget, from: number, to: number): number[] {
 }
 
 let offsetMap = new Map<string, number>();
+
+/** Event-loop stalls of this process (when, how long): the targets' logs are taken here. */
+const stalls: Array<[number, number]> = [];
+function watchStalls(): NodeJS.Timeout {
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if (now - last > 600) stalls.push([last, now - last - 100]);
+    last = now;
+  }, 100);
+  timer.unref();
+  return timer;
+}
 
 beforeAll(async () => {
   redisOk = await hasRedis();
@@ -133,11 +156,14 @@ describe('three replicas on one Redis, 30 targets', () => {
   it('each target scraped by exactly one replica per interval; a killed replica’s targets move within two intervals; a restart settles without double scrapes', async () => {
     if (!redisOk) return;
     await Promise.all(['r1', 'r2', 'r3'].map(startReplica));
-    // Settled: every replica owns some targets and together exactly all of them.
+    const stallTimer = watchStalls();
+    // Settled: every replica owns some targets, together exactly all of them, and has
+    // scraped each of its own successfully (its scrape threads run: on a loaded machine
+    // starting them takes seconds, during which first scrapes are late).
     await waitFor(async () => {
-      const counts = await Promise.all(['r1', 'r2', 'r3'].map(activeCount));
-      return counts.every((c) => c > 0) && counts.reduce((a, b) => a + b, 0) === 30;
-    }, 30_000);
+      const owned = await Promise.all(['r1', 'r2', 'r3'].map(active));
+      return owned.every((ts) => ts.length > 0) && owned.flat().length === 30 && owned.flat().every((t) => t.health === 'up');
+    }, 60_000);
     await sleep(2 * INTERVAL);
     const steadyFrom = Date.now();
     await sleep(3 * INTERVAL);
@@ -152,8 +178,8 @@ describe('three replicas on one Redis, 30 targets', () => {
     await startReplica('r3');
     // Settled: the restarted replica owns targets again and has scraped each of them.
     await waitFor(async () => {
-      const r = (await (await fetch(`http://127.0.0.1:${ports.get('r3')}/api/v1/targets?scrapePool=app`)).json()) as { data: { activeTargets: Array<{ health: string }> } };
-      return r.data.activeTargets.length > 0 && r.data.activeTargets.every((t) => t.health !== 'unknown');
+      const r3 = await active('r3');
+      return r3.length > 0 && r3.every((t) => t.health !== 'unknown');
     }, 60_000);
     const rejoined = Date.now();
     await sleep(4 * INTERVAL);
@@ -161,29 +187,34 @@ describe('three replicas on one Redis, 30 targets', () => {
     expect((await activeCount('r1')) + (await activeCount('r2')) + (await activeCount('r3'))).toBe(30);
 
     const explain = (t: FakeTarget) =>
-      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; restart ${restartAt - killedAt}, rejoined ${rejoined - killedAt}; logs in ${dir}`;
+      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; steady from ${steadyFrom - killedAt}, restart ${restartAt - killedAt}, rejoined ${rejoined - killedAt}; this process stalled ${stalls.map(([at, ms]) => `${ms}ms at ${at - killedAt}`).join(', ') || 'never'} (over 500 ms); logs in ${dir}`;
     for (const t of targets) {
-      if (Math.max(...perInterval(t, steadyFrom, end)) > 1) {
+      const steady = perInterval(t, steadyFrom, killedAt);
+      const all = perInterval(t, steadyFrom, end);
+      const afterKillCounts = perInterval(t, killedAt + 2 * INTERVAL, afterKill);
+      const settled = perInterval(t, rejoined + INTERVAL, end);
+      if (![...steady, ...all, ...afterKillCounts, ...settled].every((c) => c === 1)) {
+        // Which replica scheduled which grid point (the `up` timestamps), beside the target's log:
+        // tells a scrape that arrived late from one never made.
         console.error(t.address, explain(t));
         for (const r of ['r1', 'r2', 'r3']) {
-          const q = await fetch(`http://127.0.0.1:${ports.get(r)}/api/v1/query?query=${encodeURIComponent(`up{instance="${t.address}"}[2m]`)}`);
+          const q = await fetch(`http://127.0.0.1:${ports.get(r)}/api/v1/query?query=${encodeURIComponent(`up{instance="${t.address}"}[5m]`)}`);
           const body = (await q.json()) as { data: { result: Array<{ values: Array<[number, string]> }> } };
           console.error(r, (body.data.result[0]?.values ?? []).map(([ts]) => Math.round(ts * 1000) - killedAt).join(','));
         }
       }
       // All three up: exactly once per interval.
-      const steady = perInterval(t, steadyFrom, killedAt);
       expect(steady.length, `${t.address} steady intervals`).toBeGreaterThanOrEqual(2);
       expect(steady.every((c) => c === 1), `${t.address} steady ${steady}`).toBe(true);
       // Never twice in an interval, from the steady state through the kill and the rejoin.
-      expect(Math.max(...perInterval(t, steadyFrom, end)), `${t.address} double`).toBe(1);
+      expect(Math.max(...all), `${t.address} double`).toBe(1);
       // Picked up by the survivors within two intervals of the kill, then every interval.
-      expect(perInterval(t, killedAt + 2 * INTERVAL, afterKill).every((c) => c === 1), `${t.address} after kill`).toBe(true);
+      expect(afterKillCounts.every((c) => c === 1), `${t.address} after kill ${afterKillCounts}`).toBe(true);
       expect(t.log.some((x) => x > killedAt && x <= killedAt + 2 * INTERVAL), `${t.address} within two intervals`).toBe(true);
       // Once the split settled again, every interval once more.
-      const settled = perInterval(t, rejoined + INTERVAL, end);
       expect(settled.every((c) => c === 1), `${t.address} after rejoin ${settled}; ${explain(t)}`).toBe(true);
     }
+    clearInterval(stallTimer);
     expect(restartAt).toBeGreaterThan(killedAt);
-  }, 180_000);
+  }, 240_000);
 });

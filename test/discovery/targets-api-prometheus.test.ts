@@ -172,6 +172,16 @@ describe.skipIf(!prometheusBin)('targets API against Prometheus 2.42, same file_
       expect(v.status).toBe(p.status);
       expect(Array.isArray(v.data)).toBe(true);
     }
+    // The same entries: what each target exposed, under its final labels.
+    for (const q of ['?metric=app_up', '?match_target={job="other"}', '?match_target={job="app",env="prod"}&metric=app_up']) {
+      const p = await getJson<{ data: unknown[] }>(`${prom!.url}/api/v1/targets/metadata${q}`);
+      const v = await getJson<{ data: unknown[] }>(`${vigil!.url}/api/v1/targets/metadata${q}`);
+      // Label order inside an object is not part of the answer.
+      const canon = (x: unknown): unknown => (x && typeof x === 'object' ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, y]) => [k, canon(y)])) : x);
+      const sorted = (d: unknown[]) => d.map((x) => JSON.stringify(canon(x))).sort();
+      expect(p.data.length, q).toBeGreaterThan(0);
+      expect(sorted(v.data), q).toEqual(sorted(p.data));
+    }
     for (const q of ['?limit=abc', '?match_target={job=~"("}']) {
       const p = await fetch(`${prom!.url}/api/v1/targets/metadata${q}`);
       const v = await fetch(`${vigil!.url}/api/v1/targets/metadata${q}`);

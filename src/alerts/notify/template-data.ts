@@ -115,6 +115,26 @@ export interface AlertLinks {
 
 const absolute = (u: string | undefined): string | undefined => (u && /^https?:\/\//i.test(u) ? u : undefined);
 
+/** What an alert's Source link shows: an hour, most of it before the alert fired. */
+const SOURCE_RANGE = '1h';
+const SOURCE_AFTER_MS = 15 * 60_000;
+
+/**
+ * An alert's Source link pinned to when it fired. The generator URL
+ * (`/graph?g0.expr=…`, as Prometheus builds it) carries no time, so a link
+ * opened hours later would chart the last hour instead of the firing. Vigil's
+ * graph page and Prometheus's read `g0.end_input` (UTC `2006-01-02 15:04:05`)
+ * and `g0.range_input`; a URL that already sets them, or is no graph link, is
+ * left as it is.
+ */
+export function sourceLink(generatorURL: string, startsAtMs: number): string | undefined {
+  const url = absolute(generatorURL);
+  if (!url || !Number.isFinite(startsAtMs) || startsAtMs <= 0 || !/\/graph\?(?:[^#]*&)?g0\.expr=/.test(url) || /[?&]g0\.end_input=/.test(url)) return url;
+  const end = new Date(startsAtMs + SOURCE_AFTER_MS).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+  const range = /[?&]g0\.range_input=/.test(url) ? '' : `&g0.range_input=${SOURCE_RANGE}`;
+  return `${url}${range}&g0.end_input=${encodeURIComponent(end)}`;
+}
+
 /**
  * The links every receiver shows for one alert. A dashboard annotation may be a
  * Grafana path (`/d/uid`); it becomes a link under `dashboardBase` (grafana.url),
@@ -128,7 +148,7 @@ export function alertLinks(a: TemplateAlert, externalUrl: string, dashboardBase?
     runbook: absolute(a.Annotations.runbook_url ?? a.Annotations.runbook),
     dashboard,
     dashboardText: dashboard ? undefined : dash || undefined,
-    source: absolute(a.GeneratorURL),
+    source: sourceLink(a.GeneratorURL, a.StartsAt.unixMs()),
     silence: a.Status === 'firing' ? silenceLink(externalUrl, a.Labels) : undefined,
   };
 }

@@ -109,7 +109,8 @@ export interface AlertView {
 }
 
 export interface RuleManager extends Component {
-  reload(files?: string[]): Promise<{ ok: boolean; errors: string[] }>;
+  /** `warnings`: SLO files left out (each keeps its last good rules), the reload itself applied. */
+  reload(files?: string[]): Promise<{ ok: boolean; errors: string[]; warnings?: string[] }>;
   /** New global evaluation settings, in force from the next reload (which rebuilds the groups, keeping alert state). */
   reconfigure(o: { evaluationIntervalMs: number; externalLabels: Labels }): void;
   groups(): RuleGroupView[];
@@ -201,7 +202,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
     if (started) for (const g of groups.values()) g.start();
   }
 
-  async function reload(newFiles?: string[]): Promise<{ ok: boolean; errors: string[] }> {
+  async function reload(newFiles?: string[]): Promise<{ ok: boolean; errors: string[]; warnings?: string[] }> {
     const run = reloading.then(async () => {
       const list = newFiles ?? files;
       const { groups: specs, errors } = loadGroupSpecs(list, opts.baseDir);
@@ -215,7 +216,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
       if (generated) specs.push(...generated.groups);
       await apply(specs);
       log.info({ groups: specs.length, rules: specs.reduce((n, g) => n + g.rules.length, 0) }, 'Rules loaded');
-      return { ok: true, errors: [] };
+      return { ok: true, errors: [], ...(generated?.errors.length ? { warnings: generated.errors } : {}) };
     });
     reloading = run.catch(() => undefined);
     return run;

@@ -155,7 +155,12 @@ export interface EndpointsContext {
 class PodPorts {
   private readonly seen = new Map<string, { pod: Pod; ports: number[] }>();
 
-  attach(target: Record<string, string>, pod: Pod, port: number | undefined): Labels {
+  /**
+   * `endpointProtocol` is the endpoint port's protocol: the endpoints role
+   * labels the matching container port with it, the endpointslice role with the
+   * container port's own (as Prometheus 2.42 does).
+   */
+  attach(target: Record<string, string>, pod: Pod, port: number | undefined, endpointProtocol?: string): Labels {
     const key = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
     let entry = this.seen.get(key);
     if (!entry) this.seen.set(key, (entry = { pod, ports: [] }));
@@ -168,7 +173,7 @@ class PodPorts {
         out[`${P}pod_container_image`] = c.image ?? '';
         out[`${P}pod_container_port_name`] = cp.name ?? '';
         out[`${P}pod_container_port_number`] = String(port);
-        out[`${P}pod_container_port_protocol`] = target[`${P}endpoint_port_protocol`] ?? target[`${P}endpointslice_port_protocol`] ?? cp.protocol ?? '';
+        out[`${P}pod_container_port_protocol`] = endpointProtocol ?? cp.protocol ?? '';
         break;
       }
       entry.ports.push(port);
@@ -225,7 +230,7 @@ export function buildEndpoints(eps: Endpoints, ctx: EndpointsContext): TargetGro
     if (addr.hostname) t[`${P}endpoint_hostname`] = addr.hostname;
     if (ctx.nodeLabels) t = { ...t, ...ctx.nodeLabels(addr.nodeName) };
     const pod = addr.targetRef?.kind === 'Pod' ? ctx.pod(addr.targetRef, ns) : undefined;
-    tg.targets.push(pod ? pods.attach(t, pod, port.port) : t);
+    tg.targets.push(pod ? pods.attach(t, pod, port.port, port.protocol ?? '') : t);
   };
   for (const ss of eps.subsets ?? []) {
     for (const port of ss.ports ?? []) {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../../src/alerts/notify/index.js';
+import { sourceLink } from '../../../src/alerts/notify/template-data.js';
 import { waitFor } from '../../helpers/net.js';
 import { startSlackStandIn, type SlackStandIn } from '../../helpers/slack.js';
 import { startSmtpStandIn, type SmtpStandIn } from '../../helpers/smtp.js';
@@ -78,9 +79,24 @@ async function fireAndResolve(n: Notifier, clock: ManualClock, slack: SlackStand
   expect([slack.received.length, smtp.messages.length]).toEqual([2, 2]);
 }
 
+describe('sourceLink', () => {
+  const at = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  it('pins a graph link to the hour around the firing time', () => {
+    expect(sourceLink('http://v:9470/graph?g0.expr=up&g0.tab=1', at)).toBe('http://v:9470/graph?g0.expr=up&g0.tab=1&g0.range_input=1h&g0.end_input=2026-01-02%2003%3A19%3A05');
+  });
+  it('leaves links that set their own time, other links and relative URLs alone', () => {
+    expect(sourceLink('http://v/graph?g0.expr=up&g0.end_input=2026-01-01%2000%3A00%3A00', at)).toBe('http://v/graph?g0.expr=up&g0.end_input=2026-01-01%2000%3A00%3A00');
+    expect(sourceLink('http://v/graph?g0.expr=up&g0.range_input=6h', at)).toBe('http://v/graph?g0.expr=up&g0.range_input=6h&g0.end_input=2026-01-02%2003%3A19%3A05');
+    expect(sourceLink('https://grafana.example/d/x?orgId=1', at)).toBe('https://grafana.example/d/x?orgId=1');
+    expect(sourceLink('/graph?g0.expr=up', at)).toBeUndefined();
+    expect(sourceLink('http://v/graph?g0.expr=up', 0)).toBe('http://v/graph?g0.expr=up');
+  });
+});
+
 describe('Slack and email receivers', () => {
   it('one firing and one resolved message each, with the documented content', async () => {
     const { slack, smtp, n, clock } = await setup();
+    const firedAt = clock.now();
     await fireAndResolve(n, clock, slack, smtp);
     // Several more group intervals and a repeat interval: nothing more is sent.
     for (let i = 0; i < 5; i++) await step(clock, n, 300);
@@ -102,7 +118,9 @@ describe('Slack and email receivers', () => {
     expect(text).toContain('Cannot connect to PostgreSQL database');
     expect(text).toContain('<https://runbooks.example/db|Runbook>');
     expect(text).toContain('<https://grafana.example/d/db|Dashboard>');
-    expect(text).toContain('<http://vigil.example:9470/graph?g0.expr=up|Source>');
+    // The Source link charts the hour around the firing, however late it is opened.
+    const end = encodeURIComponent(new Date(firedAt + 15 * 60_000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ''));
+    expect(text).toContain(`<http://vigil.example:9470/graph?g0.expr=up&g0.range_input=1h&g0.end_input=${end}|Source>`);
     expect(text).toContain('http://vigil.example:9470/-/silence?filter=');
     expect(text).toContain('`job=postgres`');
     expect(resolved.attachments[0].color).toBe('#2eb886');

@@ -12,12 +12,20 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuleManager } from '../../../src/alerts/rules/index.js';
+import { loadConfig } from '../../../src/config/index.js';
 import { silentLogger } from '../../../src/logger.js';
+import { startVigil } from '../../../src/main.js';
+import { loadValidatedConfig } from '../../../src/config-check.js';
+import { baseConfig, e2eDir } from '../../e2e/harness.js';
 import { createEngine } from '../../../src/promql/index.js';
 import { MemoryStorage } from '../../../src/tsdb/memory.js';
 import { runRuleTests } from '../../../src/alerts/rules/unittest.js';
-import { generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
+import { generateGroups, generateSloRuleFiles, parseSloText, SloRuleSource } from '../../../src/alerts/slo/index.js';
 import { outputName } from '../../../src/cli/slo-generate.js';
+import { loadAlertmanagerConfig } from '../../../src/alerts/notify/config.js';
+import { compileInhibitRules, Inhibitor } from '../../../src/alerts/notify/inhibit.js';
+import { matchRoutes, routeTree } from '../../../src/alerts/notify/route.js';
+import { parseRuleFile } from '../../../src/alerts/rules/file.js';
 import { CATALOGUE } from '../../../src/dashboards/catalogue.js';
 import { checkRuleFiles } from '../../../src/dashboards/check.js';
 import { requireBinary } from '../../helpers/services.js';
@@ -25,6 +33,7 @@ import { requireBinary } from '../../helpers/services.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const promtool = requireBinary('promtool', 'prometheus');
+const amtool = requireBinary('amtool', 'prometheus-alertmanager');
 
 const generated = readdirSync(join(root, 'slos/generated')).map((f) => `slos/generated/${f}`);
 const unitTests = readdirSync(join(root, 'slos/tests')).filter((f) => f.endsWith('.test.yml')).map((f) => `slos/tests/${f}`);
@@ -78,10 +87,59 @@ describe('shipped SLOs', () => {
       const p = runPromtool(['check', 'rules', ...generated]);
       expect(p.code, p.out).toBe(0);
     });
-    it('promtool test rules passes the same unit tests', () => {
+    it('promtool test rules passes the same unit tests, with the report vigil test rules prints', async () => {
       const p = runPromtool(['test', 'rules', ...unitTests]);
       expect(p.code, p.out).toBe(0);
+      process.chdir(root);
+      const out: string[] = [];
+      const err: string[] = [];
+      expect(await runRuleTests(unitTests, (x) => out.push(x), (x) => err.push(x)), err.join('\n')).toBe(0);
+      expect(out.join('\n').trim()).toBe(p.out.trim());
     }, 180_000);
+  });
+});
+
+describe('shipped routing of the generated SLO alerts', () => {
+  const env: NodeJS.ProcessEnv = { ...process.env, SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/XXXX' };
+  const shipped = join(root, 'alerting/alertmanager.yml');
+  /** Each generated alert as it fires: its labels plus alertname. */
+  const alerts = parseRuleFile(readFileSync(join(root, 'slos/generated/planning-api.rules.yml'), 'utf8'), 'planning-api.rules.yml')
+    .groups.flatMap((g) => g.rules)
+    .filter((r) => r.kind === 'alert')
+    .map((r): Record<string, string> => ({ alertname: r.name, ...r.labels }));
+
+  it('pages go to the critical receivers, tickets to the warning ones (and amtool agrees)', () => {
+    const tree = routeTree(loadAlertmanagerConfig(shipped, env));
+    expect(alerts.map((a) => `${a.alertname}/${a.sloth_severity}`).sort()).toEqual([
+      'PlanningApiAvailabilityBudgetBurn/page',
+      'PlanningApiAvailabilityBudgetBurn/ticket',
+      'PlanningApiLatencyBudgetBurn/page',
+      'PlanningApiLatencyBudgetBurn/ticket',
+    ]);
+    for (const a of alerts) {
+      const receivers = matchRoutes(tree, a).map((r) => r.opts.receiver);
+      expect(receivers, JSON.stringify(a)).toEqual([a.sloth_severity === 'page' ? 'critical-alerts' : 'warning-alerts']);
+      if (amtool) {
+        const text = readFileSync(shipped, 'utf8').replace(/\$\{([A-Z_]+)(?::-([^}]*))?\}/g, (_m, k: string, d?: string) => env[k] ?? d ?? '');
+        const dir = mkdtempSync(join(tmpdir(), 'vigil-slo-route-'));
+        try {
+          writeFileSync(join(dir, 'am.yml'), text);
+          const out = execFileSync(amtool, ['config', 'routes', 'test', `--config.file=${join(dir, 'am.yml')}`, ...Object.entries(a).map(([k, v]) => `${k}=${JSON.stringify(v)}`)], { encoding: 'utf8' });
+          expect(out.trim()).toBe(receivers.join(','));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    }
+  });
+
+  it("while an SLO's page fires, the shipped inhibit rule holds back the same SLO's ticket, not the other SLO's", () => {
+    const inhibitor = new Inhibitor(compileInhibitRules(loadAlertmanagerConfig(shipped, env).inhibit_rules ?? []));
+    const find = (name: string, sev: string) => alerts.find((a) => a.alertname === name && a.sloth_severity === sev)!;
+    const page = find('PlanningApiAvailabilityBudgetBurn', 'page');
+    const firing = [{ fingerprint: 'page', labels: page }];
+    expect(inhibitor.inhibitedBy(find('PlanningApiAvailabilityBudgetBurn', 'ticket'), 'ticket', firing)).toBe('page');
+    expect(inhibitor.inhibitedBy(find('PlanningApiLatencyBudgetBurn', 'ticket'), 'other', firing)).toBeUndefined();
   });
 });
 
@@ -106,6 +164,92 @@ function errorOf(text: string): string {
   }
   throw new Error('expected the SLO file to be rejected');
 }
+
+/**
+ * A file as Sloth's prometheus/v1 documentation writes them: quoted version
+ * and service, labels at file and SLO level, an events SLI spread over lines,
+ * a raw SLI, alert labels and annotations at both levels, a disabled ticket.
+ */
+const SLOTH_STYLE = `version: "prometheus/v1"
+service: "checkout"
+labels:
+  owner: "payments"
+  tier: "1"
+slos:
+  - name: "requests-availability"
+    objective: 99.95
+    description: "Requests answered without a server error or throttling."
+    labels:
+      category: availability
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="checkout",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="checkout"}[{{.window}}]))
+    alerting:
+      name: "CheckoutHighErrorRate"
+      labels:
+        category: "availability"
+      annotations:
+        summary: "High error rate on checkout responses"
+      page_alert:
+        labels:
+          severity: pageteam
+          routing_key: payments
+      ticket_alert:
+        labels:
+          severity: "slack"
+          slack_channel: "#alerts-payments"
+  - name: "requests-latency"
+    objective: 99
+    sli:
+      events:
+        error_query: |
+          (
+            sum(rate(http_request_duration_seconds_count{job="checkout"}[{{.window}}]))
+            -
+            sum(rate(http_request_duration_seconds_bucket{le="0.4",job="checkout"}[{{.window}}]))
+          )
+        total_query: sum(rate(http_request_duration_seconds_count{job="checkout"}[{{.window}}]))
+    alerting:
+      name: CheckoutLatency
+      page_alert:
+        labels:
+          severity: critical
+      ticket_alert:
+        disable: true
+  - name: "cache-hits"
+    objective: 95
+    sli:
+      raw:
+        error_ratio_query: |
+          1 - (sum(rate(cache_hits_total[{{.window}}])) / sum(rate(cache_requests_total[{{.window}}])))
+    alerting:
+      name: CacheMisses
+`;
+
+describe("Sloth's prometheus/v1 format", () => {
+  it('a file written as Sloth documents it is accepted and generates its alerts with its labels', () => {
+    const file = parseSloText(SLOTH_STYLE, 'slos/checkout.yml');
+    expect(file.slos.map((s) => s.name)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
+    const groups = generateGroups(file);
+    const alerts = groups.filter((g) => g.name.startsWith('slo-alerts-')).flatMap((g) => g.rules);
+    const page = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels?.sloth_severity === 'page')!;
+    // The SLO's own alert labels win over Vigil's default severities, as in Sloth.
+    expect(page.labels).toMatchObject({ severity: 'pageteam', routing_key: 'payments', category: 'availability', owner: 'payments', tier: '1' });
+    expect(page.annotations?.summary).toBe('High error rate on checkout responses');
+    const ticket = alerts.find((r) => r.alert === 'CheckoutHighErrorRate' && r.labels?.sloth_severity === 'ticket')!;
+    expect(ticket.labels).toMatchObject({ severity: 'slack', slack_channel: '#alerts-payments' });
+    expect(alerts.filter((r) => r.alert === 'CheckoutLatency').map((r) => r.labels?.sloth_severity)).toEqual(['page']);
+    expect(alerts.filter((r) => r.alert === 'CacheMisses').map((r) => r.labels?.severity)).toEqual(['critical', 'warning']);
+    const recordings = groups.flatMap((g) => g.rules).filter((r) => r.record === 'slo:sli_error:ratio_rate1h');
+    expect(recordings.map((r) => r.labels?.sloth_slo)).toEqual(['requests-availability', 'requests-latency', 'cache-hits']);
+  });
+
+  it("Sloth's SLI plugins are refused naming the field, not ignored", () => {
+    const msg = errorOf(VALID.replace('      events:', '      plugin:\n        id: sloth-common/availability\n      events:'));
+    expect(msg).toMatch(/slos\/api\.yml[\s\S]*slos\[0\]\.sli: Unrecognized key: "plugin"/);
+  });
+});
 
 describe('bad SLO files', () => {
   it('accept the valid example', () => {
@@ -230,4 +374,64 @@ describe('rule manager with SLO files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('Vigil with slo_files', () => {
+  it('generates the SLO rules at start-up and on reload; an SLO file turned invalid keeps its rules, a new valid one is added', async () => {
+    const d = e2eDir('slo');
+    try {
+      d.write('slos/api.yml', VALID);
+      d.write('vigil.yml', { ...baseConfig({ evaluationInterval: '1h' }), slo_files: ['slos/*.yml'] });
+      const vigil = await startVigil(loadConfig(d.configFile), { logger: silentLogger() });
+      try {
+        const groups = async () => {
+          const body = (await (await fetch(`${vigil.url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string; type: string }> }> } };
+          return body.data.groups;
+        };
+        const first = await groups();
+        expect(first.map((g) => g.name)).toEqual(['slo-sli-recordings-api-availability', 'slo-meta-recordings-api-availability', 'slo-alerts-api-availability']);
+        expect(first[2].rules.map((r) => `${r.type}:${r.name}`)).toEqual(['alerting:ApiBudgetBurn', 'alerting:ApiBudgetBurn']);
+
+        d.write('slos/api.yml', VALID.replace('objective: 99.5', 'objective: 100'));
+        d.write('slos/web.yml', VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn'));
+        // The reload applies; its answer names the file left out, with line and field.
+        const res = await fetch(`${vigil.url}/-/reload`, { method: 'POST' });
+        const reloaded = (await res.json()) as { status: string; warnings?: string[] };
+        expect(res.status, JSON.stringify(reloaded)).toBe(200);
+        expect(reloaded.warnings?.join('\n')).toMatch(/slos\/api\.yml:\n\s+line 5: slos\[0\]\.objective: must be between 0 and 100/);
+        const second = (await groups()).map((g) => g.name);
+        expect(second).toContain('slo-alerts-api-availability');
+        expect(second).toContain('slo-alerts-web-availability');
+        expect(second).toHaveLength(6);
+        // The reloaded api.yml still runs its last good objective.
+        await vigil.rules.evaluateAll();
+        const objective = await vigil.engine.instantQuery('slo:objective:ratio{sloth_service="api"}', Date.now());
+        expect(objective.value.resultType === 'vector' && objective.value.result.map((x) => x.v)).toEqual([0.995]);
+      } finally {
+        await vigil.stop();
+      }
+      // `vigil check config` (and CI) still fails on the bad file, naming file, line and field.
+      await expect(loadValidatedConfig(d.configFile)).rejects.toThrow(/slos\/api\.yml:\n\s+line 5: slos\[0\]\.objective: must be between 0 and 100/);
+    } finally {
+      d.remove();
+    }
+  }, 60_000);
+
+  it('starts with a bad SLO file: the other SLO files and the rule files run, the bad one is logged', async () => {
+    const d = e2eDir('slo-start');
+    try {
+      d.write('slos/api.yml', VALID.replace('sum(rate(errors_total[{{.window}}]))', 'sum(rate(errors_total[{{.window}}])'));
+      d.write('slos/web.yml', VALID.replace('service: api', 'service: web').replace('ApiBudgetBurn', 'WebBudgetBurn'));
+      d.write('rules/plain.yml', 'groups:\n- name: plain\n  rules:\n  - record: x:one\n    expr: vector(1)\n');
+      d.write('vigil.yml', { ...baseConfig({ evaluationInterval: '1h' }), rule_files: ['rules/*.yml'], slo_files: ['slos/*.yml'] });
+      const vigil = await startVigil(await loadValidatedConfig(d.configFile, {}, 'run'), { logger: silentLogger() });
+      try {
+        expect(vigil.rules.groups().map((g) => g.name)).toEqual(['plain', 'slo-sli-recordings-web-availability', 'slo-meta-recordings-web-availability', 'slo-alerts-web-availability']);
+      } finally {
+        await vigil.stop();
+      }
+    } finally {
+      d.remove();
+    }
+  }, 60_000);
 });

@@ -116,7 +116,8 @@ export function GraphPage({ params }: { params: URLSearchParams }) {
     navigate(urlFromState(s), true);
     if (!s.expr.trim()) return;
     const rangeMs = parsePromDuration(s.range) ?? 3600_000;
-    const end = parseTime(s.end) ?? Date.now();
+    // An end still ahead (a Source link opened soon after the alert fired) charts up to now.
+    const end = Math.min(parseTime(s.end) ?? Date.now(), Date.now());
     const start = end - rangeMs;
     const step = parsePromDuration(s.step) ?? Math.max(1000, Math.ceil(rangeMs / 250 / 1000) * 1000);
     setRan({ state: s, start, end, step, loading: true });
