@@ -211,7 +211,8 @@ export class WriteQueue {
     const missed = this.woken;
     this.woken = false;
     return new Promise<void>((resolve) => {
-      if (missed) return resolve();
+      // Stopped while reading or sending: no one would wake this sleep.
+      if (missed || this.stopped) return resolve();
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
