@@ -28,7 +28,10 @@ export const COMMANDS: Record<string, Command> = {
     args: '',
     summary: 'run Vigil (VIGIL_CONFIG or ./vigil.yml unless --config)',
     flags: { config: CONFIG },
-    load: () => import('./cli/start.js'),
+    load: async () => {
+      (await import('./cli/service-heap.js')).useServiceHeapSettings();
+      return import('./cli/start.js');
+    },
   },
   'check config': {
     args: 'FILE...',

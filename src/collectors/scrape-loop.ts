@@ -187,6 +187,7 @@ export class ScrapeLoop {
     let capError: string | undefined;
     this.previousLabels = [];
     this.renumbered = false;
+    this.defined = [];
     // Parts arrive while the worker still parses: each is appended at once.
     const take = (b: Batch) => {
       this.define(b);
@@ -241,8 +242,26 @@ export class ScrapeLoop {
     this.metrics?.observe(String(s.targetLabels.job ?? ''), ok, duration, ok ? all.length : 0);
     try {
       await app.commit();
+      this.takeStoredLabels();
     } catch (err) {
       this.logger.warn({ err, target: s.targetLabels }, 'storing scrape failed');
+    }
+  }
+
+  /** References defined by the current scrape's batches. */
+  private defined: number[] = [];
+
+  /** New series' labels become the store's own copies (see Storage.storedLabels). */
+  private takeStoredLabels(): void {
+    const defined = this.defined;
+    this.defined = [];
+    if (this.storage.storedLabels === undefined) return;
+    for (const ref of defined) {
+      const own = this.labels[ref];
+      if (own === undefined) continue;
+      const stored = this.storage.storedLabels(own);
+      // The store leaves out empty values; such a set stays the loop's own, so label keys still compare.
+      if (stored !== undefined && Object.keys(stored).length === Object.keys(own).length) this.labels[ref] = stored;
     }
   }
 
@@ -268,6 +287,7 @@ export class ScrapeLoop {
         Object.defineProperty(l, this.shared(pairs[p]), { value: this.shared(pairs[p + 1]), enumerable: true, writable: false, configurable: false });
       }
       this.labels[b.defRefs[d]] = Object.freeze(l);
+      this.defined.push(b.defRefs[d]);
     }
     if (this.stamp.length < this.labels.length) {
       const s = new Int32Array(Math.max(this.labels.length, this.stamp.length * 2));

@@ -8,10 +8,10 @@
  * scrape worker for HTTP targets, in the main thread for probes and databases.
  */
 import type { FloatHistogram } from '../model/histogram.js';
-import { labelsKey } from '../model/labels.js';
 import type { Labels } from '../tsdb/types.js';
 import type { ParsedSample } from './exposition.js';
 import { relabel, type CompiledRelabel } from './relabel.js';
+import { SeriesTable } from './series-table.js';
 
 export interface MapperSettings {
   /** Final target labels (job, instance, static labels), nothing starting with `__`. */
@@ -63,7 +63,8 @@ export class ScrapeError extends Error {
 
 interface FinalSeries {
   labels: Labels;
-  key: string;
+  /** labelsHash of `labels`. */
+  hash: number;
   ref: number;
   /** Number of the last run that wrote this series. */
   seen: number;
@@ -110,8 +111,13 @@ export class SeriesMapper {
   private settings: MapperSettings;
   /** Parsed label object -> final series; valid while settings are unchanged. */
   private finalCache = new WeakMap<Labels, FinalSeries | null>();
-  /** One FinalSeries per final key, so a series keeps its object and reference across scrapes. */
-  private interned = new Map<string, FinalSeries>();
+  /**
+   * One FinalSeries per final label set, so a series keeps its object and
+   * reference across scrapes. Keyed by a hash of the labels and compared label
+   * by label: a string key per series would cost a 100k-series target more
+   * worker memory than everything else the mapper keeps.
+   */
+  private interned = new SeriesTable<FinalSeries>();
   private freeRefs: number[] = [];
   private nextRef = 0;
   private run = 0;
@@ -284,14 +290,13 @@ export class SeriesMapper {
     // A target that shrank: do not keep the old run's label objects alive past what the next run needs.
     if (this.nextOrder.labels.length > 2 * this.order.n + 1024) this.nextOrder = new Order();
     // Steady scrapes write exactly the interned series: nothing to sweep.
-    if (this.interned.size !== this.written) {
-      for (const [key, fin] of this.interned) {
-        if (fin.seen !== run) {
-          fin.interned = false;
-          this.interned.delete(key);
-          this.freeRefs.push(fin.ref);
-        }
-      }
+    if (this.interned.count !== this.written) {
+      this.interned.retain((fin) => {
+        if (fin.seen === run) return true;
+        fin.interned = false;
+        this.freeRefs.push(fin.ref);
+        return false;
+      });
     }
     return this.takeBatch(this.scraped, this.post, this.added);
   }
@@ -304,8 +309,7 @@ export class SeriesMapper {
    * fails at its sample limit does not ship the series it was refused.
    */
   fail(extra: readonly ParsedSample[] = []): Batch {
-    for (const fin of this.interned.values()) fin.interned = false;
-    this.interned.clear();
+    this.forgetInterned();
     this.freeRefs = [];
     this.nextRef = 0;
     this.fresh = true;
@@ -323,18 +327,24 @@ export class SeriesMapper {
     try {
       this.add(extra);
     } catch {
-      for (const fin of this.interned.values()) fin.interned = false;
-      this.interned.clear();
+      this.forgetInterned();
       this.nextRef = 0;
       reset();
     }
     return { ...this.finish(), scraped: 0, post: 0, added: 0 };
   }
 
+  private forgetInterned(): void {
+    this.interned.retain((fin) => {
+      fin.interned = false;
+      return false;
+    });
+  }
+
   /** Target labels, honor_labels handling, metric relabeling and label limits. */
   private finalize(scraped: Labels): FinalSeries | null {
     const s = this.settings;
-    const out: Record<string, string> = { ...scraped };
+    const out = copyLabels(scraped);
     for (const [name, value] of Object.entries(s.targetLabels)) {
       const existing = out[name];
       if (existing === undefined || existing === '') out[name] = value;
@@ -358,16 +368,19 @@ export class SeriesMapper {
         if (s.labelValueLengthLimit > 0 && labels[n].length > s.labelValueLengthLimit) throw new ScrapeError(`label_value_length_limit exceeded (${labels.__name__}: ${n})`);
       }
     }
-    return this.intern({ labels, key: labelsKey(labels), ref: -1, seen: -1, interned: false, pos: -1 });
+    return this.intern({ labels, hash: labelsHash(labels), ref: -1, seen: -1, interned: false, pos: -1 });
   }
 
-  /** The interned series with `fin`'s key (`fin` itself, given a reference and defined, when it is the first). */
+  /** The interned series with `fin`'s labels (`fin` itself, given a reference and defined, when it is the first). */
   private intern(fin: FinalSeries): FinalSeries {
-    const known = this.interned.get(fin.key);
-    if (known !== undefined) return known;
+    const table = this.interned;
+    for (let k = table.first(fin.hash); k >= 0; k = table.next(k, fin.hash)) {
+      const known = table.at(k);
+      if (sameLabels(known.labels, fin.labels)) return known;
+    }
     fin.interned = true;
     fin.ref = this.freeRefs.length ? (this.freeRefs.pop() as number) : this.nextRef++;
-    this.interned.set(fin.key, fin);
+    table.add(fin.hash, fin);
     this.defRefs.push(fin.ref);
     let n = 0;
     for (const name in fin.labels) {
@@ -377,4 +390,37 @@ export class SeriesMapper {
     this.defCounts.push(n);
     return fin;
   }
+}
+
+/**
+ * A writable copy of a label set. Object.assign, not spread: V8 gives every
+ * spread copy that later gains properties a hidden class of its own (about
+ * 450 bytes per series of a large target), while assigned copies share one.
+ * A label called __proto__ would be lost by assignment, so such sets are spread.
+ */
+function copyLabels(labels: Labels): Record<string, string> {
+  return Object.hasOwn(labels, '__proto__') ? { ...labels } : Object.assign({}, labels);
+}
+
+/** Hash of a label set that does not depend on the order of its names (FNV-1a per pair, summed). */
+function labelsHash(labels: Labels): number {
+  let sum = 0;
+  for (const n in labels) {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n.length; i++) h = Math.imul(h ^ n.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0xff, 0x01000193);
+    const v = labels[n];
+    for (let i = 0; i < v.length; i++) h = Math.imul(h ^ v.charCodeAt(i), 0x01000193);
+    sum = (sum + h) | 0;
+  }
+  return sum;
+}
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  let n = 0;
+  for (const k in a) {
+    if (!Object.hasOwn(b, k) || a[k] !== b[k]) return false;
+    n++;
+  }
+  return Object.keys(b).length === n;
 }

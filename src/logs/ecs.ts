@@ -153,6 +153,21 @@ export function toEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
 
 /** toEcsJson's text as a tree of pieces: for callers that encode it at once (encoding flattens anyway). */
 function buildEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
+  return `${buildEcsHead(rec, ctx)}${q(truncate(raw))}${ECS_TAIL}`;
+}
+
+/**
+ * What follows `event.original`'s value in every mapped document: the
+ * original line is the last member of `event`, so a writer that has the line
+ * as bytes can put it between an ECS head and this tail without a string.
+ */
+export const ECS_TAIL = `},"ecs":{"version":"${ECS_VERSION}"}}`;
+
+/** The longest `event.original` (UTF-16 units); longer lines are cut. */
+export const MAX_ORIGINAL_CHARS = MAX_ORIGINAL;
+
+/** A mapped document up to `"original":` (the line's JSON string and ECS_TAIL complete it). */
+function buildEcsHead(rec: Doc, ctx: MapContext): string {
   const cj = ctxJson(ctx);
   let out = `{"@timestamp":${q(toIso(rec['@timestamp'] ?? rec.timestamp ?? rec.time ?? rec.ts) ?? new Date().toISOString())}`;
 
@@ -258,9 +273,7 @@ function buildEcsJson(rec: Doc, raw: string, ctx: MapContext): string {
     n++;
   }
   if (labels) out += `,"labels":${JSON.stringify(labels)}`;
-  event += `,"original":${q(truncate(raw))}`;
-  out += `,"event":{${event.slice(1)}},"ecs":{"version":"${ECS_VERSION}"}}`;
-  return out;
+  return `${out},"event":{${event.slice(1)},"original":`;
 }
 
 /** Maps one parsed JSON log record to an ECS document object (see toEcsJson). */
@@ -292,6 +305,22 @@ export function lineToEcsJson(line: string, ctx: MapContext): string {
 /** Parses and maps one line to ECS JSON text, left in pieces for a caller that encodes it at once (encoding flattens anyway); never throws. */
 export function lineToEcsPieces(line: string, ctx: MapContext): string {
   return mapLine(line, ctx);
+}
+
+/**
+ * Parses one line and maps it to the head of its ECS document (see
+ * ECS_TAIL), or undefined when the line is not a JSON object (lineToEcsJson
+ * maps those).
+ */
+export function lineToEcsHead(line: string, ctx: MapContext): string | undefined {
+  let rec: unknown;
+  try {
+    rec = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!rec || typeof rec !== 'object' || Array.isArray(rec)) return undefined;
+  return buildEcsHead(rec as Doc, ctx);
 }
 
 function mapLine(line: string, ctx: MapContext): string {

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { ECS_TAIL, MAX_ORIGINAL_CHARS } from './ecs.js';
+import { jsonBytes, jsonBytesWorst } from './json-bytes.js';
 
 /**
  * One log event on its way to a sink. The document is serialised once at
@@ -30,7 +32,6 @@ export class EncodedEvent implements LogEvent {
   ack?: () => void;
 
   constructor(
-    readonly id: string,
     readonly slab: Buffer,
     /** Where the item (its action line) starts. */
     readonly start: number,
@@ -42,7 +43,16 @@ export class EncodedEvent implements LogEvent {
   get json(): string {
     return this.slab.toString('utf8', this.docStart, this.end - 1);
   }
+
+  /** Read back from the action line: most events never need it as a string. */
+  get id(): string {
+    return this.slab.toString('latin1', this.start + HEAD_BYTES.length, this.docStart - TAIL_BYTES.length);
+  }
 }
+
+const HEAD_BYTES = Buffer.from(BULK_CREATE_HEAD, 'latin1');
+const TAIL_BYTES = Buffer.from(BULK_CREATE_TAIL, 'latin1');
+const ECS_TAIL_BYTES = Buffer.from(`${ECS_TAIL}\n`, 'latin1');
 
 const SLAB_BYTES = 1024 * 1024;
 
@@ -61,7 +71,38 @@ export class EventEncoder {
     }
     const start = this.off;
     this.off += this.slab.write(`${head}${json}\n`, start);
-    return new EncodedEvent(id, this.slab, start, start + head.length, this.off);
+    return new EncodedEvent(this.slab, start, start + head.length, this.off);
+  }
+
+  /**
+   * Encodes a line read from a file: its id (lineId) and original text are
+   * written from the read buffer's bytes, between them the document head
+   * (lineToEcsHead). Undefined, with nothing written, when the line cannot go
+   * this way (not valid UTF-8, or longer than event.original keeps).
+   */
+  encodeLine(key: Uint32Array, offset: number, buf: Uint8Array, start: number, end: number, docHead: string): EncodedEvent | undefined {
+    if (end - start > MAX_ORIGINAL_CHARS) return undefined;
+    const worst = HEAD_BYTES.length + LINE_ID_CHARS + TAIL_BYTES.length + docHead.length * 3 + jsonBytesWorst(end - start) + ECS_TAIL_BYTES.length;
+    if (this.off + worst > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, worst));
+      this.off = 0;
+    }
+    const slab = this.slab;
+    const start0 = this.off;
+    slab.set(HEAD_BYTES, start0);
+    let off = start0 + HEAD_BYTES.length;
+    lineHash(key, offset, buf, start, end);
+    writeLineId(slab, off);
+    off += LINE_ID_CHARS;
+    slab.set(TAIL_BYTES, off);
+    off += TAIL_BYTES.length;
+    const docStart = off;
+    off += slab.write(docHead, off);
+    off = jsonBytes(buf, start, end, slab, off);
+    if (off < 0) return undefined;
+    slab.set(ECS_TAIL_BYTES, off);
+    this.off = off + ECS_TAIL_BYTES.length;
+    return new EncodedEvent(slab, start0, docStart, this.off);
   }
 }
 
@@ -107,7 +148,9 @@ const C1 = 0x239b961b;
 const C2 = 0xab0e9789;
 const C3 = 0x38b34ae5;
 const C4 = 0xa1e38b93;
-const out = Buffer.alloc(16);
+/** lineHash's result: four 32-bit lanes, little-endian. */
+const hashBytes = new Uint8Array(16);
+const hashView = new DataView(hashBytes.buffer);
 
 /**
  * The _id of a line read from a file: a non-cryptographic 128-bit hash (four
@@ -119,6 +162,32 @@ const out = Buffer.alloc(16);
  * and collision-free among the events of one data stream.
  */
 export function lineId(key: Uint32Array, offset: number, buf: Uint8Array, start: number, end: number): string {
+  lineHash(key, offset, buf, start, end);
+  const out = Buffer.allocUnsafe(LINE_ID_CHARS);
+  writeLineId(out, 0);
+  return out.toString('latin1');
+}
+
+/** Characters of a line id: 16 bytes in unpadded base64url. */
+export const LINE_ID_CHARS = 22;
+const B64URL = new TextEncoder().encode('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
+
+/** Writes the last lineHash as its id (LINE_ID_CHARS ASCII bytes) into `dst` at `off`. */
+function writeLineId(dst: Uint8Array, off: number): void {
+  const b = hashBytes;
+  for (let i = 0; i < 15; i += 3) {
+    const n = (b[i] << 16) | (b[i + 1] << 8) | b[i + 2];
+    dst[off++] = B64URL[n >>> 18];
+    dst[off++] = B64URL[(n >>> 12) & 63];
+    dst[off++] = B64URL[(n >>> 6) & 63];
+    dst[off++] = B64URL[n & 63];
+  }
+  dst[off++] = B64URL[b[15] >>> 2];
+  dst[off] = B64URL[(b[15] & 3) << 4];
+}
+
+/** lineId's hash, left in `hash` (little-endian lanes). */
+function lineHash(key: Uint32Array, offset: number, buf: Uint8Array, start: number, end: number): void {
   const hi = Math.floor(offset / 0x1_0000_0000) >>> 0;
   let h1 = (key[0] ^ offset) >>> 0;
   let h2 = (key[1] ^ hi) >>> 0;
@@ -178,11 +247,10 @@ export function lineId(key: Uint32Array, offset: number, buf: Uint8Array, start:
   h2 = (h2 + h1) | 0;
   h3 = (h3 + h1) | 0;
   h4 = (h4 + h1) | 0;
-  out.writeInt32LE(h1, 0);
-  out.writeInt32LE(h2, 4);
-  out.writeInt32LE(h3, 8);
-  out.writeInt32LE(h4, 12);
-  return out.toString('base64url');
+  hashView.setInt32(0, h1, true);
+  hashView.setInt32(4, h2, true);
+  hashView.setInt32(8, h3, true);
+  hashView.setInt32(12, h4, true);
 }
 
 /** Anything that accepts events: the pipeline's queue. */

@@ -1,8 +1,21 @@
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { lineToEcsPieces, unparsedToEcsJson, type MapContext } from './ecs.js';
+import { lineToEcsHead, lineToEcsPieces, unparsedToEcsJson, type MapContext } from './ecs.js';
 import { EventEncoder, eventId, lineId, sourceKey, type LogEvent } from './event.js';
+
+/**
+ * One read buffer reused across reads (polls run one at a time; a read that
+ * finds it taken gets its own). A fresh megabyte per read is external memory
+ * to the garbage collector, and enough of it brings full collections early.
+ */
+let spareReadBuffer: Buffer | undefined;
+
+function takeReadBuffer(bytes: number): Buffer {
+  const b = spareReadBuffer;
+  spareReadBuffer = undefined;
+  return b && b.length >= bytes ? b : Buffer.allocUnsafeSlow(bytes);
+}
 
 export interface Position {
   ino: number;
@@ -131,13 +144,21 @@ export class FileTailer {
   private async readAvailable(cur: Open, size: number, flushPartial: boolean): Promise<void> {
     while (cur.offset < size && this.o.sink.accepting()) {
       const len = Math.min(this.readBytes, size - cur.offset);
-      const buf = Buffer.allocUnsafe(len);
-      const { bytesRead } = await cur.fh.read(buf, 0, len, cur.offset);
-      if (bytesRead === 0) break;
-      const startOfChunk = cur.offset - cur.partial.length;
-      const data = cur.partial.length ? Buffer.concat([cur.partial, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
-      cur.offset += bytesRead;
-      this.emitLines(cur, data, startOfChunk);
+      const held = cur.partial.length;
+      // The held partial line goes first, the read lands right after it: one buffer, no concatenation.
+      const buf = takeReadBuffer(held + len);
+      cur.partial.copy(buf, 0);
+      let bytesRead: number;
+      try {
+        bytesRead = (await cur.fh.read(buf, held, len, cur.offset)).bytesRead;
+        if (bytesRead === 0) break;
+        const startOfChunk = cur.offset - held;
+        cur.offset += bytesRead;
+        // Lines are encoded (copied) as they are cut, and the rest is copied into `partial`: the buffer is free afterwards.
+        this.emitLines(cur, buf.subarray(0, held + bytesRead), startOfChunk);
+      } finally {
+        spareReadBuffer = buf;
+      }
     }
     if (flushPartial && cur.partial.length) {
       const start = cur.offset - cur.partial.length;
@@ -172,7 +193,12 @@ export class FileTailer {
 
   private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
-    return this.encoder.encode(lineId(cur.key, offset, data, start, end), lineToEcsPieces(data.toString('utf8', start, end), this.ctx));
+    const line = data.toString('utf8', start, end);
+    const head = lineToEcsHead(line, this.ctx);
+    return (
+      (head !== undefined && this.encoder.encodeLine(cur.key, offset, data, start, end, head)) ||
+      this.encoder.encode(lineId(cur.key, offset, data, start, end), lineToEcsPieces(line, this.ctx))
+    );
   }
 
   private emit(cur: Open, events: LogEvent[], end: number): void {

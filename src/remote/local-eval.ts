@@ -13,7 +13,7 @@
  * (an operand skipped when another was empty), so this repeats until a run
  * misses nothing.
  */
-import { exprToString } from '../api/promql-print.js';
+import { exprToString } from '../promql/print.js';
 import { createEngine, type EngineOptions } from '../promql/engine.js';
 import { PromQLError, type QueryEngine, type QueryOptions, type QueryResult, type QueryValue } from '../promql/types.js';
 import { labelsKey } from '../model/labels.js';

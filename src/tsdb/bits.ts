@@ -1,20 +1,27 @@
+import type { ByteSlabs } from './byte-slabs.js';
 /**
  * Bit-level writer and reader for the chunk encoding. Values are written most
  * significant bit first, at most 32 bits per call; 64-bit quantities are split
  * into two 32-bit halves by the caller.
  */
+const EMPTY = new Uint8Array(0);
+
 export class BitWriter {
   buf: Uint8Array;
   /** Number of bits written. */
   pos = 0;
 
-  constructor(initialBytes = 64) {
-    this.buf = new Uint8Array(initialBytes);
+  /** Buffers come from `slabs` (a head chunk's), or are plain arrays when none is given. */
+  constructor(
+    initialBytes = 64,
+    private readonly slabs?: ByteSlabs,
+  ) {
+    this.buf = slabs ? slabs.alloc(initialBytes) : new Uint8Array(initialBytes);
   }
 
   /** Continues writing after `bits` bits of an existing stream (a restored head chunk). */
-  static resume(bytes: Uint8Array, bits: number): BitWriter {
-    const w = new BitWriter(Math.max(64, bytes.length * 2));
+  static resume(bytes: Uint8Array, bits: number, slabs?: ByteSlabs): BitWriter {
+    const w = new BitWriter(Math.max(64, bytes.length * 2), slabs);
     const whole = bits >>> 3;
     w.buf.set(bytes.subarray(0, whole));
     if (bits & 7) w.buf[whole] = bytes[whole] & (0xff << (8 - (bits & 7)));
@@ -23,9 +30,18 @@ export class BitWriter {
   }
 
   private grow(): void {
-    const next = new Uint8Array(this.buf.length * 2);
+    const size = Math.max(64, this.buf.length * 2);
+    const next = this.slabs ? this.slabs.alloc(size) : new Uint8Array(size);
     next.set(this.buf);
+    this.slabs?.release(this.buf);
     this.buf = next;
+  }
+
+  /** Gives the buffer back to its slabs; the writer is empty afterwards. */
+  release(): void {
+    this.slabs?.release(this.buf);
+    this.buf = EMPTY;
+    this.pos = 0;
   }
 
   writeBit(bit: number): void {

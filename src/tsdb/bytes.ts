@@ -26,6 +26,17 @@ export class ByteWriter {
     this.view = new DataView(next.buffer);
   }
 
+  /**
+   * Lets go of a buffer grown past `limit` bytes by a one-off large write (the
+   * first scrape of a big target logs every series): starts again at `size`.
+   */
+  trim(limit: number, size: number): void {
+    if (this.buf.length <= limit) return;
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+    this.pos = 0;
+  }
+
   u8(v: number): void {
     this.ensure(1);
     this.buf[this.pos++] = v;

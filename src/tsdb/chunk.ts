@@ -1,4 +1,5 @@
 import { BitReader, BitWriter } from './bits.js';
+import { chunkSlabs } from './byte-slabs.js';
 import {
   applyDecimal,
   bucketOf,
@@ -126,7 +127,8 @@ export class ChunkAppender {
   private scale = 0;
   private prevV = 0;
 
-  constructor(readonly w: BitWriter = new BitWriter()) {}
+  /** A head chunk's buffer lives in the shared chunk slabs (see byte-slabs.ts) until `release`. */
+  constructor(readonly w: BitWriter = new BitWriter(64, chunkSlabs)) {}
 
   /** Rebuilds an appender from an encoded chunk of `count` samples, to keep appending to it. */
   static restore(bytes: Uint8Array, count: number): ChunkAppender {
@@ -134,7 +136,7 @@ export class ChunkAppender {
     while (it.next()) {
       /* walk to the end to recover the encoder state */
     }
-    const a = new ChunkAppender(BitWriter.resume(bytes, it.bitPos()));
+    const a = new ChunkAppender(BitWriter.resume(bytes, it.bitPos(), chunkSlabs));
     a.count = count;
     if (count > 0) {
       a.minT = it.firstT;
@@ -233,7 +235,13 @@ export class ChunkAppender {
 
   /** A compact copy of the encoded bytes. */
   bytes(): Uint8Array {
-    return this.w.bytes().slice();
+    return chunkSlabs.copy(this.w.bytes());
+  }
+
+  /** Gives the buffer back to the slabs: the appender is done with (cut, dropped). */
+  release(): void {
+    this.w.release();
+    this.count = 0;
   }
 
   /** Encoded size so far. */

@@ -13,8 +13,8 @@ import { replayWal, rotateWal } from './head-wal.js';
 import { acquireLock } from './lock.js';
 import type { TsdbMetrics } from './metrics.js';
 import { StoreQuerier } from './query.js';
-import { SeriesIndex, type MemSeries } from './series.js';
-import type { Appender, Matcher, Querier, SelectHints, SeriesData, Storage, StorageStats } from './types.js';
+import { NO_CHUNKS, SeriesIndex, seriesKey, type MemSeries } from './series.js';
+import type { Appender, Labels, Matcher, Querier, SelectHints, SeriesData, Storage, StorageStats } from './types.js';
 import { Wal, type WalPosition } from './wal/wal.js';
 
 export interface TsdbOptions {
@@ -289,7 +289,7 @@ export class Tsdb implements Storage {
     if (groups.length === 0) return;
     this.blocks.persist(groups);
     // On disk now: the bytes leave the heap (the decoded cache ages them out).
-    for (const g of groups) g.series.chunks = [];
+    for (const g of groups) g.series.chunks = NO_CHUNKS;
   }
 
   private cutoff(): number {
@@ -303,7 +303,10 @@ export class Tsdb implements Storage {
         let drop = 0;
         while (drop < s.chunks.length && s.chunks[drop].maxT < cutoff) drop++;
         if (drop) s.chunks.splice(0, drop);
-        if (s.head && s.head.count && s.head.maxT < cutoff) s.head = null;
+        if (s.head && s.head.count && s.head.maxT < cutoff) {
+          s.head.release();
+          s.head = null;
+        }
         if (s.hist && s.hist.count && s.hist.maxT < cutoff) s.hist.clear();
       }
     }
@@ -363,6 +366,10 @@ export class Tsdb implements Storage {
     }
     const maxTime = this.head.maxTime;
     return { series: this.index.size, samples: this.sampleCount(), bytes: this.diskBytes(), minTime, maxTime };
+  }
+
+  storedLabels(labels: Labels): Labels | undefined {
+    return this.index.byKey.get(seriesKey(labels))?.labels;
   }
 
   seriesCount(): number {

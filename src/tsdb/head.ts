@@ -21,6 +21,11 @@ export interface HeadOptions {
   walOnly: boolean;
 }
 
+const WAL_BUF_BYTES = 1 << 16;
+const SERIES_BUF_BYTES = 1 << 12;
+/** Record buffers larger than this after a commit are let go (see ByteWriter.trim). */
+const KEEP_BUF_BYTES = 4 << 20;
+
 /**
  * The head: appends go to the WAL, then into each series' open chunk.
  * Series identity lives in the shared SeriesIndex (blocks register there too).
@@ -32,8 +37,8 @@ export class Head {
    * Only frozen objects: a mutable one could change under the cache.
    */
   private readonly byObject = new WeakMap<Labels, MemSeries>();
-  private readonly walBuf = new ByteWriter(1 << 16);
-  private readonly seriesBuf = new ByteWriter(1 << 12);
+  private readonly walBuf = new ByteWriter(WAL_BUF_BYTES);
+  private readonly seriesBuf = new ByteWriter(SERIES_BUF_BYTES);
   maxTime = -Infinity;
   /** Samples appended since start (for stats: the blocks count their own). */
   samples = 0;
@@ -209,6 +214,9 @@ export class Head {
     }
     this.samples += count;
     this.metrics?.samplesAppended.inc(count);
+    // A steady 100k-sample scrape needs about 1 MB; the first one, logging every series, 30 MB.
+    this.walBuf.trim(KEEP_BUF_BYTES, WAL_BUF_BYTES);
+    this.seriesBuf.trim(KEEP_BUF_BYTES, SERIES_BUF_BYTES);
     this.onCommitted();
   }
 }

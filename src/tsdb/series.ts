@@ -24,6 +24,13 @@ export interface BlockLoc {
 }
 
 /**
+ * The closed chunks of every series that has none: most series most of the
+ * time, and an empty array each would cost a 100k-series head 3 MB. Frozen, so
+ * a stray push fails loudly instead of giving chunks to every series.
+ */
+export const NO_CHUNKS = Object.freeze([]) as unknown as ClosedChunk[];
+
+/**
  * One series: its labels, where it has data on disk (blocks), and its head
  * part in memory: closed chunks waiting for the next block write plus the
  * open chunk. Blocks map series refs to their own entries (BlockReader.refs),
@@ -32,7 +39,7 @@ export interface BlockLoc {
 export class MemSeries {
   ref = 0;
   /** Closed chunks not yet in a block, in time order. */
-  chunks: ClosedChunk[] = [];
+  chunks: ClosedChunk[] = NO_CHUNKS;
   head: ChunkAppender | null = null;
   /** How many blocks hold chunks of this series (BlockSet.locsOf finds them). */
   blockCount = 0;
@@ -98,15 +105,21 @@ export class MemSeries {
   cutHist(): void {
     const hh = this.hist;
     if (!hh || hh.count === 0) return;
-    this.chunks.push({ bytes: hh.bytes(), count: hh.count, minT: hh.minT, maxT: hh.maxT, encoding: ChunkEncoding.FloatHistogram });
+    this.addChunk({ bytes: hh.bytes(), count: hh.count, minT: hh.minT, maxT: hh.maxT, encoding: ChunkEncoding.FloatHistogram });
     hh.clear();
   }
 
   cutHead(): void {
     const h = this.head;
     this.head = null;
-    if (!h || h.count === 0) return;
-    this.chunks.push({ bytes: h.bytes(), count: h.count, minT: h.minT, maxT: h.maxT });
+    if (!h) return;
+    if (h.count > 0) this.addChunk({ bytes: h.bytes(), count: h.count, minT: h.minT, maxT: h.maxT });
+    h.release();
+  }
+
+  private addChunk(c: ClosedChunk): void {
+    if (this.chunks === NO_CHUNKS) this.chunks = [c];
+    else this.chunks.push(c);
   }
 
   /** Sets `lastT`/`lastV` from the newest head sample. */
@@ -209,6 +222,8 @@ export class SeriesIndex {
     this.postings.remove(new Set(dead.map((s) => s.ref)), this.labelsOf);
     for (const s of dead) {
       s.dead = true;
+      s.head?.release();
+      s.head = null;
       this.byRef.delete(s.ref);
       this.byKey.delete(s.key);
     }

@@ -65,6 +65,12 @@ export interface Querier {
 
 export interface Storage {
   appender(): Appender;
+  /**
+   * The store's own frozen copy of a stored series' labels, when it keeps one.
+   * A caller holding labels for as long as the series lives (a scrape loop)
+   * takes this one instead of its own: one label object per series in the process.
+   */
+  storedLabels?(labels: Labels): Labels | undefined;
   querier(): Querier;
   /** Statistics for self-metrics and the status API. */
   stats(): StorageStats;

@@ -29,6 +29,18 @@ export interface StandInStats {
   mappingRejections: number;
 }
 
+const compiledPatterns = new Map<string, RegExp>();
+
+/** An index pattern (`logs-*`) as a regular expression, compiled once: bulk items ask for every document. */
+function patternRegExp(pattern: string): RegExp {
+  let re = compiledPatterns.get(pattern);
+  if (!re) {
+    re = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+    compiledPatterns.set(pattern, re);
+  }
+  return re;
+}
+
 export class ElasticsearchStandIn {
   private server?: Server;
   private sockets = new Set<Socket>();
@@ -184,8 +196,7 @@ export class ElasticsearchStandIn {
       const tt = t as { index_patterns?: string[]; data_stream?: unknown };
       if (!tt.data_stream) continue;
       for (const p of tt.index_patterns ?? []) {
-        const re = new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-        if (re.test(index)) return true;
+        if (patternRegExp(p).test(index)) return true;
       }
     }
     return false;

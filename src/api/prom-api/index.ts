@@ -8,7 +8,7 @@ import type { Expr } from '../../promql/ast.js';
 import type { TargetStatus } from '../../collectors/index.js';
 import type { ExemplarStore } from '../exemplar-store.js';
 import type { MetadataStore, MetricMetadata } from '../metadata-store.js';
-import { exprToJson, exprToString } from '../promql-print.js';
+import { exprToJson, exprToString } from '../../promql/print.js';
 import { errorJson as errorBody } from '../errors.js';
 import { ApiError, badParam, errorJson, toApiError } from './errors.js';
 import { formatFloat } from '../../model/strconv.js';

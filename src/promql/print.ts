@@ -3,43 +3,12 @@
  * canonical one-line form Prometheus's String() prints) and
  * /api/v1/parse_query (the tree shape Prometheus's UI explains queries with).
  */
-import type { AtModifier, Expr, VectorSelector } from '../promql/ast.js';
-import { typeOf } from '../promql/parser.js';
-import { FUNCTIONS } from '../promql/functions/index.js';
-import { goQuote } from '../model/strconv.js';
+import type { AtModifier, Expr, VectorSelector } from './ast.js';
+import { typeOf } from './parser.js';
+import { FUNCTIONS } from './functions/index.js';
+import { formatDuration } from '../model/duration.js';
+import { formatFloat, goQuote } from '../model/strconv.js';
 import type { Matcher } from '../tsdb/types.js';
-
-/** Go's strconv.FormatFloat(v, 'g', -1, 64), as fmt.Sprint prints a float. */
-export function goFloat(v: number): string {
-  if (Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const exp = Math.floor(Math.log10(Math.abs(v)));
-  const shortest = String(v);
-  if (exp < -4 || exp >= 21) {
-    const [m, e] = Math.abs(v).toExponential().split('e');
-    const n = Number(e);
-    return `${v < 0 ? '-' : ''}${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
-  }
-  return shortest.includes('e') ? v.toFixed(Math.max(0, -exp + 15)).replace(/\.?0+$/, '') : shortest;
-}
-
-/** Prometheus's model.Duration String(): 1h30m, 5m, 90s → 1m30s, 1ms; 0s for zero. */
-export function promDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const neg = ms < 0;
-  let rest = Math.abs(ms);
-  const units: Array<[string, number]> = [['y', 365 * 86400_000], ['w', 7 * 86400_000], ['d', 86400_000], ['h', 3600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
-  let out = '';
-  for (const [u, n] of units) {
-    if (rest >= n) {
-      out += `${Math.floor(rest / n)}${u}`;
-      rest %= n;
-    }
-  }
-  return (neg ? '-' : '') + out;
-}
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const quoteName = (n: string) => (LABEL_NAME.test(n) ? n : goQuote(n));
@@ -59,7 +28,7 @@ function atText(at: AtModifier | undefined): string {
 
 function offsetText(ms: number): string {
   if (ms === 0) return '';
-  return ms < 0 ? ` offset -${promDuration(-ms)}` : ` offset ${promDuration(ms)}`;
+  return ms < 0 ? ` offset -${formatDuration(-ms)}` : ` offset ${formatDuration(ms)}`;
 }
 
 function grouping(labels: string[]): string {
@@ -70,15 +39,15 @@ function grouping(labels: string[]): string {
 export function exprToString(e: Expr): string {
   switch (e.type) {
     case 'NumberLiteral':
-      return goFloat(e.value);
+      return formatFloat(e.value);
     case 'StringLiteral':
       return goQuote(e.value);
     case 'VectorSelector':
       return matchersText(e) + offsetText(e.offsetMs) + atText(e.at);
     case 'MatrixSelector':
-      return `${matchersText(e.vector)}[${promDuration(e.rangeMs)}]${offsetText(e.vector.offsetMs)}${atText(e.vector.at)}`;
+      return `${matchersText(e.vector)}[${formatDuration(e.rangeMs)}]${offsetText(e.vector.offsetMs)}${atText(e.vector.at)}`;
     case 'SubqueryExpr':
-      return `${exprToString(e.expr)}[${promDuration(e.rangeMs)}:${e.stepMs ? promDuration(e.stepMs) : ''}]${offsetText(e.offsetMs)}${atText(e.at)}`;
+      return `${exprToString(e.expr)}[${formatDuration(e.rangeMs)}:${e.stepMs ? formatDuration(e.stepMs) : ''}]${offsetText(e.offsetMs)}${atText(e.at)}`;
     case 'Call':
       return `${e.func}(${e.args.map(exprToString).join(', ')})`;
     case 'AggregateExpr': {
@@ -116,7 +85,7 @@ const matchersJson = (ms: Matcher[]) => ms.map((m) => ({ type: m.type, name: m.n
 export function exprToJson(e: Expr): unknown {
   switch (e.type) {
     case 'NumberLiteral':
-      return { type: 'numberLiteral', val: goFloat(e.value) };
+      return { type: 'numberLiteral', val: formatFloat(e.value) };
     case 'StringLiteral':
       return { type: 'stringLiteral', val: e.value };
     case 'VectorSelector':
