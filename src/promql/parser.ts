@@ -541,6 +541,23 @@ function syntaxError(input: string, pos: number): PromQLError {
   return parseError(input, pos, `unexpected ${goQuote(tok)}`);
 }
 
+/**
+ * The lezer tree. Building it recurses once per nesting level, so a deeply
+ * nested input can exhaust the stack before the depth check below sees the
+ * tree; how deep depends on the caller's own stack, so the overflow is turned
+ * into the same clear error.
+ */
+function parseTree(input: string): ReturnType<typeof lezer.parse> {
+  try {
+    return lezer.parse(lezerInput(input));
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new PromQLError('bad_data', `parse error: expression nesting too deep (limit ${MAX_TREE_DEPTH})`);
+    }
+    throw e;
+  }
+}
+
 /** Parses and type-checks a PromQL expression; throws PromQLError('bad_data') naming the position. */
 export function parseExpr(input: string): Expr {
   if (typeof input !== 'string') throw new PromQLError('bad_data', 'expression must be a string');
@@ -548,7 +565,7 @@ export function parseExpr(input: string): Expr {
     throw new PromQLError('bad_data', `expression too long: ${input.length} characters (limit ${MAX_EXPR_LENGTH})`);
   }
   if (input.trim() === '') throw new PromQLError('bad_data', '1:1: parse error: no expression found in input', 0);
-  const tree = lezer.parse(lezerInput(input));
+  const tree = parseTree(input);
   let errorAt = -1;
   let depth = 0;
   let tooDeep = -1;

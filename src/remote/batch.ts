@@ -67,9 +67,11 @@ export class ShardBuffer {
     return i < this.length ? this.ts[i] : this.hTs[i - this.length];
   }
 
-  /** Empties the buffer, keeping its room for the next round. */
+  /**
+   * Empties the buffer, keeping its room for the next round. `series` keeps
+   * its entries (overwritten next round): truncating it would free its room.
+   */
   clear(): void {
-    this.series.length = 0;
     this.length = 0;
     this.hSeries.length = 0;
     this.hTs.length = 0;
@@ -93,6 +95,8 @@ export class ShardBuffer {
 let stamp = 0;
 /** Per sample of the batch being encoded: the index of the next sample of the same series, or -1. */
 let nextOf = new Int32Array(4096);
+/** The batch's series in order of first sample (reused: one batch is encoded at a time). */
+const order: SendSeries[] = [];
 
 /**
  * Protobuf bytes of a WriteRequest holding samples `from`..`to` of `b`
@@ -116,7 +120,7 @@ export function encodeBatch(w: ProtoWriter, b: ShardBuffer, from: number, to: nu
 function encodeFloats(w: ProtoWriter, b: ShardBuffer, from: number, to: number): void {
   const mark = ++stamp;
   if (nextOf.length < to - from) nextOf = new Int32Array(to - from);
-  const order: SendSeries[] = [];
+  let count = 0;
   const { series, ts } = b;
   for (let i = from; i < to; i++) {
     const s = series[i];
@@ -126,7 +130,7 @@ function encodeFloats(w: ProtoWriter, b: ShardBuffer, from: number, to: number):
       s.mark = mark;
       s.first = i;
       s.samplesLen = len;
-      order.push(s);
+      order[count++] = s;
     } else {
       nextOf[s.last - from] = i;
       s.samplesLen += len;
@@ -134,7 +138,8 @@ function encodeFloats(w: ProtoWriter, b: ShardBuffer, from: number, to: number):
     s.last = i;
   }
   const { vs, stale } = b;
-  for (const s of order) {
+  for (let k = 0; k < count; k++) {
+    const s = order[k];
     w.timeSeries(s.labels, s.samplesLen);
     for (let i = s.first; i >= 0; i = nextOf[i - from]) w.sample(ts[i], vs[i], stale[i] === 1);
   }

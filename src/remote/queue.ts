@@ -35,7 +35,11 @@ export interface WriteQueueOptions {
   /** Metric metadata to send (`metadata_config`), by metric family; nothing is sent without it. */
   metadata?: () => Iterable<[string, MetricMetadata[]]>;
   fetchImpl?: typeof fetch;
-  /** How often the WAL is polled for new records once caught up. Default 250 ms. */
+  /**
+   * How often the WAL is polled for new records once caught up. Default 250 ms,
+   * or 5 s with a `store`, whose writes wake the queue: each poll lists the
+   * WAL directory, so polling often then only costs CPU.
+   */
   pollIntervalMs?: number;
   /** The store whose WAL is read: segments the queue still needs are held from deletion, writes wake it. */
   store?: WalStore;
@@ -67,6 +71,14 @@ class Round implements SampleSink<Prepared> {
     private readonly sendHistograms: boolean,
   ) {
     this.shards = Array.from({ length: shards }, () => new ShardBuffer());
+  }
+
+  /** Empties the round for the next one, keeping its buffers' room. */
+  reset(): this {
+    this.read = this.kept = this.dropped = 0;
+    this.maxT = -Infinity;
+    for (const b of this.shards) b.clear();
+    return this;
   }
 
   sample(s: WalSeries<Prepared>, t: number, v: number, stale: boolean): void {
@@ -127,6 +139,8 @@ export class WriteQueue {
   private metaLoop?: Promise<void>;
   private stopped = false;
   private wake?: () => void;
+  /** A write woke no one (the loop was reading or sending): the next sleep returns at once. */
+  private woken = false;
   private lastRetryLog = 0;
   private unsubscribe?: () => void;
 
@@ -168,7 +182,7 @@ export class WriteQueue {
     this.resumeRound = saved?.round;
     if (!saved) await this.stateFile.create({ ...this.acked });
     this.o.store?.holdWal(this.holdName(), this.acked.segment);
-    this.unsubscribe = this.o.store?.onWalWrite(() => this.wake?.());
+    this.unsubscribe = this.o.store?.onWalWrite(() => this.notify());
     this.o.logger.info({ remote: this.name, url: this.o.config.url, position: this.acked, resumed: !!saved }, 'remote write: queue started');
     this.loop = this.run().catch((err: unknown) => {
       if (!(err instanceof Stopped)) this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: queue stopped by an error');
@@ -189,11 +203,16 @@ export class WriteQueue {
 
   /** Reads the WAL now instead of at the next poll (after a commit). */
   notify(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.woken = true;
   }
 
   private sleep(ms: number): Promise<void> {
+    const missed = this.woken;
+    this.woken = false;
     return new Promise<void>((resolve) => {
+      // Stopped while reading or sending: no one would wake this sleep.
+      if (missed || this.stopped) return resolve();
       const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
@@ -222,7 +241,7 @@ export class WriteQueue {
 
   private async run(): Promise<void> {
     const q = this.o.config.queue_config;
-    const poll = this.o.pollIntervalMs ?? 250;
+    const poll = this.o.pollIntervalMs ?? (this.o.store ? 5000 : 250);
     if (this.resumeRound) await this.finishInterruptedRound(this.resumeRound);
     let readPos = this.acked;
     let round = this.newRound(this.shardCount);
@@ -244,7 +263,7 @@ export class WriteQueue {
         await this.sendRound(round.shards, readPos, round.shards.map(() => 0));
         this.o.metrics.samplesPending.set(this.labels, 0);
         this.adjustShards(full);
-        round = this.newRound(this.shardCount);
+        round = round.shards.length === this.shardCount ? round.reset() : this.newRound(this.shardCount);
       } else if (buffered === 0 && moved) {
         // Records without samples to send (declarations, relabel drops) still move the position.
         await this.ack(readPos);

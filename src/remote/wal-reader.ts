@@ -16,7 +16,7 @@ import { ByteReader } from '../tsdb/bytes.js';
 import { WalReader as StoreWalReader, type WalDamage, type WalPosition } from '../tsdb/index.js';
 import { readLabels, RecordType } from '../tsdb/records.js';
 import type { Labels } from '../tsdb/types.js';
-import { readHistogramSamplesRecord, readSamplesRecord } from '../tsdb/wal/records.js';
+import { readHistogramSamplesRecord, SamplesCursor } from '../tsdb/wal/records.js';
 import type { FloatHistogram } from '../model/histogram.js';
 
 export type { WalPosition } from '../tsdb/index.js';
@@ -100,13 +100,14 @@ export class WalReader<P> {
         const r = new ByteReader(payload);
         r.u8();
         const refs = this.refs;
-        readSamplesRecord(r, (ref, t, v, stale) => {
-          const s = refs.get(ref);
-          if (s === undefined || s.segment !== segment) return;
+        const c = new SamplesCursor(r);
+        while (c.next()) {
+          const s = refs.get(c.ref);
+          if (s === undefined || s.segment !== segment) continue;
           // The store logs a histogram series' marker as a float marker; it is sent as a histogram one.
-          if (stale && s.histogram) sink.histogram(s, t, null);
-          else sink.sample(s, t, v, stale);
-        });
+          if (c.stale && s.histogram) sink.histogram(s, c.t, null);
+          else sink.sample(s, c.t, c.v, c.stale);
+        }
       } else if (type === RecordType.HistogramSamples) {
         if (!sink) return;
         const r = new ByteReader(payload);

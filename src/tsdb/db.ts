@@ -376,9 +376,13 @@ export class Tsdb implements Storage {
     return this.index.size;
   }
 
+  // The status readers below run once per self-scrape over every series:
+  // forEach, unlike for-of in code that never gets optimized, allocates no
+  // iterator result per series (11 MB of garbage per scrape at 100k series).
+
   sampleCount(): number {
     let n = this.blocks.samples();
-    for (const s of this.index.byRef.values()) n += s.headSamples();
+    this.index.byRef.forEach((s) => (n += s.headSamples()));
     return n;
   }
 
@@ -397,11 +401,12 @@ export class Tsdb implements Storage {
   /** In-memory compressed sample data: closed head chunks not yet in a block plus open chunks. */
   chunkBytes(): number {
     let n = 0;
-    for (const s of this.index.byRef.values()) {
-      for (const c of s.chunks) n += c.bytes.length;
+    this.index.byRef.forEach((s) => {
+      const chunks = s.chunks;
+      for (let i = 0; i < chunks.length; i++) n += chunks[i].bytes.length;
       if (s.head) n += s.head.byteLength();
       if (s.hist) n += s.hist.byteLength();
-    }
+    });
     return n;
   }
 
@@ -426,7 +431,9 @@ export class Tsdb implements Storage {
 
   headChunks(): number {
     let n = 0;
-    for (const s of this.index.byRef.values()) if ((s.head && s.head.count) || (s.hist && s.hist.count)) n++;
+    this.index.byRef.forEach((s) => {
+      if ((s.head && s.head.count) || (s.hist && s.hist.count)) n++;
+    });
     return n;
   }
 

@@ -38,6 +38,10 @@ export class Head {
   private readonly byObject = new WeakMap<Labels, MemSeries>();
   private readonly walBuf = new ByteWriter(WAL_BUF_BYTES);
   private readonly seriesBuf = new ByteWriter(SERIES_BUF_BYTES);
+  /** Columns of finished appenders, lent to the next ones: a steady scrape allocates no sample arrays. */
+  private readonly spare: SampleColumns[] = [];
+  /** Per sample of the commit being written: 1 when it is accepted. */
+  private accepted = new Uint8Array(1024);
   maxTime = -Infinity;
   /** Samples appended since start (for stats: the blocks count their own). */
   samples = 0;
@@ -56,6 +60,17 @@ export class Head {
 
   appender(): Appender {
     return new HeadAppender(this);
+  }
+
+  /** Empty columns for an appender (one given back earlier when there is one). */
+  takeColumns(): SampleColumns {
+    return this.spare.pop() ?? new SampleColumns();
+  }
+
+  /** Takes back an appender's columns, emptied; a few are kept for the next appenders. */
+  giveColumns(c: SampleColumns): void {
+    c.clear();
+    if (this.spare.length < MAX_SPARE_COLUMNS && c.capacity <= MAX_SPARE_CAPACITY) this.spare.push(c);
   }
 
   /** Appends a replayed or committed sample to the series' chunks. */
@@ -134,7 +149,8 @@ export class Head {
   /** Logs and applies one appender's samples. Synchronous, so commits never interleave. */
   commitBatch(a: HeadAppender): void {
     if (this.closed) throw new Error('tsdb is closed');
-    const n = a.ts.length;
+    const c = a.columns;
+    const n = c.n;
     if (n === 0) return;
     for (const s of a.pending.values()) {
       const existing = this.index.find(s.labels);
@@ -142,22 +158,24 @@ export class Head {
       if (existing) s.ref = -existing.ref;
       else this.index.register(s);
     }
-    const series = a.series;
-    const accepted = new Uint8Array(n);
+    const { series, ts, vs, stales } = c;
+    if (this.accepted.length < n) this.accepted = new Uint8Array(Math.max(n, this.accepted.length * 2));
+    const accepted = this.accepted;
+    accepted.fill(0, 0, n);
     const sw = this.seriesBuf;
     sw.pos = 0;
     const logged: MemSeries[] = [];
     const gen = this.wal.gen;
     let count = 0;
     for (let i = 0; i < n; i++) {
-      let s = series[i];
+      let s = series[i]!;
       if (s.ref < 0) series[i] = s = this.index.byRef.get(-s.ref)!;
       else if (s.dead) series[i] = s = this.revive(s);
-      const t = a.ts[i];
+      const t = ts[i];
       if (t <= s.lastT) {
         // Lost a race with a concurrent appender: Prometheus drops such samples as out of order.
         this.last(s);
-        if (!(t === s.lastT && (a.stales[i] ? s.lastStale : !s.lastStale && Object.is(a.vs[i], s.lastV)))) {
+        if (!(t === s.lastT && (stales[i] === 1 ? s.lastStale : !s.lastStale && Object.is(vs[i], s.lastV)))) {
           this.metrics?.rejected.inc({ reason: t === s.lastT ? 'duplicate' : 'out_of_order' });
         }
         continue;
@@ -184,8 +202,8 @@ export class Head {
     let prevT = 0;
     for (let i = 0; i < n; i++) {
       if (!accepted[i] || (hists !== undefined && hists.has(i))) continue;
-      writeSample(w, series[i].ref, a.ts[i], prevT, a.vs[i], a.stales[i]);
-      prevT = a.ts[i];
+      writeSample(w, series[i]!.ref, ts[i], prevT, vs[i], stales[i] === 1);
+      prevT = ts[i];
     }
     endRecord(w, rec);
     if (hcount > 0) {
@@ -194,8 +212,8 @@ export class Head {
       prevT = 0;
       for (const [i, h] of hists!) {
         if (!accepted[i]) continue;
-        writeHistogramSample(w, series[i].ref, a.ts[i], prevT, h);
-        prevT = a.ts[i];
+        writeHistogramSample(w, series[i]!.ref, ts[i], prevT, h);
+        prevT = ts[i];
       }
       endRecord(w, hrec);
     }
@@ -208,8 +226,8 @@ export class Head {
     for (let i = 0; i < n; i++) {
       if (!accepted[i]) continue;
       const h = hists?.get(i);
-      if (h !== undefined) this.appendHistogramSample(series[i], a.ts[i], h);
-      else this.appendSample(series[i], a.ts[i], a.vs[i], a.stales[i]);
+      if (h !== undefined) this.appendHistogramSample(series[i]!, ts[i], h);
+      else this.appendSample(series[i]!, ts[i], vs[i], stales[i] === 1);
     }
     this.samples += count;
     this.metrics?.samplesAppended.inc(count);
@@ -220,25 +238,79 @@ export class Head {
   }
 }
 
+const MAX_SPARE_COLUMNS = 4;
+/** Columns grown past this many samples (a one-off huge commit) are not kept. */
+const MAX_SPARE_CAPACITY = 1 << 22;
+
+/** An appender's samples in columns, reused from commit to commit (see Head.takeColumns). */
+export class SampleColumns {
+  series: Array<MemSeries | undefined> = [];
+  ts = new Float64Array(1024);
+  vs = new Float64Array(1024);
+  /** 1 for a staleness marker. */
+  stales = new Uint8Array(1024);
+  n = 0;
+
+  get capacity(): number {
+    return this.ts.length;
+  }
+
+  push(s: MemSeries, t: number, v: number, stale: boolean): void {
+    const i = this.n;
+    if (i === this.ts.length) this.grow();
+    this.series[i] = s;
+    this.ts[i] = t;
+    this.vs[i] = v;
+    this.stales[i] = stale ? 1 : 0;
+    this.n = i + 1;
+  }
+
+  /** Forgets the samples, and the series so that retention can free them. */
+  clear(): void {
+    const series = this.series;
+    for (let i = 0; i < this.n; i++) {
+      series[i]!.pendingOwner = undefined;
+      series[i] = undefined;
+    }
+    this.n = 0;
+  }
+
+  private grow(): void {
+    const size = this.ts.length * 2;
+    const ts = new Float64Array(size);
+    ts.set(this.ts);
+    const vs = new Float64Array(size);
+    vs.set(this.vs);
+    const stales = new Uint8Array(size);
+    stales.set(this.stales);
+    this.ts = ts;
+    this.vs = vs;
+    this.stales = stales;
+  }
+}
+
 /** Collects samples and hands them to the head on commit. */
 export class HeadAppender implements Appender {
-  series: MemSeries[] = [];
-  ts: number[] = [];
-  vs: number[] = [];
-  stales: boolean[] = [];
+  private cols: SampleColumns | undefined = undefined;
   pending = new Map<string, MemSeries>();
   /** Native histogram samples by their index in the arrays above (their `vs` entry is NaN). */
   hists: Map<number, FloatHistogram> | undefined = undefined;
 
   constructor(private readonly head: Head) {}
 
+  /** The samples so far (columns are borrowed from the head at the first one). */
+  get columns(): SampleColumns {
+    return (this.cols ??= this.head.takeColumns());
+  }
+
   appendHistogram(labels: Labels, t: number, h: FloatHistogram): void {
     const head = this.head;
     if (!Number.isSafeInteger(t)) throw head.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
     if (typeof h !== 'object' || h === null || typeof h.count !== 'number') throw head.reject('invalid', `invalid histogram for ${describeLabels(labels)}`);
     const s = head.resolve(labels, this.pending);
+    const c = this.columns;
     const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
-    const lastT = idx === undefined ? s.lastT : this.ts[idx];
+    const lastT = idx === undefined ? s.lastT : c.ts[idx];
     if (t <= lastT) {
       if (t < lastT) throw head.reject('out_of_order', `out of order sample for ${describeLabels(s.labels)}: ${t} is before ${lastT}`);
       if (idx === undefined) head.last(s);
@@ -247,12 +319,9 @@ export class HeadAppender implements Appender {
       throw head.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
     }
     s.pendingOwner = this;
-    s.pendingIdx = this.ts.length;
-    (this.hists ??= new Map()).set(this.ts.length, h);
-    this.series.push(s);
-    this.ts.push(t);
-    this.vs.push(NaN);
-    this.stales.push(false);
+    s.pendingIdx = c.n;
+    (this.hists ??= new Map()).set(c.n, h);
+    c.push(s, t, NaN, false);
   }
 
   append(labels: Labels, t: number, v: number): void {
@@ -268,23 +337,21 @@ export class HeadAppender implements Appender {
     if (!Number.isSafeInteger(t)) throw head.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
     if (typeof v !== 'number') throw head.reject('invalid', `invalid value for ${describeLabels(labels)}: not a number`);
     const s = head.resolve(labels, this.pending);
+    const c = this.columns;
     // The series remembers its latest pending sample in this appender (cheaper than a Map).
     const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
-    const lastT = idx === undefined ? s.lastT : this.ts[idx];
+    const lastT = idx === undefined ? s.lastT : c.ts[idx];
     if (t <= lastT) {
       if (t < lastT) throw head.reject('out_of_order', `out of order sample for ${describeLabels(s.labels)}: ${t} is before ${lastT}`);
       if (idx === undefined) head.last(s);
-      const lastStale = idx === undefined ? s.lastStale : this.stales[idx];
-      const lastV = idx === undefined ? s.lastV : this.vs[idx];
+      const lastStale = idx === undefined ? s.lastStale : c.stales[idx] === 1;
+      const lastV = idx === undefined ? s.lastV : c.vs[idx];
       if (stale ? lastStale : !lastStale && Object.is(v, lastV)) return; // same sample again: accepted, nothing to do
       throw head.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
     }
     s.pendingOwner = this;
-    s.pendingIdx = this.ts.length;
-    this.series.push(s);
-    this.ts.push(t);
-    this.vs.push(v);
-    this.stales.push(stale);
+    s.pendingIdx = c.n;
+    c.push(s, t, v, stale);
   }
 
   commit(): Promise<void> {
@@ -299,11 +366,8 @@ export class HeadAppender implements Appender {
   }
 
   rollback(): void {
-    for (const s of this.series) s.pendingOwner = undefined;
-    this.series = [];
-    this.ts = [];
-    this.vs = [];
-    this.stales = [];
+    if (this.cols !== undefined) this.head.giveColumns(this.cols);
+    this.cols = undefined;
     this.pending = new Map();
     this.hists = undefined;
   }

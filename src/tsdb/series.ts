@@ -138,7 +138,8 @@ export class MemSeries {
   headSamples(): number {
     let n = this.head ? this.head.count : 0;
     if (this.hist) n += this.hist.count;
-    for (const c of this.chunks) n += c.count;
+    const chunks = this.chunks;
+    for (let i = 0; i < chunks.length; i++) n += chunks[i].count;
     return n;
   }
 

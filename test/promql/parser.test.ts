@@ -119,6 +119,11 @@ describe('parseExpr', () => {
     expect(chain.message).toMatch(/nesting too deep/);
   });
 
+  it('gives the same error when the caller has already used much of the stack', () => {
+    const deep = (n: number): Error => (n > 0 ? deep(n - 1) : parseFails('('.repeat(5000) + '1' + ')'.repeat(5000)));
+    expect(deep(2000).message).toMatch(/nesting too deep/);
+  });
+
   it('rejects oversized expressions', () => {
     const err = parseFails('foo or '.repeat(MAX_EXPR_LENGTH / 7 + 1) + 'foo');
     expect(err.message).toMatch(/expression too long/);

@@ -3,7 +3,8 @@
  * `for` state survives a restart through the backend's ALERTS_FOR_STATE, and a
  * stopped backend fires QueryBackendDown (evaluated locally) while every other
  * alert keeps its state. VIGIL_TEST_BACKEND_OUTAGE_S sets the outage (default
- * 10 s with shortened rule windows; 180 runs the shipped rule unchanged).
+ * 5 s from QueryBackendDown going pending, with shortened rule windows: about
+ * 8 s down in all; 180 runs the shipped rule unchanged).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { requireBinary } from '../helpers/services.js';
 import { victoriaMetrics, type Engine } from './engines.js';
 
 const vmBin = requireBinary('victoria-metrics');
-const OUTAGE_MS = Number(process.env.VIGIL_TEST_BACKEND_OUTAGE_S ?? 10) * 1000;
+const OUTAGE_MS = Number(process.env.VIGIL_TEST_BACKEND_OUTAGE_S ?? 5) * 1000;
 const ROOT = join(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

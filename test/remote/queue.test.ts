@@ -31,14 +31,19 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function queue(extra: Record<string, unknown> = {}, registry = new Registry(), externalLabels = {}): { q: WriteQueue; metrics: RemoteWriteMetrics; registry: Registry } {
+function queue(
+  extra: Record<string, unknown> = {},
+  registry = new Registry(),
+  externalLabels = {},
+  more: { pollIntervalMs?: number; fetchImpl?: typeof fetch } = {},
+): { q: WriteQueue; metrics: RemoteWriteMetrics; registry: Registry } {
   const config = remoteWriteSchema.parse({
     url: rx.url,
     ...extra,
     queue_config: { batch_send_deadline: '50ms', min_backoff: '10ms', max_backoff: '40ms', max_samples_per_send: 100, ...((extra.queue_config as object) ?? {}) },
   });
   const metrics = new RemoteWriteMetrics(registry);
-  const q = new WriteQueue({ config, walDir: db.walDir, stateDir: join(dir, 'remote'), metrics, logger: silentLogger(), externalLabels, pollIntervalMs: 20, store: db });
+  const q = new WriteQueue({ config, walDir: db.walDir, stateDir: join(dir, 'remote'), metrics, logger: silentLogger(), externalLabels, pollIntervalMs: 20, store: db, ...more });
   queues.push(q);
   return { q, metrics, registry };
 }
@@ -68,6 +73,25 @@ function expectAll(series: number, from: number, to: number, stepMs = 1000, ext 
 }
 
 describe('remote write queue', () => {
+  it('reads a write that came while it was sending at once, not at the next poll (writes wake it)', async () => {
+    let during = 0;
+    const fetchImpl: typeof fetch = async (input, init) => {
+      // The first send: a scrape commits meanwhile, while the queue is not asleep to be woken.
+      if (during === 0) during = await write(5, 2_000_000, 2_001_000);
+      return fetch(input, init);
+    };
+    const { q } = queue({}, new Registry(), {}, { pollIntervalMs: 3_600_000, fetchImpl });
+    await q.start();
+    const first = await write(5, 1_000_000, 1_001_000);
+    await waitFor(() => during > 0 && rx.total() >= first + during, 10_000);
+    for (let i = 0; i < 5; i++) {
+      expect(rx.samples.get(`__name__=m,i=${i},job=j`)).toEqual([
+        [1_000_000, i * 1000 + 1000],
+        [2_000_000, i * 1000 + 2000],
+      ]);
+    }
+  });
+
   it('sends every sample written after it started, in order per series, with protocol headers', async () => {
     const { q, registry } = queue();
     await q.start();

@@ -67,13 +67,38 @@ export function readSeriesRecord(r: ByteReader): { ref: number; labels: Labels }
 }
 
 export function readSamplesRecord(r: ByteReader, onSample: (ref: number, t: number, v: number, stale: boolean) => void): void {
-  const n = r.uvarint();
-  let t = 0;
-  for (let k = 0; k < n; k++) {
+  const c = new SamplesCursor(r);
+  while (c.next()) onSample(c.ref, c.t, c.v, c.stale);
+}
+
+/**
+ * A Samples record read one sample at a time (after its type byte). For hot
+ * readers: a callback shared by several callers is not inlined, and each
+ * call then boxes its time and value (two heap numbers per sample).
+ */
+export class SamplesCursor {
+  ref = 0;
+  t = 0;
+  /** NaN for a staleness marker. */
+  v = 0;
+  stale = false;
+  private left: number;
+
+  constructor(private readonly r: ByteReader) {
+    this.left = r.uvarint();
+  }
+
+  next(): boolean {
+    if (this.left === 0) return false;
+    this.left--;
+    const r = this.r;
     const x = r.uvarint();
     const stale = x % 2 === 1;
-    t += r.varint();
-    onSample(Math.floor(x / 2), t, stale ? NaN : r.f64(), stale);
+    this.stale = stale;
+    this.t += r.varint();
+    this.v = stale ? NaN : r.f64();
+    this.ref = Math.floor(x / 2);
+    return true;
   }
 }
 
