@@ -4,6 +4,7 @@
  * slicing. Kept apart from the line/metadata logic so the hot loops stay small
  * enough for V8 to optimise as a whole.
  */
+import { grown } from '../util/typed-array.js';
 
 export const SPACE = 32;
 export const TAB = 9;
@@ -64,15 +65,9 @@ export const scratch = {
 
 function grow(): void {
   const cap = scratch.escaped.length * 2;
-  const pos = new Int32Array(4 * cap);
-  pos.set(scratch.pos);
-  const hashes = new Int32Array(2 * cap);
-  hashes.set(scratch.hashes);
-  const escaped = new Uint8Array(cap);
-  escaped.set(scratch.escaped);
-  scratch.pos = pos;
-  scratch.hashes = hashes;
-  scratch.escaped = escaped;
+  scratch.pos = grown(scratch.pos, 4 * cap);
+  scratch.hashes = grown(scratch.hashes, 2 * cap);
+  scratch.escaped = grown(scratch.escaped, cap);
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import type { FloatHistogram } from '../model/histogram.js';
 import { encodeHistogram, histogramFieldSize, ProtoWriter, sampleSize } from './proto.js';
+import { grown } from '../util/typed-array.js';
 
 /** A series as the queue sends it, derived once from its WAL labels. */
 export interface SendSeries {
@@ -80,15 +81,9 @@ export class ShardBuffer {
 
   private grow(): void {
     const n = this.ts.length * 2;
-    const ts = new Float64Array(n);
-    ts.set(this.ts);
-    const vs = new Float64Array(n);
-    vs.set(this.vs);
-    const st = new Uint8Array(n);
-    st.set(this.stale);
-    this.ts = ts;
-    this.vs = vs;
-    this.stale = st;
+    this.ts = grown(this.ts, n);
+    this.vs = grown(this.vs, n);
+    this.stale = grown(this.stale, n);
   }
 }
 

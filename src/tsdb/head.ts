@@ -7,6 +7,7 @@ import type { Appender, Labels } from './types.js';
 import type { Wal } from './wal/wal.js';
 import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
 import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
+import { grown } from '../util/typed-array.js';
 
 export interface HeadOptions {
   chunkSize: number;
@@ -277,15 +278,9 @@ export class SampleColumns {
 
   private grow(): void {
     const size = this.ts.length * 2;
-    const ts = new Float64Array(size);
-    ts.set(this.ts);
-    const vs = new Float64Array(size);
-    vs.set(this.vs);
-    const stales = new Uint8Array(size);
-    stales.set(this.stales);
-    this.ts = ts;
-    this.vs = vs;
-    this.stales = stales;
+    this.ts = grown(this.ts, size);
+    this.vs = grown(this.vs, size);
+    this.stales = grown(this.stales, size);
   }
 }
 
