@@ -4,14 +4,20 @@
  * (alerting/alertmanager.yml: routes, inhibitions, templates).
  *
  * Time scale: every duration in those files (`for`, `keep_firing_for`, range
- * windows, group_wait, group_interval) is divided by a factor, and the
- * incident lasts the scaled time too: a 3-minute PostgreSQL outage is 15 s at
- * 1/12. The PostgreSQL case keeps the minute between the cause firing and its
- * effects (HealthCheckFailing's longer window) at 5 s: at 1/30 a loaded machine's
- * scrape delays could let an effect fire first and page uninhibited. Expressions, labels, routes and inhibitions are the shipped ones, so
- * the semantics are identical; only the clock runs faster. group_wait and
- * group_interval keep a 1 s floor: they must stay above the evaluation delay
- * a loaded test machine adds, as the shipped 10 s are in production.
+ * windows, group_wait, group_interval) is multiplied by a factor, and so are
+ * the incident and the scrape and evaluation intervals, so each window holds
+ * as many samples at every scale: the expressions, labels, routes and
+ * inhibitions are the shipped ones, only the clock runs faster.
+ *
+ * The PostgreSQL outage lasts VIGIL_TEST_PG_OUTAGE_S seconds, the factor being
+ * that over the issue's 3 minutes: 7.5 s (1/24) by default, where the minute
+ * between the cause firing and its effects (HealthCheckFailing's longer window)
+ * is 2.5 s, ten scrapes; 180 (CI) runs the shipped files unscaled, a real
+ * 3-minute outage. The 5xx burst runs at 1/120 (a 5m window is 2.5 s, twenty
+ * 125 ms scrapes, as twenty 15 s scrapes fill the shipped 5m).
+ * group_wait and group_interval keep a 1 s floor: they must stay above the
+ * evaluation delay a loaded test machine adds, as the shipped 10 s are in
+ * production.
  */
 import { createServer, type Server } from 'node:http';
 import pg from 'pg';
@@ -80,13 +86,19 @@ function pages(s: Stands): string[] {
 }
 
 /** Waits until the notifier holds no alert (resolutions included) and no flush is in flight: every page due has been sent. */
-async function quiet(v: Vigil): Promise<void> {
-  await waitFor(async () => ((await v2Alerts(v.url)).length === 0 && v.notifier!.groupCount() === 0) || undefined, 30_000);
+async function quiet(v: Vigil, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => ((await v2Alerts(v.url)).length === 0 && v.notifier!.groupCount() === 0) || undefined, timeoutMs);
   await v.notifier!.settled();
 }
 
+const PG_OUTAGE_S = Number(process.env.VIGIL_TEST_PG_OUTAGE_S ?? 7.5);
+
 describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per receiver', () => {
-  const FACTOR = 1 / 12;
+  const FACTOR = PG_OUTAGE_S / 180;
+  // Ten scrapes in the minute between the cause and its effects, at every scale.
+  const interval = `${Math.round(6000 * FACTOR)}ms`;
+  // Timeouts sized for the 1/12 scale, stretched for longer outages.
+  const scaled = (ms: number) => Math.max(ms, ms * FACTOR * 12);
   let s: Stands;
   let proxy: TcpProxy;
   let api: Server;
@@ -120,7 +132,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
     d = e2eDir('onepage-db');
     writeShipped(d, s, FACTOR, ['sical-backend.yml', 'health.yml']);
     d.write('vigil.yml', {
-      ...baseConfig({ scrapeInterval: '500ms', evaluationInterval: '500ms' }),
+      ...baseConfig({ scrapeInterval: interval, evaluationInterval: interval }),
       postgres: { dsn, job_name: 'postgres' },
       health_checks: [{ job_name: 'sical-backend-health', url: `http://127.0.0.1:${(api.address() as { port: number }).port}/health` }],
       rule_files: ['rules/*.yml'],
@@ -139,7 +151,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
     d?.remove();
   });
 
-  it('one firing and one resolved page per receiver; the health alerts are inhibited and shown so; a restart keeps it firing', async () => {
+  it('one firing and one resolved page per receiver; the health alerts are inhibited and shown so; a restart keeps it firing', { timeout: scaled(60_000) }, async () => {
     vigil = await d.start();
     await waitFor(async () => (await instantQuery(vigil!.url, 'pg_up'))[0]?.value[1] === '1' || undefined, 20_000);
     await waitFor(async () => (await instantQuery(vigil!.url, 'probe_success'))[0]?.value[1] === '1' || undefined, 20_000);
@@ -147,7 +159,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
     const outageStart = Date.now();
     await proxy.cut();
     // As postgres_exporter: the collector still runs, PostgreSQL does not answer.
-    await waitFor(async () => (await instantQuery(vigil!.url, 'up{job="postgres"} == 1 and on(job, instance) pg_up == 0')).length === 1 || undefined, 20_000);
+    await waitFor(async () => (await instantQuery(vigil!.url, 'up{job="postgres"} == 1 and on(job, instance) pg_up == 0')).length === 1 || undefined, scaled(20_000));
 
     // The cause fires and pages; what follows from it fires too, inhibited, and the API says so.
     const inhibited = await waitFor(async () => {
@@ -156,9 +168,9 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
       const effects = all.filter((a) => ['DependencyUnhealthy', 'HealthCheckFailing'].includes(a.labels.alertname));
       if (!cause || effects.length < 2) return undefined;
       return effects.every((e) => e.status.state === 'suppressed' && e.status.inhibitedBy.includes(cause.fingerprint)) ? { cause, effects } : undefined;
-    }, 20_000);
+    }, scaled(20_000));
     expect(inhibited.effects.map((e) => e.labels.alertname).sort()).toEqual(['DependencyUnhealthy', 'HealthCheckFailing']);
-    await waitFor(() => slackIn(s, '#alerts').length >= 1 && s.smtp.messages.length >= 1, 20_000);
+    await waitFor(() => slackIn(s, '#alerts').length >= 1 && s.smtp.messages.length >= 1, scaled(20_000));
 
     // A restart while it fires: firing at once in /api/v1/alerts, same activeAt.
     const before = (await apiAlerts(vigil.url, 'DatabaseConnectionFailure'))[0];
@@ -171,8 +183,8 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
     // The outage lasts "3 minutes" on the scaled clock.
     await sleep(Math.max(0, outageStart + 180_000 * FACTOR - Date.now()));
     await proxy.restore();
-    await waitFor(() => slackIn(s, '#alerts').length >= 2 && s.smtp.messages.length >= 2, 30_000);
-    await quiet(vigil);
+    await waitFor(() => slackIn(s, '#alerts').length >= 2 && s.smtp.messages.length >= 2, scaled(30_000));
+    await quiet(vigil, scaled(30_000));
 
     expect(pages(s), pages(s).join('\n')).toHaveLength(4);
     const [firing, resolved] = slackIn(s, '#alerts');
@@ -198,7 +210,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
 });
 
 describe('a 5xx burst crossing both error rules pages once per receiver', () => {
-  const FACTOR = 1 / 60;
+  const FACTOR = 1 / 120;
   let s: Stands;
   let target: Server;
   let d: E2EDir;
@@ -226,7 +238,7 @@ describe('a 5xx burst crossing both error rules pages once per receiver', () => 
     d = e2eDir('onepage-5xx');
     writeShipped(d, s, FACTOR, ['sical-backend.yml']);
     d.write('vigil.yml', {
-      ...baseConfig({ scrapeInterval: '250ms', evaluationInterval: '250ms' }),
+      ...baseConfig({ scrapeInterval: '125ms', evaluationInterval: '125ms' }),
       scrape_configs: [{ job_name: 'sical-backend', static_configs: [{ targets: [`127.0.0.1:${(target.address() as { port: number }).port}`] }] }],
       rule_files: ['rules/*.yml'],
       alerting: { config_file: 'alerting/alertmanager.yml' },
