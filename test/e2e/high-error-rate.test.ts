@@ -4,6 +4,11 @@
  * shortened in a generated rule file, intervals from the generated config)
  * goes pending, fires after `for`, and resolves; ALERTS series follow. A
  * stop + start on the same data directory mid-`for` keeps the pending time.
+ *
+ * The rate window (6 s, twelve scrapes) must outlast the scrape gap of the
+ * restart: the restarted instance's scrape thread starts afresh, which takes
+ * seconds on a loaded machine, and a window left with fewer than two samples
+ * ends the alert (rightly) and the test with it.
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +16,9 @@ import type { Vigil } from '../../src/main.js';
 import { waitFor } from '../helpers/net.js';
 import { apiAlerts, baseConfig, e2eDir, getJson, instantQuery, type E2EDir } from './harness.js';
 
-const FOR_S = 15;
+const FOR_S = 9;
+/** Pending time before the restart: above the restart's own duration, so the restored activeAt predates it. */
+const PENDING_BEFORE_RESTART_MS = 4000;
 
 let server: Server;
 let target = '';
@@ -50,7 +57,7 @@ beforeAll(async () => {
         rules: [
           {
             alert: 'HighErrorRate',
-            expr: 'rate(http_requests_total{status=~"5.."}[3s]) > 0.1',
+            expr: 'rate(http_requests_total{status=~"5.."}[6s]) > 0.1',
             for: `${FOR_S}s`,
             labels: { severity: 'critical', service: 'sical-backend' },
             annotations: { summary: 'High error rate detected', description: 'Error rate is {{ $value }} errors per second' },
@@ -94,7 +101,7 @@ describe('HighErrorRate end to end through startVigil', () => {
       await waitFor(async () => (await instantQuery(vigil!.url, 'ALERTS_FOR_STATE{alertname="HighErrorRate"}')).length === 1, 10_000);
 
       // Let some pending time accumulate, then stop and start on the same data dir.
-      await waitFor(() => Date.now() - activeBefore >= 7000 || undefined, 15_000);
+      await waitFor(() => Date.now() - activeBefore >= PENDING_BEFORE_RESTART_MS || undefined, 15_000);
       expect(Date.now() - activeBefore).toBeLessThan(FOR_S * 1000 - 3000); // still mid-`for`
       const stopBegin = Date.now();
       await vigil.stop();
