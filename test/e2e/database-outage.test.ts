@@ -43,7 +43,7 @@ describe.skipIf(!pgAvailable)('DatabaseConnectionFailure end to end', () => {
             {
               alert: 'DatabaseConnectionFailure',
               expr: 'up{job="postgres"} == 0 or pg_up{job="postgres"} == 0',
-              for: '2s',
+              for: '1s',
               labels: { severity: 'critical', service: 'postgres' },
               annotations: { summary: 'Database connection failure', description: 'Cannot connect to PostgreSQL database' },
             },
@@ -61,7 +61,7 @@ describe.skipIf(!pgAvailable)('DatabaseConnectionFailure end to end', () => {
           route: {
             group_by: ['alertname', 'service'],
             group_wait: '1s',
-            group_interval: '2s',
+            group_interval: '1s',
             repeat_interval: '1h',
             receiver: 'default',
             routes: [
