@@ -19,12 +19,13 @@ import { parseConfig } from '../../src/config/index.js';
 import { rendezvousOwner } from '../../src/discovery/shard.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { hasRedis, REDIS_URL } from '../helpers/services.js';
+import { vigilCli } from '../e2e/vigil-cli.js';
 import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-// Three seconds: a replica of a loaded 2-core machine may stall for a second or two,
+// Two seconds: a replica of a loaded 2-core machine may stall for a second or two,
 // which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
-const INTERVAL = 3_000;
+const INTERVAL = 2_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('rendezvous hashing', () => {
@@ -56,7 +57,7 @@ async function startReplica(name: string): Promise<void> {
   writeFileSync(
     config,
     stringify({
-      global: { scrape_interval: '3s', scrape_timeout: '1s', evaluation_interval: '1m' },
+      global: { scrape_interval: `${INTERVAL}ms`, scrape_timeout: '1s', evaluation_interval: '1m' },
       server: { listen: `127.0.0.1:${port}` },
       storage: { path: `data-${name}`, retention: '1h' },
       logs: { self: false },
@@ -68,7 +69,7 @@ async function startReplica(name: string): Promise<void> {
       scrape_configs: [{ job_name: 'app', file_sd_configs: [{ files: ['targets.json'] }] }],
     }),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', config], {
+  const child = spawn(process.execPath, [...vigilCli, 'start', '--config', config], {
     cwd: ROOT,
     stdio: ['ignore', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
     env: { ...process.env, VIGIL_LOG_LEVEL: process.env.VIGIL_SHARD_TEST_LOG ?? 'warn' },
@@ -95,7 +96,7 @@ function kill(name: string): Promise<void> {
 
 /** Each target's scrape offset within the interval, computed as the replicas compute it. */
 function offsets(): Map<string, number> {
-  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: 3s, scrape_timeout: 1s}]`).scrape_configs[0];
+  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: ${INTERVAL}ms, scrape_timeout: 1s}]`).scrape_configs[0];
   const groups = [{ source: 'f', targets: targets.map((t) => ({ __address__: t.address })), labels: { service: 'sical-backend' } }];
   const built = buildScrapeTargets(cfg, { scrape_interval: INTERVAL, scrape_timeout: 1_000 }, groups);
   return new Map(built.targets.map((t) => [t.settings.targetLabels.instance, offsetFor(t.key, INTERVAL)]));
