@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ECS_TAIL, MAX_ORIGINAL_CHARS } from './ecs.js';
+import { ECS_TAIL, MAX_ORIGINAL_CHARS, type MapContext } from './ecs.js';
+import { ecsHeadBytes, ecsHeadWorst } from './ecs-bytes.js';
 import { jsonBytes, jsonBytesWorst } from './json-bytes.js';
 
 /**
@@ -101,6 +102,36 @@ export class EventEncoder {
     off = jsonBytes(buf, start, end, slab, off);
     if (off < 0) return undefined;
     slab.set(ECS_TAIL_BYTES, off);
+    this.off = off + ECS_TAIL_BYTES.length;
+    return new EncodedEvent(slab, start0, docStart, this.off);
+  }
+  /**
+   * Maps and encodes a line read from a file with no string in between: the
+   * document head is written from the line's bytes (ecsHeadBytes), then its
+   * id and original text as in encodeLine. Undefined, with nothing written,
+   * when the line needs the string path (lineToEcsHead and encodeLine, or
+   * encode).
+   */
+  encodeMapped(key: Uint32Array, offset: number, buf: Buffer, start: number, end: number, ctx: MapContext): EncodedEvent | undefined {
+    const len = end - start;
+    if (len > MAX_ORIGINAL_CHARS) return undefined;
+    const worst = HEAD_BYTES.length + LINE_ID_CHARS + TAIL_BYTES.length + ecsHeadWorst(ctx, len) + jsonBytesWorst(len) + ECS_TAIL_BYTES.length;
+    if (this.off + worst > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, worst));
+      this.off = 0;
+    }
+    const slab = this.slab;
+    const start0 = this.off;
+    const docStart = start0 + HEAD_BYTES.length + LINE_ID_CHARS + TAIL_BYTES.length;
+    let off = ecsHeadBytes(buf, start, end, ctx, slab, docStart);
+    if (off < 0) return undefined;
+    off = jsonBytes(buf, start, end, slab, off);
+    if (off < 0) return undefined;
+    slab.set(ECS_TAIL_BYTES, off);
+    slab.set(HEAD_BYTES, start0);
+    lineHash(key, offset, buf, start, end);
+    writeLineId(slab, start0 + HEAD_BYTES.length);
+    slab.set(TAIL_BYTES, start0 + HEAD_BYTES.length + LINE_ID_CHARS);
     this.off = off + ECS_TAIL_BYTES.length;
     return new EncodedEvent(slab, start0, docStart, this.off);
   }

@@ -193,6 +193,8 @@ export class FileTailer {
 
   private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
+    const mapped = this.encoder.encodeMapped(cur.key, offset, data, start, end, this.ctx);
+    if (mapped) return mapped;
     const line = data.toString('utf8', start, end);
     const head = lineToEcsHead(line, this.ctx);
     return (
