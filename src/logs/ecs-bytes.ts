@@ -127,11 +127,6 @@ let nKeys = 0;
 /** Deeper nesting is left to JSON.parse. */
 const MAX_DEPTH = 64;
 
-// Set by the scanners below.
-let strFlags = 0;
-let strHash = 0;
-let valType = 0;
-
 /** 1 for JSON whitespace. */
 const WS = new Uint8Array(256);
 WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1;
@@ -145,40 +140,52 @@ for (const c of '0123456789abcdefABCDEF') HEXD[c.charCodeAt(0)] = 1;
 const KEYC = new Uint8Array(256);
 for (const c of '0123456789') KEYC[c.charCodeAt(0)] = 1;
 for (const c of '_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ') KEYC[c.charCodeAt(0)] = 2;
+/** Bytes inside a JSON string: 0 plain ASCII, 1 quote, 2 backslash, 3 control (invalid), 4 non-ASCII. */
+const C_QUOTE = 1;
+const C_BACKSLASH = 2;
+const C_CONTROL = 3;
+const STR_CLASS = new Uint8Array(256);
+STR_CLASS.fill(C_CONTROL, 0, 0x20);
+STR_CLASS.fill(4, 0x80, 0x100);
+STR_CLASS[0x22] = C_QUOTE;
+STR_CLASS[0x5c] = C_BACKSLASH;
 
 function skipWs(buf: Uint8Array, i: number, end: number): number {
   while (i < end && WS[buf[i]] === 1) i++;
   return i;
 }
 
-/** A string starting after its opening quote: the index of its closing quote, or -1. Sets strFlags and strHash. */
+// Set by scanString.
+let strFlags = 0;
+
+/** A string starting after its opening quote: the index of its closing quote, or -1. Sets strFlags. */
 function scanString(buf: Uint8Array, i: number, end: number): number {
   let flags = 0;
-  let h = FNV0;
-  while (i < end) {
-    const b = buf[i];
-    if (b === 0x22) {
-      strFlags = flags;
-      strHash = h;
-      return i;
+  for (;;) {
+    if (i >= end) return -1;
+    const c = STR_CLASS[buf[i]];
+    if (c === 0) {
+      i++;
+      continue;
     }
-    if (b < 0x20) return -1;
-    h = fnv(h, b);
-    if (b === 0x5c) {
+    if (c === C_QUOTE) break;
+    if (c === C_BACKSLASH) {
       flags |= F_ESC;
-      const c = buf[i + 1];
       if (i + 1 >= end) return -1;
-      if (c === 0x75) {
+      const e = buf[i + 1];
+      if (e === 0x75) {
         if (i + 5 >= end || !HEXD[buf[i + 2]] || !HEXD[buf[i + 3]] || !HEXD[buf[i + 4]] || !HEXD[buf[i + 5]]) return -1;
         i += 6;
-      } else if (SHORT_ESC[c]) i += 2;
+      } else if (SHORT_ESC[e]) i += 2;
       else return -1;
       continue;
     }
-    if (b >= 0x80) flags |= F_NONASCII;
+    if (c === C_CONTROL) return -1;
+    flags |= F_NONASCII;
     i++;
   }
-  return -1;
+  strFlags = flags;
+  return i;
 }
 
 function isDigit(b: number): boolean {
@@ -217,9 +224,12 @@ function literal(buf: Uint8Array, i: number, end: number, word: Uint8Array): num
   return i + word.length;
 }
 
+// Set by scanValue.
+let valType = 0;
+
 /**
  * Any JSON value starting at `i` (no leading whitespace): its end, or -1.
- * Sets valType; for a string, the value's range is (i + 1, end - 1).
+ * Sets valType (and strFlags for a string, whose text is (i + 1, end - 1)).
  */
 function scanValue(buf: Uint8Array, i: number, end: number, depth: number): number {
   if (i >= end) return -1;
@@ -229,6 +239,7 @@ function scanValue(buf: Uint8Array, i: number, end: number, depth: number): numb
     valType = T_STR;
     return close < 0 ? -1 : close + 1;
   }
+  strFlags = 0;
   if (b === 0x2d || isDigit(b)) {
     valType = T_NUM;
     return scanNumber(buf, i, end);
@@ -267,6 +278,7 @@ function scanValue(buf: Uint8Array, i: number, end: number, depth: number): numb
       else return -1;
     }
     valType = T_OBJ;
+    strFlags = 0;
     return i + 1;
   }
   if (b === 0x5b) {
@@ -285,6 +297,7 @@ function scanValue(buf: Uint8Array, i: number, end: number, depth: number): numb
       else return -1;
     }
     valType = T_ARR;
+    strFlags = 0;
     return i + 1;
   }
   return -1;
@@ -303,40 +316,45 @@ function scanLine(buf: Uint8Array, start: number, end: number): boolean {
   if (i < end && buf[i] === 0x7d) return skipWs(buf, i + 1, end) === end;
   for (;;) {
     if (i >= end || buf[i] !== 0x22) return false;
+    // The key: hashed for the mapped-key table; escaped keys are left to JSON.parse.
     const ks = i + 1;
-    const ke = scanString(buf, ks, end);
-    if (ke < 0 || strFlags & F_ESC) return false;
-    const kh = strHash;
+    let h = FNV0;
+    for (i = ks; ; i++) {
+      if (i >= end) return false;
+      const b = buf[i];
+      if (b === 0x22) break;
+      if (b === 0x5c || b < 0x20) return false;
+      h = fnv(h, b);
+    }
+    const ke = i;
     i = skipWs(buf, ke + 1, end);
     if (i >= end || buf[i] !== 0x3a) return false;
     const vs = skipWs(buf, i + 1, end);
-    strFlags = 0;
     i = scanValue(buf, vs, end, 1);
     if (i < 0) return false;
     const t = valType;
-    const flags = strFlags;
-    const f = mappedIndex(buf, ks, ke, kh);
+    const f = mappedIndex(buf, ks, ke, h);
     if (f >= 0) {
       // Repeated keys (the last wins) and nested values of mapped keys are left to JSON.parse.
       if (fType[f] !== T_NONE || t === T_OBJ || t === T_ARR) return false;
       fType[f] = t;
       fS[f] = t === T_STR ? vs + 1 : vs;
       fE[f] = t === T_STR ? i - 1 : i;
-      fFlags[f] = flags;
+      fFlags[f] = strFlags;
     } else {
       if (nKeys === MAX_KEYS) return false;
-      for (let k = 0; k < nKeys; k++) if (kHash[k] === kh && sameBytes(buf, kS[k], kE[k], ks, ke)) return false;
+      for (let k = 0; k < nKeys; k++) if (kHash[k] === h && sameBytes(buf, kS[k], kE[k], ks, ke)) return false;
       const n = nKeys++;
       kS[n] = ks;
       kE[n] = ke;
-      kHash[n] = kh;
+      kHash[n] = h;
       let safe = ke > ks && ke - ks <= 64 && KEYC[buf[ks]] === 2 ? 1 : 0;
       for (let j = ks + 1; safe && j < ke; j++) if (KEYC[buf[j]] === 0) safe = 0;
       kSafe[n] = safe;
       vType[n] = t;
       vS[n] = t === T_STR ? vs + 1 : vs;
       vE[n] = t === T_STR ? i - 1 : i;
-      vFlags[n] = flags;
+      vFlags[n] = strFlags;
     }
     i = skipWs(buf, i, end);
     if (i >= end) return false;
@@ -354,25 +372,31 @@ function sameBytes(buf: Uint8Array, a: number, ae: number, b: number, be: number
 }
 
 // ---- Writing -------------------------------------------------------------
+// Helpers take the output offset and return the new one: the offset lives in
+// registers, not in a module variable loaded and stored for every byte.
 
-let src: Buffer;
-let out: Buffer;
-let o = 0;
+/** The line being written (read-only while a head is written). */
+let src: Buffer = Buffer.alloc(0);
 
-function put(bytes: Uint8Array): void {
-  for (let j = 0; j < bytes.length; j++) out[o++] = bytes[j];
-}
-
-function copy(s: number, e: number): void {
-  if (e - s > 64) {
-    o += src.copy(out, o, s, e);
-    return;
+function put(out: Buffer, o: number, bytes: Buffer): number {
+  const n = bytes.length;
+  if (n > 32) {
+    bytes.copy(out, o);
+    return o + n;
   }
-  for (let j = s; j < e; j++) out[o++] = src[j];
+  for (let j = 0; j < n; j++) out[o + j] = bytes[j];
+  return o + n;
 }
 
-function putString(s: string): void {
-  o += out.write(s, o, 'utf8');
+function copy(out: Buffer, o: number, s: number, e: number): number {
+  const buf = src;
+  if (e - s > 32) return o + buf.copy(out, o, s, e);
+  for (let j = s; j < e; j++) out[o++] = buf[j];
+  return o;
+}
+
+function putString(out: Buffer, o: number, s: string): number {
+  return o + out.write(s, o, 'utf8');
 }
 
 /** The decoded text of a string value at (s, e). */
@@ -381,50 +405,69 @@ function decode(s: number, e: number, flags: number): string {
 }
 
 /** A string value as JSON: its own text unless it has escapes (JSON.stringify may write those differently). */
-function putStr(s: number, e: number, flags: number): void {
-  if (flags & F_ESC) {
-    putString(q(decode(s, e, flags)));
-    return;
-  }
+function putStr(out: Buffer, o: number, s: number, e: number, flags: number): number {
+  if (flags & F_ESC) return putString(out, o, q(decode(s, e, flags)));
   out[o++] = 0x22;
-  copy(s, e);
+  o = copy(out, o, s, e);
   out[o++] = 0x22;
+  return o;
 }
 
 /** True when a number's JSON text is already how String(Number(text)) writes it (plain integers of up to 15 digits). */
 function canonicalInt(s: number, e: number): boolean {
+  const buf = src;
   let i = s;
-  if (src[i] === 0x2d) i++;
+  if (buf[i] === 0x2d) i++;
   const digits = e - i;
-  if (digits < 1 || digits > 15 || (src[i] === 0x30 && (digits > 1 || i > s))) return false;
-  for (; i < e; i++) if (!isDigit(src[i])) return false;
+  if (digits < 1 || digits > 15 || (buf[i] === 0x30 && (digits > 1 || i > s))) return false;
+  for (; i < e; i++) if (!isDigit(buf[i])) return false;
   return true;
 }
 
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/**
+ * Number(text) of a JSON number. Up to 15 significant digits and no exponent
+ * (what loggers write), digits / 10^k is exact: both are exact doubles and
+ * the division rounds once, as the decimal conversion does.
+ */
 function numberOf(s: number, e: number): number {
-  return Number(src.toString('latin1', s, e));
+  const buf = src;
+  let i = s;
+  const neg = buf[i] === 0x2d;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < e; i++) {
+    const b = buf[i];
+    if (b === 0x2e) frac = 0;
+    else if (b >= 0x30 && b <= 0x39) {
+      m = m * 10 + (b - 0x30);
+      if (m > 0) digits++;
+      if (frac >= 0) frac++;
+    } else break;
+  }
+  if (i < e || digits > 15 || frac > 22) return Number(src.toString('latin1', s, e));
+  const v = frac > 0 ? m / POW10[frac] : m;
+  return neg ? -v : v;
 }
 
 /** String(Number(text)) of a number value. */
-function putNumText(s: number, e: number): void {
-  if (canonicalInt(s, e)) copy(s, e);
-  else putString(String(numberOf(s, e)));
+function putNumText(out: Buffer, o: number, s: number, e: number): number {
+  return canonicalInt(s, e) ? copy(out, o, s, e) : putString(out, o, String(numberOf(s, e)));
 }
 
 /** num(n) for any number. */
-function putNum(n: number): void {
-  if (Number.isSafeInteger(n) && n > -1e15 && n < 1e15) putInt(n);
-  else putString(num(n));
-}
-
-function putInt(n: number): void {
+function putNum(out: Buffer, o: number, n: number): number {
+  if (!(Number.isSafeInteger(n) && n > -1e15 && n < 1e15)) return putString(out, o, num(n));
   if (n < 0) {
     out[o++] = 0x2d;
     n = -n;
   }
   if (n < 10) {
     out[o++] = 0x30 + n;
-    return;
+    return o;
   }
   let digits = 1;
   for (let p = 10; p <= n; p *= 10) digits++;
@@ -432,17 +475,23 @@ function putInt(n: number): void {
     out[j] = 0x30 + (n % 10);
     n = Math.floor(n / 10);
   }
-  o += digits;
+  return o + digits;
 }
 
-/** ecs.ts `str(value)` of a mapped field, as JSON; the field must have a string form. */
-function putStrForm(t: number, s: number, e: number, flags: number): void {
-  if (t === T_STR) putStr(s, e, flags);
-  else if (t === T_NUM) {
+/** ecs.ts `str(value)` of a value, as JSON; the value must have a string form. */
+function putStrForm(out: Buffer, o: number, t: number, s: number, e: number, flags: number): number {
+  if (t === T_STR) return putStr(out, o, s, e, flags);
+  if (t === T_NUM) {
     out[o++] = 0x22;
-    putNumText(s, e);
+    o = putNumText(out, o, s, e);
     out[o++] = 0x22;
-  } else put(t === T_TRUE ? B_TRUE_Q : B_FALSE_Q);
+    return o;
+  }
+  return put(out, o, t === T_TRUE ? B_TRUE_Q : B_FALSE_Q);
+}
+
+function putField(out: Buffer, o: number, f: number): number {
+  return putStrForm(out, o, fType[f], fS[f], fE[f], fFlags[f]);
 }
 
 /** ecs.ts `str(value)` as a string (for the rarer fields that need the text). */
@@ -462,36 +511,33 @@ function hasStrForm(f: number): boolean {
   return fType[f] >= T_FALSE;
 }
 
-/** `a ?? b ?? ...`: the first field present and not null, else -1. */
+/** A value with a string form that is not the empty string (ecs.ts tests those with `if (x)`). */
+function truthyStrForm(f: number): boolean {
+  return fType[f] >= T_FALSE && !(fType[f] === T_STR && fE[f] === fS[f]);
+}
+
+/** `a ?? b`: the first field present and not null, else -1. */
 function first2(a: number, b: number): number {
   return fType[a] > T_NULL ? a : fType[b] > T_NULL ? b : -1;
 }
 
 /** ASCII case change of a string value with no escapes or non-ASCII bytes (toLowerCase/toUpperCase agree there). */
-function putCased(s: number, e: number, upper: boolean): void {
+function putCased(out: Buffer, o: number, s: number, e: number, upper: boolean): number {
+  const buf = src;
   out[o++] = 0x22;
   for (let j = s; j < e; j++) {
-    const b = src[j];
+    const b = buf[j];
     out[o++] = upper ? (b >= 0x61 && b <= 0x7a ? b - 32 : b) : b >= 0x41 && b <= 0x5a ? b + 32 : b;
   }
   out[o++] = 0x22;
+  return o;
 }
 
-// Groups (`,"log":{...}`): opened by their first member.
-let groupOpen = false;
-
-function member(open: Uint8Array, key: Uint8Array): void {
-  if (groupOpen) out[o++] = 0x2c;
-  else {
-    put(open);
-    groupOpen = true;
-  }
-  put(key);
-}
-
-function closeGroup(): void {
-  if (groupOpen) out[o++] = 0x7d;
-  groupOpen = false;
+/** A group member's start: the group's opening (`,"log":{`) before its first member, a comma before the others. */
+function member(out: Buffer, o: number, first: boolean, open: Buffer, key: Buffer): number {
+  if (first) o = put(out, o, open);
+  else out[o++] = 0x2c;
+  return put(out, o, key);
 }
 
 const B = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -533,9 +579,12 @@ const B_OUTCOME_SUCCESS = B(',"outcome":"success"');
 const B_OUTCOME_FAILURE = B(',"outcome":"failure"');
 const B_OUTCOME_UNKNOWN = B(',"outcome":"unknown"');
 const B_ORIGINAL = B(',"original":');
+const EMPTY = Buffer.alloc(0);
 
 interface CtxBytes {
   file: Buffer;
+  /** `file` without its leading comma, as a group's first member. */
+  fileMember: Buffer;
   service: Buffer;
   app: Buffer;
   access: Buffer;
@@ -554,6 +603,7 @@ function ctxBytes(ctx: MapContext): CtxBytes {
     // The dataset fragments start with a comma: here they may be the event's first member.
     c = {
       file: Buffer.from(j.file),
+      fileMember: Buffer.from(j.file.slice(1)),
       service: Buffer.from(j.service),
       app: Buffer.from(j.app.slice(1)),
       access: Buffer.from(j.access),
@@ -588,105 +638,111 @@ export function ecsHeadBytes(buf: Buffer, start: number, end: number, ctx: MapCo
   // JavaScript enumerates out of order (integer-like), are left to it.
   for (let k = 0; k < nKeys; k++) if (vType[k] >= T_FALSE && !kSafe[k]) return -1;
   src = buf;
-  out = dst;
-  o = off;
-  groupOpen = false;
-  const cb = ctxBytes(ctx);
+  try {
+    return writeHead(dst, off, ctxBytes(ctx));
+  } finally {
+    src = EMPTY;
+  }
+}
 
+function writeHead(out: Buffer, o: number, cb: CtxBytes): number {
   // @timestamp
-  put(B_TS);
+  o = put(out, o, B_TS);
   let tf = fType[K_TIMESTAMP_AT] > T_NULL ? K_TIMESTAMP_AT : fType[K_TIMESTAMP] > T_NULL ? K_TIMESTAMP : fType[K_TIME] > T_NULL ? K_TIME : K_TS;
   if (fType[tf] <= T_NULL) tf = -1;
-  if (tf >= 0 && fType[tf] === T_STR && fFlags[tf] === 0 && isoUtc(fS[tf], fE[tf])) putStr(fS[tf], fE[tf], 0);
+  if (tf >= 0 && fType[tf] === T_STR && fFlags[tf] === 0 && isoUtc(fS[tf], fE[tf])) o = putStr(out, o, fS[tf], fE[tf], 0);
   else {
     let v: unknown;
     if (tf >= 0) {
       const t = fType[tf];
       v = t === T_STR ? decode(fS[tf], fE[tf], fFlags[tf]) : t === T_NUM ? numberOf(fS[tf], fE[tf]) : t === T_TRUE;
     }
-    putString(q(toIso(v) ?? new Date().toISOString()));
+    o = putString(out, o, q(toIso(v) ?? new Date().toISOString()));
   }
 
   // log
+  let first = true;
   const lf = first2(K_LEVEL, K_SEVERITY);
   if (lf >= 0) {
     const t = fType[lf];
     if (t === T_NUM) {
       const n = numberOf(fS[lf], fE[lf]);
-      member(B_LOG, B_LEVEL);
-      putString(q(PINO_LEVELS[n] ?? String(n)));
+      o = member(out, o, first, B_LOG, B_LEVEL);
+      first = false;
+      o = putString(out, o, q(PINO_LEVELS[n] ?? String(n)));
     } else if (t === T_STR && fE[lf] > fS[lf]) {
-      member(B_LOG, B_LEVEL);
-      if (fFlags[lf] === 0) putCased(fS[lf], fE[lf], false);
-      else putString(q(decode(fS[lf], fE[lf], fFlags[lf]).toLowerCase()));
+      o = member(out, o, first, B_LOG, B_LEVEL);
+      first = false;
+      o = fFlags[lf] === 0 ? putCased(out, o, fS[lf], fE[lf], false) : putString(out, o, q(decode(fS[lf], fE[lf], fFlags[lf]).toLowerCase()));
     }
   }
-  if (fType[K_LOGGER] === T_STR) {
-    member(B_LOG, B_LOGGER);
-    putStr(fS[K_LOGGER], fE[K_LOGGER], fFlags[K_LOGGER]);
-  } else if (fType[K_COMPONENT] === T_STR) {
-    member(B_LOG, B_LOGGER);
-    putStr(fS[K_COMPONENT], fE[K_COMPONENT], fFlags[K_COMPONENT]);
+  const gf = fType[K_LOGGER] === T_STR ? K_LOGGER : fType[K_COMPONENT] === T_STR ? K_COMPONENT : -1;
+  if (gf >= 0) {
+    o = member(out, o, first, B_LOG, B_LOGGER);
+    first = false;
+    o = putStr(out, o, fS[gf], fE[gf], fFlags[gf]);
   }
   if (fType[K_CALLER] === T_STR) {
-    member(B_LOG, B_ORIGIN);
-    putOrigin(fS[K_CALLER], fE[K_CALLER], fFlags[K_CALLER]);
+    o = member(out, o, first, B_LOG, B_ORIGIN);
+    first = false;
+    o = putOrigin(out, o, fS[K_CALLER], fE[K_CALLER], fFlags[K_CALLER]);
   }
   if (cb.file.length) {
-    member(B_LOG, EMPTY);
-    // cj.file starts with its own comma: drop it when it opens the group.
-    if (out[o - 1] === 0x7b) put(cb.file.subarray(1));
-    else {
-      o--;
-      put(cb.file);
-    }
+    // The context's fragment starts with its comma.
+    if (first) o = put(out, o, B_LOG);
+    o = put(out, o, first ? cb.fileMember : cb.file);
+    first = false;
   }
-  closeGroup();
+  if (!first) out[o++] = 0x7d;
 
   const mf = first2(K_MESSAGE, K_MSG);
   if (mf >= 0 && hasStrForm(mf)) {
-    put(B_MESSAGE);
-    putStrForm(fType[mf], fS[mf], fE[mf], fFlags[mf]);
+    o = put(out, o, B_MESSAGE);
+    o = putField(out, o, mf);
   }
-  put(B_SERVICE);
-  if (hasStrForm(K_SERVICE_NAME)) putStrForm(fType[K_SERVICE_NAME], fS[K_SERVICE_NAME], fE[K_SERVICE_NAME], fFlags[K_SERVICE_NAME]);
-  else if (fType[K_SERVICE] === T_STR) putStr(fS[K_SERVICE], fE[K_SERVICE], fFlags[K_SERVICE]);
-  else put(cb.service);
+  o = put(out, o, B_SERVICE);
+  if (hasStrForm(K_SERVICE_NAME)) o = putField(out, o, K_SERVICE_NAME);
+  else if (fType[K_SERVICE] === T_STR) o = putStr(out, o, fS[K_SERVICE], fE[K_SERVICE], fFlags[K_SERVICE]);
+  else o = put(out, o, cb.service);
   out[o++] = 0x7d;
 
   // error (nested err objects never reach here)
+  first = true;
   const ef = first2(K_ERR, K_ERROR);
   if (ef >= 0 && fType[ef] === T_STR) {
-    member(B_ERROR, B_ERR_MESSAGE);
-    putStr(fS[ef], fE[ef], fFlags[ef]);
+    o = member(out, o, first, B_ERROR, B_ERR_MESSAGE);
+    first = false;
+    o = putStr(out, o, fS[ef], fE[ef], fFlags[ef]);
   }
   const sf = first2(K_STACKTRACE, K_STACK);
   if (sf >= 0 && fType[sf] === T_STR) {
-    member(B_ERROR, B_STACK_TRACE);
-    putStr(fS[sf], fE[sf], fFlags[sf]);
+    o = member(out, o, first, B_ERROR, B_STACK_TRACE);
+    first = false;
+    o = putStr(out, o, fS[sf], fE[sf], fFlags[sf]);
   }
-  closeGroup();
+  if (!first) out[o++] = 0x7d;
 
   // http
-  const hasMethod = hasStrForm(K_METHOD);
-  const hasPath = hasStrForm(K_PATH);
-  const isAccess = hasMethod && hasPath;
+  const isAccess = hasStrForm(K_METHOD) && hasStrForm(K_PATH);
   const status = statusNumber();
-  if (hasMethod && !(fType[K_METHOD] === T_STR && fE[K_METHOD] === fS[K_METHOD])) {
-    member(B_HTTP, B_REQUEST);
-    if (fType[K_METHOD] === T_STR && fFlags[K_METHOD] === 0) putCased(fS[K_METHOD], fE[K_METHOD], true);
-    else putString(q(fStrForm(K_METHOD)!.toUpperCase()));
+  first = true;
+  if (truthyStrForm(K_METHOD)) {
+    o = member(out, o, first, B_HTTP, B_REQUEST);
+    first = false;
+    if (fType[K_METHOD] === T_STR && fFlags[K_METHOD] === 0) o = putCased(out, o, fS[K_METHOD], fE[K_METHOD], true);
+    else o = putString(out, o, q(fStrForm(K_METHOD)!.toUpperCase()));
     out[o++] = 0x7d;
   }
   if (isAccess && Number.isInteger(status)) {
-    member(B_HTTP, B_RESPONSE);
-    putNum(status);
+    o = member(out, o, first, B_HTTP, B_RESPONSE);
+    first = false;
+    o = putNum(out, o, status);
     out[o++] = 0x7d;
   }
-  closeGroup();
-  if (hasPath && !(fType[K_PATH] === T_STR && fE[K_PATH] === fS[K_PATH])) {
-    put(B_URL);
-    putStrForm(fType[K_PATH], fS[K_PATH], fE[K_PATH], fFlags[K_PATH]);
+  if (!first) out[o++] = 0x7d;
+  if (truthyStrForm(K_PATH)) {
+    o = put(out, o, B_URL);
+    o = putField(out, o, K_PATH);
     out[o++] = 0x7d;
   }
 
@@ -698,107 +754,104 @@ export function ecsHeadBytes(buf: Buffer, start: number, end: number, ctx: MapCo
   else if (fType[K_LATENCY_MS] === T_NUM) ns = Math.round(numberOf(fS[K_LATENCY_MS], fE[K_LATENCY_MS]) * 1e6);
   else if (fType[K_DURATION_MS] === T_NUM) ns = Math.round(numberOf(fS[K_DURATION_MS], fE[K_DURATION_MS]) * 1e6);
 
-  putObjStr(K_CLIENT_IP, B_CLIENT);
-  putObjStr(K_USER_AGENT, B_UA);
-  putObjStr(K_TRACE_ID, B_TRACE);
-  putObjStr(K_SPAN_ID, B_SPAN);
+  o = putObjStr(out, o, K_CLIENT_IP, B_CLIENT);
+  o = putObjStr(out, o, K_USER_AGENT, B_UA);
+  o = putObjStr(out, o, K_TRACE_ID, B_TRACE);
+  o = putObjStr(out, o, K_SPAN_ID, B_SPAN);
 
-  if (hasStrForm(K_USER) && !(fType[K_USER] === T_STR && fE[K_USER] === fS[K_USER])) {
-    member(B_USER, B_NAME);
-    putStrForm(fType[K_USER], fS[K_USER], fE[K_USER], fFlags[K_USER]);
+  first = true;
+  if (truthyStrForm(K_USER)) {
+    o = member(out, o, first, B_USER, B_NAME);
+    first = false;
+    o = putField(out, o, K_USER);
   }
-  if (hasStrForm(K_USER_ID) && !(fType[K_USER_ID] === T_STR && fE[K_USER_ID] === fS[K_USER_ID])) {
-    member(B_USER, B_ID);
-    putStrForm(fType[K_USER_ID], fS[K_USER_ID], fE[K_USER_ID], fFlags[K_USER_ID]);
+  if (truthyStrForm(K_USER_ID)) {
+    o = member(out, o, first, B_USER, B_ID);
+    first = false;
+    o = putField(out, o, K_USER_ID);
   }
-  closeGroup();
+  if (!first) out[o++] = 0x7d;
 
   // The kind decides the event members and whether `resource` leads the labels.
   const kf = fType[K_KIND] > T_NULL ? K_KIND : fType[K_LOG_TYPE] > T_NULL ? K_LOG_TYPE : fType[K_TYPE] > T_NULL ? K_TYPE : -1;
   const kind = kf >= 0 ? fStrForm(kf)?.toLowerCase() : undefined;
-  const KIND_APP = 0;
-  const KIND_AUDIT = 1;
-  const KIND_BUSINESS = 2;
-  const KIND_ACCESS = 3;
   let k = KIND_APP;
   if (kind === 'audit' || (kind === undefined && fType[K_ACTION] !== T_NONE && fType[K_RESOURCE] !== T_NONE)) k = KIND_AUDIT;
   else if (kind === 'business' || (kind === undefined && fType[K_EVENT_TYPE] !== T_NONE)) k = KIND_BUSINESS;
   else if (kind === 'access' || isAccess) k = KIND_ACCESS;
 
   // labels
-  if (k === KIND_AUDIT && hasStrForm(K_RESOURCE) && !(fType[K_RESOURCE] === T_STR && fE[K_RESOURCE] === fS[K_RESOURCE])) {
-    member(B_LABELS, B_RESOURCE);
-    putStrForm(fType[K_RESOURCE], fS[K_RESOURCE], fE[K_RESOURCE], fFlags[K_RESOURCE]);
+  first = true;
+  if (k === KIND_AUDIT && truthyStrForm(K_RESOURCE)) {
+    o = member(out, o, first, B_LABELS, B_RESOURCE);
+    first = false;
+    o = putField(out, o, K_RESOURCE);
   }
   for (let j = 0, n = 0; j < nKeys && n < MAX_LABELS; j++) {
     const t = vType[j];
     if (t < T_FALSE) continue;
-    member(B_LABELS, EMPTY);
+    if (first) o = put(out, o, B_LABELS);
+    else out[o++] = 0x2c;
+    first = false;
     out[o++] = 0x22;
-    copy(kS[j], kE[j]);
+    o = copy(out, o, kS[j], kE[j]);
     out[o++] = 0x22;
     out[o++] = 0x3a;
-    if (t === T_STR && vE[j] - vS[j] > MAX_LABEL_CHARS) putString(q(truncate(decode(vS[j], vE[j], vFlags[j]), MAX_LABEL_CHARS)));
-    else putStrForm(t, vS[j], vE[j], vFlags[j]);
+    if (t === T_STR && vE[j] - vS[j] > MAX_LABEL_CHARS) o = putString(out, o, q(truncate(decode(vS[j], vE[j], vFlags[j]), MAX_LABEL_CHARS)));
+    else o = putStrForm(out, o, t, vS[j], vE[j], vFlags[j]);
     n++;
   }
-  closeGroup();
+  if (!first) out[o++] = 0x7d;
 
   // event
-  put(B_EVENT);
-  let comma = false;
+  o = put(out, o, B_EVENT);
   if (ns !== undefined && Number.isFinite(ns)) {
-    put(B_DURATION);
-    putNum(ns);
-    comma = true;
+    o = put(out, o, B_DURATION);
+    o = putNum(out, o, ns);
+    out[o++] = 0x2c;
   }
   if (k === KIND_AUDIT) {
-    if (comma) out[o++] = 0x2c;
-    put(B_AUDIT);
+    o = put(out, o, B_AUDIT);
     if (hasStrForm(K_ACTION)) {
-      put(B_ACTION);
-      putStrForm(fType[K_ACTION], fS[K_ACTION], fE[K_ACTION], fFlags[K_ACTION]);
+      o = put(out, o, B_ACTION);
+      o = putField(out, o, K_ACTION);
     }
     if (fType[K_SUCCESS] !== T_NONE) {
       const st = fType[K_SUCCESS];
       const ok = st === T_TRUE || (st === T_STR && decode(fS[K_SUCCESS], fE[K_SUCCESS], fFlags[K_SUCCESS]) === 'true');
-      put(ok ? B_OUTCOME_SUCCESS : B_OUTCOME_FAILURE);
+      o = put(out, o, ok ? B_OUTCOME_SUCCESS : B_OUTCOME_FAILURE);
     }
-    put(cb.audit);
+    o = put(out, o, cb.audit);
   } else if (k === KIND_BUSINESS) {
-    if (comma) out[o++] = 0x2c;
-    put(B_BUSINESS);
-    const af = fType[K_EVENT_TYPE] > T_NULL ? K_EVENT_TYPE : fType[K_ACTION] > T_NULL ? K_ACTION : -1;
+    o = put(out, o, B_BUSINESS);
+    const af = first2(K_EVENT_TYPE, K_ACTION);
     if (af >= 0 && hasStrForm(af)) {
-      put(B_ACTION);
-      putStrForm(fType[af], fS[af], fE[af], fFlags[af]);
+      o = put(out, o, B_ACTION);
+      o = putField(out, o, af);
     }
     const st = fStrForm(K_STATUS)?.toLowerCase();
-    if (st) put(st === 'success' || st === 'ok' ? B_OUTCOME_SUCCESS : st === 'failure' || st === 'error' || st === 'failed' ? B_OUTCOME_FAILURE : B_OUTCOME_UNKNOWN);
-    put(cb.business);
+    if (st) o = put(out, o, st === 'success' || st === 'ok' ? B_OUTCOME_SUCCESS : st === 'failure' || st === 'error' || st === 'failed' ? B_OUTCOME_FAILURE : B_OUTCOME_UNKNOWN);
+    o = put(out, o, cb.business);
   } else if (k === KIND_ACCESS) {
-    if (comma) out[o++] = 0x2c;
-    put(B_ACCESS);
-    if (Number.isInteger(status)) put(status >= 400 ? B_OUTCOME_FAILURE : B_OUTCOME_SUCCESS);
-    put(cb.access);
-  } else {
-    if (comma) out[o++] = 0x2c;
-    put(cb.app);
-  }
-  put(B_ORIGINAL);
-  src = undefined as unknown as Buffer;
-  out = undefined as unknown as Buffer;
-  return o;
+    o = put(out, o, B_ACCESS);
+    if (Number.isInteger(status)) o = put(out, o, status >= 400 ? B_OUTCOME_FAILURE : B_OUTCOME_SUCCESS);
+    o = put(out, o, cb.access);
+  } else o = put(out, o, cb.app);
+  return put(out, o, B_ORIGINAL);
 }
 
-const EMPTY = new Uint8Array(0);
+const KIND_APP = 0;
+const KIND_AUDIT = 1;
+const KIND_BUSINESS = 2;
+const KIND_ACCESS = 3;
 
 /** `,"client":{"ip":"..."}` and the like: written when the field is a string. */
-function putObjStr(f: number, head: Uint8Array): void {
-  if (fType[f] !== T_STR) return;
-  put(head);
-  putStr(fS[f], fE[f], fFlags[f]);
+function putObjStr(out: Buffer, o: number, f: number, head: Buffer): number {
+  if (fType[f] !== T_STR) return o;
+  o = put(out, o, head);
+  o = putStr(out, o, fS[f], fE[f], fFlags[f]);
   out[o++] = 0x7d;
+  return o;
 }
 
 /** Number(rec.status), as ecs.ts computes it. */
@@ -807,24 +860,16 @@ function statusNumber(): number {
   if (t === T_NONE) return NaN;
   if (t === T_NULL || t === T_FALSE) return 0;
   if (t === T_TRUE) return 1;
-  const s = fS[K_STATUS];
-  const e = fE[K_STATUS];
-  if (t === T_NUM) {
-    if (canonicalInt(s, e) && src[s] !== 0x2d) {
-      let n = 0;
-      for (let j = s; j < e; j++) n = n * 10 + src[j] - 0x30;
-      return n;
-    }
-    return numberOf(s, e);
-  }
-  return Number(decode(s, e, fFlags[K_STATUS]));
+  if (t === T_NUM) return numberOf(fS[K_STATUS], fE[K_STATUS]);
+  return Number(decode(fS[K_STATUS], fE[K_STATUS], fFlags[K_STATUS]));
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.mmmZ`, which toIso keeps as it is. */
 function isoUtc(s: number, e: number): boolean {
   if (e - s !== 24) return false;
+  const buf = src;
   for (let j = 0; j < 24; j++) {
-    const b = src[s + j];
+    const b = buf[s + j];
     const want = ISO_SHAPE[j];
     if (want === 0 ? !isDigit(b) : b !== want) return false;
   }
@@ -834,24 +879,21 @@ function isoUtc(s: number, e: number): boolean {
 const ISO_SHAPE = Uint8Array.from('0000-00-00T00:00:00.000Z', (c) => (c === '0' ? 0 : c.charCodeAt(0)));
 
 /** ecs.ts originJson for a caller string value. */
-function putOrigin(s: number, e: number, flags: number): void {
-  if (flags & F_ESC) {
-    putString(originJson(decode(s, e, flags)));
-    return;
-  }
+function putOrigin(out: Buffer, o: number, s: number, e: number, flags: number): number {
+  if (flags & F_ESC) return putString(out, o, originJson(decode(s, e, flags)));
+  const buf = src;
   let colon = e - 1;
-  while (colon >= s && src[colon] !== 0x3a) colon--;
+  while (colon >= s && buf[colon] !== 0x3a) colon--;
   let digits = colon >= s && colon + 1 < e;
-  for (let j = colon + 1; digits && j < e; j++) if (!isDigit(src[j])) digits = false;
-  put(B_FILE_NAME);
+  for (let j = colon + 1; digits && j < e; j++) if (!isDigit(buf[j])) digits = false;
+  o = put(out, o, B_FILE_NAME);
   if (!digits) {
-    putStr(s, e, 0);
-    put(B_CLOSE2);
-    return;
+    o = putStr(out, o, s, e, 0);
+    return put(out, o, B_CLOSE2);
   }
-  putStr(s, colon, 0);
-  put(B_LINE);
-  if (e - colon - 1 <= 15 && (src[colon + 1] !== 0x30 || e - colon - 1 === 1)) copy(colon + 1, e);
-  else putString(num(Number(src.toString('latin1', colon + 1, e))));
-  put(B_CLOSE2);
+  o = putStr(out, o, s, colon, 0);
+  o = put(out, o, B_LINE);
+  if (e - colon - 1 <= 15 && (buf[colon + 1] !== 0x30 || e - colon - 1 === 1)) o = copy(out, o, colon + 1, e);
+  else o = putString(out, o, num(Number(buf.toString('latin1', colon + 1, e))));
+  return put(out, o, B_CLOSE2);
 }

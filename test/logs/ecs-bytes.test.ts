@@ -235,7 +235,8 @@ describe('ECS mapping from a line\'s bytes', () => {
     const oddKeys = ['a.b', 'a_b', '5', 'x y', 'é', '__proto__'];
     const strings = ['', 'x', 'INFO', 'Warn', 'get', 'GET', '/p', 'audit', 'Business', 'access', 'true', 'success', 'failed', 'main.go:12', 'a:b', '1.5ms', '2m3s', 'nope',
       '2026-03-01T10:00:00.000Z', '2026-03-01T10:00:00Z', 'tab\\t', 'q\\"', '\\u00e9', 'ü', '😀', '0x10', ' 42 '];
-    const scalars = ['null', 'true', 'false', '0', '-0', '200', '404', '30', '1.5', '-2e3', '1E400', '0.0042', '1700000000', '1700000000123'];
+    const scalars = ['null', 'true', 'false', '0', '-0', '200', '404', '30', '1.5', '-2e3', '1E400', '0.0042', '1700000000', '1700000000123',
+      '-0.0', '12.50', '0.1', '2.675', '0.000001', '0.0000000000000000000000001', '123456789012345.6', '1234567890123456', '999999999999999', '9007199254740993', '1.7976931348623157e308', '5e-324'];
     const values = (): string => {
       const x = r();
       if (x < 0.55) return JSON.stringify(pick(strings)).replace(/\\\\/g, '\\');
