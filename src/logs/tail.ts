@@ -54,7 +54,7 @@ interface Pending {
   ino: number;
   end: number;
   acked: boolean;
-  /** The encoder's slabs holding the batch's events, and how many each (released on commit). */
+  /** The encoder's slabs holding the batch's events, and how many each (released on acknowledgement). */
   slabs: Buffer[];
   counts: number[];
 }
@@ -73,7 +73,7 @@ export class FileTailer {
   private committed?: Position;
   private readonly readBytes: number;
   private readonly ctx: MapContext;
-  // Every event is released once its offset is committed: delivered or spooled, and read by no one after.
+  // Every event is released once acknowledged: delivered or spooled, and read by no one after.
   private readonly encoder = new EventEncoder({ recycle: true });
 
   constructor(private readonly o: TailOptions) {
@@ -221,6 +221,13 @@ export class FileTailer {
     this.pending.push(p);
     events[events.length - 1].ack = () => {
       p.acked = true;
+      // A batch goes whole to memory or to the spool and is acknowledged in order: its last
+      // event's ack means all of them are delivered or on disk, and no longer read.
+      for (let i = 0; i < p.slabs.length; i++) this.encoder.release(p.slabs[i], p.counts[i]);
+      // Entries wait here until every earlier one is acknowledged (an outage holds the oldest for
+      // as long as it lasts): they must not keep the slabs alive meanwhile.
+      p.slabs.length = 0;
+      p.counts.length = 0;
       this.advance();
     };
     this.o.sink.push(events);
@@ -231,7 +238,6 @@ export class FileTailer {
     while (this.pending.length && this.pending[0].acked) {
       const p = this.pending.shift()!;
       this.committed = { ino: p.ino, offset: p.end };
-      for (let i = 0; i < p.slabs.length; i++) this.encoder.release(p.slabs[i], p.counts[i]);
       moved = true;
     }
     if (moved && this.committed) this.o.onCommit(this.committed);
