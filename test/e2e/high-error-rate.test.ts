@@ -5,7 +5,7 @@
  * goes pending, fires after `for`, and resolves; ALERTS series follow. A
  * stop + start on the same data directory mid-`for` keeps the pending time.
  *
- * The rate window (6 s, twelve scrapes) must outlast the scrape gap of the
+ * The rate window (8 s, sixteen scrapes) must outlast the scrape gap of the
  * restart: the restarted instance's scrape thread starts afresh, which takes
  * seconds on a loaded machine, and a window left with fewer than two samples
  * ends the alert (rightly) and the test with it.
@@ -57,7 +57,7 @@ beforeAll(async () => {
         rules: [
           {
             alert: 'HighErrorRate',
-            expr: 'rate(http_requests_total{status=~"5.."}[6s]) > 0.1',
+            expr: 'rate(http_requests_total{status=~"5.."}[8s]) > 0.1',
             for: `${FOR_S}s`,
             labels: { severity: 'critical', service: 'sical-backend' },
             annotations: { summary: 'High error rate detected', description: 'Error rate is {{ $value }} errors per second' },
