@@ -6,7 +6,7 @@
  * on the wire per sample and RSS of each sender, measured from /proc over the
  * steady window after the first samples arrive.
  *
- * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes);
+ * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes, counted);
  * VIGIL_BENCH_RW_SERIES the series count (default 100000);
  * VIGIL_BENCH_RW_ONLY a comma-separated subset of senders (e.g. `Vigil`);
  * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread);
@@ -173,7 +173,11 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
     const th0 = THREADS ? threadCpu(child.pid!) : undefined;
     const firstScrapeCpu = p0.cpuS;
     const t0 = performance.now();
-    await sleep(WINDOW_S * 1000);
+    // Whole scrapes, as many as fit the window, counted rather than timed: a window holding
+    // one scrape more would spread the sender's steady background over more samples.
+    const scrapes = Math.max(1, Math.round(WINDOW_S / 15));
+    const until = t0 + WINDOW_S * 2000 + 60_000;
+    while (stats.samples - s0.samples < scrapes * SERIES && performance.now() < until && child.exitCode === null) await sleep(200);
     await quiet(stats, 3000);
     const p1 = procStat(child.pid!);
     if (th0) threadNotes.push(threadReport(c.name, child.pid!, th0, threadCpu(child.pid!), stats.samples - s0.samples));
