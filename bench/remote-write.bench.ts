@@ -6,14 +6,17 @@
  * on the wire per sample and RSS of each sender, measured from /proc over the
  * steady window after the first samples arrive.
  *
- * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes);
+ * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes, counted);
  * VIGIL_BENCH_RW_SERIES the series count (default 100000);
  * VIGIL_BENCH_RW_ONLY a comma-separated subset of senders (e.g. `Vigil`);
- * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread).
+ * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread);
+ * VIGIL_BENCH_RW_THREADS=1 adds each sender's CPU per thread name over the window;
+ * VIGIL_BENCH_RW_BASE a second Vigil source tree (an older build) measured as
+ * `Vigil (base)` right after `Vigil`, for a ratio taken under the same load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +29,8 @@ const WINDOW_S = Number(process.env.VIGIL_BENCH_RW_SECONDS ?? 60);
 const ROOT = join(import.meta.dirname, '..');
 const ONLY = process.env.VIGIL_BENCH_RW_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const CPU_PROF = process.env.VIGIL_BENCH_RW_CPU_PROF;
+const THREADS = process.env.VIGIL_BENCH_RW_THREADS === '1';
+const BASE = process.env.VIGIL_BENCH_RW_BASE;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** 100k series in 200 metric families of 500, the values moving each scrape. */
@@ -94,6 +99,46 @@ function procStat(pid: number): { cpuS: number; rssMb: number } {
   return { cpuS, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
 
+/** CPU seconds per thread name (threads of one name summed; exited threads are not counted). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / TICKS);
+    } catch {
+      // The thread ended.
+    }
+  }
+  return out;
+}
+
+/** Threads' CPU over the window, the busiest first (Node names every thread `node`: the main one is marked by its id being the pid's). */
+function threadReport(name: string, pid: number, before: Map<string, number>, after: Map<string, number>, samples: number): string {
+  const rows: Array<[string, number]> = [];
+  let rest = 0;
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    const [n, tid] = [k.slice(0, k.lastIndexOf('#')), k.slice(k.lastIndexOf('#') + 1)];
+    rows.push([Number(tid) === pid ? `${n} (main)` : `${n} ${tid}`, d]);
+  }
+  rows.sort((a, b) => b[1] - a[1]);
+  const shown = rows.slice(0, 8).filter(([, v]) => v > 0);
+  for (const [, v] of rows.slice(8)) rest += v;
+  const per = (v: number) => ((v / samples) * 1e6).toFixed(2);
+  return `${name} CPU s per 1M samples by thread: ${shown.map(([n, v]) => `${n} ${per(v)}`).join(', ')}${rest > 0 ? `, ${rows.length - 8} others ${per(rest)}` : ''}`;
+}
+
+const threadNotes: string[] = [];
+
 interface Contender {
   name: string;
   start(dir: string, targetPort: number, writeUrl: string): ChildProcess | string;
@@ -125,11 +170,17 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
     await quiet(stats, 3000);
     const s0 = { ...stats };
     const p0 = procStat(child.pid!);
+    const th0 = THREADS ? threadCpu(child.pid!) : undefined;
     const firstScrapeCpu = p0.cpuS;
     const t0 = performance.now();
-    await sleep(WINDOW_S * 1000);
+    // Whole scrapes, as many as fit the window, counted rather than timed: a window holding
+    // one scrape more would spread the sender's steady background over more samples.
+    const scrapes = Math.max(1, Math.round(WINDOW_S / 15));
+    const until = t0 + WINDOW_S * 2000 + 60_000;
+    while (stats.samples - s0.samples < scrapes * SERIES && performance.now() < until && child.exitCode === null) await sleep(200);
     await quiet(stats, 3000);
     const p1 = procStat(child.pid!);
+    if (th0) threadNotes.push(threadReport(c.name, child.pid!, th0, threadCpu(child.pid!), stats.samples - s0.samples));
     const secs = (performance.now() - t0) / 1000;
     const samples = stats.samples - s0.samples;
     const bytes = stats.bytes - s0.bytes;
@@ -151,9 +202,9 @@ const scrapeYaml = (targetPort: number) => `  - job_name: bench
     static_configs: [{targets: ['127.0.0.1:${targetPort}']}]
 `;
 
-const contenders: Contender[] = [
-  {
-    name: 'Vigil',
+function vigil(name: string, root: string): Contender {
+  return {
+    name,
     start(dir, targetPort, writeUrl) {
       const file = join(dir, 'vigil.yml');
       writeFileSync(
@@ -168,9 +219,14 @@ ${scrapeYaml(targetPort)}remote_write:
 `,
       );
       const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-      return spawn(process.execPath, [...prof, '--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', file], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      return spawn(process.execPath, [...prof, '--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
     },
-  },
+  };
+}
+
+const contenders: Contender[] = [
+  vigil('Vigil', ROOT),
+  ...(BASE ? [vigil('Vigil (base)', BASE)] : []),
   {
     name: 'vmagent',
     start(dir, targetPort, writeUrl) {
@@ -216,6 +272,7 @@ export default async function bench(): Promise<BenchTable[]> {
         'CPU and RSS from /proc of the sender process over the window that starts once the first scrape has been delivered in full; bytes are the snappy-compressed request bodies.',
         'The last column is the CPU the sender used from its start until then: start-up, creating every series, and (for Vigil) compiling TypeScript and warming up the JIT.',
         'Vigil runs in agent mode (WAL only), like the other two; default queue settings everywhere.',
+        ...threadNotes,
       ],
     },
   ];

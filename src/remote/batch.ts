@@ -117,10 +117,16 @@ function encodeFloats(w: ProtoWriter, b: ShardBuffer, from: number, to: number):
   if (nextOf.length < to - from) nextOf = new Int32Array(to - from);
   let count = 0;
   const { series, ts } = b;
+  // Samples of a batch mostly share one timestamp: its size is worked out once.
+  let lastT = NaN;
+  let len = 0;
   for (let i = from; i < to; i++) {
     const s = series[i];
     nextOf[i - from] = -1;
-    const len = 2 + sampleSize(ts[i]);
+    if (ts[i] !== lastT) {
+      lastT = ts[i];
+      len = 2 + sampleSize(lastT);
+    }
     if (s.mark !== mark) {
       s.mark = mark;
       s.first = i;

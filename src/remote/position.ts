@@ -5,8 +5,9 @@ import type { WalPosition } from './wal-reader.js';
  * What a queue saves so sending resumes exactly after a restart: the WAL
  * position up to which everything was sent, and for the round in flight (the
  * WAL range from there to `end`), how many batches each shard already got
- * accepted. A round re-read from the same range splits into the same batches,
- * so only the unsent ones go out again.
+ * accepted (as of the last save: it may lag behind by the last few). A round
+ * re-read from the same range splits into the same batches, so only the
+ * batches not recorded as sent go out again.
  */
 export interface QueueState {
   segment: number;

@@ -259,9 +259,10 @@ export class ProtoWriter {
 
   /** One `samples` field of a TimeSeries; room was ensured by `timeSeries`. */
   sample(t: number, v: number, stale: boolean): void {
+    if (t !== this.lastT) this.encodeTime(t);
     const b = this.buf;
     b[this.pos++] = TAG_SAMPLES;
-    b[this.pos++] = sampleSize(t);
+    b[this.pos++] = 10 + this.tLen;
     b[this.pos++] = TAG_SAMPLE_VALUE;
     if (stale) for (const x of STALE_NAN_BYTES) b[this.pos++] = x;
     else {
@@ -269,7 +270,23 @@ export class ProtoWriter {
       this.pos += 8;
     }
     b[this.pos++] = TAG_SAMPLE_TIMESTAMP;
+    const tb = this.tBytes;
+    for (let k = 0; k < this.tLen; k++) b[this.pos++] = tb[k];
+  }
+
+  /** The last sample time's varint, kept: a batch's samples mostly share their scrape's timestamp. */
+  private lastT = NaN;
+  private readonly tBytes = new Uint8Array(10);
+  private tLen = 0;
+
+  /** Encodes `t` where the sample goes (room is there: the sample takes more) and keeps the bytes. */
+  private encodeTime(t: number): void {
+    const at = this.pos;
     this.int64(t);
+    this.tLen = this.pos - at;
+    for (let k = 0; k < this.tLen; k++) this.tBytes[k] = this.buf[at + k];
+    this.pos = at;
+    this.lastT = t;
   }
 
   /** One `histograms` field of a TimeSeries (bytes from `encodeHistogram`); room was ensured by `timeSeries`. */

@@ -20,7 +20,7 @@ import type { RemoteWriteMetrics } from './metrics.js';
 import { loadState, StateFile, type QueueState } from './position.js';
 import { encodeBatch, ShardBuffer, type SendSeries } from './batch.js';
 import { compressBody, encodeLabels, encodeWriteBody, METRIC_TYPES, ProtoWriter, type ProtoMetadata } from './proto.js';
-import { postWrite, type SendOutcome } from './send.js';
+import { WriteClient, type SendOutcome } from './send.js';
 import { seriesLabels, WalReader, type SampleSink, type WalPosition, type WalSeries } from './wal-reader.js';
 
 export interface WriteQueueOptions {
@@ -34,7 +34,6 @@ export interface WriteQueueOptions {
   externalLabels: Labels;
   /** Metric metadata to send (`metadata_config`), by metric family; nothing is sent without it. */
   metadata?: () => Iterable<[string, MetricMetadata[]]>;
-  fetchImpl?: typeof fetch;
   /**
    * How often the WAL is polled for new records once caught up. Default 250 ms,
    * or 5 s with a `store`, whose writes wake the queue: each poll lists the
@@ -47,6 +46,14 @@ export interface WriteQueueOptions {
 }
 
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
+/**
+ * Batches accepted within a round are recorded at most this often (and
+ * before a retry's wait, and when the queue stops), not after each one: a
+ * 100k-series scrape is some fifty batches. A SIGKILL may thus forget up to
+ * this much progress, and those batches are sent again (the same samples,
+ * which receivers take as duplicates).
+ */
+const PROGRESS_SAVE_MS = 1000;
 /** Bytes of WAL read per step while filling a round. */
 const READ_CHUNK = 1 << 20;
 
@@ -129,7 +136,7 @@ export class WriteQueue {
   private readonly stateFile: StateFile;
   /** A round interrupted by a restart, to finish first. */
   private resumeRound?: QueueState['round'];
-  private readonly headers: Record<string, string>;
+  private readonly client: WriteClient;
   private readonly abort = new AbortController();
   private readonly now: () => number;
   /** Position up to which everything was sent (or deliberately dropped). */
@@ -142,6 +149,8 @@ export class WriteQueue {
   /** A write woke no one (the loop was reading or sending): the next sleep returns at once. */
   private woken = false;
   private lastRetryLog = 0;
+  /** Saves the progress of the round being sent, when some is not saved yet (before a retry's wait). */
+  private saveProgress?: () => Promise<void>;
   private unsubscribe?: () => void;
 
   constructor(private readonly o: WriteQueueOptions) {
@@ -151,9 +160,9 @@ export class WriteQueue {
     this.relabelSteps = compileRelabel(c.write_relabel_configs);
     this.labels = { remote_name: this.name, url: c.url };
     this.stateFile = new StateFile(join(o.stateDir, `${this.name}.position.json`));
-    this.headers = { ...c.headers, ...authHeaders(c) };
-    this.shardCount = c.queue_config.min_shards;
     this.now = o.now ?? Date.now;
+    this.client = new WriteClient({ url: c.url, headers: { ...c.headers, ...authHeaders(c) }, timeoutMs: c.remote_timeout, retryOn429: c.queue_config.retry_on_http_429, now: this.now });
+    this.shardCount = c.queue_config.min_shards;
     const q = c.queue_config;
     o.metrics.shardsMin.set(this.labels, q.min_shards);
     o.metrics.shardsMax.set(this.labels, q.max_shards);
@@ -199,6 +208,7 @@ export class WriteQueue {
     await this.metaLoop;
     // The hold stays: the store is closing too, and the position is saved.
     this.unsubscribe?.();
+    this.client.close();
   }
 
   /** Reads the WAL now instead of at the next poll (after a commit). */
@@ -313,17 +323,36 @@ export class WriteQueue {
   private async sendRound(buckets: ShardBuffer[], end: WalPosition, sent: number[], perSend = this.o.config.queue_config.max_samples_per_send): Promise<void> {
     const progress = [...sent];
     const round = { end: { ...end }, shards: buckets.length, perSend, sent: progress };
-    const onBatch = () => this.stateFile.save({ ...this.acked, round: { ...round, sent: [...progress] } }).then(() => undefined, (err: unknown) => this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: cannot save position'));
-    await Promise.all(
-      buckets.map(async (b, i) => {
-        const total = b.total;
-        for (let from = sent[i] * perSend; from < total; from += perSend) {
-          await this.sendBatch(b, from, Math.min(total, from + perSend));
-          progress[i]++;
-          await onBatch();
-        }
-      }),
-    );
+    let savedAt = this.now();
+    let unsaved = false;
+    const save = () => {
+      unsaved = false;
+      savedAt = this.now();
+      return this.stateFile.save({ ...this.acked, round: { ...round, sent: [...progress] } }).then(
+        () => undefined,
+        (err: unknown) => this.o.logger.error({ remote: this.name, err: String(err) }, 'remote write: cannot save position'),
+      );
+    };
+    this.saveProgress = () => (unsaved ? save() : Promise.resolve());
+    try {
+      await Promise.all(
+        buckets.map(async (b, i) => {
+          const total = b.total;
+          for (let from = sent[i] * perSend; from < total; from += perSend) {
+            await this.sendBatch(b, from, Math.min(total, from + perSend));
+            progress[i]++;
+            unsaved = true;
+            if (this.now() - savedAt >= PROGRESS_SAVE_MS) await save();
+          }
+        }),
+      );
+    } catch (err) {
+      // Stopped mid-round: what was accepted is not sent again after the restart.
+      if (unsaved) await save();
+      throw err;
+    } finally {
+      this.saveProgress = undefined;
+    }
     await this.ack(end);
   }
 
@@ -382,15 +411,7 @@ export class WriteQueue {
     for (let attempt = 1; ; attempt++) {
       if (this.stopped) throw new Stopped();
       const end = m.batchDuration.startTimer(this.labels);
-      const out: SendOutcome = await postWrite(body, {
-        url: this.o.config.url,
-        headers: this.headers,
-        timeoutMs: this.o.config.remote_timeout,
-        retryOn429: q.retry_on_http_429,
-        signal: this.abort.signal,
-        fetchImpl: this.o.fetchImpl,
-        now: this.now,
-      });
+      const out: SendOutcome = await this.client.post(body, this.abort.signal);
       end();
       if (out.kind === 'sent') {
         (what === 'samples' ? m.samplesTotal : m.metadataTotal).inc(this.labels, count);
@@ -410,6 +431,8 @@ export class WriteQueue {
         this.lastRetryLog = this.now();
         this.o.logger.warn({ remote: this.name, url: this.o.config.url, err: out.reason, retryInMs: wait }, 'remote write: send failed, retrying');
       }
+      // A receiver that fails may stay down until a restart: what it accepted so far is kept.
+      await this.saveProgress?.();
       await this.sleepUnlessStopped(wait);
       backoff = Math.min(q.max_backoff, backoff * 2);
     }

@@ -3,7 +3,7 @@ import { describeLabels, SampleError, type SampleErrorCode } from './errors.js';
 import type { TsdbMetrics } from './metrics.js';
 import { beginRecord, endRecord, RecordType } from './records.js';
 import { MemSeries, seriesKey, type SeriesIndex } from './series.js';
-import type { Appender, Labels } from './types.js';
+import type { Appender, Labels, SeriesHandle } from './types.js';
 import type { Wal } from './wal/wal.js';
 import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
 import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
@@ -323,15 +323,22 @@ export class HeadAppender implements Appender {
     this.add(labels, t, v, false);
   }
 
+  appendTo(series: SeriesHandle | undefined, labels: Labels, t: number, v: number): SeriesHandle | undefined {
+    const s = this.add(labels, t, v, false, series as MemSeries | undefined);
+    // A series created by this appender is not the store's until the commit: it is found by labels again.
+    return s.ref > 0 ? s : undefined;
+  }
+
   appendStale(labels: Labels, t: number): void {
     this.add(labels, t, NaN, true);
   }
 
-  private add(labels: Labels, t: number, v: number, stale: boolean): void {
+  private add(labels: Labels, t: number, v: number, stale: boolean, known?: MemSeries): MemSeries {
     const head = this.head;
     if (!Number.isSafeInteger(t)) throw head.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
     if (typeof v !== 'number') throw head.reject('invalid', `invalid value for ${describeLabels(labels)}: not a number`);
-    const s = head.resolve(labels, this.pending);
+    // A handle is used only while it is a registered, live series of these very labels.
+    const s = known !== undefined && known.ref > 0 && !known.dead && known.labels === labels ? known : head.resolve(labels, this.pending);
     const c = this.columns;
     // The series remembers its latest pending sample in this appender (cheaper than a Map).
     const idx = s.pendingOwner === this ? s.pendingIdx : undefined;
@@ -341,12 +348,13 @@ export class HeadAppender implements Appender {
       if (idx === undefined) head.last(s);
       const lastStale = idx === undefined ? s.lastStale : c.stales[idx] === 1;
       const lastV = idx === undefined ? s.lastV : c.vs[idx];
-      if (stale ? lastStale : !lastStale && Object.is(v, lastV)) return; // same sample again: accepted, nothing to do
+      if (stale ? lastStale : !lastStale && Object.is(v, lastV)) return s; // same sample again: accepted, nothing to do
       throw head.reject('duplicate', `duplicate sample for timestamp ${t} with a different value for ${describeLabels(s.labels)}`);
     }
     s.pendingOwner = this;
     s.pendingIdx = c.n;
     c.push(s, t, v, stale);
+    return s;
   }
 
   commit(): Promise<void> {

@@ -27,9 +27,18 @@ export interface SeriesData {
   readonly h?: ReadonlyArray<FloatHistogram | undefined>;
 }
 
+/** A series as a store knows it: lets a caller that appends to it every scrape skip finding it by its labels. */
+export type SeriesHandle = object;
+
 export interface Appender {
   /** Adds one sample. Out-of-order or duplicate samples are rejected with an error. */
   append(labels: Labels, t: number, v: number): void;
+  /**
+   * `append` to `series` (a handle an earlier call returned for the same
+   * `labels` object) while the store still has it, else to the series found
+   * by `labels`. Returns the handle for the next sample, if the series has one yet.
+   */
+  appendTo?(series: SeriesHandle | undefined, labels: Labels, t: number, v: number): SeriesHandle | undefined;
   /** Adds a staleness marker: the series ended at `t` (target gone, series vanished). */
   appendStale(labels: Labels, t: number): void;
   /** Adds one native histogram sample; stores without native histograms leave it out. */

@@ -35,7 +35,7 @@ function queue(
   extra: Record<string, unknown> = {},
   registry = new Registry(),
   externalLabels = {},
-  more: { pollIntervalMs?: number; fetchImpl?: typeof fetch } = {},
+  more: { pollIntervalMs?: number } = {},
 ): { q: WriteQueue; metrics: RemoteWriteMetrics; registry: Registry } {
   const config = remoteWriteSchema.parse({
     url: rx.url,
@@ -74,16 +74,18 @@ function expectAll(series: number, from: number, to: number, stepMs = 1000, ext 
 
 describe('remote write queue', () => {
   it('reads a write that came while it was sending at once, not at the next poll (writes wake it)', async () => {
-    let during = 0;
-    const fetchImpl: typeof fetch = async (input, init) => {
-      // The first send: a scrape commits meanwhile, while the queue is not asleep to be woken.
-      if (during === 0) during = await write(5, 2_000_000, 2_001_000);
-      return fetch(input, init);
+    let during: Promise<number> | undefined;
+    // The first request: a scrape commits meanwhile, while the queue awaits the answer and is not asleep to be woken.
+    rx.reply = () => {
+      during ??= write(5, 2_000_000, 2_001_000);
+      return { status: 204 };
     };
-    const { q } = queue({}, new Registry(), {}, { pollIntervalMs: 3_600_000, fetchImpl });
+    const { q } = queue({}, new Registry(), {}, { pollIntervalMs: 3_600_000 });
     await q.start();
     const first = await write(5, 1_000_000, 1_001_000);
-    await waitFor(() => during > 0 && rx.total() >= first + during, 10_000);
+    await waitFor(() => during !== undefined, 10_000);
+    const second = await during!;
+    await waitFor(() => rx.total() >= first + second, 10_000);
     for (let i = 0; i < 5; i++) {
       expect(rx.samples.get(`__name__=m,i=${i},job=j`)).toEqual([
         [1_000_000, i * 1000 + 1000],

@@ -250,6 +250,39 @@ describe('tsdb', () => {
     await db.close();
   });
 
+  it('appends to a series handle while the store has it, by labels otherwise (pending, other labels, removed by retention)', async () => {
+    const db = await openTsdb({ dir: freshDir(), retentionMs: 3600_000, chunkSize: 2, compactionMinBlocks: 100 });
+    const q = (name: string) => norm(db.querier().select([{ type: '=', name: '__name__', value: name }], 0, Number.MAX_SAFE_INTEGER));
+    let app = db.appender();
+    // A series new in this appender has no handle until the commit makes it the store's.
+    expect(app.appendTo!(undefined, Object.freeze({ __name__: 'h' }), 0, 0)).toBeUndefined();
+    await app.commit();
+    const stored = db.storedLabels!(Object.freeze({ __name__: 'h' }))!;
+    app = db.appender();
+    const handle = app.appendTo!(undefined, stored, 1000, 1);
+    expect(handle).toBeDefined();
+    await app.commit();
+    app = db.appender();
+    expect(app.appendTo!(handle, stored, 2000, 2)).toBe(handle);
+    // A handle given with other labels is not trusted: the sample goes to the labels' series.
+    app.appendTo!(handle, Object.freeze({ __name__: 'other' }), 2000, 7);
+    await expect(async () => app.appendTo!(handle, stored, 1500, 9)).rejects.toThrow(SampleError);
+    await app.commit();
+    expect(q('h')[0].v).toEqual([0, 1, 2]);
+    expect(q('other')[0].v).toEqual([7]);
+    // Retention removes the series: its handle is passed over and the series created again.
+    app = db.appender();
+    app.append({ __name__: 'clock' }, 10 * 3600_000, 0);
+    await app.commit();
+    db.checkpoint();
+    expect(q('h')).toEqual([]);
+    app = db.appender();
+    expect(app.appendTo!(handle, stored, 10 * 3600_000 + 1, 42)).toBeUndefined();
+    await app.commit();
+    expect(q('h')[0].v).toEqual([42]);
+    await db.close();
+  });
+
   it('merges small blocks and keeps the data', async () => {
     const dir = freshDir();
     const db = await openTsdb({ dir, retentionMs: 100 * DAY, chunkSize: 4, compactionMinBlocks: 3 });
