@@ -4,7 +4,7 @@
  * stopped backend fires QueryBackendDown (evaluated locally) while every other
  * alert keeps its state. VIGIL_TEST_BACKEND_OUTAGE_S sets the outage (default
  * 3 s from QueryBackendDown going pending, with shortened rule windows: about
- * 5 s down in all, a dozen evaluations through the dead backend at the test's
+ * 5 s down in all, about ten evaluations through the dead backend at the test's
  * 500 ms interval; 180 runs the shipped rule unchanged).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
