@@ -238,7 +238,7 @@ export class ScrapePool {
         p.reject(new Error(`scrape worker failed: ${m.error}`));
       }
     });
-    worker.on('error', (err) => this.died(slot, `scrape worker crashed: ${err.message}`));
+    worker.on('error', (err) => this.died(slot, workerError(err, this.opts.heapMb ?? DEFAULT_WORKER_HEAP_MB)));
     worker.on('exit', (code) => this.died(slot, `scrape worker exited (code ${code})`));
     return slot;
   }
@@ -314,4 +314,12 @@ export class ScrapePool {
     }
     slot.pending.clear();
   }
+}
+
+/** A dead worker's error, in an operator's words: running out of heap names the limit and the setting that raises it. */
+function workerError(err: Error & { code?: string }, heapMb: number): string {
+  if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+    return `scrape worker ran out of memory: the target's scrape reached the worker's heap limit of ${heapMb} MiB (scrape_workers.heap_limit)`;
+  }
+  return `scrape worker crashed: ${err.message}`;
 }

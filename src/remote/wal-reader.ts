@@ -109,7 +109,6 @@ export class WalReader<P> {
           else sink.sample(s, c.t, c.v, c.stale);
         }
       } else if (type === RecordType.HistogramSamples) {
-        if (!sink) return;
         const r = new ByteReader(payload);
         r.u8();
         const refs = this.refs;
@@ -117,7 +116,7 @@ export class WalReader<P> {
           const s = refs.get(ref);
           if (s === undefined || s.segment !== segment) return;
           s.histogram = true;
-          sink.histogram(s, t, h);
+          sink?.histogram(s, t, h);
         });
         // Snapshots repeat logged samples: neither is damage.
       } else if (type !== RecordType.HeadChunk) damage.push({ segment, offset, reason: `unknown record type ${type}` });
@@ -150,13 +149,17 @@ export class WalReader<P> {
     for (const [ref, s] of this.refs) if (s.segment < segment - 1) this.refs.delete(ref);
   }
 
-  /** Learns the series declared in `pos.segment` before `pos.offset`. */
+  /**
+   * Learns the series declared in `pos.segment` before `pos.offset`, and which
+   * of them carry native histograms, so that a staleness marker read after a
+   * resume is still sent as a histogram one.
+   */
   private declare(pos: WalPosition): void {
     this.scope = pos.segment;
     let at: WalPosition = { segment: pos.segment, offset: 0 };
     while (at.segment === pos.segment && at.offset < pos.offset) {
       const r = this.store.scan(at, pos.offset - at.offset, (segment, offset, payload, damage) => {
-        if (segment === pos.segment && payload[0] === RecordType.Series) this.record(segment, offset, payload, damage, undefined);
+        if (segment === pos.segment && (payload[0] === RecordType.Series || payload[0] === RecordType.HistogramSamples)) this.record(segment, offset, payload, damage, undefined);
       });
       if (r.next.segment === at.segment && r.next.offset === at.offset) break;
       at = r.next;

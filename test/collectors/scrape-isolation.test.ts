@@ -117,7 +117,7 @@ describe('scrape workers', () => {
     expect(up('/crash')).toBe(0);
     expect(error('/crash')).toMatch(/exited|crashed/);
     expect(up('/oom')).toBe(0);
-    expect(error('/oom')).toMatch(/memory|crashed|exited/i);
+    expect(error('/oom')).toMatch(/ran out of memory: the target's scrape reached the worker's heap limit of 32 MiB/);
     expect(up('/a'), error('/a')).toBe(1);
     expect(up('/b'), error('/b')).toBe(1);
   });

@@ -6,7 +6,7 @@
  * reference here.
  */
 import { describe, expect, it } from 'vitest';
-import { buildEndpointSlice, buildEndpoints } from '../../src/discovery/kubernetes/labels.js';
+import { buildEndpointSlice, buildEndpoints, podsByRef } from '../../src/discovery/kubernetes/labels.js';
 import type { Pod } from '../../src/discovery/kubernetes/objects.js';
 
 // A metrics container whose port declares no protocol, and a second port no endpoint covers.
@@ -19,6 +19,14 @@ const ctx = { service: () => undefined, pod: () => pod };
 const ref = { kind: 'Pod', name: 'web-0', namespace: 'sical' };
 
 describe('kubernetes_sd container port labels on endpoint targets', () => {
+  it('a targetRef finds its pod by its own namespace; one without a namespace finds none', () => {
+    const find = podsByRef([pod]);
+    expect(find(ref)).toBe(pod);
+    expect(find({ kind: 'Pod', name: 'web-0' })).toBeUndefined();
+    expect(find({ kind: 'Pod', name: 'web-0', namespace: 'other' })).toBeUndefined();
+    expect(find(undefined)).toBeUndefined();
+  });
+
   it('endpoints: the container port takes the endpoint port protocol', () => {
     const g = buildEndpoints({ metadata: { name: 'web', namespace: 'sical' }, subsets: [{ addresses: [{ ip: '10.1.0.10', targetRef: ref }], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }] }, ctx);
     expect(g.targets.find((t) => t.__address__ === '10.1.0.10:8080')).toMatchObject({ __meta_kubernetes_endpoint_port_protocol: 'TCP', __meta_kubernetes_pod_container_port_protocol: 'TCP', __meta_kubernetes_pod_container_port_name: 'http' });

@@ -239,6 +239,21 @@ describe('kubernetes_sd_configs', () => {
     });
   });
 
+  it('role node: a node that loses its addresses keeps its last target, as in Prometheus; deleting it ends it', async () => {
+    seedCluster();
+    const node = discover(sdConfig(`${base()}, role: node}`));
+    running.push(node.d);
+    const before = await waitFor(() => node.groups.get('node/node-1'));
+    api.apply('Node', { metadata: { name: 'node-1' }, spec: { providerID: 'aws:///eu-1a/i-0abc' }, status: { addresses: [] } });
+    // A second node's arrival shows that discovery has processed the first one's change.
+    api.apply('Node', { metadata: { name: 'node-2' }, status: { addresses: [{ type: 'InternalIP', address: '10.0.0.2' }], daemonEndpoints: { kubeletEndpoint: { Port: 10250 } } } });
+    await waitFor(() => node.groups.get('node/node-2'));
+    expect(node.groups.get('node/node-1')).toEqual(before);
+    api.remove('Node', undefined, 'node-1');
+    await waitFor(() => !node.groups.has('node/node-1'));
+    api.remove('Node', undefined, 'node-2');
+  });
+
   it('watches instead of polling: resumes a dropped watch, follows bookmarks, relists after 410 Gone', async () => {
     seedCluster();
     const { groups, d } = discover(sdConfig(`${base()}, role: pod, namespaces: {names: [sical]}, selectors: [{role: pod, label: "app=sical-backend"}]}`));

@@ -58,6 +58,24 @@ describe('remote-write WAL reader', () => {
     await db.close();
   });
 
+  it('sends a histogram series\u2019 staleness marker as a histogram one after resuming mid-segment', async () => {
+    const db = await openTsdb({ dir: join(root, 'nh-resume'), retentionMs: DAY, checkpointIntervalMs: 0 });
+    const start = new WalReader<{ name: string }>(db.walDir).tail();
+    const app = db.appender();
+    const h = { schema: 0, counterResetHint: 'unknown' as const, zeroThreshold: 0, zeroCount: 0, count: 1, sum: 1, positive: { idx: [0], cnt: [1] }, negative: { idx: [], cnt: [] } };
+    app.appendHistogram!({ __name__: 'h' }, 1000, h);
+    await app.commit();
+    // The position a previous run saved after sending the histogram sample.
+    const saved = readAll(new WalReader<{ name: string }>(db.walDir), start, { n: 0 }).pos;
+    expect(saved.offset).toBeGreaterThan(0);
+    const app2 = db.appender();
+    app2.appendStale({ __name__: 'h' }, 2000);
+    await app2.commit();
+    // A new reader, as after a restart, resumes from the saved position.
+    expect(readAll(new WalReader<{ name: string }>(db.walDir), saved, { n: 0 }).got).toEqual(['h@2000=stale histogram']);
+    await db.close();
+  });
+
   it('derives each series once across segments, and anew when a restart renumbers refs', async () => {
     const dir = join(root, 'a');
     let db = await openTsdb({ dir, retentionMs: DAY, checkpointIntervalMs: 0, walOnly: true });

@@ -9,7 +9,7 @@ import { CoreV1Api, DiscoveryV1Api, ListWatch, Watch, type KubeConfig, type Kube
 import type { KubernetesSdConfig } from '../../config/discovery.js';
 import type { Discoverer, DiscoveryContext, TargetGroup } from '../types.js';
 import { kubeConfigFor, namespacesFor } from './client.js';
-import { buildEndpointSlice, buildEndpoints, buildNode, buildPod, buildService, nodeMetaLabels, type NodeLookup } from './labels.js';
+import { buildEndpointSlice, buildEndpoints, buildNode, buildPod, buildService, nodeMetaLabels, nodeSource, podsByRef, type NodeLookup } from './labels.js';
 import type { EndpointSlice, Endpoints, KObject, Node, Pod, Service } from './objects.js';
 
 type Resource = 'pods' | 'services' | 'endpoints' | 'endpointslices' | 'nodes';
@@ -173,6 +173,8 @@ export class KubernetesDiscoverer implements Discoverer {
       nodeLookup = (name) => nodeMetaLabels(name ? nodes.get(name) : undefined, name);
     }
     const groups: TargetGroup[] = [];
+    /** Sources whose last group stands: a node that lost its addresses keeps its target, as in Prometheus. */
+    const kept: string[] = [];
     switch (this.cfg.role) {
       case 'pod':
         for (const p of this.objects<Pod>('pods')) groups.push(buildPod(p, nodeLookup));
@@ -184,16 +186,18 @@ export class KubernetesDiscoverer implements Discoverer {
         for (const n of this.objects<Node>('nodes')) {
           const g = buildNode(n);
           if (g) groups.push(g);
-          else this.ctx.logger.warn({ node: n.metadata?.name }, 'kubernetes_sd: node has no address');
+          else {
+            this.ctx.logger.warn({ node: n.metadata?.name }, 'kubernetes_sd: node has no address; keeping its last target');
+            kept.push(nodeSource(n));
+          }
         }
         break;
       case 'endpoints':
       case 'endpointslice': {
         const services = new Map(this.objects<Service>('services').map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
-        const pods = new Map(this.objects<Pod>('pods').map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
         const ectx = {
           service: (ns: string, name: string) => services.get(`${ns}/${name}`),
-          pod: (ref: { name?: string; namespace?: string } | undefined, ns: string) => (ref ? pods.get(`${ref.namespace ?? ns}/${ref.name}`) : undefined),
+          pod: podsByRef(this.objects<Pod>('pods')),
           nodeLabels: nodeLookup,
         };
         if (this.cfg.role === 'endpoints') for (const e of this.objects<Endpoints>('endpoints')) groups.push(buildEndpoints(e, ectx));
@@ -202,6 +206,10 @@ export class KubernetesDiscoverer implements Discoverer {
       }
     }
     const next = new Map<string, string>();
+    for (const source of kept) {
+      const sig = this.last.get(source);
+      if (sig !== undefined) next.set(source, sig);
+    }
     const changed: TargetGroup[] = [];
     for (const g of groups) {
       const sig = JSON.stringify([g.labels, g.targets]);

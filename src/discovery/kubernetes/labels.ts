@@ -129,7 +129,11 @@ export function buildService(svc: Service): TargetGroup {
 
 const NODE_ADDRESS_ORDER = ['InternalIP', 'InternalDNS', 'ExternalIP', 'ExternalDNS', 'LegacyHostIP', 'Hostname'];
 
-/** The node's group, or undefined when it has no address (Prometheus sends nothing then). */
+export function nodeSource(node: Node): string {
+  return `node/${node.metadata?.name ?? ''}`;
+}
+
+/** The node's group, or undefined when it has no address (Prometheus then sends nothing, keeping the node's last group). */
 export function buildNode(node: Node): TargetGroup | undefined {
   const m = node.metadata ?? {};
   const labels: Record<string, string> = { [`${P}node_name`]: m.name ?? '', [`${P}node_provider_id`]: node.spec?.providerID ?? '' };
@@ -142,12 +146,12 @@ export function buildNode(node: Node): TargetGroup | undefined {
   const port = ke?.Port ?? ke?.port ?? 0;
   const target: Record<string, string> = { __address__: joinHostPort(byType.get(type)![0], port), instance: m.name ?? '' };
   for (const [t, addrs] of byType) target[sanitize(`${P}node_address_${t}`)] = addrs[0];
-  return { source: `node/${m.name ?? ''}`, targets: [target], labels };
+  return { source: nodeSource(node), targets: [target], labels };
 }
 
 export interface EndpointsContext {
   service(namespace: string, name: string): Service | undefined;
-  pod(ref: ObjectRef | undefined, namespace: string): Pod | undefined;
+  pod(ref: ObjectRef | undefined): Pod | undefined;
   nodeLabels?: NodeLookup;
 }
 
@@ -203,6 +207,16 @@ class PodPorts {
   }
 }
 
+/**
+ * Finds a targetRef's pod as Prometheus does: by the reference's own namespace
+ * and name. A reference without a namespace finds no pod, rather than one of
+ * the same name in the endpoints' namespace.
+ */
+export function podsByRef(pods: Pod[]): (ref: ObjectRef | undefined) => Pod | undefined {
+  const byKey = new Map(pods.map((p) => [`${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`, p]));
+  return (ref) => (ref ? byKey.get(`${ref.namespace ?? ''}/${ref.name ?? ''}`) : undefined);
+}
+
 export function buildEndpoints(eps: Endpoints, ctx: EndpointsContext): TargetGroup {
   const m = eps.metadata ?? {};
   const ns = m.namespace ?? '';
@@ -229,7 +243,7 @@ export function buildEndpoints(eps: Endpoints, ctx: EndpointsContext): TargetGro
     if (addr.nodeName) t[`${P}endpoint_node_name`] = addr.nodeName;
     if (addr.hostname) t[`${P}endpoint_hostname`] = addr.hostname;
     if (ctx.nodeLabels) t = { ...t, ...ctx.nodeLabels(addr.nodeName) };
-    const pod = addr.targetRef?.kind === 'Pod' ? ctx.pod(addr.targetRef, ns) : undefined;
+    const pod = addr.targetRef?.kind === 'Pod' ? ctx.pod(addr.targetRef) : undefined;
     tg.targets.push(pod ? pods.attach(t, pod, port.port, port.protocol ?? '') : t);
   };
   for (const ss of eps.subsets ?? []) {
@@ -277,7 +291,7 @@ export function buildEndpointSlice(es: EndpointSlice, ctx: EndpointsContext): Ta
           t[`${P}endpointslice_endpoint_topology_present_${sanitize(k)}`] = 'true';
         }
         if (ctx.nodeLabels) t = { ...t, ...ctx.nodeLabels(ep.nodeName) };
-        const pod = ep.targetRef?.kind === 'Pod' ? ctx.pod(ep.targetRef, ns) : undefined;
+        const pod = ep.targetRef?.kind === 'Pod' ? ctx.pod(ep.targetRef) : undefined;
         tg.targets.push(pod ? pods.attach(t, pod, port.port) : t);
       }
     }
