@@ -53,7 +53,7 @@ beforeAll(async () => {
   const queue = 'queue_config: {batch_send_deadline: 250ms, min_backoff: 50ms, max_backoff: 500ms, max_samples_per_send: 200}';
   writeFileSync(
     config,
-    `global: {scrape_interval: ${SCRAPE_MS}ms, scrape_timeout: ${SCRAPE_MS - 50}ms, evaluation_interval: 1s, external_labels: {replica: a}}
+    `global: {scrape_interval: ${SCRAPE_MS}ms, scrape_timeout: ${SCRAPE_MS}ms, evaluation_interval: 1s, external_labels: {replica: a}}
 server: {listen: '127.0.0.1:${port}'}
 storage: {path: '${join(dir, 'data')}'}
 scrape_configs:
