@@ -9,11 +9,14 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests share one PostgreSQL and one Redis: files run in parallel, but each
     // test file uses its own database / key prefix (see test/helpers/services.ts).
+    // Forks, not threads: some tests change the working directory, which a
+    // worker thread cannot.
     pool: 'forks',
-    // Each file imports src afresh (isolate, the default): sharing a worker's
-    // modules between files (isolate: false) cut import time by four fifths but
-    // made the deep-nesting parser test overflow the stack instead of failing
-    // cleanly in one whole-suite run.
+    // A worker keeps its imported modules from one file to the next: importing
+    // src afresh for each file was most of the suite's time. Test files must
+    // therefore leave no process-wide state behind (env vars, cwd, listeners,
+    // servers); src keeps none at module level beyond caches.
+    isolate: false,
     // Two: with a third on a loaded 2-core machine the load-sensitive end-to-end
     // tests (one-page-per-incident, high-error-rate, backend-outage) failed.
     maxWorkers: 2,

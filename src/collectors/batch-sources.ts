@@ -1,14 +1,15 @@
 /**
- * The two kinds of `BatchSource` a scrape loop runs: HTTP targets scraped by a
- * worker of the scrape pool, and in-thread sources (health probes, database
- * collectors: small, and mostly waiting on I/O) mapped by a SeriesMapper here.
+ * The kinds of `BatchSource` a scrape loop runs: HTTP targets scraped by a
+ * worker of the scrape pool; Vigil's own metrics, scraped over HTTP on the
+ * main thread; and in-thread sources (health probes, database collectors:
+ * small, and mostly waiting on I/O) mapped by a SeriesMapper here.
  */
 import type { ScrapeConfig } from '../config/collectors.js';
 import type { BatchSource, LoopSettings } from './scrape-loop.js';
 import type { ScrapePool } from './scrape-pool.js';
 import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
 import type { ScrapeSource } from './source.js';
-import type { ScrapeOutcome, TargetSpec } from './target-scrape.js';
+import { TargetScraper, type ScrapeOutcome, type TargetSpec } from './target-scrape.js';
 
 function mapperSettings(s: LoopSettings): MapperSettings {
   return {
@@ -20,6 +21,24 @@ function mapperSettings(s: LoopSettings): MapperSettings {
     labelLimit: s.labelLimit,
     labelNameLengthLimit: s.labelNameLengthLimit,
     labelValueLengthLimit: s.labelValueLengthLimit,
+  };
+}
+
+function targetSpec(url: string, c: ScrapeConfig, bodyLimit: number, s: LoopSettings): TargetSpec {
+  return {
+    url,
+    http: { basic_auth: c.basic_auth, authorization: c.authorization, tls_config: c.tls_config, follow_redirects: c.follow_redirects },
+    bodyLimit,
+    targetLabels: s.targetLabels,
+    honorLabels: s.honorLabels,
+    honorTimestamps: s.honorTimestamps,
+    metricRelabelConfigs: s.metricRelabel.map((r) => r.cfg),
+    sampleLimit: s.sampleLimit,
+    labelLimit: s.labelLimit,
+    labelNameLengthLimit: s.labelNameLengthLimit,
+    labelValueLengthLimit: s.labelValueLengthLimit,
+    ...(s.accept !== undefined ? { accept: s.accept } : {}),
+    nativeHistograms: s.nativeHistograms ?? false,
   };
 }
 
@@ -35,12 +54,12 @@ export class PooledSource implements BatchSource {
     private readonly bodyLimit: number,
     settings: LoopSettings,
   ) {
-    this.spec = this.specOf(settings);
+    this.spec = targetSpec(this.url, this.cfg, this.bodyLimit, settings);
   }
 
   configure(settings: LoopSettings): void {
     // A new object: the pool sends it to the worker again.
-    this.spec = this.specOf(settings);
+    this.spec = targetSpec(this.url, this.cfg, this.bodyLimit, settings);
   }
 
   scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
@@ -50,25 +69,41 @@ export class PooledSource implements BatchSource {
   async close(): Promise<void> {
     this.pool.release(this.key);
   }
+}
 
-  private specOf(s: LoopSettings): TargetSpec {
-    const c = this.cfg;
-    return {
-      url: this.url,
-      http: { basic_auth: c.basic_auth, authorization: c.authorization, tls_config: c.tls_config, follow_redirects: c.follow_redirects },
-      bodyLimit: this.bodyLimit,
-      targetLabels: s.targetLabels,
-      honorLabels: s.honorLabels,
-      honorTimestamps: s.honorTimestamps,
-      metricRelabelConfigs: s.metricRelabel.map((r) => r.cfg),
-      sampleLimit: s.sampleLimit,
-      labelLimit: s.labelLimit,
-      labelNameLengthLimit: s.labelNameLengthLimit,
-      labelValueLengthLimit: s.labelValueLengthLimit,
-      ...(s.accept !== undefined ? { accept: s.accept } : {}),
-      nativeHistograms: s.nativeHistograms ?? false,
-    };
+/**
+ * Vigil's own metrics, scraped over HTTP on the main thread. The endpoint is
+ * Vigil's and small (a few thousand series): it needs no isolation from the
+ * main thread, and a worker thread of its own would cost about 10 MB of heap
+ * and code, often the only worker a server has.
+ */
+export class InThreadSource implements BatchSource {
+  private readonly scraper: TargetScraper;
+
+  constructor(
+    private readonly url: string,
+    private readonly cfg: ScrapeConfig,
+    private readonly bodyLimit: number,
+    settings: LoopSettings,
+  ) {
+    this.scraper = new TargetScraper(targetSpec(url, cfg, bodyLimit, settings));
   }
+
+  configure(settings: LoopSettings): void {
+    this.scraper.configure(targetSpec(this.url, this.cfg, this.bodyLimit, settings));
+  }
+
+  async scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${timeoutMs}ms`)), timeoutMs);
+    try {
+      return await this.scraper.scrape(ac.signal, timeoutMs, undefined, onPart);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {}
 }
 
 /** A ScrapeSource run on the main thread, its samples mapped in place. */

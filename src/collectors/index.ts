@@ -19,7 +19,7 @@ import type { Labels, Storage } from '../tsdb/types.js';
 import { HealthProbeSource } from './health-probe.js';
 import { PostgresSource, serverOf } from './postgres.js';
 import { RedisSource, redisInstance } from './redis.js';
-import { LocalSource, PooledSource } from './batch-sources.js';
+import { InThreadSource, LocalSource, PooledSource } from './batch-sources.js';
 import { ScrapeLoop, type BatchSource, type LoopSettings, type SeriesCap } from './scrape-loop.js';
 import { ScrapePool, type PoolOptions } from './scrape-pool.js';
 import { buildScrapeTargets, intervalsFor, type GlobalDefaults } from './scrape-targets.js';
@@ -179,7 +179,7 @@ export function buildLoopSpecs(config: CollectorsConfig, logger: Logger, discove
         discoveredLabels: t.discoveredLabels,
         settings: t.settings,
         sourceSig: JSON.stringify([t.url, t.bodyLimit, sc.basic_auth, sc.authorization, sc.tls_config, sc.follow_redirects]),
-        makeSource: (pool) => new PooledSource(pool, t.key, t.url, sc, t.bodyLimit, t.settings),
+        makeSource: (pool) => (sc.job_name === SELF_JOB ? new InThreadSource(t.url, sc, t.bodyLimit, t.settings) : new PooledSource(pool, t.key, t.url, sc, t.bodyLimit, t.settings)),
       });
     }
   }

@@ -1,4 +1,4 @@
-import protobuf from 'protobufjs';
+import { lazyRequire } from '../util/lazy-require.js';
 import {
   EMPTY_BUCKETS,
   HistogramError,
@@ -72,7 +72,10 @@ message Metric {
 message MetricFamily { optional string name = 1; optional string help = 2; optional MetricType type = 3; repeated Metric metric = 4; }
 `;
 
-const MetricFamily = protobuf.parse(SCHEMA, { keepCase: true }).root.lookupType('io.prometheus.client.MetricFamily');
+// protobufjs is loaded by the first protobuf scrape: most targets answer in text.
+const protobuf = lazyRequire<typeof import('protobufjs')>('protobufjs');
+let metricFamily: import('protobufjs').Type | undefined;
+const familyType = () => (metricFamily ??= protobuf().parse(SCHEMA, { keepCase: true }).root.lookupType('io.prometheus.client.MetricFamily'));
 
 export interface ExposedSample {
   labels: Labels;
@@ -190,7 +193,8 @@ const TYPE_NAMES = ['counter', 'gauge', 'summary', 'untyped', 'histogram', 'gaug
  */
 export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits = DEFAULT_LIMITS, opts: ProtobufParseOptions = {}): ExposedSample[] {
   const nativeHistograms = opts.nativeHistograms ?? true;
-  const reader = protobuf.Reader.create(body);
+  const MetricFamily = familyType();
+  const reader = protobuf().Reader.create(body);
   const out: ExposedSample[] = [];
   let families = 0;
   while (reader.pos < reader.len) {
@@ -245,7 +249,8 @@ export function parseProtobufExposition(body: Uint8Array, limits: ProtobufLimits
 
 /** Encodes metric families, for tests and stand-ins (the inverse of parseProtobufExposition's input). */
 export function encodeProtobufExposition(families: unknown[]): Uint8Array {
-  const w = protobuf.Writer.create();
+  const MetricFamily = familyType();
+  const w = protobuf().Writer.create();
   for (const f of families) MetricFamily.encodeDelimited(MetricFamily.fromObject(f as Record<string, unknown>), w);
   return w.finish();
 }

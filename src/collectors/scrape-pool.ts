@@ -9,15 +9,13 @@
  * batches, whatever a target does.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { Batch } from './series-mapper.js';
 import type { ScrapeOutcome, TargetSpec } from './target-scrape.js';
 import type { WorkerRequest } from './scrape-worker.js';
+import { workerEntry } from './worker-entry.js';
 
 export interface PoolOptions {
   /** Worker threads; default one per core. */
@@ -104,19 +102,6 @@ type WorkerReply = { type: 'ready'; tid?: number } | { type: 'part'; id: number;
 function defaultWorkerUrl(): URL {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   return new URL(`./scrape-worker.${ext}`, import.meta.url);
-}
-
-/**
- * Worker constructor arguments for `url`. From source, the worker first
- * registers the TypeScript loader and then imports the module: Node 20 does
- * not apply a parent's loader hooks to a worker's entry file.
- */
-function workerEntry(url: URL): [string | URL, { eval?: boolean }] {
-  if (!url.pathname.endsWith('.ts')) return [url, {}];
-  // The package's ESM entry of the loader API, found from its package.json (require.resolve would give the CommonJS one).
-  const pkg = createRequire(import.meta.url).resolve('tsx/package.json');
-  const api = pathToFileURL(join(dirname(pkg), 'dist/esm/api/index.mjs')).href;
-  return [`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true }];
 }
 
 export class ScrapePool {

@@ -1,6 +1,9 @@
 import { z } from 'zod';
-import { validateDetailed } from 'node-cron';
+import { lazyRequire } from '../util/lazy-require.js';
 import { durationMs, optionalString } from './types.js';
+
+// Loaded by the first job in a config: most configs have none.
+const cron = lazyRequire<typeof import('node-cron')>('node-cron');
 
 /**
  * `jobs:` scheduled operations, keyed by job name. Each job has a cron schedule
@@ -8,7 +11,7 @@ import { durationMs, optionalString } from './types.js';
  * with its own settings.
  */
 const cronExpression = z.string().superRefine((expr, ctx) => {
-  const r = validateDetailed(expr);
+  const r = cron().validateDetailed(expr);
   if (!r.valid) {
     ctx.addIssue({ code: 'custom', message: `invalid cron expression "${expr}": ${r.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}` });
   }

@@ -1,10 +1,14 @@
 import { join } from 'node:path';
-import { createTask, type ScheduledTask } from 'node-cron';
+import type { ScheduledTask } from 'node-cron';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Component } from '../component.js';
 import type { Logger } from '../logger.js';
 import { JobStateFile } from './state.js';
 import type { JobDefinition, RunReason, RunResult } from './types.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+// Loaded when the first job is scheduled: most servers have none.
+const cron = lazyRequire<typeof import('node-cron')>('node-cron');
 
 export interface SchedulerOptions {
   jobs: JobDefinition[];
@@ -81,7 +85,7 @@ export class JobScheduler implements Component {
     await this.state.save();
 
     for (const job of this.jobs.values()) {
-      const task = createTask(job.schedule, () => void this.runNow(job.name, 'scheduled'), {
+      const task = cron().createTask(job.schedule, () => void this.runNow(job.name, 'scheduled'), {
         timezone: job.timezone,
         name: job.name,
         noOverlap: true,

@@ -10,7 +10,9 @@
 import { jsonString } from '../util/json-string.js';
 
 export const ECS_VERSION = '8.11.0';
-const MAX_LABELS = 32;
+/** Most labels a document carries, and the longest label value (UTF-16 units). */
+export const MAX_LABELS = 32;
+export const MAX_LABEL_CHARS = 1024;
 const MAX_ORIGINAL = 32 * 1024;
 
 type Doc = Record<string, unknown>;
@@ -24,15 +26,16 @@ export interface MapContext {
   dataset?: string;
 }
 
-const PINO_LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+export const PINO_LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
 /** Keys consumed by the mapping; everything else becomes a label. */
-const MAPPED = new Set([
+export const MAPPED_KEYS: readonly string[] = [
   '@timestamp', 'timestamp', 'time', 'ts', 'level', 'severity', 'message', 'msg', 'logger', 'caller', 'stacktrace',
   'stack', 'error', 'err', 'service', 'service_name', 'method', 'path', 'status', 'latency', 'latency_ms', 'duration_ms',
   'client_ip', 'user_agent', 'trace_id', 'span_id', 'kind', 'log_type', 'type', 'event_type', 'action', 'resource',
   'user', 'user_id', 'success', 'pid', 'hostname', 'v', 'component',
-]);
+];
+const MAPPED = new Set(MAPPED_KEYS);
 
 /** Go duration (`1.5ms`, `2m3s`, `350µs`) to nanoseconds. */
 export function goDurationNs(s: string): number | undefined {
@@ -50,7 +53,7 @@ export function goDurationNs(s: string): number | undefined {
 
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-function toIso(v: unknown): string | undefined {
+export function toIso(v: unknown): string | undefined {
   if (typeof v === 'string') {
     if (ISO_UTC.test(v)) return v; // already canonical: skip the Date round trip (hot path)
     const d = new Date(v);
@@ -70,7 +73,7 @@ function str(v: unknown): string | undefined {
   return undefined;
 }
 
-function truncate(s: string, n = MAX_ORIGINAL): string {
+export function truncate(s: string, n = MAX_ORIGINAL): string {
   return s.length > n ? s.slice(0, n) : s;
 }
 
@@ -82,12 +85,12 @@ function mapLevel(v: unknown): string | undefined {
 const q = jsonString;
 
 /** A finite number as JSON (`null` otherwise, as JSON.stringify would write it). */
-function num(n: number): string {
+export function num(n: number): string {
   return Number.isFinite(n) ? String(n) : 'null';
 }
 
 /** `handlers/user.go:42` or `pkg/x.(*T).Fn:42` into ECS log.origin (JSON). */
-function originJson(caller: string): string {
+export function originJson(caller: string): string {
   const colon = caller.lastIndexOf(':');
   const line = colon >= 0 ? caller.slice(colon + 1) : '';
   return line && /^\d+$/.test(line)
@@ -96,7 +99,7 @@ function originJson(caller: string): string {
 }
 
 /** JSON fragments that depend only on the context: built once per context object (contexts are not mutated), not per line. */
-interface CtxJson {
+export interface CtxJson {
   file: string;
   service: string;
   app: string;
@@ -106,7 +109,7 @@ interface CtxJson {
 }
 const ctxCache = new WeakMap<MapContext, CtxJson>();
 
-function ctxJson(ctx: MapContext): CtxJson {
+export function ctxJson(ctx: MapContext): CtxJson {
   let c = ctxCache.get(ctx);
   if (!c) {
     const dataset = ctx.dataset ?? 'sical';
@@ -269,7 +272,7 @@ function buildEcsHead(rec: Doc, ctx: MapContext): string {
     const v = str(rec[key]);
     if (v === undefined) continue; // objects and arrays stay in event.original only
     labels ??= Object.create(null) as Record<string, string>;
-    labels[key.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 64)] = truncate(v, 1024);
+    labels[key.replace(/[^a-zA-Z0-9_]/g, '_').slice(0, 64)] = truncate(v, MAX_LABEL_CHARS);
     n++;
   }
   if (labels) out += `,"labels":${JSON.stringify(labels)}`;

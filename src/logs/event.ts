@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ECS_TAIL, MAX_ORIGINAL_CHARS } from './ecs.js';
+import { ECS_TAIL, MAX_ORIGINAL_CHARS, type MapContext } from './ecs.js';
+import { ecsHeadBytes, ecsHeadWorst } from './ecs-bytes.js';
 import { jsonBytes, jsonBytesWorst } from './json-bytes.js';
 
 /**
@@ -56,21 +57,82 @@ const ECS_TAIL_BYTES = Buffer.from(`${ECS_TAIL}\n`, 'latin1');
 
 const SLAB_BYTES = 1024 * 1024;
 
-/** Encodes events into slabs of bulk items, one write per event. */
+/** Slabs kept for reuse per encoder: enough for the churn of a steady stream, little memory when idle. */
+const FREE_SLABS = 2;
+/** Slabs with events still out that an encoder keeps count of (a queue's worth is a few dozen at most). */
+const MAX_SEALED = 64;
+
+/**
+ * Encodes events into slabs of bulk items, one write per event.
+ *
+ * With `recycle`, a slab whose events have all been released (release()) is
+ * written again instead of a fresh one being allocated: a busy intake fills a
+ * megabyte slab every couple of thousand lines, and that much new memory
+ * outside the JavaScript heap brings full garbage collections on its own. The
+ * caller must release every event it took from the encoder, and read none
+ * after releasing it.
+ */
 export class EventEncoder {
   private slab: Buffer = Buffer.allocUnsafeSlow(SLAB_BYTES);
   private off = 0;
+  /** Events encoded into the current slab. */
+  private count = 0;
+  /** Events not yet released, per slab no longer written to (recycling only). */
+  private readonly sealed?: Map<Buffer, number>;
+  private readonly free: Buffer[] = [];
+
+  constructor(opts: { recycle?: boolean } = {}) {
+    if (opts.recycle) this.sealed = new Map();
+  }
+
+  /** Makes room for `worst` bytes: the current slab, or a recycled or new one. */
+  private room(worst: number): void {
+    if (this.off + worst <= this.slab.length) return;
+    if (this.sealed && this.off > 0) this.seal();
+    const reuse = this.free.length > 0 && this.free[this.free.length - 1].length >= worst ? this.free.pop() : undefined;
+    this.slab = reuse ?? Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, worst));
+    this.off = 0;
+    this.count = 0;
+  }
+
+  private seal(): void {
+    const sealed = this.sealed!;
+    if (this.count <= 0) {
+      this.recycle(this.slab);
+      return;
+    }
+    sealed.set(this.slab, this.count);
+    // Events that are never released (dropped when even the spool fails) must not pin their slabs:
+    // past a bound the oldest slab is forgotten, left to the collector and never reused.
+    if (sealed.size > MAX_SEALED) sealed.delete(sealed.keys().next().value!);
+  }
+
+  private recycle(slab: Buffer): void {
+    this.sealed!.delete(slab);
+    if (this.free.length < FREE_SLABS) this.free.push(slab);
+  }
+
+  /** `n` events of `slab` are no longer read by anyone (recycling encoders). */
+  release(slab: Buffer, n: number): void {
+    if (!this.sealed) return;
+    if (slab === this.slab) {
+      this.count -= n;
+      return;
+    }
+    const outstanding = this.sealed.get(slab);
+    if (outstanding === undefined) return; // forgotten
+    if (outstanding <= n) this.recycle(slab);
+    else this.sealed.set(slab, outstanding - n);
+  }
 
   /** `id` must be ASCII (the base64url ids of this module are). */
   encode(id: string, json: string): EncodedEvent {
     const head = BULK_CREATE_HEAD + id + BULK_CREATE_TAIL;
     const worst = head.length + json.length * 3 + 1;
-    if (this.off + worst > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, worst));
-      this.off = 0;
-    }
+    this.room(worst);
     const start = this.off;
     this.off += this.slab.write(`${head}${json}\n`, start);
+    this.count++;
     return new EncodedEvent(this.slab, start, start + head.length, this.off);
   }
 
@@ -83,10 +145,7 @@ export class EventEncoder {
   encodeLine(key: Uint32Array, offset: number, buf: Uint8Array, start: number, end: number, docHead: string): EncodedEvent | undefined {
     if (end - start > MAX_ORIGINAL_CHARS) return undefined;
     const worst = HEAD_BYTES.length + LINE_ID_CHARS + TAIL_BYTES.length + docHead.length * 3 + jsonBytesWorst(end - start) + ECS_TAIL_BYTES.length;
-    if (this.off + worst > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, worst));
-      this.off = 0;
-    }
+    this.room(worst);
     const slab = this.slab;
     const start0 = this.off;
     slab.set(HEAD_BYTES, start0);
@@ -102,6 +161,35 @@ export class EventEncoder {
     if (off < 0) return undefined;
     slab.set(ECS_TAIL_BYTES, off);
     this.off = off + ECS_TAIL_BYTES.length;
+    this.count++;
+    return new EncodedEvent(slab, start0, docStart, this.off);
+  }
+  /**
+   * Maps and encodes a line read from a file with no string in between: the
+   * document head is written from the line's bytes (ecsHeadBytes), then its
+   * id and original text as in encodeLine. Undefined, with nothing written,
+   * when the line needs the string path (lineToEcsHead and encodeLine, or
+   * encode).
+   */
+  encodeMapped(key: Uint32Array, offset: number, buf: Buffer, start: number, end: number, ctx: MapContext): EncodedEvent | undefined {
+    const len = end - start;
+    if (len > MAX_ORIGINAL_CHARS) return undefined;
+    const worst = HEAD_BYTES.length + LINE_ID_CHARS + TAIL_BYTES.length + ecsHeadWorst(ctx, len) + jsonBytesWorst(len) + ECS_TAIL_BYTES.length;
+    this.room(worst);
+    const slab = this.slab;
+    const start0 = this.off;
+    const docStart = start0 + HEAD_BYTES.length + LINE_ID_CHARS + TAIL_BYTES.length;
+    let off = ecsHeadBytes(buf, start, end, ctx, slab, docStart);
+    if (off < 0) return undefined;
+    off = jsonBytes(buf, start, end, slab, off);
+    if (off < 0) return undefined;
+    slab.set(ECS_TAIL_BYTES, off);
+    slab.set(HEAD_BYTES, start0);
+    lineHash(key, offset, buf, start, end);
+    writeLineId(slab, start0 + HEAD_BYTES.length);
+    slab.set(TAIL_BYTES, start0 + HEAD_BYTES.length + LINE_ID_CHARS);
+    this.off = off + ECS_TAIL_BYTES.length;
+    this.count++;
     return new EncodedEvent(slab, start0, docStart, this.off);
   }
 }

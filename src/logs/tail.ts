@@ -2,7 +2,7 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { lineToEcsHead, lineToEcsPieces, unparsedToEcsJson, type MapContext } from './ecs.js';
-import { EventEncoder, eventId, lineId, sourceKey, type LogEvent } from './event.js';
+import { EncodedEvent, EventEncoder, eventId, lineId, sourceKey, type LogEvent } from './event.js';
 
 /**
  * One read buffer reused across reads (polls run one at a time; a read that
@@ -54,6 +54,9 @@ interface Pending {
   ino: number;
   end: number;
   acked: boolean;
+  /** The encoder's slabs holding the batch's events, and how many each (released on acknowledgement). */
+  slabs: Buffer[];
+  counts: number[];
 }
 
 /**
@@ -70,7 +73,8 @@ export class FileTailer {
   private committed?: Position;
   private readonly readBytes: number;
   private readonly ctx: MapContext;
-  private readonly encoder = new EventEncoder();
+  // Every event is released once acknowledged: delivered or spooled, and read by no one after.
+  private readonly encoder = new EventEncoder({ recycle: true });
 
   constructor(private readonly o: TailOptions) {
     this.readBytes = o.readBytes ?? 1024 * 1024;
@@ -193,6 +197,8 @@ export class FileTailer {
 
   private toEvent(cur: Open, data: Buffer, start: number, end: number, offset: number): LogEvent {
     // Content is part of the id: after copytruncate the same offsets hold new lines.
+    const mapped = this.encoder.encodeMapped(cur.key, offset, data, start, end, this.ctx);
+    if (mapped) return mapped;
     const line = data.toString('utf8', start, end);
     const head = lineToEcsHead(line, this.ctx);
     return (
@@ -202,10 +208,26 @@ export class FileTailer {
   }
 
   private emit(cur: Open, events: LogEvent[], end: number): void {
-    const p: Pending = { ino: cur.ino, end, acked: false };
+    const p: Pending = { ino: cur.ino, end, acked: false, slabs: [], counts: [] };
+    for (const e of events) {
+      if (!(e instanceof EncodedEvent)) continue;
+      const last = p.slabs.length - 1;
+      if (last >= 0 && p.slabs[last] === e.slab) p.counts[last]++;
+      else {
+        p.slabs.push(e.slab);
+        p.counts.push(1);
+      }
+    }
     this.pending.push(p);
     events[events.length - 1].ack = () => {
       p.acked = true;
+      // A batch goes whole to memory or to the spool and is acknowledged in order: its last
+      // event's ack means all of them are delivered or on disk, and no longer read.
+      for (let i = 0; i < p.slabs.length; i++) this.encoder.release(p.slabs[i], p.counts[i]);
+      // Entries wait here until every earlier one is acknowledged (an outage holds the oldest for
+      // as long as it lasts): they must not keep the slabs alive meanwhile.
+      p.slabs.length = 0;
+      p.counts.length = 0;
       this.advance();
     };
     this.o.sink.push(events);

@@ -8,7 +8,8 @@
  * Accept/reject decisions and error texts are those of Go 1.19's regexp
  * package, which Prometheus 2.42 and Alertmanager 0.25 are built with.
  */
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { lazyRequire } from '../util/lazy-require.js';
 
 export class RegexSyntaxError extends Error {
   constructor(
@@ -113,6 +114,9 @@ function remember(key: string, re: Regex): void {
   cache.set(key, re);
 }
 
+// RE2 is loaded by the first regex the fast path cannot take.
+const re2js = lazyRequire<typeof import('re2js')>('re2js');
+
 const RE2_OF = new WeakMap<Regex, RE2JS>();
 
 function re2Of(re: Regex): RE2JS {
@@ -153,7 +157,7 @@ function re2(pattern: string, wrapped: string): Regex {
 function compileRe2(pattern: string, wrapped: string): RE2JS {
   let compiled: RE2JS;
   try {
-    compiled = RE2JS.compile(uniqueGroupNames(wrapped));
+    compiled = re2js().RE2JS.compile(uniqueGroupNames(wrapped));
   } catch (err) {
     throw new RegexSyntaxError(pattern, go119Message((err as Error).message));
   }

@@ -8,9 +8,13 @@
  * no message objects per sample. protobufjs, from the schema below, decodes
  * (the tests' and the benchmark's receivers).
  */
-import protobuf from 'protobufjs';
-import { compressSync, uncompressSync } from 'snappy';
 import type { BucketList, FloatHistogram } from '../model/histogram.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+// Loaded on first use: a server without remote write never pays for them
+// (snappy's native module also starts its own threads).
+const protobuf = lazyRequire<typeof import('protobufjs')>('protobufjs');
+const snappy = lazyRequire<typeof import('snappy')>('snappy');
 
 /** prompb/types.proto and prompb/remote.proto, the parts remote write 1.0 uses. */
 const schema = {
@@ -72,8 +76,8 @@ const schema = {
   },
 };
 
-const root = protobuf.Root.fromJSON(schema);
-const WriteRequestType = root.lookupType('prometheus.WriteRequest');
+let writeRequestType: import('protobufjs').Type | undefined;
+const WriteRequestType = () => (writeRequestType ??= protobuf().Root.fromJSON(schema).lookupType('prometheus.WriteRequest'));
 
 export interface ProtoLabel {
   name: string;
@@ -454,7 +458,7 @@ export function encodeWriteRequest(req: WriteRequest, w = new ProtoWriter()): Bu
 
 /** The HTTP body: snappy-compressed protobuf. */
 export function compressBody(raw: Buffer): Buffer {
-  return compressSync(raw);
+  return snappy().compressSync(raw);
 }
 
 export function encodeWriteBody(req: WriteRequest): Buffer {
@@ -463,8 +467,9 @@ export function encodeWriteBody(req: WriteRequest): Buffer {
 
 /** Decodes a snappy-compressed WriteRequest body (tests and the benchmark's receiver). */
 export function decodeWriteBody(body: Uint8Array): WriteRequest {
-  const raw = uncompressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) as Buffer;
-  const msg = WriteRequestType.decode(raw);
-  const obj = WriteRequestType.toObject(msg, { longs: Number, defaults: true, arrays: true }) as WriteRequest;
+  const raw = snappy().uncompressSync(Buffer.from(body.buffer, body.byteOffset, body.byteLength)) as Buffer;
+  const type = WriteRequestType();
+  const msg = type.decode(raw);
+  const obj = type.toObject(msg, { longs: Number, defaults: true, arrays: true }) as WriteRequest;
   return obj;
 }

@@ -7,7 +7,14 @@ import type { ByteSlabs } from './byte-slabs.js';
 const EMPTY = new Uint8Array(0);
 
 export class BitWriter {
-  buf: Uint8Array;
+  /**
+   * The buffer is bytes [off, off + cap) of `mem`: a slab shared with other
+   * writers (head chunks), or an array of its own. No view of its own: a
+   * Uint8Array is about 100 bytes, per head series.
+   */
+  private mem: Uint8Array;
+  private off = 0;
+  private cap: number;
   /** Number of bits written. */
   pos = 0;
 
@@ -16,38 +23,64 @@ export class BitWriter {
     initialBytes = 64,
     private readonly slabs?: ByteSlabs,
   ) {
-    this.buf = slabs ? slabs.alloc(initialBytes) : new Uint8Array(initialBytes);
+    if (slabs) {
+      this.off = slabs.take(initialBytes);
+      this.mem = slabs.slab;
+      this.cap = slabs.sizeFor(initialBytes);
+    } else {
+      this.mem = new Uint8Array(initialBytes);
+      this.cap = initialBytes;
+    }
+  }
+
+  /** The whole buffer, written bytes and the zeroed rest (a view; valid until the writer grows or is released). */
+  get buf(): Uint8Array {
+    return this.mem.subarray(this.off, this.off + this.cap);
   }
 
   /** Continues writing after `bits` bits of an existing stream (a restored head chunk). */
   static resume(bytes: Uint8Array, bits: number, slabs?: ByteSlabs): BitWriter {
     const w = new BitWriter(Math.max(64, bytes.length * 2), slabs);
     const whole = bits >>> 3;
-    w.buf.set(bytes.subarray(0, whole));
-    if (bits & 7) w.buf[whole] = bytes[whole] & (0xff << (8 - (bits & 7)));
+    w.mem.set(bytes.subarray(0, whole), w.off);
+    if (bits & 7) w.mem[w.off + whole] = bytes[whole] & (0xff << (8 - (bits & 7)));
     w.pos = bits;
     return w;
   }
 
   private grow(): void {
-    const size = Math.max(64, this.buf.length * 2);
-    const next = this.slabs ? this.slabs.alloc(size) : new Uint8Array(size);
-    next.set(this.buf);
-    this.slabs?.release(this.buf);
-    this.buf = next;
+    const size = Math.max(64, this.cap * 2);
+    const old = this.mem.subarray(this.off, this.off + this.cap);
+    const slabs = this.slabs;
+    if (slabs) {
+      const off = slabs.take(size);
+      slabs.slab.set(old, off);
+      slabs.give(this.mem, this.off, this.cap);
+      this.mem = slabs.slab;
+      this.off = off;
+      this.cap = slabs.sizeFor(size);
+    } else {
+      const next = new Uint8Array(size);
+      next.set(old);
+      this.mem = next;
+      this.off = 0;
+      this.cap = size;
+    }
   }
 
   /** Gives the buffer back to its slabs; the writer is empty afterwards. */
   release(): void {
-    this.slabs?.release(this.buf);
-    this.buf = EMPTY;
+    this.slabs?.give(this.mem, this.off, this.cap);
+    this.mem = EMPTY;
+    this.off = 0;
+    this.cap = 0;
     this.pos = 0;
   }
 
   writeBit(bit: number): void {
     const idx = this.pos >>> 3;
-    if (idx >= this.buf.length) this.grow();
-    if (bit) this.buf[idx] |= 0x80 >>> (this.pos & 7);
+    if (idx >= this.cap) this.grow();
+    if (bit) this.mem[this.off + idx] |= 0x80 >>> (this.pos & 7);
     this.pos++;
   }
 
@@ -55,11 +88,11 @@ export class BitWriter {
   writeBits(v: number, n: number): void {
     while (n > 0) {
       const idx = this.pos >>> 3;
-      if (idx >= this.buf.length) this.grow();
+      if (idx >= this.cap) this.grow();
       const free = 8 - (this.pos & 7);
       const take = n < free ? n : free;
       const bits = (v >>> (n - take)) & ((1 << take) - 1);
-      this.buf[idx] |= bits << (free - take);
+      this.mem[this.off + idx] |= bits << (free - take);
       this.pos += take;
       n -= take;
     }
@@ -67,7 +100,7 @@ export class BitWriter {
 
   /** The written bytes (a view; copy before the writer is written again if it must not change). */
   bytes(): Uint8Array {
-    return this.buf.subarray(0, (this.pos + 7) >>> 3);
+    return this.mem.subarray(this.off, this.off + ((this.pos + 7) >>> 3));
   }
 }
 

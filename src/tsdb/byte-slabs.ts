@@ -37,30 +37,64 @@ export class ByteSlabs {
   private openUsed = 0;
   private closed = new Uint8Array(0);
   private closedUsed = 0;
-  /** Released views per size class, ready for reuse. */
-  private readonly free: Uint8Array[][] = [];
+  /** Released space per size class, ready for reuse: slab and offset, side by side. */
+  private readonly freeSlabs: Uint8Array[][] = [];
+  private readonly freeOffsets: number[][] = [];
+  /** The slab of the space `take` handed out last (see there). */
+  slab: Uint8Array = new Uint8Array(0);
 
-  /** A zeroed buffer of at least `n` bytes (its length is the size class). */
-  alloc(n: number): Uint8Array {
-    if (n > MAX_CLASS_BYTES) return new Uint8Array(n);
+  /**
+   * Zeroed space of at least `n` bytes, as an offset into `this.slab` (read
+   * it right after the call); its length is `sizeFor(n)`. For owners that
+   * keep the slab and offset rather than a view of their own (a view is about
+   * 100 bytes; a head has one writer per series).
+   */
+  take(n: number): number {
+    if (n > MAX_CLASS_BYTES) {
+      this.slab = new Uint8Array(n);
+      return 0;
+    }
     const c = classOf(n);
-    const reused = this.free[c]?.pop();
-    if (reused !== undefined) return reused.fill(0);
     const size = MIN_CLASS_BYTES << c;
+    const offs = this.freeOffsets[c];
+    if (offs !== undefined && offs.length > 0) {
+      const off = offs.pop()!;
+      this.slab = this.freeSlabs[c].pop()!;
+      this.slab.fill(0, off, off + size);
+      return off;
+    }
     if (this.openUsed + size > this.open.length) {
       this.open = new Uint8Array(OPEN_SLAB_BYTES);
       this.openUsed = 0;
     }
-    const view = this.open.subarray(this.openUsed, this.openUsed + size);
+    const off = this.openUsed;
     this.openUsed += size;
-    return view;
+    this.slab = this.open;
+    return off;
+  }
+
+  /** The length of the space `take(n)` hands out. */
+  sizeFor(n: number): number {
+    return n > MAX_CLASS_BYTES ? n : MIN_CLASS_BYTES << classOf(n);
+  }
+
+  /** Gives back `size` bytes at `off` of `slab`, from `take`; the caller must not touch them again. */
+  give(slab: Uint8Array, off: number, size: number): void {
+    if (size > MAX_CLASS_BYTES || size < MIN_CLASS_BYTES || (size & (size - 1)) !== 0) return;
+    const c = classOf(size);
+    (this.freeSlabs[c] ??= []).push(slab);
+    (this.freeOffsets[c] ??= []).push(off);
+  }
+
+  /** A zeroed buffer of at least `n` bytes (its length is the size class). */
+  alloc(n: number): Uint8Array {
+    const off = this.take(n);
+    return this.slab.subarray(off, off + this.sizeFor(n));
   }
 
   /** Gives back a buffer from `alloc`; the caller must not touch it again. */
   release(b: Uint8Array): void {
-    const size = b.length;
-    if (size > MAX_CLASS_BYTES || size < MIN_CLASS_BYTES || (size & (size - 1)) !== 0) return;
-    (this.free[classOf(size)] ??= []).push(b);
+    this.give(new Uint8Array(b.buffer), b.byteOffset, b.length);
   }
 
   /** An immutable copy of `src`, packed with other copies. */

@@ -121,6 +121,11 @@ function readRaw64(r: BitReader): number {
   return f64[0];
 }
 
+/** `n` as a small integer when it is one (see ChunkAppender's fields); else unchanged. */
+function small(n: number): number {
+  return n === (n | 0) ? n | 0 : n;
+}
+
 /** The open (head) chunk of a series: samples are appended in time order. */
 export class ChunkAppender {
   count = 0;
@@ -131,7 +136,10 @@ export class ChunkAppender {
    * integers: a field holding a double (a timestamp, a value, a uint32 above
    * 2^31) is a separate 16-byte heap number per appender, one per field, for
    * every head series. So the last time is kept as its distance from the
-   * first, and the previous value as its two 32-bit halves (signed).
+   * first, and the previous value as its two 32-bit halves (signed). Span and
+   * delta are stored through `small`: a difference of doubles is itself a
+   * double to V8, and one double stored turns the field into a boxed number
+   * for every appender, even when the values are small integers.
    */
   private span = 0;
   private delta = 0;
@@ -159,9 +167,9 @@ export class ChunkAppender {
     a.count = count;
     if (count > 0) {
       a.minT = it.firstT;
-      a.span = it.t - it.firstT;
+      a.span = small(it.t - it.firstT);
     }
-    a.delta = it.delta;
+    a.delta = small(it.delta);
     a.vHi = it.vHi | 0;
     a.vLo = it.vLo | 0;
     a.lead = it.lead;
@@ -180,12 +188,12 @@ export class ChunkAppender {
       const minT = this.minT;
       const delta = t - (minT + this.span);
       const dod = delta - this.delta;
-      this.delta = delta;
+      this.delta = small(delta);
       const b = bucketOf(dod, DOD_BITS, true);
       writePrefix(w, b, DOD_RAW_PREFIX);
       if (b >= DOD_BITS.length) writeRaw64(w, dod);
       else if (DOD_BITS[b] > 0) w.writeBits(dod & ((1 << DOD_BITS[b]) - 1), DOD_BITS[b]);
-      this.span = t - minT;
+      this.span = small(t - minT);
     }
     this.count++;
 

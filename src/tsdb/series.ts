@@ -32,6 +32,10 @@ export interface BlockLoc {
  */
 export const NO_CHUNKS = Object.freeze([]) as unknown as ClosedChunk[];
 
+const LAST_STALE = 1;
+const LAST_FROM_BLOCK = 2;
+const DEAD = 4;
+
 /**
  * One series: its labels, where it has data on disk (blocks), and its head
  * part in memory: closed chunks waiting for the next block write plus the
@@ -47,13 +51,13 @@ export class MemSeries {
   blockCount = 0;
   lastT = -Infinity;
   lastV = 0;
-  lastStale = false;
-  /** lastT came from a block's index; lastV/lastStale must be read from the block before comparing. */
-  lastFromBlock = false;
+  /**
+   * lastStale, lastFromBlock and dead as bits of one small integer: a boolean
+   * field is a pointer-sized slot of its own, in every head series.
+   */
+  private flags = 0;
   /** WAL generation whose segment holds this series' labels record. */
   walGen = -1;
-  /** Removed by retention. */
-  dead = false;
   /** The appender holding this series' latest uncommitted sample, and that sample's index there. */
   pendingOwner: object | undefined = undefined;
   pendingIdx = 0;
@@ -61,6 +65,29 @@ export class MemSeries {
   hist: HistogramHead | undefined = undefined;
 
   constructor(readonly labels: Labels) {}
+
+  get lastStale(): boolean {
+    return (this.flags & LAST_STALE) !== 0;
+  }
+  set lastStale(on: boolean) {
+    this.flags = on ? this.flags | LAST_STALE : this.flags & ~LAST_STALE;
+  }
+
+  /** lastT came from a block's index; lastV/lastStale must be read from the block before comparing. */
+  get lastFromBlock(): boolean {
+    return (this.flags & LAST_FROM_BLOCK) !== 0;
+  }
+  set lastFromBlock(on: boolean) {
+    this.flags = on ? this.flags | LAST_FROM_BLOCK : this.flags & ~LAST_FROM_BLOCK;
+  }
+
+  /** Removed by retention. */
+  get dead(): boolean {
+    return (this.flags & DEAD) !== 0;
+  }
+  set dead(on: boolean) {
+    this.flags = on ? this.flags | DEAD : this.flags & ~DEAD;
+  }
 
   /**
    * Appends a sample already checked to be newer than `lastT`. The open chunk

@@ -278,4 +278,16 @@ describe('scrape loop', () => {
     await collectors.scrapeAll();
     expect(select(storage, ['__name__', 'vigil_thing'])[0].labels).toEqual({ __name__: 'vigil_thing', job: 'vigil', instance: address });
   });
+
+  it('scrapes Vigil itself on the main thread, starting no scrape worker', async () => {
+    const storage = new MemoryStorage();
+    // A worker could not start from this module: a scrape through the pool would fail.
+    const scrapePool = { workerUrl: new URL('./no-such-worker.js', import.meta.url) };
+    const collectors = createCollectors({ config: config(''), storage, registry: new Registry(), logger: silentLogger(), selfUrl: `http://${address}`, scrapePool });
+    current = collectors;
+    handler = (_req, res) => res.end('vigil_thing 1\n');
+    await collectors.scrapeAll();
+    expect(last(select(storage, ['__name__', 'up'])[0])).toBe(1);
+    expect(select(storage, ['__name__', 'vigil_thing'])[0].labels).toEqual({ __name__: 'vigil_thing', job: 'vigil', instance: address });
+  });
 });

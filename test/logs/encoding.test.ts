@@ -75,3 +75,37 @@ describe('tailed lines encoded from their bytes', () => {
     expect(JSON.parse(e.json).message).toBe('ok');
   });
 });
+
+describe('slab recycling', () => {
+  const line = Buffer.from(`{"message":"${'m'.repeat(3000)}","level":"info"}`);
+
+  function fill(enc: EventEncoder, n: number, from = 0) {
+    return Array.from({ length: n }, (_, i) => enc.encodeMapped(key, from + i, line, 0, line.length, ctx)!);
+  }
+
+  it('writes a slab again only once every event in it is released, and never touches events still out', () => {
+    const enc = new EventEncoder({ recycle: true });
+    const first = fill(enc, 400);
+    const slabA = first[0].slab;
+    const inA = first.filter((e) => e.slab === slabA);
+    expect(inA.length).toBeLessThan(first.length); // the events span more than one slab
+    const keep = first.map((e) => e.slab.toString('latin1', e.start, e.end));
+    // All but one of slab A's events released: A must not come back.
+    enc.release(slabA, inA.length - 1);
+    const more = fill(enc, 800, 400);
+    expect(more.some((e) => e.slab === slabA)).toBe(false);
+    first.forEach((e, i) => expect(e.slab.toString('latin1', e.start, e.end)).toBe(keep[i]));
+    // The last one released: the next slab the encoder starts is A.
+    enc.release(slabA, 1);
+    const after = fill(enc, 800, 1200);
+    expect(after.some((e) => e.slab === slabA)).toBe(true);
+    // Reused or not, every event reads back as its own line.
+    for (const e of after) expect(JSON.parse(e.json).message).toBe(`${'m'.repeat(3000)}`);
+  });
+
+  it('does not hold on to slabs whose events are never released', () => {
+    const enc = new EventEncoder({ recycle: true });
+    for (let i = 0; i < 75; i++) fill(enc, 300, i * 300); // about 75 slabs
+    expect((enc as unknown as { sealed: Map<Buffer, number> }).sealed.size).toBeLessThanOrEqual(64);
+  });
+});

@@ -1,8 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import { SourceMapConsumer, type RawSourceMap } from 'source-map-js';
+import type { RawSourceMap, SourceMapConsumer } from 'source-map-js';
 import type { Logger } from '../../logger.js';
+import { lazyRequire } from '../../util/lazy-require.js';
 import type { FaroBody } from './payload.js';
+
+// Loaded by the first source map read: most servers never resolve a frame.
+const sourceMaps = lazyRequire<typeof import('source-map-js')>('source-map-js');
 
 const MAX_MAP_BYTES = 32 * 1024 * 1024;
 const MAX_CACHED = 50;
@@ -37,7 +41,7 @@ export function createSourceMapResolver(dir: string, urlPrefix: string | undefin
     let consumer: SourceMapConsumer | null = null;
     try {
       const st = await stat(path);
-      if (st.size <= MAX_MAP_BYTES) consumer = new SourceMapConsumer(JSON.parse(await readFile(path, 'utf8')) as RawSourceMap);
+      if (st.size <= MAX_MAP_BYTES) consumer = new (sourceMaps().SourceMapConsumer)(JSON.parse(await readFile(path, 'utf8')) as RawSourceMap);
     } catch (err) {
       logger.debug({ err: (err as Error).message, path }, 'no usable source map');
     }
