@@ -11,7 +11,7 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, it, type TestContext } from 'vitest';
 import { ElasticsearchStandIn } from '../helpers/elasticsearch.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -86,34 +86,36 @@ function check(es: ElasticsearchStandIn, n: number): { count: number; exact: boo
   return { count: es.count(DS), exact: dup === 0 && bad === 0 && seen.every((x) => x === 1) };
 }
 
-describe('delivery across outages and crashes (child process, stand-in Elasticsearch)', () => {
-  let es: ElasticsearchStandIn;
-  let dir: string;
-  let children: Child[] = [];
-
-  beforeEach(async () => {
-    es = await new ElasticsearchStandIn().start();
-    // Keep only the sequence number: 200k full documents would weigh on the test process.
-    es.project = (src) => /"message":"evt-(\d+)"/.exec(src)?.[1] ?? 'unparsed';
-    dir = await mkdtemp(join(tmpdir(), 'vigil-logs-crash-'));
-  });
-  afterEach(async () => {
+/** Each test's own Elasticsearch stand-in, directory and pipeline processes, torn down when it ends. */
+async function setup(onTestFinished: TestContext['onTestFinished']): Promise<{ es: ElasticsearchStandIn; dir: string; child: () => Child }> {
+  const es = await new ElasticsearchStandIn().start();
+  // Keep only the sequence number: 200k full documents would weigh on the test process.
+  es.project = (src) => /"message":"evt-(\d+)"/.exec(src)?.[1] ?? 'unparsed';
+  const dir = await mkdtemp(join(tmpdir(), 'vigil-logs-crash-'));
+  const children: Child[] = [];
+  onTestFinished(async () => {
     for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
-    children = [];
+    await Promise.all(children.map((c) => c.exited));
     await es.close();
     await rm(dir, { recursive: true, force: true });
   });
-
-  const settings = () => ({ esUrl: es.url, file: join(dir, 'app.log'), dataDir: join(dir, 'data'), dataStream: DS });
+  const settings = { esUrl: es.url, file: join(dir, 'app.log'), dataDir: join(dir, 'data'), dataStream: DS };
   const child = () => {
-    const c = startChild(settings());
+    const c = startChild(settings);
     children.push(c);
     return c;
   };
+  return { es, dir, child };
+}
 
+// The tests run at once: the crash tests take their turns while the outage test
+// writes its events at the outage's pace. Each has its own stand-in, directory
+// and processes; the memory bound is the outage child's own.
+describe.concurrent('delivery across outages and crashes (child process, stand-in Elasticsearch)', () => {
   it(
     `ships ${OUTAGE_EVENTS} events written during a ${OUTAGE_S}s outage exactly once, with bounded memory`,
-    async () => {
+    async ({ expect, onTestFinished }) => {
+      const { es, dir, child } = await setup(onTestFinished);
       await appendFile(join(dir, 'app.log'), '');
       const c = child();
       await waitFor(() => c.last(), 30_000);
@@ -148,7 +150,8 @@ describe('delivery across outages and crashes (child process, stand-in Elasticse
     OUTAGE_S * 1000 + 360_000,
   );
 
-  it('SIGKILL while shipping, then restart: every line stored exactly once', async () => {
+  it('SIGKILL while shipping, then restart: every line stored exactly once', async ({ expect, onTestFinished }) => {
+    const { es, dir, child } = await setup(onTestFinished);
     const n = 30_000;
     es.delayMs = 30;
     await appendFile(join(dir, 'app.log'), lines(0, n));
@@ -164,7 +167,8 @@ describe('delivery across outages and crashes (child process, stand-in Elasticse
     expect(es.stats.conflicts).toBeGreaterThanOrEqual(0);
   }, 240_000);
 
-  it('SIGKILL with events in the disk spool during an outage, then restart: spool drained, nothing lost or doubled', async () => {
+  it('SIGKILL with events in the disk spool during an outage, then restart: spool drained, nothing lost or doubled', async ({ expect, onTestFinished }) => {
+    const { es, dir, child } = await setup(onTestFinished);
     const n = 20_000;
     es.mode = 'unavailable';
     await appendFile(join(dir, 'app.log'), lines(0, n));

@@ -115,12 +115,30 @@ async function run(engine: QueryEngine, steps: number[]): Promise<string[]> {
   return out.sort();
 }
 
+let runs: { embedded: Promise<string[]>; backend: Promise<string[]>; local: Promise<string[]> } | undefined;
+
+/**
+ * The three runs over the same steps, shared by the tests and started together:
+ * VictoriaMetrics answers the backend's queries while Vigil evaluates the others.
+ */
+function allRuns(): NonNullable<typeof runs> {
+  if (runs) return runs;
+  const steps: number[] = [];
+  for (let t = T0 + 5 * 60_000; t < T0 + 240 * STEP; t += 30_000) steps.push(t);
+  runs = {
+    embedded: run(createEngine(db), steps),
+    backend: run(createBackendEngine({ config: queryBackendSchema.parse({ url: vm.url }) }), steps),
+    local: run(createBackendEngine({ config: queryBackendSchema.parse({ url: vm.url, evaluation: 'local' }) }), steps),
+  };
+  // A test that fails before awaiting a run still reports its own failure, not an unhandled rejection.
+  for (const p of Object.values(runs)) p.catch(() => undefined);
+  return runs;
+}
+
 describe.skipIf(!vmBin)('rules through VictoriaMetrics as the query backend', () => {
   it('fire the same alerts as through the embedded store, at the same steps for every rule MetricsQL evaluates like PromQL', async () => {
-    const steps: number[] = [];
-    for (let t = T0 + 5 * 60_000; t < T0 + 240 * STEP; t += 30_000) steps.push(t);
-    const embedded = await run(createEngine(db), steps);
-    const backend = await run(createBackendEngine({ config: queryBackendSchema.parse({ url: vm.url }) }), steps);
+    const embedded = await allRuns().embedded;
+    const backend = await allRuns().backend;
     expect(embedded.some((l) => l.endsWith(' firing'))).toBe(true);
     expect(embedded.some((l) => l.includes('ERROR'))).toBe(false);
     expect(backend.some((l) => l.includes('ERROR'))).toBe(false);
@@ -149,10 +167,8 @@ describe.skipIf(!vmBin)('rules through VictoriaMetrics as the query backend', ()
   }, 300_000);
 
   it('with evaluation: local, fire exactly the same alerts at exactly the same steps as through the embedded store', async () => {
-    const steps: number[] = [];
-    for (let t = T0 + 5 * 60_000; t < T0 + 240 * STEP; t += 30_000) steps.push(t);
-    const embedded = await run(createEngine(db), steps);
-    const local = await run(createBackendEngine({ config: queryBackendSchema.parse({ url: vm.url, evaluation: 'local' }) }), steps);
+    const embedded = await allRuns().embedded;
+    const local = await allRuns().local;
     expect(embedded.some((l) => l.endsWith(' firing'))).toBe(true);
     expect(local).toEqual(embedded);
   }, 300_000);

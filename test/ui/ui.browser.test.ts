@@ -43,6 +43,7 @@ let vigil: Vigil;
 let slack: SlackStandIn;
 let smtp: SmtpStandIn;
 let browser: Browser;
+let launching: Promise<Browser> | undefined;
 let origin = '';
 const offOrigin: string[] = [];
 const pageErrors: string[] = [];
@@ -150,17 +151,20 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
         },
       },
     });
-    vigil = await startVigil(loadConfig(d.configFile), { logger: silentLogger(), listen: `127.0.0.1:${port}` });
-    browser = await chromium.launch({
+    // Chromium starts while Vigil starts and seeds.
+    launching = chromium.launch({
       executablePath: chromiumPath,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
+    launching.catch(() => undefined);
+    vigil = await startVigil(loadConfig(d.configFile), { logger: silentLogger(), listen: `127.0.0.1:${port}` });
     // Seeded: both alerts firing and notified, scrapes of both jobs done.
     await waitFor(() => highErrorRateMessages().length > 0 && highErrorRateMails().length > 0 && slack.received.some((b) => JSON.stringify(b).includes('MarkupInLabels')), 30_000);
+    browser = await launching;
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await (await launching?.catch(() => undefined))?.close();
     await vigil?.stop();
     await slack?.close();
     await smtp?.close();
