@@ -5,21 +5,19 @@
  * start several instances; it is used only when it is current, so a test
  * never runs older code than the sources.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestMtime } from '../helpers/mtime.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Whether dist/ holds a build at least as new as every source file (`npm ci` and `npm run build` make one). */
-function distIsCurrent(rel = ''): boolean {
-  return readdirSync(join(ROOT, 'src', rel), { withFileTypes: true }).every((e) => {
-    const r = join(rel, e.name);
-    if (e.isDirectory()) return distIsCurrent(r);
-    if (!e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) return true;
-    const out = join(ROOT, 'dist', r.replace(/\.ts$/, '.js'));
-    return existsSync(out) && statSync(out).mtimeMs >= statSync(join(ROOT, 'src', r)).mtimeMs;
-  });
+/**
+ * Whether dist/ holds a build newer than every source file (`npm ci` and
+ * `npm run build` make one; the compiler writes every output on each build).
+ */
+function distIsCurrent(): boolean {
+  const built = newestMtime(join(ROOT, 'dist/cli.js'));
+  return built > 0 && newestMtime(join(ROOT, 'src')) <= built;
 }
 
 /** Arguments to `node` (before the CLI's own) that run Vigil's CLI: dist/cli.js when current, else src/cli.ts through tsx. */

@@ -5,26 +5,12 @@
  * `npm install` (prepare) has usually just made it, and the brotli pass alone
  * holds up the whole suite for a second or two.
  */
-import { readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWeb } from '../../web/build.mjs';
+import { newestMtime } from './mtime.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** Latest modification time of a file or of any file under a directory; 0 when absent. */
-function newestMtime(path: string): number {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return 0;
-  }
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = st.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
 
 /** Whether dist/web was built after the last change to what it is built from. */
 function webBuildFresh(): boolean {
