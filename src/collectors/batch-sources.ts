@@ -7,6 +7,7 @@
 import type { ScrapeConfig } from '../config/collectors.js';
 import type { BatchSource, LoopSettings } from './scrape-loop.js';
 import type { ScrapePool } from './scrape-pool.js';
+import { withScrapeTimeout } from './scrape-timeout.js';
 import { SeriesMapper, type Batch, type MapperSettings } from './series-mapper.js';
 import type { ScrapeSource } from './source.js';
 import { TargetScraper, type ScrapeOutcome, type TargetSpec } from './target-scrape.js';
@@ -93,14 +94,8 @@ export class InThreadSource implements BatchSource {
     this.scraper.configure(targetSpec(this.url, this.cfg, this.bodyLimit, settings));
   }
 
-  async scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${timeoutMs}ms`)), timeoutMs);
-    try {
-      return await this.scraper.scrape(ac.signal, timeoutMs, undefined, onPart);
-    } finally {
-      clearTimeout(timer);
-    }
+  scrape(timeoutMs: number, onPart?: (b: Batch) => void): Promise<ScrapeOutcome> {
+    return withScrapeTimeout(timeoutMs, (signal) => this.scraper.scrape(signal, timeoutMs, undefined, onPart));
   }
 
   async close(): Promise<void> {}
@@ -121,22 +116,20 @@ export class LocalSource implements BatchSource {
     this.mapper.update(mapperSettings(settings));
   }
 
-  async scrape(timeoutMs: number): Promise<ScrapeOutcome> {
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${timeoutMs}ms`)), timeoutMs);
+  scrape(timeoutMs: number): Promise<ScrapeOutcome> {
     const mapper = this.mapper;
-    try {
-      const samples = await raceAbort(this.source.collect(ac.signal, timeoutMs), ac.signal);
-      mapper.begin();
-      mapper.add(samples);
-      return { batch: mapper.finish(), bytesRead: 0 };
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      // The source's own failure samples (pg_up 0) are still written, next to up 0.
-      return { batch: mapper.fail(this.source.failureSamples?.() ?? []), error: message, bytesRead: 0 };
-    } finally {
-      clearTimeout(timer);
-    }
+    return withScrapeTimeout(timeoutMs, async (signal) => {
+      try {
+        const samples = await raceAbort(this.source.collect(signal, timeoutMs), signal);
+        mapper.begin();
+        mapper.add(samples);
+        return { batch: mapper.finish(), bytesRead: 0 };
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        // The source's own failure samples (pg_up 0) are still written, next to up 0.
+        return { batch: mapper.fail(this.source.failureSamples?.() ?? []), error: message, bytesRead: 0 };
+      }
+    });
   }
 
   async close(): Promise<void> {

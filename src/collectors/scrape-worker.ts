@@ -8,6 +8,7 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch } from './series-mapper.js';
+import { withScrapeTimeout } from './scrape-timeout.js';
 import { TargetScraper, type TargetSpec } from './target-scrape.js';
 
 export type WorkerRequest =
@@ -42,19 +43,16 @@ async function scrape(m: Extract<WorkerRequest, { type: 'scrape' }>): Promise<vo
     t = new TargetScraper(m.spec);
     targets.set(m.key, t);
   } else if (m.spec !== undefined) t.configure(m.spec);
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(new Error(`scrape timed out after ${m.timeoutMs}ms`)), m.timeoutMs);
-  try {
-    const out = await t.scrape(
-      ac.signal,
+  const scraper = t;
+  const out = await withScrapeTimeout(m.timeoutMs, (signal) =>
+    scraper.scrape(
+      signal,
       m.timeoutMs,
       (busy) => Atomics.store(shared, 0, busy ? m.id : 0),
       (part) => port?.postMessage({ type: 'part', id: m.id, part }, transfers(part)),
-    );
-    port?.postMessage({ type: 'result', id: m.id, out }, transfers(out.batch));
-  } finally {
-    clearTimeout(timer);
-  }
+    ),
+  );
+  port?.postMessage({ type: 'result', id: m.id, out }, transfers(out.batch));
 }
 
 port?.on('message', (m: WorkerRequest) => {
