@@ -286,6 +286,8 @@ function viewOf(buf: Uint8Array): DataView<ArrayBufferLike> {
   return view;
 }
 
+const tailWords = new Int32Array(4);
+
 /** lineId's hash, left in `hash` (little-endian lanes). */
 function lineHash(key: Uint32Array, offset: number, buf: Uint8Array, start: number, end: number): void {
   const hi = Math.floor(offset / 0x1_0000_0000) >>> 0;
@@ -316,23 +318,17 @@ function lineHash(key: Uint32Array, offset: number, buf: Uint8Array, start: numb
     h4 ^= k4;
     h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
   }
-  // Tail (0..15 bytes): the same lane mixing without the rotate-add step.
-  let k1 = 0;
-  let k2 = 0;
-  let k3 = 0;
-  let k4 = 0;
+  // Tail (0..15 bytes): the same lane mixing without the rotate-add step. Written without
+  // branches on the tail's length (a zero word mixes to zero), so no length met only later
+  // sends the optimised code back to the interpreter.
+  const tail = tailWords;
+  tail[0] = tail[1] = tail[2] = tail[3] = 0;
   const rest = end - i;
-  for (let j = 0; j < rest; j++) {
-    const b = buf[i + j] << ((j & 3) * 8);
-    if (j < 4) k1 |= b;
-    else if (j < 8) k2 |= b;
-    else if (j < 12) k3 |= b;
-    else k4 |= b;
-  }
-  if (rest > 12) h4 ^= Math.imul(rotl(Math.imul(k4, C4), 18), C1);
-  if (rest > 8) h3 ^= Math.imul(rotl(Math.imul(k3, C3), 17), C4);
-  if (rest > 4) h2 ^= Math.imul(rotl(Math.imul(k2, C2), 16), C3);
-  if (rest > 0) h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
+  for (let j = 0; j < rest; j++) tail[j >> 2] |= buf[i + j] << ((j & 3) * 8);
+  h4 ^= Math.imul(rotl(Math.imul(tail[3], C4), 18), C1);
+  h3 ^= Math.imul(rotl(Math.imul(tail[2], C3), 17), C4);
+  h2 ^= Math.imul(rotl(Math.imul(tail[1], C2), 16), C3);
+  h1 ^= Math.imul(rotl(Math.imul(tail[0], C1), 15), C2);
   h1 ^= len;
   h2 ^= len;
   h3 ^= len;
