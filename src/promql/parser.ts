@@ -563,10 +563,12 @@ function parseTree(input: string): ReturnType<typeof lezer.parse> {
  * evaluate the same expressions at every interval (and `vigil test rules` at
  * every step), and parsing one costs more than evaluating most of them. The
  * trees are shared by every query, hence frozen: evaluation derives new
- * nodes, it never changes these.
+ * nodes, it never changes these. Only expressions of rule size are kept, so
+ * that queries sent to the API cannot make the cache large.
  */
 const parsed = new Map<string, Expr>();
 const PARSED_CACHE_SIZE = 512;
+const PARSED_CACHE_MAX_CHARS = 4096;
 
 /** Parses and type-checks a PromQL expression; throws PromQLError('bad_data') naming the position. */
 export function parseExpr(input: string): Expr {
@@ -576,9 +578,10 @@ export function parseExpr(input: string): Expr {
     parsed.set(input, hit);
     return hit;
   }
-  const ast = freezePlain(parseUncached(input));
+  const ast = parseUncached(input);
+  if (input.length > PARSED_CACHE_MAX_CHARS) return ast;
   if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value!);
-  parsed.set(input, ast);
+  parsed.set(input, freezePlain(ast));
   return ast;
 }
 
