@@ -7,7 +7,7 @@
  *
  * Two kinds of space:
  * - `take`/`give` (`alloc`/`release`): open chunks' growing buffers, in size
- *   classes half a power of two apart, recycled through free lists (a released
+ *   classes a quarter of a power of two apart, recycled through free lists (a released
  *   view must no longer be used by its owner; queries decode head bytes
  *   synchronously, so none holds one across a release).
  * - `copy`: closed chunks' immutable bytes, packed back to back. They are never
@@ -27,12 +27,13 @@
 /** Largest size class; larger buffers get a buffer of their own. */
 const MAX_CLASS_BYTES = 4096;
 /**
- * 16, 24, 32, 48, 64, ... 4096: a buffer rounded up to its class wastes at
- * most a third (a class twice the last would waste up to half).
+ * 16, 20, 24, 28, 32, 40, ... 4096, a quarter of a power of two apart: a
+ * buffer rounded up to its class wastes at most a fifth (with classes twice
+ * the last, up to half). More classes cost only more, smaller, growth steps.
  */
 const CLASS_SIZES: readonly number[] = (() => {
   const out: number[] = [];
-  for (let p = 16; p < MAX_CLASS_BYTES; p *= 2) out.push(p, p + p / 2);
+  for (let p = 16; p < MAX_CLASS_BYTES; p *= 2) out.push(p, p + p / 4, p + p / 2, p + (3 * p) / 4);
   out.push(MAX_CLASS_BYTES);
   return out;
 })();
