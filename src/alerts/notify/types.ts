@@ -32,14 +32,23 @@ export interface Notification {
   dashboardUrl?: string;
 }
 
-/** A send failure; `retry: false` stops retrying (e.g. 4xx other than 429). */
+/**
+ * A send failure; `retry: false` stops retrying (e.g. 4xx other than 429).
+ * It carries no stack trace: only its message is ever logged, and a storm of
+ * failing groups creates tens of thousands of them, where capturing each
+ * stack was the largest single cost of failing and of shutting down.
+ */
 export class NotifyError extends Error {
   constructor(
     message: string,
     readonly retry: boolean,
     readonly retryAfterMs?: number,
   ) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    // Error(message) with a string does not throw, so the limit is always restored.
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'NotifyError';
   }
 }
