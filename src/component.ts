@@ -8,4 +8,10 @@ export interface Component {
    * Elasticsearch) by then and persists what is left locally before resolving.
    */
   stop(deadline?: number): Promise<void>;
+  /**
+   * Shutdown has begun: stop starting work that waits on outside parties, at
+   * once and without waiting. Called on every component before the first is
+   * stopped, so work queued behind the others' stops does not pile up meanwhile.
+   */
+  halt?(): void;
 }

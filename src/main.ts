@@ -285,6 +285,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       // Components wait for outside parties until this point; the rest of the
       // budget is kept for local writes (spool, notification log, WAL).
       const waitUntil = deadline - Math.min(2_000, timeout * 0.3);
+      // Nothing new waits on outside parties from here, even while the components before it stop.
+      for (const c of components) c.halt?.();
       // Scrapes and rules stop first; notifications and logs flush last.
       for (const c of [...components].reverse()) {
         try {

@@ -143,6 +143,8 @@ export function createNotifier(opts: NotifierOptions): Notifier {
   let integrations: Map<string, Integration[]>;
   let dispatcher: Dispatcher;
   let started = false;
+  /** Sends given up because of the shutdown, reported in one line. */
+  let abandoned = 0;
 
   function build(l: Loaded): void {
     route = routeTree(l.am);
@@ -161,6 +163,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       nflogRetentionMs: retentionMs,
       minRetryBudgetMs: opts.minRetryBudgetMs ?? section?.min_retry_budget ?? 10_000,
       signal: abort.signal,
+      onAbandoned: () => abandoned++,
       metrics,
       clock,
     });
@@ -192,6 +195,14 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     }
   }
 
+  /** Sends nothing more: queued and retrying sends give up, group timers stop; flushes in progress end by themselves. */
+  function halt(): void {
+    started = false;
+    abort.abort();
+    if (gcTimer) clearInterval(gcTimer);
+    dispatcher.halt();
+  }
+
   async function closeIntegrations(list: Map<string, Integration[]>): Promise<void> {
     for (const l of list.values()) for (const i of l) await i.close?.();
   }
@@ -211,12 +222,12 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       gcTimer.unref();
       log.info({ restoredAlerts: store.alerts.size, ha: !!redisUrl }, 'notifier started');
     },
+    halt,
     async stop(deadline?: number) {
-      started = false;
-      abort.abort();
-      if (gcTimer) clearInterval(gcTimer);
+      halt();
       // Sends in flight get until the deadline; the alerts and the notification log are saved either way.
       await untilDeadline(dispatcher.stop(), deadline);
+      if (abandoned) log.warn({ sends: abandoned }, 'notifications given up by the shutdown; the next start sends them');
       await alertsFile.save();
       await groupsFile.save();
       for (const list of integrations.values()) for (const i of list) await untilDeadline(i.close?.(), deadline);

@@ -29,6 +29,8 @@ export interface PipelineDeps {
   nflogRetentionMs: number;
   minRetryBudgetMs: number;
   signal: AbortSignal;
+  /** Told of each send given up because `signal` aborted (shutdown). */
+  onAbandoned?: () => void;
   metrics: NotifyMetrics;
   clock: Clock;
 }
@@ -50,12 +52,15 @@ export class Pipeline {
           recordStage(d.state, d.nflogRetentionMs),
         ],
         d.minRetryBudgetMs,
+        { signal: d.signal, onAbandoned: () => d.onAbandoned?.() },
       ),
     ];
   }
 
   /** True when the flush completed (sent, deduplicated or muted); false to try again. */
   async flush(f: GroupFlush): Promise<boolean> {
+    // Shutting down: nothing new is sent; the alerts are saved and the next start sends them.
+    if (this.d.signal.aborted) return false;
     try {
       await runStages(this.stages, { route: f.route, groupKey: f.groupKey, groupLabels: f.groupLabels, now: this.d.clock.now(), log: this.d.logger }, f.alerts);
       return true;

@@ -29,6 +29,8 @@ export async function withRetry(fn: () => Promise<void>, o: RetryOptions): Promi
       await fn();
       return attempt;
     } catch (err) {
+      // Shut down while waiting for a send slot: no attempt was made, so none is counted as failed.
+      if (o.signal?.aborted && err === o.signal.reason) throw new NotifyError(`${o.what ?? 'send'} abandoned: shutting down`, true);
       const e = err instanceof NotifyError ? err : new NotifyError((err as Error).message, true);
       o.onAttemptFailed?.(e);
       const elapsed = clock.now() - start;

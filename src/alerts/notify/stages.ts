@@ -168,7 +168,10 @@ export function retryStage(o: RetryStageOptions): Stage<IntegrationContext> {
           ),
         {
           maxElapsedMs: budgetMs(ctx.route, o.minRetryBudgetMs),
-          logger: ctx.log,
+          // Read only when a retry is logged (the context makes its logger on first use).
+          get logger() {
+            return ctx.log;
+          },
           what: `notify ${receiver}/${i.kind}`,
           signal: o.signal,
           clock: o.clock,
@@ -197,6 +200,13 @@ export function budgetMs(route: Route, minRetryBudgetMs: number): number {
   return Math.max(route.opts.groupInterval, minRetryBudgetMs);
 }
 
+export interface ShutdownOptions {
+  /** Aborts on shutdown. */
+  signal: AbortSignal;
+  /** Told of each send given up because of the shutdown, instead of a log line each. */
+  onAbandoned: () => void;
+}
+
 /**
  * Runs the per-integration stages for every integration of the route's
  * receiver, in parallel, each under a lease so that only one replica sends.
@@ -208,6 +218,7 @@ export function fanoutStage(
   state: NotifyState,
   perIntegration: readonly Stage<IntegrationContext>[],
   minRetryBudgetMs: number,
+  shutdown?: ShutdownOptions,
 ): Stage {
   return {
     name: 'fanout',
@@ -218,19 +229,33 @@ export function fanoutStage(
       const results = await Promise.all(
         (integrations.get(receiver) ?? []).map(async (integration) => {
           const key = `${ctx.groupKey}:${receiver}:${integration.kind}/${integration.index}`;
-          const log = ctx.log.child({ receiver, integration: `${integration.kind}[${integration.index}]`, groupKey: ctx.groupKey });
+          // Made only when something is logged: most flushes log nothing, and a child logger is not cheap.
+          let child: Logger | undefined;
+          const childLog = () => (child ??= ctx.log.child({ receiver, integration: `${integration.kind}[${integration.index}]`, groupKey: ctx.groupKey }));
           try {
             // The lease outlives the whole retry budget so no other replica sends the same thing meanwhile.
             if (!(await state.acquire(key, budgetMs(ctx.route, minRetryBudgetMs) + 5_000))) return false;
           } catch (err) {
-            log.error({ err: (err as Error).message }, 'cannot reach shared notification state; not sending');
+            childLog().error({ err: (err as Error).message }, 'cannot reach shared notification state; not sending');
             return false;
           }
           try {
-            await runStages(perIntegration, { ...ctx, log, integration, key, firing, resolved }, alerts);
+            const ictx: IntegrationContext = {
+              ...ctx,
+              get log() {
+                return childLog();
+              },
+              integration,
+              key,
+              firing,
+              resolved,
+            };
+            await runStages(perIntegration, ictx, alerts);
             return true;
           } catch (err) {
-            log.error({ err: (err as Error).message }, 'notification failed; will retry at the next group interval');
+            // Shutting down: thousands of groups give up at once; the notifier reports them in one line.
+            if (shutdown?.signal.aborted) shutdown.onAbandoned();
+            else childLog().error({ err: (err as Error).message }, 'notification failed; will retry at the next group interval');
             return false;
           } finally {
             await state.release(key).catch(() => undefined);
