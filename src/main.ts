@@ -23,7 +23,7 @@ import { formatDuration } from './model/duration.js';
 import { labelsKey } from './model/labels.js';
 import { createJobs, type JobScheduler } from './jobs/index.js';
 import { createLogger, flushLogLimits, type Logger } from './logger.js';
-import { untilDeadline } from './util/deadline.js';
+import { stopComponents } from './shutdown.js';
 import { createLogPipeline, type LogPipeline } from './logs/index.js';
 import { createEngine } from './promql/index.js';
 import { PromQLError, type QueryEngine } from './promql/types.js';
@@ -79,9 +79,6 @@ function fanOut(sinks: AlertSink[], logger: Logger): AlertSink {
 }
 
 /** The query engine of an agent without query_backend: config validation keeps rules off it. */
-/** What each component stopping after the deadline still gets for its local writes (within the last-resort second). */
-const MIN_LOCAL_WRITE_MS = 250;
-
 const noLocalQueries: QueryEngine = {
   instantQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
   rangeQuery: () => Promise.reject(new PromQLError('execution', 'storage.mode is agent: no local query store; configure query_backend')),
@@ -280,25 +277,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     stopping ??= (async () => {
       ready = false;
       for (const [sig, fn] of signalHandlers) process.off(sig, fn);
-      const timeout = config.server.shutdown_timeout;
-      const deadline = Date.now() + timeout;
-      // Components wait for outside parties until this point; the rest of the
-      // budget is kept for local writes (spool, notification log, WAL).
-      const waitUntil = deadline - Math.min(2_000, timeout * 0.3);
-      // Nothing new waits on outside parties from here, even while the components before it stop.
-      for (const c of components) c.halt?.();
-      // Scrapes and rules stop first; notifications and logs flush last.
-      for (const c of [...components].reverse()) {
-        try {
-          // A component's local writes may run to the deadline: on a busy machine the notifier's
-          // own flush can take the reserve, and the log spool after it must still be written
-          // (the last-resort timer a second later bounds the whole).
-          const writesUntil = Math.max(deadline, Date.now() + MIN_LOCAL_WRITE_MS);
-          if (!(await untilDeadline(c.stop(waitUntil), writesUntil))) logger.warn({ component: c.name }, 'did not stop by the shutdown deadline; moving on');
-        } catch (err) {
-          logger.error({ err, component: c.name }, 'error while stopping');
-        }
-      }
+      await stopComponents(components, { timeoutMs: config.server.shutdown_timeout, logger });
       // Leaves the shard only once its loops stopped, so no target is scraped twice.
       await shard?.stop(true);
       // Requests still open (long queries, slow clients) do not hold the exit.
