@@ -176,10 +176,18 @@ export class ExpositionParser {
    */
   private seen = new SeriesTable<Labels>(4);
   private light = false;
-  /** Series in the order of the previous parse: the first guess for each line. */
+  /**
+   * Series in the order of the previous parse (the first `orderLen`): the
+   * first guess for each line. The two order arrays are swapped and
+   * overwritten parse after parse: a fresh 100k-entry array per scrape, grown
+   * from empty, lived long enough to be promoted and then added to the old
+   * generation's garbage.
+   */
   private order: SeriesEntry[] = [];
+  private orderLen = 0;
   private orderGen = 0;
   private nextOrder: SeriesEntry[] = [];
+  private nextLen = 0;
   private generation = 0;
   private names = new Interner(8, 12);
   private values: Interner;
@@ -207,7 +215,7 @@ export class ExpositionParser {
   begin(opts: ParseOptions = {}, sizeHint = 0): void {
     const allowRepeated = opts.allowRepeatedSeries === true;
     const gen = ++this.generation;
-    this.nextOrder = [];
+    this.nextLen = 0;
     this.cursor = 0;
     this.distinctSeen = 0;
     if (this.values.full) this.values = new Interner(10, 15, this.remember);
@@ -302,7 +310,10 @@ export class ExpositionParser {
     this.run = undefined;
     if (r.om && !r.sawEof) throw new ExpositionError(r.lineNo + 1, 'missing "# EOF" at the end of OpenMetrics input');
     if (this.remember) {
-      this.order = this.nextOrder;
+      [this.order, this.nextOrder] = [this.nextOrder, this.order];
+      this.orderLen = this.nextLen;
+      // Entries past the new order's end are old series: do not keep them alive for long.
+      if (this.nextOrder.length > 2 * this.orderLen + 1024) this.nextOrder = [];
       this.orderGen = r.gen;
       // Forget series the target no longer exposes; costs a sweep only when it changed.
       if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === r.gen);
@@ -310,7 +321,7 @@ export class ExpositionParser {
       this.series = new SeriesTable<SeriesEntry>(4);
       this.seen = new SeriesTable<Labels>(4);
     }
-    this.nextOrder = [];
+    this.nextLen = 0;
     const { samples, metadata, lines } = r;
     return lines === undefined ? { samples, metadata } : { samples, metadata, lines };
   }
@@ -318,7 +329,7 @@ export class ExpositionParser {
   /** Drops the current incremental parse (a failed or aborted scrape); what the previous parse remembered stays. */
   abandon(): void {
     this.run = undefined;
-    this.nextOrder = [];
+    this.nextLen = 0;
   }
 
   private run: ParseRun | undefined;
@@ -362,7 +373,7 @@ export class ExpositionParser {
     // The line at this position in the previous parse, tried before scanning
     // anything. A remembered text is a complete, valid series, so if the line
     // starts with it and a blank follows, it is this line's series.
-    if (this.cursor < this.order.length) {
+    if (this.cursor < this.orderLen) {
       const guess = this.order[this.cursor];
       const t = guess.text;
       const after = text.charCodeAt(start + t.length);
@@ -389,8 +400,8 @@ export class ExpositionParser {
       entry.seen = gen;
       this.distinctSeen++;
       if (this.remember) {
-        entry.idx = this.nextOrder.length;
-        this.nextOrder.push(entry);
+        entry.idx = this.nextLen;
+        this.nextOrder[this.nextLen++] = entry;
       }
     }
   }
