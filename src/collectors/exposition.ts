@@ -34,6 +34,7 @@ import {
   unescapeValue,
 } from './exposition-scan.js';
 import { LabelShapes } from './label-shapes.js';
+import { grown } from '../util/typed-array.js';
 import { SeriesTable } from '../util/series-table.js';
 
 export interface ParsedSample {
@@ -41,6 +42,30 @@ export interface ParsedSample {
   value: number;
   /** Unix milliseconds, when the exposition gave a timestamp. */
   timestampMs?: number;
+}
+
+/**
+ * Samples in columns, reused from batch to batch: a scrape's stream of lines
+ * goes to the series mapper this way, without an object per sample.
+ */
+export class SampleColumns {
+  labels: Labels[] = [];
+  values = new Float64Array(1024);
+  /** Unix ms; NaN when the exposition gave no timestamp. */
+  ts = new Float64Array(1024);
+  n = 0;
+
+  push(labels: Labels, value: number, ts: number): void {
+    const i = this.n;
+    if (i === this.values.length) {
+      this.values = grown(this.values, i * 2);
+      this.ts = grown(this.ts, i * 2);
+    }
+    this.labels[i] = labels;
+    this.values[i] = value;
+    this.ts[i] = ts;
+    this.n = i + 1;
+  }
 }
 
 export interface MetricMetadata {
@@ -62,6 +87,8 @@ export interface ParseOptions {
   allowRepeatedSeries?: boolean;
   /** Also return the 1-based input line of every sample (`ParseResult.lines`). */
   sampleLines?: boolean;
+  /** Samples go into these columns (the caller empties them) instead of `samples`. */
+  columns?: SampleColumns;
 }
 
 export interface ParseResult {
@@ -120,6 +147,7 @@ interface ParseRun {
   maxLine: number;
   allowRepeated: boolean;
   lines: number[] | undefined;
+  columns: SampleColumns | undefined;
   gen: number;
   typed: Set<string>;
   samples: ParsedSample[];
@@ -229,6 +257,7 @@ export class ExpositionParser {
       maxLine: opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
       allowRepeated,
       lines: opts.sampleLines ? [] : undefined,
+      columns: opts.columns,
       gen,
       typed: new Set<string>(),
       samples: [],
@@ -255,7 +284,7 @@ export class ExpositionParser {
   feed(text: string): void {
     const r = this.run;
     if (r === undefined) throw new Error('feed() before begin()');
-    const { om, maxLine, allowRepeated, lines, gen } = r;
+    const { om, maxLine, allowRepeated, lines, columns, gen } = r;
     const samples = r.samples;
     const len = text.length;
     let pos = 0;
@@ -290,7 +319,10 @@ export class ExpositionParser {
           if (this.comment(text, first, lineEnd, lineNo, om, r.metadata, r.typed)) r.sawEof = true;
           continue;
         }
-        samples.push(this.sample(text, first, lineEnd, lineNo, om, gen, allowRepeated));
+        const labels = this.sample(text, first, lineEnd, lineNo, om, gen, allowRepeated);
+        const ts = this.sampleTs;
+        if (columns !== undefined) columns.push(labels, this.sampleValue, ts === undefined ? NaN : ts);
+        else samples.push(ts === undefined ? { labels, value: this.sampleValue } : { labels, value: this.sampleValue, timestampMs: ts });
         if (lines !== undefined) lines.push(lineNo);
       }
     } catch (err) {
@@ -334,7 +366,12 @@ export class ExpositionParser {
 
   private run: ParseRun | undefined;
 
-  private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): ParsedSample {
+  /** Value and timestamp of the line `sample` parsed last. */
+  private sampleValue = 0;
+  private sampleTs: number | undefined = undefined;
+
+  /** Parses the sample line at `start`: returns its labels, and leaves value and timestamp in `sampleValue` and `sampleTs`. */
+  private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): Labels {
     let entry: SeriesEntry | undefined;
     let labels: Labels;
     let seriesEnd = 0;
@@ -361,7 +398,8 @@ export class ExpositionParser {
       repeated = entry.seen === gen;
       this.markSeen(entry, gen);
     }
-    return this.valueOf(text, start, seriesEnd === 0 ? this.seriesEnd : seriesEnd, end, lineNo, om, labels, entry, repeated, allowRepeated);
+    this.valueOf(text, start, seriesEnd === 0 ? this.seriesEnd : seriesEnd, end, lineNo, om, entry, repeated, allowRepeated);
+    return labels;
   }
 
   private seriesEnd = 0;
@@ -406,7 +444,7 @@ export class ExpositionParser {
     }
   }
 
-  /** Parses value, timestamp and exemplar after the series text; checks for duplicates; returns the sample. */
+  /** Parses value, timestamp and exemplar after the series text into `sampleValue` and `sampleTs`; checks for duplicates. */
   private valueOf(
     text: string,
     start: number,
@@ -414,11 +452,10 @@ export class ExpositionParser {
     end: number,
     lineNo: number,
     om: boolean,
-    labels: Labels,
     entry: SeriesEntry | undefined,
     repeated: boolean,
     allowRepeated: boolean,
-  ): ParsedSample {
+  ): void {
     // Value and optional timestamp, separated by spaces/tabs.
     let i = seriesEnd;
     let c = text.charCodeAt(i);
@@ -460,7 +497,8 @@ export class ExpositionParser {
       entry.firstTs = timestampMs;
       entry.tss = undefined;
     }
-    return timestampMs === undefined ? { labels, value } : { labels, value, timestampMs };
+    this.sampleValue = value;
+    this.sampleTs = timestampMs;
   }
 
   /** A series seen before in this parse: a duplicate unless repeats are allowed and its timestamp is new. */
