@@ -49,6 +49,14 @@ export function indexTemplate(dataStream: string, policy: string): Record<string
   };
 }
 
+/**
+ * What a bulk response needs to carry back: per item only its status and any
+ * error (the positions still line up, as every item has a status). A full
+ * item is several times larger, and reading thousands of them per request
+ * was a busy shipper's largest cost outside the mapping.
+ */
+export const BULK_FILTER_PATH = 'took,errors,items.*.status,items.*.error';
+
 /** The start of a bulk response with no item errors (Elasticsearch 7 and 8 key orders). */
 const BULK_OK = /^\{\s*(?:"took"\s*:\s*\d+\s*,\s*"errors"\s*:\s*false|"errors"\s*:\s*false\s*,\s*"took"\s*:\s*\d+)\s*,\s*"items"\s*:/;
 
@@ -179,7 +187,7 @@ export class ElasticsearchSink implements Sink {
   async send(events: LogEvent[]): Promise<LogEvent[]> {
     const body = this.body(events);
     // Only a request that completed has surely finished reading its body: a failed one's buffer is left to the collector.
-    const res = await this.client.bulk({ index: this.cfg.data_stream, operations: body as never });
+    const res = await this.client.bulk({ index: this.cfg.data_stream, operations: body as never, filter_path: BULK_FILTER_PATH });
     this.bodies.give(body);
     if (!res.errors) return [];
     const retry: LogEvent[] = [];
@@ -213,7 +221,7 @@ export class ElasticsearchSink implements Sink {
     }
     let res;
     try {
-      res = await this.client.bulk({ index: this.cfg.dead_letter_index, operations: ops as never[] });
+      res = await this.client.bulk({ index: this.cfg.dead_letter_index, operations: ops as never[], filter_path: BULK_FILTER_PATH });
     } catch {
       return rejected.map((r) => r.event);
     }

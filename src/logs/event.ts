@@ -274,6 +274,20 @@ function writeLineId(dst: Uint8Array, off: number): void {
   dst[off] = B64URL[(b[15] & 3) << 4];
 }
 
+let viewBuf: Uint8Array | undefined;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/** A DataView of `buf`'s bytes, kept while lines keep coming from the same read buffer. */
+function viewOf(buf: Uint8Array): DataView<ArrayBufferLike> {
+  if (buf !== viewBuf) {
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    viewBuf = buf;
+  }
+  return view;
+}
+
+const tailWords = new Int32Array(4);
+
 /** lineId's hash, left in `hash` (little-endian lanes). */
 function lineHash(key: Uint32Array, offset: number, buf: Uint8Array, start: number, end: number): void {
   const hi = Math.floor(offset / 0x1_0000_0000) >>> 0;
@@ -284,11 +298,13 @@ function lineHash(key: Uint32Array, offset: number, buf: Uint8Array, start: numb
   const len = end - start;
   let i = start;
   const blocksEnd = start + (len & ~15);
+  // One little-endian 32-bit load per word instead of four byte loads, shifts and ors.
+  const dv = viewOf(buf);
   for (; i < blocksEnd; i += 16) {
-    let k1 = buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
-    let k2 = buf[i + 4] | (buf[i + 5] << 8) | (buf[i + 6] << 16) | (buf[i + 7] << 24);
-    let k3 = buf[i + 8] | (buf[i + 9] << 8) | (buf[i + 10] << 16) | (buf[i + 11] << 24);
-    let k4 = buf[i + 12] | (buf[i + 13] << 8) | (buf[i + 14] << 16) | (buf[i + 15] << 24);
+    let k1 = dv.getInt32(i, true);
+    let k2 = dv.getInt32(i + 4, true);
+    let k3 = dv.getInt32(i + 8, true);
+    let k4 = dv.getInt32(i + 12, true);
     k1 = Math.imul(rotl(Math.imul(k1, C1), 15), C2);
     h1 ^= k1;
     h1 = (Math.imul(rotl(h1, 19) + h2, 5) + 0x561ccd1b) | 0;
@@ -302,23 +318,17 @@ function lineHash(key: Uint32Array, offset: number, buf: Uint8Array, start: numb
     h4 ^= k4;
     h4 = (Math.imul(rotl(h4, 13) + h1, 5) + 0x32ac3b17) | 0;
   }
-  // Tail (0..15 bytes): the same lane mixing without the rotate-add step.
-  let k1 = 0;
-  let k2 = 0;
-  let k3 = 0;
-  let k4 = 0;
+  // Tail (0..15 bytes): the same lane mixing without the rotate-add step. Written without
+  // branches on the tail's length (a zero word mixes to zero), so no length met only later
+  // sends the optimised code back to the interpreter.
+  const tail = tailWords;
+  tail[0] = tail[1] = tail[2] = tail[3] = 0;
   const rest = end - i;
-  for (let j = 0; j < rest; j++) {
-    const b = buf[i + j] << ((j & 3) * 8);
-    if (j < 4) k1 |= b;
-    else if (j < 8) k2 |= b;
-    else if (j < 12) k3 |= b;
-    else k4 |= b;
-  }
-  if (rest > 12) h4 ^= Math.imul(rotl(Math.imul(k4, C4), 18), C1);
-  if (rest > 8) h3 ^= Math.imul(rotl(Math.imul(k3, C3), 17), C4);
-  if (rest > 4) h2 ^= Math.imul(rotl(Math.imul(k2, C2), 16), C3);
-  if (rest > 0) h1 ^= Math.imul(rotl(Math.imul(k1, C1), 15), C2);
+  for (let j = 0; j < rest; j++) tail[j >> 2] |= buf[i + j] << ((j & 3) * 8);
+  h4 ^= Math.imul(rotl(Math.imul(tail[3], C4), 18), C1);
+  h3 ^= Math.imul(rotl(Math.imul(tail[2], C3), 17), C4);
+  h2 ^= Math.imul(rotl(Math.imul(tail[1], C2), 16), C3);
+  h1 ^= Math.imul(rotl(Math.imul(tail[0], C1), 15), C2);
   h1 ^= len;
   h2 ^= len;
   h3 ^= len;

@@ -14,7 +14,9 @@ let spareReadBuffer: Buffer | undefined;
 function takeReadBuffer(bytes: number): Buffer {
   const b = spareReadBuffer;
   spareReadBuffer = undefined;
-  return b && b.length >= bytes ? b : Buffer.allocUnsafeSlow(bytes);
+  // Room for a held partial line on top of a full read: otherwise each longer partial line
+  // than any before it (a chunk boundary lands anywhere) costs a new megabyte.
+  return b && b.length >= bytes ? b : Buffer.allocUnsafeSlow(bytes + (bytes >> 4));
 }
 
 export interface Position {

@@ -558,8 +558,43 @@ function parseTree(input: string): ReturnType<typeof lezer.parse> {
   }
 }
 
+/**
+ * Expressions already parsed, by their text, least recently used first. Rules
+ * evaluate the same expressions at every interval (and `vigil test rules` at
+ * every step), and parsing one costs more than evaluating most of them. The
+ * trees are shared by every query, hence frozen: evaluation derives new
+ * nodes, it never changes these. Only expressions of rule size are kept, so
+ * that queries sent to the API cannot make the cache large.
+ */
+const parsed = new Map<string, Expr>();
+const PARSED_CACHE_SIZE = 512;
+const PARSED_CACHE_MAX_CHARS = 4096;
+
 /** Parses and type-checks a PromQL expression; throws PromQLError('bad_data') naming the position. */
 export function parseExpr(input: string): Expr {
+  const hit = parsed.get(input);
+  if (hit) {
+    parsed.delete(input);
+    parsed.set(input, hit);
+    return hit;
+  }
+  const ast = parseUncached(input);
+  if (input.length > PARSED_CACHE_MAX_CHARS) return ast;
+  if (parsed.size >= PARSED_CACHE_SIZE) parsed.delete(parsed.keys().next().value!);
+  parsed.set(input, freezePlain(ast));
+  return ast;
+}
+
+/** Freezes plain objects and arrays throughout a tree; class instances (compiled regexes) keep their own state. */
+function freezePlain<T>(v: T): T {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (!Array.isArray(v) && proto !== Object.prototype && proto !== null) return v;
+  for (const x of Object.values(v)) freezePlain(x);
+  return Object.freeze(v);
+}
+
+function parseUncached(input: string): Expr {
   if (typeof input !== 'string') throw new PromQLError('bad_data', 'expression must be a string');
   if (input.length > MAX_EXPR_LENGTH) {
     throw new PromQLError('bad_data', `expression too long: ${input.length} characters (limit ${MAX_EXPR_LENGTH})`);

@@ -171,7 +171,8 @@ describe('three replicas on one Redis, 30 targets', () => {
 
     const killedAt = Date.now();
     await kill('r3');
-    await sleep(5 * INTERVAL);
+    // Two intervals to take over, then at least one whole interval checked on the survivors.
+    await sleep(4 * INTERVAL);
     const afterKill = Date.now();
     expect((await activeCount('r1')) + (await activeCount('r2'))).toBe(30);
 
@@ -183,7 +184,8 @@ describe('three replicas on one Redis, 30 targets', () => {
       return r3.length > 0 && r3.every((t) => t.health !== 'unknown');
     }, 60_000);
     const rejoined = Date.now();
-    await sleep(4 * INTERVAL);
+    // One interval to settle, then at least one whole interval checked on all three.
+    await sleep(3 * INTERVAL);
     const end = Date.now();
     expect((await activeCount('r1')) + (await activeCount('r2')) + (await activeCount('r3'))).toBe(30);
 

@@ -29,6 +29,28 @@ export interface StandInStats {
   mappingRejections: number;
 }
 
+/**
+ * Elasticsearch's `filter_path` response filtering, for the paths clients
+ * send (dotted names, `*` for any one name): keys outside every path are
+ * dropped, and so are objects and array elements left empty.
+ */
+export function filterPath(value: unknown, paths: string[][]): unknown {
+  if (Array.isArray(value)) {
+    const kept = value.map((v) => filterPath(v, paths)).filter((v) => v !== undefined);
+    return kept.length ? kept : undefined;
+  }
+  if (value === null || typeof value !== 'object') return paths.some((p) => p.length === 0) ? value : undefined;
+  if (paths.some((p) => p.length === 0)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const rest = paths.filter((p) => p[0] === '*' || p[0] === k).map((p) => p.slice(1));
+    if (!rest.length) continue;
+    const f = filterPath(v, rest);
+    if (f !== undefined) out[k] = f;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 const compiledPatterns = new Map<string, RegExp>();
 
 /** An index pattern (`logs-*`) as a regular expression, compiled once: bulk items ask for every document. */
@@ -108,8 +130,8 @@ export class ElasticsearchStandIn {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
-  private send(res: ServerResponse, status: number, body: unknown): void {
-    const text = JSON.stringify(body);
+  private send(res: ServerResponse, status: number, body: unknown, filter?: string | null): void {
+    const text = JSON.stringify(filter ? (filterPath(body, filter.split(',').map((p) => p.split('.'))) ?? {}) : body);
     res.writeHead(status, {
       'content-type': 'application/json',
       'x-elastic-product': 'Elasticsearch',
@@ -164,7 +186,7 @@ export class ElasticsearchStandIn {
       return;
     }
     if (parts[parts.length - 1] === '_bulk' && (method === 'POST' || method === 'PUT')) {
-      await this.bulk(res, body, parts.length === 2 ? decodeURIComponent(parts[0]) : undefined);
+      await this.bulk(res, body, parts.length === 2 ? decodeURIComponent(parts[0]) : undefined, url.searchParams.get('filter_path'));
       return;
     }
     if (parts[0] === '_index_template' && parts[1]) {
@@ -202,7 +224,7 @@ export class ElasticsearchStandIn {
     return false;
   }
 
-  private async bulk(res: ServerResponse, body: string, pathIndex: string | undefined): Promise<void> {
+  private async bulk(res: ServerResponse, body: string, pathIndex: string | undefined, filter: string | null): Promise<void> {
     this.stats.bulkRequests++;
     const lines = body.split('\n');
     const items: unknown[] = [];
@@ -262,6 +284,6 @@ export class ElasticsearchStandIn {
       }
     }
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-    this.send(res, 200, { took: 1, errors, items });
+    this.send(res, 200, { took: 1, errors, items }, filter);
   }
 }

@@ -149,3 +149,25 @@ describe('parseExpr', () => {
     }
   });
 });
+
+describe('parsed expressions kept by their text', () => {
+  it('the same text gives the same tree, frozen so that no query can change it for the next', () => {
+    const text = 'sum by (job) (rate(http_requests_total{status=~"5.."}[5m])) > 0.1';
+    const first = parseExpr(text);
+    expect(parseExpr(text)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => {
+      (first as { type: string }).type = 'NumberLiteral';
+    }).toThrow(TypeError);
+  });
+
+  it('long expressions are parsed afresh each time, never kept', () => {
+    const text = `up{job="${'x'.repeat(5000)}"}`;
+    expect(parseExpr(text)).not.toBe(parseExpr(text));
+  });
+
+  it('a text that fails to parse fails every time', () => {
+    expect(() => parseExpr('sum(')).toThrow(PromQLError);
+    expect(() => parseExpr('sum(')).toThrow(PromQLError);
+  });
+});

@@ -1,37 +1,23 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlertmanagerSink } from '../../../src/alerts/notify/index.js';
 import { fingerprint } from '../../../src/alerts/notify/matchers.js';
 import { silentLogger } from '../../../src/logger.js';
-import { freePort, waitFor } from '../../helpers/net.js';
+import { startAlertmanager, type RunningAlertmanager } from '../../helpers/alertmanager.js';
+import { waitFor } from '../../helpers/net.js';
 import { requireBinary } from '../../helpers/services.js';
-import { alert, tempDir } from './harness.js';
+import { alert } from './harness.js';
 
 const bin = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
-const t = tempDir();
-let proc: ChildProcess | undefined;
+let am: RunningAlertmanager | undefined;
 let url = '';
 
 beforeAll(async () => {
   if (!bin) return;
-  const port = await freePort();
-  const cfg = join(t.dir, 'am.yml');
-  writeFileSync(cfg, 'route: { receiver: x }\nreceivers: [{ name: x }]\n');
-  proc = spawn(bin, [`--config.file=${cfg}`, `--storage.path=${join(t.dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address='], {
-    stdio: 'ignore',
-  });
-  url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${url}/-/ready`)).ok, 20_000, 100);
+  am = await startAlertmanager(bin, 'route: { receiver: x }\nreceivers: [{ name: x }]\n');
+  url = am.url;
 });
 afterAll(async () => {
-  if (proc && proc.exitCode === null) {
-    const done = new Promise((r) => proc!.once('exit', r));
-    proc.kill('SIGTERM');
-    await done;
-  }
-  t.cleanup();
+  await am?.stop();
 });
 
 describe.skipIf(!bin)('forwarding to a real Alertmanager', () => {
