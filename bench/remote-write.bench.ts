@@ -13,6 +13,7 @@
  * VIGIL_BENCH_RW_THREADS=1 adds each sender's CPU per thread name over the window;
  * VIGIL_BENCH_RW_BASE a second Vigil source tree (an older build) measured as
  * `Vigil (base)` right after `Vigil`, for a ratio taken under the same load;
+ * VIGIL_BENCH_RW_BASE_FIRST=1 measures the base before `Vigil` (to tell an order effect from a change's);
  * VIGIL_BENCH_RW_NODE_ARGS extra Node options (space-separated) for `Vigil` only, not the base.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -227,9 +228,9 @@ ${scrapeYaml(targetPort)}remote_write:
   };
 }
 
+const vigils = [vigil('Vigil', ROOT), ...(BASE ? [vigil('Vigil (base)', BASE)] : [])];
 const contenders: Contender[] = [
-  vigil('Vigil', ROOT),
-  ...(BASE ? [vigil('Vigil (base)', BASE)] : []),
+  ...(process.env.VIGIL_BENCH_RW_BASE_FIRST === '1' ? vigils.reverse() : vigils),
   {
     name: 'vmagent',
     start(dir, targetPort, writeUrl) {
