@@ -2,7 +2,8 @@
  * `npm run bench tsdb-steady`: Vigil and Prometheus 2.42 scrape the same
  * 100k-series target every 15 s, side by side in the same run, for
  * VIGIL_BENCH_STEADY_MINUTES (default 30); RSS of both is sampled, and the
- * last sample divided by the series count is reported.
+ * last sample divided by the series count is reported (and each minute's
+ * sample printed on stderr as it is taken).
  *
  * The target serves counters that grow by a varying amount each scrape (four
  * payload variants in turn), so chunks hold realistic deltas.
@@ -78,13 +79,21 @@ export default async function bench(): Promise<BenchTable[]> {
       });
       promPid = Number(spawnSync('sh', ['-c', `ss -ltnp 'sport = :${prom.port}' | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2`], { encoding: 'utf8' }).stdout.trim());
     } else why = 'prometheus not installed';
-    const until = Date.now() + MINUTES * 60_000;
+    const started = Date.now();
+    const until = started + MINUTES * 60_000;
     let v = 0;
     let p = 0;
+    let traced = 0;
     while (Date.now() < until) {
       await new Promise((r) => setTimeout(r, 10_000));
       v = rss(child.pid!);
       if (promPid) p = rss(promPid);
+      // The slope matters as much as the end: a minute-by-minute trace on stderr.
+      const minute = Math.floor((Date.now() - started) / 60_000);
+      if (minute > traced) {
+        traced = minute;
+        process.stderr.write(`tsdb-steady: minute ${minute}: Vigil ${(v / 1024 ** 2).toFixed(0)} MB${promPid ? `, Prometheus ${(p / 1024 ** 2).toFixed(0)} MB` : ''}\n`);
+      }
     }
     const rows: Array<Array<string | number>> = [
       ['Vigil', counters.get('vigil') ?? 0, (v / 1024 ** 2).toFixed(0), (v / SERIES).toFixed(0)],

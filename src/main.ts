@@ -39,6 +39,8 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** Override the listen address (tests use 127.0.0.1:0). */
   listen?: string;
+  /** Runs once everything has started, just before Vigil reports ready (the CLI tidies the heap here). */
+  beforeReady?: () => void;
 }
 
 export interface Vigil {
@@ -266,6 +268,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     await storage.close();
     throw err;
   }
+  opts.beforeReady?.();
   ready = true;
   logger.info({ url, config: loaded.file, data: dataDir }, 'Vigil started');
 

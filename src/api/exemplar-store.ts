@@ -16,15 +16,19 @@ export interface Exemplar {
 }
 
 export class ExemplarStore {
-  private readonly ring: Array<Exemplar | undefined>;
+  /** Grows to `capacity` as exemplars come: a Vigil that scrapes none does not hold 800 KB of empty slots. */
+  private readonly ring: Exemplar[] = [];
+  /** The oldest exemplar's slot once the ring is full (0 while it fills). */
   private next = 0;
 
-  constructor(readonly capacity = 100_000) {
-    this.ring = new Array<Exemplar | undefined>(capacity);
-  }
+  constructor(readonly capacity = 100_000) {}
 
   add(e: Exemplar): void {
     if (this.capacity === 0) return;
+    if (this.ring.length < this.capacity) {
+      this.ring.push(e);
+      return;
+    }
     this.ring[this.next] = e;
     this.next = (this.next + 1) % this.capacity;
   }
@@ -32,9 +36,10 @@ export class ExemplarStore {
   /** Exemplars whose series match any of the selector sets, in [start, end], grouped by series, oldest first. */
   query(selectors: Matcher[][], start: number, end: number): Array<{ seriesLabels: Labels; exemplars: Exemplar[] }> {
     const groups = new Map<string, { seriesLabels: Labels; exemplars: Exemplar[] }>();
-    for (let i = 0; i < this.capacity; i++) {
-      const e = this.ring[(this.next + i) % this.capacity];
-      if (!e || e.t < start || e.t > end) continue;
+    const n = this.ring.length;
+    for (let i = 0; i < n; i++) {
+      const e = this.ring[(this.next + i) % n];
+      if (e.t < start || e.t > end) continue;
       if (!selectors.some((ms) => matchesAll(e.series, ms))) continue;
       const key = labelsKey(e.series);
       let g = groups.get(key);

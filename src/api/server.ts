@@ -4,6 +4,7 @@ import { gzip } from 'node:zlib';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import { installAuth } from './auth.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { errorTypeForStatus, sendErrorFor } from './errors.js';
 import { SessionStore } from './session.js';
 
@@ -48,6 +49,7 @@ export function createServer(opts: ServerOptions): FastifyInstance {
     requestTimeout: 120_000,
     routerOptions: { maxParamLength: 1024 },
     ajv: { customOptions: { allErrors: false, coerceTypes: false, removeAdditional: false } },
+    schemaController: { compilersFactory: lazySchemaCompilers },
   });
   const sessions = opts.sessions ?? new SessionStore();
   app.decorate('sessions', sessions);

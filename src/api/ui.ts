@@ -88,10 +88,13 @@ export interface UiOptions {
 
 export function uiRoutes(o: UiOptions): FastifyPluginAsync {
   const current = o.token ?? (() => undefined);
-  const assets = loadAssets(o.dir ?? WEB_DIST);
+  // Read on the first page or asset request: a Vigil nobody opens in a browser
+  // does not keep the bundle (about 1 MB with its compressed copies) resident.
+  let loaded: Map<string, Asset> | undefined;
+  const assets = () => (loaded ??= loadAssets(o.dir ?? WEB_DIST));
   return async (app) => {
     const page = async (req: FastifyRequest, reply: FastifyReply) => {
-      const index = assets.get('index.html');
+      const index = assets().get('index.html');
       if (!index) return sendError(reply, 503, 'unavailable', 'the web UI is not built: run `npm run build`');
       const nonce = randomBytes(16).toString('base64');
       const html = index.raw.toString('utf8').replace('<link rel="stylesheet"', `<link nonce="${nonce}" rel="stylesheet"`);
@@ -99,7 +102,7 @@ export function uiRoutes(o: UiOptions): FastifyPluginAsync {
     };
     for (const p of UI_PAGES) app.get(p, page);
     app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
-      const a = assets.get(req.params.name);
+      const a = assets().get(req.params.name);
       if (!a || req.params.name === 'index.html') return sendError(reply, 404, 'not_found', 'no such asset');
       // Names carry a content hash: cache for a year.
       return send(req, reply, a, 'public, max-age=31536000, immutable');

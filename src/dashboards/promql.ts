@@ -1,5 +1,5 @@
-import { parser } from '@prometheus-io/lezer-promql';
 import { parseExpr, PromQLError } from '../promql/index.js';
+import { lezerParser } from '../promql/lezer-parser.js';
 
 /**
  * Grafana variables as they are substituted before a query reaches the data
@@ -52,7 +52,7 @@ export function analysePromql(expr: string): PromqlAnalysis {
     errors.push({ position: err.position ?? 0, message: err.message });
     return { errors, metrics };
   }
-  const tree = parser.parse(expr);
+  const tree = lezerParser().parse(expr);
   tree.iterate({
     enter: (node) => {
       if (node.type.isError) return false;

@@ -1,6 +1,6 @@
-import { Client, errors, Serializer } from '@elastic/elasticsearch';
 import type { ElasticsearchConfig } from '../config/logs.js';
 import type { Logger } from '../logger.js';
+import { KeepAliveClient, type HttpResponse } from '../util/keep-alive-http.js';
 import { BULK_CREATE_HEAD, BULK_CREATE_TAIL, EncodedEvent, type LogEvent } from './event.js';
 import type { LogMetrics } from './metrics.js';
 import type { Sink } from './sink.js';
@@ -60,16 +60,60 @@ export const BULK_FILTER_PATH = 'took,errors,items.*.status,items.*.error';
 /** The start of a bulk response with no item errors (Elasticsearch 7 and 8 key orders). */
 const BULK_OK = /^\{\s*(?:"took"\s*:\s*\d+\s*,\s*"errors"\s*:\s*false|"errors"\s*:\s*false\s*,\s*"took"\s*:\s*\d+)\s*,\s*"items"\s*:/;
 
-/**
- * A bulk response without errors carries nothing we use: skip parsing its
- * thousands of items (a large share of a busy shipper's garbage). Any other
- * response is parsed as usual.
- */
-export class BulkAwareSerializer extends Serializer {
-  override deserialize<T = unknown>(json: string): T {
-    if (json.length > 4096 && BULK_OK.test(json.slice(0, 128))) return { errors: false, items: [] } as T;
-    return super.deserialize<T>(json);
+/** An error body is quoted in messages up to this many characters. */
+const MAX_ERROR_TEXT = 512;
+
+interface BulkResponse {
+  errors: boolean;
+  items: Array<Record<string, BulkItem | undefined>>;
+}
+
+/** A whole request answered with a non-2xx status. */
+export class ElasticsearchResponseError extends Error {
+  override name = 'ResponseError';
+  constructor(
+    readonly status: number,
+    text: string,
+  ) {
+    super(`HTTP ${status}: ${text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}…` : text.trim()}`);
   }
+}
+
+/**
+ * The parsed bulk response. One without item errors carries nothing we use:
+ * its thousands of items are not parsed (a large share of a busy shipper's
+ * garbage otherwise).
+ */
+function bulkResponse(res: HttpResponse): BulkResponse {
+  if (res.status < 200 || res.status >= 300) throw new ElasticsearchResponseError(res.status, res.body.toString('utf8'));
+  // A cut body may have lost item errors: the whole batch is sent again (stored items answer 409).
+  if (!res.complete) throw new Error(`bulk response ended early (${res.body.length} bytes read)`);
+  if (BULK_OK.test(res.body.toString('latin1', 0, 128))) return { errors: false, items: [] };
+  return JSON.parse(res.body.toString('utf8')) as BulkResponse;
+}
+
+/** The Authorization header the config asks for: an API key, else basic credentials from the config or the URL. */
+export function authorization(cfg: ElasticsearchConfig, url: URL): string | undefined {
+  if (cfg.api_key) return `ApiKey ${cfg.api_key}`;
+  if (cfg.username) return `Basic ${Buffer.from(`${cfg.username}:${cfg.password ?? ''}`).toString('base64')}`;
+  if (url.username) return `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  return undefined;
+}
+
+/** One node's base URL (no credentials, no trailing slash) and its request headers. */
+interface Node {
+  base: string;
+  headers: Record<string, string>;
+}
+
+function node(cfg: ElasticsearchConfig, raw: string): Node {
+  const url = new URL(raw);
+  const auth = authorization(cfg, url);
+  url.username = '';
+  url.password = '';
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'Vigil' };
+  if (auth) headers.authorization = auth;
+  return { base: url.href.replace(/\/+$/, ''), headers };
 }
 
 /**
@@ -118,7 +162,9 @@ function isRetryable(status: number): boolean {
  */
 export class ElasticsearchSink implements Sink {
   readonly name = 'elasticsearch';
-  private readonly client: Client;
+  private readonly http: KeepAliveClient;
+  private readonly nodes: Node[];
+  private nextNode = 0;
   private readonly bodies = new BodyBuffers();
 
   constructor(
@@ -126,29 +172,37 @@ export class ElasticsearchSink implements Sink {
     private readonly metrics: LogMetrics,
     private readonly logger: Logger,
   ) {
-    this.client = new Client({
-      nodes: cfg.urls,
-      auth: cfg.api_key ? { apiKey: cfg.api_key } : cfg.username ? { username: cfg.username, password: cfg.password ?? '' } : undefined,
-      // Retries are ours (per item, with backoff and spooling); the client's would duplicate them.
-      maxRetries: 0,
-      requestTimeout: cfg.request_timeout,
-      tls: cfg.tls_insecure ? { rejectUnauthorized: false } : undefined,
-      Serializer: BulkAwareSerializer,
-      // 'remove' drops headers (credentials) and connection details from error metadata
-      // without the default deep clone, which would walk a Buffer body byte by byte.
-      redaction: { type: 'remove' },
-    });
+    // Retries are the queue's (per item, with backoff and spooling), never the client's.
+    this.http = new KeepAliveClient({ timeoutMs: cfg.request_timeout, tlsInsecure: cfg.tls_insecure });
+    this.nodes = cfg.urls.map((u) => node(cfg, u));
+  }
+
+  /** Sends one request to the next node in turn (spreading load and stepping past a node that is down). */
+  private request(method: string, path: string, body: Uint8Array | undefined, contentType: string): Promise<HttpResponse> {
+    const n = this.nodes[this.nextNode];
+    this.nextNode = (this.nextNode + 1) % this.nodes.length;
+    return this.http.request(new URL(n.base + path), { method, headers: body ? { ...n.headers, 'content-type': contentType } : n.headers, body, keep: () => Infinity });
+  }
+
+  /** PUTs one JSON document; throws on a non-2xx answer. */
+  private async put(path: string, doc: unknown): Promise<void> {
+    const res = await this.request('PUT', path, Buffer.from(JSON.stringify(doc)), 'application/json');
+    if (res.status < 200 || res.status >= 300) throw new ElasticsearchResponseError(res.status, res.body.toString('utf8'));
+  }
+
+  private bulk(index: string, body: Uint8Array): Promise<HttpResponse> {
+    return this.request('POST', `/${encodeURIComponent(index)}/_bulk?filter_path=${BULK_FILTER_PATH}`, body, 'application/x-ndjson');
   }
 
   async start(): Promise<void> {
     if (!this.cfg.setup) return;
     const policy = `vigil-${this.cfg.data_stream}`;
     try {
-      await this.client.ilm.putLifecycle({ name: policy, policy: ilmPolicy(this.cfg.retention) as never });
-      await this.client.indices.putIndexTemplate({ name: `vigil-${this.cfg.data_stream}`, ...(indexTemplate(this.cfg.data_stream, policy) as object) });
+      await this.put(`/_ilm/policy/${encodeURIComponent(policy)}`, { policy: ilmPolicy(this.cfg.retention) });
+      await this.put(`/_index_template/${encodeURIComponent(policy)}`, indexTemplate(this.cfg.data_stream, policy));
       this.logger.info({ data_stream: this.cfg.data_stream, policy }, 'elasticsearch index template and ILM policy installed');
     } catch (err) {
-      const status = err instanceof errors.ResponseError ? err.statusCode : undefined;
+      const status = err instanceof ElasticsearchResponseError ? err.status : undefined;
       // Without the privilege the cluster's own templates apply; shipping still works.
       if (status === 403) this.logger.warn({ status }, 'not permitted to install the index template / ILM policy; continuing');
       else this.logger.warn({ err: (err as Error).message }, 'could not install the index template / ILM policy; continuing');
@@ -187,7 +241,7 @@ export class ElasticsearchSink implements Sink {
   async send(events: LogEvent[]): Promise<LogEvent[]> {
     const body = this.body(events);
     // Only a request that completed has surely finished reading its body: a failed one's buffer is left to the collector.
-    const res = await this.client.bulk({ index: this.cfg.data_stream, operations: body as never, filter_path: BULK_FILTER_PATH });
+    const res = bulkResponse(await this.bulk(this.cfg.data_stream, body));
     this.bodies.give(body);
     if (!res.errors) return [];
     const retry: LogEvent[] = [];
@@ -207,23 +261,26 @@ export class ElasticsearchSink implements Sink {
   /** Stores rejected events with the reason; returns those to retry. */
   private async deadLetter(rejected: Array<{ event: LogEvent; item: BulkItem }>): Promise<LogEvent[]> {
     const now = new Date().toISOString();
-    const ops: string[] = [];
+    let ops = '';
     for (const { event, item } of rejected) {
-      ops.push(`${BULK_CREATE_HEAD}${event.id}"}}`);
-      ops.push(
-        JSON.stringify({
-          '@timestamp': now,
-          error: { type: item.error?.type ?? `http_${item.status}`, message: item.error?.reason ?? `status ${item.status}` },
-          event: { original: event.json, kind: 'pipeline_error' },
-          vigil: { target: this.cfg.data_stream, status: item.status },
-        }),
-      );
+      const doc = JSON.stringify({
+        '@timestamp': now,
+        error: { type: item.error?.type ?? `http_${item.status}`, message: item.error?.reason ?? `status ${item.status}` },
+        event: { original: event.json, kind: 'pipeline_error' },
+        vigil: { target: this.cfg.data_stream, status: item.status },
+      });
+      ops += `${BULK_CREATE_HEAD}${event.id}"}}\n${doc}\n`;
     }
     let res;
     try {
-      res = await this.client.bulk({ index: this.cfg.dead_letter_index, operations: ops as never[], filter_path: BULK_FILTER_PATH });
+      res = bulkResponse(await this.bulk(this.cfg.dead_letter_index, Buffer.from(ops)));
     } catch {
       return rejected.map((r) => r.event);
+    }
+    // Without item errors the items are not parsed: every one was stored.
+    if (!res.errors) {
+      this.metrics.deadLettered.inc(rejected.length);
+      return [];
     }
     const retry: LogEvent[] = [];
     res.items.forEach((it, i) => {
@@ -241,6 +298,6 @@ export class ElasticsearchSink implements Sink {
   }
 
   async close(): Promise<void> {
-    await this.client.close();
+    this.http.close();
   }
 }

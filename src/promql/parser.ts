@@ -1,5 +1,4 @@
-import { parser as lezer } from '@prometheus-io/lezer-promql';
-import type { SyntaxNode } from '@lezer/common';
+import type { SyntaxNode, Tree } from '@lezer/common';
 import type { Matcher, MatchType } from '../tsdb/types.js';
 import { parseDuration } from '../model/duration.js';
 import { compileMatcherRegex } from '../model/regex.js';
@@ -19,6 +18,7 @@ import {
 import { DurationError, dependsOnQuery, durationMs } from './durations.js';
 import { FUNCTIONS } from './functions/index.js';
 import { lezerInput } from './lezer-input.js';
+import { lezerParser } from './lezer-parser.js';
 import { goQuote } from '../model/strconv.js';
 import { StringSyntaxError, unquote } from './strings.js';
 import { PromQLError } from './types.js';
@@ -547,9 +547,9 @@ function syntaxError(input: string, pos: number): PromQLError {
  * tree; how deep depends on the caller's own stack, so the overflow is turned
  * into the same clear error.
  */
-function parseTree(input: string): ReturnType<typeof lezer.parse> {
+function parseTree(input: string): Tree {
   try {
-    return lezer.parse(lezerInput(input));
+    return lezerParser().parse(lezerInput(input));
   } catch (e) {
     if (e instanceof RangeError) {
       throw new PromQLError('bad_data', `parse error: expression nesting too deep (limit ${MAX_TREE_DEPTH})`);

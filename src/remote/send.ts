@@ -3,15 +3,11 @@
  * manager does: 2xx sent; 5xx, 429 and network errors recoverable (retried
  * with backoff, honouring Retry-After); any other status dropped.
  *
- * On node:http(s) with one keep-alive agent per destination rather than
- * fetch: a 100k-series scrape is about fifty requests, and fetch's request,
- * header and body-stream objects cost about three times the CPU of the
- * request itself.
+ * Sent over the shared keep-alive client (src/util/keep-alive-http.ts): a
+ * 100k-series scrape is about fifty requests.
  */
-import http, { type IncomingMessage } from 'node:http';
-import https from 'node:https';
 import { parseRetryAfter } from '../alerts/notify/types.js';
-import { onAbort } from '../util/abort.js';
+import { HttpTimeoutError, KeepAliveClient } from '../util/keep-alive-http.js';
 
 export type SendOutcome =
   | { kind: 'sent' }
@@ -27,25 +23,16 @@ export interface SendOptions {
 }
 
 const MAX_ERROR_BODY = 512;
-/** An idle connection is closed after this long, as fetch (undici) does: a receiver may close it first otherwise, failing the next request on it. */
-const IDLE_MS = 4000;
-
-class SendTimeout extends Error {
-  override name = 'TimeoutError';
-}
 
 /** Posts to one remote-write URL, reusing its connections. */
 export class WriteClient {
   private readonly url: URL;
-  private readonly agent: http.Agent;
-  private readonly request: typeof http.request;
+  private readonly http: KeepAliveClient;
   private readonly headers: Record<string, string>;
 
   constructor(private readonly o: SendOptions) {
     this.url = new URL(o.url);
-    const secure = this.url.protocol === 'https:';
-    this.agent = secure ? new https.Agent({ keepAlive: true, timeout: IDLE_MS }) : new http.Agent({ keepAlive: true, timeout: IDLE_MS });
-    this.request = secure ? https.request : http.request;
+    this.http = new KeepAliveClient({ timeoutMs: o.timeoutMs });
     this.headers = {
       ...o.headers,
       'content-type': 'application/x-protobuf',
@@ -55,34 +42,19 @@ export class WriteClient {
     };
   }
 
-  post(body: Uint8Array, signal?: AbortSignal): Promise<SendOutcome> {
-    return new Promise<SendOutcome>((resolve) => {
-      let settled = false;
-      const done = (out: SendOutcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        unlink?.();
-        resolve(out);
-      };
-      const req = this.request(this.url, { method: 'POST', agent: this.agent, headers: { ...this.headers, 'content-length': String(body.byteLength) } }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) {
-          res.on('end', () => done({ kind: 'sent' }));
-          // Accepted once the status came: a connection lost afterwards changes nothing.
-          res.on('close', () => done({ kind: 'sent' }));
-          res.resume();
-          return;
-        }
-        readSome(res).then((text) => done(this.classify(status, text, res.headers['retry-after'])));
-      });
-      const timer = setTimeout(() => req.destroy(new SendTimeout()), this.o.timeoutMs);
-      const unlink = signal ? onAbort(signal, () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))) : undefined;
-      req.on('error', (err: Error & { code?: string }) => {
-        done({ kind: 'retry', reason: err instanceof SendTimeout ? 'timeout' : `${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}` });
-      });
-      req.end(body);
-    });
+  async post(body: Uint8Array, signal?: AbortSignal): Promise<SendOutcome> {
+    let res;
+    try {
+      // Only the start of an error's body is read; a success's is drained unread.
+      res = await this.http.request(this.url, { method: 'POST', headers: this.headers, body, signal, keep: (s) => (s >= 200 && s < 300 ? 0 : MAX_ERROR_BODY * 4) });
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      return { kind: 'retry', reason: err instanceof HttpTimeoutError ? 'timeout' : `${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}` };
+    }
+    // Accepted once the status came: a connection lost afterwards changes nothing.
+    if (res.status >= 200 && res.status < 300) return { kind: 'sent' };
+    const text = res.body.toString('utf8');
+    return this.classify(res.status, text.length > MAX_ERROR_BODY ? `${text.slice(0, MAX_ERROR_BODY)}…` : text.trim(), res.headers['retry-after']);
   }
 
   private classify(status: number, text: string, retryAfter: string | string[] | undefined): SendOutcome {
@@ -95,27 +67,6 @@ export class WriteClient {
 
   /** Closes the idle connections. */
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
-}
-
-/** The start of an error response's body, as text; the rest is not read. */
-function readSome(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let text = '';
-    let cut = false;
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      if (cut) return;
-      text += chunk;
-      if (text.length > MAX_ERROR_BODY) {
-        cut = true;
-        res.destroy();
-        resolve(`${text.slice(0, MAX_ERROR_BODY)}…`);
-      }
-    });
-    res.on('end', () => resolve(text.trim()));
-    res.on('error', () => resolve(text.trim()));
-    res.on('close', () => resolve(text.trim()));
-  });
 }

@@ -49,10 +49,11 @@ export class BitWriter {
   }
 
   private grow(): void {
-    const size = Math.max(64, this.cap * 2);
     const old = this.mem.subarray(this.off, this.off + this.cap);
     const slabs = this.slabs;
     if (slabs) {
+      // The next size class: slab space is recycled, so small steps waste less than doubling.
+      const size = Math.max(64, this.cap + 1);
       const off = slabs.take(size);
       slabs.slab.set(old, off);
       slabs.give(this.mem, this.off, this.cap);
@@ -60,12 +61,29 @@ export class BitWriter {
       this.off = off;
       this.cap = slabs.sizeFor(size);
     } else {
+      const size = Math.max(64, this.cap * 2);
       const next = new Uint8Array(size);
       next.set(old);
       this.mem = next;
       this.off = 0;
       this.cap = size;
     }
+  }
+
+  /**
+   * Moves the written bytes into space newly taken from the slabs, sized for
+   * them plus the next byte, without giving the old space back: for after
+   * ByteSlabs.restart, which forgot it. A writer of its own buffer stays.
+   */
+  repack(): void {
+    const slabs = this.slabs;
+    if (!slabs || this.cap === 0) return;
+    const n = (this.pos + 7) >>> 3;
+    const off = slabs.take(n + 1);
+    slabs.slab.set(this.mem.subarray(this.off, this.off + n), off);
+    this.mem = slabs.slab;
+    this.off = off;
+    this.cap = slabs.sizeFor(n + 1);
   }
 
   /** Gives the buffer back to its slabs; the writer is empty afterwards. */

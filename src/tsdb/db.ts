@@ -161,7 +161,7 @@ export class Tsdb implements Storage {
       if (!this.walOnly) this.blocks.load();
       for (const b of this.blocks.blocks) if (b.summary.maxT > this.head.maxTime) this.head.maxTime = b.summary.maxT;
       const lastSeq = replayWal(this.head, this.logger);
-      this.wal.startSegment(lastSeq + 1, new Uint8Array(0));
+      this.wal.startSegment(lastSeq + 1);
       this.applyRetention();
       this.logger.info(
         { ms: Math.round(performance.now() - started), blocks: this.blocks.blocks.length, series: this.index.size, headChunks: this.headChunks() },

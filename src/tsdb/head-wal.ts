@@ -174,25 +174,33 @@ function readCheckpointMarker(dir: string): number {
   }
 }
 
+/** The snapshot goes to the segment file in pieces of about this size (see Wal.startSegment). */
+const SNAPSHOT_PIECE_BYTES = 1 << 20;
+
 /** Starts a new segment holding the open head chunks, then deletes the segments no one needs. */
 export function rotateWal(head: Head): void {
-  const w = new ByteWriter(1 << 16);
   const snap: MemSeries[] = [];
-  for (const s of head.index.byRef.values()) {
-    const h = s.head;
-    const hh = s.hist;
-    if (hh !== undefined && hh.count > 0) {
-      writeSeriesRecord(w, s.ref, s.labels);
-      writeHeadChunkRecord(w, s.ref, hh.count, hh.bytes(), ChunkEncoding.FloatHistogram);
-      snap.push(s);
-      continue;
+  head.wal.startSegment(head.wal.seq + 1, (put) => {
+    const w = new ByteWriter(SNAPSHOT_PIECE_BYTES + (1 << 16));
+    for (const s of head.index.byRef.values()) {
+      const h = s.head;
+      const hh = s.hist;
+      if (hh !== undefined && hh.count > 0) {
+        writeSeriesRecord(w, s.ref, s.labels);
+        writeHeadChunkRecord(w, s.ref, hh.count, hh.bytes(), ChunkEncoding.FloatHistogram);
+        snap.push(s);
+      } else if (h && h.count > 0) {
+        writeSeriesRecord(w, s.ref, s.labels);
+        writeHeadChunkRecord(w, s.ref, h.count, h.w.bytes());
+        snap.push(s);
+      }
+      if (w.pos >= SNAPSHOT_PIECE_BYTES) {
+        put(w.result());
+        w.pos = 0;
+      }
     }
-    if (!h || h.count === 0) continue;
-    writeSeriesRecord(w, s.ref, s.labels);
-    writeHeadChunkRecord(w, s.ref, h.count, h.w.bytes());
-    snap.push(s);
-  }
-  head.wal.startSegment(head.wal.seq + 1, w.result());
+    if (w.pos > 0) put(w.result());
+  });
   for (const s of snap) s.walGen = head.wal.gen;
   writeFileAtomicSync(join(head.wal.dir, CHECKPOINT_MARKER), String(head.wal.seq));
   head.wal.dropOlder();

@@ -193,8 +193,10 @@ export class SeriesIndex {
   /**
    * Series by labelsHash, equal hashes told apart by their labels: a string
    * key per series (about 150 bytes) would be kept only for this lookup.
+   * It starts small and doubles as series arrive: a head of a thousand series
+   * does not hold the 768 KB of a 64k-slot table from start-up.
    */
-  private readonly byHash = new SeriesTable<MemSeries>(16);
+  private readonly byHash = new SeriesTable<MemSeries>();
   readonly byRef = new Map<number, MemSeries>();
   private readonly postings = new PostingsIndex();
   private nextRef = 1;

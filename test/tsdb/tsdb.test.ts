@@ -2,8 +2,9 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openTsdb, SampleError, type Tsdb } from '../../src/tsdb/index.js';
+import { chunkSlabs } from '../../src/tsdb/byte-slabs.js';
 import { MemoryStorage } from '../../src/tsdb/memory.js';
 import type { Matcher, SeriesData } from '../../src/tsdb/types.js';
 import { silentLogger } from '../../src/logger.js';
@@ -379,6 +380,33 @@ describe('tsdb', () => {
     await db.close();
     const db2 = await openTsdb({ dir, retentionMs: DAY });
     await db2.close();
+  });
+
+  it('moves open chunks out of slab space that chunks growing in step left idle, losing no sample', async () => {
+    const dir = freshDir();
+    const db = await openTsdb({ dir, retentionMs: 365 * DAY });
+    const restarts = vi.spyOn(chunkSlabs, 'restart');
+    const series = 20_000;
+    const value = (i: number, c: number) => ((i * 2654435761 + c * 40503) % 1e9) / 7;
+    try {
+      for (let c = 0; c < 40; c++) {
+        const app = db.appender();
+        for (let i = 0; i < series; i++) app.append({ __name__: 'm', i: String(i) }, 1_000_000 + c * 15_000, value(i, c));
+        await app.commit();
+      }
+      expect(restarts).toHaveBeenCalled();
+      const got = db.querier().select(ALL, 0, Number.MAX_SAFE_INTEGER);
+      expect(got.length).toBe(series);
+      let wrong = 0;
+      for (const s of got) {
+        const i = Number(s.labels.i);
+        if (s.v.length !== 40 || s.v.some((v, c) => v !== value(i, c))) wrong++;
+      }
+      expect(wrong).toBe(0);
+    } finally {
+      restarts.mockRestore();
+      await db.close();
+    }
   });
 
   it('exposes self metrics on the given registry and removes them on close', async () => {

@@ -1,7 +1,7 @@
-import { closeSync, fsyncSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileSize, listSequenced, seqName, writeAll } from '../files.js';
-import { writeFileAtomicSync } from '../../util/atomic-file.js';
+import { fsyncDir } from '../../util/atomic-file.js';
 
 /** A place in the WAL: a segment number and a byte offset in it. */
 export interface WalPosition {
@@ -42,19 +42,40 @@ export class Wal {
     return readFileSync(join(this.dir, name));
   }
 
-  /** Starts segment `seq` holding `initial` (a checkpoint snapshot), written atomically. */
-  startSegment(seq: number, initial: Uint8Array): void {
+  /**
+   * Starts segment `seq` with the records `writeInitial` puts (a checkpoint
+   * snapshot), in pieces: a 100k-series snapshot is about 30 MB, which as one
+   * buffer would be allocated and freed at every checkpoint. A crash leaves
+   * the segment whole or absent: it is written under a temporary name
+   * (removed at start-up), synced, then renamed.
+   */
+  startSegment(seq: number, writeInitial?: (put: (records: Uint8Array) => void) => void): void {
     this.flush();
     if (this.fd >= 0) {
       fsyncSync(this.fd);
       closeSync(this.fd);
+      this.fd = -1;
       this.olderBytes += this.segmentBytes;
     }
-    writeFileAtomicSync(join(this.dir, seqName(seq)), initial);
-    this.fd = openSync(join(this.dir, seqName(seq)), 'a');
+    const path = join(this.dir, seqName(seq));
+    const tmp = `${path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    let size = 0;
+    try {
+      writeInitial?.((records) => {
+        writeAll(fd, records);
+        size += records.length;
+      });
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    fsyncDir(this.dir);
+    this.fd = openSync(path, 'a');
     this.seq = seq;
     this.gen++;
-    this.segmentBytes = initial.length;
+    this.segmentBytes = size;
     this.notify();
   }
 
