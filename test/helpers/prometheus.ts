@@ -5,13 +5,13 @@
  * benchmark that wants Prometheus's answers for the same samples it loads
  * into Vigil.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Labels } from '../../src/tsdb/types.js';
-import { freePort, waitFor } from './net.js';
+import { startDaemon } from './daemon.js';
 
 const run = promisify(execFile);
 
@@ -47,10 +47,10 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Run
   const dataDir = opts.dataDir ?? join(dir, 'data');
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, opts.config ?? 'global:\n  scrape_interval: 15s\n');
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    opts.prometheus,
-    [
+  const running = await startDaemon({
+    name: 'prometheus',
+    bin: opts.prometheus,
+    args: (port) => [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -59,34 +59,11 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Run
       '--log.level=warn',
       ...(opts.extraArgs ?? []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-20_000);
+    dir,
+    readyTimeoutMs: 60_000,
+    killAfterMs: 10_000,
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(killer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
-      const res = await fetch(`${url}/-/ready`).catch(() => undefined);
-      return res?.ok ? true : undefined;
-    }, 60_000, 100);
-  } catch (err) {
-    await stop();
-    throw new Error(`prometheus did not become ready: ${(err as Error).message}\n${stderr}`);
-  }
-  return { url, port, dir, log: () => stderr, stop };
+  return { ...running, dir };
 }
 
 /** Writes series as OpenMetrics text with timestamps (seconds), grouped by metric name. */

@@ -4,10 +4,9 @@
  * fixed loopback port and data directory so a test can stop and restart them
  * (a receiver outage) without Vigil's configuration changing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitFor } from '../helpers/net.js';
+import { daemon } from '../helpers/daemon.js';
 
 export interface Engine {
   readonly url: string;
@@ -17,40 +16,13 @@ export interface Engine {
   log(): string;
 }
 
-function daemon(bin: string, args: string[], readyUrl: string): { start(): Promise<void>; stop(): Promise<void>; log(): string } {
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let stderr = '';
-  return {
-    async start() {
-      const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      child = c;
-      c.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
-      exited = new Promise<void>((r) => c.once('exit', () => r()));
-      await waitFor(async () => {
-        if (c.exitCode !== null) throw new Error(`${bin} exited with ${c.exitCode}: ${stderr}`);
-        const res = await fetch(readyUrl).catch(() => undefined);
-        return res?.ok ? true : undefined;
-      }, 60_000, 100);
-    },
-    async stop() {
-      const c = child;
-      if (!c || c.exitCode !== null || c.signalCode !== null) return;
-      c.kill('SIGTERM');
-      const killer = setTimeout(() => c.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    },
-    log: () => stderr,
-  };
-}
-
 export function victoriaMetrics(bin: string, dir: string, port: number): Engine {
   mkdirSync(dir, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
-  const d = daemon(
+  const d = daemon({
+    name: 'victoria-metrics',
     bin,
-    [
+    args: [
       `-storageDataPath=${dir}`,
       `-httpListenAddr=127.0.0.1:${port}`,
       '-retentionPeriod=100y',
@@ -61,8 +33,10 @@ export function victoriaMetrics(bin: string, dir: string, port: number): Engine 
       '-search.latencyOffset=0s',
       '-loggerLevel=ERROR',
     ],
-    `${url}/health`,
-  );
+    readyUrl: `${url}/health`,
+    readyTimeoutMs: 60_000,
+    killAfterMs: 15_000,
+  });
   return { url, writeUrl: `${url}/api/v1/write`, ...d };
 }
 
@@ -71,9 +45,10 @@ export function prometheusReceiver(bin: string, dir: string, port: number, confi
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, config);
   const url = `http://127.0.0.1:${port}`;
-  const d = daemon(
+  const d = daemon({
+    name: 'prometheus',
     bin,
-    [
+    args: [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port}`,
@@ -82,8 +57,10 @@ export function prometheusReceiver(bin: string, dir: string, port: number, confi
       '--log.level=warn',
       ...flags,
     ],
-    `${url}/-/ready`,
-  );
+    readyUrl: `${url}/-/ready`,
+    readyTimeoutMs: 60_000,
+    killAfterMs: 15_000,
+  });
   return { url, writeUrl: `${url}/api/v1/write`, ...d };
 }
 
