@@ -12,7 +12,9 @@
  * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread);
  * VIGIL_BENCH_RW_THREADS=1 adds each sender's CPU per thread name over the window;
  * VIGIL_BENCH_RW_BASE a second Vigil source tree (an older build) measured as
- * `Vigil (base)` right after `Vigil`, for a ratio taken under the same load.
+ * `Vigil (base)` right after `Vigil`, for a ratio taken under the same load;
+ * VIGIL_BENCH_RW_BASE_FIRST=1 measures the base before `Vigil` (to tell an order effect from a change's);
+ * VIGIL_BENCH_RW_NODE_ARGS extra Node options (space-separated) for `Vigil` only, not the base.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
@@ -31,6 +33,7 @@ const ONLY = process.env.VIGIL_BENCH_RW_ONLY?.split(',').map((s) => s.trim().toL
 const CPU_PROF = process.env.VIGIL_BENCH_RW_CPU_PROF;
 const THREADS = process.env.VIGIL_BENCH_RW_THREADS === '1';
 const BASE = process.env.VIGIL_BENCH_RW_BASE;
+const NODE_ARGS = process.env.VIGIL_BENCH_RW_NODE_ARGS;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** 100k series in 200 metric families of 500, the values moving each scrape. */
@@ -219,14 +222,15 @@ ${scrapeYaml(targetPort)}remote_write:
 `,
       );
       const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
-      return spawn(process.execPath, [...prof, '--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+      const extra = root === ROOT && NODE_ARGS ? NODE_ARGS.split(' ').filter(Boolean) : [];
+      return spawn(process.execPath, [...prof, ...extra, '--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
     },
   };
 }
 
+const vigils = [vigil('Vigil', ROOT), ...(BASE ? [vigil('Vigil (base)', BASE)] : [])];
 const contenders: Contender[] = [
-  vigil('Vigil', ROOT),
-  ...(BASE ? [vigil('Vigil (base)', BASE)] : []),
+  ...(process.env.VIGIL_BENCH_RW_BASE_FIRST === '1' ? vigils.reverse() : vigils),
   {
     name: 'vmagent',
     start(dir, targetPort, writeUrl) {

@@ -34,6 +34,7 @@ import {
   unescapeValue,
 } from './exposition-scan.js';
 import { LabelShapes } from './label-shapes.js';
+import { grown } from '../util/typed-array.js';
 import { SeriesTable } from '../util/series-table.js';
 
 export interface ParsedSample {
@@ -41,6 +42,30 @@ export interface ParsedSample {
   value: number;
   /** Unix milliseconds, when the exposition gave a timestamp. */
   timestampMs?: number;
+}
+
+/**
+ * Samples in columns, reused from batch to batch: a scrape's stream of lines
+ * goes to the series mapper this way, without an object per sample.
+ */
+export class SampleColumns {
+  labels: Labels[] = [];
+  values = new Float64Array(1024);
+  /** Unix ms; NaN when the exposition gave no timestamp. */
+  ts = new Float64Array(1024);
+  n = 0;
+
+  push(labels: Labels, value: number, ts: number): void {
+    const i = this.n;
+    if (i === this.values.length) {
+      this.values = grown(this.values, i * 2);
+      this.ts = grown(this.ts, i * 2);
+    }
+    this.labels[i] = labels;
+    this.values[i] = value;
+    this.ts[i] = ts;
+    this.n = i + 1;
+  }
 }
 
 export interface MetricMetadata {
@@ -62,6 +87,8 @@ export interface ParseOptions {
   allowRepeatedSeries?: boolean;
   /** Also return the 1-based input line of every sample (`ParseResult.lines`). */
   sampleLines?: boolean;
+  /** Samples go into these columns (the caller empties them) instead of `samples`. */
+  columns?: SampleColumns;
 }
 
 export interface ParseResult {
@@ -120,6 +147,7 @@ interface ParseRun {
   maxLine: number;
   allowRepeated: boolean;
   lines: number[] | undefined;
+  columns: SampleColumns | undefined;
   gen: number;
   typed: Set<string>;
   samples: ParsedSample[];
@@ -176,10 +204,18 @@ export class ExpositionParser {
    */
   private seen = new SeriesTable<Labels>(4);
   private light = false;
-  /** Series in the order of the previous parse: the first guess for each line. */
+  /**
+   * Series in the order of the previous parse (the first `orderLen`): the
+   * first guess for each line. The two order arrays are swapped and
+   * overwritten parse after parse: a fresh 100k-entry array per scrape, grown
+   * from empty, lived long enough to be promoted and then added to the old
+   * generation's garbage.
+   */
   private order: SeriesEntry[] = [];
+  private orderLen = 0;
   private orderGen = 0;
   private nextOrder: SeriesEntry[] = [];
+  private nextLen = 0;
   private generation = 0;
   private names = new Interner(8, 12);
   private values: Interner;
@@ -207,7 +243,7 @@ export class ExpositionParser {
   begin(opts: ParseOptions = {}, sizeHint = 0): void {
     const allowRepeated = opts.allowRepeatedSeries === true;
     const gen = ++this.generation;
-    this.nextOrder = [];
+    this.nextLen = 0;
     this.cursor = 0;
     this.distinctSeen = 0;
     if (this.values.full) this.values = new Interner(10, 15, this.remember);
@@ -221,6 +257,7 @@ export class ExpositionParser {
       maxLine: opts.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
       allowRepeated,
       lines: opts.sampleLines ? [] : undefined,
+      columns: opts.columns,
       gen,
       typed: new Set<string>(),
       samples: [],
@@ -247,7 +284,7 @@ export class ExpositionParser {
   feed(text: string): void {
     const r = this.run;
     if (r === undefined) throw new Error('feed() before begin()');
-    const { om, maxLine, allowRepeated, lines, gen } = r;
+    const { om, maxLine, allowRepeated, lines, columns, gen } = r;
     const samples = r.samples;
     const len = text.length;
     let pos = 0;
@@ -282,7 +319,10 @@ export class ExpositionParser {
           if (this.comment(text, first, lineEnd, lineNo, om, r.metadata, r.typed)) r.sawEof = true;
           continue;
         }
-        samples.push(this.sample(text, first, lineEnd, lineNo, om, gen, allowRepeated));
+        const labels = this.sample(text, first, lineEnd, lineNo, om, gen, allowRepeated);
+        const ts = this.sampleTs;
+        if (columns !== undefined) columns.push(labels, this.sampleValue, ts === undefined ? NaN : ts);
+        else samples.push(ts === undefined ? { labels, value: this.sampleValue } : { labels, value: this.sampleValue, timestampMs: ts });
         if (lines !== undefined) lines.push(lineNo);
       }
     } catch (err) {
@@ -302,7 +342,10 @@ export class ExpositionParser {
     this.run = undefined;
     if (r.om && !r.sawEof) throw new ExpositionError(r.lineNo + 1, 'missing "# EOF" at the end of OpenMetrics input');
     if (this.remember) {
-      this.order = this.nextOrder;
+      [this.order, this.nextOrder] = [this.nextOrder, this.order];
+      this.orderLen = this.nextLen;
+      // Entries past the new order's end are old series: do not keep them alive for long.
+      if (this.nextOrder.length > 2 * this.orderLen + 1024) this.nextOrder = [];
       this.orderGen = r.gen;
       // Forget series the target no longer exposes; costs a sweep only when it changed.
       if (this.series.count > this.distinctSeen) this.series.retain((e) => e.seen === r.gen);
@@ -310,7 +353,7 @@ export class ExpositionParser {
       this.series = new SeriesTable<SeriesEntry>(4);
       this.seen = new SeriesTable<Labels>(4);
     }
-    this.nextOrder = [];
+    this.nextLen = 0;
     const { samples, metadata, lines } = r;
     return lines === undefined ? { samples, metadata } : { samples, metadata, lines };
   }
@@ -318,12 +361,17 @@ export class ExpositionParser {
   /** Drops the current incremental parse (a failed or aborted scrape); what the previous parse remembered stays. */
   abandon(): void {
     this.run = undefined;
-    this.nextOrder = [];
+    this.nextLen = 0;
   }
 
   private run: ParseRun | undefined;
 
-  private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): ParsedSample {
+  /** Value and timestamp of the line `sample` parsed last. */
+  private sampleValue = 0;
+  private sampleTs: number | undefined = undefined;
+
+  /** Parses the sample line at `start`: returns its labels, and leaves value and timestamp in `sampleValue` and `sampleTs`. */
+  private sample(text: string, start: number, end: number, lineNo: number, om: boolean, gen: number, allowRepeated: boolean): Labels {
     let entry: SeriesEntry | undefined;
     let labels: Labels;
     let seriesEnd = 0;
@@ -350,7 +398,8 @@ export class ExpositionParser {
       repeated = entry.seen === gen;
       this.markSeen(entry, gen);
     }
-    return this.valueOf(text, start, seriesEnd === 0 ? this.seriesEnd : seriesEnd, end, lineNo, om, labels, entry, repeated, allowRepeated);
+    this.valueOf(text, start, seriesEnd === 0 ? this.seriesEnd : seriesEnd, end, lineNo, om, entry, repeated, allowRepeated);
+    return labels;
   }
 
   private seriesEnd = 0;
@@ -362,7 +411,7 @@ export class ExpositionParser {
     // The line at this position in the previous parse, tried before scanning
     // anything. A remembered text is a complete, valid series, so if the line
     // starts with it and a blank follows, it is this line's series.
-    if (this.cursor < this.order.length) {
+    if (this.cursor < this.orderLen) {
       const guess = this.order[this.cursor];
       const t = guess.text;
       const after = text.charCodeAt(start + t.length);
@@ -389,13 +438,13 @@ export class ExpositionParser {
       entry.seen = gen;
       this.distinctSeen++;
       if (this.remember) {
-        entry.idx = this.nextOrder.length;
-        this.nextOrder.push(entry);
+        entry.idx = this.nextLen;
+        this.nextOrder[this.nextLen++] = entry;
       }
     }
   }
 
-  /** Parses value, timestamp and exemplar after the series text; checks for duplicates; returns the sample. */
+  /** Parses value, timestamp and exemplar after the series text into `sampleValue` and `sampleTs`; checks for duplicates. */
   private valueOf(
     text: string,
     start: number,
@@ -403,11 +452,10 @@ export class ExpositionParser {
     end: number,
     lineNo: number,
     om: boolean,
-    labels: Labels,
     entry: SeriesEntry | undefined,
     repeated: boolean,
     allowRepeated: boolean,
-  ): ParsedSample {
+  ): void {
     // Value and optional timestamp, separated by spaces/tabs.
     let i = seriesEnd;
     let c = text.charCodeAt(i);
@@ -449,7 +497,8 @@ export class ExpositionParser {
       entry.firstTs = timestampMs;
       entry.tss = undefined;
     }
-    return timestampMs === undefined ? { labels, value } : { labels, value, timestampMs };
+    this.sampleValue = value;
+    this.sampleTs = timestampMs;
   }
 
   /** A series seen before in this parse: a duplicate unless repeats are allowed and its timestamp is new. */

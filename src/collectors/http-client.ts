@@ -8,7 +8,6 @@ import http from 'node:http';
 import https from 'node:https';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 
 export interface HttpAuth {
   basic_auth?: { username: string; password?: string; password_file?: string };
@@ -127,17 +126,24 @@ export function discard(r: OpenResponse): void {
  * are counted after decompression and the read stops the moment the limit is
  * crossed or `onLines` throws (a sample limit): the socket is closed and the
  * rest of the body is never received. Resolves with the bytes read.
- * Batches stay small (`batchChars`): strings past ~128 KiB are allocated in
- * the old generation, and a body's worth of them per scrape makes the
- * collector mark the whole retained heap again and again.
+ * Batches stay small (`batchChars`, counted in bytes): strings past ~128 KiB
+ * are allocated in the old generation, and a body's worth of them per scrape
+ * makes the collector mark the whole retained heap again and again.
+ * Lines are cut on the bytes, before decoding: a newline byte never occurs
+ * inside a multi-byte UTF-8 character, so each batch is decoded once into a
+ * flat string, where decoding chunks and joining them to a partial line
+ * copied the body a second time on the heap.
  */
 export function streamLines(r: OpenResponse, limit: number, maxLine: number, onLines: (text: string) => void, batchChars = 32 * 1024): Promise<number> {
   const { body, res } = r;
   return new Promise((resolve, reject) => {
-    const decoder = new StringDecoder('utf8');
     let size = 0;
     let settled = false;
-    let carry = '';
+    /** Bytes received and not yet handed over; they end with an incomplete line. */
+    let parts: Buffer[] = [];
+    let partsBytes = 0;
+    /** Characters (UTF-16 units, as the parser counts) of the incomplete line at the end of `parts`. */
+    let tailChars = 0;
     const fail = (err: Error) => {
       if (settled) return;
       // Settle first: destroying the socket emits its own errors synchronously.
@@ -157,25 +163,23 @@ export function streamLines(r: OpenResponse, limit: number, maxLine: number, onL
       if (settled) return;
       size += c.length;
       if (limit > 0 && size > limit) return fail(new BodyTooLargeError(limit));
-      carry += decoder.write(c);
-      if (carry.length < batchChars) {
-        // A line longer than the parser accepts is an error now, not after buffering more of it.
-        if (carry.length > maxLine && carry.lastIndexOf('\n') < 0) fail(new Error(`line too long (more than ${maxLine} characters)`));
-        return;
-      }
-      const nl = carry.lastIndexOf('\n');
-      if (nl < 0) {
-        if (carry.length > maxLine) fail(new Error(`line too long (more than ${maxLine} characters)`));
-        return;
-      }
-      const text = carry.slice(0, nl + 1);
-      carry = carry.slice(nl + 1);
-      deliver(text);
+      parts.push(c);
+      partsBytes += c.length;
+      const nl = c.lastIndexOf(NEWLINE);
+      // A line longer than the parser accepts is an error now, not after buffering more of it.
+      tailChars = nl < 0 ? tailChars + utf16Length(c, 0, c.length) : utf16Length(c, nl + 1, c.length);
+      if (tailChars > maxLine) return fail(new Error(`line too long (more than ${maxLine} characters)`));
+      if (nl < 0 || partsBytes < batchChars) return;
+      const all = parts.length === 1 ? c : Buffer.concat(parts, partsBytes);
+      const cut = partsBytes - (c.length - nl - 1);
+      parts = cut < partsBytes ? [all.subarray(cut)] : [];
+      partsBytes -= cut;
+      deliver(all.toString('utf8', 0, cut));
     });
     body.once('end', () => {
       if (settled) return;
-      const rest = carry + decoder.end();
-      carry = '';
+      const rest = parts.length === 0 ? '' : Buffer.concat(parts, partsBytes).toString('utf8');
+      parts = [];
       if (rest.length) deliver(rest);
       if (settled) return;
       settled = true;
@@ -185,6 +189,19 @@ export function streamLines(r: OpenResponse, limit: number, maxLine: number, onL
     res.once('error', (err) => fail(err));
     res.once('aborted', () => fail(new Error('connection closed while reading the body')));
   });
+}
+
+const NEWLINE = 0x0a;
+
+/** The length of `b[start, end)` decoded as a JavaScript string: one unit per character, two for those past U+FFFF. */
+function utf16Length(b: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const x = b[i];
+    // Continuation bytes add nothing; a four-byte sequence's lead adds a surrogate pair.
+    if (x < 0x80 || x >= 0xc0) n += x >= 0xf0 ? 2 : 1;
+  }
+  return n;
 }
 
 function readLimited(stream: Readable, res: http.IncomingMessage, limit: number): Promise<Buffer> {

@@ -9,7 +9,7 @@
  */
 import type { FloatHistogram } from '../model/histogram.js';
 import type { Labels } from '../tsdb/types.js';
-import type { ParsedSample } from './exposition.js';
+import type { ParsedSample, SampleColumns } from './exposition.js';
 import { relabel, type CompiledRelabel } from './relabel.js';
 import { SeriesTable } from '../util/series-table.js';
 import { labelsHash } from '../model/labels.js';
@@ -136,7 +136,7 @@ export class SeriesMapper {
   private scraped = 0;
   private post = 0;
   private added = 0;
-  private written = 0;
+  private writtenCount = 0;
   /**
    * The parsed label objects of the previous run in order, with their final
    * series: a target lists its series in the same order every scrape, and a
@@ -166,49 +166,70 @@ export class SeriesMapper {
     this.histograms = [];
     this.defRefs.n = this.defCounts.n = 0;
     this.defPairs = [];
-    this.scraped = this.post = this.added = this.written = 0;
+    this.scraped = this.post = this.added = this.writtenCount = 0;
     this.nextOrder.n = 0;
     this.cursor = 0;
   }
 
   /** Adds `samples[from..]` to the run; throws as soon as a limit is crossed. */
   add(samples: readonly ParsedSample[], from = 0): void {
-    const s = this.settings;
-    const run = this.run;
-    const previousRun = this.previousRun;
-    const order = this.order;
-    const next = this.nextOrder;
+    const honor = this.settings.honorTimestamps;
     for (let i = from; i < samples.length; i++) {
       const sample = samples[i];
-      this.scraped++;
-      const c = this.cursor;
-      let fin: FinalSeries | null | undefined;
-      if (c < order.n && order.labels[c] === sample.labels) {
-        fin = order.fins[c];
-        this.cursor = c + 1;
-      } else {
-        fin = this.finalCache.get(sample.labels);
-        // Resynchronise after series were inserted or removed.
-        if (fin) this.cursor = fin.pos + 1;
-      }
-      if (fin === undefined || (fin !== null && !fin.interned)) {
-        fin = fin === undefined ? this.finalize(sample.labels) : this.intern(fin);
-        this.finalCache.set(sample.labels, fin);
-      }
-      if (fin !== null) fin.pos = next.n;
-      next.push(sample.labels, fin);
+      const fin = this.written(sample.labels);
       if (fin === null) continue;
-      this.post++;
-      if (s.sampleLimit > 0 && this.post > s.sampleLimit) throw new ScrapeError(`sample limit exceeded (limit ${s.sampleLimit})`);
-      const seen = fin.seen;
-      if (seen === run) continue; // duplicate after relabeling: first one wins
-      fin.seen = run;
-      if (seen !== previousRun) this.added++;
       this.refs.push(fin.ref);
       this.values.push(sample.value);
-      this.ts.push(s.honorTimestamps && sample.timestampMs !== undefined ? sample.timestampMs : NaN);
-      this.written++;
+      this.ts.push(honor && sample.timestampMs !== undefined ? sample.timestampMs : NaN);
     }
+  }
+
+  /** Adds the samples in `c` (a scrape's parsed lines, in columns), as `add` does. */
+  addColumns(c: SampleColumns): void {
+    const honor = this.settings.honorTimestamps;
+    const { labels, values, ts } = c;
+    for (let i = 0; i < c.n; i++) {
+      const fin = this.written(labels[i]);
+      if (fin === null) continue;
+      this.refs.push(fin.ref);
+      this.values.push(values[i]);
+      // The NaN literal (no timestamp, the usual case) is one constant; a NaN read from the column would be boxed anew for the call.
+      const t = ts[i];
+      this.ts.push(honor && t === t ? t : NaN);
+    }
+  }
+
+  /** The final series a sample of `labels` is written to; null when relabeling drops it or it repeats a series of this run. */
+  private written(labels: Labels): FinalSeries | null {
+    const s = this.settings;
+    const order = this.order;
+    this.scraped++;
+    const c = this.cursor;
+    let fin: FinalSeries | null | undefined;
+    if (c < order.n && order.labels[c] === labels) {
+      fin = order.fins[c];
+      this.cursor = c + 1;
+    } else {
+      fin = this.finalCache.get(labels);
+      // Resynchronise after series were inserted or removed.
+      if (fin) this.cursor = fin.pos + 1;
+    }
+    if (fin === undefined || (fin !== null && !fin.interned)) {
+      fin = fin === undefined ? this.finalize(labels) : this.intern(fin);
+      this.finalCache.set(labels, fin);
+    }
+    const next = this.nextOrder;
+    if (fin !== null) fin.pos = next.n;
+    next.push(labels, fin);
+    if (fin === null) return null;
+    this.post++;
+    if (s.sampleLimit > 0 && this.post > s.sampleLimit) throw new ScrapeError(`sample limit exceeded (limit ${s.sampleLimit})`);
+    const seen = fin.seen;
+    if (seen === this.run) return null; // duplicate after relabeling: first one wins
+    fin.seen = this.run;
+    if (seen !== this.previousRun) this.added++;
+    this.writtenCount++;
+    return fin;
   }
 
   /** Adds native histogram samples to the run, under the same relabeling, limits and references as `add`. */
@@ -232,7 +253,7 @@ export class SeriesMapper {
       this.hRefs.push(fin.ref);
       this.histograms.push(sample.value);
       this.hTs.push(s.honorTimestamps && sample.timestampMs !== undefined ? sample.timestampMs : NaN);
-      this.written++;
+      this.writtenCount++;
     }
   }
 
@@ -291,7 +312,7 @@ export class SeriesMapper {
     // A target that shrank: do not keep the old run's label objects alive past what the next run needs.
     if (this.nextOrder.labels.length > 2 * this.order.n + 1024) this.nextOrder = new Order();
     // Steady scrapes write exactly the interned series: nothing to sweep.
-    if (this.interned.count !== this.written) {
+    if (this.interned.count !== this.writtenCount) {
       this.interned.retain((fin) => {
         if (fin.seen === run) return true;
         fin.interned = false;
@@ -322,7 +343,7 @@ export class SeriesMapper {
       this.defRefs.n = this.defCounts.n = 0;
       this.defPairs = [];
       this.run++;
-      this.written = 0;
+      this.writtenCount = 0;
     };
     reset();
     try {

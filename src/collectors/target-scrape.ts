@@ -7,7 +7,7 @@
  */
 import type { RelabelConfig } from '../config/collectors.js';
 import type { Labels } from '../tsdb/types.js';
-import { DEFAULT_MAX_LINE_LENGTH, ExpositionParser, isOpenMetricsContentType } from './exposition.js';
+import { DEFAULT_MAX_LINE_LENGTH, ExpositionParser, isOpenMetricsContentType, SampleColumns } from './exposition.js';
 import { discard, httpOpen, readBody, streamLines, type HttpAuth, type OpenResponse } from './http-client.js';
 import type { FloatHistogram } from '../model/histogram.js';
 import { isProtobufExposition, parseProtobufExposition, type ExposedSample } from './protobuf-exposition.js';
@@ -86,6 +86,8 @@ export class TargetScraper {
 
   /** One parser per target keeps what it remembers of the previous scrape warm. */
   private readonly parser = new ExpositionParser();
+  /** The parser's samples on their way to the mapper, batch by batch of lines. */
+  private readonly columns = new SampleColumns();
   private readonly mapper: SeriesMapper;
   /** The last scrape succeeded: this one may hand over parts early. */
   private lastOk = false;
@@ -129,13 +131,16 @@ export class TargetScraper {
       }
       const openMetrics = isOpenMetricsContentType(res.contentType);
       const exemplars: RawExemplar[] = [];
-      parser.begin({ openMetrics }, Math.max(0, res.contentLength));
+      const columns = this.columns;
+      columns.n = 0;
+      parser.begin({ openMetrics, columns }, Math.max(0, res.contentLength));
       bytesRead = await streamLines(res, spec.bodyLimit, DEFAULT_MAX_LINE_LENGTH, (text) => {
         busy(true);
         try {
           parser.feed(text);
           if (openMetrics) scanExemplars(text, exemplars);
-          mapper.add(parser.takeSamples());
+          mapper.addColumns(columns);
+          columns.n = 0;
           // Parts only of a target that scraped fine last time, and only of series it already
           // had: what a hostile target sends (new series until a limit) never leaves the worker.
           if (onPart !== undefined && this.lastOk && mapper.pending >= PART_SAMPLES && mapper.pendingDefinitions === 0) onPart(mapper.part());
@@ -145,7 +150,8 @@ export class TargetScraper {
       });
       busy(true);
       const parsed = parser.finish();
-      mapper.add(parsed.samples);
+      mapper.addColumns(columns);
+      columns.n = 0;
       this.lastOk = true;
       return { batch: mapper.finish(), bytesRead, observed: this.observed(parsed.metadata, exemplars) };
     } catch (err) {

@@ -16,9 +16,9 @@ import type { Vigil } from '../../src/main.js';
 import { waitFor } from '../helpers/net.js';
 import { apiAlerts, baseConfig, e2eDir, getJson, instantQuery, type E2EDir } from './harness.js';
 
-const FOR_S = 9;
+const FOR_S = 7;
 /** Pending time before the restart: above the restart's own duration, so the restored activeAt predates it. */
-const PENDING_BEFORE_RESTART_MS = 4000;
+const PENDING_BEFORE_RESTART_MS = 3000;
 
 let server: Server;
 let target = '';

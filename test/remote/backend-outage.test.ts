@@ -110,7 +110,6 @@ describe.skipIf(!vmBin)('VictoriaMetrics as query backend', () => {
     const ageAtStop = Date.now() - pending.activeAt;
     await vigil.stop();
     vigil = undefined;
-    await sleep(1500);
     vigil = await start();
     const restartedAt = Date.now();
     // Restored after the second evaluation. Time spent down does not count as

@@ -26,11 +26,12 @@ let target: Server;
 let vm: Engine;
 let prom: Engine;
 let vigil: VigilProcess;
+/** Scrapes the target has answered, across Vigil's restarts. */
+let scrapes = 0;
 
 beforeAll(async () => {
   if (!vmBin || !promBin) return;
   dir = mkdtempSync(join(tmpdir(), 'vigil-rw-e2e-'));
-  let scrapes = 0;
   target = createServer((_req, res) => {
     scrapes++;
     const lines = ['# TYPE rw_test_total counter'];
@@ -106,7 +107,8 @@ describe.skipIf(!vmBin || !promBin)('remote write into VictoriaMetrics and Prome
   it(
     'delivers every scraped sample across a receiver outage, a SIGKILL while sending and a restart',
     async () => {
-      await sleep(4000);
+      // Four scrapes before the outage, counted from the first rather than from start-up.
+      await waitFor(() => scrapes >= 4, 30_000);
       // Receiver outage: both engines stopped, Vigil keeps scraping into its WAL.
       await Promise.all([vm.stop(), prom.stop()]);
       await sleep(OUTAGE_MS);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { vigilCli } from '../e2e/vigil-cli.js';
 import { waitFor } from '../helpers/net.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -16,7 +17,7 @@ export class VigilProcess {
   ) {}
 
   async start(): Promise<void> {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli.ts'), 'start', '--config', this.configFile], {
+    const c = spawn(process.execPath, [...vigilCli, 'start', '--config', this.configFile], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
