@@ -48,7 +48,7 @@ export interface ParsedSample {
  * Samples in columns, reused from batch to batch: a scrape's stream of lines
  * goes to the series mapper this way, without an object per sample.
  */
-export class SampleColumns {
+export class ParsedColumns {
   labels: Labels[] = [];
   values = new Float64Array(1024);
   /** Unix ms; NaN when the exposition gave no timestamp. */
@@ -88,7 +88,7 @@ export interface ParseOptions {
   /** Also return the 1-based input line of every sample (`ParseResult.lines`). */
   sampleLines?: boolean;
   /** Samples go into these columns (the caller empties them) instead of `samples`. */
-  columns?: SampleColumns;
+  columns?: ParsedColumns;
 }
 
 export interface ParseResult {
@@ -147,7 +147,7 @@ interface ParseRun {
   maxLine: number;
   allowRepeated: boolean;
   lines: number[] | undefined;
-  columns: SampleColumns | undefined;
+  columns: ParsedColumns | undefined;
   gen: number;
   typed: Set<string>;
   samples: ParsedSample[];

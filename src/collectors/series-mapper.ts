@@ -9,9 +9,10 @@
  */
 import type { FloatHistogram } from '../model/histogram.js';
 import type { Labels } from '../tsdb/types.js';
-import type { ParsedSample, SampleColumns } from './exposition.js';
+import type { ParsedSample, ParsedColumns } from './exposition.js';
 import { relabel, type CompiledRelabel } from './relabel.js';
 import { SeriesTable } from '../util/series-table.js';
+import { grown } from '../util/typed-array.js';
 import { labelsHash } from '../model/labels.js';
 
 export interface MapperSettings {
@@ -89,16 +90,9 @@ class Order {
 /** Growable typed-array column. */
 class Column<A extends Int32Array<ArrayBuffer> | Float64Array<ArrayBuffer>> {
   n = 0;
-  constructor(
-    public a: A,
-    private readonly make: (n: number) => A,
-  ) {}
+  constructor(public a: A) {}
   push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = this.make(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
+    if (this.n === this.a.length) this.a = grown(this.a, this.a.length * 2);
     this.a[this.n++] = v;
   }
   take(): A {
@@ -124,14 +118,14 @@ export class SeriesMapper {
   private run = 0;
   private previousRun = 0;
   private fresh = true;
-  private refs = new Column(new Int32Array(1024), (n) => new Int32Array(n));
-  private values = new Column(new Float64Array(1024), (n) => new Float64Array(n));
-  private ts = new Column(new Float64Array(1024), (n) => new Float64Array(n));
-  private defRefs = new Column(new Int32Array(64), (n) => new Int32Array(n));
-  private defCounts = new Column(new Int32Array(64), (n) => new Int32Array(n));
+  private refs = new Column(new Int32Array(1024));
+  private values = new Column(new Float64Array(1024));
+  private ts = new Column(new Float64Array(1024));
+  private defRefs = new Column(new Int32Array(64));
+  private defCounts = new Column(new Int32Array(64));
   private defPairs: string[] = [];
-  private hRefs = new Column(new Int32Array(16), (n) => new Int32Array(n));
-  private hTs = new Column(new Float64Array(16), (n) => new Float64Array(n));
+  private hRefs = new Column(new Int32Array(16));
+  private hTs = new Column(new Float64Array(16));
   private histograms: FloatHistogram[] = [];
   private scraped = 0;
   private post = 0;
@@ -185,7 +179,7 @@ export class SeriesMapper {
   }
 
   /** Adds the samples in `c` (a scrape's parsed lines, in columns), as `add` does. */
-  addColumns(c: SampleColumns): void {
+  addColumns(c: ParsedColumns): void {
     const honor = this.settings.honorTimestamps;
     const { labels, values, ts } = c;
     for (let i = 0; i < c.n; i++) {

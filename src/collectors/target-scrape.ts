@@ -7,7 +7,7 @@
  */
 import type { RelabelConfig } from '../config/collectors.js';
 import type { Labels } from '../tsdb/types.js';
-import { DEFAULT_MAX_LINE_LENGTH, ExpositionParser, isOpenMetricsContentType, SampleColumns } from './exposition.js';
+import { DEFAULT_MAX_LINE_LENGTH, ExpositionParser, isOpenMetricsContentType, ParsedColumns } from './exposition.js';
 import { discard, httpOpen, readBody, streamLines, type HttpAuth, type OpenResponse } from './http-client.js';
 import type { FloatHistogram } from '../model/histogram.js';
 import { isProtobufExposition, parseProtobufExposition, type ExposedSample } from './protobuf-exposition.js';
@@ -87,7 +87,7 @@ export class TargetScraper {
   /** One parser per target keeps what it remembers of the previous scrape warm. */
   private readonly parser = new ExpositionParser();
   /** The parser's samples on their way to the mapper, batch by batch of lines. */
-  private readonly columns = new SampleColumns();
+  private readonly columns = new ParsedColumns();
   private readonly mapper: SeriesMapper;
   /** The last scrape succeeded: this one may hand over parts early. */
   private lastOk = false;
