@@ -1,7 +1,6 @@
 import { IncomingMessage } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';
-import type { EventEmitter } from 'node:events';
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
 import { runHealthChecks, type HealthCheck } from './health.js';
@@ -42,20 +41,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     vigilError?: Error;
   }
-}
-
-const kRequest = Symbol('vigil.request');
-const kStart = Symbol('vigil.start');
-const kCells = Symbol('vigil.cells');
-
-/** A response as the plugin tracks it: what its 'finish' listener needs, kept on the response itself. */
-interface Tracked extends EventEmitter {
-  statusCode: number;
-  [kRequest]?: FastifyRequest;
-  /** performance.now() when the request's onRequest hooks began. */
-  [kStart]?: number;
-  /** The matched route's series; unset when the route's own hook did not run. */
-  [kCells]?: RouteCells;
 }
 
 /** A route's series, looked up once per method and status instead of once per request. */
@@ -119,7 +104,10 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
 
   app.decorate('apiMetrics', metrics);
 
-  function finish(route: RouteCells, req: FastifyRequest, status: number, seconds: number): void {
+  function finish(route: RouteCells, req: FastifyRequest, reply: FastifyReply): void {
+    // Fastify times every reply already (start of routing to the response's end).
+    const seconds = reply.elapsedTime / 1000;
+    const status = reply.statusCode;
     route.record(req.method, status, seconds);
     if (!log || route.quiet) return;
     const raw = req.raw;
@@ -140,67 +128,40 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     else log.info(requestFields(record), 'request');
   }
 
-  /** One route's series, shared by its methods. */
-  const routes = new Map<string, RouteCells>();
-  const cellsFor = (url: string): RouteCells => {
-    let cells = routes.get(url);
-    if (!cells) routes.set(url, (cells = new RouteCells(metrics, url, quiet.has(url))));
-    return cells;
-  };
-  // Requests that matched no route share one endpoint value, keeping label cardinality bounded.
-  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
-
-  /**
-   * The end of every response, one function for all of them (`this` is the
-   * response), so a request allocates no closure for it. A request whose
-   * route hook never ran (an earlier onRequest hook answered it) is matched
-   * to its route here, off the fast path.
-   */
-  function onFinish(this: Tracked): void {
-    const req = this[kRequest];
-    // Some responses (injected ones) emit 'finish' twice; the first counts.
-    if (req === undefined) return;
-    this[kRequest] = undefined;
-    const seconds = (performance.now() - this[kStart]!) / 1000;
-    if (onTheWire(req.raw)) metrics.inFlight--;
-    const cells = this[kCells] ?? (req.is404 ? unmatched : (routes.get(req.routeOptions.url ?? '') ?? unmatched));
-    finish(cells, req, this.statusCode, seconds);
-  }
-
-  // Every request, matched or not, is timed from its onRequest hook to its
-  // response's 'finish' event. Fastify's own onResponse hooks would do the same
-  // at about ten times the cost: with any onResponse hook, each reply gets two
-  // listeners, timing and a hook-runner chain, which measured 1-2 µs per
-  // request on the planning API against well under 1 µs for a plain listener
-  // on 'finish' and two onRequest hooks. Callback-style hooks: async ones
-  // cost a promise per request per hook.
-  app.addHook('onRequest', (req, reply, done) => {
-    const res = reply.raw as unknown as Tracked;
-    res[kRequest] = req;
-    res[kStart] = performance.now();
-    res[kCells] = undefined;
-    res.on('finish', onFinish);
-    done();
-  });
-
-  // Each route's own onRequest hook (it runs after the instance's) names the
-  // route's series, so a request costs no route lookup. Routes registered
-  // after this plugin are covered.
+  // Each route gets its own response hook holding its series, so a request
+  // costs no route lookup. Routes registered after this plugin are covered.
   app.addHook('onRoute', (route) => {
     if (typeof route.url !== 'string') return;
-    const cells = cellsFor(route.url);
-    const hook: onRequestHookHandler = (_req, reply, done) => {
-      (reply.raw as unknown as Tracked)[kCells] = cells;
+    const cells = new RouteCells(metrics, route.url, quiet.has(route.url));
+    const hook: onResponseHookHandler = (req, reply, done) => {
       done();
+      if (onTheWire(req.raw)) metrics.inFlight--;
+      finish(cells, req, reply);
     };
-    const existing = route.onRequest;
-    route.onRequest = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
+    const existing = route.onResponse;
+    route.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
   });
 
-  // Arrivals are counted by the HTTP server itself, ahead of routing.
-  // Injected requests never reach the server, so they are not in flight on it.
+  // Arrivals are counted by the HTTP server itself, ahead of routing: an
+  // onRequest hook would put every request through fastify's hook runner (a
+  // chain of per-request closures) only to increment a number. Injected
+  // requests never reach the server, so they are not in flight on it.
   app.server.prependListener('request', () => {
     metrics.inFlight++;
+  });
+
+  // Requests that matched no route share one endpoint value, keeping label
+  // cardinality bounded. The not-found handler has no onRoute, so this hook is
+  // instance-wide; it joins the routes' own hook in the same phase, which
+  // costs a call rather than another hook run.
+  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
+  // Callback-style hooks: async ones cost a promise per request per hook.
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.is404) {
+      if (onTheWire(req.raw)) metrics.inFlight--;
+      finish(unmatched, req, reply);
+    }
+    done();
   });
 
   app.addHook('onError', (req, _reply, err, done) => {
