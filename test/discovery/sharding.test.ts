@@ -27,6 +27,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
 const INTERVAL = 2_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Polls of the replicas' APIs: settling takes seconds, and each poll is three
+ * target listings answered by processes that share the two cores with the
+ * scrapes being counted. A tenth of the interval finds the state soon enough.
+ */
+const POLL_MS = INTERVAL / 10;
 
 describe('rendezvous hashing', () => {
   const keys = Array.from({ length: 3000 }, (_, i) => `scrape|app|http://10.0.${i >> 8}.${i & 255}:9100/metrics|`);
@@ -75,7 +81,7 @@ async function startReplica(name: string): Promise<void> {
     env: { ...process.env, VIGIL_LOG_LEVEL: process.env.VIGIL_SHARD_TEST_LOG ?? 'warn' },
   });
   procs.set(name, child);
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok, 60_000);
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/-/ready`).catch(() => undefined))?.ok, 60_000, POLL_MS);
 }
 
 async function active(name: string): Promise<Array<{ health: string }>> {
@@ -164,7 +170,7 @@ describe('three replicas on one Redis, 30 targets', () => {
     await waitFor(async () => {
       const owned = await Promise.all(['r1', 'r2', 'r3'].map(active));
       return owned.every((ts) => ts.length > 0) && owned.flat().length === 30 && owned.flat().every((t) => t.health === 'up');
-    }, 60_000);
+    }, 60_000, POLL_MS);
     // One interval more, for the loops to be on their grid after those first scrapes.
     await sleep(INTERVAL);
     const steadyFrom = Date.now();
@@ -183,7 +189,7 @@ describe('three replicas on one Redis, 30 targets', () => {
     await waitFor(async () => {
       const r3 = await active('r3');
       return r3.length > 0 && r3.every((t) => t.health !== 'unknown');
-    }, 60_000);
+    }, 60_000, POLL_MS);
     const rejoined = Date.now();
     // One interval to settle, then at least one whole interval checked on all three.
     await sleep(3 * INTERVAL);
