@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { BlockSet, DEFAULT_BLOCK_WINDOW, type PersistGroup } from './blocks.js';
+import { BlockSet, DEFAULT_BLOCK_WINDOW } from './blocks.js';
 import { ChunkIterator } from './chunk.js';
 import { ChunkEncoding } from './chunk-format.js';
 import { decodeHistogramChunk } from './histogram-chunk.js';
@@ -280,16 +280,16 @@ export class Tsdb implements Storage {
 
   private persistHead(): void {
     const idleBefore = this.head.maxTime - IDLE_CUT_MS;
-    const groups: PersistGroup[] = [];
+    const withChunks: MemSeries[] = [];
     for (const s of this.index.byRef.values()) {
       if (s.head && s.head.count && s.head.maxT < idleBefore) s.cutHead();
       if (s.hist && s.hist.count && s.hist.maxT < idleBefore) s.cutHist();
-      if (s.chunks.length) groups.push({ series: s, chunks: s.chunks });
+      if (s.chunks.length) withChunks.push(s);
     }
-    if (groups.length === 0) return;
-    this.blocks.persist(groups);
+    if (withChunks.length === 0) return;
+    this.blocks.persist(withChunks);
     // On disk now: the bytes leave the heap (the decoded cache ages them out).
-    for (const g of groups) g.series.chunks = NO_CHUNKS;
+    for (const s of withChunks) s.chunks = NO_CHUNKS;
   }
 
   private cutoff(): number {
