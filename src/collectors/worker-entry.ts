@@ -7,10 +7,13 @@
  * transform per module), where the bundle loads in about 100. The bundle is
  * made once per process and state of its sources, and kept in
  * node_modules/.cache so that its package imports resolve as the sources'
- * do. Without esbuild, the worker registers tsx itself.
+ * do. Bundles are named by their content, so every edit of the sources
+ * leaves one behind: a bundle is touched whenever it is used again, and
+ * bundles untouched for a week are deleted. Without esbuild, the worker
+ * registers tsx itself.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,6 +27,9 @@ interface Bundle {
 }
 
 const bundles = new Map<string, Bundle>();
+/** Bundles unused this long are deleted: another checkout's bundles stay while it is in use. */
+const BUNDLE_MAX_AGE_MS = 7 * 24 * 3600_000;
+let pruned = false;
 const require = createRequire(import.meta.url);
 
 function mtime(path: string): number {
@@ -64,7 +70,10 @@ function bundle(entry: string): string | undefined {
   const code = out.outputFiles[0].contents;
   const dir = join(dirname(dirname(require.resolve('esbuild/package.json'))), '.cache', 'vigil-workers');
   const file = join(dir, `${basename(entry).replace(/\.[cm]?ts$/, '')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(file)) {
+  if (existsSync(file)) {
+    const now = new Date();
+    utimesSync(file, now, now);
+  } else {
     mkdirSync(dir, { recursive: true });
     // A new file renamed into place: processes bundling at once never read half of one.
     const tmp = `${file}.${process.pid}.tmp`;
@@ -76,7 +85,36 @@ function bundle(entry: string): string | undefined {
     return [path, mtime(path)];
   });
   bundles.set(entry, { file, inputs });
+  if (!pruned) {
+    pruned = true;
+    pruneBundles(dir, Date.now());
+  }
   return file;
+}
+
+/** Deletes the bundles (and stray temporary files) in `dir` last used more than a week before `now`; returns their names. */
+export function pruneBundles(dir: string, now: number): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    // Bundles, and the temporary files of writers that died before renaming theirs.
+    if (!name.endsWith('.mjs') && !name.endsWith('.tmp')) continue;
+    const path = join(dir, name);
+    try {
+      if (now - statSync(path).mtimeMs > BUNDLE_MAX_AGE_MS) {
+        unlinkSync(path);
+        removed.push(name);
+      }
+    } catch {
+      // Deleted by another process meanwhile, or not ours to delete: either way not in the way.
+    }
+  }
+  return removed;
 }
 
 /** Worker constructor arguments that run the module at `url`. */
