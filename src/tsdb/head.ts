@@ -87,9 +87,9 @@ export class Head {
       s.lastStale = stale;
       s.lastFromBlock = false;
     } else {
-      const open = s.head;
+      const closed = s.chunks.length;
       s.append(t, v, stale, this.opts.chunkSize, this.opts.cutEvery);
-      if (open !== null && s.head !== open) this.cuts++;
+      if (s.chunks.length !== closed) this.cuts++;
     }
     if (t > this.maxTime) this.maxTime = t;
   }
