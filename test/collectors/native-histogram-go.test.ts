@@ -56,20 +56,29 @@ describe.skipIf(!ready)('native histograms from a Go client library program', ()
     mkdirSync(pkg, { recursive: true });
     copyFileSync(source, join(pkg, 'main.go'));
     const bin = join(dir, 'nhapp');
-    // Offline GOPATH build against Debian's packaged client library; the build cache outlives the test.
-    await promisify(execFile)(go!, ['build', '-o', bin, '.'], {
-      cwd: pkg,
-      env: { ...process.env, GO111MODULE: 'off', GOPATH: `${GOPATH_LIBS}:${dir}`, GOCACHE: join(tmpdir(), 'vigil-gocache'), GOFLAGS: '' },
-    });
     const port = await freePort();
     appUrl = `http://127.0.0.1:${port}/metrics`;
-    app = spawn(bin, ['-listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
-    await waitFor(async () => ((await fetch(appUrl).catch(() => undefined))?.ok ? true : undefined), 20_000);
-    prom = await startPrometheus({
-      prometheus: prometheusBin!,
-      config: `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
-      extraArgs: ['--enable-feature=native-histograms'],
-    });
+    const buildAndRun = async () => {
+      // Offline GOPATH build against Debian's packaged client library; the build cache outlives the test.
+      await promisify(execFile)(go!, ['build', '-o', bin, '.'], {
+        cwd: pkg,
+        env: { ...process.env, GO111MODULE: 'off', GOPATH: `${GOPATH_LIBS}:${dir}`, GOCACHE: join(tmpdir(), 'vigil-gocache'), GOFLAGS: '' },
+      });
+      app = spawn(bin, ['-listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+      await waitFor(async () => ((await fetch(appUrl).catch(() => undefined))?.ok ? true : undefined), 20_000);
+    };
+    // Prometheus 2.42 starts scraping at its first discovery tick, 5 s after it starts: started
+    // first, it waits through the program's build and start instead of after them.
+    const [started, built] = await Promise.allSettled([
+      startPrometheus({
+        prometheus: prometheusBin!,
+        config: `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:${port}']\n`,
+        extraArgs: ['--enable-feature=native-histograms'],
+      }),
+      buildAndRun(),
+    ]);
+    if (started.status === 'fulfilled') prom = started.value;
+    for (const r of [started, built]) if (r.status === 'rejected') throw r.reason;
   }, 300_000);
 
   afterAll(async () => {

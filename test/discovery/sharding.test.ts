@@ -165,7 +165,8 @@ describe('three replicas on one Redis, 30 targets', () => {
       const owned = await Promise.all(['r1', 'r2', 'r3'].map(active));
       return owned.every((ts) => ts.length > 0) && owned.flat().length === 30 && owned.flat().every((t) => t.health === 'up');
     }, 60_000);
-    await sleep(2 * INTERVAL);
+    // One interval more, for the loops to be on their grid after those first scrapes.
+    await sleep(INTERVAL);
     const steadyFrom = Date.now();
     await sleep(3 * INTERVAL);
 

@@ -18,10 +18,13 @@
  * group_wait and group_interval keep a 1 s floor: they must stay above the
  * evaluation delay a loaded test machine adds, as the shipped 10 s are in
  * production.
+ *
+ * The two incidents run at once, each with its own Vigil, stand-ins and
+ * directory: most of either is waiting for its scaled clock.
  */
 import { createServer, type Server } from 'node:http';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { Vigil } from '../../src/main.js';
 import { waitFor } from '../helpers/net.js';
 import { hasPostgres, PG_URL } from '../helpers/services.js';
@@ -93,7 +96,7 @@ async function quiet(v: Vigil, timeoutMs = 30_000): Promise<void> {
 
 const PG_OUTAGE_S = Number(process.env.VIGIL_TEST_PG_OUTAGE_S ?? 7.5);
 
-describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per receiver', () => {
+describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per receiver', { concurrent: true }, () => {
   const FACTOR = PG_OUTAGE_S / 180;
   // Evaluations ten times a scaled minute. Scrapes as often down to 500 ms: their
   // timeout is their interval, and a PostgreSQL connection through the proxy or a
@@ -154,7 +157,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
     d?.remove();
   });
 
-  it('one firing and one resolved page per receiver; the health alerts are inhibited and shown so; a restart keeps it firing', { timeout: scaled(60_000) }, async () => {
+  it('one firing and one resolved page per receiver; the health alerts are inhibited and shown so; a restart keeps it firing', { timeout: scaled(60_000) }, async ({ expect }) => {
     vigil = await d.start();
     await waitFor(async () => (await instantQuery(vigil!.url, 'pg_up'))[0]?.value[1] === '1' || undefined, 20_000);
     await waitFor(async () => (await instantQuery(vigil!.url, 'probe_success'))[0]?.value[1] === '1' || undefined, 20_000);
@@ -212,7 +215,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
   });
 });
 
-describe('a 5xx burst crossing both error rules pages once per receiver', () => {
+describe('a 5xx burst crossing both error rules pages once per receiver', { concurrent: true }, () => {
   const FACTOR = 1 / 120;
   let s: Stands;
   let target: Server;
@@ -257,7 +260,7 @@ describe('a 5xx burst crossing both error rules pages once per receiver', () => 
     d?.remove();
   });
 
-  it('HighErrorRatio pages; HighErrorRate fires inhibited; one resolved page', async () => {
+  it('HighErrorRatio pages; HighErrorRate fires inhibited; one resolved page', async ({ expect }) => {
     vigil = await d.start();
     await waitFor(async () => (await instantQuery(vigil!.url, 'up{job="sical-backend"}'))[0]?.value[1] === '1' || undefined, 20_000);
     errorsPerScrape = 10;

@@ -80,7 +80,8 @@ describe('shipping to Elasticsearch (stand-in)', () => {
     es.itemRejectRate = 0.3;
     es.failNext = 5;
     es.failStatus = 429;
-    const p = make();
+    // Backoff capped low: a 30% rejection rate takes several rounds per batch, each with its sleep.
+    const p = make({ backoff_max: '50ms' });
     await p.start();
     const n = 5000;
     for (let i = 0; i < n; i += 250) p.push(events(i, 250));

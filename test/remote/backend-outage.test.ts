@@ -99,13 +99,13 @@ describe.skipIf(!vmBin)('VictoriaMetrics as query backend', () => {
     const pending = alert(vigil, 'LongPending')!;
     expect(pending.state).toBe('pending');
     // Let ALERTS_FOR_STATE reach the backend, then restart once the pending alert
-    // is old enough (4 s) that a fresh start could not pass for a restored one.
+    // is old enough (3 s) that a fresh start could not pass for a restored one.
     await step('ALERTS_FOR_STATE of LongPending in the backend', async () => {
       const res = await fetch(`${vm.url}/api/v1/query`, { method: 'POST', body: new URLSearchParams({ query: 'ALERTS_FOR_STATE{alertname="LongPending"}' }) });
       const body = (await res.json()) as { data?: { result: unknown[] } };
       return body.data?.result.length ? true : undefined;
     }, 30_000);
-    const minAge = 4000 - (Date.now() - pending.activeAt);
+    const minAge = 3000 - (Date.now() - pending.activeAt);
     if (minAge > 0) await sleep(minAge);
     const ageAtStop = Date.now() - pending.activeAt;
     await vigil.stop();

@@ -59,7 +59,9 @@ beforeAll(async () => {
   if (!vmBin) return;
   dir = mkdtempSync(join(tmpdir(), 'vigil-backend-'));
   data = generateDataset({ start: T0, samples: 240, intervalMs: STEP, instances: 2 });
-  vm = victoriaMetrics(vmBin, join(dir, 'vm'), await freePort());
+  // Thousands of answers over loopback: uncompressed, this file's one JavaScript thread
+  // (which also evaluates the embedded and local runs) does not spend seconds inflating them.
+  vm = victoriaMetrics(vmBin, join(dir, 'vm'), await freePort(), ['-http.disableResponseCompression']);
   await vm.start();
   await remoteWrite(vm.writeUrl, data);
   await fetch(`${vm.url}/internal/force_flush`);

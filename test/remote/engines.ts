@@ -16,7 +16,7 @@ export interface Engine {
   log(): string;
 }
 
-export function victoriaMetrics(bin: string, dir: string, port: number): Engine {
+export function victoriaMetrics(bin: string, dir: string, port: number, flags: string[] = []): Engine {
   mkdirSync(dir, { recursive: true });
   const url = `http://127.0.0.1:${port}`;
   const d = daemon({
@@ -32,6 +32,7 @@ export function victoriaMetrics(bin: string, dir: string, port: number): Engine 
       // Answer queries up to now (the default hides the last 30 s).
       '-search.latencyOffset=0s',
       '-loggerLevel=ERROR',
+      ...flags,
     ],
     readyUrl: `${url}/health`,
     readyTimeoutMs: 60_000,

@@ -1,16 +1,7 @@
 import Fastify from 'fastify';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/index.js';
-import { silentLogger } from '../../src/logger.js';
-import { startVigil } from '../../src/main.js';
+import { describe, expect, it } from 'vitest';
 import { federateRoute } from '../../src/remote/federate.js';
 import { MemoryStorage } from '../../src/tsdb/index.js';
-import { waitFor } from '../helpers/net.js';
-import { startPrometheus } from '../helpers/prometheus.js';
-import { requireBinary } from '../helpers/services.js';
 
 const NOW = 1_700_000_000_000;
 
@@ -72,54 +63,5 @@ describe('/federate', () => {
   });
 });
 
-const promBin = requireBinary('prometheus');
-
-describe.skipIf(!promBin)('the real Prometheus 2.42 federating from Vigil', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-fed-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('reads back the selected series with Vigil external labels and values', async () => {
-    const config = parseConfig(
-      `global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s, external_labels: {site: vigil-a}}
-storage: {path: data}
-logs: {self: false}
-scrape_configs:
-  - job_name: self
-    static_configs: [{targets: ['127.0.0.1:1']}]
-`,
-    );
-    const vigil = await startVigil({ config, file: join(dir, 'vigil.yml'), baseDir: dir }, { listen: '127.0.0.1:0', logger: silentLogger() });
-    const app = vigil.storage.appender();
-    const now = Date.now();
-    for (let i = 0; i < 5; i++) app.append({ __name__: 'fed_metric', job: 'fed', i: String(i) }, now, i * 1.25);
-    await app.commit();
-    const target = new URL(vigil.url).host;
-    const prom = await startPrometheus({
-      prometheus: promBin!,
-      config: `global: {scrape_interval: 1s}
-scrape_configs:
-  - job_name: federate
-    honor_labels: true
-    metrics_path: /federate
-    params: {'match[]': ['{job="fed"}', 'up{job="self"}']}
-    static_configs: [{targets: ['${target}']}]
-`,
-    });
-    try {
-      const got = await waitFor(async () => {
-        const res = await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: '{job=~"fed|self", __name__!="scrape_samples_scraped", __name__=~"fed_metric|up"}' })}`);
-        const j = (await res.json()) as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-        return j.data.result.length >= 6 ? j.data.result : undefined;
-      }, 30_000, 500);
-      const fed = got.filter((r) => r.metric.__name__ === 'fed_metric').sort((a, b) => Number(a.metric.i) - Number(b.metric.i));
-      expect(fed.map((r) => [r.metric.i, r.metric.site, r.value[1]])).toEqual([0, 1, 2, 3, 4].map((i) => [String(i), 'vigil-a', String(i * 1.25)]));
-      // honor_labels keeps Vigil's job label; instance="" from Vigil means Prometheus's own instance is not forced on.
-      expect(fed[0].metric.job).toBe('fed');
-      const up = got.find((r) => r.metric.__name__ === 'up' && r.metric.job === 'self');
-      expect(up?.value[1]).toBe('0');
-    } finally {
-      await prom.stop();
-      await vigil.stop();
-    }
-  }, 90_000);
-});
+// The real Prometheus federating from Vigil: test/collectors/prometheus-scrapes-vigil.test.ts,
+// which shares one Prometheus between its /metrics and /federate scrapes.

@@ -26,6 +26,11 @@ const SELECTOR_ROLE: Record<Resource, string> = { pods: 'pod', services: 'servic
 
 const MAX_BACKOFF_MS = 30_000;
 
+export interface KubernetesDiscovererOptions {
+  /** First wait before retrying a failed list or watch (doubling up to 30 s); 1 s unless a test shortens it. */
+  initialBackoffMs?: number;
+}
+
 /** Asks the API server for bookmarks, so a quiet watch still advances its resourceVersion. */
 class BookmarkWatch extends Watch {
   override watch(path: string, query: Record<string, string | number | boolean | undefined>, cb: (phase: string, obj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void) {
@@ -74,11 +79,15 @@ export class KubernetesDiscoverer implements Discoverer {
   private last = new Map<string, string>();
   private scheduled = false;
   private stopped = false;
+  private readonly initialBackoffMs: number;
 
   constructor(
     private readonly cfg: KubernetesSdConfig,
     private readonly ctx: DiscoveryContext,
-  ) {}
+    opts: KubernetesDiscovererOptions = {},
+  ) {
+    this.initialBackoffMs = opts.initialBackoffMs ?? 1_000;
+  }
 
   start(emit: (groups: TargetGroup[]) => void): void {
     this.emit = emit;
@@ -102,10 +111,10 @@ export class KubernetesDiscoverer implements Discoverer {
       for (const ns of scopes) {
         const { path, list } = listerFor(kc, resource, ns, sel?.label, sel?.field);
         const lw = new ListWatch<KubernetesObject>(path, watch, list, false, sel?.label, sel?.field);
-        const w: Watched = { resource, lw, synced: false, backoffMs: 1_000, failures: 0 };
+        const w: Watched = { resource, lw, synced: false, backoffMs: this.initialBackoffMs, failures: 0 };
         const changed = () => {
           w.synced = true;
-          w.backoffMs = 1_000;
+          w.backoffMs = this.initialBackoffMs;
           this.schedule();
         };
         lw.on('add', changed);
