@@ -86,21 +86,6 @@ export class BitWriter {
     this.cap = slabs.sizeFor(n + 1);
   }
 
-  /** Starts over with fresh space of `initialBytes`, after `release` (a reused head chunk appender). */
-  reopen(initialBytes = 64): void {
-    const slabs = this.slabs;
-    if (slabs) {
-      this.off = slabs.take(initialBytes);
-      this.mem = slabs.slab;
-      this.cap = slabs.sizeFor(initialBytes);
-    } else {
-      this.mem = new Uint8Array(initialBytes);
-      this.off = 0;
-      this.cap = initialBytes;
-    }
-    this.pos = 0;
-  }
-
   /** Gives the buffer back to its slabs; the writer is empty afterwards. */
   release(): void {
     this.slabs?.give(this.mem, this.off, this.cap);

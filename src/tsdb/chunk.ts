@@ -265,25 +265,6 @@ export class ChunkAppender {
     return chunkSlabs.copy(this.w.bytes());
   }
 
-  /**
-   * Starts a new, empty chunk in this appender after `release`: when a whole
-   * target's chunks are cut together, no appender is allocated per series
-   * (100k series: about 18 MB).
-   */
-  reopen(): this {
-    this.w.reopen();
-    this.count = 0;
-    this.minT = 0;
-    this.span = 0;
-    this.delta = 0;
-    this.vHi = 0;
-    this.vLo = 0;
-    this.lead = -1;
-    this.trail = 0;
-    this.scale = 0;
-    return this;
-  }
-
   /** Gives the buffer back to the slabs: the appender is done with (cut, dropped). */
   release(): void {
     this.w.release();

@@ -36,15 +36,13 @@ export class DecodedChunkCache {
   /**
    * The decoded samples of the chunk `key` whose encoding is the first
    * `count` samples of `buf`. `capacity` sizes the arrays of a chunk that
-   * will grow (the head). `minT`, given for a head chunk, tells a new chunk
-   * from the one cached under the same key: a head appender goes on with the
-   * next chunk of its series after a cut. Returns undefined when caching is off.
+   * will grow (the head). Returns undefined when caching is off.
    */
-  get(key: CacheKey, buf: Uint8Array, count: number, capacity: number, minT?: number): DecodedChunk | undefined {
+  get(key: CacheKey, buf: Uint8Array, count: number, capacity: number): DecodedChunk | undefined {
     if (this.budgetBytes <= 0) return undefined;
     let e = this.entries.get(key);
-    if (e !== undefined && (e.n > count || (minT !== undefined && e.n > 0 && e.t[0] !== minT))) {
-      // Another chunk now, or one that shrank (cannot happen for an append-only chunk): decode afresh.
+    if (e !== undefined && e.n > count) {
+      // Cannot happen for an append-only chunk; decode afresh rather than trust it.
       this.drop(key, e);
       e = undefined;
     }

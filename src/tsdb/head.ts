@@ -87,9 +87,9 @@ export class Head {
       s.lastStale = stale;
       s.lastFromBlock = false;
     } else {
-      const closed = s.chunks.length;
+      const open = s.head;
       s.append(t, v, stale, this.opts.chunkSize, this.opts.cutEvery);
-      if (s.chunks.length !== closed) this.cuts++;
+      if (open !== null && s.head !== open) this.cuts++;
     }
     if (t > this.maxTime) this.maxTime = t;
   }

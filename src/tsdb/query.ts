@@ -137,7 +137,7 @@ export class StoreQuerier implements Querier {
             // push out the recent ones rules and dashboards keep reading.
             if (!windows) d = cache.get(x.key, buf, x.count, x.count);
           }
-        } else d = cache.get(x.key, buf!, x.count, x.capacity ?? x.count, x.capacity !== undefined ? x.minT : undefined);
+        } else d = cache.get(x.key, buf!, x.count, x.capacity ?? x.count);
         const first = at;
         try {
           at = d ? copyRange(d, mint, maxt, ts, vs, stale, at, flag) : decodeRange(buf!, x.count, mint, maxt, ts, vs, stale, at, flag);

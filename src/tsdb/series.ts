@@ -100,14 +100,10 @@ export class MemSeries {
       if (this.hist.count) this.cutHist();
       if (!stale) this.hist.last = undefined;
     }
-    let h = this.head;
-    if (h === null) this.head = h = new ChunkAppender();
-    else if (h.count >= chunkSize || Math.floor(t / cutEvery) !== Math.floor(h.minT / cutEvery)) {
-      this.cutHead();
-      // The closed chunk keeps a copy of the bytes: the appender goes on with the next one.
-      this.head = h = h.reopen();
-    }
-    h.append(t, v, stale);
+    const h = this.head;
+    if (h && (h.count >= chunkSize || Math.floor(t / cutEvery) !== Math.floor(h.minT / cutEvery))) this.cutHead();
+    if (!this.head) this.head = new ChunkAppender();
+    this.head.append(t, v, stale);
     this.lastT = t;
     this.lastV = v;
     this.lastStale = stale;

@@ -382,26 +382,6 @@ describe('tsdb', () => {
     await db2.close();
   });
 
-  it('reads the next head chunk, not the cached decoding of the previous one, after a cut reuses its appender', async () => {
-    const db = await openTsdb({ dir: freshDir(), retentionMs: 365 * DAY, chunkSize: 4 });
-    try {
-      const labels = Object.freeze({ __name__: 'm' });
-      for (let c = 0; c < 10; c++) {
-        const app = db.appender();
-        app.append(labels, 1000 * (c + 1), c * 1.5);
-        await app.commit();
-        // A query caches the head chunk's decoding under its appender: the next
-        // one comes when the next chunk holds as many samples.
-        if (c % 4 !== 1) continue;
-        const [got] = db.querier().select(ALL, 0, 1e9);
-        expect(Array.from(got.t)).toEqual(Array.from({ length: c + 1 }, (_, i) => 1000 * (i + 1)));
-        expect(Array.from(got.v)).toEqual(Array.from({ length: c + 1 }, (_, i) => i * 1.5));
-      }
-    } finally {
-      await db.close();
-    }
-  });
-
   it('checkpoints right after most series cut their chunks at once, writing a block whose index spans many pieces', async () => {
     const dir = freshDir();
     const db = await openTsdb({ dir, retentionMs: 365 * DAY, chunkSize: 4, checkpointIntervalMs: 3600_000 });
