@@ -14,11 +14,12 @@
  * VIGIL_BENCH_RW_BASE a second Vigil source tree (an older build) measured as
  * `Vigil (base)` right after `Vigil`, for a ratio taken under the same load;
  * VIGIL_BENCH_RW_BASE_FIRST=1 measures the base before `Vigil` (to tell an order effect from a change's);
- * VIGIL_BENCH_RW_NODE_ARGS extra Node options (space-separated) for `Vigil` only, not the base.
+ * VIGIL_BENCH_RW_NODE_ARGS extra Node options (space-separated) for `Vigil` only, not the base;
+ * VIGIL_BENCH_RW_STDOUT a directory for each Vigil's standard output (e.g. with `--trace-gc`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,7 @@ const CPU_PROF = process.env.VIGIL_BENCH_RW_CPU_PROF;
 const THREADS = process.env.VIGIL_BENCH_RW_THREADS === '1';
 const BASE = process.env.VIGIL_BENCH_RW_BASE;
 const NODE_ARGS = process.env.VIGIL_BENCH_RW_NODE_ARGS;
+const STDOUT_DIR = process.env.VIGIL_BENCH_RW_STDOUT;
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** 100k series in 200 metric families of 500, the values moving each scrape. */
@@ -223,7 +225,9 @@ ${scrapeYaml(targetPort)}remote_write:
       );
       const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : [];
       const extra = root === ROOT && NODE_ARGS ? NODE_ARGS.split(' ').filter(Boolean) : [];
-      return spawn(process.execPath, [...prof, ...extra, '--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', file], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+      // Standard output (where --trace-gc writes) goes to a file when asked, one per run.
+      const out = STDOUT_DIR ? openSync(join(STDOUT_DIR, `${name.replace(/\W/g, '')}-${Date.now()}.log`), 'w') : 'ignore';
+      return spawn(process.execPath, [...prof, ...extra, '--import', 'tsx', join(root, 'src/cli.ts'), 'start', '--config', file], { cwd: root, stdio: ['ignore', out, 'pipe'] });
     },
   };
 }

@@ -9,6 +9,7 @@
  * are matched against the previous scrape's line with one string comparison, and the
  * scrape loop gets the same label objects to key its own caches on.
  */
+import { flatString } from '../util/flat-string.js';
 import type { Labels } from '../tsdb/types.js';
 import {
   CR,
@@ -657,7 +658,9 @@ export class ExpositionParser {
     const nameStart = i;
     if (!isNameStart(line.charCodeAt(i))) throw new ExpositionError(lineNo, `invalid metric name in ${kind} line: ${excerpt(line)}`);
     while (i < line.length && isNameChar(line.charCodeAt(i))) i++;
-    const name = line.slice(nameStart, i);
+    // Kept (metadata, TYPE names) and copied flat: a slice would hold the whole batch of lines
+    // it came from until the scrape ends, and a scrape's body text then outlived the young generation.
+    const name = flatString(line.slice(nameStart, i));
     let rest = '';
     if (i < line.length) {
       const c = line.charCodeAt(i);
@@ -671,19 +674,19 @@ export class ExpositionParser {
     }
     if (kind === 'HELP') {
       if (meta.help !== undefined) throw new ExpositionError(lineNo, `second HELP line for ${name}`);
-      meta.help = unescapeHelp(rest, om, lineNo);
+      meta.help = flatString(unescapeHelp(rest, om, lineNo));
     } else if (kind === 'TYPE') {
       const type = rest.trim();
       if (!(om ? OM_TYPES : TEXT_TYPES).has(type)) throw new ExpositionError(lineNo, `invalid metric type ${excerpt(type)} for ${name}`);
       if (typed.has(name)) throw new ExpositionError(lineNo, `second TYPE line for ${name}`);
       typed.add(name);
-      meta.type = type;
+      meta.type = flatString(type);
     } else {
       if (!om) throw new ExpositionError(lineNo, 'UNIT lines are only valid in OpenMetrics');
       if (meta.unit !== undefined) throw new ExpositionError(lineNo, `second UNIT line for ${name}`);
       const unit = rest.trim();
       if (unit && !name.endsWith(`_${unit}`)) throw new ExpositionError(lineNo, `unit ${excerpt(unit)} is not a suffix of ${name}`);
-      meta.unit = unit;
+      meta.unit = flatString(unit);
     }
     return false;
   }

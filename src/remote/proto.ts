@@ -9,6 +9,7 @@
  * (the tests' and the benchmark's receivers).
  */
 import type { BucketList, FloatHistogram } from '../model/histogram.js';
+import type { Labels } from '../tsdb/types.js';
 import { lazyRequire } from '../util/lazy-require.js';
 
 // Loaded on first use: a server without remote write never pays for them
@@ -438,15 +439,36 @@ export function encodeHistogram(h: FloatHistogram | null, t: number): Buffer {
  * Labels must be sorted by name.
  */
 export function encodeLabels(labels: readonly ProtoLabel[]): string {
-  const w = new ProtoWriter(256);
-  for (const l of labels) {
-    const n = Buffer.byteLength(l.name, 'utf8');
-    const v = Buffer.byteLength(l.value, 'utf8');
-    w.open(TAG_LABELS, 1 + uvarintSize(n) + n + 1 + uvarintSize(v) + v);
-    w.stringField(TAG_NAME, l.name);
-    w.stringField(TAG_VALUE, l.value);
+  const w = labelsWriter;
+  w.reset();
+  for (const l of labels) writeLabel(w, l.name, l.value);
+  return w.buf.toString('latin1', 0, w.pos);
+}
+
+/**
+ * `encodeLabels` of a label set: sorted by name, empty values left out (an
+ * empty value is an absent label); '' when no label is left. Writes no
+ * intermediate objects: a queue encodes every series once, 100k at start-up.
+ */
+export function encodeLabelSet(labels: Labels): string {
+  const w = labelsWriter;
+  w.reset();
+  for (const name of Object.keys(labels).sort()) {
+    const value = labels[name];
+    if (value !== '') writeLabel(w, name, value);
   }
-  return w.result().toString('latin1');
+  return w.buf.toString('latin1', 0, w.pos);
+}
+
+/** Scratch of the label encoders (synchronous: one label set at a time). */
+const labelsWriter = new ProtoWriter(256);
+
+function writeLabel(w: ProtoWriter, name: string, value: string): void {
+  const n = Buffer.byteLength(name, 'utf8');
+  const v = Buffer.byteLength(value, 'utf8');
+  w.open(TAG_LABELS, 1 + uvarintSize(n) + n + 1 + uvarintSize(v) + v);
+  w.stringField(TAG_NAME, name);
+  w.stringField(TAG_VALUE, value);
 }
 
 export function writeMetadata(w: ProtoWriter, md: ProtoMetadata): void {

@@ -19,7 +19,7 @@ import type { Labels } from '../tsdb/types.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import { loadState, StateFile, type QueueState } from './position.js';
 import { encodeBatch, ShardBuffer, type SendSeries } from './batch.js';
-import { compressBody, encodeLabels, encodeWriteBody, METRIC_TYPES, ProtoWriter, type ProtoMetadata } from './proto.js';
+import { compressBody, encodeLabelSet, encodeWriteBody, METRIC_TYPES, ProtoWriter, type ProtoMetadata } from './proto.js';
 import { WriteClient, type SendOutcome } from './send.js';
 import { seriesLabels, WalReader, type SampleSink, type WalPosition, type WalSeries } from './wal-reader.js';
 
@@ -384,9 +384,8 @@ export class WriteQueue {
     }
     const out = relabel(l, this.relabelSteps);
     if (!out) return null;
-    const names = Object.keys(out).filter((n) => out[n] !== '');
-    if (!names.length) return null;
-    const bytes = encodeLabels(names.sort().map((name) => ({ name, value: out[name] })));
+    const bytes = encodeLabelSet(out);
+    if (bytes === '') return null;
     return { labels: bytes, hash: hashString(bytes), mark: 0, first: 0, last: 0, samplesLen: 0 };
   }
 

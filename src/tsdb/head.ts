@@ -105,14 +105,20 @@ export class Head {
     if (t > this.maxTime) this.maxTime = t;
   }
 
-  /** Finds or prepares (unregistered, ref 0) the series for `labels`. */
-  resolve(labels: Labels, pending: Map<string, MemSeries>): MemSeries {
+  /**
+   * Finds or prepares (unregistered, ref 0) the series for `labels`. `cache`
+   * false: the caller keeps the series as a handle (appendTo), so the label
+   * object is not remembered: a weak-map entry per series would only add
+   * 100k ephemerons (4 MB, and entries a full collection marks in passes of
+   * their own) to the heap of a scraped 100k-series head.
+   */
+  resolve(labels: Labels, pending: Map<string, MemSeries>, cache = true): MemSeries {
     const known = this.byObject.get(labels);
     if (known !== undefined && !known.dead) return known;
     const registered = this.index.find(labels);
     if (registered) {
       // Pending series are not cached: a rollback would leave them unregistered.
-      if (Object.isFrozen(labels)) this.byObject.set(labels, registered);
+      if (cache && Object.isFrozen(labels)) this.byObject.set(labels, registered);
       return registered;
     }
     const key = seriesKey(labels);
@@ -342,7 +348,7 @@ export class HeadAppender implements Appender {
   }
 
   appendTo(series: SeriesHandle | undefined, labels: Labels, t: number, v: number): SeriesHandle | undefined {
-    const s = this.add(labels, t, v, false, series as MemSeries | undefined);
+    const s = this.add(labels, t, v, false, true, series as MemSeries | undefined);
     // A series created by this appender is not the store's until the commit: it is found by labels again.
     return s.ref > 0 ? s : undefined;
   }
@@ -351,12 +357,13 @@ export class HeadAppender implements Appender {
     this.add(labels, t, NaN, true);
   }
 
-  private add(labels: Labels, t: number, v: number, stale: boolean, known?: MemSeries): MemSeries {
+  /** `handle`: the caller keeps the series returned (appendTo), `known` is its handle when it has one. */
+  private add(labels: Labels, t: number, v: number, stale: boolean, handle = false, known?: MemSeries): MemSeries {
     const head = this.head;
     if (!Number.isSafeInteger(t)) throw head.reject('invalid', `invalid timestamp ${t} for ${describeLabels(labels)}: must be an integer (ms)`);
     if (typeof v !== 'number') throw head.reject('invalid', `invalid value for ${describeLabels(labels)}: not a number`);
     // A handle is used only while it is a registered, live series of these very labels.
-    const s = known !== undefined && known.ref > 0 && !known.dead && known.labels === labels ? known : head.resolve(labels, this.pending);
+    const s = known !== undefined && known.ref > 0 && !known.dead && known.labels === labels ? known : head.resolve(labels, this.pending, !handle);
     const c = this.columns;
     // The series remembers its latest pending sample in this appender (cheaper than a Map).
     const idx = s.pendingOwner === this ? s.pendingIdx : undefined;

@@ -147,6 +147,45 @@ describe('instrumentation plugin', () => {
     expect(ready.json()).toMatchObject({ status: 'ready' });
   });
 
+  it('labels and times requests that an earlier hook answers, over the wire and injected', async () => {
+    const log = capture();
+    const a = Fastify();
+    apps.push(a);
+    const registry = new Registry();
+    await a.register(vigilInstrumentation, { registry, defaultMetrics: false, logger: log.logger });
+    // An application hook after the plugin's: it answers before the route's own hooks run.
+    a.addHook('onRequest', (req, reply, done) => {
+      if (req.headers.authorization === undefined) reply.code(401).send({ error: 'unauthorized' });
+      else done();
+    });
+    a.get('/api/v1/plans/:id', async () => ({ ok: true }));
+    await a.ready();
+    const base = await a.listen({ port: 0, host: '127.0.0.1' });
+    expect((await fetch(`${base}/api/v1/plans/1`)).status).toBe(401);
+    expect((await fetch(`${base}/api/v1/plans/2`, { headers: { authorization: 'x' } })).status).toBe(200);
+    expect((await fetch(`${base}/nope`, { headers: { authorization: 'x' } })).status).toBe(404);
+    expect((await a.inject({ url: '/api/v1/plans/3' })).statusCode).toBe(401);
+    expect((await a.inject({ url: '/api/v1/plans/4', headers: { authorization: 'x' } })).statusCode).toBe(200);
+    const { samples } = parseExposition((await a.inject({ url: '/metrics', headers: { authorization: 'x' } })).body);
+    const count = (labels: Record<string, string>) =>
+      samples.find((s) => s.labels.__name__ === 'http_requests_total' && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(count({ endpoint: '/api/v1/plans/:id', status: '401' })).toBe(2);
+    expect(count({ endpoint: '/api/v1/plans/:id', status: '200' })).toBe(2);
+    expect(count({ endpoint: 'unmatched', status: '404' })).toBe(1);
+    const durations = samples.find((s) => s.labels.__name__ === 'http_request_duration_seconds_count' && s.labels.endpoint === '/api/v1/plans/:id');
+    expect(durations?.value).toBe(4);
+    expect(samples.find((s) => s.labels.__name__ === 'active_connections')?.value).toBe(0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log.lines.map((l) => [l.status, l.path, l.level])).toEqual([
+      [401, '/api/v1/plans/1', 'warn'],
+      [200, '/api/v1/plans/2', 'info'],
+      [404, '/nope', 'warn'],
+      [401, '/api/v1/plans/3', 'warn'],
+      [200, '/api/v1/plans/4', 'info'],
+    ]);
+    expect(log.lines.every((l) => typeof l.latency === 'number' && (l.latency as number) >= 0 && (l.latency as number) < 5)).toBe(true);
+  });
+
   it('parses only well-formed traceparent headers and formats uptime like Go', () => {
     expect(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeUndefined();
     expect(parseTraceparent('garbage')).toBeUndefined();

@@ -71,19 +71,16 @@ class RouteCells {
 }
 
 /**
- * The request's User-Agent and traceparent, read from the raw header list.
+ * Sets the record's User-Agent and traceparent from the raw header list.
  * Node builds `req.headers` on first access (a lower-casing pass over every
  * header), which the API itself often never triggers on a GET.
  */
-function logHeaders(raw: string[]): { userAgent: string; traceparent: string | undefined } {
-  let userAgent = '';
-  let traceparent: string | undefined;
+function readLogHeaders(raw: string[], record: RequestRecord): void {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (name.length === 10 && userAgent === '' && name.toLowerCase() === 'user-agent') userAgent = raw[i + 1];
-    else if (name.length === 11 && traceparent === undefined && name.toLowerCase() === 'traceparent') traceparent = raw[i + 1];
+    if (name.length === 10 && record.userAgent === '' && name.toLowerCase() === 'user-agent') record.userAgent = raw[i + 1];
+    else if (name.length === 11 && record.traceparent === undefined && name.toLowerCase() === 'traceparent') record.traceparent = raw[i + 1];
   }
-  return { userAgent, traceparent };
 }
 
 /** Whether a request came through the HTTP server (injected ones do not), i.e. was counted in flight. */
@@ -113,17 +110,18 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     const status = reply.statusCode;
     route.record(req.method, status, seconds);
     if (!log || route.quiet) return;
-    const h = logHeaders(req.raw.rawHeaders);
+    const raw = req.raw;
     const record: RequestRecord = {
-      method: req.method,
-      path: pathOf(req.url),
+      method: raw.method!,
+      path: pathOf(raw.url!),
       status,
       latency: seconds,
       clientIp: req.ip,
-      userAgent: h.userAgent,
-      traceparent: h.traceparent,
+      userAgent: '',
+      traceparent: undefined,
       error: req.vigilError,
     };
+    readLogHeaders(raw.rawHeaders, record);
     if (fastLog) fastLog.request(record);
     else if (status >= 500) log.error(requestFields(record), 'request failed');
     else if (status >= 400) log.warn(requestFields(record), 'request rejected');

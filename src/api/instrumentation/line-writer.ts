@@ -58,11 +58,20 @@ export class BatchedLineWriter implements LineSink {
   }
 
   write(line: string): void {
+    this.add(line, false);
+  }
+
+  /** A line the caller knows to be ASCII (one byte per character). */
+  writeAscii(line: string): void {
+    this.add(line, true);
+  }
+
+  private add(line: string, ascii: boolean): void {
     if (this.fullBytes + this.off > this.maxPendingBytes) {
       this.dropped++;
       return;
     }
-    this.append(line);
+    this.append(line, ascii);
     if (this.writing) return;
     if (this.fullBytes + this.off >= FLUSH_BYTES) {
       if (this.timer) clearTimeout(this.timer);
@@ -77,17 +86,20 @@ export class BatchedLineWriter implements LineSink {
     }
   }
 
-  private append(line: string): void {
-    // Up to 3 bytes per UTF-16 unit; a line that may not fit starts a new batch.
-    if (this.off + line.length * 3 > this.buf.length) {
+  private append(line: string, ascii = false): void {
+    // Up to 3 bytes per UTF-16 unit (one if ASCII); a line that may not fit starts a new batch.
+    const most = ascii ? line.length : line.length * 3;
+    if (this.off + most > this.buf.length) {
       if (this.off > 0) {
         this.full.push(this.buf.subarray(0, this.off));
         this.fullBytes += this.off;
       }
-      this.buf = Buffer.allocUnsafeSlow(Math.max(FLUSH_BYTES, line.length * 3));
+      this.buf = Buffer.allocUnsafeSlow(Math.max(FLUSH_BYTES, most));
       this.off = 0;
     }
-    this.off += this.buf.write(line, this.off);
+    // ASCII's Latin-1 bytes are its UTF-8 bytes, and the Latin-1 encoder reads
+    // a concatenated string in place where the UTF-8 one first copies it flat.
+    this.off += ascii ? this.buf.write(line, this.off, 'latin1') : this.buf.write(line, this.off);
   }
 
   private take(): Buffer | undefined {

@@ -1,0 +1,89 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BatchedLineWriter } from '../../src/api/instrumentation/line-writer.js';
+import { createApiLogger, type RequestRecord } from '../../src/api/instrumentation/request-log.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const failure = new Error('düş: "quoted" \\ back');
+
+const records: RequestRecord[] = [
+  { method: 'GET', path: '/api/v1/plans/7', status: 200, latency: 0.000812345678, clientIp: '127.0.0.1', userAgent: 'autocannon', traceparent: undefined },
+  { method: 'GET', path: '/api/v1/plans/7', status: 200, latency: 1.5, clientIp: '::ffff:10.0.0.1', userAgent: '', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+  { method: 'GET', path: '/api/v1/plans/8', status: 404, latency: 0.0000004, clientIp: '127.0.0.1', userAgent: 'Mözilla/5.0 (ü)', traceparent: undefined },
+  { method: 'POST', path: '/a"b\\c', status: 400, latency: 12.3456789, clientIp: '127.0.0.1', userAgent: 'x\ty', traceparent: 'garbage', error: new Error('body/title must be string') },
+  { method: 'GET', path: '/boom', status: 500, latency: 0.25, clientIp: '127.0.0.1', userAgent: 'curl/8', traceparent: undefined, error: failure },
+  { method: 'DELETE', path: '/caf\u00e9', status: 204, latency: 0, clientIp: '127.0.0.1', userAgent: 'curl/8', traceparent: undefined },
+];
+
+/** The documented line for a record, by JSON.stringify in the documented field order. */
+function expected(r: RequestRecord, timestamp: string): string {
+  const failed = r.status >= 500;
+  const fields: Record<string, unknown> = {
+    level: failed ? 'error' : r.status >= 400 ? 'warn' : 'info',
+    timestamp,
+    logger: 'http',
+    message: failed ? 'request failed' : r.status >= 400 ? 'request rejected' : 'request',
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    latency: Math.round(r.latency * 1e6) / 1e6,
+    client_ip: r.clientIp,
+    user_agent: r.userAgent,
+  };
+  if (r.traceparent === '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01') Object.assign(fields, { trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' });
+  if (r.error) {
+    fields.error = r.error.message;
+    if (failed) fields.stacktrace = r.error.stack;
+  }
+  return `${JSON.stringify(fields)}\n`;
+}
+
+function check(text: string): void {
+  const lines = text.split('\n').slice(0, -1).map((l) => `${l}\n`);
+  expect(lines).toHaveLength(records.length);
+  lines.forEach((line, i) => expect(line).toBe(expected(records[i], JSON.parse(line).timestamp as string)));
+}
+
+describe('request log lines', () => {
+  it('are byte for byte the documented JSON through the batched writer, ASCII or not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const w = new BatchedLineWriter(fd);
+    const log = createApiLogger({ destination: w });
+    for (const r of records) log.request(r);
+    w.close();
+    closeSync(fd);
+    check(readFileSync(file, 'utf8'));
+  });
+
+  it('are the same through any other destination', () => {
+    let text = '';
+    const log = createApiLogger({
+      destination: new Writable({
+        write(chunk, _enc, cb) {
+          text += String(chunk);
+          cb();
+        },
+      }),
+    });
+    for (const r of records) log.request(r);
+    check(text);
+  });
+
+  it('write latency in seconds to the microsecond', () => {
+    const lines: string[] = [];
+    const log = createApiLogger({ destination: { write: (l: string) => lines.push(l) } });
+    for (const latency of [0.000812345678, 0.0000004, 0.0000015, 2, 0.1 + 0.2]) log.request({ ...records[0], latency });
+    expect(lines.map((l) => JSON.parse(l).latency)).toEqual([0.000812, 0, 0.000002, 2, 0.3]);
+    expect(lines[0]).toContain('"latency":0.000812,');
+  });
+});
