@@ -5,6 +5,9 @@
  * last sample divided by the series count is reported (and each minute's
  * sample printed on stderr as it is taken).
  *
+ * VIGIL_BENCH_STEADY_CHECKPOINT (a duration, e.g. `2m`) sets Vigil's
+ * storage.checkpoint_interval, to meet checkpoints early in a short run.
+ *
  * The target serves counters that grow by a varying amount each scrape (four
  * payload variants in turn), so chunks hold realistic deltas.
  */
@@ -24,6 +27,7 @@ import type { BenchTable } from './table.js';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SERIES = Number(process.env.VIGIL_BENCH_STEADY_SERIES) || 100_000;
 const MINUTES = Number(process.env.VIGIL_BENCH_STEADY_MINUTES) || 30;
+const CHECKPOINT = process.env.VIGIL_BENCH_STEADY_CHECKPOINT;
 
 function rss(pid: number): number {
   const r = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
@@ -57,7 +61,7 @@ export default async function bench(): Promise<BenchTable[]> {
   const cfg = join(work, 'vigil.yml');
   writeFileSync(
     cfg,
-    `global:\n  scrape_interval: 15s\n  scrape_timeout: 10s\nserver:\n  listen: 127.0.0.1:${port}\nstorage:\n  path: ${join(work, 'vigil-data')}\nscrape_configs:\n  - job_name: load\n    sample_limit: 0\n    static_configs: [{targets: ['${target}']}]\n`,
+    `global:\n  scrape_interval: 15s\n  scrape_timeout: 10s\nserver:\n  listen: 127.0.0.1:${port}\nstorage:\n  path: ${join(work, 'vigil-data')}\n${CHECKPOINT ? `  checkpoint_interval: ${CHECKPOINT}\n` : ''}scrape_configs:\n  - job_name: load\n    sample_limit: 0\n    static_configs: [{targets: ['${target}']}]\n`,
   );
   const child = spawn(process.execPath, [cli, 'start', '--config', cfg], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

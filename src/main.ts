@@ -111,6 +111,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     // An agent keeps only the WAL, until every remote-write queue has sent it.
     walOnly: agent,
     walFlushIntervalMs: config.storage.wal_flush_interval,
+    checkpointIntervalMs: config.storage.checkpoint_interval,
     retentionBytes: config.storage.retention_size,
     maxSeries: config.storage.max_series,
     decodedCacheBytes: config.storage.chunk_cache_size,

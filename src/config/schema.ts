@@ -53,6 +53,8 @@ export const storageSchema = z
     retention: durationMs.default(15 * 24 * 3600_000),
     /** Flush the write-ahead log every N ms; 0 = on every commit. */
     wal_flush_interval: durationMs.default(0),
+    /** Write closed head chunks to a block and start a new WAL segment this often (also once the WAL passes 64 MiB). */
+    checkpoint_interval: durationMs.refine((ms) => ms >= 1000, 'must be at least 1s').default(15 * 60_000),
     /** `agent`: WAL only, for remote write; no local query store (rules and queries need query_backend). */
     mode: z.enum(['server', 'agent']).default('server'),
     /** Second retention bound: oldest blocks go while blocks + WAL exceed this many bytes; 0 = no size bound. */

@@ -23,12 +23,6 @@ export interface BlockSetOptions {
   sliceMs: number;
 }
 
-/** A series' head chunks handed to a block write. */
-export interface PersistGroup {
-  series: MemSeries;
-  chunks: ChunkData[];
-}
-
 /**
  * The blocks of the data directory: opening (index only), writing head chunks
  * out, compaction into larger time-aligned blocks, retention, and reading a
@@ -108,16 +102,32 @@ export class BlockSet {
   /** Registers a block's series in the index. */
   private attach(b: BlockReader, entries = this.pendingEntries.get(b) ?? []): void {
     this.pendingEntries.delete(b);
-    for (let idx = 0; idx < entries.length; idx++) {
-      const e = entries[idx];
-      const s = this.index.getOrCreate(e.labels);
-      b.refs[idx] = s.ref;
-      s.blockCount++;
-      if (e.maxT > s.lastT) {
-        s.lastT = e.maxT;
-        s.lastFromBlock = true;
-      }
+    for (let idx = 0; idx < entries.length; idx++) this.register(b, idx, this.index.getOrCreate(entries[idx].labels));
+    this.add(b);
+  }
+
+  /** Registers a block this process just wrote: `series` are its series in the order written, already in the index. */
+  private attachWritten(b: BlockReader, series: readonly MemSeries[]): void {
+    if (series.length !== b.refs.length) throw new Error(`block ${b.path} holds ${b.refs.length} series, ${series.length} were written`);
+    for (let idx = 0; idx < series.length; idx++) {
+      const s = series[idx];
+      // Retention may have dropped it while a background merge ran.
+      this.register(b, idx, s.dead ? this.index.getOrCreate(s.labels) : s);
     }
+    this.add(b);
+  }
+
+  private register(b: BlockReader, idx: number, s: MemSeries): void {
+    b.refs[idx] = s.ref;
+    s.blockCount++;
+    const maxT = b.seriesMaxT[idx];
+    if (maxT > s.lastT) {
+      s.lastT = maxT;
+      s.lastFromBlock = true;
+    }
+  }
+
+  private add(b: BlockReader): void {
     b.indexRefs();
     this.blocks.push(b);
     this.blocks.sort((x, y) => x.summary.minT - y.summary.minT || x.seq - y.seq);
@@ -192,40 +202,49 @@ export class BlockSet {
 
   // ------------------------------------------------------------ writing
 
-  /** Writes head chunks to one new block per window they fall in; returns the blocks written. */
-  persist(groups: PersistGroup[]): number {
-    const byWindow = new Map<number, PersistGroup[]>();
-    for (const g of groups) {
-      const split = new Map<number, ChunkData[]>();
-      for (const c of g.chunks) {
-        const win = Math.floor(c.minT / this.opts.window);
-        let list = split.get(win);
-        if (!list) split.set(win, (list = []));
-        list.push(c);
-      }
-      for (const [win, chunks] of split) {
+  /**
+   * Writes the closed head chunks of `series` to one new block per window
+   * they fall in; returns the blocks written. No object per series: a
+   * checkpoint after a whole target's chunks were cut together hands over
+   * every series at once.
+   */
+  persist(series: readonly MemSeries[]): number {
+    const window = this.opts.window;
+    const byWindow = new Map<number, MemSeries[]>();
+    for (const s of series) {
+      let last = NaN;
+      for (const c of s.chunks) {
+        const win = Math.floor(c.minT / window);
+        if (win === last) continue;
+        last = win;
         let list = byWindow.get(win);
         if (!list) byWindow.set(win, (list = []));
-        list.push({ series: g.series, chunks });
+        if (list[list.length - 1] !== s) list.push(s);
       }
     }
-    for (const list of byWindow.values()) {
-      const b = this.writeBlock([], (w) => {
-        for (const g of list) w.addSeries(g.series.labels, g.chunks);
+    for (const [win, list] of byWindow) {
+      const b = this.writeBlock([], (add) => {
+        for (const s of list) add(s, chunksIn(s.chunks, win, window));
       });
-      if (b) this.attachNew(b);
+      if (b) this.attachWritten(b.block, b.series);
     }
     return byWindow.size;
   }
 
-  /** Writes a block through a temporary file; returns it opened (not yet attached). */
-  private writeBlock(parents: number[], fill: (w: BlockWriter) => void): { block: BlockReader; entries: BlockSeriesEntry[] } | undefined {
+  /** Writes a block through a temporary file; returns it opened (not yet attached) with its series in order. */
+  private writeBlock(
+    parents: number[],
+    fill: (add: (s: MemSeries, chunks: readonly ChunkData[]) => void) => void,
+  ): { block: BlockReader; series: MemSeries[] } | undefined {
     const seq = this.nextSeq++;
     const name = seqName(seq, '.vtb');
     const tmp = join(this.opts.dir, `${name}.tmp`);
     const w = new BlockWriter(tmp, parents);
+    const series: MemSeries[] = [];
     try {
-      fill(w);
+      fill((s, chunks) => {
+        if (w.addSeries(s.labels, chunks)) series.push(s);
+      });
       if (w.summary.series === 0) {
         w.abort();
         this.unlink(tmp);
@@ -239,13 +258,7 @@ export class BlockSet {
       this.unlink(tmp);
       throw err;
     }
-    const entries: BlockSeriesEntry[] = [];
-    const block = BlockReader.open(join(this.opts.dir, name), seq, (_i, e) => entries.push(e));
-    return { block, entries };
-  }
-
-  private attachNew(b: { block: BlockReader; entries: BlockSeriesEntry[] }): void {
-    this.attach(b.block, b.entries);
+    return { block: BlockReader.open(join(this.opts.dir, name), seq), series };
   }
 
   // ------------------------------------------------------------ compaction
@@ -307,6 +320,7 @@ export class BlockSet {
         tmp,
         inputs.map((b) => b.seq),
       );
+      const written: MemSeries[] = [];
       try {
         for (let i = 0; i < members.length; i++) {
           const s = members[i];
@@ -319,7 +333,7 @@ export class BlockSet {
               if (!prev || c.data.minT > prev.maxT) chunks.push(c.data);
             }
           }
-          w.addSeries(s.labels, chunks);
+          if (w.addSeries(s.labels, chunks)) written.push(s);
           if (i % 64 === 63) {
             yield;
             if (aborted()) throw new Error('aborted');
@@ -334,10 +348,9 @@ export class BlockSet {
         if ((err as Error).message === 'aborted') return false;
         throw err;
       }
-      const entries: BlockSeriesEntry[] = [];
-      const merged = BlockReader.open(join(this.opts.dir, name), seq, (_i, e) => entries.push(e));
+      const merged = BlockReader.open(join(this.opts.dir, name), seq);
       this.detach(inSet);
-      this.attachNew({ block: merged, entries });
+      this.attachWritten(merged, written);
       for (const b of inputs) {
         b.close();
         this.unlink(b.path);
@@ -495,3 +508,11 @@ export class BlockSet {
 }
 
 export const DEFAULT_BLOCK_WINDOW = 2 * HOUR;
+
+/** The chunks of `chunks` that start in window `win` (the array itself when all do, as nearly always). */
+function chunksIn(chunks: readonly ChunkData[], win: number, window: number): readonly ChunkData[] {
+  const first = Math.floor(chunks[0].minT / window);
+  const last = Math.floor(chunks[chunks.length - 1].minT / window);
+  if (first === win && last === win) return chunks;
+  return chunks.filter((c) => Math.floor(c.minT / window) === win);
+}

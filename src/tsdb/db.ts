@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
-import { BlockSet, DEFAULT_BLOCK_WINDOW, type PersistGroup } from './blocks.js';
+import { BlockSet, DEFAULT_BLOCK_WINDOW } from './blocks.js';
 import { ChunkIterator } from './chunk.js';
 import { ChunkEncoding } from './chunk-format.js';
 import { decodeHistogramChunk } from './histogram-chunk.js';
@@ -59,6 +59,8 @@ const DAY = 24 * 3600_000;
 export const DEFAULT_MAX_SERIES = 2_000_000;
 /** A head chunk without new samples for this long is cut, so it goes to a block and leaves memory. */
 const IDLE_CUT_MS = 3600_000;
+/** Fewer chunks cut at once are left for the next timed checkpoint (see maybeCheckpoint). */
+const MASS_CUT_MIN_CHUNKS = 10_000;
 
 /**
  * The embedded store: a thin layer over the head (recent samples in memory,
@@ -222,8 +224,16 @@ export class Tsdb implements Storage {
     return this.head.appender();
   }
 
+  /**
+   * Checkpoints once the WAL is large, or once a mass cut closed the chunks
+   * of half the series (a scraped target's chunks fill in step, every 30
+   * minutes at 15 s): their closed chunks then leave memory at once instead
+   * of waiting up to a checkpoint interval (100k series: about 40 MB), and
+   * the snapshot of open chunks is at its smallest.
+   */
   private maybeCheckpoint(): void {
-    if (!this.checkpointQueued && this.wal.size() > this.walCheckpointBytes) {
+    const massCut = this.head.cuts >= MASS_CUT_MIN_CHUNKS && this.head.cuts * 2 >= this.index.size;
+    if (!this.checkpointQueued && (massCut || this.wal.size() > this.walCheckpointBytes)) {
       this.checkpointQueued = true;
       setImmediate(() => {
         this.checkpointQueued = false;
@@ -274,22 +284,23 @@ export class Tsdb implements Storage {
     this.wal.flush();
     this.applyRetention();
     if (!this.walOnly) this.persistHead();
+    this.head.cuts = 0;
     rotateWal(this.head);
     this.metrics?.checkpoints.inc();
   }
 
   private persistHead(): void {
     const idleBefore = this.head.maxTime - IDLE_CUT_MS;
-    const groups: PersistGroup[] = [];
+    const withChunks: MemSeries[] = [];
     for (const s of this.index.byRef.values()) {
       if (s.head && s.head.count && s.head.maxT < idleBefore) s.cutHead();
       if (s.hist && s.hist.count && s.hist.maxT < idleBefore) s.cutHist();
-      if (s.chunks.length) groups.push({ series: s, chunks: s.chunks });
+      if (s.chunks.length) withChunks.push(s);
     }
-    if (groups.length === 0) return;
-    this.blocks.persist(groups);
+    if (withChunks.length === 0) return;
+    this.blocks.persist(withChunks);
     // On disk now: the bytes leave the heap (the decoded cache ages them out).
-    for (const g of groups) g.series.chunks = NO_CHUNKS;
+    for (const s of withChunks) s.chunks = NO_CHUNKS;
   }
 
   private cutoff(): number {

@@ -47,6 +47,8 @@ export class Head {
   maxTime = -Infinity;
   /** Samples appended since start (for stats: the blocks count their own). */
   samples = 0;
+  /** Float chunks cut (closed, waiting in memory for a block) since the store last reset it at a checkpoint. */
+  cuts = 0;
   metrics?: TsdbMetrics;
   closed = false;
   /** Called after a commit grew the WAL (the store decides whether to checkpoint). */
@@ -84,7 +86,11 @@ export class Head {
       s.lastV = v;
       s.lastStale = stale;
       s.lastFromBlock = false;
-    } else s.append(t, v, stale, this.opts.chunkSize, this.opts.cutEvery);
+    } else {
+      const open = s.head;
+      s.append(t, v, stale, this.opts.chunkSize, this.opts.cutEvery);
+      if (open !== null && s.head !== open) this.cuts++;
+    }
     if (t > this.maxTime) this.maxTime = t;
   }
 

@@ -115,6 +115,13 @@ export function writeLabels(w: ByteWriter, labels: Labels): void {
   }
 }
 
+/** Steps over a label set written by writeLabels without decoding it (its bytes are still bounds-checked). */
+export function skipLabels(r: ByteReader): void {
+  const n = r.uvarint();
+  if (n > 10_000) throw new Error(`implausible label count ${n}`);
+  for (let i = 0; i < 2 * n; i++) r.bytes();
+}
+
 export function readLabels(r: ByteReader): Record<string, string> {
   const n = r.uvarint();
   if (n > 10_000) throw new Error(`implausible label count ${n}`);

@@ -382,6 +382,36 @@ describe('tsdb', () => {
     await db2.close();
   });
 
+  it('checkpoints right after most series cut their chunks at once, writing a block whose index spans many pieces', async () => {
+    const dir = freshDir();
+    const db = await openTsdb({ dir, retentionMs: 365 * DAY, chunkSize: 4, checkpointIntervalMs: 3600_000 });
+    const series = 12_000;
+    // Long label values: the series index (about 1.6 MB) passes the 1 MiB spill and read pieces.
+    const pad = 'x'.repeat(100);
+    const labels = Array.from({ length: series }, (_, i) => Object.freeze({ __name__: 'm', i: String(i), pad }));
+    const mem = new MemoryStorage();
+    try {
+      for (let c = 0; c < 5; c++) {
+        const app = db.appender();
+        for (let i = 0; i < series; i++) {
+          app.append(labels[i], 1_000_000 + c * 15_000, i + c);
+          mem.add(labels[i], 1_000_000 + c * 15_000, i + c);
+        }
+        await app.commit();
+        await new Promise((r) => setImmediate(r));
+        // The fifth sample cuts every 4-sample chunk: the checkpoint follows the commit.
+        expect(db.blockCount()).toBe(c === 4 ? 1 : 0);
+      }
+      expect(readdirSync(join(dir, 'blocks')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      expect(norm(db.querier().select(ALL, 0, 1e9))).toEqual(norm(mem.querier().select(ALL, 0, 1e9)));
+    } finally {
+      await db.close();
+    }
+    const again = await openTsdb({ dir, retentionMs: 365 * DAY });
+    expect(norm(again.querier().select(ALL, 0, 1e9))).toEqual(norm(mem.querier().select(ALL, 0, 1e9)));
+    await again.close();
+  });
+
   it('moves open chunks out of slab space that chunks growing in step left idle, losing no sample', async () => {
     const dir = freshDir();
     const db = await openTsdb({ dir, retentionMs: 365 * DAY });

@@ -3,8 +3,9 @@ import { ByteReader, ByteWriter } from '../bytes.js';
 import { ChunkEncoding, isKnownEncoding } from '../chunk-format.js';
 import { crc32c } from '../crc32c.js';
 import { readAt, writeAll } from '../files.js';
-import { beginRecord, endRecord, FRAME_HEADER, MAX_RECORD, readFrame, readLabels, RecordType, writeLabels } from '../records.js';
+import { beginRecord, endRecord, FRAME_HEADER, MAX_RECORD, readFrame, readLabels, RecordType, skipLabels, writeLabels } from '../records.js';
 import type { Labels } from '../types.js';
+import { SpillBuffer } from './spill.js';
 
 /**
  * Block files (`<data>/blocks/NNNNNNNN.vtb`): immutable sets of chunks for one
@@ -64,8 +65,8 @@ export class BlockWriter {
   private readonly fd: number;
   private readonly w = new ByteWriter(FLUSH_BYTES + (1 << 16));
   private written = 0;
-  private readonly metas = new ByteWriter(1 << 16);
-  private readonly seriesIdx = new ByteWriter(1 << 16);
+  private readonly metas: SpillBuffer;
+  private readonly seriesIdx: SpillBuffer;
   private inSection = 0;
   private sectionStart = -1;
   readonly summary: BlockSummary;
@@ -76,6 +77,8 @@ export class BlockWriter {
     parents: number[] = [],
   ) {
     this.fd = openSync(path, 'w');
+    this.metas = new SpillBuffer(`${path}.metas.tmp`);
+    this.seriesIdx = new SpillBuffer(`${path}.series.tmp`);
     this.summary = { minT: Infinity, maxT: -Infinity, series: 0, chunks: 0, samples: 0, parents };
     const rec = beginRecord(this.w, RecordType.Header);
     this.w.string(MAGIC);
@@ -94,10 +97,15 @@ export class BlockWriter {
     this.w.pos = 0;
   }
 
-  /** Adds one series with its chunks, in time order, not overlapping. Series without chunks are skipped. */
-  addSeries(labels: Labels, chunks: Iterable<ChunkData>): void {
+  /**
+   * Adds one series with its chunks, in time order, not overlapping. Series
+   * without chunks are skipped. Returns whether the series was written (the
+   * block's series are numbered in the order written).
+   */
+  addSeries(labels: Labels, chunks: Iterable<ChunkData>): boolean {
     let ref = 0;
     let metaRec = -1;
+    let metaStart = 0;
     let prevOff = 0;
     let prevMaxT = 0;
     let minT = Infinity;
@@ -111,8 +119,10 @@ export class BlockWriter {
         this.w.uvarint(ref);
         writeLabels(this.w, labels);
         endRecord(this.w, rec);
-        metaRec = beginRecord(this.metas, RecordType.ChunkMetas);
-        this.metas.uvarint(ref);
+        this.metas.maybeSpill();
+        metaStart = this.metas.pos;
+        metaRec = beginRecord(this.metas.w, RecordType.ChunkMetas);
+        this.metas.w.uvarint(ref);
       }
       const off = this.pos;
       const rec = beginRecord(this.w, RecordType.Chunk);
@@ -124,11 +134,12 @@ export class BlockWriter {
       this.w.bytes(c.bytes);
       endRecord(this.w, rec);
       const len = this.pos - off;
-      this.metas.uvarint(off - prevOff);
-      this.metas.uvarint(len);
-      this.metas.varint(c.minT - prevMaxT);
-      this.metas.uvarint(c.maxT - c.minT);
-      this.metas.uvarint(c.count);
+      const m = this.metas.w;
+      m.uvarint(off - prevOff);
+      m.uvarint(len);
+      m.varint(c.minT - prevMaxT);
+      m.uvarint(c.maxT - c.minT);
+      m.uvarint(c.count);
       prevOff = off;
       prevMaxT = c.maxT;
       if (c.minT < minT) minT = c.minT;
@@ -137,11 +148,13 @@ export class BlockWriter {
       samples += c.count;
       this.maybeFlush();
     }
-    if (ref === 0) return;
-    const metaStart = metaRec;
-    endRecord(this.metas, metaRec);
-    if (this.inSection === 0) this.sectionStart = beginRecord(this.seriesIdx, RecordType.SeriesIndex);
-    const s = this.seriesIdx;
+    if (ref === 0) return false;
+    endRecord(this.metas.w, metaRec);
+    if (this.inSection === 0) {
+      this.seriesIdx.maybeSpill();
+      this.sectionStart = beginRecord(this.seriesIdx.w, RecordType.SeriesIndex);
+    }
+    const s = this.seriesIdx.w;
     s.uvarint(ref);
     writeLabels(s, labels);
     s.varint(minT);
@@ -155,11 +168,22 @@ export class BlockWriter {
     this.summary.samples += samples;
     if (minT < this.summary.minT) this.summary.minT = minT;
     if (maxT > this.summary.maxT) this.summary.maxT = maxT;
+    return true;
+  }
+
+  /** Writes `part` to the file after what is buffered. */
+  private put(part: SpillBuffer): void {
+    writeAll(this.fd, this.w.result());
+    this.written += this.w.pos;
+    this.w.pos = 0;
+    part.copyTo(this.fd);
+    this.written += part.pos;
+    part.close();
   }
 
   private endSection(): void {
     if (this.inSection === 0) return;
-    endRecord(this.seriesIdx, this.sectionStart);
+    endRecord(this.seriesIdx.w, this.sectionStart);
     this.inSection = 0;
   }
 
@@ -170,13 +194,9 @@ export class BlockWriter {
     try {
       this.endSection();
       const indexStart = this.pos;
-      this.w.ensure(this.metas.pos);
-      this.w.buf.set(this.metas.result(), this.w.pos);
-      this.w.pos += this.metas.pos;
+      this.put(this.metas);
       const seriesIndexOffset = this.pos;
-      this.w.ensure(this.seriesIdx.pos);
-      this.w.buf.set(this.seriesIdx.result(), this.w.pos);
-      this.w.pos += this.seriesIdx.pos;
+      this.put(this.seriesIdx);
       const seriesIndexEnd = this.pos;
       const sum = this.summary;
       const footerOffset = this.pos;
@@ -207,6 +227,8 @@ export class BlockWriter {
       fsyncSync(this.fd);
     } finally {
       closeSync(this.fd);
+      this.metas.close();
+      this.seriesIdx.close();
     }
     return this.summary;
   }
@@ -216,7 +238,28 @@ export class BlockWriter {
     if (this.finished) return;
     this.finished = true;
     closeSync(this.fd);
+    this.metas.close();
+    this.seriesIdx.close();
   }
+}
+
+/** The series index is read in pieces of about this size (whole sections, so a bit more or less). */
+const INDEX_PIECE_BYTES = 1 << 20;
+
+/** Whether the frame at `off` of `buf` lies wholly in it (its header says how long it is). */
+function wholeFrameAt(buf: Uint8Array, off: number): boolean {
+  if (buf.length - off < FRAME_HEADER) return false;
+  const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(off, true);
+  return off + FRAME_HEADER + len <= buf.length;
+}
+
+/** Up to INDEX_PIECE_BYTES of the file from `pos` (less at `end`), more when the frame at `pos` is longer (up to `end`). */
+function readIndexPiece(fd: number, pos: number, end: number): Uint8Array {
+  const buf = readAt(fd, pos, Math.min(INDEX_PIECE_BYTES, end - pos));
+  if (wholeFrameAt(buf, 0) || buf.length < FRAME_HEADER) return buf;
+  const len = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(0, true);
+  // A damaged length is caught by readFrame (torn, or a failed checksum).
+  return pos + FRAME_HEADER + len <= end && len <= MAX_RECORD ? readAt(fd, pos, FRAME_HEADER + len) : buf;
 }
 
 /** One series of an opened block. */
@@ -292,10 +335,13 @@ export class BlockReader {
 
   /**
    * Opens a block and hands each series to `onSeries` with its index in this
-   * block. Throws BlockFormatError (naming what is damaged) when the trailer,
-   * footer or any series index section fails its checks; the fd is closed then.
+   * block. Without `onSeries` the labels are stepped over, not decoded: a
+   * block just written from known series (100k label sets decoded only to be
+   * looked up again would be about 40 MB of garbage). Throws BlockFormatError
+   * (naming what is damaged) when the trailer, footer or any series index
+   * section fails its checks; the fd is closed then.
    */
-  static open(path: string, seq: number, onSeries: (idx: number, e: BlockSeriesEntry) => void): BlockReader {
+  static open(path: string, seq: number, onSeries?: (idx: number, e: BlockSeriesEntry) => void): BlockReader {
     const fd = openSync(path, 'r');
     try {
       const size = fstatSync(fd).size;
@@ -323,27 +369,39 @@ export class BlockReader {
       const b = new BlockReader(path, seq, summary, size, fd, summary.series);
       b.indexStart = indexStart;
       b.indexMetasEnd = siStart;
-      const si = readAt(fd, siStart, siEnd - siStart);
-      let off = 0;
+      // Read in pieces of whole sections: the index of 100k series is about 12 MB.
       let idx = 0;
-      while (off < si.length) {
+      let pos = siStart;
+      let si: Uint8Array = new Uint8Array(0);
+      let off = 0;
+      while (pos + off < siEnd) {
+        if (off >= si.length || !wholeFrameAt(si, off)) {
+          pos += off;
+          si = readIndexPiece(fd, pos, siEnd);
+          off = 0;
+        }
         const sec = readFrame(si, off);
         if (!sec.ok || sec.type !== RecordType.SeriesIndex) {
-          throw new BlockFormatError(`damaged series index section at byte ${siStart + off} (${sec.ok ? 'wrong record type' : sec.reason})`);
+          throw new BlockFormatError(`damaged series index section at byte ${pos + off} (${sec.ok ? 'wrong record type' : sec.reason})`);
         }
         const sr = new ByteReader(sec.payload);
         sr.u8();
         while (sr.remaining > 0) {
           if (idx >= summary.series) throw new BlockFormatError('more series in the index than the footer counts');
           sr.uvarint();
-          const labels = Object.freeze(readLabels(sr));
-          const e: BlockSeriesEntry = { labels, minT: sr.varint(), maxT: sr.varint(), chunks: sr.uvarint(), samples: sr.uvarint() };
+          let labels: Labels | undefined;
+          if (onSeries) labels = Object.freeze(readLabels(sr));
+          else skipLabels(sr);
+          const minT = sr.varint();
+          const maxT = sr.varint();
+          const chunks = sr.uvarint();
+          const samples = sr.uvarint();
           b.metaOffset[idx] = indexStart + sr.uvarint();
           b.metaLength[idx] = sr.uvarint();
-          b.seriesMinT[idx] = e.minT;
-          b.seriesMaxT[idx] = e.maxT;
-          b.seriesSamples[idx] = e.samples;
-          onSeries(idx, e);
+          b.seriesMinT[idx] = minT;
+          b.seriesMaxT[idx] = maxT;
+          b.seriesSamples[idx] = samples;
+          if (onSeries) onSeries(idx, { labels: labels!, minT, maxT, chunks, samples });
           idx++;
         }
         off = sec.next;
