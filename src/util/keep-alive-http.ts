@@ -76,7 +76,11 @@ export interface RequestOptions {
   keep: (status: number) => number;
 }
 
-/** Sends requests over reused connections; rejects only when no response status arrived. */
+/**
+ * Sends requests over reused connections; rejects only when no response status
+ * arrived. A request that finds its reused connection closed by the server is
+ * sent once more on a new one.
+ */
 export class KeepAliveClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
@@ -87,8 +91,13 @@ export class KeepAliveClient {
   }
 
   request(url: URL, r: RequestOptions): Promise<HttpResponse> {
+    return this.send(url, r, true);
+  }
+
+  private send(url: URL, r: RequestOptions, mayRetry: boolean): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
+      let responded = false;
       const done = (err: Error | undefined, res?: HttpResponse) => {
         if (settled) return;
         settled = true;
@@ -100,13 +109,25 @@ export class KeepAliveClient {
       const secure = url.protocol === 'https:';
       const headers = r.body ? { ...r.headers, 'content-length': String(r.body.byteLength) } : r.headers;
       const req = (secure ? https.request : http.request)(url, { method: r.method, agent: secure ? this.httpsAgent : this.httpAgent, headers }, (res) => {
+        responded = true;
         const status = res.statusCode ?? 0;
         readBody(res, r.keep(status)).then((body) => done(undefined, { status, headers: res.headers, ...body }));
       });
       const timer = setTimeout(() => req.destroy(new HttpTimeoutError(this.o.timeoutMs)), this.o.timeoutMs);
       const signal = r.signal;
       const unlink = signal ? onAbort(signal, () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))) : undefined;
-      req.on('error', (err) => done(err));
+      req.on('error', (err: Error & { code?: string }) => {
+        // The server closed an idle connection as this request went out on it, before
+        // any answer: it was not processed, so it goes once more on a new connection.
+        if (mayRetry && req.reusedSocket && !responded && !settled && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          settled = true;
+          clearTimeout(timer);
+          unlink?.();
+          resolve(this.send(url, r, false));
+          return;
+        }
+        done(err);
+      });
       req.end(r.body);
     });
   }
