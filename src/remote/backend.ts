@@ -113,6 +113,8 @@ export function createBackendEngine(o: BackendEngineOptions): BackendEngine {
       return fail(endpoint, 'bad_response', (err as Error).message);
     }
     end?.();
+    // Not followed (fetch did): a POST query redirected elsewhere is a configuration to fix, said plainly.
+    if (res.status >= 300 && res.status < 400) return fail(endpoint, 'bad_response', `HTTP ${res.status} redirect to ${String(res.headers.location ?? '?')}: set query_backend.url to the address that answers`);
     let body: ApiBody;
     try {
       body = JSON.parse(text) as ApiBody;
