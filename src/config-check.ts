@@ -17,6 +17,7 @@ import { formatDuration } from './model/duration.js';
 import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from './config/index.js';
 import type { LoadOptions } from './config/yaml-file.js';
 import { silentLogger } from './logger.js';
+import { TlsConfigError, tlsOptions, type TlsConfig } from './util/tls-options.js';
 
 export interface ConfigCheck {
   /** The top-level section checked, for messages. */
@@ -132,7 +133,26 @@ const discovery: ConfigCheck = {
   },
 };
 
-export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, discovery, jobs];
+/** remote_write and query_backend: tls_config files exist and hold PEM certificates and keys that fit together. */
+const remoteTls: ConfigCheck = {
+  section: 'remote_write',
+  run(l) {
+    const out: Issues = [];
+    const check = (tls: TlsConfig | undefined, at: (string | number)[], where: string) => {
+      try {
+        tlsOptions(tls, l.baseDir, where);
+      } catch (err) {
+        if (!(err instanceof TlsConfigError)) throw err;
+        out.push({ path: err.field, at: [...at, err.key], message: err.reason });
+      }
+    };
+    l.config.remote_write.forEach((r, i) => check(r.tls_config, ['remote_write', i, 'tls_config'], `remote_write[${i}].tls_config`));
+    if (l.config.query_backend) check(l.config.query_backend.tls_config, ['query_backend', 'tls_config'], 'query_backend.tls_config');
+    return out;
+  },
+};
+
+export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, discovery, jobs, remoteTls];
 
 /** Runs every section check; returns all problems with their lines. */
 export async function validateConfig(l: LoadedConfig, purpose: CheckPurpose = 'check'): Promise<ConfigIssue[]> {

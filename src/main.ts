@@ -97,6 +97,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const baseDir = loaded.baseDir;
   const dataDir = resolve(baseDir, config.storage.path);
   const registry = createSelfRegistry();
+  // Before anything opens: an unreadable tls_config file fails the start with nothing to close.
+  const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, baseDir, registry }) : undefined;
   // The log pipeline reports its own trouble to stdout only, so a failing
   // Elasticsearch cannot feed its errors back into the queue it drains.
   const plainLogger = opts.logger ?? createLogger();
@@ -119,7 +121,6 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     logger: logger.child({ component: 'tsdb' }),
   });
   const localEngine = createEngine(storage);
-  const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, registry }) : undefined;
   const engine: QueryEngine = backend ?? (agent ? noLocalQueries : localEngine);
   const holder: { collectors?: Collectors; discovery?: Discovery } = {};
   const metadata = new MetadataStore();
@@ -131,6 +132,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       return metadata.byMetric((l) => live.has(labelsKey(l)));
     },
     dataDir,
+    baseDir,
     registry,
     logger: logger.child({ component: 'remote-write' }),
     externalLabels: config.global.external_labels,

@@ -1,18 +1,19 @@
 /**
  * A small HTTP GET for scrapes and probes on node:http(s): abortable, with a
  * body size limit enforced while streaming (on the decompressed size, as in
- * Prometheus), gzip, basic/bearer auth and tls_config's insecure_skip_verify.
+ * Prometheus), gzip, basic/bearer auth and tls_config.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
+import { tlsOptions, type TlsConfig } from '../util/tls-options.js';
 
 export interface HttpAuth {
   basic_auth?: { username: string; password?: string; password_file?: string };
   authorization?: { type: string; credentials?: string; credentials_file?: string };
-  tls_config?: { insecure_skip_verify: boolean; ca_file?: string; cert_file?: string; key_file?: string; server_name?: string };
+  tls_config?: TlsConfig;
   follow_redirects?: boolean;
 }
 
@@ -70,20 +71,14 @@ export interface OpenResponse {
 export async function httpOpen(url: string, opts: GetOptions, redirects = 0): Promise<OpenResponse> {
   const u = new URL(url);
   const isHttps = u.protocol === 'https:';
-  const tls = opts.tls_config;
   const reqOpts: https.RequestOptions = {
     method: 'GET',
     headers: { 'accept-encoding': 'gzip', 'user-agent': 'Vigil', ...authHeaders(opts), ...opts.headers },
     signal: opts.signal,
     agent: false,
+    // Read per request, as before: a renewed certificate is used at the next scrape.
+    ...(isHttps ? tlsOptions(opts.tls_config) : {}),
   };
-  if (isHttps && tls) {
-    reqOpts.rejectUnauthorized = !tls.insecure_skip_verify;
-    if (tls.ca_file) reqOpts.ca = readFileSync(tls.ca_file);
-    if (tls.cert_file) reqOpts.cert = readFileSync(tls.cert_file);
-    if (tls.key_file) reqOpts.key = readFileSync(tls.key_file);
-    if (tls.server_name) reqOpts.servername = tls.server_name;
-  }
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = (isHttps ? https : http).request(u, reqOpts, resolve);
     req.once('error', reject);

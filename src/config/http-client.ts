@@ -4,6 +4,7 @@
  * and remote endpoints.
  */
 import { z } from 'zod';
+import { TLS_VERSIONS } from '../util/tls-options.js';
 import { optionalString } from './types.js';
 
 export const basicAuthSchema = z
@@ -22,6 +23,7 @@ export const authorizationSchema = z
   })
   .strict();
 
+/** Read into Node TLS options by src/util/tls-options.ts. */
 export const tlsConfigSchema = z
   .object({
     insecure_skip_verify: z.boolean().default(false),
@@ -29,6 +31,6 @@ export const tlsConfigSchema = z
     cert_file: optionalString,
     key_file: optionalString,
     server_name: optionalString,
-    min_version: optionalString,
+    min_version: optionalString.refine((v) => v === undefined || v in TLS_VERSIONS, { message: `min_version must be one of ${Object.keys(TLS_VERSIONS).join(', ')}` }),
   })
   .strict();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { relabelConfigSchema } from './collectors.js';
-import { authorizationSchema, basicAuthSchema } from './http-client.js';
+import { authorizationSchema, basicAuthSchema, tlsConfigSchema } from './http-client.js';
 import { durationMs } from './types.js';
 
 /**
@@ -49,6 +49,8 @@ export const remoteWriteSchema = z
     headers,
     basic_auth: basicAuthSchema.optional(),
     authorization: authorizationSchema.optional(),
+    /** Prometheus's tls_config: files are read at start and by `vigil check config`, relative to the config file's directory. */
+    tls_config: tlsConfigSchema.optional(),
     write_relabel_configs: z.array(relabelConfigSchema).default([]),
     queue_config: queueConfigSchema.default(queueConfigSchema.parse({})),
     metadata_config: metadataConfigSchema.default(metadataConfigSchema.parse({})),
@@ -69,6 +71,8 @@ export const queryBackendSchema = z
     headers,
     basic_auth: basicAuthSchema.optional(),
     authorization: authorizationSchema.optional(),
+    /** As on remote_write entries. */
+    tls_config: tlsConfigSchema.optional(),
     /**
      * Rule files (paths or globs, as in rule_files) evaluated on the local store
      * instead: rules about the backend itself, which must work while it is down.

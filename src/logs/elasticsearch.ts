@@ -1,6 +1,7 @@
 import type { ElasticsearchConfig } from '../config/logs.js';
 import type { Logger } from '../logger.js';
 import { KeepAliveClient, type HttpResponse } from '../util/keep-alive-http.js';
+import { tlsOptions } from '../util/tls-options.js';
 import { BULK_CREATE_HEAD, BULK_CREATE_TAIL, EncodedEvent, type LogEvent } from './event.js';
 import type { LogMetrics } from './metrics.js';
 import type { Sink } from './sink.js';
@@ -173,7 +174,7 @@ export class ElasticsearchSink implements Sink {
     private readonly logger: Logger,
   ) {
     // Retries are the queue's (per item, with backoff and spooling), never the client's.
-    this.http = new KeepAliveClient({ timeoutMs: cfg.request_timeout, tlsInsecure: cfg.tls_insecure });
+    this.http = new KeepAliveClient({ timeoutMs: cfg.request_timeout, tls: tlsOptions({ insecure_skip_verify: cfg.tls_insecure }) });
     this.nodes = cfg.urls.map((u) => node(cfg, u));
   }
 

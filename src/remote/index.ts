@@ -9,6 +9,7 @@ import type { Component } from '../component.js';
 import type { RemoteWriteConfig } from '../config/remote.js';
 import type { Logger } from '../logger.js';
 import type { Labels } from '../tsdb/types.js';
+import { tlsOptions } from '../util/tls-options.js';
 import { RemoteWriteMetrics } from './metrics.js';
 import { queueName, WriteQueue, type WalStore } from './queue.js';
 
@@ -24,6 +25,8 @@ export interface RemoteWriteOptions {
   store?: WalStore;
   /** The data directory: WAL in `<dataDir>/wal`, positions in `<dataDir>/remote`. */
   dataDir: string;
+  /** The config file's directory: tls_config files resolve against it. */
+  baseDir?: string;
   registry: Registry;
   logger: Logger;
   externalLabels: Labels;
@@ -42,9 +45,11 @@ export function createRemoteWrite(o: RemoteWriteOptions): RemoteWrite {
     if (names.has(n)) throw new Error(`remote_write: two entries share the name ${JSON.stringify(n)}; give each a distinct name`);
     names.add(n);
   }
+  // Read before any queue exists: an unreadable file fails the start with the field named (vigil check config reports it first).
+  const tls = o.configs.map((c, i) => tlsOptions(c.tls_config, o.baseDir, `remote_write[${i}].tls_config`));
   const metrics = o.configs.length ? new RemoteWriteMetrics(o.registry) : undefined;
   const queues = o.configs.map(
-    (config) =>
+    (config, i) =>
       new WriteQueue({
         config,
         walDir: join(o.dataDir, 'wal'),
@@ -55,6 +60,7 @@ export function createRemoteWrite(o: RemoteWriteOptions): RemoteWrite {
         metadata: o.metadata,
         pollIntervalMs: o.pollIntervalMs,
         store: o.store,
+        tls: tls[i],
       }),
   );
   return {

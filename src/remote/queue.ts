@@ -16,6 +16,7 @@ import type { RemoteWriteConfig } from '../config/remote.js';
 import type { Logger } from '../logger.js';
 import type { FloatHistogram } from '../model/histogram.js';
 import type { Labels } from '../tsdb/types.js';
+import type { TlsOptions } from '../util/tls-options.js';
 import type { RemoteWriteMetrics } from './metrics.js';
 import { loadState, StateFile, type QueueState } from './position.js';
 import { encodeBatch, ShardBuffer, type SendSeries } from './batch.js';
@@ -42,6 +43,8 @@ export interface WriteQueueOptions {
   pollIntervalMs?: number;
   /** The store whose WAL is read: segments the queue still needs are held from deletion, writes wake it. */
   store?: WalStore;
+  /** TLS options for an https URL, read from the entry's tls_config (see createRemoteWrite). */
+  tls?: TlsOptions;
   now?: () => number;
 }
 
@@ -161,7 +164,7 @@ export class WriteQueue {
     this.labels = { remote_name: this.name, url: c.url };
     this.stateFile = new StateFile(join(o.stateDir, `${this.name}.position.json`));
     this.now = o.now ?? Date.now;
-    this.client = new WriteClient({ url: c.url, headers: { ...c.headers, ...authHeaders(c) }, timeoutMs: c.remote_timeout, retryOn429: c.queue_config.retry_on_http_429, now: this.now });
+    this.client = new WriteClient({ url: c.url, headers: { ...c.headers, ...authHeaders(c) }, timeoutMs: c.remote_timeout, retryOn429: c.queue_config.retry_on_http_429, tls: o.tls, now: this.now });
     this.shardCount = c.queue_config.min_shards;
     const q = c.queue_config;
     o.metrics.shardsMin.set(this.labels, q.min_shards);

@@ -7,7 +7,8 @@
  * 100k-series scrape is about fifty requests.
  */
 import { parseRetryAfter } from '../alerts/notify/types.js';
-import { HttpTimeoutError, KeepAliveClient } from '../util/keep-alive-http.js';
+import { HttpTimeoutError, KeepAliveClient, requestErrorText } from '../util/keep-alive-http.js';
+import type { TlsOptions } from '../util/tls-options.js';
 
 export type SendOutcome =
   | { kind: 'sent' }
@@ -19,6 +20,8 @@ export interface SendOptions {
   headers: Record<string, string>;
   timeoutMs: number;
   retryOn429: boolean;
+  /** For an https URL (from the entry's tls_config). */
+  tls?: TlsOptions;
   now?: () => number;
 }
 
@@ -32,7 +35,7 @@ export class WriteClient {
 
   constructor(private readonly o: SendOptions) {
     this.url = new URL(o.url);
-    this.http = new KeepAliveClient({ timeoutMs: o.timeoutMs });
+    this.http = new KeepAliveClient({ timeoutMs: o.timeoutMs, tls: o.tls });
     this.headers = {
       ...o.headers,
       'content-type': 'application/x-protobuf',
@@ -48,8 +51,7 @@ export class WriteClient {
       // Only the start of an error's body is read; a success's is drained unread.
       res = await this.http.request(this.url, { method: 'POST', headers: this.headers, body, signal, keep: (s) => (s >= 200 && s < 300 ? 0 : MAX_ERROR_BODY * 4) });
     } catch (e) {
-      const err = e as Error & { code?: string };
-      return { kind: 'retry', reason: err instanceof HttpTimeoutError ? 'timeout' : `${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}` };
+      return { kind: 'retry', reason: e instanceof HttpTimeoutError ? 'timeout' : requestErrorText(e as Error) };
     }
     // Accepted once the status came: a connection lost afterwards changes nothing.
     if (res.status >= 200 && res.status < 300) return { kind: 'sent' };

@@ -9,6 +9,7 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { onAbort } from './abort.js';
+import type { TlsOptions } from './tls-options.js';
 
 /** An idle connection is closed after this long, as fetch (undici) does: a receiver may close it first otherwise, failing the next request on it. */
 const IDLE_MS = 4000;
@@ -20,10 +21,41 @@ export class HttpTimeoutError extends Error {
   }
 }
 
+/** Node's codes for a server certificate that does not verify against the trusted CAs. */
+const UNTRUSTED = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+/**
+ * A failed request's error as one line for logs and metrics' reasons, with
+ * its code; TLS failures say which tls_config setting to look at, and
+ * OpenSSL's multi-part messages are cut to their reason.
+ */
+export function requestErrorText(err: Error & { code?: string }): string {
+  const code = err.code ?? '';
+  const withCode = (m: string) => `${m}${code && !m.includes(code) ? ` (${code})` : ''}`;
+  if (UNTRUSTED.has(code)) return withCode(`server certificate not trusted: ${err.message}; tls_config.ca_file names the CA that signed it`);
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return withCode(`${err.message}; tls_config.server_name sets the name checked`);
+  if (code.startsWith('ERR_SSL_')) {
+    const reason = /SSL routines:[^:]*:([^:]+)/.exec(err.message)?.[1] ?? err.message.trim();
+    const hint = /certificate required|handshake failure|bad certificate/.test(reason) ? '; does the server require a client certificate (tls_config.cert_file, key_file)?' : '';
+    return withCode(`TLS handshake failed: ${reason}${hint}`);
+  }
+  return withCode(err.message);
+}
+
 export interface KeepAliveOptions {
   timeoutMs: number;
-  /** Skip TLS certificate verification (self-signed test servers only). */
-  tlsInsecure?: boolean;
+  /** For https URLs: CA, client certificate, server name, verification (see tlsOptions). */
+  tls?: TlsOptions;
 }
 
 export interface HttpResponse {
@@ -44,19 +76,28 @@ export interface RequestOptions {
   keep: (status: number) => number;
 }
 
-/** Sends requests over reused connections; rejects only when no response status arrived. */
+/**
+ * Sends requests over reused connections; rejects only when no response status
+ * arrived. A request that finds its reused connection closed by the server is
+ * sent once more on a new one.
+ */
 export class KeepAliveClient {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
 
   constructor(private readonly o: KeepAliveOptions) {
     this.httpAgent = new http.Agent({ keepAlive: true, timeout: IDLE_MS });
-    this.httpsAgent = new https.Agent({ keepAlive: true, timeout: IDLE_MS, rejectUnauthorized: !o.tlsInsecure });
+    this.httpsAgent = new https.Agent({ keepAlive: true, timeout: IDLE_MS, ...o.tls });
   }
 
   request(url: URL, r: RequestOptions): Promise<HttpResponse> {
+    return this.send(url, r, true);
+  }
+
+  private send(url: URL, r: RequestOptions, mayRetry: boolean): Promise<HttpResponse> {
     return new Promise<HttpResponse>((resolve, reject) => {
       let settled = false;
+      let responded = false;
       const done = (err: Error | undefined, res?: HttpResponse) => {
         if (settled) return;
         settled = true;
@@ -68,13 +109,25 @@ export class KeepAliveClient {
       const secure = url.protocol === 'https:';
       const headers = r.body ? { ...r.headers, 'content-length': String(r.body.byteLength) } : r.headers;
       const req = (secure ? https.request : http.request)(url, { method: r.method, agent: secure ? this.httpsAgent : this.httpAgent, headers }, (res) => {
+        responded = true;
         const status = res.statusCode ?? 0;
         readBody(res, r.keep(status)).then((body) => done(undefined, { status, headers: res.headers, ...body }));
       });
       const timer = setTimeout(() => req.destroy(new HttpTimeoutError(this.o.timeoutMs)), this.o.timeoutMs);
       const signal = r.signal;
       const unlink = signal ? onAbort(signal, () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))) : undefined;
-      req.on('error', (err) => done(err));
+      req.on('error', (err: Error & { code?: string }) => {
+        // The server closed an idle connection as this request went out on it, before
+        // any answer: it was not processed, so it goes once more on a new connection.
+        if (mayRetry && req.reusedSocket && !responded && !settled && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          settled = true;
+          clearTimeout(timer);
+          unlink?.();
+          resolve(this.send(url, r, false));
+          return;
+        }
+        done(err);
+      });
       req.end(r.body);
     });
   }

@@ -4,7 +4,7 @@
  * through startVigil itself, with file and line in the message, and with every
  * error of a file listed at once.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { loadValidatedConfig } from '../../src/config-check.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
 import { startVigil } from '../../src/main.js';
+import { makeTestCerts } from '../helpers/tls-certs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vigil-check-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -118,6 +119,32 @@ describe('check config = start', () => {
     expect(out).toMatch(/rule_files\[0\]/);
     expect(out).toMatch(/alerting\.config_file/);
     expect(out).toMatch(/scrape_configs\[0\]\.scrape_timeout/);
+  });
+
+  it('remote tls_config files: missing, not PEM or unpaired is an error naming the field and line; they resolve against the config directory', async () => {
+    const rw = `remote_write:\n  - url: https://vm:8428/api/v1/write\n    tls_config: {ca_file: tls/ca.crt}\n  - url: https://vm:8428/api/v1/write\n    name: b\n    tls_config:\n      ca_file: tls/not-pem.txt\n`;
+    const qb = 'query_backend:\n  url: https://vm:8428\n  tls_config: {cert_file: tls/client.crt}\n';
+    const f = dir({ 'vigil.yml': `${BASE}${rw}${qb}`, 'tls/not-pem.txt': 'hello\n' });
+    const m = await issues(f);
+    expect(m).toMatch(/line 6: remote_write\[0\]\.tls_config\.ca_file: cannot read .*tls\/ca\.crt: no such file/);
+    expect(m).toMatch(/line 10: remote_write\[1\]\.tls_config\.ca_file: tls\/not-pem\.txt holds no PEM certificate/);
+    expect(m).toMatch(/query_backend\.tls_config\.key_file: cert_file and key_file go together/);
+    expect(await startRefuses(f)).toMatch(/remote_write\[0\]\.tls_config\.ca_file/);
+    // Unchecked, start refuses too, naming the field.
+    await expect(startVigil(loadConfig(dir({ 'vigil.yml': `${BASE}${qb}` }), { env: {} }), { logger: silentLogger(), listen: '127.0.0.1:0' })).rejects.toThrow(/query_backend\.tls_config\.key_file/);
+    expect(await issues(dir({ 'vigil.yml': `${BASE}query_backend: {url: "https://vm", tls_config: {min_version: TLS9}}\n` }))).toMatch(/min_version must be one of TLS10, TLS11, TLS12, TLS13/);
+
+    const certs = makeTestCerts();
+    if (!certs) return;
+    try {
+      const files = { 'tls/ca.crt': readFileSync(certs.caFile, 'utf8'), 'tls/client.crt': readFileSync(certs.clientCertFile, 'utf8'), 'tls/client.key': readFileSync(certs.clientKeyFile, 'utf8') };
+      const good = 'tls_config: {ca_file: tls/ca.crt, cert_file: tls/client.crt, key_file: tls/client.key, min_version: TLS12}';
+      expect(await issues(dir({ 'vigil.yml': `${BASE}remote_write: [{url: "https://vm/api/v1/write", ${good}}]\nquery_backend: {url: "https://vm", ${good}}\n`, ...files }))).toBe('');
+      const mismatched = { ...files, 'tls/client.key': readFileSync(join(certs.dir, 'server.key'), 'utf8') };
+      expect(await issues(dir({ 'vigil.yml': `${BASE}query_backend: {url: "https://vm", ${good}}\n`, ...mismatched }))).toMatch(/query_backend\.tls_config\.cert_file: .* are not a matching PEM certificate and key/);
+    } finally {
+      certs.remove();
+    }
   });
 
   it('the committed vigil.yml and the shipped rules pass', async () => {

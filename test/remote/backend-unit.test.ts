@@ -55,16 +55,19 @@ describe('query backend client', () => {
       else if (mode === '503') res.writeHead(503).end('overloaded');
       else if (mode === 'garbage') res.writeHead(200).end('{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":1},"value":[1,"x"]}]}}');
       else if (mode === 'huge') res.writeHead(200).end('x'.repeat(5000));
+      else if (mode === 'redirect') res.writeHead(308, { location: 'https://elsewhere/api/v1/query' }).end();
       else if (mode === 'hang') void 0;
     });
     const e = createBackendEngine({ config: queryBackendSchema.parse({ url, timeout: '300ms' }), registry, maxResponseBytes: 1000 });
     await expect(e.instantQuery('(', 0)).rejects.toSatisfy((err: unknown) => err instanceof PromQLError && !(err instanceof BackendError) && err.type === 'bad_data');
     expect(e.up()).toBe(true);
-    for (const m of ['503', 'garbage', 'huge', 'hang']) {
+    for (const m of ['503', 'garbage', 'huge', 'redirect', 'hang']) {
       mode = m;
       await expect(e.instantQuery('up', 0)).rejects.toBeInstanceOf(BackendError);
       expect(e.up()).toBe(false);
     }
+    mode = 'redirect';
+    await expect(e.instantQuery('up', 0)).rejects.toThrow(/HTTP 308 redirect to https:\/\/elsewhere\/api\/v1\/query: set query_backend\.url/);
     const text = await registry.metrics();
     for (const reason of ['http_5xx', 'bad_response', 'timeout']) expect(text).toContain(`reason="${reason}"`);
     server?.closeAllConnections();

@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import { uncompressSync } from 'snappy';
 import { decodeWriteBody, type ProtoHistogram, type WriteRequest } from '../../src/remote/proto.js';
 
 export type Reply = { status: number; headers?: Record<string, string>; body?: string };
 
-/** A loopback remote-write receiver that decodes every request and answers what `reply` says. */
+/** A loopback remote-write receiver that decodes every request and answers what `reply` says; over https when given TLS options. */
 export class Receiver {
   requests: WriteRequest[] = [];
   /** Uncompressed protobuf bodies. */
@@ -19,8 +20,10 @@ export class Receiver {
   private count = 0;
   url = '';
 
+  constructor(private readonly tls?: HttpsOptions) {}
+
   async start(): Promise<void> {
-    this.server = createServer((req, res) => {
+    const handler: Parameters<typeof createServer>[1] = (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -50,10 +53,11 @@ export class Receiver {
         }
         res.writeHead(r.status, r.headers).end(r.body ?? '');
       });
-    });
+    };
+    this.server = this.tls ? createHttpsServer(this.tls, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const addr = this.server.address() as { port: number };
-    this.url = `http://127.0.0.1:${addr.port}/api/v1/write`;
+    this.url = `${this.tls ? 'https' : 'http'}://127.0.0.1:${addr.port}/api/v1/write`;
   }
 
   total(): number {
