@@ -140,7 +140,7 @@ const remoteTls: ConfigCheck = {
     const out: Issues = [];
     const check = (tls: TlsConfig | undefined, at: (string | number)[], where: string) => {
       try {
-        tlsOptions(tls, l.baseDir, where);
+        tlsOptions(tls, { baseDir: l.baseDir, where });
       } catch (err) {
         if (!(err instanceof TlsConfigError)) throw err;
         out.push({ path: err.field, at: [...at, err.key], message: err.reason });

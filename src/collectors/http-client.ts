@@ -77,7 +77,8 @@ export async function httpOpen(url: string, opts: GetOptions, redirects = 0): Pr
     signal: opts.signal,
     agent: false,
     // Read per request, as before: a renewed certificate is used at the next scrape.
-    ...(isHttps ? tlsOptions(opts.tls_config) : {}),
+    // The handshake parses the files; checking them here too would parse them twice per scrape.
+    ...(isHttps ? tlsOptions(opts.tls_config, { check: false }) : {}),
   };
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = (isHttps ? https : http).request(u, reqOpts, resolve);

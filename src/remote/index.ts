@@ -46,7 +46,7 @@ export function createRemoteWrite(o: RemoteWriteOptions): RemoteWrite {
     names.add(n);
   }
   // Read before any queue exists: an unreadable file fails the start with the field named (vigil check config reports it first).
-  const tls = o.configs.map((c, i) => tlsOptions(c.tls_config, o.baseDir, `remote_write[${i}].tls_config`));
+  const tls = o.configs.map((c, i) => tlsOptions(c.tls_config, { baseDir: o.baseDir, where: `remote_write[${i}].tls_config` }));
   const metrics = o.configs.length ? new RemoteWriteMetrics(o.registry) : undefined;
   const queues = o.configs.map(
     (config, i) =>

@@ -41,12 +41,22 @@ export class TlsConfigError extends Error {
   }
 }
 
-/**
- * Reads the files of `c` (relative paths resolve against `baseDir`) and
- * returns the options for tls.connect or an https.Agent. `where` names the
- * tls_config in errors, e.g. `remote_write[0].tls_config`.
- */
-export function tlsOptions(c: TlsConfig | undefined, baseDir = '.', where = 'tls_config'): TlsOptions {
+export interface TlsReadOptions {
+  /** Relative file paths resolve against it (the config file's directory). */
+  baseDir?: string;
+  /** Names the tls_config in errors, e.g. `remote_write[0].tls_config`. */
+  where?: string;
+  /**
+   * Parse the certificates and check that key and certificate match (default).
+   * A caller reading the files at every request (scrapes) leaves this to the
+   * TLS handshake, which parses them anyway.
+   */
+  check?: boolean;
+}
+
+/** Reads the files of `c` and returns the options for tls.connect or an https.Agent. */
+export function tlsOptions(c: TlsConfig | undefined, o: TlsReadOptions = {}): TlsOptions {
+  const { baseDir = '.', where = 'tls_config', check = true } = o;
   if (!c) return {};
   const fail = (key: keyof TlsConfig, reason: string): never => {
     throw new TlsConfigError(`${where}.${key}`, key, reason);
@@ -66,24 +76,26 @@ export function tlsOptions(c: TlsConfig | undefined, baseDir = '.', where = 'tls
   if (c.server_name) out.servername = c.server_name;
   if (c.min_version) out.minVersion = TLS_VERSIONS[c.min_version] ?? fail('min_version', `unknown TLS version ${JSON.stringify(c.min_version)} (use one of ${Object.keys(TLS_VERSIONS).join(', ')})`);
   const ca = read('ca_file');
-  if (ca) {
+  if (ca && check) {
     try {
       new X509Certificate(ca);
     } catch (err) {
       fail('ca_file', `${c.ca_file} holds no PEM certificate (${(err as Error).message})`);
     }
-    out.ca = ca;
   }
+  if (ca) out.ca = ca;
   if (!!c.cert_file !== !!c.key_file) fail(c.cert_file ? 'key_file' : 'cert_file', 'cert_file and key_file go together: a client certificate needs its key');
   const cert = read('cert_file');
   const key = read('key_file');
-  if (cert && key) {
+  if (cert && key && check) {
     try {
       // Parses both and checks that the key belongs to the certificate.
       createSecureContext({ cert, key });
     } catch (err) {
       fail('cert_file', `${c.cert_file} and ${c.key_file} are not a matching PEM certificate and key (${(err as Error).message})`);
     }
+  }
+  if (cert && key) {
     out.cert = cert;
     out.key = key;
   }

@@ -61,7 +61,7 @@ describe.skipIf(!certs)('remote write over https', () => {
     await app.commit();
   }
 
-  const clientFor = (url: string, tls: TlsConfig) => new WriteClient({ url, headers: {}, timeoutMs: 5000, retryOn429: true, tls: tlsOptions(tls, c.dir) });
+  const clientFor = (url: string, tls: TlsConfig) => new WriteClient({ url, headers: {}, timeoutMs: 5000, retryOn429: true, tls: tlsOptions(tls, { baseDir: c.dir }) });
 
   it('delivers to a server whose certificate the ca_file CA signed', async () => {
     await sendTo(signedByCa(), { ca_file: 'ca.crt' });
