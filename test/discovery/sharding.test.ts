@@ -186,10 +186,13 @@ describe('three replicas on one Redis, 30 targets', () => {
 
     const killedAt = Date.now();
     await kill('r3');
-    // Two intervals to take over, then at least one whole interval checked on the survivors.
-    await sleep(4 * INTERVAL);
+    // The survivors take over once r3's last heartbeat is older than the member timeout; from
+    // then on at least one whole interval is checked on them. Their loops exist by the time the
+    // API lists the targets, so every interval beginning after that must be scraped once.
+    await waitFor(async () => (await activeCount('r1')) + (await activeCount('r2')) === 30, 4 * INTERVAL, POLL_MS);
+    const takenOver = Date.now();
+    await sleep(2 * INTERVAL);
     const afterKill = Date.now();
-    expect((await activeCount('r1')) + (await activeCount('r2'))).toBe(30);
 
     const restartAt = Date.now();
     await startReplica('r3');
@@ -206,11 +209,11 @@ describe('three replicas on one Redis, 30 targets', () => {
     expect((await activeCount('r1')) + (await activeCount('r2')) + (await activeCount('r3'))).toBe(30);
 
     const explain = (t: FakeTarget) =>
-      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; steady from ${steadyFrom - killedAt}, restart ${restartAt - killedAt}, rejoined ${rejoined - killedAt}; this process stalled ${stalls.map(([at, ms]) => `${ms}ms at ${at - killedAt}`).join(', ') || 'never'} (over 500 ms); logs in ${dir}`;
+      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; steady from ${steadyFrom - killedAt}, restart ${restartAt - killedAt}, taken over ${takenOver - killedAt}, rejoined ${rejoined - killedAt}; this process stalled ${stalls.map(([at, ms]) => `${ms}ms at ${at - killedAt}`).join(', ') || 'never'} (over 500 ms); logs in ${dir}`;
     for (const t of targets) {
       const steady = perInterval(t, steadyFrom, killedAt);
       const all = perInterval(t, steadyFrom, end);
-      const afterKillCounts = perInterval(t, killedAt + 2 * INTERVAL, afterKill);
+      const afterKillCounts = perInterval(t, takenOver, afterKill);
       const settled = perInterval(t, rejoined, end);
       if (![...steady, ...all, ...afterKillCounts, ...settled].every((c) => c === 1)) {
         // Which replica scheduled which grid point (the `up` timestamps), beside the target's log:
