@@ -1,0 +1,74 @@
+/**
+ * Relative file paths in vigil.yml resolve against the config file's
+ * directory, as in Prometheus, whatever directory Vigil was started from.
+ *
+ * The files of the HTTP client blocks (`tls_config`, `basic_auth.password_file`,
+ * `authorization.credentials_file`, `bearer_token_file`) and the few other
+ * plain file fields are made absolute once, when the file is loaded: their
+ * readers (scrape workers, discovery clients, remote write, the query backend,
+ * the log tailer) then need no base directory of their own. Sections that
+ * resolve their paths themselves (globs in `rule_files`, `slo_files` and
+ * `file_sd_configs`, `kubeconfig_file`, `alerting.config_file`, job
+ * directories, `storage.path`) already resolve against the same directory.
+ */
+import { resolve } from 'node:path';
+import type { VigilConfig } from './schema.js';
+
+/** The file keys of Prometheus's common HTTP client settings. */
+export interface HttpClientFiles {
+  basic_auth?: { password_file?: string };
+  authorization?: { credentials_file?: string };
+  bearer_token_file?: string;
+  tls_config?: { ca_file?: string; cert_file?: string; key_file?: string };
+}
+
+/** A block with HTTP client settings and where it sits in vigil.yml. */
+export interface HttpClientBlock {
+  at: (string | number)[];
+  client: HttpClientFiles;
+}
+
+/** Every block of the config with HTTP client settings, each with its path. */
+export function httpClientBlocks(c: VigilConfig): HttpClientBlock[] {
+  const out: HttpClientBlock[] = [];
+  c.scrape_configs.forEach((sc, i) => {
+    out.push({ at: ['scrape_configs', i], client: sc });
+    sc.http_sd_configs.forEach((h, j) => out.push({ at: ['scrape_configs', i, 'http_sd_configs', j], client: h }));
+    sc.kubernetes_sd_configs.forEach((k, j) => out.push({ at: ['scrape_configs', i, 'kubernetes_sd_configs', j], client: k }));
+  });
+  c.health_checks.forEach((h, i) => out.push({ at: ['health_checks', i], client: h }));
+  c.remote_write.forEach((r, i) => out.push({ at: ['remote_write', i], client: r }));
+  if (c.query_backend) out.push({ at: ['query_backend'], client: c.query_backend });
+  return out;
+}
+
+/** The file fields set in one HTTP client block, as [key path within the block, file]. */
+export function httpClientFiles(c: HttpClientFiles): Array<[string[], string]> {
+  const out: Array<[string[], string]> = [];
+  if (c.basic_auth?.password_file) out.push([['basic_auth', 'password_file'], c.basic_auth.password_file]);
+  if (c.authorization?.credentials_file) out.push([['authorization', 'credentials_file'], c.authorization.credentials_file]);
+  if (c.bearer_token_file) out.push([['bearer_token_file'], c.bearer_token_file]);
+  return out;
+}
+
+function resolveClient(c: HttpClientFiles, baseDir: string): void {
+  const abs = (p: string | undefined) => (p ? resolve(baseDir, p) : p);
+  if (c.basic_auth?.password_file) c.basic_auth.password_file = abs(c.basic_auth.password_file);
+  if (c.authorization?.credentials_file) c.authorization.credentials_file = abs(c.authorization.credentials_file);
+  if (c.bearer_token_file) c.bearer_token_file = abs(c.bearer_token_file);
+  const t = c.tls_config;
+  if (t) {
+    if (t.ca_file) t.ca_file = abs(t.ca_file);
+    if (t.cert_file) t.cert_file = abs(t.cert_file);
+    if (t.key_file) t.key_file = abs(t.key_file);
+  }
+}
+
+/** Makes the config's relative file paths absolute against `baseDir`, in place (the config was just parsed). */
+export function resolveConfigPaths(c: VigilConfig, baseDir: string): VigilConfig {
+  for (const b of httpClientBlocks(c)) resolveClient(b.client, baseDir);
+  for (const f of c.logs.files) f.path = resolve(baseDir, f.path);
+  if (c.logs.faro.sourcemaps_dir) c.logs.faro.sourcemaps_dir = resolve(baseDir, c.logs.faro.sourcemaps_dir);
+  if (c.global.query_log_file) c.global.query_log_file = resolve(baseDir, c.global.query_log_file);
+  return c;
+}
