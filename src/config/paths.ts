@@ -10,17 +10,13 @@
  * resolve their paths themselves (globs in `rule_files`, `slo_files` and
  * `file_sd_configs`, `kubeconfig_file`, `alerting.config_file`, job
  * directories, `storage.path`) already resolve against the same directory.
+ * An inline `alerting.config` resolves its files against the same directory;
+ * an `alerting.config_file` against its own, as Alertmanager does.
  */
 import { resolve } from 'node:path';
+import { resolveAlertmanagerPaths } from '../alerts/notify/config.js';
+import { resolveHttpClientFiles, type HttpClientFiles } from './http-client.js';
 import type { VigilConfig } from './schema.js';
-
-/** The file keys of Prometheus's common HTTP client settings. */
-export interface HttpClientFiles {
-  basic_auth?: { password_file?: string };
-  authorization?: { credentials_file?: string };
-  bearer_token_file?: string;
-  tls_config?: { ca_file?: string; cert_file?: string; key_file?: string };
-}
 
 /** A block with HTTP client settings and where it sits in vigil.yml. */
 export interface HttpClientBlock {
@@ -51,22 +47,10 @@ export function httpClientFiles(c: HttpClientFiles): Array<[string[], string]> {
   return out;
 }
 
-function resolveClient(c: HttpClientFiles, baseDir: string): void {
-  const abs = (p: string | undefined) => (p ? resolve(baseDir, p) : p);
-  if (c.basic_auth?.password_file) c.basic_auth.password_file = abs(c.basic_auth.password_file);
-  if (c.authorization?.credentials_file) c.authorization.credentials_file = abs(c.authorization.credentials_file);
-  if (c.bearer_token_file) c.bearer_token_file = abs(c.bearer_token_file);
-  const t = c.tls_config;
-  if (t) {
-    if (t.ca_file) t.ca_file = abs(t.ca_file);
-    if (t.cert_file) t.cert_file = abs(t.cert_file);
-    if (t.key_file) t.key_file = abs(t.key_file);
-  }
-}
-
 /** Makes the config's relative file paths absolute against `baseDir`, in place (the config was just parsed). */
 export function resolveConfigPaths(c: VigilConfig, baseDir: string): VigilConfig {
-  for (const b of httpClientBlocks(c)) resolveClient(b.client, baseDir);
+  for (const b of httpClientBlocks(c)) resolveHttpClientFiles(b.client, baseDir);
+  if (c.alerting?.config) resolveAlertmanagerPaths(c.alerting.config, baseDir);
   for (const f of c.logs.files) f.path = resolve(baseDir, f.path);
   if (c.logs.faro.sourcemaps_dir) c.logs.faro.sourcemaps_dir = resolve(baseDir, c.logs.faro.sourcemaps_dir);
   if (c.global.query_log_file) c.global.query_log_file = resolve(baseDir, c.global.query_log_file);

@@ -8,7 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadNotifierConfig } from '../../src/alerts/notify/loader.js';
 import { run as checkConfig } from '../../src/cli/check-config.js';
+import { resolveAlertingPaths } from '../../src/config/alerting.js';
 import { loadValidatedConfig } from '../../src/config-check.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
@@ -186,6 +188,24 @@ describe('check config = start', () => {
       console.error = orig;
     }
     for (const field of ['basic_auth.password_file', 'tls_config.ca_file', 'bearer_token_file', 'authorization.credentials_file']) expect(lines.join('\n')).toContain(`${field}: cannot read`);
+  });
+
+  it('notification config files resolve against their own file: an Alertmanager file against its directory, an inline config against the config file', async () => {
+    const am = 'route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs: [{url_file: secrets/hook-url}]\ntemplates: [notify.tmpl]\n';
+    const present = { 'alerting/am.yml': am, 'alerting/secrets/hook-url': 'http://hook.invalid/\n', 'alerting/notify.tmpl': '{{ define "x" }}x{{ end }}\n' };
+    const f = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n`, ...present });
+    expect(await issues(f)).toBe('');
+    const loaded = loadConfig(f, { env: {} });
+    const n = loadNotifierConfig(resolveAlertingPaths(loaded.config.alerting!, loaded.baseDir));
+    expect(n.am.receivers[0].webhook_configs[0].url_file).toBe(join(dirname(f), 'alerting', 'secrets', 'hook-url'));
+    expect(n.am.templates).toEqual([join(dirname(f), 'alerting', 'notify.tmpl')]);
+    // Next to vigil.yml instead of next to the Alertmanager file: not found, and said so.
+    const misplaced = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n`, 'alerting/am.yml': am, 'secrets/hook-url': 'http://hook.invalid/\n' });
+    expect(await issues(misplaced)).toMatch(/receivers\[0\]\.webhook_configs\[0\]\.url_file: cannot read secret file: ENOENT/);
+
+    const inline = 'alerting:\n  config:\n    route: {receiver: r}\n    receivers:\n      - name: r\n        webhook_configs: [{url_file: secrets/hook-url}]\n';
+    expect(await issues(dir({ 'vigil.yml': `${BASE}${inline}`, 'secrets/hook-url': 'http://hook.invalid/\n' }))).toBe('');
+    expect(await issues(dir({ 'vigil.yml': `${BASE}${inline}` }))).toMatch(/alerting\.config: .*webhook_configs\[0\]\.url_file: cannot read secret file: ENOENT/);
   });
 
   it('the committed vigil.yml and the shipped rules pass', async () => {
