@@ -46,7 +46,7 @@ export interface HttpClientFiles {
 
 /** Makes the files of one HTTP client block absolute against `baseDir`, in place. */
 export function resolveHttpClientFiles(c: HttpClientFiles, baseDir: string): void {
-  const abs = (p: string | undefined) => (p ? resolve(baseDir, p) : p);
+  const abs = (p: string) => resolve(baseDir, p);
   if (c.basic_auth?.password_file) c.basic_auth.password_file = abs(c.basic_auth.password_file);
   if (c.authorization?.credentials_file) c.authorization.credentials_file = abs(c.authorization.credentials_file);
   if (c.bearer_token_file) c.bearer_token_file = abs(c.bearer_token_file);

@@ -311,22 +311,23 @@ export function loadAlertmanagerConfig(file: string, env?: NodeJS.ProcessEnv): A
 
 /** Makes the config's relative file paths absolute against `dir`, in place. */
 export function resolveAlertmanagerPaths(c: AlertmanagerConfig, dir: string): AlertmanagerConfig {
-  const abs = (p: string | undefined) => (p ? resolve(dir, p) : p);
+  // Only fields that are set are written: `global` may be the schema's shared default object.
+  const abs = (p: string) => resolve(dir, p);
   const g = c.global;
-  g.smtp_auth_password_file = abs(g.smtp_auth_password_file);
-  g.slack_api_url_file = abs(g.slack_api_url_file);
+  if (g.smtp_auth_password_file) g.smtp_auth_password_file = abs(g.smtp_auth_password_file);
+  if (g.slack_api_url_file) g.slack_api_url_file = abs(g.slack_api_url_file);
   if (g.http_config) resolveHttpClientFiles(g.http_config, dir);
   for (const r of c.receivers) {
     for (const s of r.slack_configs) {
-      s.api_url_file = abs(s.api_url_file);
+      if (s.api_url_file) s.api_url_file = abs(s.api_url_file);
       if (s.http_config) resolveHttpClientFiles(s.http_config, dir);
     }
     for (const w of r.webhook_configs) {
-      w.url_file = abs(w.url_file);
+      if (w.url_file) w.url_file = abs(w.url_file);
       if (w.http_config) resolveHttpClientFiles(w.http_config, dir);
     }
     for (const m of r.email_configs) {
-      m.auth_password_file = abs(m.auth_password_file);
+      if (m.auth_password_file) m.auth_password_file = abs(m.auth_password_file);
       if (m.tls_config?.ca_file) m.tls_config.ca_file = abs(m.tls_config.ca_file);
     }
   }
