@@ -18,7 +18,8 @@ import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from './
 import type { LoadOptions } from './config/yaml-file.js';
 import { silentLogger } from './logger.js';
 import { cannotRead, TlsConfigError, tlsOptions } from './util/tls-options.js';
-import { httpClientBlocks, httpClientFiles } from './config/paths.js';
+import { httpClientBlocks } from './config/paths.js';
+import { httpClientFiles } from './config/http-client.js';
 import { formatPath } from './config/errors.js';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -44,6 +44,15 @@ export interface HttpClientFiles {
   tls_config?: { ca_file?: string; cert_file?: string; key_file?: string };
 }
 
+/** The password and token files set in one HTTP client block, as [key path within the block, file] (its tls_config files are read by tlsOptions). */
+export function httpClientFiles(c: HttpClientFiles): Array<[string[], string]> {
+  const out: Array<[string[], string]> = [];
+  if (c.basic_auth?.password_file) out.push([['basic_auth', 'password_file'], c.basic_auth.password_file]);
+  if (c.authorization?.credentials_file) out.push([['authorization', 'credentials_file'], c.authorization.credentials_file]);
+  if (c.bearer_token_file) out.push([['bearer_token_file'], c.bearer_token_file]);
+  return out;
+}
+
 /** Makes the files of one HTTP client block absolute against `baseDir`, in place. */
 export function resolveHttpClientFiles(c: HttpClientFiles, baseDir: string): void {
   const abs = (p: string) => resolve(baseDir, p);

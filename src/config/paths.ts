@@ -38,15 +38,6 @@ export function httpClientBlocks(c: VigilConfig): HttpClientBlock[] {
   return out;
 }
 
-/** The file fields set in one HTTP client block, as [key path within the block, file]. */
-export function httpClientFiles(c: HttpClientFiles): Array<[string[], string]> {
-  const out: Array<[string[], string]> = [];
-  if (c.basic_auth?.password_file) out.push([['basic_auth', 'password_file'], c.basic_auth.password_file]);
-  if (c.authorization?.credentials_file) out.push([['authorization', 'credentials_file'], c.authorization.credentials_file]);
-  if (c.bearer_token_file) out.push([['bearer_token_file'], c.bearer_token_file]);
-  return out;
-}
-
 /** Makes the config's relative file paths absolute against `baseDir`, in place (the config was just parsed). */
 export function resolveConfigPaths(c: VigilConfig, baseDir: string): VigilConfig {
   for (const b of httpClientBlocks(c)) resolveHttpClientFiles(b.client, baseDir);
