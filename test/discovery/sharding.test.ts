@@ -23,6 +23,7 @@ import { vigilCli } from '../e2e/vigil-cli.js';
 import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EXIT_WITH_PARENT = new URL('../helpers/exit-with-parent.mjs', import.meta.url).href;
 // Two seconds: a replica of a loaded 2-core machine may stall for a second or two,
 // which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
 const INTERVAL = 2_000;
@@ -83,9 +84,10 @@ async function startReplica(name: string): Promise<void> {
       scrape_configs: [{ job_name: 'app', params, file_sd_configs: [{ files: ['targets.json'] }] }],
     }),
   );
-  const child = spawn(process.execPath, [...vigilCli, 'start', '--config', config], {
+  // Its stdin is a pipe from this process: should this process die before afterAll, the replica exits too.
+  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...vigilCli, 'start', '--config', config], {
     cwd: ROOT,
-    stdio: ['ignore', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
+    stdio: ['pipe', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
     env: { ...process.env, VIGIL_LOG_LEVEL: process.env.VIGIL_SHARD_TEST_LOG ?? 'warn' },
   });
   procs.set(name, child);
