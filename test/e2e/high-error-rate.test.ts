@@ -5,10 +5,15 @@
  * goes pending, fires after `for`, and resolves; ALERTS series follow. A
  * stop + start on the same data directory mid-`for` keeps the pending time.
  *
- * The rate window (8 s, sixteen scrapes) must outlast the scrape gap of the
- * restart: the restarted instance's scrape thread starts afresh, which takes
- * seconds on a loaded machine, and a window left with fewer than two samples
- * ends the alert (rightly) and the test with it.
+ * Time scale: the scrape and evaluation intervals, the rate window and `for`
+ * are multiplied together by FACTOR (0.5: 250 ms intervals, a 4 s window of
+ * sixteen scrapes, 3.5 s of `for`), so the expression and its semantics are
+ * those of the unscaled 500 ms / 8 s / 7 s form, only the clock runs faster.
+ *
+ * The rate window must outlast the scrape gap of the restart: the restarted
+ * instance's scrape thread starts afresh, which takes seconds on a loaded
+ * machine, and a window left with fewer than two samples ends the alert
+ * (rightly) and the test with it.
  */
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,9 +21,14 @@ import type { Vigil } from '../../src/main.js';
 import { waitFor } from '../helpers/net.js';
 import { apiAlerts, baseConfig, e2eDir, getJson, instantQuery, type E2EDir } from './harness.js';
 
-const FOR_S = 7;
+const FACTOR = 0.5;
+const INTERVAL_MS = 500 * FACTOR;
+const WINDOW_MS = 8000 * FACTOR;
+const FOR_MS = 7000 * FACTOR;
 /** Pending time before the restart: above the restart's own duration, so the restored activeAt predates it. */
-const PENDING_BEFORE_RESTART_MS = 3000;
+const PENDING_BEFORE_RESTART_MS = 3000 * FACTOR;
+/** `for` still to run when the instance stops, so it goes down with the alert pending. */
+const FOR_LEFT_AT_STOP_MS = 3000 * FACTOR;
 
 let server: Server;
 let target = '';
@@ -57,8 +67,8 @@ beforeAll(async () => {
         rules: [
           {
             alert: 'HighErrorRate',
-            expr: 'rate(http_requests_total{status=~"5.."}[8s]) > 0.1',
-            for: `${FOR_S}s`,
+            expr: `rate(http_requests_total{status=~"5.."}[${WINDOW_MS}ms]) > 0.1`,
+            for: `${FOR_MS}ms`,
             labels: { severity: 'critical', service: 'sical-backend' },
             annotations: { summary: 'High error rate detected', description: 'Error rate is {{ $value }} errors per second' },
           },
@@ -67,7 +77,7 @@ beforeAll(async () => {
     ],
   });
   d.write('vigil.yml', {
-    ...baseConfig({ scrapeInterval: '500ms', evaluationInterval: '500ms' }),
+    ...baseConfig({ scrapeInterval: `${INTERVAL_MS}ms`, evaluationInterval: `${INTERVAL_MS}ms` }),
     scrape_configs: [{ job_name: 'sical-backend', static_configs: [{ targets: [target] }] }],
     rule_files: ['rules/*.yml'],
   });
@@ -91,7 +101,7 @@ describe('HighErrorRate end to end through startVigil', () => {
       }, 20_000);
       expect(await apiAlerts(vigil.url, 'HighErrorRate')).toEqual([]);
 
-      // 10 errors per 0.5 s scrape: 20 errors/s, far above 0.1.
+      // 10 errors per scrape: 40 errors/s, far above 0.1.
       errorsPerScrape = 10;
       const pending = await waitFor(async () => (await apiAlerts(vigil!.url, 'HighErrorRate')).find((a) => a.state === 'pending'), 20_000);
       expect(pending.labels).toMatchObject({ alertname: 'HighErrorRate', severity: 'critical', service: 'sical-backend', status: '500', job: 'sical-backend' });
@@ -102,7 +112,7 @@ describe('HighErrorRate end to end through startVigil', () => {
 
       // Let some pending time accumulate, then stop and start on the same data dir.
       await waitFor(() => Date.now() - activeBefore >= PENDING_BEFORE_RESTART_MS || undefined, 15_000);
-      expect(Date.now() - activeBefore).toBeLessThan(FOR_S * 1000 - 3000); // still mid-`for`
+      expect(Date.now() - activeBefore).toBeLessThan(FOR_MS - FOR_LEFT_AT_STOP_MS); // still mid-`for`
       const stopBegin = Date.now();
       await vigil.stop();
       vigil = undefined;
