@@ -24,9 +24,19 @@ import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const EXIT_WITH_PARENT = new URL('../helpers/exit-with-parent.mjs', import.meta.url).href;
-// Two seconds: a replica of a loaded 2-core machine may stall for a second or two,
+// A second and a half: a replica of a loaded 2-core machine may stall for a second,
 // which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
-const INTERVAL = 2_000;
+const INTERVAL = 1_500;
+/**
+ * Membership timing follows the interval: a dead replica's heartbeat expires
+ * (and the survivors, woken at the expiry, take its targets over) well within
+ * one interval of the kill, so its targets, at the next grid point of their new
+ * owner, are scraped within two intervals of it. A live replica fences itself
+ * after half the member timeout without a confirmed heartbeat: two heartbeats.
+ */
+const MEMBER_TIMEOUT = (4 * INTERVAL) / 5;
+const HEARTBEAT = INTERVAL / 5;
+const SCRAPE_TIMEOUT = INTERVAL / 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Polls of the replicas' APIs: settling takes seconds, and each poll is three
@@ -72,7 +82,7 @@ async function startReplica(name: string): Promise<void> {
   writeFileSync(
     config,
     stringify({
-      global: { scrape_interval: `${INTERVAL}ms`, scrape_timeout: '1s', evaluation_interval: '1m' },
+      global: { scrape_interval: `${INTERVAL}ms`, scrape_timeout: `${SCRAPE_TIMEOUT}ms`, evaluation_interval: '1m' },
       server: { listen: `127.0.0.1:${port}` },
       storage: { path: `data-${name}`, retention: '1h' },
       logs: { self: false },
@@ -80,7 +90,7 @@ async function startReplica(name: string): Promise<void> {
       // suite; at the default nice 10 the other processes' load starves their scrape
       // threads for seconds and grid points are skipped, which is scheduling, not sharding.
       scrape_workers: { nice: 0 },
-      sharding: { redis_url: REDIS_URL, key_prefix: prefix, replica: name, heartbeat_interval: '300ms', member_timeout: '2s' },
+      sharding: { redis_url: REDIS_URL, key_prefix: prefix, replica: name, heartbeat_interval: `${HEARTBEAT}ms`, member_timeout: `${MEMBER_TIMEOUT}ms` },
       scrape_configs: [{ job_name: 'app', params, file_sd_configs: [{ files: ['targets.json'] }] }],
     }),
   );
@@ -112,9 +122,9 @@ function kill(name: string): Promise<void> {
 
 /** Each target's scrape offset within the interval, computed as the replicas compute it. */
 function offsets(): Map<string, number> {
-  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: ${INTERVAL}ms, scrape_timeout: 1s, params: {run: ['${run}']}}]`).scrape_configs[0];
+  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: ${INTERVAL}ms, scrape_timeout: ${SCRAPE_TIMEOUT}ms, params: {run: ['${run}']}}]`).scrape_configs[0];
   const groups = [{ source: 'f', targets: targets.map((t) => ({ __address__: t.address })), labels: { service: 'sical-backend' } }];
-  const built = buildScrapeTargets(cfg, { scrape_interval: INTERVAL, scrape_timeout: 1_000 }, groups);
+  const built = buildScrapeTargets(cfg, { scrape_interval: INTERVAL, scrape_timeout: SCRAPE_TIMEOUT }, groups);
   return new Map(built.targets.map((t) => [t.settings.targetLabels.instance, offsetFor(t.key, INTERVAL)]));
 }
 
