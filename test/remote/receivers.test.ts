@@ -1,9 +1,10 @@
 /**
  * Remote write into the real VictoriaMetrics and Prometheus 2.42: every
  * sample Vigil scraped arrives, compared series by series and value by value,
- * across a receiver outage (VIGIL_TEST_REMOTE_OUTAGE_S, default 4 s: eight
- * scrapes at the test's 500 ms interval into the WAL and retries at their 1 s
- * maximum backoff; the issue's 2 minutes with 120), a SIGKILL of Vigil while
+ * across a receiver outage (VIGIL_TEST_REMOTE_OUTAGE_S, default 2 s: eight
+ * scrapes at the local run's 250 ms interval into the WAL and retries at their
+ * 1 s maximum backoff; the issue's 2 minutes with 120, scraped every 500 ms),
+ * a SIGKILL of Vigil while
  * it is sending, and a graceful restart; and query answers over the data are
  * the same. The phases between them last a number of scrapes, counted at the
  * target, not a time.
@@ -20,8 +21,9 @@ import { VigilProcess } from './vigil-process.js';
 
 const vmBin = requireBinary('victoria-metrics');
 const promBin = requireBinary('prometheus');
-const OUTAGE_MS = Number(process.env.VIGIL_TEST_REMOTE_OUTAGE_S ?? 4) * 1000;
-const SCRAPE_MS = 500;
+const OUTAGE_S = process.env.VIGIL_TEST_REMOTE_OUTAGE_S;
+const OUTAGE_MS = Number(OUTAGE_S ?? 2) * 1000;
+const SCRAPE_MS = OUTAGE_S === undefined ? 250 : 500;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let dir: string;
