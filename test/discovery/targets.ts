@@ -29,7 +29,7 @@ const servers = [];
 let ready = 0;
 workerData.bodies.forEach((body, i) => {
   const server = createServer((req, res) => {
-    if (req.url && req.url.startsWith('/metrics')) parentPort.postMessage({ type: 'scrape', i, t: Date.now() });
+    if (req.url && req.url.startsWith(workerData.scrapePath)) parentPort.postMessage({ type: 'scrape', i, t: Date.now() });
     res.setHeader('content-type', 'text/plain; version=0.0.4');
     res.end(body);
   });
@@ -54,9 +54,14 @@ type FromThread = { type: 'ready'; ports: number[] } | { type: 'scrape'; i: numb
 const open = new Map<Worker, Set<number>>();
 let closeId = 0;
 
-export async function startTargets(n: number, body = (i: number) => `# TYPE app_up gauge\napp_up{idx="${i}"} 1\n`): Promise<FakeTarget[]> {
+/**
+ * `scrapePath` is what a counted scrape asks for: a test that counts scrapes gives
+ * it a query unique to its run, so a scraper left running by an earlier run that
+ * reaches a reused port is answered but not counted.
+ */
+export async function startTargets(n: number, body = (i: number) => `# TYPE app_up gauge\napp_up{idx="${i}"} 1\n`, scrapePath = '/metrics'): Promise<FakeTarget[]> {
   const bodies = Array.from({ length: n }, (_, i) => body(i));
-  const thread = new Worker(SERVE, { eval: true, workerData: { bodies } });
+  const thread = new Worker(SERVE, { eval: true, workerData: { bodies, scrapePath } });
   const logs = bodies.map((): number[] => []);
   const ports = await new Promise<number[]>((resolve, reject) => {
     thread.once('error', reject);
