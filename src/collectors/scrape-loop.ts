@@ -363,6 +363,9 @@ export class ScrapeLoop {
 
   /** Staleness after renumbering: previous series whose labels the new scrape did not write end. */
   private staleByKey(app: Appender, written: Int32Array, t: number): void {
+    // A first scrape has nothing to end: a key per written series would be 100k
+    // strings of garbage, outliving the scrape into the old generation.
+    if (this.previousLabels.length === 0) return;
     if (written.length === 0) {
       for (const l of this.previousLabels) safeStale(app, l, t);
       return;
