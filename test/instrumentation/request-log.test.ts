@@ -2,9 +2,9 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchedLineWriter } from '../../src/api/instrumentation/line-writer.js';
-import { createApiLogger, type RequestRecord } from '../../src/api/instrumentation/request-log.js';
+import { createApiLogger, logSeconds, type RequestRecord } from '../../src/api/instrumentation/request-log.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -85,5 +85,35 @@ describe('request log lines', () => {
     for (const latency of [0.000812345678, 0.0000004, 0.0000015, 2, 0.1 + 0.2]) log.request({ ...records[0], latency });
     expect(lines.map((l) => JSON.parse(l).latency)).toEqual([0.000812, 0, 0.000002, 2, 0.3]);
     expect(lines[0]).toContain('"latency":0.000812,');
+  });
+
+  it('carry the ISO 8601 timestamp of the millisecond they were written in', () => {
+    const lines: string[] = [];
+    const log = createApiLogger({ destination: { write: (l: string) => lines.push(l) } });
+    const times = [Date.UTC(2026, 11, 7, 11, 59, 59, 999), Date.UTC(2026, 11, 7, 12, 0, 0, 0), Date.UTC(2026, 11, 7, 12, 0, 0, 7), Date.UTC(2026, 11, 7, 12, 0, 0, 70), Date.UTC(2026, 11, 7, 12, 0, 1, 500), -1, 0];
+    const now = vi.spyOn(Date, 'now');
+    try {
+      for (const t of times) {
+        now.mockReturnValue(t);
+        log.request(records[0]);
+        log.info({ n: 1 }, 'other');
+      }
+    } finally {
+      now.mockRestore();
+    }
+    expect(lines.map((l) => JSON.parse(l).timestamp)).toEqual(times.flatMap((t) => [new Date(t).toISOString(), new Date(t).toISOString()]));
+  });
+
+  it('write latency as the text JavaScript gives the microsecond-rounded number', () => {
+    const js = (s: number) => String(Math.round(s * 1e6) / 1e6);
+    const values = [0, -0, -1, -0.0000004, NaN, Infinity, 1e-7, 0.0000005, 0.000001, 0.00001, 0.1, 0.12, 0.123, 0.1234, 0.123456, 63.999999, 64, 64.5, 1e9 - 1e-6, 1e9, 1e12, 1e21, 1e22];
+    for (let us = 0; us < 2_000_000; us += 997) values.push(us / 1e6, (us + 0.5) / 1e6);
+    // Deterministic spread over twelve decades, from below a microsecond to days.
+    let x = 0x2545f491;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      values.push(10 ** ((x / 2 ** 32) * 12 - 7));
+    }
+    for (const v of values) expect(logSeconds(v), String(v)).toBe(js(v));
   });
 });
