@@ -79,6 +79,23 @@ describe('request log lines', () => {
     check(text);
   });
 
+  it('encoded straight into the batch are dropped and counted past the writer\'s bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const w = new BatchedLineWriter(fd, 100);
+    const log = createApiLogger({ destination: w });
+    for (let i = 0; i < 5; i++) log.request(records[0]);
+    expect(w.dropped).toBe(4);
+    w.close();
+    closeSync(fd);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(expected(records[0], JSON.parse(lines[0]).timestamp as string).slice(0, -1));
+    expect(JSON.parse(lines[1])).toMatchObject({ message: 'request log lines dropped: output too slow', dropped: 4 });
+  });
+
   it('write latency in seconds to the microsecond', () => {
     const lines: string[] = [];
     const log = createApiLogger({ destination: { write: (l: string) => lines.push(l) } });
@@ -87,21 +104,35 @@ describe('request log lines', () => {
     expect(lines[0]).toContain('"latency":0.000812,');
   });
 
-  it('carry the ISO 8601 timestamp of the millisecond they were written in', () => {
+  it('carry the ISO 8601 timestamp of the millisecond they were written in, through either destination', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const w = new BatchedLineWriter(fd);
     const lines: string[] = [];
-    const log = createApiLogger({ destination: { write: (l: string) => lines.push(l) } });
-    const times = [Date.UTC(2026, 11, 7, 11, 59, 59, 999), Date.UTC(2026, 11, 7, 12, 0, 0, 0), Date.UTC(2026, 11, 7, 12, 0, 0, 7), Date.UTC(2026, 11, 7, 12, 0, 0, 70), Date.UTC(2026, 11, 7, 12, 0, 1, 500), -1, 0];
+    const logs = [createApiLogger({ destination: { write: (l: string) => lines.push(l) } }), createApiLogger({ destination: w })];
+    const times = [Date.UTC(2026, 11, 7, 11, 59, 59, 999), Date.UTC(2026, 11, 7, 12, 0, 0, 0), Date.UTC(2026, 11, 7, 12, 0, 0, 7), Date.UTC(2026, 11, 7, 12, 0, 0, 70), Date.UTC(2026, 11, 7, 12, 0, 0, 70), Date.UTC(2026, 11, 7, 12, 0, 1, 500), -1, 0, Date.UTC(10000, 0, 1), Date.UTC(2026, 0, 1)];
     const now = vi.spyOn(Date, 'now');
     try {
       for (const t of times) {
         now.mockReturnValue(t);
-        log.request(records[0]);
-        log.info({ n: 1 }, 'other');
+        for (const log of logs) {
+          log.request(records[0]);
+          log.request(records[1]);
+          log.info({ n: 1 }, 'other');
+        }
       }
     } finally {
       now.mockRestore();
     }
-    expect(lines.map((l) => JSON.parse(l).timestamp)).toEqual(times.flatMap((t) => [new Date(t).toISOString(), new Date(t).toISOString()]));
+    w.close();
+    closeSync(fd);
+    const want = times.flatMap((t) => Array<string>(3).fill(new Date(t).toISOString()));
+    expect(lines.map((l) => JSON.parse(l).timestamp)).toEqual(want);
+    const written = readFileSync(file, 'utf8').trim().split('\n');
+    expect(written.map((l) => JSON.parse(l).timestamp)).toEqual(want);
+    expect(written).toEqual(lines.map((l) => l.slice(0, -1)));
   });
 
   it('write latency as the text JavaScript gives the microsecond-rounded number', () => {

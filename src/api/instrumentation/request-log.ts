@@ -47,6 +47,51 @@ interface LineShape {
   mid: string;
   ms: number;
   head: string;
+  /**
+   * For lines encoded straight into the writer's batch: the Latin-1 bytes of
+   * the line up to the path's value (its opening quote included), with the
+   * timestamp's bytes rewritten in place when the millisecond changes.
+   */
+  headBytes: Uint8Array | undefined;
+  /** Where in `headBytes` the timestamp starts. */
+  beforeTime: number;
+  /** The millisecond `headBytes` holds the time of. */
+  bytesMs: number;
+  /** From the path's closing quote to the latency's value. */
+  midBytes: Uint8Array;
+}
+
+// eslint-disable-next-line no-control-regex -- ASCII is what is tested for
+const ASCII_ONLY = /^[\u0000-\u007f]*$/;
+/** Length of an ISO 8601 timestamp of years 0000 to 9999. */
+const ISO_LENGTH = 24;
+const CLIENT_IP = Buffer.from(',"client_ip":"', 'latin1');
+const USER_AGENT = Buffer.from('","user_agent":"', 'latin1');
+const TRACE_ID = Buffer.from('","trace_id":"', 'latin1');
+const SPAN_ID = Buffer.from('","span_id":"', 'latin1');
+const END = Buffer.from('"}\n', 'latin1');
+const TRACE_LENGTH = 32 + 16;
+/** Bytes of a line besides its head and its values. */
+const FIXED_LENGTH = CLIENT_IP.length + USER_AGENT.length + TRACE_ID.length + SPAN_ID.length + END.length + TRACE_LENGTH;
+
+/**
+ * Copies `s` into `buf` from `at` as one byte per character if it is plain
+ * ASCII needing no JSON escape (the test plainAscii makes, fused with the
+ * copy); the offset past it, or -1 if it is not.
+ */
+function putPlain(buf: Uint8Array, at: number, s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+    buf[at + i] = c;
+  }
+  return at + s.length;
+}
+
+/** Copies a short constant into `buf` from `at`: a loop costs less than a call to `set` at this size. */
+function putBytes(buf: Uint8Array, at: number, bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) buf[at + i] = bytes[i];
+  return at + bytes.length;
 }
 
 /** "000" to "999": the milliseconds of a timestamp. */
@@ -123,12 +168,21 @@ export function createApiLogger(opts: { logger?: string; destination?: LineSink 
     if (!shape) {
       const failed = status >= 500;
       const message = failed ? '"request failed"' : status >= 400 ? '"request rejected"' : '"request"';
+      const level = failed ? 'error' : status >= 400 ? 'warn' : 'info';
+      const afterTime = `${head}${message},"method":${jsonString(method)},"path":`;
+      const beforeTime = `{"level":"${level}","timestamp":"`;
+      const headText = `${beforeTime}${'0'.repeat(ISO_LENGTH)}${afterTime}"`;
       shape = {
-        level: failed ? 'error' : status >= 400 ? 'warn' : 'info',
-        afterTime: `${head}${message},"method":${jsonString(method)},"path":`,
+        level,
+        afterTime,
         mid: `,"status":${status},"latency":`,
         ms: -1,
         head: '',
+        // Methods are HTTP tokens, but the logger's name and its method argument take any string.
+        beforeTime: beforeTime.length,
+        headBytes: ASCII_ONLY.test(headText) ? Buffer.from(headText, 'latin1') : undefined,
+        bytesMs: -1,
+        midBytes: Buffer.from(`","status":${status},"latency":`, 'latin1'),
       };
       byStatus.set(status, shape);
     }
@@ -143,6 +197,49 @@ export function createApiLogger(opts: { logger?: string; destination?: LineSink 
     return jsonString(s);
   };
 
+  /**
+   * Encodes a request line straight into the writer's batch: the shape's head
+   * bytes, then each value copied as it is checked. No string is built or
+   * flattened and the encoder is not called; what is not plain ASCII, or has
+   * an error, takes the string path (false).
+   */
+  const encode = (w: BatchedLineWriter, shape: LineShape, r: RequestRecord, ms: number): boolean => {
+    const headBytes = shape.headBytes;
+    if (headBytes === undefined || r.error) return false;
+    if (shape.bytesMs !== ms) {
+      const time = iso(ms);
+      if (time.length !== ISO_LENGTH || putPlain(headBytes, shape.beforeTime, time) < 0) return false;
+      shape.bytesMs = ms;
+    }
+    const latency = logSeconds(r.latency);
+    const trace = r.traceparent === undefined ? undefined : parseTraceparent(r.traceparent);
+    const path = r.path;
+    const ip = r.clientIp;
+    const agent = r.userAgent;
+    if (!w.reserve(headBytes.length + path.length + shape.midBytes.length + latency.length + ip.length + agent.length + FIXED_LENGTH)) return true;
+    const buf = w.batch;
+    buf.set(headBytes, w.end);
+    let at = putPlain(buf, w.end + headBytes.length, path);
+    if (at < 0) return false;
+    at = putBytes(buf, at, shape.midBytes);
+    at = putPlain(buf, at, latency);
+    at = putBytes(buf, at, CLIENT_IP);
+    at = putPlain(buf, at, ip);
+    if (at < 0) return false;
+    at = putBytes(buf, at, USER_AGENT);
+    at = putPlain(buf, at, agent);
+    if (at < 0) return false;
+    if (trace) {
+      // Hex digits only.
+      at = putBytes(buf, at, TRACE_ID);
+      at = putPlain(buf, at, trace.trace_id);
+      at = putBytes(buf, at, SPAN_ID);
+      at = putPlain(buf, at, trace.span_id);
+    }
+    w.commit(putBytes(buf, at, END));
+    return true;
+  };
+
   return {
     info: (f, m) => line('info', f, m),
     warn: (f, m) => line('warn', f, m),
@@ -150,6 +247,7 @@ export function createApiLogger(opts: { logger?: string; destination?: LineSink 
     request(r) {
       const shape = shapeOf(r.method, r.status);
       const ms = Date.now();
+      if (batched && encode(batched, shape, r, ms)) return;
       if (ms !== shape.ms) {
         shape.ms = ms;
         shape.head = `{"level":"${shape.level}","timestamp":"${iso(ms)}${shape.afterTime}`;
