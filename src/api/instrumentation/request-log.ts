@@ -140,9 +140,9 @@ export function logSeconds(seconds: number): string {
  * errors). One line per request is on the API's hot path, so its constant
  * parts are serialised once per method and status, its variable parts are
  * appended to them in a fixed field order, and lines reach standard output in
- * one asynchronous write per batch. A line made only of plain ASCII values is
- * handed to the writer as such, which copies it into the batch as Latin-1
- * bytes without flattening the concatenation first.
+ * one asynchronous write per batch. A line made only of plain ASCII values,
+ * nearly every one, is encoded by this logger straight into the batched
+ * writer's buffer; others are built as a string the writer encodes.
  */
 export function createApiLogger(opts: { logger?: string; destination?: LineSink } = {}): RequestLogger {
   const out: LineSink = opts.destination ?? new BatchedLineWriter(1);
@@ -178,8 +178,8 @@ export function createApiLogger(opts: { logger?: string; destination?: LineSink 
         mid: `,"status":${status},"latency":`,
         ms: -1,
         head: '',
-        // Methods are HTTP tokens, but the logger's name and its method argument take any string.
         beforeTime: beforeTime.length,
+        // Methods are HTTP tokens, but the logger's name and its method argument take any string.
         headBytes: ASCII_ONLY.test(headText) ? Buffer.from(headText, 'latin1') : undefined,
         bytesMs: -1,
         midBytes: Buffer.from(`","status":${status},"latency":`, 'latin1'),
