@@ -20,5 +20,9 @@ export default defineConfig({
     // Two: with a third on a loaded 2-core machine the load-sensitive end-to-end
     // tests (one-page-per-incident, high-error-rate, backend-outage) failed.
     maxWorkers: 2,
+    // Transformed modules kept on disk (node_modules/.experimental-vitest-cache, keyed on each
+    // file's content) between runs: a worker's first file otherwise waits seconds for src to be
+    // transformed again, and the main process spends that CPU beside the workers.
+    experimental: { fsModuleCache: true },
   },
 });

@@ -17,7 +17,12 @@ import { formatDuration } from './model/duration.js';
 import { ConfigError, loadConfig, type ConfigIssue, type LoadedConfig } from './config/index.js';
 import type { LoadOptions } from './config/yaml-file.js';
 import { silentLogger } from './logger.js';
-import { TlsConfigError, tlsOptions, type TlsConfig } from './util/tls-options.js';
+import { cannotRead, TlsConfigError, tlsOptions } from './util/tls-options.js';
+import { httpClientBlocks } from './config/paths.js';
+import { httpClientFiles } from './config/http-client.js';
+import { formatPath } from './config/errors.js';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 export interface ConfigCheck {
   /** The top-level section checked, for messages. */
@@ -133,26 +138,39 @@ const discovery: ConfigCheck = {
   },
 };
 
-/** remote_write and query_backend: tls_config files exist and hold PEM certificates and keys that fit together. */
-const remoteTls: ConfigCheck = {
-  section: 'remote_write',
+/**
+ * Every HTTP client block (scrape configs and their discovery clients, health
+ * checks, remote_write, query_backend): its tls_config files exist and hold
+ * PEM certificates and keys that fit together, and its password and token
+ * files can be read. Scrapes read these files again at every scrape, so a
+ * renewed certificate or token is taken without a restart.
+ */
+const clientFiles: ConfigCheck = {
+  section: 'scrape_configs',
   run(l) {
     const out: Issues = [];
-    const check = (tls: TlsConfig | undefined, at: (string | number)[], where: string) => {
+    for (const { at, client } of httpClientBlocks(l.config)) {
+      const where = formatPath(at);
+      for (const [keys, file] of httpClientFiles(client)) {
+        const path = resolve(l.baseDir, file);
+        try {
+          readFileSync(path);
+        } catch (err) {
+          out.push({ path: formatPath([...at, ...keys]), at: [...at, ...keys], message: cannotRead(path, err) });
+        }
+      }
       try {
-        tlsOptions(tls, { baseDir: l.baseDir, where });
+        tlsOptions(client.tls_config, { baseDir: l.baseDir, where: `${where}.tls_config` });
       } catch (err) {
         if (!(err instanceof TlsConfigError)) throw err;
-        out.push({ path: err.field, at: [...at, err.key], message: err.reason });
+        out.push({ path: err.field, at: [...at, 'tls_config', err.key], message: err.reason });
       }
-    };
-    l.config.remote_write.forEach((r, i) => check(r.tls_config, ['remote_write', i, 'tls_config'], `remote_write[${i}].tls_config`));
-    if (l.config.query_backend) check(l.config.query_backend.tls_config, ['query_backend', 'tls_config'], 'query_backend.tls_config');
+    }
     return out;
   },
 };
 
-export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, discovery, jobs, remoteTls];
+export const configChecks: ConfigCheck[] = [ruleFiles, sloFiles, alerting, scrapes, discovery, jobs, clientFiles];
 
 /** Runs every section check; returns all problems with their lines. */
 export async function validateConfig(l: LoadedConfig, purpose: CheckPurpose = 'check'): Promise<ConfigIssue[]> {

@@ -265,6 +265,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
     for (const c of started.reverse()) await c.stop().catch(() => undefined);
     await shard?.stop(true);
     await app.close();
+    backend?.close();
     await storage.close();
     throw err;
   }
@@ -286,6 +287,8 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       // Requests still open (long queries, slow clients) do not hold the exit.
       app.server.closeAllConnections();
       await app.close();
+      // After the rules and the API, its last users: their queries are done or cut.
+      backend?.close();
       await storage.close();
       logger.info('Vigil stopped');
       flushLogLimits(logger);

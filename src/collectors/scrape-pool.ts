@@ -81,6 +81,8 @@ interface Slot {
   cpuAt: number;
   /** Hang checks in a row that found the thread starved of CPU rather than stuck. */
   starved: number;
+  /** When the last hang check judged the worker (performance.now(), monotonic). */
+  checkedAt: number;
 }
 
 /** Hang checks a thread that gets no CPU (a saturated machine, low priority) is given before it counts as stuck. */
@@ -197,7 +199,7 @@ export class ScrapePool {
       name: 'vigil-scrape',
     });
     worker.unref();
-    const slot: Slot = { worker, shared, beat: -1, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false, cpu: -1, cpuAt: 0, starved: 0 };
+    const slot: Slot = { worker, shared, beat: -1, configured: new Map(), pending: new Map(), targets: base.targets ?? new Set(), restarts: base.restarts, ready: false, cpu: -1, cpuAt: 0, starved: 0, checkedAt: -Infinity };
     worker.on('message', (m: WorkerReply) => {
       if (m.type === 'ready') {
         // Starting a worker takes a while on a busy machine: not the targets' fault.
@@ -235,9 +237,20 @@ export class ScrapePool {
    */
   private hung(slot: Slot, p: Pending): void {
     if (!slot.pending.has(p.msg.id)) return;
+    const grace = this.opts.graceMs ?? DEFAULT_GRACE_MS;
+    // Each scrape in flight has its own timer, but the verdict is about the worker: it is judged at most
+    // once per grace period. Judged again moments after another scrape's check, it would have had no time
+    // to beat (a busy worker replaced) and its starved checks would run out N times as fast with N scrapes.
+    const checked = performance.now();
+    const since = checked - slot.checkedAt;
+    if (since < grace) {
+      p.timer = setTimeout(() => this.hung(slot, p), grace - since);
+      p.timer.unref?.();
+      return;
+    }
+    slot.checkedAt = checked;
     const beat = Atomics.load(slot.shared, 1);
     const cpu = slot.tid === undefined ? undefined : threadCpu(slot.tid);
-    const grace = this.opts.graceMs ?? DEFAULT_GRACE_MS;
     // Without a heartbeat, a thread that also used (almost) no CPU is waiting for a core, not stuck in a loop.
     // (Clock ticks are 10 ms: under a tenth of one core since the last check is 1 tick per 100 ms.)
     const now = Date.now();

@@ -3,6 +3,7 @@ import { configSchema, type VigilConfig } from './schema.js';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { parseYamlDocument, parseYamlText, type LoadOptions, type Locate } from './yaml-file.js';
+import { resolveConfigPaths } from './paths.js';
 
 export { ConfigError, type ConfigIssue } from './errors.js';
 export type { VigilConfig } from './schema.js';
@@ -28,7 +29,8 @@ export function loadConfig(file: string, opts: LoadOptions = {}): LoadedConfig {
     throw new ConfigError(abs, [{ path: '', message: `cannot read file: ${(err as Error).message}` }]);
   }
   const { data, locate } = parseYamlDocument(raw, abs, configSchema, opts);
-  return { config: data, file: abs, baseDir: dirname(abs), locate };
+  const baseDir = dirname(abs);
+  return { config: resolveConfigPaths(data, baseDir), file: abs, baseDir, locate };
 }
 
 export function parseConfig(text: string, file = '<inline>', opts: LoadOptions = {}): VigilConfig {

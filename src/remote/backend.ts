@@ -40,6 +40,8 @@ export interface BackendEngine extends QueryEngine {
   readonly url: string;
   /** 1 while the last request reached the backend, 0 after a failure. */
   up(): boolean;
+  /** Closes the kept-alive connections (and any request still on them): at shutdown, or when the engine is replaced. */
+  close(): void;
 }
 
 const API_ERRORS = new Set(['bad_data', 'execution', 'timeout', 'canceled', 'internal', 'too_many_samples']);
@@ -144,11 +146,12 @@ export function createBackendEngine(o: BackendEngineOptions): BackendEngine {
 
   if (o.config.evaluation === 'local') {
     const local = createLocalEvalEngine(async (selector, at, windowMs, opts) => (await call('query', { query: `${selector}[${windowMs}ms]`, time: formatTime(at) }, opts)).value);
-    return { url: base, up: () => isUp, instantQuery: local.instantQuery, rangeQuery: local.rangeQuery };
+    return { url: base, up: () => isUp, close: () => http.close(), instantQuery: local.instantQuery, rangeQuery: local.rangeQuery };
   }
   return {
     url: base,
     up: () => isUp,
+    close: () => http.close(),
     instantQuery(expr, t, opts) {
       return call('query', { query: expr, time: formatTime(t) }, opts);
     },

@@ -54,6 +54,12 @@ export interface TlsReadOptions {
   check?: boolean;
 }
 
+/** Why a file named in the config cannot be read, in the words every config check uses. */
+export function cannotRead(path: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return `cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`;
+}
+
 /** Reads the files of `c` and returns the options for tls.connect or an https.Agent. */
 export function tlsOptions(c: TlsConfig | undefined, o: TlsReadOptions = {}): TlsOptions {
   const { baseDir = '.', where = 'tls_config', check = true } = o;
@@ -68,8 +74,7 @@ export function tlsOptions(c: TlsConfig | undefined, o: TlsReadOptions = {}): Tl
     try {
       return readFileSync(path);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      return fail(key, `cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+      return fail(key, cannotRead(path, err));
     }
   };
   const out: TlsOptions = { rejectUnauthorized: !c.insecure_skip_verify };

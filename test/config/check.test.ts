@@ -8,7 +8,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadNotifierConfig } from '../../src/alerts/notify/loader.js';
 import { run as checkConfig } from '../../src/cli/check-config.js';
+import { resolveAlertingPaths } from '../../src/config/alerting.js';
 import { loadValidatedConfig } from '../../src/config-check.js';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/logger.js';
@@ -127,7 +129,7 @@ describe('check config = start', () => {
     const f = dir({ 'vigil.yml': `${BASE}${rw}${qb}`, 'tls/not-pem.txt': 'hello\n' });
     const m = await issues(f);
     expect(m).toMatch(/line 6: remote_write\[0\]\.tls_config\.ca_file: cannot read .*tls\/ca\.crt: no such file/);
-    expect(m).toMatch(/line 10: remote_write\[1\]\.tls_config\.ca_file: tls\/not-pem\.txt holds no PEM certificate/);
+    expect(m).toMatch(/line 10: remote_write\[1\]\.tls_config\.ca_file: \/.*\/tls\/not-pem\.txt holds no PEM certificate/);
     expect(m).toMatch(/query_backend\.tls_config\.key_file: cert_file and key_file go together/);
     expect(await startRefuses(f)).toMatch(/remote_write\[0\]\.tls_config\.ca_file/);
     // Unchecked, start refuses too, naming the field.
@@ -145,6 +147,65 @@ describe('check config = start', () => {
     } finally {
       certs.remove();
     }
+  });
+
+  it('scrape, discovery and health check client files: every missing one is listed at once, with field and line, relative to the config directory', async () => {
+    const sc = [
+      'scrape_configs:',
+      '  - job_name: a',
+      '    targets: ["t:9100"]',
+      '    basic_auth: {username: u, password_file: secrets/missing-password}',
+      '    tls_config: {ca_file: tls/missing-ca.crt}',
+      '    http_sd_configs:',
+      '      - url: http://sd/targets',
+      '        bearer_token_file: secrets/missing-token',
+      'health_checks:',
+      '  - url: http://api/health',
+      '    authorization: {credentials_file: secrets/missing-credentials}',
+      '',
+    ].join('\n');
+    const f = dir({ 'vigil.yml': `${BASE}${sc}` });
+    const m = await issues(f);
+    expect(m).toMatch(/line 7: scrape_configs\[0\]\.basic_auth\.password_file: cannot read .*c\d+\/secrets\/missing-password: no such file/);
+    expect(m).toMatch(/line 8: scrape_configs\[0\]\.tls_config\.ca_file: cannot read .*c\d+\/tls\/missing-ca\.crt: no such file/);
+    expect(m).toMatch(/line 11: scrape_configs\[0\]\.http_sd_configs\[0\]\.bearer_token_file: cannot read .*secrets\/missing-token: no such file/);
+    expect(m).toMatch(/line 14: health_checks\[0\]\.authorization\.credentials_file: cannot read .*secrets\/missing-credentials: no such file/);
+    expect(await startRefuses(f)).toMatch(/scrape_configs\[0\]\.tls_config\.ca_file/);
+
+    // The same relative names, present next to the config file (the working directory is elsewhere), pass.
+    const present = { 'secrets/missing-password': 'pw\n', 'secrets/missing-token': 't\n', 'secrets/missing-credentials': 'c\n' };
+    expect(await issues(dir({ 'vigil.yml': `${BASE}${sc.replace('    tls_config: {ca_file: tls/missing-ca.crt}\n', '')}`, ...present }))).toBe('');
+    // A directory where a file belongs is unreadable, and said so.
+    expect(await issues(dir({ 'vigil.yml': `${BASE}${sc}`, ...present, 'tls/missing-ca.crt/x': '' }))).toMatch(/scrape_configs\[0\]\.tls_config\.ca_file: cannot read .*EISDIR/);
+
+    // check config prints them too, each with its field.
+    const lines: string[] = [];
+    const orig = console.error;
+    console.error = (s: string) => lines.push(s);
+    try {
+      expect(await checkConfig([f])).not.toBe(0);
+    } finally {
+      console.error = orig;
+    }
+    for (const field of ['basic_auth.password_file', 'tls_config.ca_file', 'bearer_token_file', 'authorization.credentials_file']) expect(lines.join('\n')).toContain(`${field}: cannot read`);
+  });
+
+  it('notification config files resolve against their own file: an Alertmanager file against its directory, an inline config against the config file', async () => {
+    const am = 'route: {receiver: r}\nreceivers:\n  - name: r\n    webhook_configs: [{url_file: secrets/hook-url}]\ntemplates: [notify.tmpl]\n';
+    const present = { 'alerting/am.yml': am, 'alerting/secrets/hook-url': 'http://hook.invalid/\n', 'alerting/notify.tmpl': '{{ define "x" }}x{{ end }}\n' };
+    const f = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n`, ...present });
+    expect(await issues(f)).toBe('');
+    const loaded = loadConfig(f, { env: {} });
+    const n = loadNotifierConfig(resolveAlertingPaths(loaded.config.alerting!, loaded.baseDir));
+    expect(n.am.receivers[0].webhook_configs[0].url_file).toBe(join(dirname(f), 'alerting', 'secrets', 'hook-url'));
+    expect(n.am.templates).toEqual([join(dirname(f), 'alerting', 'notify.tmpl')]);
+    // Next to vigil.yml instead of next to the Alertmanager file: not found, and said so.
+    const misplaced = dir({ 'vigil.yml': `${BASE}alerting: {config_file: alerting/am.yml}\n`, 'alerting/am.yml': am, 'secrets/hook-url': 'http://hook.invalid/\n' });
+    expect(await issues(misplaced)).toMatch(/receivers\[0\]\.webhook_configs\[0\]\.url_file: cannot read secret file: ENOENT/);
+
+    const inline = 'alerting:\n  config:\n    route: {receiver: r}\n    receivers:\n      - name: r\n        webhook_configs: [{url_file: secrets/hook-url}]\n';
+    expect(await issues(dir({ 'vigil.yml': `${BASE}${inline}`, 'secrets/hook-url': 'http://hook.invalid/\n' }))).toBe('');
+    expect(await issues(dir({ 'vigil.yml': `${BASE}${inline}` }))).toMatch(/alerting\.config: .*webhook_configs\[0\]\.url_file: cannot read secret file: ENOENT/);
   });
 
   it('the committed vigil.yml and the shipped rules pass', async () => {

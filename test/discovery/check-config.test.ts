@@ -25,11 +25,12 @@ describe('vigil check config: discovery blocks', () => {
   it('accepts every provider with Prometheus keys', async () => {
     writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\nkind: Config\n');
     writeFileSync(join(dir, 'targets.yml'), "- targets: ['a:1']\n");
+    writeFileSync(join(dir, 'token'), 'secret\n');
     const r = await check(`scrape_configs:
   - job_name: all
     file_sd_configs: [{files: ['targets.yml', 'sd/*.json'], refresh_interval: 30s}]
     dns_sd_configs: [{names: [_m._tcp.example.org]}, {names: [db.example.org], type: A, port: 9187}]
-    http_sd_configs: [{url: 'https://sd.example.org/targets', bearer_token_file: /run/token}]
+    http_sd_configs: [{url: 'https://sd.example.org/targets', bearer_token_file: token}]
     kubernetes_sd_configs:
       - role: endpointslice
         kubeconfig_file: kubeconfig

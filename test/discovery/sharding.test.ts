@@ -23,6 +23,7 @@ import { vigilCli } from '../e2e/vigil-cli.js';
 import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const EXIT_WITH_PARENT = new URL('../helpers/exit-with-parent.mjs', import.meta.url).href;
 // Two seconds: a replica of a loaded 2-core machine may stall for a second or two,
 // which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
 const INTERVAL = 2_000;
@@ -52,7 +53,15 @@ describe('rendezvous hashing', () => {
 let redisOk = false;
 let targets: FakeTarget[] = [];
 let dir = '';
-const prefix = `vigil-test-shard-${process.pid}-${randomBytes(4).toString('hex')}:`;
+const run = randomBytes(4).toString('hex');
+const prefix = `vigil-test-shard-${process.pid}-${run}:`;
+/**
+ * Scrapes ask for this run's own query: a replica left behind by an interrupted run (its
+ * test process gone before its afterAll) scrapes its old addresses every interval for
+ * as long as it lives, and a target here on a reused port would count those as doubles.
+ */
+const params = { run: [run] };
+const scrapePath = `/metrics?run=${run}`;
 const procs = new Map<string, ChildProcess>();
 const ports = new Map<string, number>();
 
@@ -72,12 +81,13 @@ async function startReplica(name: string): Promise<void> {
       // threads for seconds and grid points are skipped, which is scheduling, not sharding.
       scrape_workers: { nice: 0 },
       sharding: { redis_url: REDIS_URL, key_prefix: prefix, replica: name, heartbeat_interval: '300ms', member_timeout: '2s' },
-      scrape_configs: [{ job_name: 'app', file_sd_configs: [{ files: ['targets.json'] }] }],
+      scrape_configs: [{ job_name: 'app', params, file_sd_configs: [{ files: ['targets.json'] }] }],
     }),
   );
-  const child = spawn(process.execPath, [...vigilCli, 'start', '--config', config], {
+  // Its stdin is a pipe from this process: should this process die before afterAll, the replica exits too.
+  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...vigilCli, 'start', '--config', config], {
     cwd: ROOT,
-    stdio: ['ignore', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
+    stdio: ['pipe', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
     env: { ...process.env, VIGIL_LOG_LEVEL: process.env.VIGIL_SHARD_TEST_LOG ?? 'warn' },
   });
   procs.set(name, child);
@@ -102,7 +112,7 @@ function kill(name: string): Promise<void> {
 
 /** Each target's scrape offset within the interval, computed as the replicas compute it. */
 function offsets(): Map<string, number> {
-  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: ${INTERVAL}ms, scrape_timeout: 1s}]`).scrape_configs[0];
+  const cfg = parseConfig(`scrape_configs: [{job_name: app, scrape_interval: ${INTERVAL}ms, scrape_timeout: 1s, params: {run: ['${run}']}}]`).scrape_configs[0];
   const groups = [{ source: 'f', targets: targets.map((t) => ({ __address__: t.address })), labels: { service: 'sical-backend' } }];
   const built = buildScrapeTargets(cfg, { scrape_interval: INTERVAL, scrape_timeout: 1_000 }, groups);
   return new Map(built.targets.map((t) => [t.settings.targetLabels.instance, offsetFor(t.key, INTERVAL)]));
@@ -141,7 +151,7 @@ function watchStalls(): NodeJS.Timeout {
 beforeAll(async () => {
   redisOk = await hasRedis();
   if (!redisOk) return;
-  targets = await startTargets(30);
+  targets = await startTargets(30, undefined, scrapePath);
   dir = mkdtempSync(join(tmpdir(), 'vigil-shard-'));
   writeFileSync(join(dir, 'targets.json'), JSON.stringify([{ targets: targets.map((t) => t.address), labels: { service: 'sical-backend' } }]));
   offsetMap = offsets();
@@ -171,17 +181,20 @@ describe('three replicas on one Redis, 30 targets', () => {
       const owned = await Promise.all(['r1', 'r2', 'r3'].map(active));
       return owned.every((ts) => ts.length > 0) && owned.flat().length === 30 && owned.flat().every((t) => t.health === 'up');
     }, 60_000, POLL_MS);
-    // One interval more, for the loops to be on their grid after those first scrapes.
-    await sleep(INTERVAL);
+    // Every loop has made its first scrape, however late: those lie before steadyFrom, in
+    // intervals that began before it, and only intervals beginning after it are counted.
     const steadyFrom = Date.now();
     await sleep(3 * INTERVAL);
 
     const killedAt = Date.now();
     await kill('r3');
-    // Two intervals to take over, then at least one whole interval checked on the survivors.
-    await sleep(4 * INTERVAL);
+    // The survivors take over once r3's last heartbeat is older than the member timeout; from
+    // then on at least one whole interval is checked on them. Their loops exist by the time the
+    // API lists the targets, so every interval beginning after that must be scraped once.
+    await waitFor(async () => (await activeCount('r1')) + (await activeCount('r2')) === 30, 4 * INTERVAL, POLL_MS);
+    const takenOver = Date.now();
+    await sleep(2 * INTERVAL);
     const afterKill = Date.now();
-    expect((await activeCount('r1')) + (await activeCount('r2'))).toBe(30);
 
     const restartAt = Date.now();
     await startReplica('r3');
@@ -191,18 +204,19 @@ describe('three replicas on one Redis, 30 targets', () => {
       return r3.length > 0 && r3.every((t) => t.health !== 'unknown');
     }, 60_000, POLL_MS);
     const rejoined = Date.now();
-    // One interval to settle, then at least one whole interval checked on all three.
-    await sleep(3 * INTERVAL);
+    // The old owners stopped before the restarted replica began, which has now scraped each of
+    // its targets: at least one whole interval after this is checked on all three.
+    await sleep(2 * INTERVAL);
     const end = Date.now();
     expect((await activeCount('r1')) + (await activeCount('r2')) + (await activeCount('r3'))).toBe(30);
 
     const explain = (t: FakeTarget) =>
-      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; steady from ${steadyFrom - killedAt}, restart ${restartAt - killedAt}, rejoined ${rejoined - killedAt}; this process stalled ${stalls.map(([at, ms]) => `${ms}ms at ${at - killedAt}`).join(', ') || 'never'} (over 500 ms); logs in ${dir}`;
+      `offset ${offsetMap.get(t.address)}, log relative to the kill at ${killedAt}: ${t.log.map((x) => x - killedAt).join(',')}; steady from ${steadyFrom - killedAt}, restart ${restartAt - killedAt}, taken over ${takenOver - killedAt}, rejoined ${rejoined - killedAt}; this process stalled ${stalls.map(([at, ms]) => `${ms}ms at ${at - killedAt}`).join(', ') || 'never'} (over 500 ms); logs in ${dir}`;
     for (const t of targets) {
       const steady = perInterval(t, steadyFrom, killedAt);
       const all = perInterval(t, steadyFrom, end);
-      const afterKillCounts = perInterval(t, killedAt + 2 * INTERVAL, afterKill);
-      const settled = perInterval(t, rejoined + INTERVAL, end);
+      const afterKillCounts = perInterval(t, takenOver, afterKill);
+      const settled = perInterval(t, rejoined, end);
       if (![...steady, ...all, ...afterKillCounts, ...settled].every((c) => c === 1)) {
         // Which replica scheduled which grid point (the `up` timestamps), beside the target's log:
         // tells a scrape that arrived late from one never made.

@@ -14,12 +14,17 @@ export interface FakeTarget {
   server: Server;
 }
 
-export async function startTargets(n: number, body = (i: number) => `# TYPE app_up gauge\napp_up{idx="${i}"} 1\n`): Promise<FakeTarget[]> {
+/**
+ * `scrapePath` is what a counted scrape asks for: a test that counts scrapes gives
+ * it a query unique to its run, so a scraper left running by an earlier run that
+ * reaches a reused port is answered but not counted.
+ */
+export async function startTargets(n: number, body = (i: number) => `# TYPE app_up gauge\napp_up{idx="${i}"} 1\n`, scrapePath = '/metrics'): Promise<FakeTarget[]> {
   const out: FakeTarget[] = [];
   for (let i = 0; i < n; i++) {
     const log: FakeTarget['log'] = [];
     const server = createServer((req, res) => {
-      if (req.url?.startsWith('/metrics')) log.push(Date.now());
+      if (req.url?.startsWith(scrapePath)) log.push(Date.now());
       res.setHeader('content-type', 'text/plain; version=0.0.4');
       res.end(body(i));
     });

@@ -36,6 +36,7 @@ import {
   baseConfig,
   e2eDir,
   instantQuery,
+  RUNNER_SELF_JOB,
   scaledAlertmanagerFile,
   scaledRuleFile,
   sleep,
@@ -139,6 +140,7 @@ describe.skipIf(!(await hasPostgres()))('a PostgreSQL outage pages once per rece
     writeShipped(d, s, FACTOR, ['sical-backend.yml', 'health.yml']);
     d.write('vigil.yml', {
       ...baseConfig({ scrapeInterval: scrape, evaluationInterval: evaluation }),
+      scrape_configs: [RUNNER_SELF_JOB],
       postgres: { dsn, job_name: 'postgres' },
       health_checks: [{ job_name: 'sical-backend-health', url: `http://127.0.0.1:${(api.address() as { port: number }).port}/health` }],
       rule_files: ['rules/*.yml'],
@@ -245,7 +247,7 @@ describe('a 5xx burst crossing both error rules pages once per receiver', { conc
     writeShipped(d, s, FACTOR, ['sical-backend.yml']);
     d.write('vigil.yml', {
       ...baseConfig({ scrapeInterval: '125ms', evaluationInterval: '125ms' }),
-      scrape_configs: [{ job_name: 'sical-backend', static_configs: [{ targets: [`127.0.0.1:${(target.address() as { port: number }).port}`] }] }],
+      scrape_configs: [RUNNER_SELF_JOB, { job_name: 'sical-backend', static_configs: [{ targets: [`127.0.0.1:${(target.address() as { port: number }).port}`] }] }],
       rule_files: ['rules/*.yml'],
       alerting: { config_file: 'alerting/alertmanager.yml' },
     });

@@ -6,7 +6,7 @@
  * never runs older code than the sources.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newestMtime } from '../helpers/mtime.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,7 +20,16 @@ function distIsCurrent(): boolean {
   return built > 0 && newestMtime(join(ROOT, 'src')) <= built;
 }
 
+const fromDist = distIsCurrent();
+const tsxLoader = join(ROOT, 'node_modules/tsx/dist/loader.mjs');
+
 /** Arguments to `node` (before the CLI's own) that run Vigil's CLI: dist/cli.js when current, else src/cli.ts through tsx. */
-export const vigilCli: readonly string[] = distIsCurrent()
-  ? [join(ROOT, 'dist/cli.js')]
-  : ['--import', join(ROOT, 'node_modules/tsx/dist/loader.mjs'), join(ROOT, 'src/cli.ts')];
+export const vigilCli: readonly string[] = fromDist ? [join(ROOT, 'dist/cli.js')] : ['--import', tsxLoader, join(ROOT, 'src/cli.ts')];
+
+/** Arguments to `node` for a plain-JavaScript child that imports vigilModule()s: none with the build, the tsx loader with the sources. */
+export const childNodeArgs: readonly string[] = fromDist ? [] : ['--import', tsxLoader];
+
+/** File URL of one of Vigil's modules (`tsdb/index`, say) for such a child: from dist/ when current, else from src/. */
+export function vigilModule(rel: string): string {
+  return pathToFileURL(join(ROOT, fromDist ? `dist/${rel}.js` : `src/${rel}.ts`)).href;
+}

@@ -2,25 +2,22 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkDataDir } from '../../src/tsdb/check.js';
 import { openTsdb } from '../../src/tsdb/index.js';
 import { waitFor } from '../helpers/net.js';
-import { vigilCli } from '../e2e/vigil-cli.js';
+import { childNodeArgs, vigilModule } from '../e2e/vigil-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-tsdb-kill-compact-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const blocksDir = join(dir, 'blocks');
 const ROOT = join(import.meta.dirname, '../..');
 /** The child's store: dist/ exactly when the CLI runs from it (the build is current), else the sources through tsx. */
-const fromDist = !vigilCli.includes('--import');
-const childArgs = fromDist ? [] : ['--import', 'tsx'];
-const tsdbModule = pathToFileURL(join(ROOT, fromDist ? 'dist/tsdb/index.js' : 'src/tsdb/index.ts')).href;
+const tsdbModule = vigilModule('tsdb/index');
 
 /** Runs the appending child until a temporary block file appears (a block being written), then SIGKILLs it. */
 async function killWhileWritingBlock(start: number): Promise<{ lastCommitted: number; tmpAtKill: boolean }> {
-  const child = spawn(process.execPath, [...childArgs, join(import.meta.dirname, 'fixtures/compact-loop.mjs'), dir, String(start), tsdbModule], {
+  const child = spawn(process.execPath, [...childNodeArgs, join(import.meta.dirname, 'fixtures/compact-loop.mjs'), dir, String(start), tsdbModule], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

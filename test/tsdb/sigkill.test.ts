@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openTsdb } from '../../src/tsdb/index.js';
 import { waitFor } from '../helpers/net.js';
+import { childNodeArgs, vigilModule } from '../e2e/vigil-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vigil-tsdb-kill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('tsdb after SIGKILL', () => {
   it('keeps every commit that resolved before the kill', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/append-loop.ts'), dir], {
+    const child = spawn(process.execPath, [...childNodeArgs, join(import.meta.dirname, 'fixtures/append-loop.mjs'), dir, vigilModule('tsdb/index')], {
       cwd: join(import.meta.dirname, '../..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -5,10 +5,12 @@
  * email and Slack have somewhere to send to.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { durationMs, labelName, optionalString } from '../../config/types.js';
 import { loadYamlFile, parseYamlText } from '../../config/yaml-file.js';
 import { ConfigError } from '../../config/errors.js';
+import { resolveHttpClientFiles } from '../../config/http-client.js';
 import { parseMatchers } from './matchers.js';
 import { compileRegex, RegexSyntaxError } from '../../model/regex.js';
 import { goQuote } from '../../model/strconv.js';
@@ -302,8 +304,35 @@ export function secretValue(inline: string | undefined, file: string | undefined
   return readFileSync(file, 'utf8').trim();
 }
 
+/** Relative files (secrets, templates) resolve against the config file's directory, as in Alertmanager. */
 export function loadAlertmanagerConfig(file: string, env?: NodeJS.ProcessEnv): AlertmanagerConfig {
-  return loadYamlFile(file, alertmanagerConfigSchema, { env });
+  return resolveAlertmanagerPaths(loadYamlFile(file, alertmanagerConfigSchema, { env }), dirname(resolve(file)));
+}
+
+/** Makes the config's relative file paths absolute against `dir`, in place. */
+export function resolveAlertmanagerPaths(c: AlertmanagerConfig, dir: string): AlertmanagerConfig {
+  // Only fields that are set are written: `global` may be the schema's shared default object.
+  const abs = (p: string) => resolve(dir, p);
+  const g = c.global;
+  if (g.smtp_auth_password_file) g.smtp_auth_password_file = abs(g.smtp_auth_password_file);
+  if (g.slack_api_url_file) g.slack_api_url_file = abs(g.slack_api_url_file);
+  if (g.http_config) resolveHttpClientFiles(g.http_config, dir);
+  for (const r of c.receivers) {
+    for (const s of r.slack_configs) {
+      if (s.api_url_file) s.api_url_file = abs(s.api_url_file);
+      if (s.http_config) resolveHttpClientFiles(s.http_config, dir);
+    }
+    for (const w of r.webhook_configs) {
+      if (w.url_file) w.url_file = abs(w.url_file);
+      if (w.http_config) resolveHttpClientFiles(w.http_config, dir);
+    }
+    for (const m of r.email_configs) {
+      if (m.auth_password_file) m.auth_password_file = abs(m.auth_password_file);
+      if (m.tls_config?.ca_file) m.tls_config.ca_file = abs(m.tls_config.ca_file);
+    }
+  }
+  c.templates = c.templates.map((t) => resolve(dir, t));
+  return c;
 }
 
 export function parseAlertmanagerConfig(text: string, file = '<inline>', env?: NodeJS.ProcessEnv): AlertmanagerConfig {

@@ -31,6 +31,7 @@ export function loadNotifierConfig(config: NotifierConfigSource): Loaded {
   if (typeof config === 'string') return fromFile(config);
   if (isSection(config)) {
     if (config.config_file) return { ...fromFile(config.config_file), section: config };
+    if (config.config) checkSecretFiles(config.config, 'alerting.config');
     const am = config.config ?? alertmanagerConfigSchema.parse({ route: { receiver: 'null' }, receivers: [{ name: 'null' }] });
     return { am, raw: am, section: config };
   }
