@@ -3,12 +3,13 @@ import { chunkSlabs } from './byte-slabs.js';
 import { describeLabels, SampleError, type SampleErrorCode } from './errors.js';
 import type { TsdbMetrics } from './metrics.js';
 import { beginRecord, endRecord, RecordType } from './records.js';
-import { MemSeries, seriesKey, type SeriesIndex } from './series.js';
+import { MemSeries, PendingSeries, type SeriesIndex } from './series.js';
 import type { Appender, Labels, SeriesHandle } from './types.js';
 import type { Wal } from './wal/wal.js';
 import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
 import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
 import { HistogramHead } from './histogram-head.js';
+import { labelsHash } from '../model/labels.js';
 import { grown } from '../util/typed-array.js';
 
 export interface HeadOptions {
@@ -116,7 +117,7 @@ export class Head {
    * 100k ephemerons (4 MB, and entries a full collection marks in passes of
    * their own) to the heap of a scraped 100k-series head.
    */
-  resolve(labels: Labels, pending: Map<string, MemSeries>, cache = true): MemSeries {
+  resolve(labels: Labels, pending: PendingSeries, cache = true): MemSeries {
     const known = this.byObject.get(labels);
     if (known !== undefined && !known.dead) return known;
     const registered = this.index.find(labels);
@@ -125,10 +126,10 @@ export class Head {
       if (cache && Object.isFrozen(labels)) this.byObject.set(labels, registered);
       return registered;
     }
-    const key = seriesKey(labels);
-    const s = pending.get(key);
+    const hash = labelsHash(labels);
+    const s = pending.find(hash, labels);
     if (s) return s;
-    if (key === '') throw this.reject('invalid', 'sample without labels');
+    if (!hasLabel(labels)) throw this.reject('invalid', 'sample without labels');
     if (this.index.size + pending.size >= this.opts.maxSeries) {
       throw this.reject('series_limit', `series limit reached (storage.max_series = ${this.opts.maxSeries}): new series ${describeLabels(labels)} refused`);
     }
@@ -140,7 +141,7 @@ export class Head {
       if (v !== '') clean[n] = this.index.intern(v);
     }
     const created = new MemSeries(Object.freeze(clean));
-    pending.set(key, created);
+    pending.add(hash, created);
     return created;
   }
 
@@ -170,7 +171,7 @@ export class Head {
     const c = a.columns;
     const n = c.n;
     if (n === 0) return;
-    for (const s of a.pending.values()) {
+    for (const s of a.pending.list) {
       const existing = this.index.find(s.labels);
       // Another appender may have created the same series since this one began.
       if (existing) s.ref = -existing.ref;
@@ -333,7 +334,7 @@ export class SampleColumns {
 /** Collects samples and hands them to the head on commit. */
 export class HeadAppender implements Appender {
   private cols: SampleColumns | undefined = undefined;
-  pending = new Map<string, MemSeries>();
+  pending = new PendingSeries();
   /** Native histogram samples by their index in the arrays above (their `vs` entry is NaN). */
   hists: Map<number, FloatHistogram> | undefined = undefined;
 
@@ -418,7 +419,13 @@ export class HeadAppender implements Appender {
   rollback(): void {
     if (this.cols !== undefined) this.head.giveColumns(this.cols);
     this.cols = undefined;
-    this.pending = new Map();
+    this.pending = new PendingSeries();
     this.hists = undefined;
   }
+}
+
+/** Whether a label set has a label with a value (empty values mean absent). */
+function hasLabel(labels: Labels): boolean {
+  for (const n in labels) if (labels[n] !== '') return true;
+  return false;
 }
