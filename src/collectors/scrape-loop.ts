@@ -285,12 +285,14 @@ export class ScrapeLoop {
       this.handles = [];
     }
     const pairs = b.defPairs;
+    // Each distinct string of the batch is looked up once, not once per series using it.
+    const strings = b.defStrings.map((x) => this.shared(x));
     let p = 0;
     for (let d = 0; d < b.defRefs.length; d++) {
       const l: Record<string, string> = {};
       for (let k = b.defCounts[d]; k > 0; k--, p += 2) {
         // defineProperty: a label called __proto__ must stay a label.
-        Object.defineProperty(l, this.shared(pairs[p]), { value: this.shared(pairs[p + 1]), enumerable: true, writable: false, configurable: false });
+        Object.defineProperty(l, strings[pairs[p]], { value: strings[pairs[p + 1]], enumerable: true, writable: false, configurable: false });
       }
       this.labels[b.defRefs[d]] = Object.freeze(l);
       this.handles[b.defRefs[d]] = undefined;
@@ -363,6 +365,9 @@ export class ScrapeLoop {
 
   /** Staleness after renumbering: previous series whose labels the new scrape did not write end. */
   private staleByKey(app: Appender, written: Int32Array, t: number): void {
+    // A first scrape has nothing to end: a key per written series would be 100k
+    // strings of garbage, outliving the scrape into the old generation.
+    if (this.previousLabels.length === 0) return;
     if (written.length === 0) {
       for (const l of this.previousLabels) safeStale(app, l, t);
       return;

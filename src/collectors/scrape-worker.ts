@@ -31,7 +31,7 @@ try {
 setInterval(() => Atomics.add(shared, 1, 1), HEARTBEAT_MS).unref();
 
 function transfers(b: Batch): ArrayBuffer[] {
-  const out = [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer];
+  const out = [b.refs.buffer, b.values.buffer, b.ts.buffer, b.defRefs.buffer, b.defCounts.buffer, b.defPairs.buffer];
   if (b.hRefs !== undefined && b.hTs !== undefined) out.push(b.hRefs.buffer, b.hTs.buffer);
   return out;
 }

@@ -34,8 +34,16 @@ export interface Batch {
   defRefs: Int32Array<ArrayBuffer>;
   /** Pairs per definition. */
   defCounts: Int32Array<ArrayBuffer>;
-  /** name, value, name, value, ... of every definition in order. */
-  defPairs: string[];
+  /**
+   * name, value, name, value, ... of every definition in order, as indexes
+   * into `defStrings`: a target's series share most of their names and values,
+   * and each distinct string crosses threads once per batch rather than once
+   * per series (a 100k-series target's first batch: a few hundred strings
+   * instead of a million, each a copy the receiving heap would throw away).
+   */
+  defPairs: Int32Array<ArrayBuffer>;
+  /** The distinct label names and values of this batch's definitions. */
+  defStrings: string[];
   /** Reference, value and timestamp of every sample; `ts` NaN = the scrape's timestamp. */
   refs: Int32Array<ArrayBuffer>;
   values: Float64Array<ArrayBuffer>;
@@ -123,7 +131,10 @@ export class SeriesMapper {
   private ts = new Column(new Float64Array(1024));
   private defRefs = new Column(new Int32Array(64));
   private defCounts = new Column(new Int32Array(64));
-  private defPairs: string[] = [];
+  private defPairs = new Column(new Int32Array(64));
+  private defStrings: string[] = [];
+  /** Index in `defStrings` of each string there, for the batch being built. */
+  private defIndex = new Map<string, number>();
   private hRefs = new Column(new Int32Array(16));
   private hTs = new Column(new Float64Array(16));
   private histograms: FloatHistogram[] = [];
@@ -159,7 +170,7 @@ export class SeriesMapper {
     this.hRefs.n = this.hTs.n = 0;
     this.histograms = [];
     this.defRefs.n = this.defCounts.n = 0;
-    this.defPairs = [];
+    this.clearDefinitions();
     this.scraped = this.post = this.added = this.writtenCount = 0;
     this.nextOrder.n = 0;
     this.cursor = 0;
@@ -274,7 +285,8 @@ export class SeriesMapper {
     const batch: Batch = {
       defRefs: this.defRefs.take(),
       defCounts: this.defCounts.take(),
-      defPairs: this.defPairs,
+      defPairs: this.defPairs.take(),
+      defStrings: this.defStrings,
       refs: this.refs.take(),
       values: this.values.take(),
       ts: this.ts.take(),
@@ -290,7 +302,8 @@ export class SeriesMapper {
       this.histograms = [];
     }
     this.fresh = false;
-    this.defPairs = [];
+    this.defStrings = [];
+    this.defIndex.clear();
     return batch;
   }
 
@@ -335,7 +348,7 @@ export class SeriesMapper {
       this.hRefs.n = this.hTs.n = 0;
       this.histograms = [];
       this.defRefs.n = this.defCounts.n = 0;
-      this.defPairs = [];
+      this.clearDefinitions();
       this.run++;
       this.writtenCount = 0;
     };
@@ -355,6 +368,23 @@ export class SeriesMapper {
       fin.interned = false;
       return false;
     });
+  }
+
+  private clearDefinitions(): void {
+    this.defPairs.n = 0;
+    this.defStrings = [];
+    this.defIndex.clear();
+  }
+
+  /** `s`'s index in the batch's `defStrings`, added there when new. */
+  private stringIndex(s: string): number {
+    let i = this.defIndex.get(s);
+    if (i === undefined) {
+      i = this.defStrings.length;
+      this.defStrings.push(s);
+      this.defIndex.set(s, i);
+    }
+    return i;
   }
 
   /** Target labels, honor_labels handling, metric relabeling and label limits. */
@@ -400,7 +430,8 @@ export class SeriesMapper {
     this.defRefs.push(fin.ref);
     let n = 0;
     for (const name in fin.labels) {
-      this.defPairs.push(name, fin.labels[name]);
+      this.defPairs.push(this.stringIndex(name));
+      this.defPairs.push(this.stringIndex(fin.labels[name]));
       n++;
     }
     this.defCounts.push(n);

@@ -104,7 +104,7 @@ export class WalReader<P> {
         while (c.next()) {
           const s = refs.get(c.ref);
           if (s === undefined || s.segment !== segment) continue;
-          // The store logs a histogram series' marker as a float marker; it is sent as a histogram one.
+          // Older WALs log a histogram series' marker as a float marker; it is sent as a histogram one.
           if (c.stale && s.histogram) sink.histogram(s, c.t, null);
           else sink.sample(s, c.t, c.v, c.stale);
         }
@@ -116,7 +116,7 @@ export class WalReader<P> {
           const s = refs.get(ref);
           if (s === undefined || s.segment !== segment) return;
           s.histogram = true;
-          sink?.histogram(s, t, h);
+          sink?.histogram(s, t, h === 'stale' ? null : h);
         });
         // Snapshots repeat logged samples: neither is damage.
       } else if (type !== RecordType.HeadChunk) damage.push({ segment, offset, reason: `unknown record type ${type}` });

@@ -3,11 +3,13 @@ import { chunkSlabs } from './byte-slabs.js';
 import { describeLabels, SampleError, type SampleErrorCode } from './errors.js';
 import type { TsdbMetrics } from './metrics.js';
 import { beginRecord, endRecord, RecordType } from './records.js';
-import { MemSeries, seriesKey, type SeriesIndex } from './series.js';
+import { MemSeries, PendingSeries, type SeriesIndex } from './series.js';
 import type { Appender, Labels, SeriesHandle } from './types.js';
 import type { Wal } from './wal/wal.js';
 import { writeHistogramSample, writeSample, writeSeriesRecord } from './wal/records.js';
 import { histogramsEqual, type FloatHistogram } from '../model/histogram.js';
+import { HistogramHead } from './histogram-head.js';
+import { labelsHash } from '../model/labels.js';
 import { grown } from '../util/typed-array.js';
 
 export interface HeadOptions {
@@ -80,8 +82,9 @@ export class Head {
   /** Appends a replayed or committed sample to the series' chunks. */
   appendSample(s: MemSeries, t: number, v: number, stale: boolean): void {
     // A marker ending a histogram series goes into its histogram chunk.
-    if (stale && s.hist !== undefined && s.hist.last !== undefined) return this.appendHistogramSample(s, t, 'stale');
+    if (stale && endsHistogram(s)) return this.appendHistogramSample(s, t, 'stale');
     if (this.opts.walOnly) {
+      if (!stale && s.hist !== undefined) s.hist.last = undefined;
       s.lastT = t;
       s.lastV = v;
       s.lastStale = stale;
@@ -97,6 +100,8 @@ export class Head {
   /** Appends a replayed or committed native histogram sample (or a marker ending one). */
   appendHistogramSample(s: MemSeries, t: number, h: FloatHistogram | 'stale'): void {
     if (this.opts.walOnly) {
+      // No chunks, but the series' kind decides how its marker is logged (endsHistogram).
+      if (h !== 'stale') (s.hist ??= new HistogramHead()).last = h;
       s.lastT = t;
       s.lastV = NaN;
       s.lastStale = h === 'stale';
@@ -112,7 +117,7 @@ export class Head {
    * 100k ephemerons (4 MB, and entries a full collection marks in passes of
    * their own) to the heap of a scraped 100k-series head.
    */
-  resolve(labels: Labels, pending: Map<string, MemSeries>, cache = true): MemSeries {
+  resolve(labels: Labels, pending: PendingSeries, cache = true): MemSeries {
     const known = this.byObject.get(labels);
     if (known !== undefined && !known.dead) return known;
     const registered = this.index.find(labels);
@@ -121,10 +126,10 @@ export class Head {
       if (cache && Object.isFrozen(labels)) this.byObject.set(labels, registered);
       return registered;
     }
-    const key = seriesKey(labels);
-    const s = pending.get(key);
+    const hash = labelsHash(labels);
+    const s = pending.find(hash, labels);
     if (s) return s;
-    if (key === '') throw this.reject('invalid', 'sample without labels');
+    if (!hasLabel(labels)) throw this.reject('invalid', 'sample without labels');
     if (this.index.size + pending.size >= this.opts.maxSeries) {
       throw this.reject('series_limit', `series limit reached (storage.max_series = ${this.opts.maxSeries}): new series ${describeLabels(labels)} refused`);
     }
@@ -136,7 +141,7 @@ export class Head {
       if (v !== '') clean[n] = this.index.intern(v);
     }
     const created = new MemSeries(Object.freeze(clean));
-    pending.set(key, created);
+    pending.add(hash, created);
     return created;
   }
 
@@ -166,7 +171,7 @@ export class Head {
     const c = a.columns;
     const n = c.n;
     if (n === 0) return;
-    for (const s of a.pending.values()) {
+    for (const s of a.pending.list) {
       const existing = this.index.find(s.labels);
       // Another appender may have created the same series since this one began.
       if (existing) s.ref = -existing.ref;
@@ -181,6 +186,7 @@ export class Head {
     const logged: MemSeries[] = [];
     const gen = this.wal.gen;
     let count = 0;
+    let hmarkers = 0;
     for (let i = 0; i < n; i++) {
       let s = series[i]!;
       if (s.ref < 0) series[i] = s = this.index.byRef.get(-s.ref)!;
@@ -194,7 +200,9 @@ export class Head {
         }
         continue;
       }
-      accepted[i] = 1;
+      // A marker ending a histogram series is logged as a histogram marker (see wal/records.ts).
+      accepted[i] = stales[i] === 1 && endsHistogram(s) ? HISTOGRAM_MARKER : 1;
+      if (accepted[i] === HISTOGRAM_MARKER) hmarkers++;
       count++;
       if (s.walGen !== gen) {
         writeSeriesRecord(sw, s.ref, s.labels);
@@ -209,13 +217,13 @@ export class Head {
     w.buf.set(sw.result(), 0);
     w.pos = sw.pos;
     const hists = a.hists;
-    let hcount = 0;
+    let hcount = hmarkers;
     if (hists !== undefined) for (const i of hists.keys()) if (accepted[i]) hcount++;
     const rec = beginRecord(w, RecordType.Samples);
     w.uvarint(count - hcount);
     let prevT = 0;
     for (let i = 0; i < n; i++) {
-      if (!accepted[i] || (hists !== undefined && hists.has(i))) continue;
+      if (accepted[i] !== 1 || (hists !== undefined && hists.has(i))) continue;
       writeSample(w, series[i]!.ref, ts[i], prevT, vs[i], stales[i] === 1);
       prevT = ts[i];
     }
@@ -224,9 +232,16 @@ export class Head {
       const hrec = beginRecord(w, RecordType.HistogramSamples);
       w.uvarint(hcount);
       prevT = 0;
-      for (const [i, h] of hists!) {
-        if (!accepted[i]) continue;
-        writeHistogramSample(w, series[i]!.ref, ts[i], prevT, h);
+      if (hists !== undefined) {
+        for (const [i, h] of hists) {
+          if (!accepted[i]) continue;
+          writeHistogramSample(w, series[i]!.ref, ts[i], prevT, h);
+          prevT = ts[i];
+        }
+      }
+      for (let i = 0; hmarkers > 0 && i < n; i++) {
+        if (accepted[i] !== HISTOGRAM_MARKER) continue;
+        writeHistogramSample(w, series[i]!.ref, ts[i], prevT, 'stale');
         prevT = ts[i];
       }
       endRecord(w, hrec);
@@ -239,7 +254,7 @@ export class Head {
     }
     for (let i = 0; i < n; i++) {
       if (!accepted[i]) continue;
-      const h = hists?.get(i);
+      const h = accepted[i] === HISTOGRAM_MARKER ? 'stale' : hists?.get(i);
       if (h !== undefined) this.appendHistogramSample(series[i]!, ts[i], h);
       else this.appendSample(series[i]!, ts[i], vs[i], stales[i] === 1);
     }
@@ -261,6 +276,14 @@ export class Head {
     chunkSlabs.restart();
     for (const s of this.index.byRef.values()) s.head?.w.repack();
   }
+}
+
+/** `accepted` value of a marker ending a histogram series. */
+const HISTOGRAM_MARKER = 2;
+
+/** The series' latest sample is a histogram (or a marker after one): a marker now ends a histogram series. */
+function endsHistogram(s: MemSeries): boolean {
+  return s.hist !== undefined && s.hist.last !== undefined;
 }
 
 const MAX_SPARE_COLUMNS = 4;
@@ -311,7 +334,7 @@ export class SampleColumns {
 /** Collects samples and hands them to the head on commit. */
 export class HeadAppender implements Appender {
   private cols: SampleColumns | undefined = undefined;
-  pending = new Map<string, MemSeries>();
+  pending = new PendingSeries();
   /** Native histogram samples by their index in the arrays above (their `vs` entry is NaN). */
   hists: Map<number, FloatHistogram> | undefined = undefined;
 
@@ -396,7 +419,13 @@ export class HeadAppender implements Appender {
   rollback(): void {
     if (this.cols !== undefined) this.head.giveColumns(this.cols);
     this.cols = undefined;
-    this.pending = new Map();
+    this.pending = new PendingSeries();
     this.hists = undefined;
   }
+}
+
+/** Whether a label set has a label with a value (empty values mean absent). */
+function hasLabel(labels: Labels): boolean {
+  for (const n in labels) if (labels[n] !== '') return true;
+  return false;
 }

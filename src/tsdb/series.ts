@@ -277,6 +277,38 @@ export class SeriesIndex {
   }
 }
 
+/**
+ * Series an appender created and the store has not registered yet, found by
+ * labels as the index finds registered ones. A string key per new series
+ * would be garbage once the commit registers them: 100k keys (some 40 MB with
+ * their concatenation pieces) when a large target first appears, promoted to
+ * the old generation because they live as long as the commit's first scrape.
+ */
+export class PendingSeries {
+  /** Created with the first series: most appenders create none. */
+  private table: SeriesTable<MemSeries> | undefined = undefined;
+  readonly list: MemSeries[] = [];
+
+  get size(): number {
+    return this.list.length;
+  }
+
+  find(hash: number, labels: Labels): MemSeries | undefined {
+    const table = this.table;
+    if (table === undefined) return undefined;
+    for (let k = table.first(hash); k >= 0; k = table.next(k, hash)) {
+      const s = table.at(k);
+      if (sameSeries(s.labels, labels)) return s;
+    }
+    return undefined;
+  }
+
+  add(hash: number, s: MemSeries): void {
+    (this.table ??= new SeriesTable<MemSeries>(4)).add(hash, s);
+    this.list.push(s);
+  }
+}
+
 /** Whether two label sets name the same series: equal once labels with empty values are dropped. */
 function sameSeries(a: Labels, b: Labels): boolean {
   let n = 0;

@@ -19,7 +19,7 @@ function consume(defs: Map<number, string>, b: Batch): Map<string, number> {
   let p = 0;
   for (let d = 0; d < b.defRefs.length; d++) {
     const l: Record<string, string> = {};
-    for (let k = 0; k < b.defCounts[d]; k++, p += 2) l[b.defPairs[p]] = b.defPairs[p + 1];
+    for (let k = 0; k < b.defCounts[d]; k++, p += 2) l[b.defStrings[b.defPairs[p]]] = b.defStrings[b.defPairs[p + 1]];
     defs.set(b.defRefs[d], labelsKey(l));
   }
   const out = new Map<string, number>();

@@ -2,9 +2,9 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BatchedLineWriter } from '../../src/api/instrumentation/line-writer.js';
-import { createApiLogger, type RequestRecord } from '../../src/api/instrumentation/request-log.js';
+import { createApiLogger, logSeconds, type RequestRecord } from '../../src/api/instrumentation/request-log.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -79,11 +79,72 @@ describe('request log lines', () => {
     check(text);
   });
 
+  it('encoded straight into the batch are dropped and counted past the writer\'s bound', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const w = new BatchedLineWriter(fd, 100);
+    const log = createApiLogger({ destination: w });
+    for (let i = 0; i < 5; i++) log.request(records[0]);
+    expect(w.dropped).toBe(4);
+    w.close();
+    closeSync(fd);
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(expected(records[0], JSON.parse(lines[0]).timestamp as string).slice(0, -1));
+    expect(JSON.parse(lines[1])).toMatchObject({ message: 'request log lines dropped: output too slow', dropped: 4 });
+  });
+
   it('write latency in seconds to the microsecond', () => {
     const lines: string[] = [];
     const log = createApiLogger({ destination: { write: (l: string) => lines.push(l) } });
     for (const latency of [0.000812345678, 0.0000004, 0.0000015, 2, 0.1 + 0.2]) log.request({ ...records[0], latency });
     expect(lines.map((l) => JSON.parse(l).latency)).toEqual([0.000812, 0, 0.000002, 2, 0.3]);
     expect(lines[0]).toContain('"latency":0.000812,');
+  });
+
+  it('carry the ISO 8601 timestamp of the millisecond they were written in, through either destination', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const w = new BatchedLineWriter(fd);
+    const lines: string[] = [];
+    const logs = [createApiLogger({ destination: { write: (l: string) => lines.push(l) } }), createApiLogger({ destination: w })];
+    const times = [Date.UTC(2026, 11, 7, 11, 59, 59, 999), Date.UTC(2026, 11, 7, 12, 0, 0, 0), Date.UTC(2026, 11, 7, 12, 0, 0, 7), Date.UTC(2026, 11, 7, 12, 0, 0, 70), Date.UTC(2026, 11, 7, 12, 0, 0, 70), Date.UTC(2026, 11, 7, 12, 0, 1, 500), -1, 0, Date.UTC(10000, 0, 1), Date.UTC(2026, 0, 1)];
+    const now = vi.spyOn(Date, 'now');
+    try {
+      for (const t of times) {
+        now.mockReturnValue(t);
+        for (const log of logs) {
+          log.request(records[0]);
+          log.request(records[1]);
+          log.info({ n: 1 }, 'other');
+        }
+      }
+    } finally {
+      now.mockRestore();
+    }
+    w.close();
+    closeSync(fd);
+    const want = times.flatMap((t) => Array<string>(3).fill(new Date(t).toISOString()));
+    expect(lines.map((l) => JSON.parse(l).timestamp)).toEqual(want);
+    const written = readFileSync(file, 'utf8').trim().split('\n');
+    expect(written.map((l) => JSON.parse(l).timestamp)).toEqual(want);
+    expect(written).toEqual(lines.map((l) => l.slice(0, -1)));
+  });
+
+  it('write latency as the text JavaScript gives the microsecond-rounded number', () => {
+    const js = (s: number) => String(Math.round(s * 1e6) / 1e6);
+    const values = [0, -0, -1, -0.0000004, NaN, Infinity, 1e-7, 0.0000005, 0.000001, 0.00001, 0.1, 0.12, 0.123, 0.1234, 0.123456, 63.999999, 64, 64.5, 1e9 - 1e-6, 1e9, 1e12, 1e21, 1e22];
+    for (let us = 0; us < 2_000_000; us += 997) values.push(us / 1e6, (us + 0.5) / 1e6);
+    // Deterministic spread over twelve decades, from below a microsecond to days.
+    let x = 0x2545f491;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      values.push(10 ** ((x / 2 ** 32) * 12 - 7));
+    }
+    for (const v of values) expect(logSeconds(v), String(v)).toBe(js(v));
   });
 });

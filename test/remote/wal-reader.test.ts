@@ -76,6 +76,24 @@ describe('remote-write WAL reader', () => {
     await db.close();
   });
 
+  for (const walOnly of [false, true]) {
+    it(`sends a histogram series\u2019 staleness marker as a histogram one from a segment after its histograms${walOnly ? ' (WAL only)' : ''}`, async () => {
+      const db = await openTsdb({ dir: join(root, `nh-next-${walOnly}`), retentionMs: DAY, checkpointIntervalMs: 0, walOnly });
+      const app = db.appender();
+      const h = { schema: 0, counterResetHint: 'unknown' as const, zeroThreshold: 0, zeroCount: 0, count: 1, sum: 1, positive: { idx: [0], cnt: [1] }, negative: { idx: [], cnt: [] } };
+      app.appendHistogram!({ __name__: 'h' }, 1000, h);
+      await app.commit();
+      db.checkpoint(); // the histogram sample stays in the segment before
+      const next = new WalReader<{ name: string }>(db.walDir).tail().segment;
+      const app2 = db.appender();
+      app2.appendStale({ __name__: 'h' }, 2000);
+      await app2.commit();
+      // No saved position: a reader starting at the segment's beginning never saw the histogram.
+      expect(readAll(new WalReader<{ name: string }>(db.walDir), { segment: next, offset: 0 }, { n: 0 }).got).toEqual(['h@2000=stale histogram']);
+      await db.close();
+    });
+  }
+
   it('derives each series once across segments, and anew when a restart renumbers refs', async () => {
     const dir = join(root, 'a');
     let db = await openTsdb({ dir, retentionMs: DAY, checkpointIntervalMs: 0, walOnly: true });

@@ -1,10 +1,13 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FloatHistogram } from '../../src/model/histogram.js';
 import { openTsdb, WalReader, type Tsdb } from '../../src/tsdb/index.js';
 import type { Matcher, SeriesData } from '../../src/tsdb/types.js';
+import { ByteWriter } from '../../src/tsdb/bytes.js';
+import { beginRecord, endRecord, RecordType } from '../../src/tsdb/records.js';
+import { writeSample } from '../../src/tsdb/wal/records.js';
 
 const root = mkdtempSync(join(tmpdir(), 'vigil-tsdb-nh-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -58,6 +61,14 @@ function histSeries(list: SeriesData[]) {
     const stale = s.stale?.[i] === 1;
     return stale ? { t, stale } : { t, h: s.h?.[i], stale };
   });
+}
+
+/** A copy of the data directory as a crash would leave it (before close() checkpoints). */
+function crashCopy(dir: string): string {
+  const crashed = freshDir();
+  cpSync(dir, crashed, { recursive: true });
+  rmSync(join(crashed, 'LOCK'), { force: true });
+  return crashed;
 }
 
 function floatValues(list: SeriesData[]): number[] {
@@ -118,6 +129,60 @@ describe('native histograms in the store', () => {
     const all = again.querier().select(ALL, 0, 1e9);
     expect(histSeries(all)).toEqual(expected(0, 45));
     expect(floatValues(all)).toEqual(Array.from({ length: 45 }, (_, i) => i * 2));
+    await again.close();
+  });
+
+  it('logs a histogram series\u2019 staleness marker as a histogram marker, and replays it as one', async () => {
+    const dir = freshDir();
+    const opts = { dir, retentionMs: DAY, checkpointIntervalMs: 0 };
+    const db = await openTsdb(opts);
+    await fill(db, 0, 25); // the last sample is a marker
+    const reader = new WalReader(db.walDir);
+    const { records } = reader.read(reader.start());
+    expect(records.flatMap((r) => (r.type === 'samples' ? r.samples.filter((x) => x.stale) : []))).toEqual([]);
+    const logged = records.flatMap((r) => (r.type === 'histograms' ? r.samples : []));
+    expect(logged.filter((x) => x.h === 'stale').map((x) => x.t)).toEqual([24 * 15_000]);
+    const before = db.querier().select(ALL, 0, 1e9);
+    expect(histSeries(before)).toEqual(expected(0, 25));
+    const crashed = crashCopy(dir);
+    await db.close();
+
+    const again = await openTsdb({ ...opts, dir: crashed });
+    expect(again.querier().select(ALL, 0, 1e9)).toEqual(before);
+    const s = [...again.index.byRef.values()].find((x) => x.labels.__name__ === HIST.__name__)!;
+    expect(s.lastStale).toBe(true);
+    // The marker is in the histogram chunk, after the histograms it ends.
+    expect(s.hist!.count).toBe(25);
+    // Still stale: the same marker again is a repeat, not a new sample.
+    const app = again.appender();
+    app.appendStale(HIST, 24 * 15_000);
+    await app.commit();
+    expect(histSeries(again.querier().select(ALL, 0, 1e9))).toEqual(expected(0, 25));
+    await again.close();
+  });
+
+  it('replays the float marker older WALs log for a histogram series into its histogram chunk', async () => {
+    const dir = freshDir();
+    const opts = { dir, retentionMs: DAY, checkpointIntervalMs: 0 };
+    const db = await openTsdb(opts);
+    await fill(db, 0, 24);
+    const ref = [...db.index.byRef.values()].find((x) => x.labels.__name__ === HIST.__name__)!.ref;
+    const crashed = crashCopy(dir);
+    await db.close();
+    // The form older versions wrote: a float marker in a Samples record.
+    const w = new ByteWriter(64);
+    const rec = beginRecord(w, RecordType.Samples);
+    w.uvarint(1);
+    writeSample(w, ref, 24 * 15_000, 0, NaN, true);
+    endRecord(w, rec);
+    const segments = readdirSync(join(crashed, 'wal')).filter((f) => /^\d+$/.test(f)).sort();
+    appendFileSync(join(crashed, 'wal', segments[segments.length - 1]), w.result());
+
+    const again = await openTsdb({ ...opts, dir: crashed });
+    expect(histSeries(again.querier().select(ALL, 0, 1e9))).toEqual(expected(0, 25));
+    const s = [...again.index.byRef.values()].find((x) => x.labels.__name__ === HIST.__name__)!;
+    expect(s.lastStale).toBe(true);
+    expect(s.hist!.count).toBe(25);
     await again.close();
   });
 

@@ -39,7 +39,7 @@ import { fileSize, listSequenced, readAt } from '../files.js';
 import { FRAME_HEADER, MAX_RECORD, readFrame, RecordType, resync } from '../records.js';
 import type { Labels } from '../types.js';
 import { ChunkEncoding } from '../chunk-format.js';
-import type { FloatHistogram } from '../../model/histogram.js';
+import type { HistogramPoint } from '../histogram-chunk.js';
 import { readHeadChunkRecord, readHistogramSamplesRecord, readSamplesRecord, readSeriesRecord } from './records.js';
 import type { WalPosition } from './wal.js';
 
@@ -54,11 +54,11 @@ export interface WalSample {
   stale: boolean;
 }
 
-/** A native histogram sample (markers ending histogram series come as float markers in 'samples'). */
+/** A native histogram sample, or ('stale') a marker ending a histogram series (older WALs log those as float markers in 'samples'). */
 export interface WalHistogramSample {
   ref: number;
   t: number;
-  h: FloatHistogram;
+  h: HistogramPoint;
 }
 
 export type WalRecord =

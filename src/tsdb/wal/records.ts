@@ -2,8 +2,7 @@ import { ByteReader, ByteWriter } from '../bytes.js';
 import { ChunkEncoding, isKnownEncoding } from '../chunk-format.js';
 import { beginRecord, endRecord, readLabels, RecordType, writeLabels } from '../records.js';
 import type { Labels } from '../types.js';
-import type { FloatHistogram } from '../../model/histogram.js';
-import { decodeHistogramChunk, encodeHistogramChunk } from '../histogram-chunk.js';
+import { decodeHistogramChunk, encodeHistogramChunk, type HistogramPoint } from '../histogram-chunk.js';
 
 /**
  * The WAL's record payloads (framing: records.ts). A segment declares every
@@ -14,8 +13,10 @@ import { decodeHistogramChunk, encodeHistogramChunk } from '../histogram-chunk.j
  *              snapshot of an open head chunk (float or histogram encoding), written
  *              first in a new segment; its samples were logged in earlier segments too.
  *   HistogramSamples  [n uvarint] then n x [ref uvarint][t - previous t varint][one-sample
- *              histogram chunk (histogram-chunk.ts), length-prefixed]. Markers ending a
- *              histogram series are logged as float markers in Samples records.
+ *              histogram chunk (histogram-chunk.ts), length-prefixed]. A marker ending a
+ *              histogram series is logged here too, as a one-sample chunk holding a marker,
+ *              so a reader knows the series' kind from the marker alone. Older WALs log it
+ *              as a float marker in a Samples record; readers still take that form.
  */
 
 export function writeSeriesRecord(w: ByteWriter, ref: number, labels: Labels): void {
@@ -41,23 +42,23 @@ export function writeSample(w: ByteWriter, ref: number, t: number, prevT: number
   if (!stale) w.f64(v);
 }
 
-/** Writes one sample of a HistogramSamples record; `prevT` as for writeSample. */
-export function writeHistogramSample(w: ByteWriter, ref: number, t: number, prevT: number, h: FloatHistogram): void {
+/** Writes one sample (or marker) of a HistogramSamples record; `prevT` as for writeSample. */
+export function writeHistogramSample(w: ByteWriter, ref: number, t: number, prevT: number, h: HistogramPoint): void {
   w.uvarint(ref);
   w.varint(t - prevT);
   w.bytes(encodeHistogramChunk([0], [h]));
 }
 
-export function readHistogramSamplesRecord(r: ByteReader, onSample: (ref: number, t: number, h: FloatHistogram) => void): void {
+/** Reads a HistogramSamples record; `h` is 'stale' for a marker ending a histogram series. */
+export function readHistogramSamplesRecord(r: ByteReader, onSample: (ref: number, t: number, h: HistogramPoint) => void): void {
   const n = r.uvarint();
   let t = 0;
   for (let k = 0; k < n; k++) {
     const ref = r.uvarint();
     t += r.varint();
     const { points } = decodeHistogramChunk(r.bytes());
-    const h = points[0];
-    if (points.length !== 1 || h === 'stale') throw new Error('histogram sample record: not one histogram');
-    onSample(ref, t, h);
+    if (points.length !== 1) throw new Error('histogram sample record: not one histogram');
+    onSample(ref, t, points[0]);
   }
 }
 
