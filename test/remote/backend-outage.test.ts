@@ -3,9 +3,10 @@
  * `for` state survives a restart through the backend's ALERTS_FOR_STATE, and a
  * stopped backend fires QueryBackendDown (evaluated locally) while every other
  * alert keeps its state. VIGIL_TEST_BACKEND_OUTAGE_S sets the outage (default
- * 3 s from QueryBackendDown going pending, with shortened rule windows: about
- * 5 s down in all, about ten evaluations through the dead backend at the test's
- * 500 ms interval; 180 runs the shipped rule unchanged).
+ * 1.5 s from QueryBackendDown going pending, with its window and `for` shortened
+ * to 750 ms and 500 ms and the intervals to 250 ms: about 2.5 s down in all,
+ * about ten evaluations through the dead backend; 180 runs the shipped rule
+ * unchanged at 500 ms intervals).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,9 @@ import { requireBinary } from '../helpers/services.js';
 import { victoriaMetrics, type Engine } from './engines.js';
 
 const vmBin = requireBinary('victoria-metrics');
-const OUTAGE_MS = Number(process.env.VIGIL_TEST_BACKEND_OUTAGE_S ?? 3) * 1000;
+const OUTAGE_S = process.env.VIGIL_TEST_BACKEND_OUTAGE_S;
+const OUTAGE_MS = Number(OUTAGE_S ?? 1.5) * 1000;
+const INTERVAL_MS = OUTAGE_S === undefined ? 250 : 500;
 const ROOT = join(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,17 +43,17 @@ beforeAll(async () => {
   flusher = setInterval(() => void fetch(`${vm.url}/internal/force_flush`).catch(() => undefined), 200);
   const port = await freePort();
   let shipped = readFileSync(join(ROOT, 'rules/query-backend.yml'), 'utf8');
-  if (OUTAGE_MS < 180_000) shipped = shipped.replace('[1m]', '[1500ms]').replace('for: 1m', 'for: 1s');
+  if (OUTAGE_MS < 180_000) shipped = shipped.replace('[1m]', `[${3 * INTERVAL_MS}ms]`).replace('for: 1m', `for: ${2 * INTERVAL_MS}ms`);
   writeFileSync(join(dir, 'query-backend.yml'), shipped);
   writeFileSync(
     join(dir, 'alerts.yml'),
     `groups:
   - name: through-backend
-    interval: 500ms
+    interval: ${INTERVAL_MS}ms
     rules:
       - alert: SelfScraped
         expr: up{job="self"} == 1
-        for: 1s
+        for: ${2 * INTERVAL_MS}ms
       - alert: LongPending
         expr: up{job="self"} == 1
         for: 1h
@@ -59,7 +62,7 @@ beforeAll(async () => {
   configFile = join(dir, 'vigil.yml');
   writeFileSync(
     configFile,
-    `global: {scrape_interval: 500ms, scrape_timeout: 500ms, evaluation_interval: 500ms}
+    `global: {scrape_interval: ${INTERVAL_MS}ms, scrape_timeout: ${INTERVAL_MS}ms, evaluation_interval: ${INTERVAL_MS}ms}
 server: {listen: '127.0.0.1:${port}'}
 storage: {path: data}
 logs: {self: false}
