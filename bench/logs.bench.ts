@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ElasticsearchStandIn } from '../test/helpers/elasticsearch.js';
 import { findBinary } from '../test/helpers/services.js';
+import { pipelineChildArgs, pipelineChildEnv } from '../test/logs/fixtures/pipeline-child-launch.js';
 import { anchorBinary, goalVerdict, measured, notRun, ratioCell, rsyslogElasticsearchModule } from './anchor.js';
 import { cpuSeconds } from './cpu.js';
 import type { BenchTable } from './table.js';
@@ -73,10 +74,12 @@ interface Run {
 
 async function runVigil(es: ElasticsearchStandIn, dir: string, file: string, ds: string, outage = false, nodeFlags: string[] = []): Promise<Run & { maxHeap: number; spool: number }> {
   const settings = { esUrl: es.url, file, dataDir: join(dir, `data-${ds}`), dataStream: ds };
-  const p = pinned(process.execPath, [...nodeFlags, '--import', 'tsx', join(root, 'test', 'logs', 'fixtures', 'pipeline-child.ts')], {
+  const p = pinned(process.execPath, [...nodeFlags, ...pipelineChildArgs], {
     ...process.env,
-    VIGIL_CHILD: JSON.stringify(settings),
+    VIGIL_CHILD: pipelineChildEnv(settings),
   });
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   let maxRss = 0;
   let maxHeap = 0;
   let spool = 0;
@@ -95,7 +98,11 @@ async function runVigil(es: ElasticsearchStandIn, dir: string, file: string, ds:
       spool = Math.max(spool, s.spoolBytes);
     }
   });
-  await until(() => started, 30_000);
+  // A child that never reports cannot be measured: stop the bench with its error rather than print a zero.
+  if (!(await until(() => started || p.exitCode !== null, 30_000)) || !started) {
+    await stopChild(p);
+    throw new Error(`the log pipeline child did not start: ${err.trim() || 'no output within 30 s'}`);
+  }
   const t0 = performance.now();
   const c0 = started ? cpuSeconds(p.pid!) : 0;
   let ok: boolean;

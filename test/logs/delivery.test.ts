@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'vitest';
 import { ElasticsearchStandIn } from '../helpers/elasticsearch.js';
 import { waitFor } from '../helpers/net.js';
-import { childNodeArgs, vigilModule } from '../e2e/vigil-cli.js';
+import { pipelineChildArgs, pipelineChildEnv } from './fixtures/pipeline-child-launch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -27,8 +27,6 @@ const OUTAGE_EVENTS = Number(process.env.VIGIL_LOGS_OUTAGE_EVENTS ?? 200_000);
 const HEAP_CAP_MB = 96;
 const RSS_BOUND = 300 * 1024 * 1024;
 const HEAP_BOUND = HEAP_CAP_MB * 1024 * 1024;
-/** The modules the child imports: the build when current, else the sources (see vigilModule). */
-const CHILD_MODULES = Object.fromEntries(['config/logs', 'logger', 'logs/index', 'tsdb/memory'].map((m) => [m, vigilModule(m)]));
 
 interface Sample {
   rss: number;
@@ -46,9 +44,9 @@ interface Child {
 
 function startChild(settings: Record<string, unknown>): Child {
   // A capped old space proves the bound: a pipeline that held the outage in memory would die here.
-  const proc = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, ...childNodeArgs, join(here, 'fixtures', 'pipeline-child.mjs')], {
+  const proc = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, ...pipelineChildArgs], {
     cwd: root,
-    env: { ...process.env, VIGIL_CHILD: JSON.stringify({ ...settings, modules: CHILD_MODULES }) },
+    env: { ...process.env, VIGIL_CHILD: pipelineChildEnv(settings) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const samples: Sample[] = [];
