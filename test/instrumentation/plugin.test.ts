@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { channel } from 'node:diagnostics_channel';
+import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -184,6 +186,55 @@ describe('instrumentation plugin', () => {
       [200, '/api/v1/plans/4', 'info'],
     ]);
     expect(log.lines.every((l) => typeof l.latency === 'number' && (l.latency as number) >= 0 && (l.latency as number) < 5)).toBe(true);
+  });
+
+  it('keeps each instance to its own server over the wire, and stops watching responses on close', async () => {
+    const first = await app();
+    const second = await app();
+    apps.push(second.a);
+    const one = await first.a.listen({ port: 0, host: '127.0.0.1' });
+    const two = await second.a.listen({ port: 0, host: '127.0.0.1' });
+    expect(channel('http.server.response.finish').hasSubscribers).toBe(true);
+    expect((await fetch(`${one}/api/v1/plans/1`)).status).toBe(200);
+    expect((await fetch(`${one}/boom`)).status).toBe(500);
+    expect((await fetch(`${one}/no/such/route`)).status).toBe(404);
+    expect((await fetch(`${two}/api/v1/plans/2`)).status).toBe(200);
+    const count = async (a: FastifyInstance, labels: Record<string, string>) =>
+      (await scrape(a)).samples.find((s) => s.labels.__name__ === 'http_requests_total' && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(await count(first.a, { endpoint: '/api/v1/plans/:id', status: '200' })).toBe(1);
+    expect(await count(first.a, { endpoint: '/boom', status: '500' })).toBe(1);
+    expect(await count(first.a, { endpoint: 'unmatched', status: '404' })).toBe(1);
+    expect(await count(second.a, { endpoint: '/api/v1/plans/:id', status: '200' })).toBe(1);
+    expect(await count(second.a, { endpoint: '/boom' })).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(first.log.lines.map((l) => [l.status, l.path, l.level, l.error])).toEqual([
+      [200, '/api/v1/plans/1', 'info', undefined],
+      [500, '/boom', 'error', 'kaput'],
+      [404, '/no/such/route', 'warn', undefined],
+    ]);
+    expect(second.log.lines.map((l) => l.path)).toEqual(['/api/v1/plans/2']);
+
+    await first.a.close();
+    expect((await fetch(`${two}/api/v1/plans/3`)).status).toBe(200);
+    expect(await count(second.a, { endpoint: '/api/v1/plans/:id', status: '200' })).toBe(2);
+    await second.a.close();
+    apps.splice(0);
+    expect(channel('http.server.response.finish').hasSubscribers).toBe(false);
+  });
+
+  it('does not count a request whose client went away before the answer, as before', async () => {
+    const { a, release } = await app();
+    apps.push(a);
+    const base = await a.listen({ port: 0, host: '127.0.0.1' });
+    const client = request(`${base}/hold`);
+    client.on('error', () => undefined);
+    client.end();
+    await waitFor(async () => ((await scrape(a)).samples.some((s) => s.labels.__name__ === 'active_connections' && s.value === 1) ? true : undefined), 5000, 10);
+    client.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await scrape(a)).samples.filter((s) => s.labels.__name__ === 'http_requests_total' && s.labels.endpoint === '/hold')).toEqual([]);
   });
 
   it('parses only well-formed traceparent headers and formats uptime like Go', () => {

@@ -1,11 +1,12 @@
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, type ServerResponse } from 'node:http';
 import { Http2ServerRequest } from 'node:http2';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
 import { runHealthChecks, type HealthCheck } from './health.js';
 import { ApiMetrics } from './metrics.js';
 import type { CounterCell, HistogramCell } from './cells.js';
+import { watchResponseFinish } from './response-finish.js';
 import { createApiLogger, requestFields, type ApiLogger, type RequestLogger, type RequestRecord } from './request-log.js';
 
 export { ApiMetrics, DB_QUERY_BUCKETS, REQUEST_DURATION_BUCKETS } from './metrics.js';
@@ -70,6 +71,19 @@ class RouteCells {
   }
 }
 
+/** What the plugin keeps on a request it times: when it started and, once its handler runs, its route. */
+const kStart = Symbol('vigil.start');
+const kRoute = Symbol('vigil.route');
+/** The fastify request a raw response answers, for the response's end. */
+const kRequest = Symbol('vigil.request');
+
+interface Timed {
+  [kStart]: number;
+  [kRoute]?: RouteCells;
+}
+type TimedRequest = FastifyRequest & Timed;
+type MarkedResponse = ServerResponse & { [kRequest]?: TimedRequest };
+
 /**
  * Sets the record's User-Agent and traceparent from the raw header list.
  * Node builds `req.headers` on first access (a lower-casing pass over every
@@ -104,10 +118,25 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
 
   app.decorate('apiMetrics', metrics);
 
-  function finish(route: RouteCells, req: FastifyRequest, reply: FastifyReply): void {
-    // Fastify times every reply already (start of routing to the response's end).
-    const seconds = reply.elapsedTime / 1000;
-    const status = reply.statusCode;
+  const routes = new Map<string, RouteCells>();
+  const routeCells = (url: string): RouteCells => {
+    let cells = routes.get(url);
+    if (!cells) routes.set(url, (cells = new RouteCells(metrics, url, quiet.has(url))));
+    return cells;
+  };
+  // Requests that matched no route share one endpoint value, keeping label cardinality bounded.
+  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
+
+  /** The route of a request whose handler did not run (answered by a hook, failed validation, not found). */
+  function routeOf(req: TimedRequest): RouteCells {
+    if (req.is404) return unmatched;
+    const url = req.routeOptions.url;
+    return url === undefined ? unmatched : routeCells(url);
+  }
+
+  function finish(req: TimedRequest, status: number): void {
+    const seconds = (performance.now() - req[kStart]) / 1000;
+    const route = req[kRoute] ?? routeOf(req);
     route.record(req.method, status, seconds);
     if (!log || route.quiet) return;
     const raw = req.raw;
@@ -128,39 +157,48 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     else log.info(requestFields(record), 'request');
   }
 
-  // Each route gets its own response hook holding its series, so a request
-  // costs no route lookup. Routes registered after this plugin are covered.
+  // A route's handler marks its requests with the route's series, so the
+  // response's end needs no route lookup; requests that never reach a handler
+  // are looked up then. Routes registered after this plugin are covered.
   app.addHook('onRoute', (route) => {
     if (typeof route.url !== 'string') return;
-    const cells = new RouteCells(metrics, route.url, quiet.has(route.url));
-    const hook: onResponseHookHandler = (req, reply, done) => {
-      done();
-      if (onTheWire(req.raw)) metrics.inFlight--;
-      finish(cells, req, reply);
+    const cells = routeCells(route.url);
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, req, reply) {
+      (req as TimedRequest)[kRoute] = cells;
+      return handler.call(this, req, reply);
     };
-    const existing = route.onResponse;
-    route.onResponse = existing === undefined ? [hook] : Array.isArray(existing) ? [...existing, hook] : [existing, hook];
   });
 
-  // Arrivals are counted by the HTTP server itself, ahead of routing: an
-  // onRequest hook would put every request through fastify's hook runner (a
-  // chain of per-request closures) only to increment a number. Injected
-  // requests never reach the server, so they are not in flight on it.
+  // Arrivals are counted by the HTTP server itself, ahead of routing.
+  // Injected requests never reach the server, so they are not in flight on it.
   app.server.prependListener('request', () => {
     metrics.inFlight++;
   });
 
-  // Requests that matched no route share one endpoint value, keeping label
-  // cardinality bounded. The not-found handler has no onRoute, so this hook is
-  // instance-wide; it joins the routes' own hook in the same phase, which
-  // costs a call rather than another hook run.
-  const unmatched = new RouteCells(metrics, UNMATCHED_ENDPOINT, false);
-  // Callback-style hooks: async ones cost a promise per request per hook.
-  app.addHook('onResponse', (req, reply, done) => {
-    if (req.is404) {
-      if (onTheWire(req.raw)) metrics.inFlight--;
-      finish(unmatched, req, reply);
-    }
+  // The one per-request hook: it starts the clock and ties the raw response
+  // to the request. Responses over HTTP/1 end through Node's diagnostics
+  // channel (no listener per response); injected and HTTP/2 ones through a
+  // 'finish' listener of their own.
+  app.addHook('onRequest', (req, reply, done) => {
+    (req as TimedRequest)[kStart] = performance.now();
+    const res = reply.raw;
+    if (req.raw instanceof IncomingMessage) (res as MarkedResponse)[kRequest] = req as TimedRequest;
+    else
+      res.once('finish', () => {
+        if (onTheWire(req.raw)) metrics.inFlight--;
+        finish(req as TimedRequest, res.statusCode);
+      });
+    done();
+  });
+
+  const stopWatching = watchResponseFinish(app.server, (_raw, res) => {
+    metrics.inFlight--;
+    const req = (res as MarkedResponse)[kRequest];
+    if (req !== undefined) finish(req, res.statusCode);
+  });
+  app.addHook('onClose', (_app, done) => {
+    stopWatching();
     done();
   });
 
