@@ -92,8 +92,11 @@ type MarkedResponse = ServerResponse & { [kRequest]?: TimedRequest };
 function readLogHeaders(raw: string[], record: RequestRecord): void {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    if (name.length === 10 && record.userAgent === '' && name.toLowerCase() === 'user-agent') record.userAgent = raw[i + 1];
-    else if (name.length === 11 && record.traceparent === undefined && name.toLowerCase() === 'traceparent') record.traceparent = raw[i + 1];
+    // The first letter, in either case, rules out headers of the same length
+    // (Connection, say) before a lower-cased copy is made.
+    const first = name.charCodeAt(0) | 0x20;
+    if (name.length === 10 && first === 0x75 && record.userAgent === '' && name.toLowerCase() === 'user-agent') record.userAgent = raw[i + 1];
+    else if (name.length === 11 && first === 0x74 && record.traceparent === undefined && name.toLowerCase() === 'traceparent') record.traceparent = raw[i + 1];
   }
 }
 
