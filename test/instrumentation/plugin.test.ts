@@ -222,6 +222,22 @@ describe('instrumentation plugin', () => {
     expect(channel('http.server.response.finish').hasSubscribers).toBe(false);
   });
 
+  it('survives a request log that throws: the request is still counted', async () => {
+    const a = Fastify();
+    apps.push(a);
+    const fail = () => {
+      throw new Error('log down');
+    };
+    await a.register(vigilInstrumentation, { registry: new Registry(), defaultMetrics: false, logger: { info: fail, warn: fail, error: fail, request: fail } as never });
+    a.get('/api/v1/plans/:id', async () => ({ ok: true }));
+    const base = await a.listen({ port: 0, host: '127.0.0.1' });
+    expect((await fetch(`${base}/api/v1/plans/1`)).status).toBe(200);
+    expect((await a.inject('/api/v1/plans/2')).statusCode).toBe(200);
+    await new Promise((r) => setTimeout(r, 20));
+    const { samples } = await scrape(a);
+    expect(samples.find((s) => s.labels.__name__ === 'http_requests_total' && s.labels.endpoint === '/api/v1/plans/:id')?.value).toBe(2);
+  });
+
   it('does not count a request whose client went away before the answer, as before', async () => {
     const { a, release } = await app();
     apps.push(a);

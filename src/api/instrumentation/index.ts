@@ -137,7 +137,21 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     return url === undefined ? unmatched : routeCells(url);
   }
 
+  /**
+   * Records a finished request. It runs inside the response's 'finish' event
+   * (for HTTP/1, inside the diagnostics channel's publish, which rethrows a
+   * subscriber's error as an uncaught exception): a failing logger or a bad
+   * header must cost the request's metrics at most, never the process.
+   */
   function finish(req: TimedRequest, status: number): void {
+    try {
+      record(req, status);
+    } catch {
+      // Nothing to report to: the request log is what failed, or its input.
+    }
+  }
+
+  function record(req: TimedRequest, status: number): void {
     const seconds = (performance.now() - req[kStart]) / 1000;
     const route = req[kRoute] ?? routeOf(req);
     route.record(req.method, status, seconds);
