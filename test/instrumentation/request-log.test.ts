@@ -135,6 +135,29 @@ describe('request log lines', () => {
     expect(written).toEqual(lines.map((l) => l.slice(0, -1)));
   });
 
+  it('carry the timestamp of their millisecond from the first line, whatever the millisecond', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+    dirs.push(dir);
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const w = new BatchedLineWriter(fd);
+    const log = createApiLogger({ destination: w });
+    const times = [-1, -1, Date.UTC(2026, 11, 7, 12, 0, 0, 99), Date.UTC(2026, 11, 7, 12, 0, 0, 100), Date.UTC(2026, 11, 7, 12, 0, 0, 909)];
+    const now = vi.spyOn(Date, 'now');
+    try {
+      for (const t of times) {
+        now.mockReturnValue(t);
+        log.request(records[0]);
+      }
+    } finally {
+      now.mockRestore();
+    }
+    w.close();
+    closeSync(fd);
+    const written = readFileSync(file, 'utf8').trim().split('\n');
+    expect(written.map((l) => JSON.parse(l).timestamp)).toEqual(times.map((t) => new Date(t).toISOString()));
+  });
+
   it('write latency as the text JavaScript gives the microsecond-rounded number', () => {
     const js = (s: number) => String(Math.round(s * 1e6) / 1e6);
     const values = [0, -0, -1, -0.0000004, NaN, Infinity, 1e-7, 0.0000005, 0.000001, 0.00001, 0.1, 0.12, 0.123, 0.1234, 0.123456, 63.999999, 64, 64.5, 1e9 - 1e-6, 1e9, 1e12, 1e21, 1e22];
