@@ -145,13 +145,13 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
    */
   function finish(req: TimedRequest, status: number): void {
     try {
-      record(req, status);
+      recordRequest(req, status);
     } catch {
       // Nothing to report to: the request log is what failed, or its input.
     }
   }
 
-  function record(req: TimedRequest, status: number): void {
+  function recordRequest(req: TimedRequest, status: number): void {
     const seconds = (performance.now() - req[kStart]) / 1000;
     const route = req[kRoute] ?? routeOf(req);
     route.record(req.method, status, seconds);
