@@ -98,7 +98,7 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
   const dataDir = resolve(baseDir, config.storage.path);
   const registry = createSelfRegistry();
   // Before anything opens: an unreadable tls_config file fails the start with nothing to close.
-  const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, baseDir, registry }) : undefined;
+  const backend = config.query_backend ? createBackendEngine({ config: config.query_backend, registry }) : undefined;
   // The log pipeline reports its own trouble to stdout only, so a failing
   // Elasticsearch cannot feed its errors back into the queue it drains.
   const plainLogger = opts.logger ?? createLogger();
@@ -132,7 +132,6 @@ export async function startVigil(loaded: LoadedConfig, opts: StartOptions = {}):
       return metadata.byMetric((l) => live.has(labelsKey(l)));
     },
     dataDir,
-    baseDir,
     registry,
     logger: logger.child({ component: 'remote-write' }),
     externalLabels: config.global.external_labels,

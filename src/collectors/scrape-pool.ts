@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { Batch } from './series-mapper.js';
 import type { ScrapeOutcome, TargetSpec } from './target-scrape.js';
-import type { WorkerRequest } from './scrape-worker.js';
+import type { WorkerRequest } from './scrape-worker-run.js';
 import { workerEntry } from './worker-entry.js';
 
 export interface PoolOptions {

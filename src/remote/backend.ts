@@ -29,8 +29,6 @@ export class BackendError extends PromQLError {
 
 export interface BackendEngineOptions {
   config: QueryBackendConfig;
-  /** The config file's directory: tls_config files resolve against it. */
-  baseDir?: string;
   registry?: Registry;
   /** Largest answer accepted, in bytes (after decompression). Default 256 MiB. */
   maxResponseBytes?: number;
@@ -79,7 +77,7 @@ export function createBackendEngine(o: BackendEngineOptions): BackendEngine {
   const maxBytes = o.maxResponseBytes ?? 256 * 1024 * 1024;
   const metrics = o.registry ? new BackendMetrics(o.registry) : undefined;
   // Each call passes its own deadline as a signal; the client's timeout is only the configured ceiling.
-  const http = new KeepAliveClient({ timeoutMs: o.config.timeout, tls: tlsOptions(o.config.tls_config, { baseDir: o.baseDir, where: 'query_backend.tls_config' }) });
+  const http = new KeepAliveClient({ timeoutMs: o.config.timeout, tls: tlsOptions(o.config.tls_config, { where: 'query_backend.tls_config' }) });
   let isUp = true;
   const fail = (endpoint: string, reason: string, message: string): never => {
     isUp = false;

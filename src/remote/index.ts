@@ -25,8 +25,6 @@ export interface RemoteWriteOptions {
   store?: WalStore;
   /** The data directory: WAL in `<dataDir>/wal`, positions in `<dataDir>/remote`. */
   dataDir: string;
-  /** The config file's directory: tls_config files resolve against it. */
-  baseDir?: string;
   registry: Registry;
   logger: Logger;
   externalLabels: Labels;
@@ -46,7 +44,8 @@ export function createRemoteWrite(o: RemoteWriteOptions): RemoteWrite {
     names.add(n);
   }
   // Read before any queue exists: an unreadable file fails the start with the field named (vigil check config reports it first).
-  const tls = o.configs.map((c, i) => tlsOptions(c.tls_config, { baseDir: o.baseDir, where: `remote_write[${i}].tls_config` }));
+  // The paths are absolute: config loading resolved them against the config file's directory.
+  const tls = o.configs.map((c, i) => tlsOptions(c.tls_config, { where: `remote_write[${i}].tls_config` }));
   const metrics = o.configs.length ? new RemoteWriteMetrics(o.registry) : undefined;
   const queues = o.configs.map(
     (config, i) =>

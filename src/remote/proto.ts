@@ -174,6 +174,8 @@ export function sampleSize(t: number): number {
   return 1 + 8 + 1 + int64Size(t);
 }
 
+type Latin1Writer = Buffer & { latin1Write?: (s: string, offset: number, length: number) => number };
+
 /** A growable buffer that protobuf fields are written into; reused from request to request. */
 export class ProtoWriter {
   buf: Buffer;
@@ -255,7 +257,10 @@ export class ProtoWriter {
    */
   timeSeries(labels: string, samplesLen: number): void {
     this.open(TAG_TIMESERIES, labels.length + samplesLen);
-    this.pos += this.buf.write(labels, this.pos, labels.length, 'latin1');
+    // latin1Write is what write(..., 'latin1') calls once it has checked its arguments and
+    // looked up the encoding: for labels of about 100 bytes, that checking is half the cost.
+    const b = this.buf as Latin1Writer;
+    this.pos += b.latin1Write !== undefined ? b.latin1Write(labels, this.pos, labels.length) : b.write(labels, this.pos, labels.length, 'latin1');
   }
 
   /** One `samples` field of a TimeSeries; room was ensured by `timeSeries`. */

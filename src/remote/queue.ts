@@ -259,6 +259,10 @@ export class WriteQueue {
     let readPos = this.acked;
     let round = this.newRound(this.shardCount);
     let firstAt = 0;
+    // A read found the WAL's end since the last round went out. A round that fills up
+    // after that holds one burst (a 100k-series scrape is one commit), not a backlog:
+    // more shards would not send it sooner, only cut it into more requests.
+    let caughtUpSinceSend = false;
     while (!this.stopped) {
       const before = round.kept;
       const r = this.readInto(round, readPos, READ_CHUNK);
@@ -270,12 +274,14 @@ export class WriteQueue {
       }
       const buffered = round.kept;
       const caughtUp = !moved;
+      if (caughtUp) caughtUpSinceSend = true;
       const full = buffered >= q.capacity * this.shardCount;
       const due = caughtUp && buffered > 0 && (buffered >= q.max_samples_per_send * this.shardCount || this.now() - firstAt >= q.batch_send_deadline);
       if (full || due) {
         await this.sendRound(round.shards, readPos, round.shards.map(() => 0));
         this.o.metrics.samplesPending.set(this.labels, 0);
-        this.adjustShards(full);
+        this.adjustShards(full && !caughtUpSinceSend);
+        caughtUpSinceSend = false;
         round = round.shards.length === this.shardCount ? round.reset() : this.newRound(this.shardCount);
       } else if (buffered === 0 && moved) {
         // Records without samples to send (declarations, relabel drops) still move the position.
@@ -365,10 +371,10 @@ export class WriteQueue {
     this.o.store?.holdWal(this.holdName(), p.segment);
   }
 
-  /** Doubles the shards while rounds fill up (a backlog), halves them back once they do not. */
-  private adjustShards(full: boolean): void {
+  /** Doubles the shards while the queue is behind (rounds fill up before it reaches the WAL's end), halves them back once it is not. */
+  private adjustShards(behind: boolean): void {
     const q = this.o.config.queue_config;
-    const next = full ? Math.min(q.max_shards, this.shardCount * 2) : Math.max(q.min_shards, Math.floor(this.shardCount / 2));
+    const next = behind ? Math.min(q.max_shards, this.shardCount * 2) : Math.max(q.min_shards, Math.floor(this.shardCount / 2));
     if (next === this.shardCount) return;
     this.shardCount = next;
     this.o.metrics.shards.set(this.labels, next);

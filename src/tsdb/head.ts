@@ -46,6 +46,8 @@ export class Head {
   private readonly spare: SampleColumns[] = [];
   /** Per sample of the commit being written: 1 when it is accepted. */
   private accepted = new Uint8Array(1024);
+  /** Per sample of the commit being written: its series' ref, for the WAL record. */
+  private refs = new Int32Array(1024);
   maxTime = -Infinity;
   /** Samples appended since start (for stats: the blocks count their own). */
   samples = 0;
@@ -178,8 +180,15 @@ export class Head {
       else this.index.register(s);
     }
     const { series, ts, vs, stales } = c;
-    if (this.accepted.length < n) this.accepted = new Uint8Array(Math.max(n, this.accepted.length * 2));
+    if (this.accepted.length < n) {
+      this.accepted = new Uint8Array(Math.max(n, this.accepted.length * 2));
+      this.refs = new Int32Array(this.accepted.length);
+    }
     const accepted = this.accepted;
+    // A 100k-series commit's series lie far apart in the heap: each pass over them is 100k
+    // cache misses. Their refs are copied here for the WAL record, and the last pass, which
+    // applies the samples, also ends the appender's claim (see SampleColumns.clear).
+    const refs = this.refs;
     accepted.fill(0, 0, n);
     const sw = this.seriesBuf;
     sw.pos = 0;
@@ -202,6 +211,7 @@ export class Head {
       }
       // A marker ending a histogram series is logged as a histogram marker (see wal/records.ts).
       accepted[i] = stales[i] === 1 && endsHistogram(s) ? HISTOGRAM_MARKER : 1;
+      refs[i] = s.ref;
       if (accepted[i] === HISTOGRAM_MARKER) hmarkers++;
       count++;
       if (s.walGen !== gen) {
@@ -224,7 +234,7 @@ export class Head {
     let prevT = 0;
     for (let i = 0; i < n; i++) {
       if (accepted[i] !== 1 || (hists !== undefined && hists.has(i))) continue;
-      writeSample(w, series[i]!.ref, ts[i], prevT, vs[i], stales[i] === 1);
+      writeSample(w, refs[i], ts[i], prevT, vs[i], stales[i] === 1);
       prevT = ts[i];
     }
     endRecord(w, rec);
@@ -253,11 +263,14 @@ export class Head {
       throw new Error(`tsdb: cannot write the WAL, commit dropped: ${(err as Error).message}`);
     }
     for (let i = 0; i < n; i++) {
+      const s = series[i]!;
+      s.pendingOwner = undefined;
       if (!accepted[i]) continue;
       const h = accepted[i] === HISTOGRAM_MARKER ? 'stale' : hists?.get(i);
-      if (h !== undefined) this.appendHistogramSample(series[i]!, ts[i], h);
-      else this.appendSample(series[i]!, ts[i], vs[i], stales[i] === 1);
+      if (h !== undefined) this.appendHistogramSample(s, ts[i], h);
+      else this.appendSample(s, ts[i], vs[i], stales[i] === 1);
     }
+    c.released = true;
     this.samples += count;
     this.metrics?.samplesAppended.inc(count);
     // A steady 100k-sample scrape needs about 1 MB; the first one, logging every series, 30 MB.
@@ -298,6 +311,8 @@ export class SampleColumns {
   /** 1 for a staleness marker. */
   stales = new Uint8Array(1024);
   n = 0;
+  /** The commit ended the series' claims already (pendingOwner): clear() only forgets them. */
+  released = false;
 
   get capacity(): number {
     return this.ts.length;
@@ -316,11 +331,14 @@ export class SampleColumns {
   /** Forgets the samples, and the series so that retention can free them. */
   clear(): void {
     const series = this.series;
-    for (let i = 0; i < this.n; i++) {
-      series[i]!.pendingOwner = undefined;
-      series[i] = undefined;
-    }
+    if (this.released) series.fill(undefined, 0, this.n);
+    else
+      for (let i = 0; i < this.n; i++) {
+        series[i]!.pendingOwner = undefined;
+        series[i] = undefined;
+      }
     this.n = 0;
+    this.released = false;
   }
 
   private grow(): void {

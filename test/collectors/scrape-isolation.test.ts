@@ -62,6 +62,7 @@ afterEach(async () => {
 });
 
 const misbehaving = new URL('./fixtures/misbehaving-worker.ts', import.meta.url);
+const queuedWorker = new URL('./fixtures/queued-worker.ts', import.meta.url);
 
 /** One job per path, so each path is its own target. */
 function setup(paths: string[], extra = '', opts: Partial<CollectorsOptions> = {}, timeout = '1s') {
@@ -102,6 +103,18 @@ describe('scrape workers', () => {
     // Its own timeout answered (the body could not be read while blocked); the worker was not replaced.
     expect(error('/starve')).not.toMatch(/stopped responding/);
     for (const p of paths.slice(1)) expect(error(p)).not.toMatch(/stopped responding|replaced/);
+  });
+
+  it('a worker starved of CPU does not turn a healthy target\'s first scrape into up == 0', async () => {
+    // The worker's thread is held for 800 ms just after the scrape starts, past the 500 ms timeout, and the
+    // target answers at once after that: counted as waiting for a core, the scrape is kept; not counted
+    // (time the thread spent running or asleep), it times out. That control shows the hold is long enough.
+    const paths = ['/queued', '/held'];
+    const { collectors, up, error } = setup(paths, '', { scrapePool: { workers: 2, workerUrl: queuedWorker } }, '500ms');
+    await collectors.scrapeAll();
+    expect(up('/queued'), error('/queued')).toBe(1);
+    expect(up('/held')).toBe(0);
+    expect(error('/held')).toMatch(/timed out after 500ms/);
   });
 
   it.runIf(existsSync('/proc/self/task'))('runs the workers below the main thread\'s priority (nice 10)', async () => {

@@ -69,9 +69,16 @@ describe('config', () => {
 
   it('resolves paths relative to the config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vigil-cfg-'));
-    writeFileSync(join(dir, 'v.yml'), 'storage:\n  path: d\n');
+    writeFileSync(
+      join(dir, 'v.yml'),
+      'storage:\n  path: d\nremote_write:\n  - url: https://rw.example/api/v1/write\n    tls_config: {ca_file: ca.crt}\n' +
+        'query_backend:\n  url: https://qb.example\n  tls_config: {ca_file: certs/ca.crt, cert_file: /abs/client.crt}\n',
+    );
     const loaded = loadConfig(join(dir, 'v.yml'));
     expect(loaded.baseDir).toBe(dir);
+    // Remote write and the query backend read these as they are: no base directory of their own.
+    expect(loaded.config.remote_write[0].tls_config?.ca_file).toBe(join(dir, 'ca.crt'));
+    expect(loaded.config.query_backend?.tls_config).toMatchObject({ ca_file: join(dir, 'certs/ca.crt'), cert_file: '/abs/client.crt' });
   });
 
   it('parses Prometheus durations', () => {

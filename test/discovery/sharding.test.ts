@@ -4,7 +4,7 @@
  * all run, the killed replica's targets picked up within two intervals, and no
  * target scraped twice in an interval while the replica rejoins.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,11 +19,11 @@ import { parseConfig } from '../../src/config/index.js';
 import { rendezvousOwner } from '../../src/discovery/shard.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { hasRedis, REDIS_URL } from '../helpers/services.js';
+import { spawnTied } from '../helpers/spawn-tied.js';
 import { vigilCli } from '../e2e/vigil-cli.js';
 import { startTargets, stopTargets, type FakeTarget } from './targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const EXIT_WITH_PARENT = new URL('../helpers/exit-with-parent.mjs', import.meta.url).href;
 // A second and a half: a replica of a loaded 2-core machine may stall for a second,
 // which at shorter intervals skips a grid point (as Prometheus skips a late scrape).
 const INTERVAL = 1_500;
@@ -94,10 +94,10 @@ async function startReplica(name: string): Promise<void> {
       scrape_configs: [{ job_name: 'app', params, file_sd_configs: [{ files: ['targets.json'] }] }],
     }),
   );
-  // Its stdin is a pipe from this process: should this process die before afterAll, the replica exits too.
-  const child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...vigilCli, 'start', '--config', config], {
+  // Should this process die before afterAll, the replica exits too.
+  const child = spawnTied([...vigilCli, 'start', '--config', config], {
     cwd: ROOT,
-    stdio: ['pipe', openSync(join(dir, `${name}.log`), 'a'), 'ignore'],
+    stdout: openSync(join(dir, `${name}.log`), 'a'),
     env: { ...process.env, VIGIL_LOG_LEVEL: process.env.VIGIL_SHARD_TEST_LOG ?? 'warn' },
   });
   procs.set(name, child);

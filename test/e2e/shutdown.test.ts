@@ -6,12 +6,12 @@
  * timer would exit 1), with every sent notification in the notification log
  * on disk and every log line it wrote while shipping was on in the spool.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../helpers/net.js';
 import { startDeadSlack, startSlackStandIn } from '../helpers/slack.js';
+import { spawnTied } from '../helpers/spawn-tied.js';
 import { baseConfig, e2eDir } from './harness.js';
 import { vigilCli } from './vigil-cli.js';
 
@@ -50,14 +50,11 @@ describe('SIGTERM under a failing-notification storm', () => {
         },
       },
     });
-    const child = spawn(process.execPath, [...vigilCli, 'start', '--config', d.configFile], {
-      cwd: d.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnTied([...vigilCli, 'start', '--config', d.configFile], { cwd: d.dir, stdout: 'pipe', stderr: 'pipe' });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/-/ready`).catch(() => undefined))?.ok, 120_000, 200);

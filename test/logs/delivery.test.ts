@@ -8,7 +8,7 @@
  * (the pipeline reads the file at its own pace, so a faster writer only makes
  * the bound harder to hold).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it, type TestContext } from 'vitest';
 import { ElasticsearchStandIn } from '../helpers/elasticsearch.js';
 import { waitFor } from '../helpers/net.js';
+import { spawnTied } from '../helpers/spawn-tied.js';
 import { pipelineChildArgs, pipelineChildEnv } from './fixtures/pipeline-child-launch.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,10 +45,11 @@ interface Child {
 
 function startChild(settings: Record<string, unknown>): Child {
   // A capped old space proves the bound: a pipeline that held the outage in memory would die here.
-  const proc = spawn(process.execPath, [`--max-old-space-size=${HEAP_CAP_MB}`, ...pipelineChildArgs], {
+  const proc = spawnTied([`--max-old-space-size=${HEAP_CAP_MB}`, ...pipelineChildArgs], {
     cwd: root,
     env: { ...process.env, VIGIL_CHILD: pipelineChildEnv(settings) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdout: 'pipe',
+    stderr: 'inherit',
   });
   const samples: Sample[] = [];
   let buf = '';

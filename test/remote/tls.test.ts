@@ -44,13 +44,13 @@ describe.skipIf(!certs)('remote write over https', () => {
 
   const signedByCa = () => ({ key: c.serverKey, cert: c.serverCert });
 
-  /** A receiver with `server` TLS, and a started queue sending to it with `tls_config` (files relative to the certificates' directory, as to a config file's). */
+  /** A receiver with `server` TLS, and a started queue sending to it with `tls_config` (absolute paths, as config loading leaves them). */
   async function sendTo(server: ConstructorParameters<typeof Receiver>[0], tls_config: TlsConfig): Promise<Registry> {
     rx = new Receiver(server);
     await rx.start();
     const registry = new Registry();
     const config = remoteWriteSchema.parse({ url: rx.url, tls_config, queue_config: { batch_send_deadline: '20ms', min_backoff: '10ms', max_backoff: '40ms' } });
-    rw = createRemoteWrite({ configs: [config], store: db, dataDir: dir, baseDir: c.dir, registry, logger: silentLogger(), externalLabels: {}, pollIntervalMs: 20 });
+    rw = createRemoteWrite({ configs: [config], store: db, dataDir: dir, registry, logger: silentLogger(), externalLabels: {}, pollIntervalMs: 20 });
     await rw.start();
     return registry;
   }
@@ -61,10 +61,10 @@ describe.skipIf(!certs)('remote write over https', () => {
     await app.commit();
   }
 
-  const clientFor = (url: string, tls: TlsConfig) => new WriteClient({ url, headers: {}, timeoutMs: 5000, retryOn429: true, tls: tlsOptions(tls, { baseDir: c.dir }) });
+  const clientFor = (url: string, tls: TlsConfig) => new WriteClient({ url, headers: {}, timeoutMs: 5000, retryOn429: true, tls: tlsOptions(tls) });
 
   it('delivers to a server whose certificate the ca_file CA signed', async () => {
-    await sendTo(signedByCa(), { ca_file: 'ca.crt' });
+    await sendTo(signedByCa(), { ca_file: c.caFile });
     await write(10);
     await waitFor(() => rx!.total() >= 10 || undefined, 5000);
     expect(rx!.samples.get('__name__=m,i=7')).toEqual([[1_000_000, 7]]);
@@ -119,14 +119,14 @@ describe.skipIf(!certs)('query backend over https', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const url = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
     const engine = (tls_config: TlsConfig, registry?: Registry) =>
-      createBackendEngine({ config: queryBackendSchema.parse({ url, tls_config, authorization: { credentials: 't' } }), baseDir: c.dir, registry });
+      createBackendEngine({ config: queryBackendSchema.parse({ url, tls_config, authorization: { credentials: 't' } }), registry });
 
-    const v = await engine({ ca_file: 'ca.crt' }).instantQuery('up', 1000);
+    const v = await engine({ ca_file: c.caFile }).instantQuery('up', 1000);
     expect(v.value).toEqual({ resultType: 'vector', result: [{ labels: { __name__: 'up' }, t: 1000, v: 1 }] });
     expect(seen).toEqual(['Bearer t']);
     // The certificate names localhost too: server_name checks against that name instead of the URL's host.
-    expect((await engine({ ca_file: 'ca.crt', server_name: 'localhost' }).instantQuery('up', 1000)).value.resultType).toBe('vector');
-    await expect(engine({ ca_file: 'ca.crt', server_name: 'vigil.invalid' }).instantQuery('up', 1000)).rejects.toThrow(/vigil\.invalid.*tls_config\.server_name/);
+    expect((await engine({ ca_file: c.caFile, server_name: 'localhost' }).instantQuery('up', 1000)).value.resultType).toBe('vector');
+    await expect(engine({ ca_file: c.caFile, server_name: 'vigil.invalid' }).instantQuery('up', 1000)).rejects.toThrow(/vigil\.invalid.*tls_config\.server_name/);
 
     const registry = new Registry();
     const wrong = engine({ ca_file: c.otherCaFile }, registry);

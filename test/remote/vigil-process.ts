@@ -1,11 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { vigilCli } from '../e2e/vigil-cli.js';
 import { waitFor } from '../helpers/net.js';
+import { spawnTied } from '../helpers/spawn-tied.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
-/** Vigil as its own process (`vigil start`), so tests can SIGKILL and restart it. */
+/** Vigil as its own process (`vigil start`), so tests can SIGKILL and restart it; it exits with the test process. */
 export class VigilProcess {
   private child?: ChildProcess;
   private exited: Promise<void> = Promise.resolve();
@@ -17,10 +18,7 @@ export class VigilProcess {
   ) {}
 
   async start(): Promise<void> {
-    const c = spawn(process.execPath, [...vigilCli, 'start', '--config', this.configFile], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const c = spawnTied([...vigilCli, 'start', '--config', this.configFile], { cwd: ROOT, stdout: 'pipe', stderr: 'pipe' });
     this.child = c;
     const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-50_000));
     c.stdout!.on('data', keep);
