@@ -90,6 +90,8 @@ describe('shipping to Elasticsearch (stand-in)', () => {
     for (const e of events(0, n)) expect(stored.get(e.id)?.source).toBe(e.json);
     expect(es.stats.itemRejections429).toBeGreaterThan(n * 0.2);
     expect(await metric(reg, 'vigil_logs_retried_events_total')).toBeGreaterThan(0);
+    // The stand-in stores the last document before the shipper has read the answer and counted it.
+    await waitFor(async () => (await metric(reg, 'vigil_logs_shipped_events_total')) >= n, 10_000, 10);
     expect(await metric(reg, 'vigil_logs_shipped_events_total')).toBe(n);
   });
 
