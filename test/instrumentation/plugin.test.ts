@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { channel } from 'node:diagnostics_channel';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
+import { connect, constants } from 'node:http2';
 import { Writable } from 'node:stream';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,13 +42,14 @@ async function app(opts: { checks?: HealthCheck[]; timeoutMs?: number } = {}) {
   return { a, registry, log, release: () => release() };
 }
 
-async function scrape(a: FastifyInstance) {
+/** Any instance, HTTP/1 or HTTP/2: the scrape is injected. */
+async function scrape(a: { inject(url: string): PromiseLike<{ body: string }> }) {
   const res = await a.inject('/metrics');
   return parseExposition(res.body);
 }
 
 describe('instrumentation plugin', () => {
-  const apps: FastifyInstance[] = [];
+  const apps: Array<{ close(): PromiseLike<unknown> }> = [];
   afterEach(async () => {
     for (const a of apps.splice(0)) await a.close();
   });
@@ -238,7 +240,7 @@ describe('instrumentation plugin', () => {
     expect(samples.find((s) => s.labels.__name__ === 'http_requests_total' && s.labels.endpoint === '/api/v1/plans/:id')?.value).toBe(2);
   });
 
-  it('does not count a request whose client went away before the answer, as before', async () => {
+  it('does not count a request whose client went away before the answer, and takes it out of active_connections', async () => {
     const { a, release } = await app();
     apps.push(a);
     const base = await a.listen({ port: 0, host: '127.0.0.1' });
@@ -247,10 +249,58 @@ describe('instrumentation plugin', () => {
     client.end();
     await waitFor(async () => ((await scrape(a)).samples.some((s) => s.labels.__name__ === 'active_connections' && s.value === 1) ? true : undefined), 5000, 10);
     client.destroy();
-    await new Promise((r) => setTimeout(r, 50));
+    // The connection's close takes its unanswered request out of flight, before the handler ends.
+    await waitFor(async () => ((await scrape(a)).samples.some((s) => s.labels.__name__ === 'active_connections' && s.value === 0) ? true : undefined), 5000, 10);
     release();
     await new Promise((r) => setTimeout(r, 50));
-    expect((await scrape(a)).samples.filter((s) => s.labels.__name__ === 'http_requests_total' && s.labels.endpoint === '/hold')).toEqual([]);
+    const after = (await scrape(a)).samples;
+    expect(after.filter((s) => s.labels.__name__ === 'http_requests_total' && s.labels.endpoint === '/hold')).toEqual([]);
+    // The handler's late answer to a closed connection does not take it below zero.
+    expect(after.find((s) => s.labels.__name__ === 'active_connections')?.value).toBe(0);
+  });
+
+  it('keeps active_connections at zero when kept-alive connections close after their answers', async () => {
+    const { a } = await app();
+    apps.push(a);
+    const base = await a.listen({ port: 0, host: '127.0.0.1' });
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    const get = (path: string) =>
+      new Promise<void>((resolve, reject) => {
+        request(`${base}${path}`, { agent }, (res) => res.resume().on('end', resolve)).on('error', reject).end();
+      });
+    await Promise.all([get('/api/v1/plans/1'), get('/api/v1/plans/2'), get('/api/v1/plans/3'), get('/boom')]);
+    agent.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const { samples } = await scrape(a);
+    expect(samples.find((s) => s.labels.__name__ === 'active_connections')?.value).toBe(0);
+    expect(samples.filter((s) => s.labels.__name__ === 'http_requests_total').reduce((n, s) => n + s.value, 0)).toBe(4);
+  });
+
+  it('counts HTTP/2 requests in flight until their stream closes, answered or reset', async () => {
+    const a = Fastify({ http2: true });
+    apps.push(a);
+    await a.register(vigilInstrumentation, { registry: new Registry(), defaultMetrics: false, logger: false });
+    let release!: () => void;
+    a.get('/hold', () => new Promise((r) => (release = () => r({ ok: true }))));
+    a.get('/ok', async () => ({ ok: true }));
+    const base = await a.listen({ port: 0, host: '127.0.0.1' });
+    const session = connect(base);
+    try {
+      const inFlight = async () => (await scrape(a)).samples.find((s) => s.labels.__name__ === 'active_connections')?.value;
+      const ok = session.request({ ':path': '/ok' });
+      ok.resume();
+      await new Promise((r) => ok.on('end', r));
+      const held = session.request({ ':path': '/hold' });
+      held.on('error', () => undefined);
+      await waitFor(async () => ((await inFlight()) === 1 ? true : undefined), 5000, 10);
+      held.close(constants.NGHTTP2_CANCEL);
+      await waitFor(async () => ((await inFlight()) === 0 ? true : undefined), 5000, 10);
+      release();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await inFlight()).toBe(0);
+    } finally {
+      session.close();
+    }
   });
 
   it('parses only well-formed traceparent headers and formats uptime like Go', () => {

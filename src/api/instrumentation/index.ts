@@ -1,5 +1,5 @@
 import { IncomingMessage, type ServerResponse } from 'node:http';
-import { Http2ServerRequest } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { Registry } from 'prom-client';
@@ -83,6 +83,9 @@ interface Timed {
 }
 type TimedRequest = FastifyRequest & Timed;
 type MarkedResponse = ServerResponse & { [kRequest]?: TimedRequest };
+/** HTTP/1 requests received on a connection and not yet answered. */
+const kOpen = Symbol('vigil.open');
+type CountedSocket = Socket & { [kOpen]?: number };
 
 /**
  * Sets the record's User-Agent and traceparent from the raw header list.
@@ -98,11 +101,6 @@ function readLogHeaders(raw: string[], record: RequestRecord): void {
     if (name.length === 10 && first === 0x75 && record.userAgent === '' && name.toLowerCase() === 'user-agent') record.userAgent = raw[i + 1];
     else if (name.length === 11 && first === 0x74 && record.traceparent === undefined && name.toLowerCase() === 'traceparent') record.traceparent = raw[i + 1];
   }
-}
-
-/** Whether a request came through the HTTP server (injected ones do not), i.e. was counted in flight. */
-function onTheWire(raw: object): boolean {
-  return raw instanceof IncomingMessage || raw instanceof Http2ServerRequest;
 }
 
 function pathOf(url: string): string {
@@ -189,8 +187,25 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
 
   // Arrivals are counted by the HTTP server itself, ahead of routing.
   // Injected requests never reach the server, so they are not in flight on it.
-  app.server.prependListener('request', () => {
+  // A request leaves when its response ends or its connection closes first
+  // (the client went away): HTTP/1 keeps a count per connection, so that one
+  // 'close' listener per connection, not one per response, covers aborts.
+  app.server.prependListener('request', (req: object, res: ServerResponse) => {
     metrics.inFlight++;
+    if (!(req instanceof IncomingMessage)) {
+      // HTTP/2: a stream's response closes after its end and on an abort alike.
+      res.once('close', () => metrics.inFlight--);
+      return;
+    }
+    const socket = req.socket as CountedSocket;
+    if (socket[kOpen] === undefined) {
+      socket[kOpen] = 0;
+      socket.once('close', () => {
+        metrics.inFlight -= socket[kOpen]!;
+        socket[kOpen] = 0;
+      });
+    }
+    socket[kOpen]++;
   });
 
   // The one per-request hook: it starts the clock and ties the raw response
@@ -202,15 +217,17 @@ const instrumentation: FastifyPluginAsync<InstrumentationOptions> = async (app: 
     const res = reply.raw;
     if (req.raw instanceof IncomingMessage) (res as MarkedResponse)[kRequest] = req as TimedRequest;
     else
-      res.once('finish', () => {
-        if (onTheWire(req.raw)) metrics.inFlight--;
-        finish(req as TimedRequest, res.statusCode);
-      });
+      res.once('finish', () => finish(req as TimedRequest, res.statusCode));
     done();
   });
 
-  const stopWatching = watchResponseFinish(app.server, (_raw, res) => {
-    metrics.inFlight--;
+  const stopWatching = watchResponseFinish(app.server, (_raw, res, socket) => {
+    const counted = socket as CountedSocket;
+    // Zero when the connection closed first and took the request's count with it.
+    if (counted[kOpen]! > 0) {
+      counted[kOpen]!--;
+      metrics.inFlight--;
+    }
     const req = (res as MarkedResponse)[kRequest];
     if (req !== undefined) finish(req, res.statusCode);
   });

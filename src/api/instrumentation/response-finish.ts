@@ -9,20 +9,22 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 const RESPONSE_FINISH = 'http.server.response.finish';
 
 interface FinishMessage {
   request: IncomingMessage;
   response: ServerResponse;
+  socket: Socket;
   server: object;
 }
 
 /** Calls `onFinish` for each finished response of `server` until the returned function is called. */
-export function watchResponseFinish(server: object, onFinish: (req: IncomingMessage, res: ServerResponse) => void): () => void {
+export function watchResponseFinish(server: object, onFinish: (req: IncomingMessage, res: ServerResponse, socket: Socket) => void): () => void {
   const listener = (message: unknown) => {
     const m = message as FinishMessage;
-    if (m.server === server) onFinish(m.request, m.response);
+    if (m.server === server) onFinish(m.request, m.response, m.socket);
   };
   subscribe(RESPONSE_FINISH, listener);
   return () => {
