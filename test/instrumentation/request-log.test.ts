@@ -51,12 +51,17 @@ function check(text: string): void {
   lines.forEach((line, i) => expect(line).toBe(expected(records[i], JSON.parse(line).timestamp as string)));
 }
 
+/** A fresh log file, removed after the test. */
+function logFile(): { file: string; fd: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
+  dirs.push(dir);
+  const file = join(dir, 'out.log');
+  return { file, fd: openSync(file, 'w') };
+}
+
 describe('request log lines', () => {
   it('are byte for byte the documented JSON through the batched writer, ASCII or not', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
-    dirs.push(dir);
-    const file = join(dir, 'out.log');
-    const fd = openSync(file, 'w');
+    const { file, fd } = logFile();
     const w = new BatchedLineWriter(fd);
     const log = createApiLogger({ destination: w });
     for (const r of records) log.request(r);
@@ -80,10 +85,7 @@ describe('request log lines', () => {
   });
 
   it('encoded straight into the batch are dropped and counted past the writer\'s bound', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
-    dirs.push(dir);
-    const file = join(dir, 'out.log');
-    const fd = openSync(file, 'w');
+    const { file, fd } = logFile();
     const w = new BatchedLineWriter(fd, 100);
     const log = createApiLogger({ destination: w });
     for (let i = 0; i < 5; i++) log.request(records[0]);
@@ -105,10 +107,7 @@ describe('request log lines', () => {
   });
 
   it('carry the ISO 8601 timestamp of the millisecond they were written in, through either destination', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
-    dirs.push(dir);
-    const file = join(dir, 'out.log');
-    const fd = openSync(file, 'w');
+    const { file, fd } = logFile();
     const w = new BatchedLineWriter(fd);
     const lines: string[] = [];
     const logs = [createApiLogger({ destination: { write: (l: string) => lines.push(l) } }), createApiLogger({ destination: w })];
@@ -136,10 +135,7 @@ describe('request log lines', () => {
   });
 
   it('carry the timestamp of their millisecond from the first line, whatever the millisecond', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-reqlog-'));
-    dirs.push(dir);
-    const file = join(dir, 'out.log');
-    const fd = openSync(file, 'w');
+    const { file, fd } = logFile();
     const w = new BatchedLineWriter(fd);
     const log = createApiLogger({ destination: w });
     const times = [-1, -1, Date.UTC(2026, 11, 7, 12, 0, 0, 99), Date.UTC(2026, 11, 7, 12, 0, 0, 100), Date.UTC(2026, 11, 7, 12, 0, 0, 909)];
