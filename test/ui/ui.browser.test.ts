@@ -4,13 +4,11 @@
  * HTML and script, rules that fire, Slack notifications to a loopback stand-in.
  * Every page renders; label values and annotations show as text; no request
  * leaves Vigil's origin; the on-call flow from a notification's Silence and
- * Source links works signed in with the token. Screenshots go to a temporary
- * directory, or to docs/ (the README's pictures) with VIGIL_UPDATE_SCREENSHOTS=1,
- * so an ordinary run leaves the tree unmodified.
+ * Source links works signed in with the token. Screenshots (the README's
+ * pictures in docs/) are taken only with VIGIL_UPDATE_SCREENSHOTS=1: they assert
+ * nothing, and an ordinary run leaves the tree unmodified without paying for them.
  */
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -28,8 +26,6 @@ import { startSmtpStandIn, type SmtpStandIn } from '../helpers/smtp.js';
 const chromiumPath = requireBinary('chromium', 'chromium');
 const UPDATE_SCREENSHOTS = process.env.VIGIL_UPDATE_SCREENSHOTS === '1';
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
-/** Where screenshots go: docs/ only when asked to update the README's pictures. */
-let SHOTS = '';
 const TOKEN = 'ui-test-token-5d1e';
 const EVIL_LABEL = '<script>window.__xss=1</script>';
 const EVIL_SUMMARY = '<img src=x onerror="window.__xss=2"><b>bold?</b>';
@@ -87,6 +83,11 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
+/** Saves the page as docs/<name>.png when the README's pictures are being updated. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (UPDATE_SCREENSHOTS) await page.screenshot({ path: join(DOCS, `${name}.png`), fullPage: false });
+}
+
 /** Markup from labels/annotations must not have become elements or run. */
 async function expectInert(page: Page): Promise<void> {
   expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
@@ -95,8 +96,6 @@ async function expectInert(page: Page): Promise<void> {
 
 describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
   beforeAll(async () => {
-    SHOTS = UPDATE_SCREENSHOTS ? DOCS : mkdtempSync(join(tmpdir(), 'vigil-ui-shots-'));
-    mkdirSync(SHOTS, { recursive: true });
     slack = await startSlackStandIn();
     smtp = await startSmtpStandIn();
     target = createServer((req, res) => {
@@ -170,7 +169,6 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
     await smtp?.close();
     await new Promise<void>((r) => (target ? target.close(() => r()) : r()));
     d?.remove();
-    if (SHOTS && !UPDATE_SCREENSHOTS) rmSync(SHOTS, { recursive: true, force: true });
   });
 
   const pages: Array<{ path: string; name: string; ready: string; text: string[] }> = [
@@ -231,7 +229,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
           await expect.poll(() => page.locator('.discovered').first().innerText()).toContain('__address__');
           await expectInert(page);
         }
-        await page.screenshot({ path: join(SHOTS, `ui-${p.name}.png`), fullPage: false });
+        await screenshot(page, `ui-${p.name}`);
       } finally {
         await page.close();
         // The on-call tests below expect HighErrorRate's silence to be the only active one.
@@ -293,7 +291,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       const session = cookies.find((c) => c.name === 'vigil_session');
       expect(session).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
       await page.fill('input[name=createdBy]', 'oncall@example.com');
-      await page.screenshot({ path: join(SHOTS, 'ui-silence-form.png') });
+      await screenshot(page, 'ui-silence-form');
       await page.click('form.silence-form button[type=submit]');
       await page.waitForSelector('text=Silence saved', { timeout: 10_000 });
 
@@ -393,7 +391,7 @@ describe.skipIf(!chromiumPath)('web UI in a real Chromium', () => {
       } finally {
         await shared.close();
       }
-      await page.screenshot({ path: join(SHOTS, 'ui-graph-source.png') });
+      await screenshot(page, 'ui-graph-source');
     } finally {
       await page.close();
     }
