@@ -7,6 +7,7 @@
 import type { FloatHistogram } from '../model/histogram.js';
 import { encodeHistogram, histogramFieldSize, ProtoWriter, sampleSize } from './proto.js';
 import { grown } from '../util/typed-array.js';
+import type { SampleView } from './wal-reader.js';
 
 /** A series as the queue sends it, derived once from its WAL labels. */
 export interface SendSeries {
@@ -42,13 +43,14 @@ export class ShardBuffer {
     this.stale = new Uint8Array(initial);
   }
 
-  push(s: SendSeries, t: number, v: number, stale: boolean): void {
+  /** Copies the sample `at` points to (see SampleView for why an object). */
+  push(s: SendSeries, at: SampleView): void {
     const i = this.length;
     if (i === this.ts.length) this.grow();
     this.series[i] = s;
-    this.ts[i] = t;
-    this.vs[i] = v;
-    this.stale[i] = stale ? 1 : 0;
+    this.ts[i] = at.t;
+    this.vs[i] = at.v;
+    this.stale[i] = at.stale ? 1 : 0;
     this.length = i + 1;
   }
 
@@ -142,6 +144,6 @@ function encodeFloats(w: ProtoWriter, b: ShardBuffer, from: number, to: number):
   for (let k = 0; k < count; k++) {
     const s = order[k];
     w.timeSeries(s.labels, s.samplesLen);
-    for (let i = s.first; i >= 0; i = nextOf[i - from]) w.sample(ts[i], vs[i], stale[i] === 1);
+    for (let i = s.first; i >= 0; i = nextOf[i - from]) w.sample(ts, vs, i, stale[i] === 1);
   }
 }

@@ -14,7 +14,7 @@ import { RemoteWriteMetrics } from './metrics.js';
 import { queueName, WriteQueue, type WalStore } from './queue.js';
 
 export { WriteQueue, queueName } from './queue.js';
-export { WalReader, type WalPosition, type WalSeries, type SampleSink } from './wal-reader.js';
+export { WalReader, type WalPosition, type WalSeries, type SampleSink, type SampleView } from './wal-reader.js';
 export { encodeWriteBody, decodeWriteBody, type WriteRequest } from './proto.js';
 export { createBackendEngine, BackendError, type BackendEngineOptions } from './backend.js';
 export { federateRoute, type FederateOptions } from './federate.js';

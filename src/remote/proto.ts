@@ -263,8 +263,13 @@ export class ProtoWriter {
     this.pos += b.latin1Write !== undefined ? b.latin1Write(labels, this.pos, labels.length) : b.write(labels, this.pos, labels.length, 'latin1');
   }
 
-  /** One `samples` field of a TimeSeries; room was ensured by `timeSeries`. */
-  sample(t: number, v: number, stale: boolean): void {
+  /**
+   * One `samples` field of a TimeSeries, sample `i` of the columns; room was ensured by
+   * `timeSeries`. Columns and an index rather than the numbers: a sample time passed to
+   * a call V8 does not inline is boxed, 16 bytes of garbage per sample.
+   */
+  sample(ts: Float64Array, vs: Float64Array, i: number, stale: boolean): void {
+    const t = ts[i];
     if (t !== this.lastT) this.encodeTime(t);
     const b = this.buf;
     b[this.pos++] = TAG_SAMPLES;
@@ -272,7 +277,7 @@ export class ProtoWriter {
     b[this.pos++] = TAG_SAMPLE_VALUE;
     if (stale) for (const x of STALE_NAN_BYTES) b[this.pos++] = x;
     else {
-      b.writeDoubleLE(v, this.pos);
+      b.writeDoubleLE(vs[i], this.pos);
       this.pos += 8;
     }
     b[this.pos++] = TAG_SAMPLE_TIMESTAMP;
@@ -494,7 +499,9 @@ export function encodeWriteRequest(req: WriteRequest, w = new ProtoWriter()): Bu
     let len = 0;
     for (const s of ts.samples) len += 2 + sampleSize(s.timestamp);
     w.timeSeries(encodeLabels(ts.labels), len);
-    for (const s of ts.samples) w.sample(s.timestamp, s.value, false);
+    const times = Float64Array.from(ts.samples, (s) => s.timestamp);
+    const values = Float64Array.from(ts.samples, (s) => s.value);
+    for (let i = 0; i < times.length; i++) w.sample(times, values, i, false);
   }
   for (const md of req.metadata ?? []) writeMetadata(w, md);
   return w.result();

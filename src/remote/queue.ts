@@ -22,7 +22,7 @@ import { loadState, StateFile, type QueueState } from './position.js';
 import { encodeBatch, ShardBuffer, type SendSeries } from './batch.js';
 import { compressBody, encodeLabelSet, encodeWriteBody, METRIC_TYPES, ProtoWriter, type ProtoMetadata } from './proto.js';
 import { WriteClient, type SendOutcome } from './send.js';
-import { seriesLabels, WalReader, type SampleSink, type WalPosition, type WalSeries } from './wal-reader.js';
+import { seriesLabels, WalReader, type SampleSink, type SampleView, type WalPosition, type WalSeries } from './wal-reader.js';
 
 export interface WriteQueueOptions {
   config: RemoteWriteConfig;
@@ -91,18 +91,22 @@ class Round implements SampleSink<Prepared> {
     return this;
   }
 
-  sample(s: WalSeries<Prepared>, t: number, v: number, stale: boolean): void {
-    this.shardFor(s, t)?.push(s.prepared!, t, v, stale);
+  sample(s: WalSeries<Prepared>, at: SampleView): void {
+    this.shardFor(s, at)?.push(s.prepared!, at);
   }
 
   histogram(s: WalSeries<Prepared>, t: number, h: FloatHistogram | null): void {
     if (!this.sendHistograms) return;
-    this.shardFor(s, t)?.pushHistogram(s.prepared!, t, h);
+    this.shardFor(s, { t })?.pushHistogram(s.prepared!, t, h);
   }
 
-  /** Counts a sample read and picks its shard; undefined when it is dropped (relabelled away, or older than the age limit). */
-  private shardFor(s: WalSeries<Prepared>, t: number): (typeof this.shards)[number] | undefined {
+  /**
+   * Counts a sample read and picks its shard; undefined when it is dropped (relabelled away, or older than the age limit).
+   * The time comes in an object, as from the reader (see SampleView).
+   */
+  private shardFor(s: WalSeries<Prepared>, at: { readonly t: number }): (typeof this.shards)[number] | undefined {
     this.read++;
+    const t = at.t;
     if (t > this.maxT) this.maxT = t;
     let p = s.prepared;
     if (p === undefined) p = s.prepared = this.prepare(s);

@@ -18,6 +18,7 @@ import { readLabels, RecordType } from '../tsdb/records.js';
 import type { Labels } from '../tsdb/types.js';
 import { readHistogramSamplesRecord, SamplesCursor } from '../tsdb/wal/records.js';
 import type { FloatHistogram } from '../model/histogram.js';
+import { grown } from '../util/typed-array.js';
 
 export type { WalPosition } from '../tsdb/index.js';
 
@@ -36,9 +37,22 @@ export interface WalSeries<P> {
   histogram: boolean;
 }
 
-/** Receives the samples read, in WAL order. `v` is NaN for a staleness marker. */
+/**
+ * A float sample being handed over; the same object carries the next one
+ * after the call returns. Handed over as an object rather than as numbers:
+ * a sample time (a millisecond timestamp is no small integer) passed to a
+ * call that V8 does not inline is boxed, 16 bytes of garbage per sample.
+ */
+export interface SampleView {
+  readonly t: number;
+  /** NaN for a staleness marker. */
+  readonly v: number;
+  readonly stale: boolean;
+}
+
+/** Receives the samples read, in WAL order. */
 export interface SampleSink<P> {
-  sample(series: WalSeries<P>, t: number, v: number, stale: boolean): void;
+  sample(series: WalSeries<P>, at: SampleView): void;
   /** A native histogram sample; `null` is the staleness marker of a histogram series. */
   histogram(series: WalSeries<P>, t: number, h: FloatHistogram | null): void;
 }
@@ -54,6 +68,15 @@ export class WalReader<P> {
   private readonly refs = new Map<number, WalSeries<P>>();
   /** Segment whose declarations `refs` holds from its start. */
   private scope = -1;
+  /**
+   * The refs of the last Samples record by position, with their series: a scrape's
+   * record lists its series in the same order each time, so most samples find their
+   * series by one comparison instead of a Map lookup (100k of them, all over the heap).
+   * Emptied whenever a ref's meaning changes.
+   */
+  private lastRefs = new Int32Array(1024);
+  private lastSeries: Array<WalSeries<P> | undefined> = [];
+  private lastLen = 0;
 
   constructor(readonly dir: string) {
     this.store = new StoreWalReader(dir);
@@ -101,13 +124,28 @@ export class WalReader<P> {
         r.u8();
         const refs = this.refs;
         const c = new SamplesCursor(r);
+        const known = this.lastLen;
+        let lastRefs = this.lastRefs;
+        const lastSeries = this.lastSeries;
+        let k = 0;
         while (c.next()) {
-          const s = refs.get(c.ref);
+          const ref = c.ref;
+          let s: WalSeries<P> | undefined;
+          if (k < known && lastRefs[k] === ref) s = lastSeries[k];
+          else {
+            s = refs.get(ref);
+            if (k === lastRefs.length) this.lastRefs = lastRefs = grown(lastRefs, k * 2);
+            lastRefs[k] = ref;
+            lastSeries[k] = s;
+          }
+          k++;
           if (s === undefined || s.segment !== segment) continue;
           // Older WALs log a histogram series' marker as a float marker; it is sent as a histogram one.
           if (c.stale && s.histogram) sink.histogram(s, c.t, null);
-          else sink.sample(s, c.t, c.v, c.stale);
+          else sink.sample(s, c);
         }
+        // Entries past k belong to a longer record before: they stay valid, refs have not changed meaning.
+        this.lastLen = Math.max(k, known);
       } else if (type === RecordType.HistogramSamples) {
         const r = new ByteReader(payload);
         r.u8();
@@ -137,6 +175,7 @@ export class WalReader<P> {
     }
     readLabels(r); // a damaged declaration is reported here, not when its series is first used
     this.refs.set(ref, { raw, segment, prepared: undefined, histogram: false });
+    this.lastLen = 0;
   }
 
   /**
@@ -147,6 +186,9 @@ export class WalReader<P> {
   private enter(segment: number): void {
     this.scope = segment;
     for (const [ref, s] of this.refs) if (s.segment < segment - 1) this.refs.delete(ref);
+    // Nor are forgotten series kept by the positions.
+    this.lastSeries = [];
+    this.lastLen = 0;
   }
 
   /**

@@ -31,8 +31,17 @@ export function fileSize(path: string): number {
 
 /** Reads up to `len` bytes at `pos` (fewer at the end of the file). */
 export function readAt(fd: number, pos: number, len: number): Uint8Array {
+  return readOn(fd, pos, new Uint8Array(0), len);
+}
+
+/**
+ * The `len` bytes at `pos` (fewer at the end of the file) when `head` holds the first of
+ * them already: only the rest is read.
+ */
+export function readOn(fd: number, pos: number, head: Uint8Array, len: number): Uint8Array {
   const buf = Buffer.allocUnsafe(len);
-  let got = 0;
+  let got = Math.min(head.length, len);
+  buf.set(head.subarray(0, got));
   while (got < len) {
     const n = readSync(fd, buf, got, len - got, pos + got);
     if (n === 0) break;

@@ -234,7 +234,7 @@ export class Head {
     let prevT = 0;
     for (let i = 0; i < n; i++) {
       if (accepted[i] !== 1 || (hists !== undefined && hists.has(i))) continue;
-      writeSample(w, refs[i], ts[i], prevT, vs[i], stales[i] === 1);
+      writeSample(w, refs[i], ts[i] - prevT, vs[i], stales[i] === 1);
       prevT = ts[i];
     }
     endRecord(w, rec);

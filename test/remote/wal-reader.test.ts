@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { seriesLabels, WalReader, type WalPosition, type WalSeries } from '../../src/remote/wal-reader.js';
+import { seriesLabels, WalReader, type SampleView, type WalPosition, type WalSeries } from '../../src/remote/wal-reader.js';
 import type { FloatHistogram } from '../../src/model/histogram.js';
 import { openTsdb } from '../../src/tsdb/index.js';
 
@@ -16,7 +16,7 @@ function readAll(reader: WalReader<{ name: string }>, from: WalPosition, derived
   let pos = from;
   for (;;) {
     const r = reader.read(pos, {
-      sample(s: WalSeries<{ name: string }>, t: number, v: number, stale: boolean) {
+      sample(s: WalSeries<{ name: string }>, { t, v, stale }: SampleView) {
         if (s.prepared === undefined) {
           derived.n++;
           const l = seriesLabels(s);

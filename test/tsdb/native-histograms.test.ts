@@ -173,7 +173,7 @@ describe('native histograms in the store', () => {
     const w = new ByteWriter(64);
     const rec = beginRecord(w, RecordType.Samples);
     w.uvarint(1);
-    writeSample(w, ref, 24 * 15_000, 0, NaN, true);
+    writeSample(w, ref, 24 * 15_000, NaN, true);
     endRecord(w, rec);
     const segments = readdirSync(join(crashed, 'wal')).filter((f) => /^\d+$/.test(f)).sort();
     appendFileSync(join(crashed, 'wal', segments[segments.length - 1]), w.result());

@@ -23,6 +23,37 @@ function follow(reader: WalReader, from: WalPosition) {
 }
 
 describe('WAL reader', () => {
+  it('reads a record longer than one read whole, and every record after it', async () => {
+    const db = await openTsdb({ dir: fresh(), retentionMs: DAY, checkpointIntervalMs: 0 });
+    const reader = new WalReader(db.walDir);
+    const start = reader.end();
+    // About 200 kB of samples in one commit: one record, past the reader's 64 kB minimum read.
+    const app = db.appender();
+    for (let i = 0; i < 20_000; i++) app.append({ __name__: 'big', k: String(i) }, 1000, i);
+    await app.commit();
+    const app2 = db.appender();
+    app2.append({ __name__: 'after' }, 2000, 7);
+    await app2.commit();
+    let samples = 0;
+    let last = '';
+    let pos = start;
+    for (;;) {
+      // A budget smaller than the record: it is read in two steps, its start only once.
+      const r = reader.read(pos, 1000);
+      expect(r.damage).toEqual([]);
+      for (const rec of r.records) {
+        if (rec.type !== 'samples') continue;
+        samples += rec.samples.length;
+        last = `${rec.samples.at(-1)?.t}=${rec.samples.at(-1)?.v}`;
+      }
+      if (r.next.segment === pos.segment && r.next.offset === pos.offset) break;
+      pos = r.next;
+    }
+    expect(samples).toBe(20_001);
+    expect(last).toBe('2000=7');
+    await db.close();
+  });
+
   it('returns series and samples in order, waits at a torn tail, and survives checkpoints while held', async () => {
     const db = await openTsdb({ dir: fresh(), retentionMs: DAY, checkpointIntervalMs: 0, chunkSize: 4 });
     const reader = new WalReader(db.walDir);

@@ -35,7 +35,7 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { ByteReader } from '../bytes.js';
 import { ChunkIterator } from '../chunk.js';
-import { fileSize, listSequenced, readAt } from '../files.js';
+import { fileSize, listSequenced, readAt, readOn } from '../files.js';
 import { FRAME_HEADER, MAX_RECORD, readFrame, RecordType, resync } from '../records.js';
 import type { Labels } from '../types.js';
 import { ChunkEncoding } from '../chunk-format.js';
@@ -191,7 +191,8 @@ export class WalReader {
             if (p > 0) break; // read on from this record
             const len = buf.length >= 4 ? new DataView(buf.buffer, buf.byteOffset).getUint32(0, true) : 0;
             if (len > 0 && len <= MAX_RECORD && off + FRAME_HEADER + len <= size) {
-              buf = readAt(fd, off, FRAME_HEADER + len);
+              // A record longer than the read (a 100k-series scrape is one 1.3 MB record): only its rest is read.
+              buf = readOn(fd, off, buf, FRAME_HEADER + len);
               continue;
             }
           }

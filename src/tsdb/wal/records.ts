@@ -35,10 +35,15 @@ export function writeHeadChunkRecord(w: ByteWriter, ref: number, count: number, 
   endRecord(w, rec);
 }
 
-/** Writes one sample of a Samples record; `prevT` is the previous sample's time in the record (0 for the first). */
-export function writeSample(w: ByteWriter, ref: number, t: number, prevT: number, v: number, stale: boolean): void {
+/**
+ * Writes one sample of a Samples record; `dt` is its time minus the previous sample's in
+ * the record (its time, for the first). The difference rather than both times: it is a
+ * small integer, while a millisecond timestamp passed to a call V8 does not inline is
+ * boxed, 16 bytes of garbage per sample.
+ */
+export function writeSample(w: ByteWriter, ref: number, dt: number, v: number, stale: boolean): void {
   w.uvarint(ref * 2 + (stale ? 1 : 0));
-  w.varint(t - prevT);
+  w.varint(dt);
   if (!stale) w.f64(v);
 }
 
