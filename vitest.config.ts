@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts', 'rules/**/*.test.ts'],
     // The web UI is built once (dist/web) for the tests that serve it.
     globalSetup: ['test/helpers/web-build.ts'],
+    // VIGIL_TEST_CPU=<file>: one line of CPU seconds per test file (see the helper).
+    setupFiles: process.env.VIGIL_TEST_CPU ? ['test/helpers/cpu-accounting.ts'] : [],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Tests share one PostgreSQL and one Redis: files run in parallel, but each
