@@ -15,14 +15,14 @@
  *
  * Under valgrind the API runs some 50 times slower, so its clock turns about
  * 50 times more often per request than at full speed: each request sees a new
- * millisecond and latencies are tens of milliseconds. With BENCH_CLOCK_SLOWDOWN
+ * millisecond and latencies are tens of milliseconds. With VIGIL_BENCH_INSN_CLOCK_SLOWDOWN
  * set (say 50), the API's Date.now and performance.now run that many times
  * slower, which brings both back to what they are at full speed.
  *
- * BENCH_ROUNDS processes per variant (default 3), BENCH_WINDOWS windows per
- * process (default 3), BENCH_REQUESTS per window (default 4000),
- * BENCH_VARIANTS (comma-separated subset of without,metrics,with),
- * BENCH_API_BUNDLE (the API bundled as one module from another checkout, its
+ * VIGIL_BENCH_INSN_ROUNDS processes per variant (default 3), VIGIL_BENCH_INSN_WINDOWS windows per
+ * process (default 3), VIGIL_BENCH_INSN_REQUESTS per window (default 4000),
+ * VIGIL_BENCH_INSN_VARIANTS (comma-separated subset of without,metrics,with),
+ * VIGIL_BENCH_INSN_API_BUNDLE (the API bundled as one module from another checkout, its
  * migrations beside it, instead of this one's).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -38,14 +38,14 @@ import { goalVerdict, measured, notRun, ratioCell } from './anchor.js';
 import type { BenchTable } from './table.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 3);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000);
-const WARM_UP = Number(process.env.BENCH_WARM_UP ?? 12_000);
-const SLOWDOWN = Number(process.env.BENCH_CLOCK_SLOWDOWN ?? 1);
+const ROUNDS = Number(process.env.VIGIL_BENCH_INSN_ROUNDS ?? 3);
+const WINDOWS = Number(process.env.VIGIL_BENCH_INSN_WINDOWS ?? 3);
+const REQUESTS = Number(process.env.VIGIL_BENCH_INSN_REQUESTS ?? 4000);
+const WARM_UP = Number(process.env.VIGIL_BENCH_INSN_WARM_UP ?? 12_000);
+const SLOWDOWN = Number(process.env.VIGIL_BENCH_INSN_CLOCK_SLOWDOWN ?? 1);
 const ALL = ['without', 'metrics', 'with'] as const;
 type Variant = (typeof ALL)[number];
-const VARIANTS = (process.env.BENCH_VARIANTS?.split(',') ?? ALL).filter((v): v is Variant => (ALL as readonly string[]).includes(v));
+const VARIANTS = (process.env.VIGIL_BENCH_INSN_VARIANTS?.split(',') ?? ALL).filter((v): v is Variant => (ALL as readonly string[]).includes(v));
 
 /** The planning API as one ES module (callgrind starts it far faster than through tsx), its migrations beside it. */
 async function bundleApi(): Promise<string> {
@@ -72,7 +72,7 @@ async function startApi(server: string, variant: Variant, dbUrl: string): Promis
   const outDir = mkdtempSync(join(tmpdir(), 'vigil-cg-'));
   const nodeArgs = SLOWDOWN !== 1 ? ['--import', join(root, 'bench/slow-clock.mjs'), server] : [server];
   const proc = spawn('valgrind', ['-q', '--tool=callgrind', '--smc-check=all-non-file', '--separate-threads=yes', '--dump-line=no', `--callgrind-out-file=${join(outDir, 'cg')}`, process.execPath, ...nodeArgs], {
-    env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, PORT: String(port), HOST, PLANNING_API_INSTRUMENT: variant === 'without' ? '0' : '1', PLANNING_API_REQUEST_LOG: variant === 'with' ? '1' : '0', BENCH_CLOCK_SLOWDOWN: String(SLOWDOWN) },
+    env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, PORT: String(port), HOST, PLANNING_API_INSTRUMENT: variant === 'without' ? '0' : '1', PLANNING_API_REQUEST_LOG: variant === 'with' ? '1' : '0', VIGIL_BENCH_INSN_CLOCK_SLOWDOWN: String(SLOWDOWN) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://${HOST}:${port}`;
@@ -125,8 +125,8 @@ export default async function bench(): Promise<BenchTable[]> {
   if (!findBinary('valgrind') || !findBinary('callgrind_control')) {
     return [{ title, columns: ['variant', 'instructions/request'], rows: [['all', ratioCell(NaN, notRun('valgrind not installed (apt-get install -y valgrind)'))]] }];
   }
-  // BENCH_API_BUNDLE: a planning API bundled from another checkout, to compare code versions under the same load.
-  const server = process.env.BENCH_API_BUNDLE ?? (await bundleApi());
+  // VIGIL_BENCH_INSN_API_BUNDLE: a planning API bundled from another checkout, to compare code versions under the same load.
+  const server = process.env.VIGIL_BENCH_INSN_API_BUNDLE ?? (await bundleApi());
   const db = `planning_cg_${process.pid}`;
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -157,8 +157,8 @@ export default async function bench(): Promise<BenchTable[]> {
         ['capacity, request log off', capacity('metrics'), '', '', ''],
       ],
       notes: [
-        `valgrind --tool=callgrind; autocannon, 32 connections, ${REQUESTS} requests per window (BENCH_REQUESTS) after ${WARM_UP} to warm up (BENCH_WARM_UP), ${WINDOWS} windows per process (BENCH_WINDOWS), ${ROUNDS} processes per variant (BENCH_ROUNDS).`,
-        SLOWDOWN !== 1 ? `The API's clock ran ${SLOWDOWN} times slower (BENCH_CLOCK_SLOWDOWN), as at full speed.` : 'The API ran on the real clock: each request sees a new millisecond and latencies of tens of ms (BENCH_CLOCK_SLOWDOWN=50 slows the clock as valgrind slows the API).',
+        `valgrind --tool=callgrind; autocannon, 32 connections, ${REQUESTS} requests per window (VIGIL_BENCH_INSN_REQUESTS) after ${WARM_UP} to warm up (VIGIL_BENCH_INSN_WARM_UP), ${WINDOWS} windows per process (VIGIL_BENCH_INSN_WINDOWS), ${ROUNDS} processes per variant (VIGIL_BENCH_INSN_ROUNDS).`,
+        SLOWDOWN !== 1 ? `The API's clock ran ${SLOWDOWN} times slower (VIGIL_BENCH_INSN_CLOCK_SLOWDOWN), as at full speed.` : 'The API ran on the real clock: each request sees a new millisecond and latencies of tens of ms (VIGIL_BENCH_INSN_CLOCK_SLOWDOWN=50 slows the clock as valgrind slows the API).',
         goalVerdict('capacity with the plugin (request log on) at least 95% of without', results.with.length ? 1 / median(results.with) : NaN, bare.ran ? { ran: true, value: 1 / bare.value } : bare, { atLeast: 0.95 }),
       ],
     },

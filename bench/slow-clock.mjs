@@ -1,7 +1,7 @@
 /**
  * Preloaded (`node --import`) by the instruction-count benchmark: Date.now,
  * performance.now and the delays of setTimeout and setInterval run
- * BENCH_CLOCK_SLOWDOWN times slower, and so does the event-loop delay
+ * VIGIL_BENCH_INSN_CLOCK_SLOWDOWN times slower, and so does the event-loop delay
  * monitor's sampling, so that an API slowed down that much by valgrind sees
  * its clock turn, and its timers fire, as often per request as at full speed
  * (the request log's timestamp and latency texts, its batched writes every
@@ -10,7 +10,7 @@
 /* global process, performance */
 import perfHooks from 'node:perf_hooks';
 
-const k = Number(process.env.BENCH_CLOCK_SLOWDOWN ?? 1);
+const k = Number(process.env.VIGIL_BENCH_INSN_CLOCK_SLOWDOWN ?? 1);
 if (k > 0 && k !== 1) {
   const realDate = Date.now;
   const realPerf = performance.now.bind(performance);
