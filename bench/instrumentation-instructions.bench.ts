@@ -31,9 +31,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { withScratchDatabase } from './scratch-database.js';
 import { freePort, waitFor } from '../test/helpers/net.js';
-import { PG_URL, REDIS_URL, findBinary } from '../test/helpers/services.js';
+import { REDIS_URL, findBinary } from '../test/helpers/services.js';
 import { goalVerdict, measured, notRun, ratioCell } from './anchor.js';
 import type { BenchTable } from './table.js';
 
@@ -127,21 +127,12 @@ export default async function bench(): Promise<BenchTable[]> {
   }
   // VIGIL_BENCH_INSN_API_BUNDLE: a planning API bundled from another checkout, to compare code versions under the same load.
   const server = process.env.VIGIL_BENCH_INSN_API_BUNDLE ?? (await bundleApi());
-  const db = `planning_cg_${process.pid}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  const u = new URL(PG_URL);
-  u.pathname = `/${db}`;
   const results: Record<Variant, number[]> = { without: [], metrics: [], with: [] };
-  try {
+  await withScratchDatabase('planning_cg', async (dbUrl) => {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const variant of VARIANTS) results[variant].push(...(await measureVariant(server, variant, u.toString())));
+      for (const variant of VARIANTS) results[variant].push(...(await measureVariant(server, variant, dbUrl)));
     }
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
-  }
+  });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const names: Record<Variant, string> = { without: 'without plugin', metrics: 'plugin, request log off', with: 'plugin (metrics, health, request log)' };
   const bare = measured(results.without.length ? median(results.without) : undefined, 'the API without the plugin');

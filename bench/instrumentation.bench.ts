@@ -5,9 +5,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { withScratchDatabase } from './scratch-database.js';
 import { freePort, waitFor } from '../test/helpers/net.js';
-import { PG_URL, REDIS_URL } from '../test/helpers/services.js';
+import { REDIS_URL } from '../test/helpers/services.js';
 import { goalVerdict, measured, ratioCell } from './anchor.js';
 import { cpuSeconds } from './cpu.js';
 import type { BenchTable } from './table.js';
@@ -44,17 +44,11 @@ async function load(url: string, pid: number): Promise<Result> {
 }
 
 export default async function bench(): Promise<BenchTable[]> {
-  const db = `planning_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${db}`);
-  const u = new URL(PG_URL);
-  u.pathname = `/${db}`;
   const results: Record<Variant, Result[]> = { without: [], metrics: [], with: [] };
-  try {
+  await withScratchDatabase('planning_bench', async (dbUrl) => {
     for (let round = 0; round < ROUNDS; round++) {
       for (const variant of ['without', 'metrics', 'with'] as const) {
-        const api = await startApi(variant, u.toString());
+        const api = await startApi(variant, dbUrl);
         try {
           const plan = (await (await fetch(`${api.url}/api/v1/plans`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: 'bench', owner: 'bench' }) })).json()) as { id: string };
           const target = `${api.url}/api/v1/plans/${plan.id}`;
@@ -67,10 +61,7 @@ export default async function bench(): Promise<BenchTable[]> {
         }
       }
     }
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
-  }
+  });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   // Other load on the machine only ever adds CPU time, so the least CPU per request of the rounds is the best estimate.
   const least = (xs: number[]) => Math.min(...xs);
