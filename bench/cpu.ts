@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpuTimes } from '../test/helpers/proc-cpu.js';
 
 /**
  * CPU seconds (user + system, all threads) a process has used, from /proc.
@@ -6,6 +6,5 @@ import { readFileSync } from 'node:fs';
  * figure than its wall-clock rate: other load delays it but adds no CPU time to it.
  */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return cpuTimes(`/proc/${pid}/stat`).self;
 }

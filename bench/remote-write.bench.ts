@@ -18,12 +18,12 @@
  * VIGIL_BENCH_RW_STDOUT a directory for each Vigil's standard output (e.g. with `--trace-gc`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeWriteBody } from '../src/remote/proto.js';
+import { cpuTimes } from '../test/helpers/proc-cpu.js';
 import { findBinary, freePort, sleep } from './parse-helpers.js';
 import type { BenchTable } from './table.js';
 
@@ -36,7 +36,6 @@ const THREADS = process.env.VIGIL_BENCH_RW_THREADS === '1';
 const BASE = process.env.VIGIL_BENCH_RW_BASE;
 const NODE_ARGS = process.env.VIGIL_BENCH_RW_NODE_ARGS;
 const STDOUT_DIR = process.env.VIGIL_BENCH_RW_STDOUT;
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** 100k series in 200 metric families of 500, the values moving each scrape. */
 function startTarget(): Promise<{ server: Server; port: number }> {
@@ -97,9 +96,7 @@ async function quiet(stats: Received, ms: number): Promise<void> {
 }
 
 function procStat(pid: number): { cpuS: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const cpuS = cpuTimes(`/proc/${pid}/stat`).self;
   const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return { cpuS, rssMb: rss ? Number(rss[1]) / 1024 : NaN };
 }
@@ -115,10 +112,8 @@ function threadCpu(pid: number): Map<string, number> {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(`${name}#${tid}`, (Number(f[11]) + Number(f[12])) / TICKS);
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trimEnd();
+      out.set(`${name}#${tid}`, cpuTimes(`/proc/${pid}/task/${tid}/stat`).self);
     } catch {
       // The thread ended.
     }

@@ -8,24 +8,11 @@
  * file's end in the same worker, so it adds the file's imports and collection (and, for a
  * worker's first file, the worker's start-up).
  */
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { cpuTimes, type CpuTimes as Times } from './proc-cpu.js';
 
-interface Times {
-  self: number;
-  children: number;
-}
-
-/** USER_HZ, the unit of /proc/<pid>/stat times; 100 on Linux. */
-const TICKS_PER_SECOND = 100;
-
-function processTimes(): Times {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  // utime, stime, cutime, cstime are fields 14-17 of the whole line.
-  return { self: (f[11] + f[12]) / TICKS_PER_SECOND, children: (f[13] + f[14]) / TICKS_PER_SECOND };
-}
+const processTimes = (): Times => cpuTimes('/proc/self/stat');
 
 const out = process.env.VIGIL_TEST_CPU;
 if (out) {
