@@ -158,15 +158,20 @@ export const scrapeConfigSchema = z
   });
 export type ScrapeConfig = z.output<typeof scrapeConfigSchema>;
 
-const scrapeConfigsSchema = z.array(scrapeConfigSchema).superRefine((list, ctx) => {
-  const seen = new Map<string, number>();
-  list.forEach((c, i) => {
-    const first = seen.get(c.job_name);
-    if (first !== undefined) {
-      ctx.addIssue({ code: 'custom', path: [i, 'job_name'], message: `duplicate job_name "${c.job_name}" (first at scrape_configs[${first}])` });
-    } else seen.set(c.job_name, i);
-  });
-});
+const scrapeConfigsSchema = z.array(scrapeConfigSchema).superRefine(
+  (list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((c, i) => {
+      const first = seen.get(c.job_name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [i, 'job_name'], message: `duplicate job_name "${c.job_name}" (first at scrape_configs[${first}])` });
+      } else seen.set(c.job_name, i);
+    });
+  },
+  // Zod skips a refinement once any entry has an error; an operator fixing a
+  // config wants every error in one pass, and this check reads only the names.
+  { when: (payload) => Array.isArray(payload.value) && payload.value.every((c: unknown) => typeof (c as { job_name?: unknown } | undefined)?.job_name === 'string') },
+);
 
 const httpUrl = z.string().refine(
   (u) => {

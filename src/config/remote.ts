@@ -95,6 +95,20 @@ export const remoteSections = {
   query_backend: queryBackendSchema.optional(),
 } satisfies Record<string, z.ZodType>;
 
+/**
+ * Whether the fields checkStorageMode reads parsed, so that it can run beside
+ * errors elsewhere in the file (zod skips a refinement once anything failed).
+ */
+export function storageModeReadable(payload: { value: unknown }): boolean {
+  const c = payload.value as { storage?: { mode?: unknown }; rule_files?: unknown; remote_write?: unknown; query_backend?: { local_rule_files?: unknown } } | undefined;
+  return (
+    typeof c?.storage?.mode === 'string' &&
+    Array.isArray(c.rule_files) &&
+    Array.isArray(c.remote_write) &&
+    (c.query_backend === undefined || Array.isArray(c.query_backend.local_rule_files))
+  );
+}
+
 /** Agent mode keeps no local query store: rules need a query backend. */
 export function checkStorageMode(
   c: { storage: { mode: 'server' | 'agent' }; rule_files: string[]; query_backend?: { local_rule_files: string[] }; remote_write: unknown[] },

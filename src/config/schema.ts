@@ -5,7 +5,7 @@ import { discoverySections } from './discovery.js';
 import { grafanaSections } from './grafana.js';
 import { jobsSections } from './jobs.js';
 import { logsSections } from './logs.js';
-import { checkStorageMode, remoteSections } from './remote.js';
+import { checkStorageMode, remoteSections, storageModeReadable } from './remote.js';
 import { rulesSections } from './rules.js';
 import { byteSize, durationMs, labelSet, optionalString } from './types.js';
 
@@ -81,6 +81,6 @@ export const configSchema = z
     ...remoteSections,
   })
   .strict()
-  .superRefine(checkStorageMode);
+  .superRefine(checkStorageMode, { when: storageModeReadable });
 
 export type VigilConfig = z.output<typeof configSchema>;

@@ -51,6 +51,27 @@ describe('config', () => {
     }
   });
 
+  it('reports checks spanning fields beside the other errors, in one pass', () => {
+    const messages = (text: string) => {
+      try {
+        parseConfig(text, 'bad.yml', { env: {} });
+      } catch (err) {
+        return (err as ConfigError).issues.map((i) => `${i.line}: ${i.path}: ${i.message}`);
+      }
+      return expect.unreachable();
+    };
+    expect(messages('scrape_configs:\n  - job_name: a\n    scrape_interval: bogus\n  - job_name: a\n')).toEqual([
+      expect.stringMatching(/^3: scrape_configs\[0\]\.scrape_interval: not a valid duration/),
+      '4: scrape_configs[1].job_name: duplicate job_name "a" (first at scrape_configs[0])',
+    ]);
+    const agent = messages('storage: {mode: agent, retention: zz}\nrule_files: [a.yml]\n').join('\n');
+    expect(agent).toMatch(/storage\.retention: not a valid duration/);
+    expect(agent).toMatch(/rule_files need a query_backend/);
+    expect(agent).toMatch(/needs at least one remote_write entry/);
+    // A name that did not parse is reported as such, not compared.
+    expect(messages('scrape_configs:\n  - job_name: 5\n  - job_name: a\n')).toEqual([expect.stringMatching(/^2: scrape_configs\[0\]\.job_name: .*expected string/)]);
+  });
+
   it('rejects YAML syntax errors and binary garbage with a line', () => {
     expect(() => parseConfig('a: [1, 2\n', 'x.yml')).toThrow(ConfigError);
     expect(() => parseConfig('\u0000\u0001\u0002: \u00ff\n  - ]', 'x.yml')).toThrow(ConfigError);
