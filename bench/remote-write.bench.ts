@@ -7,6 +7,10 @@
  * steady window after the first samples arrive.
  *
  * VIGIL_BENCH_RW_SECONDS sets the window (default 60 s: four scrapes, counted);
+ * VIGIL_BENCH_RW_WARMUP_SCRAPES scrapes delivered between the first one and the
+ * window (default 4), for every sender alike: what the first scrape leaves
+ * behind (creating every series, its garbage, a JIT warming up) is paid off
+ * there and not spread over the steady window;
  * VIGIL_BENCH_RW_SERIES the series count (default 100000);
  * VIGIL_BENCH_RW_ONLY a comma-separated subset of senders (e.g. `Vigil`);
  * VIGIL_BENCH_RW_CPU_PROF a directory for Vigil's CPU profiles (one per thread);
@@ -29,6 +33,7 @@ import type { BenchTable } from './table.js';
 
 const SERIES = Number(process.env.VIGIL_BENCH_RW_SERIES ?? 100_000);
 const WINDOW_S = Number(process.env.VIGIL_BENCH_RW_SECONDS ?? 60);
+const WARMUP_SCRAPES = Number(process.env.VIGIL_BENCH_RW_WARMUP_SCRAPES ?? 4);
 const ROOT = join(import.meta.dirname, '..');
 const ONLY = process.env.VIGIL_BENCH_RW_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const CPU_PROF = process.env.VIGIL_BENCH_RW_CPU_PROF;
@@ -166,12 +171,22 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
       if (performance.now() > deadline) return [c.name, 'not measured: the first scrape was not delivered within 120 s', '', '', '', '', ''];
       await sleep(100);
     }
+    const firstScrapeCpu = procStat(child.pid!).cpuS;
+    // A Node process collects the first scrape's garbage some 30-50 s later
+    // (V8's memory reducer: full collections of a 100+ MB heap); Go and
+    // vmagent have one-off costs of their own. Whole scrapes of warm-up keep
+    // them all out of the window.
+    const warmUntil = performance.now() + WARMUP_SCRAPES * 30_000 + 30_000;
+    while (stats.samples < (1 + WARMUP_SCRAPES) * SERIES) {
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode} during warm-up: ${err.trim().split('\n').pop()}`, '', '', '', '', ''];
+      if (performance.now() > warmUntil) return [c.name, `not measured: ${WARMUP_SCRAPES} warm-up scrapes not delivered in time`, '', '', '', '', ''];
+      await sleep(200);
+    }
     // Between two scrapes, so the window holds whole scrapes only.
     await quiet(stats, 3000);
     const s0 = { ...stats };
     const p0 = procStat(child.pid!);
     const th0 = THREADS ? threadCpu(child.pid!) : undefined;
-    const firstScrapeCpu = p0.cpuS;
     const t0 = performance.now();
     // Whole scrapes, as many as fit the window, counted rather than timed: a window holding
     // one scrape more would spread the sender's steady background over more samples.
@@ -272,7 +287,7 @@ export default async function bench(): Promise<BenchTable[]> {
       columns: ['sender', 'samples/s sent', 'CPU s per 1M samples', 'bytes on wire per sample', 'RSS MB', 'samples in window', 'CPU s until first scrape delivered'],
       rows,
       notes: [
-        'CPU and RSS from /proc of the sender process over the window that starts once the first scrape has been delivered in full; bytes are the snappy-compressed request bodies.',
+        `CPU and RSS from /proc of the sender process over the window that starts once the first scrape and ${WARMUP_SCRAPES} warm-up scrapes have been delivered in full; bytes are the snappy-compressed request bodies.`,
         'The last column is the CPU the sender used from its start until then: start-up, creating every series, and (for Vigil) compiling TypeScript and warming up the JIT.',
         'Vigil runs in agent mode (WAL only), like the other two; default queue settings everywhere.',
         ...threadNotes,
