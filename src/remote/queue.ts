@@ -69,10 +69,16 @@ class Round implements SampleSink<Prepared> {
   kept = 0;
   dropped = 0;
   maxT = -Infinity;
-  readonly shards: ShardBuffer[];
+  shards: ShardBuffer[];
 
   /** Samples older than this are dropped (sample_age_limit); set before each read. */
   oldest = -Infinity;
+  /**
+   * Every buffer made so far, the shards' first: the shard count changes from
+   * round to round (doubled during a 100k-series burst, halved after it), and
+   * buffers made afresh would grow from their initial size again each time.
+   */
+  private readonly made: ShardBuffer[] = [];
 
   constructor(
     shards: number,
@@ -80,15 +86,21 @@ class Round implements SampleSink<Prepared> {
     /** send_native_histograms: without it histograms are passed over, as Prometheus does. */
     private readonly sendHistograms: boolean,
   ) {
-    this.shards = Array.from({ length: shards }, () => new ShardBuffer());
+    this.shards = this.take(shards);
   }
 
-  /** Empties the round for the next one, keeping its buffers' room. */
-  reset(): this {
+  /** Empties the round for the next one, of `shards` shards, keeping its buffers' room. */
+  reset(shards: number): this {
     this.read = this.kept = this.dropped = 0;
     this.maxT = -Infinity;
     for (const b of this.shards) b.clear();
+    if (shards !== this.shards.length) this.shards = this.take(shards);
     return this;
+  }
+
+  private take(shards: number): ShardBuffer[] {
+    while (this.made.length < shards) this.made.push(new ShardBuffer());
+    return this.made.slice(0, shards);
   }
 
   sample(s: WalSeries<Prepared>, at: SampleView): void {
@@ -261,7 +273,7 @@ export class WriteQueue {
     const poll = this.o.pollIntervalMs ?? (this.o.store ? 5000 : 250);
     if (this.resumeRound) await this.finishInterruptedRound(this.resumeRound);
     let readPos = this.acked;
-    let round = this.newRound(this.shardCount);
+    const round = this.newRound(this.shardCount);
     let firstAt = 0;
     // A read found the WAL's end since the last round went out. A round that fills up
     // after that holds one burst (a 100k-series scrape is one commit), not a backlog:
@@ -286,7 +298,7 @@ export class WriteQueue {
         this.o.metrics.samplesPending.set(this.labels, 0);
         this.adjustShards(full && !caughtUpSinceSend);
         caughtUpSinceSend = false;
-        round = round.shards.length === this.shardCount ? round.reset() : this.newRound(this.shardCount);
+        round.reset(this.shardCount);
       } else if (buffered === 0 && moved) {
         // Records without samples to send (declarations, relabel drops) still move the position.
         await this.ack(readPos);
