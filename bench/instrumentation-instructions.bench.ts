@@ -16,7 +16,7 @@
  * Under valgrind the API runs some 50 times slower, so its clock turns about
  * 50 times more often per request than at full speed: each request sees a new
  * millisecond and latencies are tens of milliseconds. With VIGIL_BENCH_INSN_CLOCK_SLOWDOWN
- * set (say 50), the API's Date.now and performance.now run that many times
+ * set (say 50), the API's Date.now, performance.now and process.hrtime run that many times
  * slower, which brings both back to what they are at full speed.
  *
  * VIGIL_BENCH_INSN_ROUNDS processes per variant (default 3), VIGIL_BENCH_INSN_WINDOWS windows per
