@@ -288,7 +288,7 @@ export default async function bench(): Promise<BenchTable[]> {
       rows,
       notes: [
         `CPU and RSS from /proc of the sender process over the window that starts once the first scrape and ${WARMUP_SCRAPES} warm-up scrapes have been delivered in full; bytes are the snappy-compressed request bodies.`,
-        'The last column is the CPU the sender used from its start until then: start-up, creating every series, and (for Vigil) compiling TypeScript and warming up the JIT.',
+        'The last column is the CPU the sender used from its start until its first scrape was delivered in full: start-up, creating every series, and (for Vigil) compiling TypeScript and warming up the JIT.',
         'Vigil runs in agent mode (WAL only), like the other two; default queue settings everywhere.',
         ...threadNotes,
       ],
