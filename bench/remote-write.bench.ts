@@ -155,20 +155,20 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
   const dir = mkdtempSync(join(tmpdir(), `vigil-bench-rw-${c.name.replace(/\W/g, '')}-`));
   const child = c.start(dir, targetPort, `http://127.0.0.1:${rx.port}/api/v1/write`);
   try {
-    if (typeof child === 'string') return [c.name, `not measured: ${child}`, '', '', '', '', ''];
+    if (typeof child === 'string') return [c.name, `not measured: ${child}`, '', '', '', '', '', ''];
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     const deadline = performance.now() + 120_000;
     while (stats.firstAt === 0) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', ''];
-      if (performance.now() > deadline) return [c.name, 'not measured: no samples within 120 s', '', '', '', '', ''];
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', '', ''];
+      if (performance.now() > deadline) return [c.name, 'not measured: no samples within 120 s', '', '', '', '', '', ''];
       await sleep(100);
     }
     // Steady state: from when the first scrape is delivered in full. What comes
     // before (start-up, creating every series, a JIT warming up) is reported apart.
     while (stats.samples < SERIES) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', ''];
-      if (performance.now() > deadline) return [c.name, 'not measured: the first scrape was not delivered within 120 s', '', '', '', '', ''];
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', '', ''];
+      if (performance.now() > deadline) return [c.name, 'not measured: the first scrape was not delivered within 120 s', '', '', '', '', '', ''];
       await sleep(100);
     }
     const firstScrapeCpu = procStat(child.pid!).cpuS;
@@ -178,8 +178,8 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
     // them all out of the window.
     const warmUntil = performance.now() + WARMUP_SCRAPES * 30_000 + 30_000;
     while (stats.samples < (1 + WARMUP_SCRAPES) * SERIES) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode} during warm-up: ${err.trim().split('\n').pop()}`, '', '', '', '', ''];
-      if (performance.now() > warmUntil) return [c.name, `not measured: ${WARMUP_SCRAPES} warm-up scrapes not delivered in time`, '', '', '', '', ''];
+      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode} during warm-up: ${err.trim().split('\n').pop()}`, '', '', '', '', '', ''];
+      if (performance.now() > warmUntil) return [c.name, `not measured: ${WARMUP_SCRAPES} warm-up scrapes not delivered in time`, '', '', '', '', '', ''];
       await sleep(200);
     }
     // Between two scrapes, so the window holds whole scrapes only.
@@ -199,7 +199,7 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
     const secs = (performance.now() - t0) / 1000;
     const samples = stats.samples - s0.samples;
     const bytes = stats.bytes - s0.bytes;
-    return [c.name, samples / secs, samples ? ((p1.cpuS - p0.cpuS) / samples) * 1e6 : NaN, samples ? bytes / samples : NaN, p1.rssMb, samples, firstScrapeCpu];
+    return [c.name, samples / secs, samples ? ((p1.cpuS - p0.cpuS) / samples) * 1e6 : NaN, samples ? bytes / samples : NaN, p1.rssMb, samples, firstScrapeCpu, p0.cpuS - firstScrapeCpu];
   } finally {
     if (typeof child !== 'string') {
       child.kill('SIGTERM');
@@ -284,11 +284,11 @@ export default async function bench(): Promise<BenchTable[]> {
   return [
     {
       title: `Remote write: ${SERIES.toLocaleString('en-US')} series scraped every 15 s, sent to a loopback receiver (${WINDOW_S} s window)`,
-      columns: ['sender', 'samples/s sent', 'CPU s per 1M samples', 'bytes on wire per sample', 'RSS MB', 'samples in window', 'CPU s until first scrape delivered'],
+      columns: ['sender', 'samples/s sent', 'CPU s per 1M samples', 'bytes on wire per sample', 'RSS MB', 'samples in window', 'CPU s until first scrape delivered', 'CPU s during warm-up'],
       rows,
       notes: [
         `CPU and RSS from /proc of the sender process over the window that starts once the first scrape and ${WARMUP_SCRAPES} warm-up scrapes have been delivered in full; bytes are the snappy-compressed request bodies.`,
-        'The last column is the CPU the sender used from its start until its first scrape was delivered in full: start-up, creating every series, and (for Vigil) compiling TypeScript and warming up the JIT.',
+        'The last two columns are the CPU the sender used from its start until its first scrape was delivered in full (start-up, creating every series, for Vigil compiling TypeScript and warming up the JIT), and from then until the window (the warm-up scrapes, and whatever the first scrape left to collect or compile later).',
         'Vigil runs in agent mode (WAL only), like the other two; default queue settings everywhere.',
         ...threadNotes,
       ],
