@@ -144,6 +144,15 @@ function threadReport(name: string, pid: number, before: Map<string, number>, af
 
 const threadNotes: string[] = [];
 
+/** A sender's row when it could not be measured, padded to the table's columns. */
+function notMeasured(name: string, why: string): Array<string | number> {
+  return [name, `not measured: ${why}`, ...Array<string>(6).fill('')];
+}
+
+function exited(code: number, stderr: string): string {
+  return `exited with ${code}: ${stderr.trim().split('\n').pop()}`;
+}
+
 interface Contender {
   name: string;
   start(dir: string, targetPort: number, writeUrl: string): ChildProcess | string;
@@ -155,20 +164,20 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
   const dir = mkdtempSync(join(tmpdir(), `vigil-bench-rw-${c.name.replace(/\W/g, '')}-`));
   const child = c.start(dir, targetPort, `http://127.0.0.1:${rx.port}/api/v1/write`);
   try {
-    if (typeof child === 'string') return [c.name, `not measured: ${child}`, '', '', '', '', '', ''];
+    if (typeof child === 'string') return notMeasured(c.name, child);
     let err = '';
     child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     const deadline = performance.now() + 120_000;
     while (stats.firstAt === 0) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', '', ''];
-      if (performance.now() > deadline) return [c.name, 'not measured: no samples within 120 s', '', '', '', '', '', ''];
+      if (child.exitCode !== null) return notMeasured(c.name, exited(child.exitCode, err));
+      if (performance.now() > deadline) return notMeasured(c.name, 'no samples within 120 s');
       await sleep(100);
     }
     // Steady state: from when the first scrape is delivered in full. What comes
     // before (start-up, creating every series, a JIT warming up) is reported apart.
     while (stats.samples < SERIES) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode}: ${err.trim().split('\n').pop()}`, '', '', '', '', '', ''];
-      if (performance.now() > deadline) return [c.name, 'not measured: the first scrape was not delivered within 120 s', '', '', '', '', '', ''];
+      if (child.exitCode !== null) return notMeasured(c.name, exited(child.exitCode, err));
+      if (performance.now() > deadline) return notMeasured(c.name, 'the first scrape was not delivered within 120 s');
       await sleep(100);
     }
     const firstScrapeCpu = procStat(child.pid!).cpuS;
@@ -178,8 +187,8 @@ async function run(c: Contender, targetPort: number): Promise<Array<string | num
     // them all out of the window.
     const warmUntil = performance.now() + WARMUP_SCRAPES * 30_000 + 30_000;
     while (stats.samples < (1 + WARMUP_SCRAPES) * SERIES) {
-      if (child.exitCode !== null) return [c.name, `not measured: exited with ${child.exitCode} during warm-up: ${err.trim().split('\n').pop()}`, '', '', '', '', '', ''];
-      if (performance.now() > warmUntil) return [c.name, `not measured: ${WARMUP_SCRAPES} warm-up scrapes not delivered in time`, '', '', '', '', '', ''];
+      if (child.exitCode !== null) return notMeasured(c.name, `during warm-up: ${exited(child.exitCode, err)}`);
+      if (performance.now() > warmUntil) return notMeasured(c.name, `${WARMUP_SCRAPES} warm-up scrapes not delivered in time`);
       await sleep(200);
     }
     // Between two scrapes, so the window holds whole scrapes only.
